@@ -1,0 +1,288 @@
+"""Where a project's images come from, and what changed since the last sync.
+
+A project's sources are folders (scanned recursively), explicit files, or the path
+column of a pandas DataFrame. Each image gets a stable *key* (source label plus the
+path relative to that source) and a point id derived from the project and the key,
+so re-indexing is idempotent and an interrupted run can be resumed.
+
+Change detection is stat-only (size + mtime). A folder that cannot be listed is a
+*scan failure*, never a reason to treat its files as deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._errors import SourceError
+from .images import IMAGE_EXTENSIONS
+
+_NAMESPACE = uuid.UUID("6f1c3c52-4f0e-4a8e-9a59-2f7c0f3e8d11")
+
+
+def point_id(project: str, key: str) -> str:
+    """The stable point id of an image: UUID5 of the project name and its key."""
+    return str(uuid.uuid5(_NAMESPACE, f"{project}\x00{key}"))
+
+
+@dataclass(frozen=True)
+class Source:
+    """One source of images. ``kind`` is ``"folder"`` or ``"files"``."""
+
+    kind: str
+    label: str
+    root: str | None = None  # folder sources
+    paths: tuple[str, ...] = ()  # file sources (absolute)
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": self.kind, "label": self.label}
+        if self.root is not None:
+            d["root"] = self.root
+        if self.paths:
+            d["paths"] = list(self.paths)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Source:
+        return cls(d["kind"], d["label"], d.get("root"), tuple(d.get("paths", ())))
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """An image found by a scan."""
+
+    key: str
+    path: str
+    source: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class ScanResult:
+    entries: dict[str, FileEntry] = field(default_factory=dict)
+    # Keys (or key prefixes ending in "/") whose state is unknown because listing failed.
+    unknown_prefixes: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
+
+    def is_unknown(self, key: str) -> bool:
+        return any(key == p or (p.endswith("/") and key.startswith(p)) for p in self.unknown_prefixes)
+
+
+def normalize_sources(
+    sources: Any, path_column: str | None = None, base: str | os.PathLike[str] | None = None
+) -> list[Source]:
+    """Turn what a user passed (a folder, a list of folders/files, a DataFrame) into
+    :class:`Source` objects with unique labels.
+    """
+    base_dir = Path(base or os.getcwd())
+
+    def absolute(p: Any) -> str:
+        pp = Path(os.path.expanduser(os.fspath(p)))
+        return os.path.abspath(pp if pp.is_absolute() else base_dir / pp)
+
+    if sources is None:
+        raise SourceError("No sources given: pass a folder, a list of folders/files, or a DataFrame.")
+
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pd = None  # type: ignore[assignment]
+
+    items: list[str]
+    if pd is not None and isinstance(sources, pd.DataFrame):
+        col = path_column or next((c for c in ("path", "filepath", "file", "image") if c in sources), None)
+        if col is None or col not in sources:
+            raise SourceError(
+                f"The DataFrame has no path column (columns: {list(sources.columns)}). "
+                "Pass path_column='<name of the column that holds file paths>'."
+            )
+        values = sources[col].dropna().astype(str).tolist()
+        if not values:
+            raise SourceError(f"The DataFrame's column {col!r} holds no paths.")
+        return [Source("files", "files", None, tuple(dict.fromkeys(absolute(v) for v in values)))]
+    if isinstance(sources, (str, os.PathLike)):
+        items = [os.fspath(sources)]
+    elif isinstance(sources, Iterable):
+        items = [os.fspath(s) for s in sources]
+    else:
+        raise SourceError(f"Unsupported sources of type {type(sources).__name__}.")
+    if not items:
+        raise SourceError("The list of sources is empty.")
+
+    folders: list[str] = []
+    files: list[str] = []
+    for it in items:
+        p = absolute(it)
+        if os.path.isdir(p):
+            folders.append(p)
+        elif os.path.isfile(p):
+            files.append(p)
+        elif os.path.splitext(p)[1].lower() in IMAGE_EXTENSIONS:
+            files.append(p)  # a listed file that is missing now becomes a failure row later
+        else:
+            raise SourceError(f"{it}: no such folder or file. Check the path (resolved to {p}).")
+
+    out: list[Source] = []
+    used: set[str] = {"files"}
+    for f in dict.fromkeys(folders):
+        label = os.path.basename(f.rstrip(os.sep)) or "root"
+        cand, n = label, 2
+        while cand in used:
+            cand, n = f"{label}-{n}", n + 1
+        used.add(cand)
+        out.append(Source("folder", cand, f))
+    if files:
+        out.append(Source("files", "files", None, tuple(dict.fromkeys(files))))
+    return out
+
+
+def _scan_folder(
+    src: Source, skip: Sequence[str], result: ScanResult, progress: Any = None
+) -> None:
+    assert src.root is not None
+    root = src.root
+    skip_real = {os.path.realpath(s) for s in skip}
+    try:
+        st = os.stat(root)
+    except OSError as exc:
+        result.unknown_prefixes.append(f"{src.label}/")
+        result.errors.append((root, f"source folder cannot be read: {exc.strerror or exc}"))
+        return
+    visited = {(st.st_dev, st.st_ino)}
+    stack = [root]
+    while stack:
+        d = stack.pop()
+        rel_d = os.path.relpath(d, root)
+        prefix = f"{src.label}/" if rel_d == "." else f"{src.label}/{Path(rel_d).as_posix()}/"
+        try:
+            it = os.scandir(d)
+        except OSError as exc:
+            result.unknown_prefixes.append(prefix)
+            result.errors.append((d, f"folder cannot be listed: {exc.strerror or exc}"))
+            continue
+        with it:
+            for e in it:
+                name = e.name
+                if name.startswith("."):
+                    continue
+                try:
+                    if e.is_dir():  # follows symlinks
+                        if os.path.realpath(e.path) in skip_real:
+                            continue
+                        dst = e.stat()
+                        ident = (dst.st_dev, dst.st_ino)
+                        if ident in visited:  # symlink loop or a second link to one folder
+                            continue
+                        visited.add(ident)
+                        stack.append(e.path)
+                        continue
+                    if os.path.splitext(name)[1].lower() not in IMAGE_EXTENSIONS:
+                        continue
+                    fst = e.stat()
+                except FileNotFoundError:
+                    continue  # vanished mid-scan: it is simply not there
+                except OSError as exc:
+                    key = prefix + name
+                    result.unknown_prefixes.append(key)
+                    result.errors.append((e.path, f"cannot stat: {exc.strerror or exc}"))
+                    continue
+                key = prefix + name
+                result.entries[key] = FileEntry(key, e.path, src.label, fst.st_size, fst.st_mtime_ns)
+                if progress is not None:
+                    progress(1)
+
+
+def _scan_files(src: Source, result: ScanResult) -> None:
+    for p in src.paths:
+        key = f"{src.label}/{p}"
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            result.unknown_prefixes.append(key)
+            result.errors.append((p, f"cannot stat: {exc.strerror or exc}"))
+            continue
+        result.entries[key] = FileEntry(key, p, src.label, st.st_size, st.st_mtime_ns)
+
+
+def scan(sources: Sequence[Source], skip: Sequence[str] = (), progress: Any = None) -> ScanResult:
+    """Enumerate every image of every source with its size and mtime (stat only).
+
+    ``skip`` lists folders never to enter (the project home, for instance).
+    """
+    result = ScanResult()
+    for src in sources:
+        if src.kind == "folder":
+            _scan_folder(src, skip, result, progress)
+        else:
+            _scan_files(src, result)
+    return result
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the inventory remembers about a key."""
+
+    size: int
+    mtime_ns: int
+    status: str  # "embedded" | "failed" | "pending"
+    model: str | None
+    content: str | None
+
+
+@dataclass
+class SyncPlan:
+    """What a sync must do. ``embed`` holds new and changed files."""
+
+    add: list[FileEntry] = field(default_factory=list)
+    changed: list[FileEntry] = field(default_factory=list)
+    retry: list[FileEntry] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def embed(self) -> list[FileEntry]:
+        return self.add + self.changed + self.retry
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "added": len(self.add),
+            "changed": len(self.changed),
+            "retried": len(self.retry),
+            "deleted": len(self.delete),
+            "unchanged": self.unchanged,
+        }
+
+
+def plan_sync(
+    scanned: ScanResult, known: dict[str, Known], model: str, retry_failed: bool = False
+) -> SyncPlan:
+    """Compare a scan with the inventory."""
+    plan = SyncPlan()
+    for key, e in scanned.entries.items():
+        k = known.get(key)
+        if k is None:
+            plan.add.append(e)
+        elif k.size != e.size or k.mtime_ns != e.mtime_ns:
+            plan.changed.append(e)
+        elif k.status == "pending" or (k.status == "embedded" and k.model != model):
+            plan.retry.append(e)
+        elif k.status == "failed" and retry_failed:
+            plan.retry.append(e)
+        else:
+            plan.unchanged += 1
+    for key in known:
+        if key not in scanned.entries and not scanned.is_unknown(key):
+            plan.delete.append(key)
+    return plan
+
+
+def iter_batches(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
