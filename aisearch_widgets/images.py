@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -54,7 +53,16 @@ def _heif_available() -> bool:
     return True
 
 
-_FORMATS = _BASE_FORMATS + (["HEIF"] if _heif_available() else [])
+def _formats() -> list[str]:
+    # Image.init() registers every plugin; without it, formats= may name a plugin that
+    # is not loaded yet and Pillow raises KeyError.
+    heif = _heif_available()
+    Image.init()
+    wanted = _BASE_FORMATS + (["HEIF"] if heif else [])
+    return [f for f in wanted if f in Image.OPEN]
+
+
+_FORMATS = _formats()
 
 
 def read_bytes(path: str | os.PathLike[str]) -> bytes:

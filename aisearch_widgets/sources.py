@@ -70,7 +70,9 @@ class ScanResult:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
 
     def is_unknown(self, key: str) -> bool:
-        return any(key == p or (p.endswith("/") and key.startswith(p)) for p in self.unknown_prefixes)
+        return any(
+            key == p or (p.endswith("/") and key.startswith(p)) for p in self.unknown_prefixes
+        )
 
 
 def normalize_sources(
@@ -86,7 +88,9 @@ def normalize_sources(
         return os.path.abspath(pp if pp.is_absolute() else base_dir / pp)
 
     if sources is None:
-        raise SourceError("No sources given: pass a folder, a list of folders/files, or a DataFrame.")
+        raise SourceError(
+            "No sources given: pass a folder, a list of folders/files, or a DataFrame."
+        )
 
     try:
         import pandas as pd
@@ -95,7 +99,9 @@ def normalize_sources(
 
     items: list[str]
     if pd is not None and isinstance(sources, pd.DataFrame):
-        col = path_column or next((c for c in ("path", "filepath", "file", "image") if c in sources), None)
+        col = path_column or next(
+            (c for c in ("path", "filepath", "file", "image") if c in sources), None
+        )
         if col is None or col not in sources:
             raise SourceError(
                 f"The DataFrame has no path column (columns: {list(sources.columns)}). "
@@ -192,7 +198,9 @@ def _scan_folder(
                     result.errors.append((e.path, f"cannot stat: {exc.strerror or exc}"))
                     continue
                 key = prefix + name
-                result.entries[key] = FileEntry(key, e.path, src.label, fst.st_size, fst.st_mtime_ns)
+                result.entries[key] = FileEntry(
+                    key, e.path, src.label, fst.st_size, fst.st_mtime_ns
+                )
                 if progress is not None:
                     progress(1)
 
@@ -271,9 +279,11 @@ def plan_sync(
             plan.add.append(e)
         elif k.size != e.size or k.mtime_ns != e.mtime_ns:
             plan.changed.append(e)
-        elif k.status == "pending" or (k.status == "embedded" and k.model != model):
-            plan.retry.append(e)
-        elif k.status == "failed" and retry_failed:
+        elif (
+            k.status == "pending"
+            or (k.status == "embedded" and k.model != model)
+            or (k.status == "failed" and retry_failed)
+        ):
             plan.retry.append(e)
         else:
             plan.unchanged += 1

@@ -1,0 +1,275 @@
+"""CLIP embeddings with open_clip.
+
+A *model spec* names the weights:
+
+- ``"ViT-B-32:laion2b_s34b_b79k"``: an open_clip architecture and pretrained tag
+  (downloaded by open_clip into its cache on first use);
+- ``"ViT-B-32"``: the architecture's first listed pretrained tag;
+- ``"ViT-B-32:/path/to/weights.safetensors"``: a local checkpoint for that
+  architecture (safetensors, or a torch file loaded with ``weights_only=True``);
+- ``"/path/to/folder"``: a folder with ``open_clip_config.json`` and weights;
+- ``"demo"``: the small model bundled with this package (offline);
+- ``"ViT-B-32:random"``: seeded random weights (same compute; for tests and benchmarks).
+
+The :attr:`Embedder.identity` string names the exact weights; vectors made by
+different identities never share a store.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from ._errors import ModelLoadError
+
+DEFAULT_MODEL = "ViT-B-32:laion2b_s34b_b79k"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    kind: str  # "pretrained" | "random" | "checkpoint" | "dir"
+    arch: str | None
+    pretrained: str | None = None
+    path: str | None = None
+    label: str | None = None  # "demo" for the bundled model
+
+
+def demo_model_dir() -> str:
+    from .demo import DEMO_MODEL_DIR
+
+    return os.fspath(DEMO_MODEL_DIR)
+
+
+def parse_model_spec(spec: str) -> ModelSpec:
+    """Parse a model spec string (see the module docstring)."""
+    import open_clip
+
+    spec = spec.strip()
+    if not spec:
+        raise ModelLoadError("Empty model spec. Use e.g. 'ViT-B-32:laion2b_s34b_b79k' or 'demo'.")
+    if spec == "demo":
+        return ModelSpec("dir", None, path=demo_model_dir(), label="demo")
+    expanded = os.path.expanduser(spec)
+    if os.path.isdir(expanded):
+        if not os.path.isfile(os.path.join(expanded, "open_clip_config.json")):
+            raise ModelLoadError(
+                f"{expanded}: a model folder needs open_clip_config.json next to its weights."
+            )
+        return ModelSpec("dir", None, path=os.path.abspath(expanded))
+    arch, _, tag = spec.partition(":")
+    known = open_clip.list_models()
+    if arch not in known:
+        close = difflib.get_close_matches(arch, known, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ModelLoadError(
+            f"Unknown open_clip architecture {arch!r}.{hint} See open_clip.list_models()."
+        )
+    if not tag:
+        tags = open_clip.list_pretrained_tags_by_model(arch)
+        if not tags:
+            raise ModelLoadError(
+                f"{arch} has no pretrained weights in open_clip; pass a checkpoint: "
+                f"'{arch}:/path/to/weights.safetensors'."
+            )
+        return ModelSpec("pretrained", arch, pretrained=tags[0])
+    if tag in ("random", "none"):
+        return ModelSpec("random", arch)
+    path = os.path.expanduser(tag)
+    if (
+        os.sep in tag
+        or os.path.exists(path)
+        or tag.endswith((".safetensors", ".pt", ".bin", ".pth"))
+    ):
+        if not os.path.isfile(path):
+            raise ModelLoadError(f"Checkpoint {path} does not exist.")
+        return ModelSpec("checkpoint", arch, path=os.path.abspath(path))
+    tags = open_clip.list_pretrained_tags_by_model(arch)
+    if tag not in tags:
+        raise ModelLoadError(
+            f"{arch} has no pretrained tag {tag!r}. Known tags: {', '.join(tags) or 'none'}."
+        )
+    return ModelSpec("pretrained", arch, pretrained=tag)
+
+
+@lru_cache(maxsize=16)
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:12]
+
+
+def _digest(path: str) -> str:
+    if os.path.isdir(path):
+        files = sorted(
+            f for f in os.listdir(path) if f.endswith((".safetensors", ".bin", ".pt", ".pth"))
+        )
+        if not files:
+            raise ModelLoadError(f"{path}: no weights file (*.safetensors, *.bin, *.pt) found.")
+        path = os.path.join(path, files[0])
+    st = os.stat(path)
+    return _file_digest(path, st.st_size, st.st_mtime_ns)
+
+
+def model_identity(spec: ModelSpec) -> str:
+    """A string that names the exact weights of a spec."""
+    if spec.kind == "pretrained":
+        return f"{spec.arch}:{spec.pretrained}"
+    if spec.kind == "random":
+        return f"{spec.arch}:random"
+    assert spec.path is not None
+    name = spec.label or spec.arch or os.path.basename(spec.path.rstrip(os.sep))
+    return f"{name}@{_digest(spec.path)}"
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device != "auto":
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+class Embedder:
+    """Encodes images and texts into L2-normalised CLIP vectors.
+
+    >>> emb = Embedder("demo")                        # doctest: +SKIP
+    >>> emb.encode_text(["a red circle"]).shape       # doctest: +SKIP
+    (1, 256)
+    """
+
+    def __init__(self, spec: str = DEFAULT_MODEL, device: str = "auto") -> None:
+        import open_clip
+        import torch
+
+        self.spec_string = spec
+        self.spec = parse_model_spec(spec)
+        self.identity = model_identity(self.spec)
+        self.device = pick_device(device)
+        s = self.spec
+        try:
+            if s.kind == "dir":
+                name = f"local-dir:{s.path}"
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    name, device=self.device
+                )
+                tokenizer = open_clip.get_tokenizer(name)
+            elif s.kind == "random":
+                # Seeded so that two processes build the same "random" model.
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(0)
+                    model, _, preprocess = open_clip.create_model_and_transforms(
+                        s.arch, pretrained=None, device=self.device
+                    )
+                tokenizer = open_clip.get_tokenizer(s.arch)
+            elif s.kind == "checkpoint":
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    s.arch, pretrained=None, device=self.device
+                )
+                _load_checkpoint(model, s.path)  # type: ignore[arg-type]
+                tokenizer = open_clip.get_tokenizer(s.arch)
+            else:
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    s.arch, pretrained=s.pretrained, device=self.device
+                )
+                tokenizer = open_clip.get_tokenizer(s.arch)
+        except ModelLoadError:
+            raise
+        except Exception as exc:
+            where = s.path or f"{s.arch}:{s.pretrained}"
+            hint = ""
+            if s.kind == "pretrained":
+                hint = (
+                    " open_clip downloads pretrained weights on first use: check internet "
+                    "access, or pass a local checkpoint ('ARCH:/path/to/weights.safetensors'), "
+                    "or use model='demo' offline."
+                )
+            raise ModelLoadError(f"Could not load model {where}: {exc}.{hint}") from exc
+        model.eval()
+        self.model = model
+        self.preprocess = preprocess
+        self.tokenizer = tokenizer
+        size = getattr(model.visual, "image_size", 224)
+        self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        with torch.inference_mode():
+            probe = tokenizer(["a"]).to(self.device)
+            self.dim = int(model.encode_text(probe).shape[-1])
+        self._autocast = self.device == "cuda"
+
+    def __repr__(self) -> str:
+        return f"Embedder({self.identity!r}, device={self.device!r}, dim={self.dim})"
+
+    def _normed(self, x: Any) -> np.ndarray:
+        x = x.float()
+        x = x / x.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        return x.cpu().numpy().astype(np.float32, copy=False)
+
+    def encode_batch(self, pixels: Any) -> np.ndarray:
+        """Encode a preprocessed ``(B, 3, H, W)`` tensor."""
+        import torch
+
+        with torch.inference_mode(), torch.autocast("cuda", enabled=self._autocast):
+            return self._normed(self.model.encode_image(pixels.to(self.device)))
+
+    def encode_images(self, images: Sequence[Any], batch_size: int = 32) -> np.ndarray:
+        """Encode PIL images (or HxWx3 uint8 arrays)."""
+        import torch
+        from PIL import Image
+
+        from .images import to_rgb
+
+        out = []
+        for i in range(0, len(images), batch_size):
+            chunk = []
+            for im in images[i : i + batch_size]:
+                if isinstance(im, np.ndarray):
+                    im = Image.fromarray(np.ascontiguousarray(im))
+                chunk.append(self.preprocess(to_rgb(im)))
+            out.append(self.encode_batch(torch.stack(chunk)))
+        return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
+
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode(), torch.autocast("cuda", enabled=self._autocast):
+            tokens = self.tokenizer(list(texts)).to(self.device)
+            return self._normed(self.model.encode_text(tokens))
+
+
+def _load_checkpoint(model: Any, path: str) -> None:
+    """Load a state dict without ever unpickling arbitrary objects."""
+    import torch
+
+    if path.endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        state = load_file(path, device="cpu")
+    else:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise ModelLoadError(
+                f"{path}: refusing to load this checkpoint, it is not a plain tensor file "
+                f"({exc}). Convert it to safetensors."
+            ) from exc
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing:
+        raise ModelLoadError(
+            f"{path}: checkpoint does not match the architecture; missing {len(missing)} "
+            f"tensors (e.g. {missing[0]}), {len(unexpected)} unexpected."
+        )

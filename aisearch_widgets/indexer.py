@@ -1,0 +1,399 @@
+"""Keeps a project's embeddings in sync with its files.
+
+:class:`Indexer` runs one sync: scan (stat only) → plan → decode in worker threads
+while the model embeds the previous batch → upsert vectors → commit the batch's
+inventory rows → drop deleted files. Every batch is committed on its own, point ids
+are stable, and rows are marked *pending* before their vectors are written, so a
+run killed at any point resumes without duplicates, orphans or lost files.
+
+:class:`Runner` runs syncs in a background thread, on demand and on a schedule.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._errors import AISearchError
+from .catalog import Catalog
+from .images import DecodeFailure, content_hash, decode, read_bytes, thumbnail_jpeg
+from .sources import FileEntry, Source, iter_batches, plan_sync, point_id, scan
+
+log = logging.getLogger(__name__)
+
+
+class SyncCancelled(AISearchError):
+    """The sync stopped at a batch boundary because it was cancelled (disable/close)."""
+
+
+@dataclass
+class Progress:
+    """Live progress of the current sync; read by ``Project.status`` and progress bars."""
+
+    phase: str = "idle"  # idle | scanning | embedding | deleting
+    done: int = 0
+    total: int = 0
+    failed: int = 0
+    started_at: float | None = None
+
+
+@dataclass
+class _Prepared:
+    entry: FileEntry
+    id: str
+    content: str | None = None
+    pixels: Any = None
+    reuse: str | None = None
+    fail: tuple[str, str] | None = None
+
+
+@dataclass
+class SyncSummary:
+    added: int = 0
+    changed: int = 0
+    retried: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    embedded: int = 0
+    reused: int = 0
+    failed: int = 0
+    scan_errors: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def thumb_path(thumbs_dir: str, pid: str) -> str:
+    return os.path.join(thumbs_dir, pid[:2], f"{pid}.jpg")
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+class Indexer:
+    """Runs syncs of one project. The embedder and store are fetched lazily through
+    callables so that opening a project never loads a model."""
+
+    def __init__(
+        self,
+        project: str,
+        catalog: Catalog,
+        sources: Callable[[], Sequence[Source]],
+        model_identity: Callable[[], str],
+        embedder: Callable[[], Any],
+        store: Callable[[], Any],
+        skip: Sequence[str] = (),
+        thumbs_dir: str | None = None,
+        batch_size: int = 32,
+        workers: int | None = None,
+    ) -> None:
+        self.project = project
+        self.catalog = catalog
+        self._sources = sources
+        self._model_identity = model_identity
+        self._embedder = embedder
+        self._store = store
+        self.skip = list(skip)
+        self.thumbs_dir = thumbs_dir
+        self.batch_size = batch_size
+        self.workers = workers or max(1, min(4, os.cpu_count() or 1))
+        self.progress = Progress()
+
+    # -- one file (runs in worker threads) --------------------------------------------
+    def _prepare(
+        self, entry: FileEntry, pid: str, model: str, allow_reuse: bool, prev: str | None = None
+    ) -> _Prepared:
+        """``prev``: the content hash this key had when ``model`` last embedded it."""
+        emb = self._embedder()
+        try:
+            data = read_bytes(entry.path)
+            content = content_hash(data)
+            if allow_reuse:
+                # Touched but identical: keep its own vector. Otherwise a file with the
+                # same bytes elsewhere (a move, a rename, a copy) lends its vector.
+                src = pid if prev == content else self.catalog.find_by_content(content, model)
+                if src is not None:
+                    return _Prepared(entry, pid, content, reuse=src)
+            img = decode(data, entry.path, emb.image_size)
+            pixels = emb.preprocess(img)
+            if self.thumbs_dir is not None:
+                _write_atomic(thumb_path(self.thumbs_dir, pid), thumbnail_jpeg(img))
+            return _Prepared(entry, pid, content, pixels=pixels)
+        except DecodeFailure as f:
+            return _Prepared(entry, pid, fail=(f.kind, f.message))
+        except Exception as exc:  # a bug or an exotic file must not stop the run
+            log.exception("unexpected error preparing %s", entry.path)
+            return _Prepared(
+                entry, pid, fail=("error", f"{entry.path}: {type(exc).__name__}: {exc}")
+            )
+
+    # -- one sync ---------------------------------------------------------------------
+    def sync(
+        self, cancel: threading.Event | None = None, retry_failed: bool = False
+    ) -> SyncSummary:
+        cancel = cancel or threading.Event()
+        t0 = time.perf_counter()
+        prog = self.progress = Progress(phase="scanning", started_at=time.time())
+        model = self._model_identity()
+        scanned = scan(self._sources(), skip=self.skip)
+        known = self.catalog.known()
+        plan = plan_sync(scanned, known, model, retry_failed=retry_failed)
+        s = SyncSummary(**plan.summary(), scan_errors=scanned.errors)
+        for path, msg in scanned.errors:
+            log.warning("%s: %s (its files are kept as they were)", path, msg)
+
+        store = self._store() if (plan.embed or plan.delete) else None
+        if self.catalog.get_meta("dirty", False) and store is not None:
+            self._reconcile(store)
+        todo = plan.embed
+        if todo:
+            self.catalog.set_meta(dirty=True)
+            ids = [point_id(self.project, e.key) for e in todo]
+            self.catalog.mark_pending(todo, ids)
+            prog.phase, prog.total = "embedding", len(todo)
+            prev = {
+                e.key: k.content
+                for e in todo
+                if (k := known.get(e.key)) and k.status == "embedded" and k.model == model
+            }
+            self._embed_all(list(zip(todo, ids, strict=True)), model, store, cancel, s, prev)
+        if plan.delete:
+            if cancel.is_set():
+                raise SyncCancelled("sync cancelled")
+            prog.phase = "deleting"
+            self._delete(plan.delete, store)
+        if store is not None:
+            store.flush()
+        s.seconds = time.perf_counter() - t0
+        self.catalog.set_meta(
+            dirty=False, first_pass_done=True, last_sync=time.time(), last_summary=s.as_dict()
+        )
+        prog.phase = "idle"
+        return s
+
+    def _embed_all(
+        self,
+        items: list[tuple[FileEntry, str]],
+        model: str,
+        store: Any,
+        cancel: threading.Event,
+        s: SyncSummary,
+        prev: dict[str, str | None],
+    ) -> None:
+        emb = self._embedder()
+        prog = self.progress
+        batches = list(iter_batches(items, self.batch_size))
+        last_flush = time.monotonic()
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="aisearch-decode") as pool:
+            inflight: deque[list[Future[_Prepared]]] = deque()
+            nxt = 0
+
+            def top_up() -> None:
+                nonlocal nxt
+                # Two batches decoded ahead keep the model busy without holding
+                # thousands of decoded tensors in memory.
+                while nxt < len(batches) and len(inflight) < 3:
+                    inflight.append(
+                        [
+                            pool.submit(self._prepare, e, pid, model, True, prev.get(e.key))
+                            for e, pid in batches[nxt]
+                        ]
+                    )
+                    nxt += 1
+
+            top_up()
+            while inflight:
+                if cancel.is_set():
+                    for fs in inflight:
+                        for f in fs:
+                            f.cancel()
+                    raise SyncCancelled("sync cancelled")
+                prepared = [f.result() for f in inflight.popleft()]
+                top_up()
+                self._commit(prepared, model, emb, store, s)
+                prog.done += len(prepared)
+                prog.failed = s.failed
+                if time.monotonic() - last_flush > 10:
+                    store.flush()  # bounds WAL replay time after a crash
+                    last_flush = time.monotonic()
+
+    def _commit(
+        self, prepared: list[_Prepared], model: str, emb: Any, store: Any, s: SyncSummary
+    ) -> None:
+        import torch
+
+        reuse = [p for p in prepared if p.reuse]
+        if reuse:
+            got = store.retrieve([p.reuse for p in reuse])
+            for p in reuse:
+                if p.reuse not in got:  # the source vector vanished: embed after all
+                    q = self._prepare(p.entry, p.id, model, allow_reuse=False)
+                    p.reuse, p.pixels, p.fail = None, q.pixels, q.fail
+        ok = [p for p in prepared if p.pixels is not None]
+        ids: list[str] = []
+        vecs: list[np.ndarray] = []
+        payloads: list[dict] = []
+        if ok:
+            # Only rows that decoded are stacked, so ids and vectors stay aligned.
+            vecs.append(emb.encode_batch(torch.stack([p.pixels for p in ok])))
+            ids += [p.id for p in ok]
+            payloads += [_payload(p.entry) for p in ok]
+            s.embedded += len(ok)
+        reused = [p for p in prepared if p.reuse]
+        if reused:
+            vecs.append(np.stack([got[p.reuse][0] for p in reused]))
+            ids += [p.id for p in reused]
+            payloads += [_payload(p.entry) for p in reused]
+            s.reused += len(reused)
+            if self.thumbs_dir is not None:
+                for p in reused:
+                    if p.reuse == p.id:
+                        continue
+                    src = thumb_path(self.thumbs_dir, p.reuse)  # type: ignore[arg-type]
+                    if os.path.exists(src):
+                        with open(src, "rb") as fh:
+                            _write_atomic(thumb_path(self.thumbs_dir, p.id), fh.read())
+        if ids:
+            store.upsert(ids, np.concatenate(vecs), payloads)
+        failed = [(p.entry.key, *p.fail) for p in prepared if p.fail]  # type: ignore[misc]
+        s.failed += len(failed)
+        done = [(p.entry.key, p.content, model) for p in prepared if p.fail is None]
+        self.catalog.commit_batch(done, failed)  # type: ignore[arg-type]
+
+    def _delete(self, keys: list[str], store: Any) -> None:
+        ids = self.catalog.ids_of_keys(keys)
+        pids = list(ids.values())
+        for chunk in iter_batches(pids, 1000):
+            store.delete(list(chunk))  # vectors first: a crash here leaves rows to retry
+        self.catalog.delete_keys(keys)
+        with self.catalog.transaction() as db:
+            db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in pids])
+        if self.thumbs_dir is not None:
+            for pid in pids:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(thumb_path(self.thumbs_dir, pid))
+
+    def _reconcile(self, store: Any) -> None:
+        """After an interrupted run: drop vectors whose rows are gone."""
+        orphans = store.ids() - self.catalog.all_ids()
+        if orphans:
+            log.info("removing %d orphan vectors left by an interrupted run", len(orphans))
+            store.delete(sorted(orphans))
+
+
+def _payload(e: FileEntry) -> dict[str, str]:
+    return {"path": e.path, "source": e.source, "key": e.key}
+
+
+class Runner:
+    """Runs :meth:`Indexer.sync` in one background thread: on request and on a
+    schedule. At most one sync runs at a time; requests made while one runs are
+    served by the next run."""
+
+    def __init__(self, indexer: Indexer, name: str = "aisearch-indexer") -> None:
+        self.indexer = indexer
+        self.name = name
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._cancel = threading.Event()
+        self._requests: list[Future[SyncSummary]] = []
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.interval: float | None = None
+        self.next_due: float | None = None
+        self.running = False
+        self.last_error: BaseException | None = None
+        self.last_summary: SyncSummary | None = None
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return self.running or bool(self._requests)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stopping = False
+            self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+            self._thread.start()
+
+    def request(self, retry_failed: bool = False) -> Future[SyncSummary]:
+        fut: Future[SyncSummary] = Future()
+        fut.retry_failed = retry_failed  # type: ignore[attr-defined]
+        with self._lock:
+            self._requests.append(fut)
+            self._ensure_thread()
+        self._wake.set()
+        return fut
+
+    def set_schedule(self, interval: float | None) -> None:
+        with self._lock:
+            self.interval = interval
+            self.next_due = time.time() + interval if interval else None
+            if interval:
+                self._ensure_thread()
+        self._wake.set()
+
+    def cancel_current(self) -> None:
+        self._cancel.set()
+
+    def stop(self, timeout: float | None = 30) -> None:
+        self._stopping = True
+        self._cancel.set()
+        self._wake.set()
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stopping:
+            nd = self.next_due
+            self._wake.wait(None if nd is None else max(0.0, nd - time.time()))
+            self._wake.clear()
+            if self._stopping:
+                break
+            with self._lock:
+                reqs, self._requests = self._requests, []
+                due = self.next_due is not None and time.time() >= self.next_due
+                if not reqs and not due:
+                    continue
+                self.running = True
+                self._cancel.clear()
+            retry = any(getattr(f, "retry_failed", False) for f in reqs)
+            try:
+                summary = self.indexer.sync(cancel=self._cancel, retry_failed=retry)
+            except BaseException as exc:
+                self.last_error = exc
+                if not isinstance(exc, SyncCancelled):
+                    log.exception("sync failed")
+                for f in reqs:
+                    f.set_exception(exc)
+            else:
+                self.last_error = None
+                self.last_summary = summary
+                for f in reqs:
+                    f.set_result(summary)
+            finally:
+                with self._lock:
+                    self.running = False
+                    if self.interval:
+                        self.next_due = time.time() + self.interval
+        with self._lock:
+            pending, self._requests = self._requests, []
+        for f in pending:
+            f.set_exception(SyncCancelled("the project was closed before this update ran"))

@@ -1,0 +1,86 @@
+"""Small data builders shared by the tests: a tiny random CLIP model folder and
+images drawn with Pillow."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+TINY_CFG = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 64, "head_width": 32, "patch_size": 16},
+    "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+}
+
+COLORS = {
+    "red": (220, 30, 30),
+    "green": (30, 180, 60),
+    "blue": (30, 60, 220),
+    "yellow": (240, 220, 40),
+    "black": (10, 10, 10),
+    "white": (245, 245, 245),
+}
+
+
+def write_tiny_model(folder: Path) -> Path:
+    """A randomly initialised (seeded) open_clip model in the folder format that
+    ``Project(model=<folder>)`` loads: open_clip_config.json + safetensors weights."""
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg = {
+        "model_cfg": TINY_CFG,
+        "preprocess_cfg": {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]},
+    }
+    (folder / "open_clip_config.json").write_text(json.dumps(cfg))
+    torch.manual_seed(0)
+    model = open_clip.CLIP(**TINY_CFG)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / "open_clip_model.safetensors"))
+    return folder
+
+
+def draw(
+    path: Path,
+    color: str = "red",
+    size: tuple[int, int] = (64, 48),
+    seed: int = 0,
+    fmt: str | None = None,
+) -> Path:
+    """An image of a coloured disc on a noisy background; deterministic per seed."""
+    rng = np.random.default_rng(seed)
+    bg = rng.integers(100, 156, size=(size[1], size[0], 3), dtype=np.uint8)
+    img = Image.fromarray(bg, "RGB")
+    d = ImageDraw.Draw(img)
+    w, h = size
+    r = min(w, h) // 3
+    cx, cy = int(rng.integers(r, w - r + 1)), int(rng.integers(r, h - r + 1))
+    d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=COLORS[color])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, format=fmt)
+    return path
+
+
+def make_folder(
+    root: Path, n: int = 12, colors: tuple[str, ...] = ("red", "green", "blue"), sub: bool = True
+) -> list[Path]:
+    """``n`` images cycling through colours, some in a subfolder."""
+    out = []
+    for i in range(n):
+        c = colors[i % len(colors)]
+        folder = root / ("sub" if sub and i % 4 == 3 else "")
+        ext = ".png" if i % 2 else ".jpg"
+        out.append(draw(folder / f"{c}_{i:03d}{ext}", c, seed=i))
+    return out
+
+
+def touch_later(path: Path, seconds: float = 5.0) -> None:
+    """Bump a file's mtime so that stat-based change detection must notice it."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + int(seconds * 1e9)))

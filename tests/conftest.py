@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _helpers import make_folder, write_tiny_model
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Folder of a tiny, seeded, randomly initialised open_clip model (32-d)."""
+    return str(write_tiny_model(tmp_path_factory.mktemp("tiny-model")))
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    h = tmp_path / "home"
+    monkeypatch.setenv("AISEARCH_HOME", str(h))
+    return h
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> Path:
+    root = tmp_path / "images"
+    make_folder(root, 12)
+    return root
+
+
+@pytest.fixture
+def project_factory(tiny_model: str, home: Path):
+    import aisearch_widgets as aw
+
+    made: list[aw.Project] = []
+
+    def make(name: str = "p", sources=None, **kw) -> aw.Project:
+        kw.setdefault("model", tiny_model)
+        kw.setdefault("home", home)
+        p = aw.Project(name, sources=sources, **kw)
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        p.close()

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from aisearch_widgets import SourceError
+from aisearch_widgets.sources import Known, normalize_sources, plan_sync, point_id, scan
+
+from _helpers import draw, touch_later
+
+
+def _known_from(scan_result, model: str = "m") -> dict[str, Known]:
+    return {
+        k: Known(e.size, e.mtime_ns, "embedded", model, None)
+        for k, e in scan_result.entries.items()
+    }
+
+
+def test_scan_is_recursive_case_insensitive_and_skips_hidden_and_home(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    draw(root / "a.jpg")
+    draw(root / "B.JPG", fmt="JPEG")
+    draw(root / "deep" / "er" / "c.PNG", fmt="PNG")
+    draw(root / ".hidden" / "d.jpg")
+    draw(root / "home" / "thumb.jpg")
+    (root / "notes.txt").write_text("x")
+    srcs = normalize_sources(root)
+    found = scan(srcs, skip=[str(root / "home")])
+    rels = sorted(k.split("/", 1)[1] for k in found.entries)
+    assert rels == ["B.JPG", "a.jpg", "deep/er/c.PNG"]
+
+
+def test_symlink_loop_is_detected(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    draw(root / "sub" / "a.jpg")
+    os.symlink(root, root / "sub" / "loop")
+    found = scan(normalize_sources(root))
+    assert len(found.entries) == 1
+
+
+def test_point_ids_are_stable_and_distinct() -> None:
+    assert point_id("p", "data/a.jpg") == point_id("p", "data/a.jpg")
+    assert point_id("p", "data/a.jpg") != point_id("q", "data/a.jpg")
+    assert point_id("p", "data/a.jpg") != point_id("p", "data/b.jpg")
+
+
+def test_sources_from_list_and_dataframe(tmp_path: Path) -> None:
+    a = draw(tmp_path / "one" / "a.jpg")
+    b = draw(tmp_path / "two" / "a.jpg")
+    f = draw(tmp_path / "loose.png", fmt="PNG")
+    srcs = normalize_sources([tmp_path / "one", tmp_path / "two", f])
+    assert [s.kind for s in srcs] == ["folder", "folder", "files"]
+    keys = sorted(scan(srcs).entries)
+    assert len(keys) == 3 and len({k.split("/")[0] for k in keys}) == 3  # same name, two roots
+
+    df = pd.DataFrame({"file_path": [str(a), str(b)], "label": [1, 2]})
+    srcs = normalize_sources(df, path_column="file_path")
+    assert sorted(e.path for e in scan(srcs).entries.values()) == sorted([str(a), str(b)])
+    with pytest.raises(SourceError, match="path_column"):
+        normalize_sources(df)
+
+
+def test_bad_sources_say_what_is_wrong(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no such folder"):
+        normalize_sources(tmp_path / "nope")
+    with pytest.raises(SourceError):
+        normalize_sources([])
+
+
+def test_plan_add_change_delete_unchanged(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    for i in range(4):
+        draw(root / f"{i}.jpg", seed=i)
+    srcs = normalize_sources(root)
+    known = _known_from(scan(srcs))
+    draw(root / "new.jpg")
+    touch_later(root / "1.jpg")
+    (root / "2.jpg").unlink()
+    plan = plan_sync(scan(srcs), known, "m")
+    assert [e.key.split("/")[-1] for e in plan.add] == ["new.jpg"]
+    assert [e.key.split("/")[-1] for e in plan.changed] == ["1.jpg"]
+    assert [k.split("/")[-1] for k in plan.delete] == ["2.jpg"]
+    assert plan.unchanged == 2
+    # A different model re-embeds everything that is unchanged on disk.
+    other = plan_sync(scan(srcs), known, "other")
+    assert len(other.retry) == 2 and len(other.changed) == 1 and other.unchanged == 0
+
+
+def test_missing_source_root_is_not_a_deletion(tmp_path: Path) -> None:
+    root = tmp_path / "mount"
+    draw(root / "a.jpg")
+    srcs = normalize_sources(root)
+    known = _known_from(scan(srcs))
+    os.rename(root, tmp_path / "unmounted")
+    result = scan(srcs)
+    assert result.errors and not result.entries
+    plan = plan_sync(result, known, "m")
+    assert plan.delete == []

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aisearch_widgets.store import VectorStore
+from aisearch_widgets.store.edge import EdgeStore
+from aisearch_widgets.store.server import ServerStore
+
+DIM = 16
+
+
+def _ids(n: int) -> list[str]:
+    return [str(uuid.UUID(int=i + 1)) for i in range(n)]
+
+
+@pytest.fixture(params=["edge", "server"])
+def store(request, tmp_path: Path):
+    if request.param == "edge":
+        s = EdgeStore(tmp_path / "shard", DIM)
+    else:
+        from qdrant_client import QdrantClient
+
+        s = ServerStore(QdrantClient(":memory:"), "test", DIM)
+    yield s
+    s.close()
+
+
+def _data(n: int = 200, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=(n, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_contract(store) -> None:
+    assert isinstance(store, VectorStore)
+    vecs, ids = _data(), _ids(200)
+    store.upsert(ids, vecs, [{"path": f"/p/{i}.jpg"} for i in range(200)])
+    assert store.count() == 200
+    assert store.ids() == set(ids)
+    assert sum(len(b) for b, _ in store.scan(batch=64)) == 200
+
+    q = vecs[:3]
+    hits = store.query(q, limit=10)
+    exact = np.argsort(-(vecs @ q.T), axis=0)[:10].T
+    for row, want in zip(hits, exact, strict=True):
+        assert [h.id for h in row] == [ids[j] for j in want]
+        scores = [h.score for h in row]
+        assert scores == sorted(scores, reverse=True)
+    assert hits[0][0].payload["path"] == "/p/0.jpg"
+    assert hits[0][0].score == pytest.approx(1.0, abs=1e-5)
+
+    only = set(ids[100:110])
+    assert {h.id for h in store.query(q[:1], 50, only=only)[0]} == only
+    assert ids[0] not in {h.id for h in store.query(q[:1], 5, exclude={ids[0]})[0]}
+    assert store.query(q[:1], 5, only=set())[0] == []
+
+    got = store.retrieve([ids[5], str(uuid.UUID(int=10_000))])
+    assert list(got) == [ids[5]]
+    np.testing.assert_allclose(got[ids[5]][0], vecs[5], atol=1e-5)
+
+    store.upsert(ids[:1], vecs[1:2], [{"path": "/p/replaced.jpg"}])
+    assert store.count() == 200
+    assert store.retrieve(ids[:1])[ids[0]][1]["path"] == "/p/replaced.jpg"
+    store.delete([*ids[:50], str(uuid.UUID(int=99999))])
+    assert store.count() == 150
+
+
+def test_edge_persists_and_refuses_other_dim(tmp_path: Path) -> None:
+    s = EdgeStore(tmp_path / "shard", DIM)
+    s.upsert(_ids(10), _data(10), [{}] * 10)
+    s.close()
+    s = EdgeStore(tmp_path / "shard", DIM)
+    assert s.count() == 10
+    s.close()
+    with pytest.raises(ValueError, match="16-d"):
+        EdgeStore(tmp_path / "shard", 8)
