@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS files(
 );
 CREATE INDEX IF NOT EXISTS files_content ON files(content, model);
 CREATE INDEX IF NOT EXISTS files_status ON files(status);
+CREATE INDEX IF NOT EXISTS files_path ON files(path);
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tags(
     id  TEXT NOT NULL,
@@ -207,3 +208,119 @@ class Catalog:
 
     def all_ids(self) -> set[str]:
         return {r[0] for r in self.query("SELECT id FROM files")}
+
+    def ids_by_path(self, paths: Sequence[str]) -> dict[str, str]:
+        """path -> id for the paths in the inventory."""
+        out: dict[str, str] = {}
+        for i in range(0, len(paths), 500):
+            chunk = list(paths[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            out.update(self.query(f"SELECT path, id FROM files WHERE path IN ({marks})", chunk))
+        return out
+
+    # -- tags -------------------------------------------------------------------------
+    def add_tags(self, ids: Sequence[str], tags: Sequence[str]) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO tags(id, tag) VALUES (?, ?)",
+                [(i, t) for i in ids for t in tags],
+            )
+
+    def remove_tags(self, ids: Sequence[str], tags: Sequence[str] | None) -> None:
+        with self.transaction() as db:
+            if tags is None:
+                db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in ids])
+            else:
+                db.executemany(
+                    "DELETE FROM tags WHERE id = ? AND tag = ?", [(i, t) for i in ids for t in tags]
+                )
+
+    def tags_of(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = list(ids[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            for pid, tag in self.query(
+                f"SELECT id, tag FROM tags WHERE id IN ({marks}) ORDER BY tag", chunk
+            ):
+                out.setdefault(pid, []).append(tag)
+        return out
+
+    def ids_with_tags(self, tags: Sequence[str]) -> set[str]:
+        marks = ",".join("?" * len(tags))
+        return {
+            r[0]
+            for r in self.query(f"SELECT DISTINCT id FROM tags WHERE tag IN ({marks})", list(tags))
+        }
+
+    def all_tags(self) -> dict[str, int]:
+        return dict(self.query("SELECT tag, COUNT(*) FROM tags GROUP BY tag ORDER BY tag"))
+
+    # -- saved collections ------------------------------------------------------------
+    def save_collection(
+        self,
+        name: str,
+        info: dict[str, Any],
+        rows: Sequence[tuple[str, float | None, str | None]],
+        overwrite: bool,
+    ) -> bool:
+        """Store ``rows`` of (id, score, extra-json) in order. Returns False (and writes
+        nothing) if the name exists and ``overwrite`` is False."""
+        with self.transaction() as db:
+            exists = db.execute("SELECT 1 FROM collections WHERE name = ?", (name,)).fetchone()
+            if exists and not overwrite:
+                return False
+            db.execute("DELETE FROM collections WHERE name = ?", (name,))
+            db.execute(
+                "INSERT INTO collections(name, info, created_at) VALUES (?, ?, ?)",
+                (name, json.dumps(info), time.time()),
+            )
+            db.executemany(
+                "INSERT INTO collection_items(name, rank, id, score, extra) VALUES (?, ?, ?, ?, ?)",
+                [(name, r, i, s, e) for r, (i, s, e) in enumerate(rows, start=1)],
+            )
+        return True
+
+    def load_collection(
+        self, name: str
+    ) -> tuple[dict[str, Any], float, list[tuple[str, float | None, str | None]]] | None:
+        head = self.query("SELECT info, created_at FROM collections WHERE name = ?", (name,))
+        if not head:
+            return None
+        rows = self.query(
+            "SELECT id, score, extra FROM collection_items WHERE name = ? ORDER BY rank", (name,)
+        )
+        return json.loads(head[0][0]), head[0][1], [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def collection_names(self) -> list[str]:
+        return [r[0] for r in self.query("SELECT name FROM collections ORDER BY created_at, name")]
+
+    def collection_sizes(self) -> dict[str, int]:
+        return dict(
+            self.query("SELECT name, COUNT(*) FROM collection_items GROUP BY name ORDER BY name")
+        )
+
+    def delete_collection(self, name: str) -> bool:
+        with self.transaction() as db:
+            return db.execute("DELETE FROM collections WHERE name = ?", (name,)).rowcount > 0
+
+    def rename_collection(self, old: str, new: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE collections SET name = ? WHERE name = ?", (new, old))
+
+    def move_file(
+        self, pid: str, key: str, path: str, source: str, size: int, mtime_ns: int
+    ) -> None:
+        """The inventory follows a file moved by the user: same id, new place."""
+        with self.transaction() as db:
+            db.execute(
+                """UPDATE files SET key = ?, path = ?, source = ?, size = ?, mtime_ns = ?,
+                       updated_at = ? WHERE id = ?""",
+                (key, path, source, size, mtime_ns, time.time(), pid),
+            )
+
+    def forget_ids(self, ids: Sequence[str]) -> None:
+        """Drop rows and tags of files the user deleted."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
+            db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in ids])

@@ -17,8 +17,9 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -314,6 +315,8 @@ class Runner:
         self._cancel = threading.Event()
         self._requests: list[Future[SyncSummary]] = []
         self._thread: threading.Thread | None = None
+        self._run_lock = threading.Lock()
+        self._pause_depth = 0
         self._stopping = False
         self.interval: float | None = None
         self.next_due: float | None = None
@@ -360,6 +363,22 @@ class Runner:
         if t is not None and t is not threading.current_thread():
             t.join(timeout)
 
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hold syncs off while the caller changes files and inventory together. A
+        running sync stops at its next batch and runs again afterwards."""
+        with self._lock:
+            self._pause_depth += 1
+        self._cancel.set()
+        self._run_lock.acquire()
+        try:
+            yield
+        finally:
+            self._run_lock.release()
+            with self._lock:
+                self._pause_depth -= 1
+            self._wake.set()
+
     def _loop(self) -> None:
         while not self._stopping:
             nd = self.next_due
@@ -367,33 +386,46 @@ class Runner:
             self._wake.clear()
             if self._stopping:
                 break
-            with self._lock:
-                reqs, self._requests = self._requests, []
-                due = self.next_due is not None and time.time() >= self.next_due
-                if not reqs and not due:
-                    continue
-                self.running = True
-                self._cancel.clear()
-            retry = any(getattr(f, "retry_failed", False) for f in reqs)
-            try:
-                summary = self.indexer.sync(cancel=self._cancel, retry_failed=retry)
-            except BaseException as exc:
-                self.last_error = exc
-                if not isinstance(exc, SyncCancelled):
-                    log.exception("sync failed")
-                for f in reqs:
-                    f.set_exception(exc)
-            else:
-                self.last_error = None
-                self.last_summary = summary
-                for f in reqs:
-                    f.set_result(summary)
-            finally:
+            with self._run_lock:
                 with self._lock:
-                    self.running = False
-                    if self.interval:
-                        self.next_due = time.time() + self.interval
+                    due = self.next_due is not None and time.time() >= self.next_due
+                    if self._pause_depth or (not self._requests and not due):
+                        continue
+                    reqs, self._requests = self._requests, []
+                    self.running = True
+                    self._cancel.clear()
+                self._run(reqs)
         with self._lock:
             pending, self._requests = self._requests, []
         for f in pending:
             f.set_exception(SyncCancelled("the project was closed before this update ran"))
+
+    def _run(self, reqs: list[Future[SyncSummary]]) -> None:
+        retry = any(getattr(f, "retry_failed", False) for f in reqs)
+        try:
+            summary = self.indexer.sync(cancel=self._cancel, retry_failed=retry)
+        except BaseException as exc:
+            with self._lock:
+                requeue = (
+                    isinstance(exc, SyncCancelled) and self._pause_depth and not self._stopping
+                )
+                if requeue:  # paused for a file action: run again afterwards
+                    self._requests = reqs + self._requests
+                    self.next_due = time.time()
+            if requeue:
+                return
+            self.last_error = exc
+            if not isinstance(exc, SyncCancelled):
+                log.exception("sync failed")
+            for f in reqs:
+                f.set_exception(exc)
+        else:
+            self.last_error = None
+            self.last_summary = summary
+            for f in reqs:
+                f.set_result(summary)
+        finally:
+            with self._lock:
+                self.running = False
+                if self.interval and (self.next_due is None or self.next_due <= time.time()):
+                    self.next_due = time.time() + self.interval

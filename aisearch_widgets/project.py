@@ -12,13 +12,20 @@ import re
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ._errors import AISearchError, ModelMismatch, ProjectExists, ProjectNotFound
+from ._errors import (
+    AISearchError,
+    EmbeddingsNotReady,
+    ModelMismatch,
+    ProjectExists,
+    ProjectNotFound,
+)
 from ._home import (
     HomeLock,
     check_name,
@@ -28,8 +35,9 @@ from ._home import (
     write_json_atomic,
 )
 from .catalog import Catalog
+from .collections import Collection, SavedCollections
 from .embedder import DEFAULT_MODEL, Embedder, model_identity, parse_model_spec
-from .indexer import Indexer, Runner, SyncCancelled, SyncSummary
+from .indexer import Indexer, Runner, SyncCancelled, SyncSummary, thumb_path
 from .sources import Source, normalize_sources
 
 _CONFIG = "project.json"
@@ -414,6 +422,235 @@ class Project:
             raise AISearchError(f"The last sync of {self.name!r} failed: {err}") from err
         return self.status
 
+    # -- searches ---------------------------------------------------------------------
+    def _check_ready(self, allow_partial: bool) -> None:
+        self._check_open()
+        if allow_partial or self.catalog.get_meta("first_pass_done", False):
+            return
+        c = self.catalog.counts(self._identity)
+        if self.runner.busy:
+            msg = (
+                f"Search is unavailable while the embeddings of {self.name!r} are being "
+                f"prepared ({c['embedded']}/{c['total']} done). Wait with proj.wait(), or pass "
+                "allow_partial=True to search what is embedded so far."
+            )
+        else:
+            msg = (
+                f"Project {self.name!r} has no embeddings yet: call proj.enable() (or "
+                "proj.update()) first."
+            )
+        raise EmbeddingsNotReady(msg, c["embedded"], c["total"])
+
+    def _filters(self, tags: Any, exclude: Any) -> tuple[set[str] | None, set[str]]:
+        only = None
+        if tags:
+            tags = [tags] if isinstance(tags, str) else list(tags)
+            only = self.catalog.ids_with_tags(tags)
+        ex: set[str] = set()
+        if exclude is not None:
+            if isinstance(exclude, Collection):
+                ex = set(exclude.ids)
+            elif isinstance(exclude, pd.DataFrame):
+                ex = set(exclude["id"])
+            else:
+                items = [exclude] if isinstance(exclude, (str, os.PathLike)) else list(exclude)
+                strs = [os.fspath(i) for i in items]
+                by_path = self.catalog.ids_by_path([os.path.abspath(p) for p in strs])
+                ex = {by_path.get(os.path.abspath(p), p) for p in strs}
+        return only, ex
+
+    def _result(
+        self, items: pd.DataFrame, query: dict[str, Any], info: dict | None = None
+    ) -> Collection:
+        query = {**query, "model": self._identity, "at": time.time()}
+        col = Collection(self, items, query=query, info=info)
+        self._last = col
+        return col
+
+    def search(
+        self,
+        prompt: str | list[str],
+        limit: int = 100,
+        *,
+        negative: Any = None,
+        negative_weight: float = 0.5,
+        tags: str | list[str] | None = None,
+        exclude: Any = None,
+        allow_partial: bool = False,
+    ) -> Collection:
+        """Images that match a text prompt, best first.
+
+        ``negative``: prompts and/or images to steer away from; ``tags``: only images
+        with any of these tags; ``exclude``: ids, paths or a Collection to leave out.
+        """
+        from . import search as _s
+
+        self._check_ready(allow_partial)
+        only, ex = self._filters(tags, exclude)
+        q = _s.apply_negative(
+            _s.text_vector(self, prompt), _s.negative_vector(self, negative), negative_weight
+        )
+        items = _s.run(self, q, limit, only=only, exclude=ex)
+        query = {"type": "prompt", "text": prompt, "negative": _describe(negative), "limit": limit}
+        if tags:
+            query["tags"] = tags
+        return self._result(items, query)
+
+    def similar(
+        self,
+        images: Any,
+        limit: int = 100,
+        *,
+        fusion: str = "max",
+        negative: Any = None,
+        negative_weight: float = 0.5,
+        tags: str | list[str] | None = None,
+        exclude: Any = None,
+        include_references: bool = False,
+        allow_partial: bool = False,
+    ) -> Collection:
+        """Images similar to one or several reference images (paths, point ids, PIL
+        images, arrays or a Collection). Several references are fused: ``"max"`` (the
+        best score over references), ``"mean"`` (the mean direction) or ``"rrf"``
+        (reciprocal-rank fusion). Indexed references are left out unless
+        ``include_references``."""
+        from . import search as _s
+
+        self._check_ready(allow_partial)
+        only, ex = self._filters(tags, exclude)
+        vecs, ref_ids = _s.resolve_images(self, images)
+        if not include_references:
+            ex |= set(ref_ids)
+        q = _s.apply_negative(vecs, _s.negative_vector(self, negative), negative_weight)
+        items = _s.run(self, q, limit, fusion=fusion, only=only, exclude=ex)
+        query = {
+            "type": "similar",
+            "references": _describe(images.ids if isinstance(images, Collection) else images),
+            "fusion": fusion,
+            "limit": limit,
+        }
+        return self._result(items, query)
+
+    def diverse(
+        self,
+        n: int = 100,
+        method: str = "centroids",
+        clusters: int | None = None,
+        exclude: Any = None,
+        seed: int = 0,
+        *,
+        tags: str | list[str] | None = None,
+        sample: int = 10_000,
+        allow_partial: bool = False,
+    ) -> Collection:
+        """``n`` images spread over the dataset: k-means into ``clusters`` (default
+        ``n``) groups, then round-robin across groups, either the members nearest each
+        centre first (``"centroids"``) or random members (``"random"``). ``exclude``
+        (e.g. already-labelled images) is never returned. The result has a ``cluster``
+        column and ``cluster_sizes``."""
+        from . import diverse as _d
+
+        self._check_ready(allow_partial)
+        only, ex = self._filters(tags, exclude)
+        ids, vecs, population, sampled = _d.load_vectors(self.store, sample, only, ex)
+        items, sizes = _d.sample_diverse(ids, vecs, n, method, clusters, seed)
+        if sampled and ids:
+            scale = population / len(ids)
+            sizes = {c: round(s * scale) for c, s in sizes.items()}
+        query = {"type": "diverse", "method": method, "n": n, "clusters": clusters, "seed": seed}
+        info = {"cluster_sizes": sizes, "population": population, "sampled": sampled}
+        return self._result(items, query, info)
+
+    @property
+    def last(self) -> Collection | None:
+        """The temporary collection: the result of the latest search."""
+        return self._last
+
+    @property
+    def collections(self) -> SavedCollections:
+        """Saved collections by name (dict-like; survive reopening)."""
+        self._check_open()
+        return SavedCollections(self)
+
+    @property
+    def tags(self) -> dict[str, int]:
+        """Every tag with its number of images."""
+        return self.catalog.all_tags()
+
+    def thumbnail(self, pid: str) -> bytes | None:
+        """JPEG thumbnail bytes of an image (made once, cached in the project home)."""
+        from .images import DecodeFailure, load, thumbnail_jpeg
+
+        tp = thumb_path(str(self.folder / "thumbs"), pid)
+        try:
+            with open(tp, "rb") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            pass
+        rec = self.catalog.records([pid]).get(pid)
+        if rec is None:
+            return None
+        try:
+            data = thumbnail_jpeg(load(rec[1], 192)[0])
+        except DecodeFailure:
+            return None
+        os.makedirs(os.path.dirname(tp), exist_ok=True)
+        tmp = f"{tp}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, tp)
+        return data
+
+    # -- file actions (used by Collection) ------------------------------------------
+    @contextlib.contextmanager
+    def _file_action(self) -> Iterator[None]:
+        self._check_open()
+        with self.runner.paused():
+            yield
+
+    def _key_for(self, path: str) -> tuple[str, str]:
+        """(key, source label) a file at ``path`` has in this project."""
+        for src in self.sources:
+            if src.kind == "folder" and src.root is not None:
+                rel = os.path.relpath(path, src.root)
+                if not rel.startswith(".." + os.sep) and rel != ".." and not os.path.isabs(rel):
+                    return f"{src.label}/{Path(rel).as_posix()}", src.label
+        return f"files/{path}", "files"
+
+    def _set_loose_files(self, add: list[str], remove: list[str]) -> None:
+        srcs = self._cfg["sources"]
+        files = next((s for s in srcs if s["kind"] == "files"), None)
+        if files is None:
+            if not add:
+                return
+            files = {"kind": "files", "label": "files", "paths": []}
+            srcs.append(files)
+        paths = [p for p in files.get("paths", []) if p not in set(remove)]
+        paths += [p for p in add if p not in paths]
+        files["paths"] = paths
+        if not paths:
+            srcs.remove(files)
+        self._write_config()
+
+    def _file_moved(self, pid: str, old: str, new: str) -> None:
+        new = os.path.abspath(new)
+        key, label = self._key_for(new)
+        st = os.stat(new)
+        self._set_loose_files([new] if label == "files" else [], [old])
+        got = self.store.retrieve([pid])
+        if pid in got:
+            self.store.upsert(
+                [pid], got[pid][0][None, :], [{"path": new, "source": label, "key": key}]
+            )
+        self.catalog.move_file(pid, key, new, label, st.st_size, st.st_mtime_ns)
+
+    def _file_deleted(self, pid: str, path: str) -> None:
+        self.store.delete([pid])
+        self.catalog.forget_ids([pid])
+        self._set_loose_files([], [path])
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(thumb_path(str(self.folder / "thumbs"), pid))
+
     def close(self) -> None:
         """Stop the background indexer, flush and release the project (idempotent)."""
         if self._closed:
@@ -439,6 +676,17 @@ class Project:
         if self._closed:
             return f"<Project {self.name!r} (closed)>"
         return f"<Project {self.name!r} {self.status}>"
+
+
+def _describe(x: Any) -> Any:
+    """A JSON-friendly description of a query argument."""
+    if x is None or isinstance(x, (str, int, float)):
+        return x
+    if isinstance(x, os.PathLike):
+        return os.fspath(x)
+    if isinstance(x, (list, tuple)):
+        return [_describe(i) for i in x]
+    return type(x).__name__
 
 
 @atexit.register

@@ -84,3 +84,27 @@ def touch_later(path: Path, seconds: float = 5.0) -> None:
     """Bump a file's mtime so that stat-based change detection must notice it."""
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + int(seconds * 1e9)))
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def inject(proj, vectors: dict[str, np.ndarray]) -> None:
+    """Replace the stored vectors of indexed images by designed ones, so that a test
+    knows the true answer of every search."""
+    got = proj.store.retrieve(list(vectors))
+    ids = list(vectors)
+    proj.store.upsert(ids, np.stack([vectors[i] for i in ids]), [got[i][1] for i in ids])
+
+
+def clustered(n_per: list[int], dim: int, spread: float = 0.15, seed: int = 0):
+    """Unit vectors in clusters of the given sizes: (vectors, labels)."""
+    rng = np.random.default_rng(seed)
+    centres = unit(rng.normal(size=(len(n_per), dim)))
+    vecs, labels = [], []
+    for c, n in enumerate(n_per):
+        vecs.append(unit(centres[c] + spread * rng.normal(size=(n, dim)) / np.sqrt(dim) * 4))
+        labels += [c] * n
+    return np.concatenate(vecs), np.array(labels)

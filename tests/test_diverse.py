@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import aisearch_widgets as aw
+from aisearch_widgets.diverse import sample_diverse
+
+from _helpers import clustered, inject, make_folder
+
+SIZES = [400, 350, 300, 250, 200, 150, 150, 100, 80, 20]  # the last is 1 % of 2000
+
+
+@pytest.mark.parametrize("method", ["centroids", "random"])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_covers_every_cluster_including_a_rare_one(method: str, seed: int) -> None:
+    vecs, labels = clustered(SIZES, dim=64, spread=0.1, seed=seed)
+    ids = [f"id{i}" for i in range(len(vecs))]
+    df, sizes = sample_diverse(ids, vecs, n=len(SIZES), method=method, seed=0)
+    picked = {labels[int(i[2:])] for i in df["id"]}
+    assert picked == set(range(len(SIZES)))
+    assert sorted(sizes.values()) == sorted(SIZES)
+    assert len(df) == len(SIZES) and df["id"].is_unique
+    # A uniform random sample of the same size usually misses the rare cluster.
+    rng = np.random.default_rng(0)
+    misses = sum(9 not in set(labels[rng.choice(len(vecs), 10, replace=False)]) for _ in range(200))
+    assert misses > 150
+
+
+def test_centroids_takes_the_most_central_members_first() -> None:
+    vecs, labels = clustered([50, 50], dim=16, spread=0.3, seed=2)
+    ids = [str(i) for i in range(100)]
+    df, _ = sample_diverse(ids, vecs, n=2, method="centroids", seed=0)
+    for pid, c in zip(df["id"], df["cluster"], strict=True):
+        members = [i for i in range(100) if labels[i] == labels[int(pid)]]
+        centre = vecs[members].mean(axis=0)
+        centre /= np.linalg.norm(centre)
+        best = max(members, key=lambda i: float(vecs[i] @ centre))
+        assert int(pid) == best, c
+
+
+def test_more_samples_than_clusters_go_round_robin() -> None:
+    vecs, labels = clustered([30, 30, 30], dim=16, spread=0.1)
+    ids = [str(i) for i in range(90)]
+    df, _ = sample_diverse(ids, vecs, n=9, clusters=3, method="random", seed=3)
+    counts = np.bincount([labels[int(i)] for i in df["id"]], minlength=3)
+    assert list(counts) == [3, 3, 3]
+    df_all, _ = sample_diverse(ids, vecs, n=500, clusters=3)
+    assert len(df_all) == 90  # never more than there are
+
+
+def test_project_diverse_honours_exclude_and_reports_clusters(
+    project_factory, tmp_path: Path
+) -> None:
+    root = tmp_path / "imgs"
+    make_folder(root, 100, sub=False)
+    proj = project_factory("p", root)
+    proj.update()
+    ids = sorted(proj.catalog.embedded_ids(proj.model_identity))
+    vecs, labels = clustered([40, 30, 20, 9, 1], dim=proj.embedder.dim, spread=0.1, seed=4)
+    inject(proj, dict(zip(ids, vecs, strict=True)))
+    lonely = ids[99]  # the only member of the 1 % cluster
+
+    res = proj.diverse(n=5, method="centroids")
+    assert lonely in res.ids
+    assert sorted(res.cluster_sizes.values()) == [1, 9, 20, 30, 40]
+    assert {"cluster", "score"} <= set(res.df.columns)
+    assert proj.last is res
+
+    labelled = proj.search("x", limit=100).select(ids[:40])  # cluster 0 is labelled
+    res = proj.diverse(n=8, clusters=4, method="random", exclude=labelled)
+    assert not set(res.ids) & set(ids[:40])
+    assert {labels[ids.index(i)] for i in res.ids} == {1, 2, 3, 4}
+
+
+def test_diverse_needs_embeddings(project_factory, images: Path) -> None:
+    proj = project_factory("p", images)
+    with pytest.raises(aw.EmbeddingsNotReady):
+        proj.diverse(n=3)
