@@ -19,13 +19,24 @@ from ._errors import (
     SourceError,
     UnsafePathError,
 )
+from .collections import Collection
 from .embedder import Embedder
 from .project import Project, Status
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):  # widgets import ipywidgets/bqplot only when asked for
+    if name == "SearchPanel":
+        from .widgets import SearchPanel
+
+        return SearchPanel
+    raise AttributeError(f"module 'aisearch_widgets' has no attribute {name!r}")
+
+
 __all__ = [
     "AISearchError",
+    "Collection",
     "Embedder",
     "EmbeddingsNotReady",
     "ModelLoadError",
@@ -34,6 +45,7 @@ __all__ = [
     "ProjectExists",
     "ProjectLocked",
     "ProjectNotFound",
+    "SearchPanel",
     "SourceError",
     "Status",
     "UnsafePathError",

@@ -1,0 +1,226 @@
+// src/dom.js
+function h(tag, props = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (v === void 0 || v === null) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = String(v);
+    else if (k === "on") for (const [ev, fn] of Object.entries(v)) node.addEventListener(ev, fn);
+    else if (k === "dataset") Object.assign(node.dataset, v);
+    else if (k in node && typeof v !== "string") node[k] = v;
+    else node.setAttribute(k, String(v));
+  }
+  for (const c of children) {
+    if (c === null || c === void 0 || c === false) continue;
+    node.append(typeof c === "string" ? document.createTextNode(c) : c);
+  }
+  return node;
+}
+function clear(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+}
+function showMessage(node, text, kind) {
+  node.textContent = text || "";
+  node.hidden = !text;
+  node.classList.toggle("aisw-error", kind === "error");
+  node.setAttribute("role", kind === "error" ? "alert" : "status");
+}
+
+// src/controls.js
+var MODES = [
+  ["prompt", "Prompt"],
+  ["diverse", "Diverse"],
+  ["similar", "Similar"]
+];
+function numberInput(value, min, title, cls) {
+  return h("input", { type: "number", min: String(min), step: "1", value: String(value), title, class: cls });
+}
+function render({ model, el }) {
+  el.classList.add("aisw", "aisw-controls");
+  const title = h("span", { class: "aisw-title" });
+  const modelName = h("span", { class: "aisw-muted aisw-model" });
+  const statusText = h("span", { class: "aisw-status", "aria-live": "polite" });
+  const bar = h("progress", { class: "aisw-progress", max: "1", value: "0" });
+  const enableBtn = h("button", {
+    class: "aisw-btn",
+    on: { click: () => model.send({ type: "toggle_enabled" }) }
+  });
+  const updateBtn = h("button", {
+    class: "aisw-btn",
+    text: "Update now",
+    title: "Embed new and changed images now",
+    on: { click: () => model.send({ type: "update_now" }) }
+  });
+  const header = h("div", { class: "aisw-header" }, [
+    title,
+    modelName,
+    statusText,
+    bar,
+    enableBtn,
+    updateBtn
+  ]);
+  const notice = h("div", { class: "aisw-notice", hidden: true });
+  const tabs = h("div", { class: "aisw-tabs", role: "tablist" });
+  const tabButtons = {};
+  for (const [mode, label] of MODES) {
+    const b = h("button", {
+      class: "aisw-tab",
+      role: "tab",
+      text: label,
+      dataset: { mode },
+      on: {
+        click: () => {
+          model.set("mode", mode);
+          model.save_changes();
+        }
+      }
+    });
+    tabButtons[mode] = b;
+    tabs.append(b);
+  }
+  const promptInput = h("input", {
+    type: "text",
+    class: "aisw-prompt",
+    placeholder: "Describe what to find, e.g. \u201Ca red circle on a dark background\u201D",
+    "aria-label": "Search prompt"
+  });
+  const limitInput = numberInput(model.get("limit"), 1, "Result limit", "aisw-limit");
+  const searchBtn = h("button", { class: "aisw-btn aisw-primary", text: "Search" });
+  const runPrompt = () => model.send({
+    type: "search",
+    mode: "prompt",
+    prompt: promptInput.value,
+    limit: Number(limitInput.value) || model.get("limit")
+  });
+  promptInput.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      runPrompt();
+    }
+  });
+  promptInput.addEventListener("change", () => {
+    model.set("prompt", promptInput.value);
+    model.save_changes();
+  });
+  searchBtn.addEventListener("click", runPrompt);
+  const promptRow = h("div", { class: "aisw-row", dataset: { pane: "prompt" } }, [
+    promptInput,
+    h("label", { class: "aisw-muted", text: "limit" }),
+    limitInput,
+    searchBtn
+  ]);
+  const methodSel = h("select", { class: "aisw-method", "aria-label": "Sampling method" }, [
+    h("option", { value: "centroids", text: "nearest to centroid" }),
+    h("option", { value: "random", text: "random per cluster" })
+  ]);
+  const nInput = numberInput(model.get("n"), 1, "Number of samples", "aisw-n");
+  const clustersInput = numberInput(model.get("clusters"), 0, "Clusters (0 = as many as samples)", "aisw-clusters");
+  const sampleBtn = h("button", { class: "aisw-btn aisw-primary", text: "Sample" });
+  sampleBtn.addEventListener(
+    "click",
+    () => model.send({
+      type: "search",
+      mode: "diverse",
+      method: methodSel.value,
+      n: Number(nInput.value) || model.get("n"),
+      clusters: Number(clustersInput.value) || 0
+    })
+  );
+  const diverseRow = h("div", { class: "aisw-row", dataset: { pane: "diverse" } }, [
+    h("label", { class: "aisw-muted", text: "method" }),
+    methodSel,
+    h("label", { class: "aisw-muted", text: "samples" }),
+    nInput,
+    h("label", { class: "aisw-muted", text: "clusters" }),
+    clustersInput,
+    sampleBtn
+  ]);
+  const chips = h("div", { class: "aisw-chips" });
+  const simLimit = numberInput(model.get("limit"), 1, "Result limit", "aisw-limit");
+  const simBtn = h("button", { class: "aisw-btn aisw-primary", text: "Search similar" });
+  simBtn.addEventListener(
+    "click",
+    () => model.send({ type: "search", mode: "similar", limit: Number(simLimit.value) || model.get("limit") })
+  );
+  const similarRow = h("div", { class: "aisw-row", dataset: { pane: "similar" } }, [
+    chips,
+    h("label", { class: "aisw-muted", text: "limit" }),
+    simLimit,
+    simBtn
+  ]);
+  const message = h("div", { class: "aisw-message", hidden: true });
+  el.append(header, notice, tabs, promptRow, diverseRow, similarRow, message);
+  function updateHeader() {
+    title.textContent = model.get("project");
+    modelName.textContent = model.get("model_name");
+    const enabled = model.get("enabled");
+    const done = model.get("done");
+    const total = model.get("total");
+    const failed = model.get("failed");
+    const state = model.get("state");
+    enableBtn.textContent = enabled ? "Disable AI search" : "Enable AI search";
+    enableBtn.classList.toggle("aisw-primary", !enabled);
+    let text = `${state} \xB7 ${done}/${total} embedded`;
+    if (failed) text += ` \xB7 ${failed} failed`;
+    statusText.textContent = text;
+    bar.max = Math.max(total, 1);
+    bar.value = Math.min(done + failed, Math.max(total, 1));
+    bar.hidden = state !== "indexing";
+    const ready = model.get("ready");
+    notice.hidden = ready;
+    notice.textContent = ready ? "" : state === "indexing" ? "Search is unavailable while embeddings are being prepared." : "AI search is not enabled for this project yet: press \u201CEnable AI search\u201D.";
+    for (const b of [searchBtn, sampleBtn, simBtn]) b.disabled = !ready || model.get("busy");
+  }
+  function updateMode() {
+    const mode = model.get("mode");
+    for (const [m] of MODES) {
+      tabButtons[m].setAttribute("aria-selected", String(m === mode));
+      tabButtons[m].classList.toggle("aisw-active", m === mode);
+    }
+    for (const row of [promptRow, diverseRow, similarRow]) row.hidden = row.dataset.pane !== mode;
+  }
+  function updateRefs() {
+    clear(chips);
+    const refs = model.get("references");
+    if (!refs.length) {
+      chips.append(h("span", { class: "aisw-muted", text: "Select images in the gallery to search by example." }));
+    }
+    for (const r of refs) {
+      chips.append(
+        h("span", { class: "aisw-chip", title: r.name }, [
+          h("span", { class: "aisw-chip-name", text: r.name }),
+          h("button", {
+            class: "aisw-chip-x",
+            text: "\xD7",
+            title: "Remove",
+            "aria-label": `Remove ${r.name}`,
+            on: { click: () => model.send({ type: "remove_reference", id: r.id }) }
+          })
+        ])
+      );
+    }
+  }
+  function updateMessage() {
+    showMessage(message, model.get("message"), model.get("message_kind"));
+  }
+  function updateInputs() {
+    if (document.activeElement !== promptInput) promptInput.value = model.get("prompt");
+    methodSel.value = model.get("method");
+  }
+  model.on("change:project change:model_name change:enabled change:state change:done change:total change:failed change:ready change:busy", updateHeader);
+  model.on("change:mode", updateMode);
+  model.on("change:references", updateRefs);
+  model.on("change:message change:message_kind", updateMessage);
+  model.on("change:prompt change:method", updateInputs);
+  el.classList.toggle("aisw-busy", model.get("busy"));
+  model.on("change:busy", () => el.classList.toggle("aisw-busy", model.get("busy")));
+  updateHeader();
+  updateMode();
+  updateRefs();
+  updateMessage();
+  updateInputs();
+}
+var controls_default = { render };
+export {
+  controls_default as default
+};

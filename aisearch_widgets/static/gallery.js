@@ -1,0 +1,217 @@
+// src/dom.js
+function h(tag, props = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (v === void 0 || v === null) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = String(v);
+    else if (k === "on") for (const [ev, fn] of Object.entries(v)) node.addEventListener(ev, fn);
+    else if (k === "dataset") Object.assign(node.dataset, v);
+    else if (k in node && typeof v !== "string") node[k] = v;
+    else node.setAttribute(k, String(v));
+  }
+  for (const c of children) {
+    if (c === null || c === void 0 || c === false) continue;
+    node.append(typeof c === "string" ? document.createTextNode(c) : c);
+  }
+  return node;
+}
+function clear(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+}
+function fmtScore(s) {
+  return typeof s === "number" && Number.isFinite(s) ? s.toFixed(3) : "\u2013";
+}
+var BlobUrls = class {
+  constructor() {
+    this.urls = /* @__PURE__ */ new Set();
+  }
+  make(buffer, type = "image/jpeg") {
+    const view = buffer instanceof DataView ? buffer : new DataView(buffer);
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    const url = URL.createObjectURL(new Blob([bytes], { type }));
+    this.urls.add(url);
+    return url;
+  }
+  revokeAll() {
+    for (const u of this.urls) URL.revokeObjectURL(u);
+    this.urls.clear();
+  }
+};
+
+// src/gallery.js
+function render({ model, el }) {
+  el.classList.add("aisw", "aisw-gallery");
+  const urls = new BlobUrls();
+  const previewUrls = new BlobUrls();
+  let token = 0;
+  let cards = /* @__PURE__ */ new Map();
+  const countLabel = h("span", { class: "aisw-count", "aria-live": "polite" });
+  const prevBtn = h("button", { class: "aisw-btn", text: "\u2039 Prev", title: "Previous page" });
+  const nextBtn = h("button", { class: "aisw-btn", text: "Next \u203A", title: "Next page" });
+  const selLabel = h("span", { class: "aisw-muted aisw-selcount" });
+  const similarBtn = h("button", { class: "aisw-btn aisw-primary aisw-similar-selected" });
+  const selectPageBtn = h("button", { class: "aisw-btn", text: "Select page" });
+  const clearBtn = h("button", { class: "aisw-btn", text: "Clear selection" });
+  const toolbar = h("div", { class: "aisw-toolbar" }, [
+    prevBtn,
+    countLabel,
+    nextBtn,
+    h("span", { class: "aisw-spacer" }),
+    selLabel,
+    similarBtn,
+    selectPageBtn,
+    clearBtn
+  ]);
+  const grid = h("div", { class: "aisw-grid", role: "list" });
+  const empty = h("div", { class: "aisw-empty aisw-muted", text: "No results yet." });
+  const overlayImg = h("img", { class: "aisw-preview", alt: "" });
+  const overlayCaption = h("div", { class: "aisw-preview-caption" });
+  const overlay = h("div", { class: "aisw-overlay", hidden: true, tabindex: "-1" }, [
+    h("div", { class: "aisw-preview-box" }, [overlayImg, overlayCaption])
+  ]);
+  el.append(toolbar, grid, empty, overlay);
+  const closeOverlay = () => {
+    overlay.hidden = true;
+    previewUrls.revokeAll();
+    overlayImg.removeAttribute("src");
+  };
+  overlay.addEventListener("click", closeOverlay);
+  overlay.addEventListener("keydown", (e) => e.key === "Escape" && closeOverlay());
+  const page = () => model.get("page");
+  const pages = () => Math.max(1, Math.ceil(model.get("total") / model.get("page_size")));
+  prevBtn.addEventListener("click", () => {
+    if (page() > 0) {
+      model.set("page", page() - 1);
+      model.save_changes();
+    }
+  });
+  nextBtn.addEventListener("click", () => {
+    if (page() + 1 < pages()) {
+      model.set("page", page() + 1);
+      model.save_changes();
+    }
+  });
+  similarBtn.addEventListener("click", () => model.send({ type: "similar_selected" }));
+  clearBtn.addEventListener("click", () => {
+    model.set("selected", []);
+    model.save_changes();
+  });
+  selectPageBtn.addEventListener("click", () => {
+    const sel = new Set(model.get("selected"));
+    for (const it of model.get("items")) sel.add(it.id);
+    model.set("selected", [...sel]);
+    model.save_changes();
+  });
+  function toggle(id, on) {
+    const sel = new Set(model.get("selected"));
+    if (on) sel.add(id);
+    else sel.delete(id);
+    model.set("selected", [...sel]);
+    model.save_changes();
+  }
+  function updateSelection() {
+    const sel = new Set(model.get("selected"));
+    for (const [id, c] of cards) {
+      c.box.checked = sel.has(id);
+      c.card.classList.toggle("aisw-selected", sel.has(id));
+    }
+    const n = sel.size;
+    selLabel.textContent = n ? `${n} selected` : "";
+    similarBtn.textContent = n ? `With ${n} selected \u2192 Search similar` : "Search similar";
+    similarBtn.disabled = n === 0;
+    clearBtn.disabled = n === 0;
+  }
+  function updateToolbar() {
+    const total = model.get("total");
+    const ps = model.get("page_size");
+    const first = total ? page() * ps + 1 : 0;
+    const last = Math.min(total, (page() + 1) * ps);
+    countLabel.textContent = total ? `${first}\u2013${last} of ${total}` : "0 images";
+    prevBtn.disabled = page() === 0;
+    nextBtn.disabled = page() + 1 >= pages();
+  }
+  function buildPage() {
+    urls.revokeAll();
+    clear(grid);
+    cards = /* @__PURE__ */ new Map();
+    token += 1;
+    delete el.dataset.painted;
+    const items = model.get("items");
+    empty.hidden = items.length > 0;
+    empty.textContent = model.get("empty_text");
+    for (const it of items) {
+      const img = h("img", { class: "aisw-thumb", alt: it.name, loading: "eager", decoding: "async" });
+      const box = h("input", { type: "checkbox", class: "aisw-check", "aria-label": `Select ${it.name}` });
+      box.addEventListener("change", () => toggle(it.id, box.checked));
+      const menu = h("button", {
+        class: "aisw-similar-one",
+        text: "\u2248",
+        title: "Search similar to this image",
+        "aria-label": `Search similar to ${it.name}`,
+        on: { click: (e) => {
+          e.stopPropagation();
+          model.send({ type: "similar_one", id: it.id });
+        } }
+      });
+      const frame = h("div", { class: "aisw-frame", title: "Click to enlarge" }, [img]);
+      frame.addEventListener("click", () => model.send({ type: "preview", id: it.id }));
+      const caption = h("div", { class: "aisw-caption" }, [
+        h("span", { class: "aisw-score", text: fmtScore(it.score) }),
+        h("span", { class: "aisw-name", text: it.name, title: it.path || it.name })
+      ]);
+      const card = h("div", { class: "aisw-card", role: "listitem", dataset: { id: it.id, rank: String(it.rank) } }, [
+        frame,
+        box,
+        menu,
+        caption
+      ]);
+      grid.append(card);
+      cards.set(it.id, { card, img, box });
+    }
+    updateSelection();
+    updateToolbar();
+    if (items.length) {
+      model.send({ type: "thumbs", ids: items.map((i) => i.id), token });
+    }
+  }
+  model.on("msg:custom", (msg, buffers) => {
+    if (msg.type === "thumbs") {
+      if (msg.token !== token) return;
+      let pending = 0;
+      const done = () => {
+        pending -= 1;
+        if (pending <= 0) el.dataset.painted = String(token);
+      };
+      msg.ids.forEach((id, i) => {
+        const c = cards.get(id);
+        if (!c || !buffers[i] || buffers[i].byteLength === 0) return;
+        pending += 1;
+        c.img.addEventListener("load", done, { once: true });
+        c.img.addEventListener("error", done, { once: true });
+        c.img.src = urls.make(buffers[i]);
+      });
+      if (pending === 0) el.dataset.painted = String(token);
+    } else if (msg.type === "preview") {
+      previewUrls.revokeAll();
+      if (buffers[0]) overlayImg.src = previewUrls.make(buffers[0]);
+      overlayImg.alt = msg.name;
+      overlayCaption.textContent = `${msg.name} \xB7 score ${fmtScore(msg.score)}`;
+      overlay.hidden = false;
+      overlay.focus();
+    }
+  });
+  model.on("change:items", buildPage);
+  model.on("change:selected", updateSelection);
+  model.on("change:total change:page change:page_size", updateToolbar);
+  model.on("change:empty_text", () => empty.textContent = model.get("empty_text"));
+  buildPage();
+  return () => {
+    urls.revokeAll();
+    previewUrls.revokeAll();
+  };
+}
+var gallery_default = { render };
+export {
+  gallery_default as default
+};

@@ -1,0 +1,489 @@
+"""``SearchPanel``: the AI Search experience in one notebook cell.
+
+An ipywidgets ``VBox`` of our anywidget parts and a bqplot score histogram, linked
+in Python. Every action goes through the same public API a notebook user calls
+(``Project.search``, ``Collection.filter``, ``Collection.save`` …).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as W
+import numpy as np
+import pandas as pd
+
+from .._errors import AISearchError
+from ..collections import Collection
+from ..project import Project
+from ._parts import Actions, Controls, Gallery
+
+log = logging.getLogger(__name__)
+
+_QUICK = ("Above threshold", "Below threshold", "Full range")
+
+
+class SearchPanel(W.VBox):
+    """Search a project by prompt, diversity or example images; brush the score
+    histogram; select, save, tag, copy and export results.
+
+    >>> panel = aw.SearchPanel(proj)          # doctest: +SKIP
+    >>> panel                                  # shows it in the notebook
+    >>> panel.search("a red circle")           # the same as typing it
+    >>> panel.score_range, panel.selected, panel.collection.df
+    """
+
+    def __init__(
+        self,
+        project: Project,
+        *,
+        limit: int = 100,
+        page_size: int = 60,
+        bins: int = 30,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self.project = project
+        self.bins = bins
+        self.controls = Controls(
+            project=project.name, model_name=project.model_identity, limit=limit
+        )
+        self.gallery = Gallery(page_size=page_size)
+        self.actions = Actions()
+        self._result: Collection | None = None
+        self._view: Collection | None = None
+        self._view_df: pd.DataFrame = pd.DataFrame(columns=["id", "path", "score", "rank"])
+        self._filter: tuple[str, float | None, float | None] = ("all", None, None)
+        self._build_chart()
+        super().__init__(
+            [self.controls, self.chart, self.actions, self.gallery],
+            layout=W.Layout(width="100%"),
+        )
+        self.controls.on_msg(self._on_controls_msg)
+        self.gallery.on_msg(self._on_gallery_msg)
+        self.actions.on_msg(self._on_actions_msg)
+        self.gallery.observe(lambda _: self._show_page(), "page")
+        self._stop = threading.Event()
+        self._refresh_status()
+        self._refresh_collections()
+        if poll_interval > 0:
+            self._poller = threading.Thread(
+                target=self._poll, args=(poll_interval,), daemon=True, name="aisearch-panel"
+            )
+            self._poller.start()
+
+    # -- chart --------------------------------------------------------------------
+    def _build_chart(self) -> None:
+        from bqplot import Axis, Bars, Figure, LinearScale
+        from bqplot.interacts import BrushIntervalSelector
+
+        self._xs = LinearScale()
+        self._ys = LinearScale(min=0)
+        self._bars = Bars(
+            x=np.zeros(1),
+            y=np.zeros(1),
+            scales={"x": self._xs, "y": self._ys},
+            colors=["#1976d2"],
+            padding=0.05,
+        )
+        self._brush = BrushIntervalSelector(scale=self._xs, marks=[self._bars], color="#ff9800")
+        self._brush.observe(self._on_brushing, "brushing")
+        self.figure = Figure(
+            marks=[self._bars],
+            axes=[
+                Axis(scale=self._xs, label="similarity score", tick_format=".2f"),
+                Axis(scale=self._ys, side="left", label="images", tick_format="d"),
+            ],
+            interaction=self._brush,
+            layout=W.Layout(height="190px", width="100%"),
+            fig_margin={"top": 10, "bottom": 40, "left": 55, "right": 15},
+            animation_duration=0,
+        )
+        self._quick = W.ToggleButtons(
+            options=list(_QUICK), value="Full range", style={"button_width": "130px"}
+        )
+        self._quick.observe(self._on_quick, "value")
+        self._threshold = W.FloatText(
+            value=0.0, step=0.01, description="threshold", layout=W.Layout(width="170px")
+        )
+        self._threshold.observe(self._on_threshold, "value")
+        self._range_label = W.Label("")
+        self.chart = W.VBox(
+            [self.figure, W.HBox([self._quick, self._threshold, self._range_label])],
+            layout=W.Layout(width="100%"),
+        )
+
+    def _update_chart(self) -> None:
+        res = self._result
+        if res is None or not len(res):
+            self._bars.x, self._bars.y = np.zeros(1), np.zeros(1)
+            return
+        counts, edges = res.histogram(bins=self.bins)
+        with self._bars.hold_sync():
+            self._bars.x = (edges[:-1] + edges[1:]) / 2
+            self._bars.y = counts
+        self._xs.min, self._xs.max = float(edges[0]), float(edges[-1])
+
+    # -- public API ---------------------------------------------------------------
+    @property
+    def result(self) -> Collection | None:
+        """The full result shown (the latest search, or an opened saved collection)."""
+        return self._result
+
+    @property
+    def collection(self) -> Collection | None:
+        """What the gallery shows: the result filtered by the score range."""
+        return self._view
+
+    @property
+    def score_range(self) -> tuple[float, float] | None:
+        """The score range the gallery is filtered to, or None for the full range."""
+        kind, lo, hi = self._filter
+        if kind == "all" or self._result is None:
+            return None
+        s = self._result.scores
+        smin, smax = (float(s.min()), float(s.max())) if len(s) else (0.0, 0.0)
+        return (lo if lo is not None else smin, hi if hi is not None else smax)
+
+    @score_range.setter
+    def score_range(self, value: tuple[float, float] | None) -> None:
+        if value is None:
+            self.full_range()
+        else:
+            lo, hi = sorted(float(v) for v in value)
+            self._apply_filter("between", lo, hi, sync_brush=True)
+
+    @property
+    def threshold(self) -> float:
+        return float(self._threshold.value)
+
+    @threshold.setter
+    def threshold(self, value: float) -> None:
+        self._threshold.value = float(value)
+
+    def above(self, threshold: float | None = None) -> None:
+        """Show only results scoring at or above the threshold."""
+        if threshold is not None:
+            self._threshold.value = float(threshold)
+        self._quick.value = _QUICK[0]
+        self._apply_filter("above", self.threshold, None, sync_brush=True)
+
+    def below(self, threshold: float | None = None) -> None:
+        """Show only results scoring below the threshold (the edge cases)."""
+        if threshold is not None:
+            self._threshold.value = float(threshold)
+        self._quick.value = _QUICK[1]
+        self._apply_filter("below", None, self.threshold, sync_brush=True)
+
+    def full_range(self) -> None:
+        self._quick.value = _QUICK[2]
+        self._apply_filter("all", None, None, sync_brush=True)
+
+    @property
+    def selected(self) -> list[str]:
+        """Ids of the images selected in the gallery."""
+        return list(self.gallery.selected)
+
+    @selected.setter
+    def selected(self, ids: Sequence[str]) -> None:
+        self.gallery.selected = list(dict.fromkeys(ids))
+
+    def search(self, prompt: str, limit: int | None = None) -> Collection | None:
+        """Run a prompt search as if typed in the panel."""
+        self.controls.mode = "prompt"
+        self.controls.prompt = prompt
+        return self._run(lambda: self.project.search(prompt, limit=limit or self.controls.limit))
+
+    def diverse(
+        self, n: int | None = None, method: str | None = None, clusters: int | None = None
+    ) -> Collection | None:
+        self.controls.mode = "diverse"
+        n = n or self.controls.n
+        method = method or self.controls.method
+        clusters = self.controls.clusters if clusters is None else clusters
+        self.controls.n, self.controls.method, self.controls.clusters = n, method, clusters
+        return self._run(
+            lambda: self.project.diverse(n=n, method=method, clusters=clusters or None)
+        )
+
+    def similar(self, images: Any = None, limit: int | None = None) -> Collection | None:
+        """Search similar to ``images`` (default: the selected images)."""
+        refs = list(self.selected) if images is None else images
+        if isinstance(refs, (list, tuple)) and all(isinstance(r, str) for r in refs):
+            self._set_references(refs)
+        self.controls.mode = "similar"
+        if isinstance(refs, (list, tuple)) and not refs:
+            self._message("Select images in the gallery first.", "error")
+            return None
+        return self._run(lambda: self.project.similar(refs, limit=limit or self.controls.limit))
+
+    def show(self, collection: Collection) -> None:
+        """Show any collection (e.g. a saved one) in the chart and gallery."""
+        self._set_result(collection)
+
+    def close(self) -> None:
+        stop = getattr(self, "_stop", None)
+        if stop is not None:
+            stop.set()
+        for name in ("controls", "gallery", "actions"):
+            part = getattr(self, name, None)
+            if part is not None:
+                part.close()
+        super().close()
+
+    # -- internals ----------------------------------------------------------------
+    def _message(self, text: str, kind: str = "info", where: Any = None) -> None:
+        target = where or self.controls
+        with target.hold_sync():
+            target.message = text
+            target.message_kind = kind
+
+    def _run(self, search: Any) -> Collection | None:
+        self.controls.busy = True
+        self._message("")
+        try:
+            res = search()
+        except AISearchError as exc:
+            self._message(str(exc), "error")
+            return None
+        except Exception as exc:  # shown to the user, never swallowed silently
+            log.exception("search failed")
+            self._message(f"{type(exc).__name__}: {exc}", "error")
+            return None
+        finally:
+            self.controls.busy = False
+        self._set_result(res)
+        return res
+
+    def _set_result(self, res: Collection) -> None:
+        self._result = res
+        scores = res.scores
+        if len(scores):
+            self._threshold.value = round(float(np.median(scores)), 4)
+        self._update_chart()
+        self._quick.value = _QUICK[2]
+        self._apply_filter("all", None, None, sync_brush=True)
+        what = res.query.get("text") or res.query.get("type") or (res.name or "")
+        self._message(f"{len(res)} results" + (f" for {what!r}" if what else "") + ".")
+
+    def _apply_filter(
+        self, kind: str, lo: float | None, hi: float | None, sync_brush: bool = False
+    ) -> None:
+        self._filter = (kind, lo, hi)
+        res = self._result
+        if res is None:
+            view = None
+        elif kind == "above":
+            view = res.filter(above=lo)
+        elif kind == "below":
+            view = res.filter(below=hi)
+        elif kind == "between":
+            view = res.filter(between=(lo, hi))  # type: ignore[arg-type]
+        else:
+            view = res
+        self._view = view
+        self._view_df = view.df if view is not None else self._view_df.iloc[0:0]
+        if sync_brush:
+            self._brush.selected = None if kind == "all" else np.array(self.score_range)
+        rng = self.score_range
+        self._range_label.value = (
+            "full range" if rng is None else f"score {rng[0]:.3f} – {rng[1]:.3f}"
+        )
+        n, total = len(self._view_df), (len(res) if res is not None else 0)
+        self.actions.summary = f"Showing {n} of {total} results" if res is not None else ""
+        with self.gallery.hold_sync():
+            self.gallery.total = n
+            self.gallery.empty_text = (
+                "No results in this score range." if res is not None else "No results yet."
+            )
+            if self.gallery.page != 0:
+                self.gallery.page = 0  # the observer shows the page
+        self._show_page()
+
+    def _show_page(self) -> None:
+        ps, page = self.gallery.page_size, self.gallery.page
+        rows = self._view_df.iloc[page * ps : (page + 1) * ps]
+        self.gallery.items = [
+            {
+                "id": r.id,
+                "name": os.path.basename(r.path),
+                "path": r.path,
+                "score": None if pd.isna(r.score) else float(r.score),
+                "rank": int(r.rank),
+            }
+            for r in rows.itertuples(index=False)
+        ]
+
+    def _set_references(self, ids: Sequence[str]) -> None:
+        recs = self.project.catalog.records(list(ids))
+        self.controls.references = [
+            {"id": i, "name": os.path.basename(recs[i][1])} for i in ids if i in recs
+        ]
+
+    def _on_brushing(self, change: dict) -> None:
+        if change["new"]:
+            return  # act when the brush is released, not on every mouse move
+        sel = self._brush.selected
+        if sel is None or len(sel) < 2 or not np.isfinite(sel).all() or sel[0] == sel[1]:
+            self._quick.value = _QUICK[2]
+            self._apply_filter("all", None, None)
+            return
+        lo, hi = sorted(float(v) for v in sel)
+        self._apply_filter("between", lo, hi)
+
+    def _on_quick(self, change: dict) -> None:
+        v = change["new"]
+        kind, _, _ = self._filter
+        if v == _QUICK[0] and kind != "above":
+            self._apply_filter("above", self.threshold, None, sync_brush=True)
+        elif v == _QUICK[1] and kind != "below":
+            self._apply_filter("below", None, self.threshold, sync_brush=True)
+        elif v == _QUICK[2] and kind not in ("all", "between"):
+            self._apply_filter("all", None, None, sync_brush=True)
+
+    def _on_threshold(self, change: dict) -> None:
+        kind, _, _ = self._filter
+        if kind == "above":
+            self._apply_filter("above", self.threshold, None, sync_brush=True)
+        elif kind == "below":
+            self._apply_filter("below", None, self.threshold, sync_brush=True)
+
+    # -- messages from the front end ----------------------------------------------
+    def _on_controls_msg(self, _w: Any, msg: dict, _buffers: list) -> None:
+        kind = msg.get("type")
+        try:
+            if kind == "search":
+                mode = msg.get("mode", "prompt")
+                if mode == "prompt":
+                    self.controls.limit = int(msg.get("limit") or self.controls.limit)
+                    self.search(str(msg.get("prompt", "")), limit=self.controls.limit)
+                elif mode == "diverse":
+                    self.diverse(
+                        n=int(msg.get("n") or self.controls.n),
+                        method=str(msg.get("method") or self.controls.method),
+                        clusters=int(msg.get("clusters") or 0),
+                    )
+                else:
+                    refs = [r["id"] for r in self.controls.references]
+                    self.similar(refs, limit=int(msg.get("limit") or self.controls.limit))
+            elif kind == "toggle_enabled":
+                if self.project.enabled:
+                    self.project.disable()
+                else:
+                    self.project.enable()
+                self._refresh_status()
+            elif kind == "update_now":
+                self.project.update(wait=False)
+                self._message("Update started.")
+                self._refresh_status()
+            elif kind == "remove_reference":
+                self.controls.references = [
+                    r for r in self.controls.references if r["id"] != msg.get("id")
+                ]
+        except AISearchError as exc:
+            self._message(str(exc), "error")
+
+    def _on_gallery_msg(self, _w: Any, msg: dict, _buffers: list) -> None:
+        kind = msg.get("type")
+        if kind == "thumbs":
+            ids = [i for i in msg.get("ids", []) if isinstance(i, str)][:500]
+            known = set(self._view_df["id"])
+            bufs = [(self.project.thumbnail(i) or b"") if i in known else b"" for i in ids]
+            self.gallery.send({"type": "thumbs", "ids": ids, "token": msg.get("token")}, bufs)
+        elif kind == "preview":
+            self._send_preview(str(msg.get("id")))
+        elif kind == "similar_one":
+            self.similar([str(msg.get("id"))])
+        elif kind == "similar_selected":
+            self.similar(None)
+            self.gallery.selected = []
+
+    def _send_preview(self, pid: str) -> None:
+        from ..images import DecodeFailure, load, thumbnail_jpeg
+
+        rows = self._view_df[self._view_df["id"] == pid]
+        if rows.empty:
+            return
+        r = rows.iloc[0]
+        try:
+            data = thumbnail_jpeg(load(r["path"], 768)[0], size=768, quality=85)
+        except DecodeFailure as f:
+            self._message(f.message, "error")
+            return
+        self.gallery.send(
+            {
+                "type": "preview",
+                "id": pid,
+                "name": os.path.basename(r["path"]),
+                "score": float(r["score"]),
+            },
+            [data],
+        )
+
+    def _on_actions_msg(self, _w: Any, msg: dict, _buffers: list) -> None:
+        kind = msg.get("type")
+        view = self._view
+        try:
+            if kind == "open":
+                self.show(self.project.collections[str(msg.get("name"))])
+                return
+            if view is None:
+                raise AISearchError("Run a search first.")
+            if kind == "save":
+                name = str(msg.get("name", ""))
+                view.save(name)
+                self._refresh_collections()
+                self._message(f"Saved {len(view)} images as {name!r}.", where=self.actions)
+            elif kind == "tag":
+                tag = str(msg.get("tag", ""))
+                view.tag(tag)
+                self._message(f"Tagged {len(view)} images {tag!r}.", where=self.actions)
+                self._view_df = view.df
+            elif kind == "copy":
+                rep = view.copy_to(str(msg.get("dir", "")))
+                counts = rep["status"].value_counts().to_dict()
+                text = ", ".join(f"{v} {k}" for k, v in counts.items())
+                bad = rep[rep["status"] == "error"]
+                kind_ = "error" if len(bad) else "info"
+                detail = f" First error: {bad['message'].iloc[0]}" if len(bad) else ""
+                self._message(f"Copy: {text}.{detail}", kind_, where=self.actions)
+            elif kind == "export":
+                p = view.export(str(msg.get("path", "")))
+                self._message(f"Exported {len(view)} rows to {p}.", where=self.actions)
+        except (AISearchError, KeyError, OSError) as exc:
+            text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            self._message(str(text), "error", where=self.actions)
+
+    # -- status -------------------------------------------------------------------
+    def _refresh_status(self) -> None:
+        st = self.project.status
+        c = self.controls
+        new = {
+            "enabled": st.enabled,
+            "state": st.state,
+            "done": st.done,
+            "total": st.total,
+            "failed": st.failed,
+            "ready": st.first_pass_done,
+        }
+        changed = {k: v for k, v in new.items() if getattr(c, k) != v}
+        if changed:
+            with c.hold_sync():
+                for k, v in changed.items():
+                    setattr(c, k, v)
+
+    def _refresh_collections(self) -> None:
+        self.actions.collections = list(self.project.collections)
+
+    def _poll(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            if self.project._closed:
+                return
+            try:
+                self._refresh_status()
+            except Exception:  # the kernel may be shutting down
+                log.debug("status poll failed", exc_info=True)
+                return
