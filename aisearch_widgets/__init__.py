@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._errors import (
     AISearchError,
     EmbeddingsNotReady,
@@ -26,7 +28,14 @@ from .project import Project, Status
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):  # widgets import ipywidgets/bqplot only when asked for
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext aisearch_widgets``: adds ``%aisearch`` and ``%aisearch_status``."""
+    from .magics import load_ipython_extension as _load
+
+    _load(ipython)
+
+
+def __getattr__(name: str) -> Any:  # widgets import ipywidgets/bqplot only when asked for
     if name == "SearchPanel":
         from .widgets import SearchPanel
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from ._errors import AISearchError
 
 
-def _project_name(path: Path) -> str:
+def project_name_for(path: Path) -> str:
+    """A valid project name derived from a folder's name."""
     import re
 
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", path.resolve().name).strip("-.") or "images"
@@ -24,7 +25,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"aisearch: {path}: no such folder or file", file=sys.stderr)
         return 2
-    name = args.name or _project_name(path)
+    name = args.name or project_name_for(path)
     with Project(name, sources=str(path), model=args.model, home=args.home) as proj:
         summary = proj.update(wait=False)
         proj.wait(progress=not args.quiet)
@@ -61,6 +62,57 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from .project import Project
+
+    with Project.open(args.project, home=args.home) as proj:
+        res = proj.search(args.prompt, limit=args.limit, tags=args.tag or None)
+        df = res.df[["rank", "score", "path", "tags"]]
+        if args.csv:
+            out = df.assign(tags=[";".join(t) for t in df["tags"]])
+            out.to_csv(sys.stdout if args.csv == "-" else args.csv, index=False)
+            if args.csv != "-":
+                print(f"{len(df)} results written to {args.csv}")
+        else:
+            for r in df.itertuples(index=False):
+                print(f"{r.rank:5d}  {r.score:.4f}  {r.path}")
+        if args.save:
+            res.save(args.save)
+            print(f"saved as collection {args.save!r}")
+    return 0
+
+
+def cmd_collections(args: argparse.Namespace) -> int:
+    from .project import Project
+
+    with Project.open(args.project, home=args.home) as proj:
+        if args.show:
+            col = proj.collections[args.show]
+            for r in col.df.itertuples(index=False):
+                print(f"{r.rank:5d}  {r.score:.4f}  {r.path}")
+            return 0
+        df = proj.collections.df
+        if df.empty:
+            print(f"{args.project}: no saved collections")
+        for r in df.itertuples(index=False):
+            print(f"{r.name}\t{r.size} images\t{r.query or ''}\t{r.created_at:%Y-%m-%d %H:%M}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo.run import run_demo
+
+    return run_demo(
+        folder=args.folder,
+        n=args.n,
+        seed=args.seed,
+        name=args.name,
+        lab=not args.no_lab,
+        browser=not args.no_browser,
+        port=args.port,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="aisearch", description="Semantic image search (CLIP + Qdrant)."
@@ -80,6 +132,30 @@ def build_parser() -> argparse.ArgumentParser:
     pi.add_argument("--schedule", default="10m", help="update schedule when --enable is given")
     pi.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     pi.set_defaults(func=cmd_index)
+
+    pq = sub.add_parser("search", help="search a project by text prompt")
+    pq.add_argument("project")
+    pq.add_argument("prompt")
+    pq.add_argument("--limit", type=int, default=20)
+    pq.add_argument("--tag", action="append", help="only images with this tag (repeatable)")
+    pq.add_argument("--csv", help="write the results as CSV to this file ('-' for stdout)")
+    pq.add_argument("--save", help="save the results as a collection of this name")
+    pq.set_defaults(func=cmd_search)
+
+    pc = sub.add_parser("collections", help="list a project's saved collections")
+    pc.add_argument("project")
+    pc.add_argument("--show", help="list the images of this collection")
+    pc.set_defaults(func=cmd_collections)
+
+    pd_ = sub.add_parser("demo", help="offline demo: generate images, embed them, open JupyterLab")
+    pd_.add_argument("--folder", help="where to write the demo images (default: in the home)")
+    pd_.add_argument("--n", type=int, default=2000, help="number of images")
+    pd_.add_argument("--seed", type=int, default=7)
+    pd_.add_argument("--name", default="shapes-demo", help="project name")
+    pd_.add_argument("--no-lab", action="store_true", help="do not start JupyterLab")
+    pd_.add_argument("--no-browser", action="store_true", help="start JupyterLab without a browser")
+    pd_.add_argument("--port", type=int, default=8888)
+    pd_.set_defaults(func=cmd_demo)
 
     ps = sub.add_parser("status", help="show the state of one or all projects")
     ps.add_argument("name", nargs="?")

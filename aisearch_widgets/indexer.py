@@ -99,7 +99,7 @@ class Indexer:
         model_identity: Callable[[], str],
         embedder: Callable[[], Any],
         store: Callable[[], Any],
-        skip: Sequence[str] = (),
+        skip: Sequence[str] | Callable[[], Sequence[str]] = (),
         thumbs_dir: str | None = None,
         batch_size: int = 32,
         workers: int | None = None,
@@ -110,7 +110,7 @@ class Indexer:
         self._model_identity = model_identity
         self._embedder = embedder
         self._store = store
-        self.skip = list(skip)
+        self._skip = skip
         self.thumbs_dir = thumbs_dir
         self.batch_size = batch_size
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
@@ -152,7 +152,8 @@ class Indexer:
         t0 = time.perf_counter()
         prog = self.progress = Progress(phase="scanning", started_at=time.time())
         model = self._model_identity()
-        scanned = scan(self._sources(), skip=self.skip)
+        skip = self._skip() if callable(self._skip) else self._skip
+        scanned = scan(self._sources(), skip=skip)
         known = self.catalog.known()
         plan = plan_sync(scanned, known, model, retry_failed=retry_failed)
         s = SyncSummary(**plan.summary(), scan_errors=scanned.errors)

@@ -12,6 +12,7 @@ import re
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -135,6 +136,7 @@ class Project:
         self._embedder: Embedder | None = None
         self._init_lock = threading.RLock()
         self._last: Any = None
+        self._text_cache: OrderedDict[tuple[str, ...], Any] = OrderedDict()
         self.device = device
 
         if cfg_path.exists():
@@ -198,7 +200,7 @@ class Project:
                 model_identity=lambda: self._identity,
                 embedder=self._get_embedder,
                 store=self._get_store,
-                skip=[str(self.home)],
+                skip=self._project_folders,
                 thumbs_dir=str(self.folder / "thumbs") if thumbnails else None,
                 batch_size=batch_size,
                 workers=workers,
@@ -252,6 +254,11 @@ class Project:
         if not h.is_dir():
             return []
         return sorted(p.name for p in h.iterdir() if (p / _CONFIG).is_file())
+
+    def _project_folders(self) -> list[str]:
+        """Folders never scanned for images: every project's own folder in the home
+        (thumbnails live there), but not other data kept beside them."""
+        return [str(self.home / n) for n in self.list(self.home)] + [str(self.folder)]
 
     def _write_config(self) -> None:
         write_json_atomic(self.folder / _CONFIG, self._cfg)

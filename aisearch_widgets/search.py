@@ -101,8 +101,17 @@ def text_vector(proj: Project, prompt: str | Sequence[str]) -> np.ndarray:
     prompts = [p for p in prompts if isinstance(p, str) and p.strip()]
     if not prompts:
         raise AISearchError("Empty prompt: type what the images should show.")
-    v = proj.embedder.encode_text(prompts).mean(axis=0)
-    return as_matrix(v)[0]
+    key = tuple(prompts)
+    cache = proj._text_cache
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    v = as_matrix(proj.embedder.encode_text(prompts).mean(axis=0))[0]
+    v.setflags(write=False)
+    cache[key] = v
+    if len(cache) > 256:  # a prompt re-run with another limit or filter costs nothing
+        cache.popitem(last=False)
+    return v
 
 
 def negative_vector(proj: Project, negative: Any) -> np.ndarray | None:

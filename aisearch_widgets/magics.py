@@ -1,0 +1,154 @@
+"""IPython extension: ``%load_ext aisearch_widgets``.
+
+``%aisearch PATH_OR_PROJECT [--model M] [--name N] [--schedule S]`` opens the search
+panel for a folder or a saved project, creating and enabling it if needed.
+``%aisearch_status`` lists every project in the home with its state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ._errors import AISearchError
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, add_help=False, exit_on_error=False)
+    p.add_argument("target")
+    p.add_argument("--model", default=None)
+    p.add_argument("--name", default=None)
+    p.add_argument("--schedule", default="10m")
+    p.add_argument("--home", default=None)
+    p.add_argument("--limit", type=int, default=100)
+    return p
+
+
+def _find_open(name: str, home: Path) -> Any:
+    from .project import _OPEN
+
+    for p in list(_OPEN):
+        if not p._closed and p.name == name and p.home.resolve() == home.resolve():
+            return p
+    return None
+
+
+def open_panel(line: str) -> Any:
+    """What ``%aisearch`` does; returns the panel (displayed by IPython)."""
+    from ._home import default_home
+    from .cli import project_name_for
+    from .project import Project
+    from .widgets import SearchPanel
+
+    try:
+        args = _parser("%aisearch").parse_args(shlex.split(line))
+    except (argparse.ArgumentError, SystemExit) as exc:
+        raise AISearchError(
+            "usage: %aisearch PATH_OR_PROJECT [--model M] [--name N] [--schedule 10m]"
+        ) from exc
+    home = Path(args.home).expanduser() if args.home else default_home()
+    target = args.target
+    path = Path(target).expanduser()
+    if path.exists():
+        name = args.name or project_name_for(path)
+        proj = _find_open(name, home)
+        if proj is None:
+            existing = name in Project.list(home)
+            proj = Project(
+                name,
+                sources=None if existing else str(path),
+                model=None if existing else args.model,
+                home=home,
+            )
+    elif target in Project.list(home):
+        proj = _find_open(target, home) or Project.open(target, home=home)
+    else:
+        known = ", ".join(Project.list(home)) or "none"
+        raise AISearchError(
+            f"{target!r} is neither a folder nor a project in {home} (projects: {known})."
+        )
+    if not proj.enabled:
+        proj.enable(schedule=args.schedule)
+    return SearchPanel(proj, limit=args.limit)
+
+
+def status_table(home: str | None = None) -> pd.DataFrame:
+    """Every project in the home with its state (``%aisearch_status``)."""
+    from ._home import default_home
+    from .project import Project
+    from .status import read_status
+
+    h = Path(home).expanduser() if home else default_home()
+    rows = []
+    for name in Project.list(h):
+        open_here = _find_open(name, h)
+        if open_here is not None:
+            st = open_here.status
+            rows.append(
+                {
+                    "project": name,
+                    "state": st.state,
+                    "done": st.done,
+                    "total": st.total,
+                    "failed": st.failed,
+                    "model": st.model,
+                    "schedule": st.schedule,
+                    "updated": pd.Timestamp(st.updated_at, unit="s") if st.updated_at else None,
+                    "open in": "this kernel",
+                }
+            )
+            continue
+        s = read_status(name, h)
+        rows.append(
+            {
+                "project": name,
+                "state": "enabled" if s.enabled else "disabled",
+                "done": s.done,
+                "total": s.total,
+                "failed": s.failed,
+                "model": s.model,
+                "schedule": s.schedule,
+                "updated": pd.Timestamp(s.updated_at, unit="s") if s.updated_at else None,
+                "open in": f"pid {s.holder['pid']}" if s.holder.get("pid") else "",
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "project",
+            "state",
+            "done",
+            "total",
+            "failed",
+            "model",
+            "schedule",
+            "updated",
+            "open in",
+        ],
+    )
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    from IPython.core.magic import Magics, line_magic, magics_class
+
+    @magics_class
+    class AISearchMagics(Magics):
+        @line_magic
+        def aisearch(self, line: str) -> Any:
+            """%aisearch PATH_OR_PROJECT [--model M] [--name N] [--schedule 10m]"""
+            try:
+                return open_panel(line)
+            except AISearchError as exc:
+                print(f"aisearch: {exc}")
+                return None
+
+        @line_magic
+        def aisearch_status(self, line: str) -> pd.DataFrame:
+            """%aisearch_status [HOME]"""
+            return status_table(line.strip() or None)
+
+    ipython.register_magics(AISearchMagics)
