@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ._errors import (
@@ -567,6 +568,16 @@ class Project:
         query = {"type": "diverse", "method": method, "n": n, "clusters": clusters, "seed": seed}
         info = {"cluster_sizes": sizes, "population": population, "sampled": sampled}
         return self._result(items, query, info)
+
+    def tagged(self, *tags: str) -> Collection:
+        """Every image carrying any of the tags, as a collection (no scores). Not a
+        search: it does not replace ``proj.last``."""
+        self._check_open()
+        if not tags:
+            raise AISearchError("Name at least one tag.")
+        ids = sorted(self.catalog.ids_with_tags(list(tags)))
+        items = pd.DataFrame({"id": ids, "score": np.nan})
+        return Collection(self, items, query={"type": "tagged", "tags": list(tags)})
 
     @property
     def last(self) -> Collection | None:

@@ -23,3 +23,17 @@ def test_errors_are_one_line_not_tracebacks(home: Path, tmp_path: Path, capsys) 
     assert "no such folder" in capsys.readouterr().err
     assert main(["--home", str(home), "status", "nothing"]) == 1
     assert "No project 'nothing'" in capsys.readouterr().err
+
+
+def test_search_and_collections_commands(tiny_model: str, images: Path, home: Path, capsys) -> None:
+    assert main(["--home", str(home), "index", str(images), "--model", tiny_model, "-q"]) == 0
+    capsys.readouterr()
+    out_csv = home.parent / "hits.csv"
+    args = ["--home", str(home), "search", "images", "a red disc", "--limit", "3"]
+    assert main([*args, "--csv", str(out_csv), "--save", "reds"]) == 0
+    assert "3 results written" in capsys.readouterr().out
+    assert out_csv.read_text().splitlines()[0] == "rank,score,path,tags"
+    assert main(["--home", str(home), "collections", "images"]) == 0
+    assert capsys.readouterr().out.startswith("reds\t3 images\ta red disc")
+    assert main(["--home", str(home), "collections", "images", "--show", "reds"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3

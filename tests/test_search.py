@@ -141,6 +141,8 @@ def test_tags_filter_later_searches(ready: aw.Project) -> None:
     assert ready.tags == {"night": 3, "review": 3}
     assert set(ready.search("x", limit=100, tags=["night"]).ids) == set(res.ids)
     assert all(t == ["night", "review"] for t in res.df["tags"])
+    tagged = ready.tagged("night")
+    assert set(tagged.ids) == set(res.ids) and ready.last is not tagged
     res.untag("review")
     assert ready.tags == {"night": 3}
     assert len(ready.search("x", tags="nothing")) == 0

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import aisearch_widgets as aw
+from aisearch_widgets.magics import open_panel, status_table
+
+
+def test_aisearch_magic_creates_enables_and_reuses(
+    tiny_model: str, images: Path, home: Path
+) -> None:
+    panel = open_panel(f"{images} --model {tiny_model} --schedule off")
+    try:
+        proj = panel.project
+        assert proj.name == "images" and proj.enabled
+        proj.wait(progress=False)
+        assert proj.status.done == 12
+        again = open_panel("images")  # by project name: the open project is reused
+        assert again.project is proj
+        again.close()
+        table = status_table(str(home))
+        row = table.set_index("project").loc["images"]
+        assert (row["done"], row["total"], row["open in"]) == (12, 12, "this kernel")
+    finally:
+        panel.close()
+        panel.project.close()
+    table = status_table(str(home))
+    assert table.set_index("project").loc["images", "state"] == "enabled"
+
+
+def test_magic_errors_are_clear(home: Path) -> None:
+    with pytest.raises(aw.AISearchError, match="neither a folder nor a project"):
+        open_panel("no-such-thing")
+
+
+def test_extension_registers_magics() -> None:
+    from IPython.testing.globalipapp import get_ipython
+
+    ip = get_ipython()
+    ip.run_line_magic("load_ext", "aisearch_widgets")
+    assert "aisearch" in ip.magics_manager.magics["line"]
+    assert "aisearch_status" in ip.magics_manager.magics["line"]
