@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint browser-deps clean
+.PHONY: setup demo test lint js-check browser-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,16 +20,22 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: setup
-	$(BIN)/aisearch demo
+	$(BIN)/aisearch demo $(DEMO_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The shipped JS bundle must be what js/src builds to.
+js-check:
+	@if command -v npm >/dev/null 2>&1; then \
+		cd js && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check; \
+	else echo "npm not found: skipping the JS bundle check"; fi
+
 browser-deps:
 	bash scripts/install-browser-deps.sh
 
-test: setup lint browser-deps
+test: setup lint js-check browser-deps
 	$(BIN)/python -m pytest
 
 clean:
