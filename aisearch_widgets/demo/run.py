@@ -33,10 +33,18 @@ def notebooks_source() -> Path | None:
     return None
 
 
-def ensure_dataset(folder: Path, n: int, seed: int) -> Path:
-    """Generate the dataset unless the same one is already there."""
+def default_data_folder() -> Path:
+    return default_home() / "demo-data" / "shapes"
+
+
+def ensure_dataset(
+    folder: str | os.PathLike[str] | None = None, n: int = 2000, seed: int = 7
+) -> Path:
+    """The demo images (and ``labels.csv``) in ``folder`` (default: in the home),
+    generated unless the same dataset is already there."""
     from . import make_dataset
 
+    folder = Path(folder).expanduser() if folder is not None else default_data_folder()
     stamp = folder / "dataset.json"
     want = {"n": n, "seed": seed}
     if stamp.exists() and json.loads(stamp.read_text()) == want:
