@@ -77,55 +77,75 @@ class SearchPanel(W.VBox):
 
     # -- chart --------------------------------------------------------------------
     def _build_chart(self) -> None:
-        from bqplot import Axis, Bars, Figure, LinearScale
-        from bqplot.interacts import BrushIntervalSelector
-
-        self._xs = LinearScale()
-        self._ys = LinearScale(min=0)
-        self._bars = Bars(
-            x=np.zeros(1),
-            y=np.zeros(1),
-            scales={"x": self._xs, "y": self._ys},
-            colors=["#1976d2"],
-            padding=0.05,
-        )
-        self._brush = BrushIntervalSelector(scale=self._xs, marks=[self._bars], color="#ff9800")
-        self._brush.observe(self._on_brushing, "brushing")
-        self.figure = Figure(
-            marks=[self._bars],
-            axes=[
-                Axis(scale=self._xs, label="similarity score", tick_format=".2f"),
-                Axis(scale=self._ys, side="left", label="images", tick_format="d"),
-            ],
-            interaction=self._brush,
-            layout=W.Layout(height="190px", width="100%"),
-            fig_margin={"top": 10, "bottom": 40, "left": 55, "right": 15},
-            animation_duration=0,
-        )
-        self._quick = W.ToggleButtons(
-            options=list(_QUICK), value="Full range", style={"button_width": "130px"}
-        )
-        self._quick.observe(self._on_quick, "value")
+        self._quick = {}
+        for label, kind in zip(_QUICK, ("above", "below", "all"), strict=True):
+            b = W.Button(description=label, layout=W.Layout(width="130px"))
+            b.on_click(lambda _b, k=kind: self._on_quick(k))
+            self._quick[kind] = b
         self._threshold = W.FloatText(
             value=0.0, step=0.01, description="threshold", layout=W.Layout(width="170px")
         )
         self._threshold.observe(self._on_threshold, "value")
         self._range_label = W.Label("")
+        self._make_figure(np.array([0.0, 1.0]), np.zeros(2, dtype=int))
         self.chart = W.VBox(
-            [self.figure, W.HBox([self._quick, self._threshold, self._range_label])],
+            [self.figure, W.HBox([*self._quick.values(), self._threshold, self._range_label])],
             layout=W.Layout(width="100%"),
         )
+
+    def _make_figure(self, centers: np.ndarray, counts: np.ndarray) -> None:
+        """A new histogram figure for a new result. bqplot scales do not recompute their
+        domain reliably when a rendered figure gets data of a very different range, so
+        each result gets its own figure (a few KB) and the old one is closed."""
+        from bqplot import Axis, Bars, Figure, LinearScale
+        from bqplot.interacts import BrushIntervalSelector
+
+        old = getattr(self, "figure", None)
+        width = float(centers[1] - centers[0]) if len(centers) > 1 else 0.01
+        self._xs = LinearScale(
+            min=float(centers[0] - width / 2), max=float(centers[-1] + width / 2)
+        )
+        self._ys = LinearScale(min=0, max=float(max(1, counts.max())))
+        self._bars = Bars(
+            x=centers,
+            y=counts,
+            scales={"x": self._xs, "y": self._ys},
+            colors=["#1976d2"],
+            padding=0.05,
+        )
+        top = int(max(1, counts.max()))
+        y_axis = Axis(
+            scale=self._ys,
+            side="left",
+            label="images",
+            tick_format="d",
+            tick_values=np.unique(np.linspace(0, top, min(top, 4) + 1).round()),
+        )
+        self._brush = BrushIntervalSelector(scale=self._xs, marks=[self._bars], color="#ff9800")
+        self._brush.observe(self._on_brushing, "brushing")
+        self.figure = Figure(
+            marks=[self._bars],
+            axes=[Axis(scale=self._xs, label="similarity score", tick_format=".3f"), y_axis],
+            interaction=self._brush,
+            layout=W.Layout(height="190px", width="100%"),
+            fig_margin={"top": 10, "bottom": 40, "left": 55, "right": 15},
+            animation_duration=0,
+        )
+        if old is not None:
+            self.chart.children = (self.figure, *self.chart.children[1:])
+            parts = [*old.marks, *old.axes, old.interaction]
+            parts += [sc for m in old.marks for sc in m.scales.values()]
+            for w in [old, *parts]:
+                if w is not None:
+                    w.close()
 
     def _update_chart(self) -> None:
         res = self._result
         if res is None or not len(res):
-            self._bars.x, self._bars.y = np.zeros(1), np.zeros(1)
+            self._make_figure(np.array([0.0, 1.0]), np.zeros(2, dtype=int))
             return
         counts, edges = res.histogram(bins=self.bins)
-        with self._bars.hold_sync():
-            self._bars.x = (edges[:-1] + edges[1:]) / 2
-            self._bars.y = counts
-        self._xs.min, self._xs.max = float(edges[0]), float(edges[-1])
+        self._make_figure((edges[:-1] + edges[1:]) / 2, counts)
 
     # -- public API ---------------------------------------------------------------
     @property
@@ -168,18 +188,15 @@ class SearchPanel(W.VBox):
         """Show only results scoring at or above the threshold."""
         if threshold is not None:
             self._threshold.value = float(threshold)
-        self._quick.value = _QUICK[0]
         self._apply_filter("above", self.threshold, None, sync_brush=True)
 
     def below(self, threshold: float | None = None) -> None:
         """Show only results scoring below the threshold (the edge cases)."""
         if threshold is not None:
             self._threshold.value = float(threshold)
-        self._quick.value = _QUICK[1]
         self._apply_filter("below", None, self.threshold, sync_brush=True)
 
     def full_range(self) -> None:
-        self._quick.value = _QUICK[2]
         self._apply_filter("all", None, None, sync_brush=True)
 
     @property
@@ -264,7 +281,6 @@ class SearchPanel(W.VBox):
         if len(scores):
             self._threshold.value = round(float(np.median(scores)), 4)
         self._update_chart()
-        self._quick.value = _QUICK[2]
         self._apply_filter("all", None, None, sync_brush=True)
         what = res.query.get("text") or res.query.get("type") or (res.name or "")
         self._message(f"{len(res)} results" + (f" for {what!r}" if what else "") + ".")
@@ -288,6 +304,8 @@ class SearchPanel(W.VBox):
         self._view_df = view.df if view is not None else self._view_df.iloc[0:0]
         if sync_brush:
             self._brush.selected = None if kind == "all" else np.array(self.score_range)
+        for k, b in self._quick.items():
+            b.button_style = "info" if k == kind else ""
         rng = self.score_range
         self._range_label.value = (
             "full range" if rng is None else f"score {rng[0]:.3f} – {rng[1]:.3f}"
@@ -328,21 +346,18 @@ class SearchPanel(W.VBox):
             return  # act when the brush is released, not on every mouse move
         sel = self._brush.selected
         if sel is None or len(sel) < 2 or not np.isfinite(sel).all() or sel[0] == sel[1]:
-            self._quick.value = _QUICK[2]
             self._apply_filter("all", None, None)
             return
         lo, hi = sorted(float(v) for v in sel)
         self._apply_filter("between", lo, hi)
 
-    def _on_quick(self, change: dict) -> None:
-        v = change["new"]
-        kind, _, _ = self._filter
-        if v == _QUICK[0] and kind != "above":
-            self._apply_filter("above", self.threshold, None, sync_brush=True)
-        elif v == _QUICK[1] and kind != "below":
-            self._apply_filter("below", None, self.threshold, sync_brush=True)
-        elif v == _QUICK[2] and kind not in ("all", "between"):
-            self._apply_filter("all", None, None, sync_brush=True)
+    def _on_quick(self, kind: str) -> None:
+        if kind == "above":
+            self.above()
+        elif kind == "below":
+            self.below()
+        else:
+            self.full_range()
 
     def _on_threshold(self, change: dict) -> None:
         kind, _, _ = self._filter
