@@ -41,7 +41,7 @@ class SyncCancelled(AISearchError):
 class Progress:
     """Live progress of the current sync; read by ``Project.status`` and progress bars."""
 
-    phase: str = "idle"  # idle | scanning | embedding | deleting
+    phase: str = "idle"  # idle | scanning | embedding | deleting | optimizing
     done: int = 0
     total: int = 0
     failed: int = 0
@@ -182,6 +182,8 @@ class Indexer:
             self._delete(plan.delete, store)
         if store is not None:
             store.flush()
+            prog.phase = "optimizing"
+            store.maybe_optimize()
         s.seconds = time.perf_counter() - t0
         self.catalog.set_meta(
             dirty=False, first_pass_done=True, last_sync=time.time(), last_summary=s.as_dict()

@@ -78,3 +78,29 @@ def test_edge_persists_and_refuses_other_dim(tmp_path: Path) -> None:
     s.close()
     with pytest.raises(ValueError, match="16-d"):
         EdgeStore(tmp_path / "shard", 8)
+
+
+def test_edge_quantized_scan_stays_exact_after_optimize(tmp_path: Path) -> None:
+    dim, n = 128, 30_000  # big enough for the optimizer to build quantized segments
+    rng = np.random.default_rng(3)
+    vecs = rng.normal(size=(n + 100, dim)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    ids = _ids(n + 100)
+    s = EdgeStore(tmp_path / "q", dim)
+    assert s._quantized  # new shards: int8 copy, no graph, rescored full scan
+    for i in range(0, n, 5000):
+        s.upsert(ids[i : i + 5000], vecs[i : i + 5000], [{}] * 5000)
+    assert s.maybe_optimize() is True
+    assert s._shard.info().indexed_vectors_count == n
+    s.upsert(ids[n:], vecs[n:], [{}] * 100)  # a tail not yet optimized, scanned in float32
+    assert s.maybe_optimize() is False  # too few waiting to be worth a rewrite
+    q = rng.normal(size=(5, dim)).astype(np.float32)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    for row, qq in zip(s.query(q, limit=100), q, strict=True):
+        want = np.argsort(-(vecs @ qq))[:100]
+        assert [h.id for h in row] == [ids[j] for j in want]
+        np.testing.assert_allclose([h.score for h in row], (vecs @ qq)[want], atol=1e-5)
+    s.close()
+    s = EdgeStore(tmp_path / "q", dim)
+    assert s._quantized and s.count() == n + 100
+    s.close()

@@ -58,6 +58,12 @@ class VectorStore(Protocol):
     def ids(self) -> set[str]:
         """Every point id (no vectors)."""
 
+    def flush(self) -> None:
+        """Make acknowledged writes durable on disk."""
+
+    def maybe_optimize(self) -> bool:
+        """Housekeeping after a sync (may take a while); True if anything changed."""
+
     def close(self) -> None:
         """Release files and connections."""
 

@@ -66,6 +66,9 @@ class ServerStore:
     def flush(self) -> None:  # the server makes writes durable with wait=True
         pass
 
+    def maybe_optimize(self) -> bool:  # the server runs its own optimizers
+        return False
+
     def _filter(self, only: Collection[str] | None, exclude: Collection[str] | None) -> Any:
         m = self._m
         must = [m.HasIdCondition(has_id=list(only))] if only is not None else None
