@@ -18,7 +18,9 @@ import pandas as pd
 from ._errors import AISearchError
 
 METHODS = ("centroids", "random")
-_FULL_KMEANS_MAX = 5_000  # below this, full k-means is fast enough and a bit better
+# Full k-means (Lloyd) beats MiniBatchKMeans below this size: a mini-batch pass over
+# 4096 points costs as much as a Lloyd iteration over 4096, and it needs many more.
+_FULL_KMEANS_MAX = 20_000
 
 
 def load_vectors(
@@ -57,7 +59,10 @@ def cluster(vecs: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray
     from sklearn.cluster import KMeans, MiniBatchKMeans
 
     if len(vecs) <= _FULL_KMEANS_MAX:
-        km: Any = KMeans(n_clusters=k, n_init=5, random_state=seed)
+        # More restarts on small data, where they are cheap: the best-inertia run is
+        # the one most likely to give a rare group a centre of its own.
+        n_init = 5 if len(vecs) <= 5_000 else 3
+        km: Any = KMeans(n_clusters=k, n_init=n_init, max_iter=100, random_state=seed)
     else:
         km = MiniBatchKMeans(
             n_clusters=k, n_init=3, random_state=seed, batch_size=4096, max_no_improvement=20
