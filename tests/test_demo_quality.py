@@ -1,0 +1,123 @@
+"""End-to-end search quality with the bundled demo model, through the public API, on
+a freshly generated dataset whose seed differs from the training data's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import aisearch_widgets as aw
+from aisearch_widgets.demo import DEMO_MODEL_DIR, make_dataset
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (DEMO_MODEL_DIR / "open_clip_config.json").exists(), reason="demo model not built"
+    ),
+]
+REPORT = Path(__file__).resolve().parent.parent / "test-artifacts" / "demo-quality.json"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory):
+    from aisearch_widgets.demo.evaluate import EVAL_SEED
+
+    root = tmp_path_factory.mktemp("quality")
+    df = make_dataset(root / "images", n=2000, seed=EVAL_SEED)
+    df["cls"] = np.where(df["rare"], df["shape"], df["color"] + " " + df["shape"])
+    proj = aw.Project("quality", sources=root / "images", model="demo", home=root / "home")
+    proj.update()
+    assert proj.status.done == 2000
+    yield proj, df.set_index("path")
+    proj.close()
+
+
+def _record(key: str, value: object) -> None:
+    REPORT.parent.mkdir(exist_ok=True)
+    data = json.loads(REPORT.read_text()) if REPORT.exists() else {}
+    data[key] = value
+    REPORT.write_text(json.dumps(data, indent=2, sort_keys=True))
+
+
+def test_colour_shape_prompts(demo) -> None:
+    from aisearch_widgets.demo.shapes import COLORS, SHAPES
+
+    proj, labels = demo
+    per = {}
+    for shape in SHAPES:
+        for color in COLORS:
+            relevant = ((labels["shape"] == shape) & (labels["color"] == color)).sum()
+            if relevant < 20:
+                continue  # a prompt with fewer true answers cannot reach 1.0
+            article = "an" if color[0] in "aeiou" else "a"
+            res = proj.search(f"{article} {color} {shape}", limit=20)
+            hit = (labels.loc[res.paths, "shape"] == shape) & (
+                labels.loc[res.paths, "color"] == color
+            )
+            per[f"{color} {shape}"] = float(hit.mean())
+    _record(
+        "colour_shape_p_at_20",
+        {"mean": np.mean(list(per.values())), "min": min(per.values()), "n_prompts": len(per)},
+    )
+    assert len(per) >= 30
+    assert np.mean(list(per.values())) >= 0.9
+    assert min(per.values()) >= 0.8, sorted(per.items(), key=lambda kv: kv[1])[:5]
+
+
+def test_background_and_blur_prompts(demo) -> None:
+    from aisearch_widgets.demo.evaluate import STYLE_PROMPTS
+
+    proj, labels = demo
+    per = {}
+    for prompt, (col, value) in STYLE_PROMPTS.items():
+        res = proj.search(prompt, limit=20)
+        per[prompt] = float((labels.loc[res.paths, col] == value).mean())
+    _record("style_p_at_20", per)
+    assert min(per.values()) >= 0.8, per
+
+
+def test_similar_by_image(demo) -> None:
+    proj, labels = demo
+    rng = np.random.default_rng(0)
+    common = labels[~labels["rare"]]
+    queries = rng.choice(common.index.to_numpy(), 150, replace=False)
+    fractions = []
+    for q in queries:
+        res = proj.similar(q, limit=10)
+        same = labels.loc[res.paths, "cls"] == labels.loc[q, "cls"]
+        fractions.append(float(same.mean()))
+    _record("similar_top10_same_class", float(np.mean(fractions)))
+    assert np.mean(fractions) >= 0.9
+
+
+def test_diverse_covers_classes_better_than_random(demo) -> None:
+    proj, labels = demo
+    n_classes = labels["cls"].nunique()
+    n = 2 * n_classes
+    res = proj.diverse(n=n, method="centroids", seed=0)
+    covered = labels.loc[res.paths, "cls"].nunique() / n_classes
+    rare_found = bool(labels.loc[res.paths, "rare"].any())
+    rng = np.random.default_rng(0)
+    random_cov = [
+        labels["cls"].iloc[rng.choice(len(labels), n, replace=False)].nunique() / n_classes
+        for _ in range(20)
+    ]
+    random_rare = np.mean(
+        [labels["rare"].iloc[rng.choice(len(labels), n, replace=False)].any() for _ in range(200)]
+    )
+    _record(
+        "diverse_coverage",
+        {
+            "classes": n_classes,
+            "n": n,
+            "diverse_centroids": covered,
+            "diverse_found_rare": rare_found,
+            "uniform_random_mean": float(np.mean(random_cov)),
+            "uniform_random_found_rare": float(random_rare),
+        },
+    )
+    assert covered >= 0.95 and rare_found
+    assert covered > np.mean(random_cov) + 0.03
