@@ -96,6 +96,7 @@ def main() -> None:
                 [{"path": str(tmp / k), "source": "images", "key": k} for k in keys[s : s + 2000]],
             )
         proj.store.flush()
+        proj.store.maybe_optimize()  # what the indexer does at the end of a sync
         proj.catalog.set_meta(first_pass_done=True)
         res["load_s"] = round(time.perf_counter() - t0, 1)
         print(f"loaded {args.n} vectors in {res['load_s']} s")
@@ -103,6 +104,9 @@ def main() -> None:
         prompt = "a photo of a cat on a sofa"
         q = proj.embedder.encode_text([prompt])[0]
         proj.search(prompt, limit=10)  # warm-up
+
+        t_text, _ = timed(lambda: proj.embedder.encode_text([prompt]), 5)
+        res["text_encoding"] = pct(t_text)
 
         def prompt_search():
             r = proj.search(prompt, limit=1000)
