@@ -41,6 +41,7 @@ from .collections import Collection, SavedCollections
 from .embedder import DEFAULT_MODEL, Embedder, model_identity, parse_model_spec
 from .indexer import Indexer, Runner, SyncCancelled, SyncSummary, thumb_path
 from .sources import Source, normalize_sources
+from .status import format_time
 
 _CONFIG = "project.json"
 _OPEN: weakref.WeakSet[Project] = weakref.WeakSet()
@@ -68,11 +69,7 @@ class Status:
         return asdict(self)
 
     def __str__(self) -> str:
-        when = (
-            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.updated_at))
-            if self.updated_at
-            else "never"
-        )
+        when = format_time(self.updated_at)
         s = (
             f"{self.name}: {self.state} — {self.done}/{self.total} embedded, "
             f"{self.failed} failed; model {self.model}; updated {when}"

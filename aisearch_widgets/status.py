@@ -14,6 +14,10 @@ from .catalog import Catalog
 from .embedder import model_identity, parse_model_spec
 
 
+def format_time(t: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "never"
+
+
 @dataclass
 class StoredStatus:
     name: str
@@ -29,11 +33,7 @@ class StoredStatus:
     failures: list[tuple[str, str, str]] = field(default_factory=list)
 
     def __str__(self) -> str:
-        when = (
-            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.updated_at))
-            if self.updated_at
-            else "never"
-        )
+        when = format_time(self.updated_at)
         state = "enabled" if self.enabled else "disabled"
         held = f"; open in pid {self.holder.get('pid')}" if self.holder.get("pid") else ""
         return (

@@ -108,3 +108,17 @@ def clustered(n_per: list[int], dim: int, spread: float = 0.15, seed: int = 0):
         vecs.append(unit(centres[c] + spread * rng.normal(size=(n, dim)) / np.sqrt(dim) * 4))
         labels += [c] * n
     return np.concatenate(vecs), np.array(labels)
+
+
+def slow_down(proj, seconds: float) -> None:
+    """Make every indexing batch of ``proj`` take ``seconds`` longer, so that a test
+    can act while the first pass is running."""
+    import time
+
+    original = proj.indexer._commit
+
+    def slow(*a, **kw):
+        time.sleep(seconds)
+        return original(*a, **kw)
+
+    proj.indexer._commit = slow

@@ -15,7 +15,7 @@ import pytest
 import aisearch_widgets as aw
 from aisearch_widgets.sources import point_id
 
-from _helpers import draw, make_folder, touch_later
+from _helpers import draw, make_folder, slow_down, touch_later
 
 WORKER = str(Path(__file__).with_name("_index_worker.py"))
 
@@ -102,13 +102,7 @@ def test_status_and_searches_work_while_indexing(project_factory, tmp_path: Path
     root = tmp_path / "many"
     make_folder(root, 120, sub=False)
     proj = project_factory("p", root, batch_size=4)
-    original = proj.indexer._commit
-
-    def slow(*a, **kw):
-        time.sleep(0.02)
-        return original(*a, **kw)
-
-    proj.indexer._commit = slow  # type: ignore[method-assign]
+    slow_down(proj, 0.02)
     proj.enable(schedule=None)
     seen: list[int] = []
     errors: list[BaseException] = []

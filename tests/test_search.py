@@ -8,7 +8,7 @@ import pytest
 
 import aisearch_widgets as aw
 
-from _helpers import clustered, draw, inject, make_folder, unit
+from _helpers import clustered, draw, inject, make_folder, slow_down, unit
 
 
 @pytest.fixture
@@ -162,13 +162,7 @@ def test_embeddings_not_ready_during_first_pass(project_factory, tmp_path: Path)
     proj = project_factory("p", root, batch_size=2)
     with pytest.raises(aw.EmbeddingsNotReady, match="enable"):
         proj.search("x")
-    original = proj.indexer._commit
-
-    def slow(*a, **kw):
-        time.sleep(0.05)
-        return original(*a, **kw)
-
-    proj.indexer._commit = slow  # type: ignore[method-assign]
+    slow_down(proj, 0.05)
     proj.enable(schedule=None)
     while proj.status.done < 4:
         time.sleep(0.01)
