@@ -407,9 +407,10 @@ class Project:
                         bar = tqdm(total=prog.total, desc=f"Embedding {self.name}", unit="img")
                     if bar.total != prog.total:
                         bar.reset(total=prog.total)
-                    bar.n = min(prog.done, prog.total)
-                    bar.set_postfix(failed=prog.failed, refresh=False)
-                    bar.refresh()
+                    done = min(prog.done, prog.total)
+                    if done != bar.n:  # redraw on progress only (logs stay short)
+                        bar.set_postfix(failed=prog.failed, refresh=False)
+                        bar.update(done - bar.n)
                 if deadline is not None and time.monotonic() > deadline:
                     raise TimeoutError(
                         f"Project {self.name!r} is still indexing after {timeout} s "
