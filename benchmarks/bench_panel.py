@@ -142,6 +142,8 @@ panel
             )
             iopub = page.get_by_text("IOPub data rate exceeded").count()
             results["results_1000"] = {"pages": 10, "iopub_rate_errors": iopub}
+            page.set_viewport_size({"width": 1280, "height": 1800})
+            page.wait_for_timeout(300)
             lab.screenshot(page, "bench-panel", selector=".jp-OutputArea-output")
             lab.close_pages()
             context.close()

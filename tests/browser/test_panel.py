@@ -121,6 +121,8 @@ panel
     assert _py(lab, page, "list(proj.collections)") == ["look-alikes"]
 
     lab.command(page, "notebook:hide-all-cell-code")
+    page.set_viewport_size({"width": 1280, "height": 1800})  # the whole panel, no sticky bars
+    page.wait_for_timeout(300)
     lab.screenshot(page, "panel", selector=".jp-OutputArea-output")
     lab.assert_no_errors(page)
     lab.run_cell_code(page, "panel.close(); proj.close()")
