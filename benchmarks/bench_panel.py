@@ -142,8 +142,16 @@ panel
             )
             iopub = page.get_by_text("IOPub data rate exceeded").count()
             results["results_1000"] = {"pages": 10, "iopub_rate_errors": iopub}
-            page.set_viewport_size({"width": 1280, "height": 1800})
-            page.wait_for_timeout(300)
+            # A screenshot for the README: a prompt, its histogram, the gallery.
+            page.locator(".aisw-limit").first.fill("200")
+            prompt.fill("a red circle")
+            prompt.press("Enter")
+            page.wait_for_function(
+                "() => document.querySelector('.aisw-count').textContent.includes('of 200')"
+            )
+            page.wait_for_function("() => document.querySelector('.aisw-gallery').dataset.painted")
+            page.set_viewport_size({"width": 1280, "height": 1500})
+            page.wait_for_timeout(500)
             lab.screenshot(page, "bench-panel", selector=".jp-OutputArea-output")
             lab.close_pages()
             context.close()
