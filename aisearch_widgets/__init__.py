@@ -40,6 +40,10 @@ def __getattr__(name: str) -> Any:  # widgets import ipywidgets/bqplot only when
         from .widgets import SearchPanel
 
         return SearchPanel
+    if name == "demo":  # aw.demo.make_dataset(...) without an explicit import
+        import importlib
+
+        return importlib.import_module(".demo", __name__)
     raise AttributeError(f"module 'aisearch_widgets' has no attribute {name!r}")
 
 
@@ -59,4 +63,5 @@ __all__ = [
     "Status",
     "UnsafePathError",
     "__version__",
+    "demo",
 ]

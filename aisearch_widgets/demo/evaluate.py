@@ -96,6 +96,8 @@ def precision_at_k(scores: np.ndarray, relevant: np.ndarray, k: int) -> float:
 
 
 def _summary(per_prompt: dict[str, float]) -> dict[str, Any]:
+    if not per_prompt:  # too few images for any prompt to have k true answers
+        return {"mean": float("nan"), "min": float("nan"), "worst": None, "per_prompt": {}}
     worst = min(per_prompt, key=per_prompt.__getitem__)
     return {
         "mean": float(np.mean(list(per_prompt.values()))),
