@@ -120,7 +120,46 @@ def cluster(
         if best is None or score < best[0]:
             best = (score, labels.astype(int), centres)
     assert best is not None
-    return best[1], best[2]
+    return _cover_outliers(x, best[2], max_swaps=max(1, k // 10))
+
+
+def _tail(dist: np.ndarray) -> float:
+    """Mean distance of the worst-served 1 % of images to their centres."""
+    m = max(1, len(dist) // 100)
+    return float(np.partition(dist, len(dist) - m)[-m:].mean())
+
+
+def _cover_outliers(
+    x: np.ndarray, centres: np.ndarray, max_swaps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Give far-off images clusters of their own, at the cost of redundant centres.
+
+    k-means puts a small group (the 1 % rare class, a handful of odd images) into
+    the nearest big cluster, where a nearest-to-centre pick never reaches it. A few
+    k-center steps on top of k-means fix that: the two closest centres are merged
+    and the worst-served image becomes a centre, kept only if the worst-served 1 %
+    of images get closer to their centres (two real groups are never merged).
+    """
+    centres = centres.copy()
+    rows = np.arange(len(x))
+    sims = x @ centres.T
+    labels = sims.argmax(axis=1)
+    dist = 1.0 - sims[rows, labels]
+    for _ in range(max_swaps if len(centres) > 1 else 0):
+        between = centres @ centres.T
+        np.fill_diagonal(between, -np.inf)
+        a, b = np.unravel_index(int(between.argmax()), between.shape)
+        trial = centres.copy()
+        merged = x[(labels == a) | (labels == b)].sum(axis=0)
+        trial[a] = merged / max(float(np.linalg.norm(merged)), 1e-12)
+        trial[b] = x[int(dist.argmax())]
+        t_sims = x @ trial.T
+        t_labels = t_sims.argmax(axis=1)
+        t_dist = 1.0 - t_sims[rows, t_labels]
+        if _tail(t_dist) >= _tail(dist):
+            break
+        centres, labels, dist = trial, t_labels, t_dist
+    return labels.astype(int), centres
 
 
 def sample_diverse(

@@ -79,3 +79,23 @@ def test_diverse_needs_embeddings(project_factory, images: Path) -> None:
     proj = project_factory("p", images)
     with pytest.raises(aw.EmbeddingsNotReady):
         proj.diverse(n=3)
+
+
+def test_a_small_group_next_to_a_big_one_gets_its_own_pick() -> None:
+    # 10 groups of 150 with a few wide ones, and 4 images just beside group 0: k-means
+    # alone folds them into group 0, the k-center steps give them a cluster.
+    rng = np.random.default_rng(1)
+    vecs, labels = clustered([150] * 10, dim=32, spread=0.12, seed=3)
+    anchor = vecs[labels == 0].mean(axis=0)
+    side = rng.normal(size=32)
+    side -= (side @ anchor) / (anchor @ anchor) * anchor
+    odd = anchor / np.linalg.norm(anchor) + 0.9 * side / np.linalg.norm(side)
+    small = odd + 0.05 * rng.normal(size=(4, 32))
+    small /= np.linalg.norm(small, axis=1, keepdims=True)
+    vecs = np.concatenate([vecs, small]).astype(np.float32)
+    ids = [str(i) for i in range(len(vecs))]
+    found = 0
+    for seed in range(5):
+        df, _ = sample_diverse(ids, vecs, n=20, method="centroids", seed=seed)
+        found += any(int(i) >= 1500 for i in df["id"])
+    assert found == 5
