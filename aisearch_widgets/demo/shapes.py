@@ -240,13 +240,15 @@ def _object_phrase(labels: dict[str, Any], rng: np.random.Generator) -> str:
     detail = rng.choice(["full", "color", "shape", "generic"], p=[0.8, 0.08, 0.08, 0.04])
     noun = "shape" if detail in ("color", "generic") else shape
     adj = color if detail in ("full", "color") else ""
-    if n == 1:
+    # Several red circles do show "a red circle": saying so for some multi-object
+    # images ties them to the same words as single ones, so that similar-image
+    # search groups by shape and colour before the count.
+    if n == 1 or rng.random() < 0.4:
         words = f"{adj} {noun}".strip()
         return f"{_article(words)} {words}"
-    # The count is named only sometimes: a strong count feature would make
-    # similar-image search group "three of anything" before "red circles".
+    # The count is named only sometimes, for the same reason.
     u = rng.random()
-    count = _NUMBER_WORDS[n] if u < 0.35 else "several" if u < 0.5 else ""
+    count = _NUMBER_WORDS[n] if u < 0.3 else "several" if u < 0.45 else ""
     return " ".join(w for w in (count, adj, _plural(noun)) if w)
 
 
@@ -284,10 +286,10 @@ def caption_for(labels: dict[str, Any], rng: np.random.Generator) -> str:
         )
 
     obj = _object_phrase(labels, rng)
-    # Style words are named in only about half of the captions: style is an easy,
+    # Style words are named in well under half of the captions: style is an easy,
     # global cue that needs few mentions, and every mention adds weight to it in
     # the image embedding, where similar-image search should group by what is drawn.
-    show_quality = rng.random() < 0.5
+    show_quality = rng.random() < 0.3
     if blur and noise and show_quality:
         lead = pick(_LEAD_BOTH)
     elif blur and show_quality:
@@ -297,11 +299,11 @@ def caption_for(labels: dict[str, Any], rng: np.random.Generator) -> str:
     else:
         lead = pick(_LEAD_PLAIN)
     u = rng.random()
-    if u < 0.07 and not lead:
+    if u < 0.02 and not lead:
         return f"a {bg} scene with {obj}"
-    if u < 0.3:
+    if u < 0.1:
         return f"{lead}{obj} on a {bg} background"
-    if u < 0.37:
+    if u < 0.12:
         return f"{lead}{obj} in a {bg} scene"
     return f"{lead}{obj}"
 
