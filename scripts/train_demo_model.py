@@ -360,9 +360,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hard-fraction", type=float, default=0.5, help="share of hard batches")
     ap.add_argument("--rare-repeat", type=int, default=4, help="oversampling of the rare class")
     ap.add_argument("--warmup", type=float, default=0.05, help="share of steps")
-    ap.add_argument(
-        "--logit-scale", type=float, default=1 / 0.07, help="initial temperature scale (learnt)"
-    )
     ap.add_argument("--seed", type=int, default=0, help="model init and batch order")
     ap.add_argument("--data-seed", type=int, default=TRAIN_SEED)
     ap.add_argument("--eval-seed", type=int, default=EVAL_SEED)
@@ -388,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         build_images(args.probe_n, PROBE_SEED, preprocess) if args.probe_n else (None, [])
     )
 
-    model = open_clip.CLIP(**MODEL_CFG, init_logit_scale=math.log(args.logit_scale))
+    model = open_clip.CLIP(**MODEL_CFG)
     model.train()
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model: {n_params / 1e6:.2f}M parameters, config {json.dumps(MODEL_CFG)}")
