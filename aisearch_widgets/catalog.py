@@ -56,6 +56,16 @@ CREATE TABLE IF NOT EXISTS collection_items(
     extra TEXT,
     PRIMARY KEY (name, rank)
 );
+CREATE TABLE IF NOT EXISTS file_journal(
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    op         TEXT NOT NULL CHECK (op IN ('copy', 'move', 'delete')),
+    id         TEXT,
+    src        TEXT NOT NULL,
+    dst        TEXT,
+    tmp        TEXT,
+    overwrite  INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
 """
 
 
@@ -324,3 +334,35 @@ class Catalog:
         with self.transaction() as db:
             db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in ids])
+
+    # -- file-action journal ----------------------------------------------------------
+    # One row per file action in flight (see _fileops): written before the disk is
+    # touched, removed once disk and inventory agree. Rows left by a crash are
+    # resumed or rolled back when the project opens.
+    def journal_begin(
+        self,
+        op: str,
+        pid: str | None,
+        src: str,
+        dst: str | None,
+        tmp: str | None,
+        overwrite: bool = False,
+    ) -> int:
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO file_journal(op, id, src, dst, tmp, overwrite, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (op, pid, src, dst, tmp, int(overwrite), time.time()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def journal_end(self, seq: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM file_journal WHERE seq = ?", (seq,))
+
+    def journal_pending(self) -> list[tuple[int, str, str, str, str | None, str | None, int]]:
+        """(seq, op, id, src, dst, tmp, overwrite) of unfinished file actions, oldest
+        first."""
+        return self.query(
+            "SELECT seq, op, id, src, dst, tmp, overwrite FROM file_journal ORDER BY seq"
+        )

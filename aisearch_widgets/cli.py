@@ -69,8 +69,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         res = proj.search(args.prompt, limit=args.limit, tags=args.tag or None)
         df = res.df[["rank", "score", "path", "tags"]]
         if args.csv:
-            out = df.assign(tags=[";".join(t) for t in df["tags"]])
-            out.to_csv(sys.stdout if args.csv == "-" else args.csv, index=False)
+            from .collections import write_csv
+
+            write_csv(df, sys.stdout if args.csv == "-" else args.csv)
             if args.csv != "-":
                 print(f"{len(df)} results written to {args.csv}")
         else:

@@ -9,10 +9,10 @@ scores; paths and tags are looked up when asked for, so they follow moves and ta
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import json
 import os
-import shutil
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._errors import AISearchError, UnsafePathError
+from . import _fileops
+from ._errors import AISearchError
+from ._fileops import safe_target  # noqa: F401  (public here since 0.1)
 
 if TYPE_CHECKING:
     from .project import Project
@@ -39,14 +41,17 @@ class Item:
     rank: int
 
 
-def _check_collection_name(name: str) -> str:
+def collection_name(name: object) -> str:
+    """The one normal form of a collection name, used by every save and lookup:
+    surrounding whitespace stripped, Unicode NFC. Raises AISearchError if invalid."""
     if not isinstance(name, str) or not name.strip():
-        raise AISearchError("A collection name must be a non-empty string.")
-    if len(name) > 200 or any(unicodedata.category(c) == "Cc" for c in name):
+        raise AISearchError(f"A collection name must be a non-empty string, not {name!r}.")
+    clean = unicodedata.normalize("NFC", name.strip())
+    if len(clean) > 200 or any(unicodedata.category(c) == "Cc" for c in clean):
         raise AISearchError(
             f"Invalid collection name {name!r}: at most 200 characters, no control characters."
         )
-    return name.strip()
+    return clean
 
 
 def _check_tag(tag: str) -> str:
@@ -57,32 +62,58 @@ def _check_tag(tag: str) -> str:
     return tag.strip()
 
 
-def safe_target(directory: str | os.PathLike[str], name: str) -> Path:
-    """``directory/name`` if and only if it stays inside ``directory``.
+SCORE_TOLERANCE = 1e-6
+"""Scores closer than this are equal for :meth:`Collection.filter` (float32 rounding:
+0.6 is stored as 0.59999996 or 0.6000000238)."""
 
-    Refuses absolute names, ``..``, separators inside the name, NUL and names whose
-    resolved location (symlinks followed) leaves the directory.
-    """
-    if not name or "\x00" in name or name in (".", ".."):
-        raise UnsafePathError(f"Refusing file name {name!r}: empty, '.', '..' or contains NUL.")
-    if os.path.isabs(name) or "/" in name or "\\" in name or (os.altsep and os.altsep in name):
-        raise UnsafePathError(
-            f"Refusing file name {name!r}: it must be a plain name inside the target folder."
+
+def _threshold(arg: str, v: object) -> float:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise AISearchError(
+            f"filter({arg}={v!r}): a score threshold must be a finite number, e.g. {arg}=0.25."
         )
-    root = Path(directory).resolve()
-    target = (root / name).resolve()
-    if target.parent != root:
-        raise UnsafePathError(f"Refusing {name!r}: it resolves to {target}, outside {root}.")
-    return root / name
+    f = float(v)
+    if not np.isfinite(f):
+        raise AISearchError(
+            f"filter({arg}={v!r}): a score threshold must be a finite number, e.g. {arg}=0.25."
+        )
+    return f
 
 
-def _unique(directory: Path, name: str) -> str:
-    stem, ext = os.path.splitext(name)
-    n = 1
-    while (directory / name).exists() or (directory / name).is_symlink():
-        name = f"{stem} ({n}){ext}"
-        n += 1
-    return name
+def _score_range(v: object) -> tuple[float, float]:
+    if isinstance(v, (str, bytes)) or not isinstance(v, Sequence | np.ndarray) or len(v) != 2:
+        raise AISearchError(
+            f"filter(between={v!r}): give two finite numbers (low, high), e.g. between=(0.2, 0.3)."
+        )
+    return _threshold("between", v[0]), _threshold("between", v[1])
+
+
+_CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells cannot run as spreadsheet formulas: cells that
+    start with ``= + - @``, tab or carriage return get a leading single quote (OWASP
+    CSV injection rule). Lists (tags) become ``;``-joined text first."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype != object:
+            continue
+        out[col] = [_csv_cell(v) for v in out[col]]
+    return out
+
+
+def _csv_cell(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        v = ";".join(map(str, v))
+    if isinstance(v, str) and v.startswith(_CSV_TRIGGERS):
+        return "'" + v
+    return v
+
+
+def write_csv(df: pd.DataFrame, dest: Any) -> None:
+    """Write ``df`` as CSV (path or open text stream) with :func:`csv_safe` cells."""
+    csv_safe(df).to_csv(dest, index=False)
 
 
 class Collection:
@@ -196,16 +227,23 @@ class Collection:
         between: tuple[float, float] | None = None,
     ) -> Collection:
         """Images whose score is ``>= above``, ``< below``, or within ``between``
-        (inclusive). Still sorted by score."""
-        s = self._items["score"]
-        mask = pd.Series(True, index=s.index)
+        (inclusive). Still sorted by score.
+
+        Scores are float32: a score shown as 0.6 may be stored as 0.59999996. Two
+        scores closer than ``SCORE_TOLERANCE`` (1e-6) count as equal, so that score is
+        kept by ``above=0.6`` and ``between=(0.6, …)``, and ``below=0.6`` (strict)
+        leaves it out: ``above=t`` and ``below=t`` always split a collection in two.
+        """
+        s = self._items["score"].to_numpy(dtype=float)
+        mask = np.ones(len(s), dtype=bool)
+        tol = SCORE_TOLERANCE
         if above is not None:
-            mask &= s >= above
+            mask &= s >= _threshold("above", above) - tol
         if below is not None:
-            mask &= s < below
+            mask &= s < _threshold("below", below) - tol
         if between is not None:
-            lo, hi = sorted(between)
-            mask &= (s >= lo) & (s <= hi)
+            lo, hi = sorted(_score_range(between))
+            mask &= (s >= lo - tol) & (s <= hi + tol)
         flt = {
             k: v
             for k, v in (("above", above), ("below", below), ("between", between))
@@ -223,7 +261,7 @@ class Collection:
     # -- saving -----------------------------------------------------------------------
     def save(self, name: str, overwrite: bool = False) -> Collection:
         """Keep this collection under ``name`` in the project (survives reopening)."""
-        name = _check_collection_name(name)
+        name = collection_name(name)
         extra_cols = [c for c in self._items.columns if c not in ("id", "score", "rank")]
         rows = [
             (
@@ -256,46 +294,14 @@ class Collection:
         return self
 
     # -- file actions -----------------------------------------------------------------
-    def _plan_targets(
+    def _plan(
         self,
         directory: str | os.PathLike[str],
         names: Mapping[str, str] | Callable[[str], str] | None,
         on_conflict: str,
-    ) -> list[tuple[str, str, Path | None, str]]:
-        if on_conflict not in ("skip", "rename", "overwrite"):
-            raise AISearchError("on_conflict must be 'skip', 'rename' or 'overwrite'.")
-        root = Path(directory).expanduser()
-        root.mkdir(parents=True, exist_ok=True)
+    ) -> list[_fileops.Step]:
         recs = self._project.catalog.records(self.ids)
-        out: list[tuple[str, str, Path | None, str]] = []
-        taken: set[str] = set()
-        for pid in self.ids:
-            if pid not in recs:
-                out.append((pid, "", None, "not in the project any more"))
-                continue
-            src = recs[pid][1]
-            if names is None:
-                name = os.path.basename(src)
-            elif callable(names):
-                name = names(pid)
-            else:
-                name = names.get(pid, os.path.basename(src))
-            try:
-                target = safe_target(root, name)
-            except UnsafePathError as exc:
-                out.append((pid, src, None, str(exc)))
-                continue
-            if target.exists() or target.name in taken:
-                if on_conflict == "skip":
-                    out.append((pid, src, None, f"{target} exists (on_conflict='skip')"))
-                    continue
-                if on_conflict == "rename":
-                    target = root / _unique(root, target.name)
-                    while target.name in taken:
-                        target = root / _unique(root, f"{target.stem}_{len(taken)}{target.suffix}")
-            taken.add(target.name)
-            out.append((pid, src, target, ""))
-        return out
+        return _fileops.plan(recs, self.ids, directory, names, on_conflict)
 
     def copy_to(
         self,
@@ -303,21 +309,18 @@ class Collection:
         on_conflict: str = "skip",
         names: Mapping[str, str] | Callable[[str], str] | None = None,
     ) -> pd.DataFrame:
-        """Copy the files into ``directory``. Existing files are never overwritten
-        silently: ``on_conflict`` is ``"skip"`` (default), ``"rename"`` or
-        ``"overwrite"``. Returns one row per image: id, source, target, status, message.
+        """Copy the files into ``directory``. Returns one row per image: id, source,
+        target, status (``copied``, ``skipped`` or ``error``), message.
+
+        Existing files are never overwritten silently: ``on_conflict`` is ``"skip"``
+        (default), ``"rename"`` or ``"overwrite"``. Images of this collection that share
+        a name are conflicts too: with ``"overwrite"`` the first keeps the name and the
+        others are skipped (use ``names=`` or ``"rename"``). Every ``copied`` row is a
+        file on disk; each copy is written under a temporary name and renamed into place.
         """
-        report = []
-        for pid, src, target, why in self._plan_targets(directory, names, on_conflict):
-            if target is None:
-                report.append((pid, src, None, "skipped" if "exists" in why else "error", why))
-                continue
-            try:
-                shutil.copy2(src, target)
-                report.append((pid, src, str(target), "copied", ""))
-            except OSError as exc:
-                report.append((pid, src, str(target), "error", f"{exc.strerror or exc}"))
-        return _report(report)
+        self._project._check_open()
+        steps = self._plan(directory, names, on_conflict)
+        return _fileops.report(_fileops.copy(self._project, steps))
 
     def move_to(
         self,
@@ -326,27 +329,18 @@ class Collection:
         names: Mapping[str, str] | Callable[[str], str] | None = None,
     ) -> pd.DataFrame:
         """Move the files into ``directory``. The project's inventory follows each
-        move (same id, same vector, same tags; nothing is re-embedded)."""
-        report = []
+        move (same id, same vector, same tags; nothing is re-embedded).
+
+        Conflicts are handled as in :meth:`copy_to`; a file of this collection is never
+        overwritten by another one. Each move is journalled: a crash or kill midway is
+        completed or undone when the project is next opened, so every file ends up in
+        exactly one place. Across filesystems the file is copied, fsynced, renamed into
+        place, recorded, and only then removed from its old folder.
+        """
         proj = self._project
         with proj._file_action():
-            for pid, src, target, why in self._plan_targets(directory, names, on_conflict):
-                if target is None:
-                    report.append((pid, src, None, "skipped" if "exists" in why else "error", why))
-                    continue
-                try:
-                    shutil.move(src, target)
-                except OSError as exc:
-                    report.append((pid, src, str(target), "error", f"{exc.strerror or exc}"))
-                    continue
-                try:
-                    proj._file_moved(pid, src, str(target))
-                except Exception as exc:
-                    shutil.move(target, src)  # keep disk and inventory in agreement
-                    report.append((pid, src, str(target), "error", f"moved back: {exc}"))
-                    continue
-                report.append((pid, src, str(target), "moved", ""))
-        return _report(report)
+            steps = self._plan(directory, names, on_conflict)
+            return _fileops.report(_fileops.move(proj, steps))
 
     def delete(self, confirm: bool = False) -> pd.DataFrame:
         """Delete the files from disk and from the index. Needs ``confirm=True``."""
@@ -354,46 +348,43 @@ class Collection:
             raise AISearchError(
                 f"This deletes {len(self)} files from disk. Call delete(confirm=True) to proceed."
             )
-        report = []
         proj = self._project
-        recs = proj.catalog.records(self.ids)
         with proj._file_action():
-            for pid in self.ids:
-                if pid not in recs:
-                    report.append((pid, "", None, "skipped", "not in the project any more"))
-                    continue
-                src = recs[pid][1]
-                try:
-                    os.remove(src)
-                    status, msg = "deleted", ""
-                except FileNotFoundError:
-                    status, msg = "deleted", "the file was already gone; removed from the index"
-                except OSError as exc:
-                    report.append((pid, src, None, "error", f"{exc.strerror or exc}"))
-                    continue
-                proj._file_deleted(pid, src)
-                report.append((pid, src, None, status, msg))
-        return _report(report)
+            return _fileops.report(_fileops.delete(proj, self.ids))
 
     def export(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
-        """Write a manifest (``.csv``, ``.jsonl`` or ``.json``) for annotation jobs."""
+        """Write a manifest (``.csv``, ``.jsonl`` or ``.json``) for annotation jobs.
+
+        CSV cells that a spreadsheet would run as formulas are neutralised
+        (:func:`csv_safe`). The file appears whole or not at all."""
         p = Path(path).expanduser()
-        if p.exists() and not overwrite:
+        ext = p.suffix.lower()
+        if ext not in (".csv", ".jsonl", ".json"):
+            raise AISearchError(f"Unknown export format {ext!r}: use .csv, .jsonl or .json.")
+        if not p.parent.is_dir():
+            raise AISearchError(
+                f"Cannot export to {p}: the folder {p.parent} does not exist. Create it first "
+                "or choose another path."
+            )
+        if (p.exists() or p.is_symlink()) and not overwrite:
             raise AISearchError(f"{p} exists; pass overwrite=True to replace it.")
         df = self.df
-        ext = p.suffix.lower()
-        tmp = p.with_name(p.name + ".tmp")
-        if ext == ".csv":
-            out = df.copy()
-            out["tags"] = [";".join(t) for t in out["tags"]]
-            out.to_csv(tmp, index=False)
-        elif ext == ".jsonl":
-            df.to_json(tmp, orient="records", lines=True, force_ascii=False)
-        elif ext == ".json":
-            df.to_json(tmp, orient="records", force_ascii=False, indent=1)
-        else:
-            raise AISearchError(f"Unknown export format {ext!r}: use .csv, .jsonl or .json.")
-        os.replace(tmp, p)
+        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+        try:
+            if ext == ".csv":
+                write_csv(df, tmp)
+            elif ext == ".jsonl":
+                df.to_json(tmp, orient="records", lines=True, force_ascii=False)
+            else:
+                df.to_json(tmp, orient="records", force_ascii=False, indent=1)
+            os.replace(tmp, p)
+        except OSError as exc:
+            raise AISearchError(
+                f"Cannot export to {p}: {exc.strerror or exc}. Choose a folder you can write to."
+            ) from exc
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(tmp)
         return p
 
     # -- notebook display -------------------------------------------------------------
@@ -421,24 +412,30 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def _report(rows: list[tuple]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["id", "source", "target", "status", "message"])
-
-
 class SavedCollections(MutableMapping[str, Collection]):
     """``proj.collections``: saved collections by name (dict-like)."""
 
     def __init__(self, project: Project) -> None:
         self._project = project
 
+    @staticmethod
+    def _lookup(name: object) -> str | None:
+        """The normal form of ``name``, or None if it cannot name a collection."""
+        try:
+            return collection_name(name)
+        except AISearchError:
+            return None
+
     def __getitem__(self, name: str) -> Collection:
-        got = self._project.catalog.load_collection(name)
+        key = self._lookup(name)
+        got = None if key is None else self._project.catalog.load_collection(key)
         if got is None:
             names = self._project.catalog.collection_names()
             raise KeyError(
                 f"No saved collection {name!r}"
                 + (f"; saved: {', '.join(map(repr, names))}" if names else "")
             )
+        name = key  # type: ignore[assignment]
         info, created, rows = got
         items = pd.DataFrame(
             [{"id": i, "score": s, **(json.loads(e) if e else {})} for i, s, e in rows],
@@ -459,7 +456,8 @@ class SavedCollections(MutableMapping[str, Collection]):
         col.save(name, overwrite=True)
 
     def __delitem__(self, name: str) -> None:
-        if not self._project.catalog.delete_collection(name):
+        key = self._lookup(name)
+        if key is None or not self._project.catalog.delete_collection(key):
             raise KeyError(f"No saved collection {name!r}")
 
     def __iter__(self) -> Iterator[str]:
@@ -469,15 +467,20 @@ class SavedCollections(MutableMapping[str, Collection]):
         return len(self._project.catalog.collection_names())
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name in self._project.catalog.collection_names()
+        key = self._lookup(name)
+        return key is not None and key in self._project.catalog.collection_names()
 
     def rename(self, old: str, new: str) -> None:
-        new = _check_collection_name(new)
+        """Give a saved collection another name (both normalised like ``save``)."""
+        new = collection_name(new)
+        key = self._lookup(old)
+        if key is None or key not in self:
+            raise KeyError(f"No saved collection {old!r}")
+        if new == key:
+            return
         if new in self:
             raise AISearchError(f"A collection named {new!r} already exists.")
-        if old not in self:
-            raise KeyError(f"No saved collection {old!r}")
-        self._project.catalog.rename_collection(old, new)
+        self._project.catalog.rename_collection(key, new)
 
     @property
     def df(self) -> pd.DataFrame:

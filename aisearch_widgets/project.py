@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import _fileops
 from ._errors import (
     AISearchError,
     EmbeddingsNotReady,
@@ -210,6 +211,7 @@ class Project:
             raise
         self._closed = False
         _OPEN.add(self)
+        _fileops.resume_on_open(self)
         if cfg.get("enabled"):
             # An enabled project keeps itself current: resume the schedule, and catch
             # up at once if the last sync is older than one interval or unfinished.
@@ -620,12 +622,17 @@ class Project:
     # -- file actions (used by Collection) ------------------------------------------
     @contextlib.contextmanager
     def _file_action(self) -> Iterator[None]:
+        """Hold syncs off while files and inventory change together; first finish any
+        file action an earlier crash or failure left in the journal."""
         self._check_open()
         with self.runner.paused():
+            if self.catalog.journal_pending():
+                _fileops.recover(self)
             yield
 
     def _key_for(self, path: str) -> tuple[str, str]:
         """(key, source label) a file at ``path`` has in this project."""
+        path = os.path.abspath(path)
         for src in self.sources:
             if src.kind == "folder" and src.root is not None:
                 rel = os.path.relpath(path, src.root)
@@ -634,6 +641,8 @@ class Project:
         return f"files/{path}", "files"
 
     def _set_loose_files(self, add: list[str], remove: list[str]) -> None:
+        """Keep the ``files`` source listing loose images (idempotent; writes the
+        config only when it changes)."""
         srcs = self._cfg["sources"]
         files = next((s for s in srcs if s["kind"] == "files"), None)
         if files is None:
@@ -641,18 +650,31 @@ class Project:
                 return
             files = {"kind": "files", "label": "files", "paths": []}
             srcs.append(files)
-        paths = [p for p in files.get("paths", []) if p not in set(remove)]
+        before = list(files.get("paths", []))
+        gone = set(remove) - set(add)
+        paths = [p for p in before if p not in gone]
         paths += [p for p in add if p not in paths]
         files["paths"] = paths
         if not paths:
             srcs.remove(files)
-        self._write_config()
+        if paths != before or not paths:
+            self._write_config()
 
     def _file_moved(self, pid: str, old: str, new: str) -> None:
+        """The inventory follows a file now at ``new`` (idempotent, so that a journal
+        resume can repeat it). A project row that held ``new`` before (a file the user
+        chose to overwrite) is forgotten: that image is gone."""
         new = os.path.abspath(new)
         key, label = self._key_for(new)
-        st = os.stat(new)
-        self._set_loose_files([new] if label == "files" else [], [old])
+        st = os.stat(new, follow_symlinks=False)
+        self._set_loose_files([new] if label == "files" else [], [old] if old != new else [])
+        displaced = [i for i in self.catalog.ids_of_keys([key]).values() if i != pid]
+        if displaced:
+            self.store.delete(displaced)
+            self.catalog.forget_ids(displaced)
+            for d in displaced:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(thumb_path(str(self.folder / "thumbs"), d))
         got = self.store.retrieve([pid])
         if pid in got:
             self.store.upsert(
@@ -661,6 +683,7 @@ class Project:
         self.catalog.move_file(pid, key, new, label, st.st_size, st.st_mtime_ns)
 
     def _file_deleted(self, pid: str, path: str) -> None:
+        """The inventory forgets a deleted file (idempotent)."""
         self.store.delete([pid])
         self.catalog.forget_ids([pid])
         self._set_loose_files([], [path])

@@ -146,3 +146,203 @@ def test_repr_html_escapes_file_names(project_factory, tmp_path: Path) -> None:
     page = proj.search("x")._repr_html_()
     assert "<img src=x onerror" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;.png" in page
+
+
+# -- file actions that must never lose a file -------------------------------------------
+def _digest(path: str | Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _files_under(*roots: Path) -> list[Path]:
+    return [p for r in roots if r.exists() for p in r.rglob("*") if p.is_file()]
+
+
+def _assert_each_once(originals: dict[str, str], *roots: Path) -> None:
+    """Every original file's bytes exist exactly once under ``roots``."""
+    on_disk = [_digest(p) for p in _files_under(*roots)]
+    for name, h in originals.items():
+        assert on_disk.count(h) == 1, f"{name}: {on_disk.count(h)} copies on disk"
+
+
+@pytest.fixture
+def twins(project_factory, tmp_path: Path) -> aw.Project:
+    """A project with cats/001.png and dogs/001.png (same name, different images)."""
+    root = tmp_path / "pets"
+    draw(root / "cats" / "001.png", "red", seed=1)
+    draw(root / "dogs" / "001.png", "blue", seed=2)
+    draw(root / "dogs" / "002.png", "green", seed=3)
+    proj = project_factory("pets", root)
+    proj.update()
+    return proj
+
+
+def test_move_overwrite_with_shared_names_keeps_every_file(twins: aw.Project, tmp_path: Path):
+    from aisearch_widgets._integrity import assert_consistent
+
+    root = Path(twins.sources[0].root)
+    originals = {str(p): _digest(p) for p in _files_under(root)}
+    bytes_of = {i: _digest(p) for i, p in twins.catalog.query("SELECT id, path FROM files")}
+    everything = twins.search("x", limit=10)
+    everything.tag("pet")
+    dest = tmp_path / "dest"
+    rep = everything.move_to(dest, on_conflict="overwrite")
+    _assert_each_once(originals, root, dest)
+    assert sorted(rep["status"]) == ["moved", "moved", "skipped"]
+    skipped = rep[rep["status"] == "skipped"].iloc[0]
+    assert "same name" in skipped["message"] and os.path.exists(skipped["source"])
+    # The catalog points at files that hold the bytes each id had.
+    for pid, path in twins.catalog.query("SELECT id, path FROM files"):
+        assert _digest(path) == bytes_of[pid]
+    assert len(os.listdir(dest)) == int((rep["status"] == "moved").sum())
+    assert twins.tags == {"pet": 3}
+    assert_consistent(twins, check_files=True)
+
+
+def test_move_never_overwrites_another_file_of_the_batch(twins: aw.Project) -> None:
+    from aisearch_widgets._integrity import assert_consistent
+
+    root = Path(twins.sources[0].root)
+    originals = {str(p): _digest(p) for p in _files_under(root)}
+    res = twins.search("x", limit=10)
+    # dogs/001.png is both a source of this batch and the target of cats/001.png.
+    rep = res.move_to(root / "dogs", on_conflict="overwrite")
+    _assert_each_once(originals, root)
+    by_src = dict(zip(rep["source"], rep["status"], strict=True))
+    assert by_src[str(root / "cats" / "001.png")] == "skipped"
+    assert set(by_src.values()) == {"skipped"}
+    assert_consistent(twins, check_files=True)
+
+
+def test_failed_inventory_update_never_moves_back_over_a_file(
+    twins: aw.Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path
+) -> None:
+    """The old code moved the file back over its source path when recording failed:
+    whatever sat there by then was destroyed."""
+    from aisearch_widgets._integrity import assert_consistent
+
+    src = str(Path(twins.sources[0].root) / "dogs" / "002.png")
+    pid = twins.catalog.ids_by_path([src])[src]
+    res = twins.search("x", limit=10).select([pid])
+    moved_bytes = _digest(src)
+
+    def failing(pid: str, old: str, new: str) -> None:
+        Path(old).write_bytes(b"a new file written meanwhile")
+        raise RuntimeError("disk trouble")
+
+    monkeypatch.setattr(twins, "_file_moved", failing)
+    rep = res.move_to(tmp_path / "dest")
+    assert list(rep["status"]) == ["error"] and "now at" in rep["message"][0]
+    assert Path(src).read_bytes() == b"a new file written meanwhile"
+    assert _digest(tmp_path / "dest" / "002.png") == moved_bytes
+    monkeypatch.undo()
+    twins.close()
+    proj = aw.Project.open("pets", home=home)  # the journal completes the move
+    try:
+        assert proj.catalog.records([pid])[pid][1] == str(tmp_path / "dest" / "002.png")
+        assert Path(src).read_bytes() == b"a new file written meanwhile"
+        assert_consistent(proj, check_files=True)
+    finally:
+        proj.close()
+
+
+def test_copy_overwrite_with_shared_names_reports_what_is_on_disk(
+    twins: aw.Project, tmp_path: Path
+) -> None:
+    dest = tmp_path / "copies"
+    rep = twins.search("x", limit=10).copy_to(dest, on_conflict="overwrite")
+    assert int((rep["status"] == "copied").sum()) == len(os.listdir(dest)) == 2
+    rep = twins.search("x", limit=10).copy_to(dest, on_conflict="overwrite")
+    assert int((rep["status"] == "copied").sum()) == len(os.listdir(dest)) == 2
+    assert not [n for n in os.listdir(dest) if n.endswith(".tmp")]
+
+
+def test_move_across_filesystems(twins: aw.Project) -> None:
+    """/dev/shm is a tmpfs: os.rename raises EXDEV there."""
+    import shutil
+    import uuid
+
+    from aisearch_widgets._integrity import assert_consistent
+
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(twins.folder).st_dev:
+        pytest.skip("needs /dev/shm on another filesystem")
+    dest = shm / f"aisearch-test-{uuid.uuid4().hex[:8]}"
+    try:
+        root = Path(twins.sources[0].root)
+        originals = {str(p): _digest(p) for p in _files_under(root)}
+        res = twins.search("x", limit=10).tag("t")
+        rep = res.move_to(dest, on_conflict="rename")
+        assert list(rep["status"]) == ["moved"] * 3
+        _assert_each_once(originals, root, dest)
+        assert not _files_under(root)
+        assert sorted(os.listdir(dest)) == ["001 (1).png", "001.png", "002.png"]
+        for pid, target in zip(rep["id"], rep["target"], strict=True):
+            assert twins.catalog.records([pid])[pid][1] == target
+        assert twins.tags == {"t": 3}
+        assert_consistent(twins, check_files=True)
+        assert twins.update()["deleted"] == 0
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+
+
+def test_move_interrupted_after_placing_is_completed_on_open(
+    twins: aw.Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path
+) -> None:
+    """A process killed between putting the file in place and recording it: the
+    journal rolls the move forward on open (the indexer would otherwise take the file
+    for deleted and drop its row and tags)."""
+    from aisearch_widgets._integrity import assert_consistent
+
+    src = str(Path(twins.sources[0].root) / "dogs" / "002.png")
+    pid = twins.catalog.ids_by_path([src])[src]
+    twins.search("x", limit=10).select([pid]).tag("keep")
+
+    class Killed(BaseException):
+        pass
+
+    def die(*a: object) -> None:
+        raise Killed
+
+    monkeypatch.setattr(twins, "_file_moved", die)
+    with pytest.raises(Killed):
+        twins.search("x", limit=10).select([pid]).move_to(tmp_path / "out")
+    monkeypatch.undo()
+    twins.close()
+    proj = aw.Project.open("pets", home=home)
+    try:
+        assert proj.catalog.records([pid])[pid][1] == str(tmp_path / "out" / "002.png")
+        assert proj.catalog.journal_pending() == []
+        assert proj.update()["deleted"] == 0
+        assert proj.tags == {"keep": 1}
+        assert_consistent(proj, check_files=True)
+    finally:
+        proj.close()
+
+
+def test_unfinished_copy_leftover_is_removed_and_retry_moves(
+    twins: aw.Project, tmp_path: Path, home: Path
+) -> None:
+    """A truncated temporary copy left by a kill is cleaned on open, and a retried
+    move is never fooled by it (temporary names are never final names)."""
+    from aisearch_widgets._integrity import assert_consistent
+
+    src = str(Path(twins.sources[0].root) / "dogs" / "002.png")
+    pid = twins.catalog.ids_by_path([src])[src]
+    out = tmp_path / "out"
+    out.mkdir()
+    tmp = out / ".002.png.aisearch-0123456789ab.tmp"
+    tmp.write_bytes(Path(src).read_bytes()[:10])
+    twins.catalog.journal_begin("move", pid, src, str(out / "002.png"), str(tmp))
+    twins.close()
+    proj = aw.Project.open("pets", home=home)
+    try:
+        assert os.listdir(out) == [] and os.path.exists(src)
+        assert proj.catalog.records([pid])[pid][1] == src
+        rep = proj.search("x", limit=10).select([pid]).move_to(out)
+        assert list(rep["status"]) == ["moved"]
+        assert os.listdir(out) == ["002.png"] and not os.path.exists(src)
+        assert_consistent(proj, check_files=True)
+    finally:
+        proj.close()

@@ -1,0 +1,496 @@
+"""Crash-safe file actions on a project's images: copy, move and delete.
+
+A file action never destroys a user's file by accident:
+
+- The whole batch is **planned first** (:func:`plan`). Two rows of the batch that
+  would land on the same name conflict with each other exactly as with a file already
+  on disk, and a file that is the source of another row of the batch is never a
+  target, whatever ``on_conflict`` says. With ``on_conflict="overwrite"`` the first
+  row keeps a duplicated name and the others are *skipped* (give them names with
+  ``names=`` or use ``on_conflict="rename"``).
+- Bytes are written under a **temporary name in the target folder**, fsynced, then
+  put in place atomically: a hard link (fails if the name exists, so nothing is
+  clobbered even if another program created it meanwhile) or, for ``"overwrite"``,
+  ``os.replace``. A same-filesystem move is a link + unlink (or a rename), so the
+  file always exists under at least one of its two names and no bytes are copied.
+- Every action is **journalled** in the catalog: an intent row (op, id, source,
+  target, temporary name) is committed before the disk is touched, and removed once
+  disk and inventory agree. :func:`recover` (run when a project opens) rolls each
+  unfinished row forward if the file reached its target, back otherwise, and removes
+  temporary leftovers, so that after a ``kill -9`` every original file's bytes exist
+  exactly once and the catalog points at them.
+- A move across filesystems copies to the temporary name, fsyncs, puts it in place,
+  updates the inventory and only then deletes the source.
+- A failure to update the inventory never "moves back": the file stays where it now
+  is, the journal row stays, and the next file action or reopen completes it.
+
+Outcomes are structured (:class:`Outcome`); reports are built from them, never by
+reading messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import filecmp
+import logging
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ._errors import AISearchError, UnsafePathError
+
+log = logging.getLogger(__name__)
+
+CONFLICTS = ("skip", "rename", "overwrite")
+_TMP_MARK = ".aisearch-"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One planned row of a batch. ``target`` is None when nothing will be done."""
+
+    id: str
+    source: str
+    target: Path | None
+    status: str = ""  # "" (to do), "skipped" or "error"
+    message: str = ""
+    replace: bool = False  # the target exists and the user asked to overwrite it
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: str
+    source: str
+    target: str | None
+    status: str  # "copied" | "moved" | "deleted" | "skipped" | "error"
+    message: str = ""
+
+
+def report(outcomes: Sequence[Outcome]) -> pd.DataFrame:
+    rows = [(o.id, o.source, o.target, o.status, o.message) for o in outcomes]
+    return pd.DataFrame(rows, columns=["id", "source", "target", "status", "message"])
+
+
+# -- naming -------------------------------------------------------------------------
+def safe_target(directory: str | os.PathLike[str], name: str) -> Path:
+    """``directory/name`` if and only if it stays inside ``directory``.
+
+    Refuses absolute names, ``..``, separators inside the name, NUL and names whose
+    resolved location (symlinks followed) leaves the directory.
+    """
+    if not isinstance(name, str) or not name or "\x00" in name or name in (".", ".."):
+        raise UnsafePathError(f"Refusing file name {name!r}: empty, '.', '..' or contains NUL.")
+    if os.path.isabs(name) or "/" in name or "\\" in name or (os.altsep and os.altsep in name):
+        raise UnsafePathError(
+            f"Refusing file name {name!r}: it must be a plain name inside the target folder."
+        )
+    root = Path(directory).resolve()
+    target = (root / name).resolve()
+    if target.parent != root:
+        raise UnsafePathError(f"Refusing {name!r}: it resolves to {target}, outside {root}.")
+    return root / name
+
+
+def _free_name(directory: Path, name: str, taken: set[str]) -> str:
+    stem, ext = os.path.splitext(name)
+    n = 1
+    while name in taken or os.path.lexists(directory / name):
+        name = f"{stem} ({n}){ext}"
+        n += 1
+    return name
+
+
+def _tmp_name(target: Path) -> Path:
+    """A temporary name next to ``target``; never any final name of a batch."""
+    return target.with_name(f".{target.name}{_TMP_MARK}{secrets.token_hex(6)}.tmp")
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def plan(
+    records: Mapping[str, tuple[str, str, str]],
+    ids: Sequence[str],
+    directory: str | os.PathLike[str],
+    names: Mapping[str, str] | Callable[[str], str] | None,
+    on_conflict: str,
+) -> list[Step]:
+    """Decide every row of a copy/move batch before anything is touched.
+
+    ``records``: id -> (key, path, source) of the images that still exist.
+    """
+    if on_conflict not in CONFLICTS:
+        raise AISearchError(
+            f"on_conflict={on_conflict!r} is not accepted: use 'skip', 'rename' or 'overwrite'."
+        )
+    root = Path(directory).expanduser()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AISearchError(
+            f"Cannot create the target folder {root}: {exc.strerror or exc}. "
+            "Choose a folder you can write to."
+        ) from exc
+    if not root.is_dir():
+        raise AISearchError(f"The target {root} is not a folder.")
+    root = root.resolve()
+    sources = {os.path.realpath(records[i][1]) for i in ids if i in records}
+    taken: set[str] = set()
+    steps: list[Step] = []
+    for pid in ids:
+        if pid not in records:
+            steps.append(Step(pid, "", None, "skipped", "not in the project any more"))
+            continue
+        src = records[pid][1]
+        if names is None:
+            name = os.path.basename(src)
+        elif callable(names):
+            name = names(pid)
+        else:
+            name = names.get(pid, os.path.basename(src))
+        try:
+            target = safe_target(root, name)
+        except UnsafePathError as exc:
+            steps.append(Step(pid, src, None, "error", str(exc)))
+            continue
+        if _same_file(src, str(target)) or os.path.realpath(src) == str(target):
+            steps.append(Step(pid, src, None, "skipped", f"{target} is this image itself"))
+            taken.add(target.name)
+            continue
+        exists = os.path.lexists(target)
+        in_batch = target.name in taken
+        batch_source = exists and os.path.realpath(target) in sources
+        replace = False
+        if in_batch or exists:
+            if on_conflict == "rename":
+                target = root / _free_name(root, target.name, taken)
+            elif in_batch or batch_source:
+                why = (
+                    "another image of this batch goes to the same name"
+                    if in_batch
+                    else "it is another image of this batch"
+                )
+                steps.append(
+                    Step(
+                        pid,
+                        src,
+                        None,
+                        "skipped",
+                        f"{target} not written: {why}. Give it another name with names= or "
+                        "use on_conflict='rename'.",
+                    )
+                )
+                continue
+            elif on_conflict == "skip":
+                steps.append(
+                    Step(pid, src, None, "skipped", f"{target} exists (on_conflict='skip')")
+                )
+                continue
+            else:
+                replace = True
+        taken.add(target.name)
+        steps.append(Step(pid, src, target, replace=replace))
+    return steps
+
+
+# -- low-level disk steps -----------------------------------------------------------
+def _fsync_dir(path: str | os.PathLike[str]) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class _Conflict(Exception):
+    """The target appeared after planning; nothing was overwritten."""
+
+
+def _place(tmp: Path, target: Path, replace: bool) -> None:
+    """Give the complete file ``tmp`` its final name atomically, then drop ``tmp``."""
+    if replace:
+        os.replace(tmp, target)
+    else:
+        try:
+            os.link(tmp, target, follow_symlinks=False)
+        except FileExistsError as exc:
+            raise _Conflict(f"{target} appeared meanwhile; not overwritten") from exc
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.EOPNOTSUPP):
+                raise
+            # No hard links on this filesystem: check, then rename (a small window).
+            if os.path.lexists(target):
+                raise _Conflict(f"{target} appeared meanwhile; not overwritten") from exc
+            os.rename(tmp, target)
+        else:
+            os.unlink(tmp)
+    _fsync_dir(target.parent)
+
+
+def _copy_to_tmp(src: str, tmp: Path) -> None:
+    """Bytes (or the symlink) of ``src`` under the new name ``tmp``, fsynced."""
+    if os.path.islink(src):
+        os.symlink(os.readlink(src), tmp)
+        return
+    with open(src, "rb") as fin:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
+            fout.flush()
+            os.fsync(fout.fileno())
+    shutil.copystat(src, tmp)
+
+
+def _remove(path: str | os.PathLike[str] | None) -> None:
+    if path:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    return str(exc)
+
+
+# -- actions ------------------------------------------------------------------------
+def copy(project: Any, steps: Sequence[Step]) -> list[Outcome]:
+    """Copy planned rows. The project's inventory is not touched."""
+    out: list[Outcome] = []
+    catalog = project.catalog
+    for st in steps:
+        if st.target is None:
+            out.append(Outcome(st.id, st.source, None, st.status, st.message))
+            continue
+        target = st.target
+        tmp = _tmp_name(target)
+        jid = catalog.journal_begin("copy", st.id, st.source, str(target), str(tmp), st.replace)
+        try:
+            _copy_to_tmp(st.source, tmp)
+            _place(tmp, target, st.replace)
+        except _Conflict as exc:
+            out.append(Outcome(st.id, st.source, None, "skipped", str(exc)))
+        except OSError as exc:
+            out.append(Outcome(st.id, st.source, str(target), "error", _why(exc)))
+        else:
+            out.append(Outcome(st.id, st.source, str(target), "copied"))
+        finally:
+            _remove(tmp)
+        catalog.journal_end(jid)
+    return out
+
+
+def move(project: Any, steps: Sequence[Step]) -> list[Outcome]:
+    """Move planned rows; the inventory follows each file (same id, vector, tags)."""
+    out: list[Outcome] = []
+    catalog = project.catalog
+    for st in steps:
+        if st.target is None:
+            out.append(Outcome(st.id, st.source, None, st.status, st.message))
+            continue
+        src, target = st.source, st.target
+        tmp = _tmp_name(target)
+        jid = catalog.journal_begin("move", st.id, src, str(target), str(tmp), st.replace)
+        try:
+            crossed = _move_on_disk(src, tmp, target, st.replace)
+        except _Conflict as exc:
+            _remove(tmp)
+            catalog.journal_end(jid)
+            out.append(Outcome(st.id, src, None, "skipped", str(exc)))
+            continue
+        except OSError as exc:
+            _remove(tmp)
+            catalog.journal_end(jid)
+            out.append(Outcome(st.id, src, str(target), "error", _why(exc)))
+            continue
+        # The file is at its target now. Never move it back: record it, and if that
+        # fails the journal row stays and the next action or reopen completes it.
+        try:
+            project._file_moved(st.id, src, str(target))
+        except Exception as exc:
+            log.exception("recording the move of %s failed", src)
+            out.append(
+                Outcome(
+                    st.id,
+                    src,
+                    str(target),
+                    "error",
+                    f"the file is now at {target}, but the project could not record it "
+                    f"({exc}); reopening the project completes it",
+                )
+            )
+            continue
+        msg = ""
+        if crossed:
+            try:
+                os.unlink(src)
+                _fsync_dir(os.path.dirname(src))
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                msg = f"copied to {target}, but the original could not be removed: {_why(exc)}"
+        catalog.journal_end(jid)
+        out.append(Outcome(st.id, src, str(target), "error" if msg else "moved", msg))
+    return out
+
+
+def _move_on_disk(src: str, tmp: Path, target: Path, replace: bool) -> bool:
+    """Put ``src`` at ``target``. Returns True when it was copied across filesystems
+    (the source still exists and is deleted once the inventory follows)."""
+    if not os.path.lexists(src):
+        raise FileNotFoundError(errno.ENOENT, "the file is gone", src)
+    try:
+        if replace:
+            os.rename(src, target)
+        else:
+            _place_link(src, target)
+        _fsync_dir(target.parent)
+        _fsync_dir(os.path.dirname(src))
+        return False
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    if not os.access(os.path.dirname(src) or ".", os.W_OK):
+        raise PermissionError(errno.EACCES, "cannot remove the original from its folder", src)
+    _copy_to_tmp(src, tmp)
+    _place(tmp, target, replace)
+    return True
+
+
+def _place_link(src: str, target: Path) -> None:
+    """Same-filesystem move that never overwrites: link, then unlink the source."""
+    try:
+        os.link(src, target, follow_symlinks=False)
+    except FileExistsError as exc:
+        raise _Conflict(f"{target} appeared meanwhile; not overwritten") from exc
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.EOPNOTSUPP):
+            raise
+        if os.path.lexists(target):
+            raise _Conflict(f"{target} appeared meanwhile; not overwritten") from exc
+        os.rename(src, target)
+        return
+    try:
+        os.unlink(src)
+    except OSError:
+        os.unlink(target)  # the same inode: the bytes stay at src
+        raise
+
+
+def delete(project: Any, ids: Sequence[str]) -> list[Outcome]:
+    """Delete files from disk and from the project."""
+    out: list[Outcome] = []
+    catalog = project.catalog
+    recs = catalog.records(list(ids))
+    for pid in ids:
+        if pid not in recs:
+            out.append(Outcome(pid, "", None, "skipped", "not in the project any more"))
+            continue
+        src = recs[pid][1]
+        jid = catalog.journal_begin("delete", pid, src, None, None)
+        msg = ""
+        try:
+            os.remove(src)
+        except FileNotFoundError:
+            msg = "the file was already gone; removed from the index"
+        except OSError as exc:
+            catalog.journal_end(jid)
+            out.append(Outcome(pid, src, None, "error", _why(exc)))
+            continue
+        try:
+            project._file_deleted(pid, src)
+        except Exception as exc:
+            log.exception("recording the deletion of %s failed", src)
+            out.append(
+                Outcome(
+                    pid,
+                    src,
+                    None,
+                    "error",
+                    f"the file was deleted, but the project could not record it ({exc}); "
+                    "reopening the project completes it",
+                )
+            )
+            continue
+        catalog.journal_end(jid)
+        out.append(Outcome(pid, src, None, "deleted", msg))
+    return out
+
+
+# -- recovery -----------------------------------------------------------------------
+def resume_on_open(project: Any) -> None:
+    """Finish or undo file actions a crash interrupted, before any sync runs (a sync
+    would take a half-moved file for a deleted one). Closes the project on failure."""
+    try:
+        if project.catalog.journal_pending():
+            with project.runner.paused():
+                recover(project)
+    except BaseException:
+        project.close()
+        raise
+
+
+def recover(project: Any) -> list[str]:
+    """Finish or undo the file actions a crash interrupted. Returns what was done."""
+    done: list[str] = []
+    catalog = project.catalog
+    for jid, op, pid, src, dst, tmp, overwrite in catalog.journal_pending():
+        if op == "move":
+            done.append(_recover_move(project, pid, src, dst, bool(overwrite)))
+        elif op == "delete":
+            if not os.path.lexists(src) and pid in catalog.records([pid]):
+                project._file_deleted(pid, src)
+                done.append(f"completed the deletion of {src}")
+            else:
+                done.append(f"kept {src} (its deletion had not started)")
+        else:
+            done.append(f"dropped an unfinished copy of {src} to {dst}")
+        _remove(tmp)
+        catalog.journal_end(jid)
+    for line in done:
+        log.warning("project %s: %s", getattr(project, "name", "?"), line)
+    return done
+
+
+def _recover_move(project: Any, pid: str, src: str, dst: str, overwrite: bool) -> str:
+    """Roll forward when the file reached ``dst``, back otherwise.
+
+    ``dst`` only ever appears whole (link or rename of a complete file). Without
+    ``overwrite`` it did not exist before, so its presence means the file got there.
+    With ``overwrite`` a file was there already: ours only if the source is gone or
+    holds the same file or the same bytes."""
+    at_dst = os.path.lexists(dst)
+    at_src = os.path.lexists(src)
+    same = at_src and at_dst and (_same_file(src, dst) or _same_bytes(src, dst))
+    placed = at_dst and (not overwrite or not at_src or same)
+    rec = project.catalog.records([pid]).get(pid)
+    if placed:
+        if rec is not None:
+            project._file_moved(pid, src, dst)
+        if same:
+            os.unlink(src)  # the same file or the same bytes: they live on at dst
+            _fsync_dir(os.path.dirname(src))
+        return f"completed the move of {src} to {dst}"
+    if rec is not None and rec[1] != src and at_src:
+        project._file_moved(pid, rec[1], src)
+    return f"undid the unfinished move of {src} to {dst}"
+
+
+def _same_bytes(a: str, b: str) -> bool:
+    try:
+        return os.path.isfile(a) and os.path.isfile(b) and filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
