@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -346,3 +347,91 @@ def test_unfinished_copy_leftover_is_removed_and_retry_moves(
         assert_consistent(proj, check_files=True)
     finally:
         proj.close()
+
+
+# -- names, filters and exports -----------------------------------------------------------
+def test_collection_names_are_normalised_for_every_lookup(ready: aw.Project) -> None:
+    ready.search("x", limit=3).save("  padded  ")
+    cols = ready.collections
+    assert list(cols) == ["padded"]
+    assert "  padded  " in cols and "padded" in cols and 5 not in cols  # type: ignore[operator]
+    assert cols["  padded  "].name == "padded" and len(cols["\tpadded "]) == 3
+    with pytest.raises(aw.AISearchError, match="exists"):
+        ready.search("x", limit=2).save(" padded")
+    cols.rename(" padded ", "  other ")
+    assert list(cols) == ["other"]
+    del cols["other  "]
+    assert list(cols) == []
+    with pytest.raises(KeyError):
+        del cols["  "]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"above": "x"},
+        {"below": float("nan")},
+        {"above": float("inf")},
+        {"above": True},
+        {"between": (1,)},
+        {"between": (0.1, None)},
+        {"between": "ab"},
+        {"between": (0.1, float("nan"))},
+        {"between": 0.5},
+    ],
+)
+def test_filter_rejects_bad_thresholds(ready: aw.Project, kwargs: dict) -> None:
+    res = ready.search("x", limit=5)
+    with pytest.raises(aw.AISearchError, match=r"finite number|two finite numbers"):
+        res.filter(**kwargs)
+
+
+def test_filter_keeps_float32_scores_at_the_boundary(ready: aw.Project) -> None:
+    """Scores are float32: 0.6 comes back as 0.59999996 or 0.6000000238."""
+    from aisearch_widgets.collections import Collection
+
+    ids = ready.search("x", limit=4).ids
+    scores = np.array([0.59999996, 0.6, 0.6000000238, 0.5999], dtype=np.float32)
+    col = Collection(ready, pd.DataFrame({"id": ids, "score": scores.astype(float)}))
+    assert len(col.filter(above=0.6)) == 3
+    assert len(col.filter(between=(0.6, 0.7))) == 3
+    assert len(col.filter(between=(0.5, 0.6))) == 4
+    assert len(col.filter(below=0.6)) == 1  # strict: the three "0.6" are not below 0.6
+    assert len(col.filter(above=0.6)) + len(col.filter(below=0.6)) == 4
+
+
+def test_export_to_a_missing_folder_names_it(ready: aw.Project, tmp_path: Path) -> None:
+    res = ready.search("x", limit=3)
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(aw.AISearchError, match=re.escape(str(missing))):
+        res.export(missing / "m.csv")
+    (tmp_path / "adir.csv").mkdir()  # the final rename fails: no temporary file stays
+    with pytest.raises(aw.AISearchError, match=r"adir\.csv"):
+        res.export(tmp_path / "adir.csv", overwrite=True)
+    assert sorted(os.listdir(tmp_path)) == ["adir.csv", "home", "images"]
+
+
+def test_csv_cells_cannot_run_as_formulas(project_factory, tmp_path: Path, home: Path) -> None:
+    """OWASP CSV injection: text cells starting with = + - @ tab CR get a quote, in
+    Collection.export and in `aisearch search --csv`."""
+    import csv
+
+    from aisearch_widgets.cli import main
+
+    root = tmp_path / "imgs"
+    draw(root / "=cmd.png", "red", seed=50)
+    draw(root / "plain.png", "blue", seed=51)
+    proj = project_factory("inj", root)
+    proj.update()
+    evil = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "ok"]
+    proj.search("x", limit=5).tag(*evil)
+    exported = proj.search("x", limit=5).export(tmp_path / "m.csv")
+    proj.close()
+    main(["--home", str(home), "search", "inj", "x", "--csv", str(tmp_path / "c.csv")])
+    for f in (exported, tmp_path / "c.csv"):
+        rows = list(csv.DictReader(f.open(newline="")))
+        assert len(rows) == 2
+        # Text cells (numbers such as a negative score are data, not formulas).
+        cells = [c for row in rows for k, c in row.items() if k in ("id", "path", "tags")]
+        assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], f
+        assert rows[0]["tags"].startswith("'") and "=HYPERLINK" in rows[0]["tags"]
