@@ -223,19 +223,7 @@ def _place(tmp: Path, target: Path, replace: bool) -> None:
     if replace:
         os.replace(tmp, target)
     else:
-        try:
-            os.link(tmp, target, follow_symlinks=False)
-        except FileExistsError as exc:
-            raise _Conflict(f"{target} appeared meanwhile; not overwritten") from exc
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.EOPNOTSUPP):
-                raise
-            # No hard links on this filesystem: check, then rename (a small window).
-            if os.path.lexists(target):
-                raise _Conflict(f"{target} appeared meanwhile; not overwritten") from exc
-            os.rename(tmp, target)
-        else:
-            os.unlink(tmp)
+        _rename_no_clobber(str(tmp), target)
     _fsync_dir(target.parent)
 
 
@@ -356,7 +344,7 @@ def _move_on_disk(src: str, tmp: Path, target: Path, replace: bool) -> bool:
         if replace:
             os.rename(src, target)
         else:
-            _place_link(src, target)
+            _rename_no_clobber(src, target)
         _fsync_dir(target.parent)
         _fsync_dir(os.path.dirname(src))
         return False
@@ -370,8 +358,9 @@ def _move_on_disk(src: str, tmp: Path, target: Path, replace: bool) -> bool:
     return True
 
 
-def _place_link(src: str, target: Path) -> None:
-    """Same-filesystem move that never overwrites: link, then unlink the source."""
+def _rename_no_clobber(src: str, target: Path) -> None:
+    """Rename that never overwrites (same filesystem): link, then unlink ``src``. The
+    file always has at least one of its two names."""
     try:
         os.link(src, target, follow_symlinks=False)
     except FileExistsError as exc:
@@ -379,6 +368,7 @@ def _place_link(src: str, target: Path) -> None:
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.EOPNOTSUPP):
             raise
+        # No hard links on this filesystem: check, then rename (a small window).
         if os.path.lexists(target):
             raise _Conflict(f"{target} appeared meanwhile; not overwritten") from exc
         os.rename(src, target)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import aisearch_widgets as aw
+from aisearch_widgets._integrity import assert_consistent
 from aisearch_widgets.collections import safe_target
 
 from _helpers import draw
@@ -70,6 +71,7 @@ def test_copy_never_overwrites_silently(ready: aw.Project, tmp_path: Path) -> No
     rep = res.copy_to(out, on_conflict="rename")
     assert list(rep["status"]) == ["copied"] * 3 and len(os.listdir(out)) == 6
     assert ready.status.done == 12  # copying does not touch the project
+    assert_consistent(ready, check_files=True)
 
 
 def test_file_actions_refuse_traversal(ready: aw.Project, tmp_path: Path) -> None:
@@ -103,6 +105,7 @@ def test_move_keeps_id_vector_and_tags(ready: aw.Project, tmp_path: Path) -> Non
         np.testing.assert_allclose(after[pid][0], vec_before[pid][0], atol=1e-6)
         assert after[pid][1]["path"].startswith(str(dest))
     assert ready.status.done == 12
+    assert_consistent(ready, check_files=True)
 
     # Moving back inside a source folder works too.
     back = ready.search("x", limit=100, tags=["keep"])
@@ -111,6 +114,7 @@ def test_move_keeps_id_vector_and_tags(ready: aw.Project, tmp_path: Path) -> Non
     assert (s["added"], s["deleted"]) == (0, 0)
     cfg = json.loads((ready.folder / "project.json").read_text())
     assert [src["kind"] for src in cfg["sources"]] == ["folder"]
+    assert_consistent(ready, check_files=True)
 
 
 def test_delete_needs_confirmation_and_updates_index(ready: aw.Project) -> None:
@@ -122,6 +126,7 @@ def test_delete_needs_confirmation_and_updates_index(ready: aw.Project) -> None:
     assert list(rep["status"]) == ["deleted"] * 3
     assert not any(os.path.exists(p) for p in paths)
     assert ready.store.count() == 9 and ready.status.total == 9
+    assert_consistent(ready, check_files=True)
     assert ready.update()["deleted"] == 0
 
 
@@ -180,8 +185,6 @@ def twins(project_factory, tmp_path: Path) -> aw.Project:
 
 
 def test_move_overwrite_with_shared_names_keeps_every_file(twins: aw.Project, tmp_path: Path):
-    from aisearch_widgets._integrity import assert_consistent
-
     root = Path(twins.sources[0].root)
     originals = {str(p): _digest(p) for p in _files_under(root)}
     bytes_of = {i: _digest(p) for i, p in twins.catalog.query("SELECT id, path FROM files")}
@@ -202,8 +205,6 @@ def test_move_overwrite_with_shared_names_keeps_every_file(twins: aw.Project, tm
 
 
 def test_move_never_overwrites_another_file_of_the_batch(twins: aw.Project) -> None:
-    from aisearch_widgets._integrity import assert_consistent
-
     root = Path(twins.sources[0].root)
     originals = {str(p): _digest(p) for p in _files_under(root)}
     res = twins.search("x", limit=10)
@@ -221,8 +222,6 @@ def test_failed_inventory_update_never_moves_back_over_a_file(
 ) -> None:
     """The old code moved the file back over its source path when recording failed:
     whatever sat there by then was destroyed."""
-    from aisearch_widgets._integrity import assert_consistent
-
     src = str(Path(twins.sources[0].root) / "dogs" / "002.png")
     pid = twins.catalog.ids_by_path([src])[src]
     res = twins.search("x", limit=10).select([pid])
@@ -257,14 +256,13 @@ def test_copy_overwrite_with_shared_names_reports_what_is_on_disk(
     rep = twins.search("x", limit=10).copy_to(dest, on_conflict="overwrite")
     assert int((rep["status"] == "copied").sum()) == len(os.listdir(dest)) == 2
     assert not [n for n in os.listdir(dest) if n.endswith(".tmp")]
+    assert_consistent(twins, check_files=True)
 
 
 def test_move_across_filesystems(twins: aw.Project) -> None:
     """/dev/shm is a tmpfs: os.rename raises EXDEV there."""
     import shutil
     import uuid
-
-    from aisearch_widgets._integrity import assert_consistent
 
     shm = Path("/dev/shm")
     if not shm.is_dir() or os.stat(shm).st_dev == os.stat(twins.folder).st_dev:
@@ -294,8 +292,6 @@ def test_move_interrupted_after_placing_is_completed_on_open(
     """A process killed between putting the file in place and recording it: the
     journal rolls the move forward on open (the indexer would otherwise take the file
     for deleted and drop its row and tags)."""
-    from aisearch_widgets._integrity import assert_consistent
-
     src = str(Path(twins.sources[0].root) / "dogs" / "002.png")
     pid = twins.catalog.ids_by_path([src])[src]
     twins.search("x", limit=10).select([pid]).tag("keep")
@@ -327,8 +323,6 @@ def test_unfinished_copy_leftover_is_removed_and_retry_moves(
 ) -> None:
     """A truncated temporary copy left by a kill is cleaned on open, and a retried
     move is never fooled by it (temporary names are never final names)."""
-    from aisearch_widgets._integrity import assert_consistent
-
     src = str(Path(twins.sources[0].root) / "dogs" / "002.png")
     pid = twins.catalog.ids_by_path([src])[src]
     out = tmp_path / "out"
