@@ -628,7 +628,15 @@ class Project:
         with self.runner.paused():
             if self.catalog.journal_pending():
                 _fileops.recover(self)
-            yield
+            try:
+                yield
+            finally:
+                # A step that failed to record: one more try before syncs resume (a
+                # sync would take the moved file for a deleted one). If it fails
+                # again, the journal keeps it for the next action or reopen.
+                if self.catalog.journal_pending():
+                    with contextlib.suppress(Exception):
+                        _fileops.recover(self)
 
     def _key_for(self, path: str) -> tuple[str, str]:
         """(key, source label) a file at ``path`` has in this project."""
