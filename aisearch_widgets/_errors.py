@@ -53,3 +53,67 @@ class EmbeddingsNotReady(AISearchError):
 
 class UnsafePathError(AISearchError):
     """A file operation would write outside the directory the user named."""
+
+
+class InvalidArgument(AISearchError, ValueError):
+    """An argument has a wrong type or value. The message names the argument, what
+    was given and what is accepted. A ``ValueError`` too, so callers that catch
+    ``ValueError`` keep working."""
+
+
+class ProjectClosed(AISearchError):
+    """The project was closed; reopen it with ``Project.open(name)``."""
+
+
+class SourcesChanged(ProjectExists):
+    """A project was opened with other sources than the ones it holds. Changing them
+    must be explicit: ``proj.set_sources(...)`` or ``replace_sources=True``."""
+
+
+class ProjectCorrupt(AISearchError):
+    """A file of the project home cannot be read. ``path`` names it; the message says
+    how to repair it (``aisearch repair NAME`` / ``Project.repair(name)``)."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def _show(value: object) -> str:
+    """A short repr of a user's value for an error message."""
+    s = repr(value)
+    return s if len(s) <= 80 else s[:77] + "..."
+
+
+def check_int(name: str, value: object, minimum: int = 1, what: str = "") -> int:
+    """``value`` as an int ``>= minimum``, or :class:`InvalidArgument` naming ``name``.
+
+    Integers of any kind (numpy included) and integral floats (``4.0``) are accepted;
+    bools, strings, NaN, infinities and fractions are not: a typo must not silently
+    become a different number."""
+    import math
+    import numbers
+
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = ok and type(value).__name__ != "bool_"  # numpy's bool is a Real only sometimes
+    if ok and not isinstance(value, numbers.Integral):
+        f = float(value)  # type: ignore[arg-type]
+        ok = math.isfinite(f) and f.is_integer()
+    if ok and int(value) >= minimum:  # type: ignore[call-overload]
+        return int(value)  # type: ignore[call-overload]
+    raise InvalidArgument(f"{name} must be an integer >= {minimum}{what} (got {_show(value)}).")
+
+
+def check_real(name: str, value: object, minimum: float = 0.0) -> float:
+    """``value`` as a finite float ``>= minimum``, or :class:`InvalidArgument`."""
+    import math
+    import numbers
+
+    if (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))  # type: ignore[arg-type]
+        and float(value) >= minimum  # type: ignore[arg-type]
+    ):
+        return float(value)  # type: ignore[arg-type]
+    raise InvalidArgument(f"{name} must be a finite number >= {minimum} (got {_show(value)}).")

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._errors import AISearchError, ProjectLocked
+from ._errors import AISearchError, ProjectCorrupt, ProjectLocked
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -43,12 +43,96 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` to ``path`` atomically, readable by the owner only (0600): a
+    project's config names private folders and servers."""
     tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2, sort_keys=True)
         fh.flush()
         os.fsync(fh.fileno())
+    os.chmod(tmp, 0o600)  # O_CREAT's mode does not apply to a leftover tmp file
     os.replace(tmp, path)
+
+
+def repair_hint(name: str) -> str:
+    return f"Run `aisearch repair {name}` (or aw.Project.repair({name!r}))"
+
+
+def config_problem(cfg: Any) -> str | None:
+    """What is wrong with a parsed project.json, or None."""
+    if not isinstance(cfg, dict):
+        return f"it holds a JSON {type(cfg).__name__}, not an object"
+    model = cfg.get("model")
+    if not isinstance(model, str) or not model.strip():
+        return "'model' is missing or not a text"
+    srcs = cfg.get("sources")
+    if not isinstance(srcs, list) or not srcs:
+        return "'sources' is missing or not a non-empty list"
+    for s in srcs:
+        if not isinstance(s, dict) or not isinstance(s.get("label"), str):
+            return f"a source is not an object with a 'label': {s!r:.80}"
+        if s.get("kind") == "folder":
+            if not isinstance(s.get("root"), str):
+                return f"the folder source {s['label']!r} has no 'root' path"
+        elif s.get("kind") == "files":
+            paths = s.get("paths")
+            if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+                return f"the files source {s['label']!r} has no list of 'paths'"
+        else:
+            return f"a source has an unknown kind {s.get('kind')!r:.40}"
+    if not isinstance(cfg.get("enabled", False), bool):
+        return "'enabled' is not true or false"
+    if not isinstance(cfg.get("schedule"), (str, int, float, type(None))):
+        return "'schedule' is not a text"
+    if not isinstance(cfg.get("qdrant_url"), (str, type(None))):
+        return "'qdrant_url' is not a text"
+    return None
+
+
+def read_config(path: Path, name: str) -> dict[str, Any]:
+    """A project's ``project.json``, checked; :class:`ProjectCorrupt` naming the file
+    and the way out if it cannot be read or lacks what a project needs."""
+    try:
+        cfg = read_json(path)
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError too
+        why: str | None = f"{type(exc).__name__}: {exc}"
+    else:
+        why = config_problem(cfg)
+    if why is None:
+        return cfg
+    raise ProjectCorrupt(
+        f"{path} cannot be used ({why}). {repair_hint(name)} to rebuild it from the "
+        'catalog, or fix the file: it needs at least {"model": "<model spec>", '
+        '"sources": [{"kind": "folder", "label": "<name>", "root": "/abs/folder"}]}.',
+        str(path),
+    )
+
+
+def open_catalog(path: Path, name: str, readonly: bool = False) -> Any:
+    """The project's catalog, checked (``PRAGMA quick_check``); :class:`ProjectCorrupt`
+    naming the file and the way out if SQLite cannot read it."""
+    import sqlite3
+
+    from .catalog import Catalog
+
+    cat = None
+    try:
+        cat = Catalog(str(path), readonly=readonly)
+        res = cat.query("PRAGMA quick_check(1)")
+        if res and res[0][0] != "ok":
+            raise sqlite3.DatabaseError(str(res[0][0]))
+        cat.query("SELECT COUNT(*) FROM files")  # an empty or foreign database lacks it
+        return cat
+    except sqlite3.Error as exc:
+        if cat is not None:
+            with contextlib.suppress(sqlite3.Error):
+                cat.close()
+        raise ProjectCorrupt(
+            f"The catalog {path} is damaged ({exc}). {repair_hint(name)}: it keeps the damaged "
+            "file aside, salvages tags and saved collections, and rescans the sources.",
+            str(path),
+        ) from None
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -3,19 +3,58 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import re
 import sys
+import unicodedata
 from pathlib import Path
 
 from ._errors import AISearchError
 
+_UNSAFE = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
 
-def project_name_for(path: Path) -> str:
-    """A valid project name derived from a folder's name."""
-    import re
 
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", path.resolve().name).strip("-.") or "images"
-    return name[:64]
+def printable(text: object) -> str:
+    """``text`` with control and format characters escaped (``\x1b``, ``\n``,
+    ``\u202e`` …): every data string a terminal shows (paths, tags, names, errors)
+    goes through here, so a file name cannot clear the screen, set the title or forge
+    a result line."""
+    s = str(text)
+    if s.isprintable():
+        return s
+    return "".join(
+        ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+        if unicodedata.category(ch) in _UNSAFE
+        else ch
+        for ch in s
+    )
+
+
+def project_name_for(path: Path, home: str | os.PathLike[str] | None = None) -> str:
+    """The project name for a folder: its base name, unless a project of that name in
+    ``home`` holds other sources; then the base name plus a short hash of the absolute
+    path, so ``a/imgs`` and ``b/imgs`` never share (and re-target) one project."""
+    root = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(root).name).strip("-.") or "images"
+    base = base[:64]
+    if home is None:
+        return base
+    from ._home import read_config
+    from .project import _same_sources
+    from .sources import normalize_sources
+
+    cfg_path = Path(home).expanduser() / base / "project.json"
+    if not cfg_path.exists():
+        return base
+    try:
+        stored = read_config(cfg_path, base)["sources"]
+        given = [s.to_json() for s in normalize_sources(root)]
+    except AISearchError:
+        return base  # opening it will say what is wrong (a damaged config, a bad path)
+    if _same_sources(stored, given):
+        return base
+    return f"{base[:55]}-{hashlib.sha1(root.encode()).hexdigest()[:8]}"
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -23,9 +62,9 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     path = Path(args.path).expanduser()
     if not path.exists():
-        print(f"aisearch: {path}: no such folder or file", file=sys.stderr)
+        print(f"aisearch: {printable(path)}: no such folder or file", file=sys.stderr)
         return 2
-    name = args.name or project_name_for(path)
+    name = args.name or project_name_for(path, args.home or None)
     with Project(name, sources=str(path), model=args.model, home=args.home) as proj:
         summary = proj.update(wait=False)
         proj.wait(progress=not args.quiet)
@@ -34,7 +73,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(
             f"{name}: {st.done}/{st.total} embedded, {st.failed} failed "
             f"(added {s.added}, changed {s.changed}, deleted {s.deleted}, "
-            f"reused {s.reused}) in {s.seconds:.1f} s; model {st.model}"
+            f"reused {s.reused}) in {s.seconds:.1f} s; model {printable(st.model)}"
         )
         if st.failed:
             print(f"failures: see Project.open({name!r}).failures or `aisearch status {name}`")
@@ -53,12 +92,28 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not names:
         print(f"No projects in {home}.")
         return 0
+    rc = 0
     for n in names:
-        st = read_status(n, home)
-        print(st)
+        try:
+            st = read_status(n, home)
+        except AISearchError as exc:  # one line per broken project; the others still show
+            print(f"aisearch: {printable(n)}: {printable(exc)}", file=sys.stderr)
+            rc = 1
+            continue
+        print(printable(st))
         if args.name and args.failures:
             for path, kind, msg in st.failures:
-                print(f"  {kind:13s} {path}: {msg}")
+                print(f"  {printable(kind):13s} {printable(path)}: {printable(msg)}")
+    return rc
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    from .project import Project
+
+    report = Project.repair(args.name, home=args.home, model=args.model, sync=not args.no_sync)
+    for line in report:
+        loud = line.startswith("WARNING")
+        print(printable(line), file=sys.stderr if loud else sys.stdout)
     return 0
 
 
@@ -76,10 +131,10 @@ def cmd_search(args: argparse.Namespace) -> int:
                 print(f"{len(df)} results written to {args.csv}")
         else:
             for r in df.itertuples(index=False):
-                print(f"{r.rank:5d}  {r.score:.4f}  {r.path}")
+                print(f"{r.rank:5d}  {r.score:.4f}  {printable(r.path)}")
         if args.save:
             res.save(args.save)
-            print(f"saved as collection {args.save!r}")
+            print(f"saved as collection {printable(repr(args.save))}")
     return 0
 
 
@@ -90,13 +145,14 @@ def cmd_collections(args: argparse.Namespace) -> int:
         if args.show:
             col = proj.collections[args.show]
             for r in col.df.itertuples(index=False):
-                print(f"{r.rank:5d}  {r.score:.4f}  {r.path}")
+                print(f"{r.rank:5d}  {r.score:.4f}  {printable(r.path)}")
             return 0
         df = proj.collections.df
         if df.empty:
-            print(f"{args.project}: no saved collections")
+            print(f"{printable(args.project)}: no saved collections")
         for r in df.itertuples(index=False):
-            print(f"{r.name}\t{r.size} images\t{r.query or ''}\t{r.created_at:%Y-%m-%d %H:%M}")
+            name, query = printable(r.name), printable(r.query or "")
+            print(f"{name}\t{r.size} images\t{query}\t{r.created_at:%Y-%m-%d %H:%M}")
     return 0
 
 
@@ -162,6 +218,15 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("name", nargs="?")
     ps.add_argument("--failures", action="store_true", help="list the files that failed")
     ps.set_defaults(func=cmd_status)
+
+    pr = sub.add_parser(
+        "repair",
+        help="repair a damaged project (config, catalog or vectors); damaged files are kept aside",
+    )
+    pr.add_argument("name")
+    pr.add_argument("--model", default=None, help="the model, if project.json must be rebuilt")
+    pr.add_argument("--no-sync", action="store_true", help="do not re-embed now")
+    pr.set_defaults(func=cmd_repair)
     return p
 
 
@@ -173,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except AISearchError as exc:
-        print(f"aisearch: {exc}", file=sys.stderr)
+        print(f"aisearch: {printable(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(

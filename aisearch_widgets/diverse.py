@@ -15,9 +15,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import AISearchError
+from ._errors import InvalidArgument, _show, check_int
 
 METHODS = ("centroids", "random")
+
+
+def check_args(
+    n: Any, method: Any, clusters: Any, sample: Any, seed: Any
+) -> tuple[int, str, int | None, int, int]:
+    """Diverse-sampling arguments, checked: InvalidArgument names the bad one."""
+    if method not in METHODS:
+        raise InvalidArgument(f"Unknown method {_show(method)}: use 'centroids' or 'random'.")
+    return (
+        check_int("n", n, 1, " (the number of images to pick)"),
+        method,
+        None if clusters is None else check_int("clusters", clusters, 1, " or None (= n)"),
+        check_int("sample", sample, 1, " (the most images clustered)"),
+        check_int("seed", seed, 0),
+    )
 
 
 def load_vectors(
@@ -27,6 +42,7 @@ def load_vectors(
     exclude: AbstractCollection[str] | None = None,
 ) -> tuple[list[str], np.ndarray, int, bool]:
     """``(ids, vectors, population, sampled)`` of at most ``sample`` points."""
+    sample = check_int("sample", sample, 1, " (the most images clustered)")
     excl = set(exclude or ())
     if only is not None:
         wanted = [i for i in only if i not in excl]
@@ -175,10 +191,7 @@ def sample_diverse(
     Returns a DataFrame ``id, score, cluster, pick`` (score = cosine similarity to the
     image's cluster centre; pick = the order of selection) and the cluster sizes.
     """
-    if method not in METHODS:
-        raise AISearchError(f"Unknown method {method!r}: use 'centroids' or 'random'.")
-    if n < 1:
-        raise AISearchError(f"n must be at least 1 (got {n}).")
+    n, method, clusters, _, seed = check_args(n, method, clusters, 1, seed)
     if not ids:
         return pd.DataFrame(columns=["id", "score", "cluster", "pick"]), {}
     k = max(1, min(int(clusters or n), len(ids)))

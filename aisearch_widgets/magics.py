@@ -39,9 +39,10 @@ def _find_open(name: str, home: Path) -> Any:
 
 def open_panel(line: str) -> Any:
     """What ``%aisearch`` does; returns the panel (displayed by IPython)."""
+    from ._errors import SourcesChanged
     from ._home import default_home
     from .cli import project_name_for
-    from .project import Project
+    from .project import Project, _same_sources
     from .widgets import SearchPanel
 
     try:
@@ -54,15 +55,16 @@ def open_panel(line: str) -> Any:
     target = args.target
     path = Path(target).expanduser()
     if path.exists():
-        name = args.name or project_name_for(path)
+        # The name never points at a project of another folder (a/imgs vs b/imgs), and
+        # an explicit --name holding other sources is refused by Project itself.
+        name = args.name or project_name_for(path, home)
         proj = _find_open(name, home)
         if proj is None:
-            existing = name in Project.list(home)
-            proj = Project(
-                name,
-                sources=None if existing else str(path),
-                model=None if existing else args.model,
-                home=home,
+            proj = Project(name, sources=str(path), model=args.model, home=home)
+        elif not _same_sources(proj._cfg["sources"], _sources_json(path)):
+            raise SourcesChanged(
+                f"Project {name!r} is open in this kernel with other sources than {path}; "
+                "call proj.set_sources(...) to change them, or pick another --name."
             )
     elif target in Project.list(home):
         proj = _find_open(target, home) or Project.open(target, home=home)
@@ -74,6 +76,12 @@ def open_panel(line: str) -> Any:
     if not proj.enabled:
         proj.enable(schedule=args.schedule)
     return SearchPanel(proj, limit=args.limit)
+
+
+def _sources_json(path: Path) -> list[dict]:
+    from .sources import normalize_sources
+
+    return [s.to_json() for s in normalize_sources(str(path))]
 
 
 def status_table(home: str | None = None) -> pd.DataFrame:
@@ -143,7 +151,9 @@ def load_ipython_extension(ipython: Any) -> None:
             try:
                 return open_panel(line)
             except AISearchError as exc:
-                print(f"aisearch: {exc}")
+                from .cli import printable
+
+                print(f"aisearch: {printable(exc)}")
                 return None
 
         @line_magic

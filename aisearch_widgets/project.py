@@ -7,13 +7,14 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,24 +26,33 @@ from . import _fileops
 from ._errors import (
     AISearchError,
     EmbeddingsNotReady,
+    InvalidArgument,
     ModelMismatch,
+    ProjectClosed,
+    ProjectCorrupt,
     ProjectExists,
     ProjectNotFound,
+    SourcesChanged,
+    _show,
+    check_real,
 )
 from ._home import (
     HomeLock,
     check_name,
     default_home,
+    open_catalog,
     parse_interval,
-    read_json,
+    read_config,
+    repair_hint,
     write_json_atomic,
 )
-from .catalog import Catalog
 from .collections import Collection, SavedCollections
 from .embedder import DEFAULT_MODEL, Embedder, model_identity, parse_model_spec
 from .indexer import Indexer, Runner, SyncCancelled, SyncSummary, thumb_path
 from .sources import Source, normalize_sources
 from .status import format_time
+
+log = logging.getLogger(__name__)
 
 _CONFIG = "project.json"
 _OPEN: weakref.WeakSet[Project] = weakref.WeakSet()
@@ -124,6 +134,7 @@ class Project:
         batch_size: int = 32,
         workers: int | None = None,
         thumbnails: bool = True,
+        replace_sources: bool = False,
     ) -> None:
         self.name = check_name(name)
         self.home = Path(home).expanduser() if home is not None else default_home()
@@ -138,8 +149,9 @@ class Project:
         self._text_cache: OrderedDict[tuple[str, ...], Any] = OrderedDict()
         self.device = device
 
+        write = False
         if cfg_path.exists():
-            cfg = read_json(cfg_path)
+            cfg = read_config(cfg_path, name)
             if model is not None and parse_model_spec(model) != parse_model_spec(cfg["model"]):
                 stored = cfg["model"]
                 raise ModelMismatch(
@@ -148,12 +160,27 @@ class Project:
                     "for the other model."
                 )
             if sources is not None:
-                cfg["sources"] = [
-                    s.to_json() for s in normalize_sources(sources, path_column=path_column)
-                ]
-            if qdrant_url is not None and isinstance(qdrant_url, str):
-                cfg["qdrant_url"] = qdrant_url
-            created = False
+                given = [s.to_json() for s in normalize_sources(sources, path_column=path_column)]
+                if not _same_sources(cfg["sources"], given):
+                    if not replace_sources:
+                        raise SourcesChanged(
+                            f"Project {name!r} in {self.home} indexes "
+                            f"{_describe_sources(cfg['sources'])}, not "
+                            f"{_describe_sources(given)}. Changing its sources drops the "
+                            "embeddings, tags and collection members of the files left out: "
+                            "to do it, call proj.set_sources(...) or pass replace_sources=True; "
+                            "to keep both, give the other folder a project of its own name."
+                        )
+                    cfg["sources"] = given
+                    write = True
+            if isinstance(qdrant_url, str) and qdrant_url != cfg.get("qdrant_url"):
+                cfg["qdrant_url"] = _strip_credentials(qdrant_url)
+                write = True
+            if cfg.get("qdrant_url") and cfg["qdrant_url"] != _strip_credentials(cfg["qdrant_url"]):
+                # Written by an older version: keep the credentials for this session only.
+                qdrant_url = qdrant_url if qdrant_url is not None else cfg["qdrant_url"]
+                cfg["qdrant_url"] = _strip_credentials(cfg["qdrant_url"])
+                write = True
         else:
             if sources is None:
                 raise ProjectNotFound(
@@ -176,21 +203,25 @@ class Project:
                 "model": spec,
                 "enabled": False,
                 "schedule": None,
-                "qdrant_url": qdrant_url if isinstance(qdrant_url, str) else None,
+                "qdrant_url": (
+                    _strip_credentials(qdrant_url) if isinstance(qdrant_url, str) else None
+                ),
                 "created_at": time.time(),
             }
-            created = True
+            write = True
         self._cfg = cfg
+        # The URL as given (credentials included) lives in memory only, like the key.
         self._qdrant = qdrant_url if qdrant_url is not None else cfg.get("qdrant_url")
-        self._qdrant_api_key = qdrant_api_key
+        self._qdrant_api_key = qdrant_api_key or os.environ.get("QDRANT_API_KEY") or None
 
         self.folder.mkdir(parents=True, exist_ok=True)
         if self._qdrant is None:
             self._lock_obj = HomeLock(self.folder, name)
             self._lock_obj.acquire()
         try:
-            self._write_config() if created or sources is not None else None
-            self.catalog = Catalog(str(self.folder / "catalog.sqlite"))
+            self.catalog = open_catalog(self.folder / "catalog.sqlite", name)
+            if write:
+                self._write_config()
             self._identity = model_identity(parse_model_spec(cfg["model"]))
             self.indexer = Indexer(
                 name,
@@ -205,7 +236,15 @@ class Project:
                 workers=workers,
             )
             self.runner = Runner(self.indexer, name=f"aisearch-{name}")
+            if self._qdrant is None:
+                self._check_edge_store()
         except BaseException:
+            with contextlib.suppress(Exception):
+                if self._store is not None:
+                    self._store.close()
+                    self._store = None
+                if getattr(self, "catalog", None) is not None:
+                    self.catalog.close()
             if self._lock_obj is not None:
                 self._lock_obj.release()
             raise
@@ -221,6 +260,54 @@ class Project:
             dirty = self.catalog.get_meta("dirty", False)
             if dirty or last is None or (interval and time.time() - last > interval):
                 self.runner.request()
+
+    # -- store vs catalog -------------------------------------------------------------
+    def _shard_path(self) -> Path:
+        return self.folder / "vectors" / _slug(self._identity)
+
+    def _check_edge_store(self) -> None:
+        """On open, without loading the model: if the catalog says vectors exist, the
+        shard must hold them. A deleted or emptied vectors folder (or one that lost
+        points) turns the rows concerned back to pending, so the next sync re-embeds
+        them and status does not claim N/N embedded while searches find nothing."""
+        if not self.catalog.counts(self._identity)["embedded"]:
+            return
+        path = self._shard_path()
+        if path.is_dir() and any(path.iterdir()):
+            self._store = _open_edge(path, None, self.name)
+        self._reconcile_store(self._store)
+
+    def _reconcile_store(self, store: Any) -> None:
+        embedded = self.catalog.embedded_ids(self._identity)
+        if not embedded:
+            return
+        if store is None:
+            missing = embedded
+        elif store.count() >= len(embedded):
+            return
+        else:
+            missing = embedded - store.ids()
+        if not missing:
+            return
+        where = self._shard_path() if self._qdrant is None else "the Qdrant collection"
+        log.warning(
+            "Project %r: %d of %d embedded images have no vector in %s (deleted or damaged); "
+            "they are marked pending and re-embedded by the next update().",
+            self.name,
+            len(missing),
+            len(embedded),
+            where,
+        )
+        rows = sorted(missing)
+        with self.catalog.transaction() as db:
+            db.executemany(
+                "UPDATE files SET status = 'pending' WHERE id = ? AND status = 'embedded'",
+                [(i,) for i in rows],
+            )
+        meta: dict[str, Any] = {"dirty": True}
+        if len(missing) == len(embedded):
+            meta["first_pass_done"] = False  # searches say "update first", not "0 results"
+        self.catalog.set_meta(**meta)
 
     # -- construction helpers ---------------------------------------------------------
     @classmethod
@@ -247,6 +334,49 @@ class Project:
             raise ProjectExists(f"Project {name!r} already exists in {h}; use Project.open().")
         return cls(name, sources=sources, **kwargs)
 
+    @classmethod
+    def repair(
+        cls,
+        name: str,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        model: str | None = None,
+        sync: bool = True,
+    ) -> list[str]:
+        """Repair a project whose files are damaged, keeping whatever survives; returns
+        what was done, one line each (also ``aisearch repair NAME``). Damaged files are
+        moved aside (``*.corrupt-<time>``), never deleted.
+
+        - ``project.json``: rebuilt from the copy kept in the catalog, or from the
+          sources the catalog lists and ``model=``;
+        - the catalog: rebuilt by rescanning the sources, with the tags and saved
+          collections SQLite can still read from the damaged file;
+        - the vector shard: rebuilt by re-embedding every image.
+
+        ``sync=False`` skips the final update (which re-embeds what is pending).
+        """
+        from . import _repair
+
+        h = Path(home).expanduser() if home is not None else default_home()
+        folder = h / check_name(name)
+        if not folder.is_dir():
+            raise ProjectNotFound(f"No project {name!r} in {h}.")
+        lock = HomeLock(folder, name)
+        lock.acquire()
+        try:
+            report = _repair.repair_files(folder, name, model)
+        finally:
+            lock.release()
+        if sync:
+            with cls(name, home=h) as proj:
+                summary = proj.update()
+                st = proj.status
+                report.append(
+                    f"synced: {st.done}/{st.total} embedded, {st.failed} failed "
+                    f"({summary['embedded']} embedded now)"
+                )
+        return report
+
     @staticmethod
     def list(home: str | os.PathLike[str] | None = None) -> list[str]:
         """Names of the projects in a home folder."""
@@ -262,10 +392,12 @@ class Project:
 
     def _write_config(self) -> None:
         write_json_atomic(self.folder / _CONFIG, self._cfg)
+        # A copy in the catalog lets `aisearch repair` rebuild a damaged project.json.
+        self.catalog.set_meta(config=self._cfg)
 
     def _check_open(self) -> None:
         if self._closed:
-            raise AISearchError(f"Project {self.name!r} is closed; reopen it with Project.open().")
+            raise _closed_error(self.name)
 
     def _get_embedder(self) -> Embedder:
         with self._init_lock:
@@ -285,19 +417,36 @@ class Project:
                 dim = self._get_embedder().dim
                 slug = _slug(self._identity)
                 if self._qdrant is None:
-                    from .store.edge import EdgeStore
-
-                    self._store = EdgeStore(self.folder / "vectors" / slug, dim)
+                    self._store = _open_edge(self.folder / "vectors" / slug, dim, self.name)
                 else:
                     from .store.server import ServerStore
 
-                    self._store = ServerStore(
+                    store = ServerStore(
                         self._qdrant,
                         f"aisearch-{self.name}-{slug}",
                         dim,
                         api_key=self._qdrant_api_key,
                     )
+                    self._reconcile_store(store)
+                    self._store = store
             return self._store
+
+    def set_sources(self, sources: Any, *, path_column: str | None = None) -> Project:
+        """Point the project at other images. The next sync embeds the new files and
+        drops the rows of files no longer in the sources (their embeddings, tags and
+        collection memberships). Reopening with other ``sources=`` refuses to do this
+        silently; this call (or ``replace_sources=True``) is how to mean it.
+
+        >>> proj.set_sources(["~/data/line3", "~/data/line4"])    # doctest: +SKIP
+        """
+        self._check_open()
+        given = [s.to_json() for s in normalize_sources(sources, path_column=path_column)]
+        with self.runner.paused():
+            self._cfg["sources"] = given
+            self._write_config()
+        if self.enabled:
+            self.runner.request()
+        return self
 
     # -- public properties ------------------------------------------------------------
     @property
@@ -451,17 +600,26 @@ class Project:
 
     def _filters(self, tags: Any, exclude: Any) -> tuple[set[str] | None, set[str]]:
         only = None
-        if tags:
-            tags = [tags] if isinstance(tags, str) else list(tags)
-            only = self.catalog.ids_with_tags(tags)
+        if tags is not None and not (isinstance(tags, (list, tuple, set)) and not tags):
+            only = self.catalog.ids_with_tags(_check_tags(tags, "tags"))
         ex: set[str] = set()
         if exclude is not None:
             if isinstance(exclude, Collection):
                 ex = set(exclude.ids)
             elif isinstance(exclude, pd.DataFrame):
+                if "id" not in exclude:
+                    raise InvalidArgument("exclude: the DataFrame has no 'id' column.")
                 ex = set(exclude["id"])
             else:
-                items = [exclude] if isinstance(exclude, (str, os.PathLike)) else list(exclude)
+                single = isinstance(exclude, (str, os.PathLike))
+                items = [exclude] if single else exclude
+                if not isinstance(items, (list, tuple, set, frozenset)) or not all(
+                    isinstance(i, (str, os.PathLike)) for i in items
+                ):
+                    raise InvalidArgument(
+                        "exclude must be ids, paths, a Collection or a DataFrame with an "
+                        f"'id' column (got {_show(exclude)})."
+                    )
                 strs = [os.fspath(i) for i in items]
                 by_path = self.catalog.ids_by_path([os.path.abspath(p) for p in strs])
                 ex = {by_path.get(os.path.abspath(p), p) for p in strs}
@@ -493,6 +651,10 @@ class Project:
         """
         from . import search as _s
 
+        _s.check_prompt(prompt)
+        limit = _s.check_limit(limit)
+        if negative is not None:
+            negative_weight = check_real("negative_weight", negative_weight)
         self._check_ready(allow_partial)
         only, ex = self._filters(tags, exclude)
         q = _s.apply_negative(
@@ -506,9 +668,10 @@ class Project:
 
     def similar(
         self,
-        images: Any,
+        images: Any = None,
         limit: int = 100,
         *,
+        ids: Sequence[str] | None = None,
         fusion: str = "max",
         negative: Any = None,
         negative_weight: float = 0.5,
@@ -521,12 +684,31 @@ class Project:
         images, arrays or a Collection). Several references are fused: ``"max"`` (the
         best score over references), ``"mean"`` (the mean direction) or ``"rrf"``
         (reciprocal-rank fusion). Indexed references are left out unless
-        ``include_references``."""
+        ``include_references``.
+
+        ``ids=[...]`` names references by point id only: nothing given that way is
+        ever read as a path (what the search panel uses for ids from the browser).
+        """
         from . import search as _s
 
+        limit = _s.check_limit(limit)
+        _s.check_fusion(fusion)
+        if negative is not None:
+            negative_weight = check_real("negative_weight", negative_weight)
+        if ids is not None and images is not None:
+            raise InvalidArgument("Give reference images or ids=, not both.")
+        if ids is None and images is None:
+            raise InvalidArgument(
+                f"No reference images: give images ({_s.IMAGES_ACCEPTED}) or ids=[...]."
+            )
         self._check_ready(allow_partial)
         only, ex = self._filters(tags, exclude)
-        vecs, ref_ids = _s.resolve_images(self, images)
+        if ids is not None:
+            ref_ids = _s.check_ids(self, ids)
+            vecs = _s.vectors_of_ids(self, ref_ids)
+            images = ref_ids
+        else:
+            vecs, ref_ids = _s.resolve_images(self, images)
         if not include_references:
             ex |= set(ref_ids)
         q = _s.apply_negative(vecs, _s.negative_vector(self, negative), negative_weight)
@@ -558,6 +740,7 @@ class Project:
         column and ``cluster_sizes``."""
         from . import diverse as _d
 
+        n, method, clusters, sample, seed = _d.check_args(n, method, clusters, sample, seed)
         self._check_ready(allow_partial)
         only, ex = self._filters(tags, exclude)
         ids, vecs, population, sampled = _d.load_vectors(self.store, sample, only, ex)
@@ -574,8 +757,8 @@ class Project:
         search: it does not replace ``proj.last``."""
         self._check_open()
         if not tags:
-            raise AISearchError("Name at least one tag.")
-        ids = sorted(self.catalog.ids_with_tags(list(tags)))
+            raise InvalidArgument("tagged(): name at least one tag.")
+        ids = sorted(self.catalog.ids_with_tags(_check_tags(list(tags), "tag")))
         items = pd.DataFrame({"id": ids, "score": np.nan})
         return Collection(self, items, query={"type": "tagged", "tags": list(tags)})
 
@@ -599,6 +782,7 @@ class Project:
         """JPEG thumbnail bytes of an image (made once, cached in the project home)."""
         from .images import DecodeFailure, load, thumbnail_jpeg
 
+        self._check_open()
         tp = thumb_path(str(self.folder / "thumbs"), pid)
         try:
             with open(tp, "rb") as fh:
@@ -709,6 +893,9 @@ class Project:
                 self._store.close()
                 self._store = None
         self.catalog.close()
+        # Whatever still reaches for the catalog (status, tags, failures, a widget's
+        # poller) gets a clear "closed" error, not sqlite's "closed database".
+        self.catalog = _ClosedCatalog(self.name)  # type: ignore[assignment]
         if self._lock_obj is not None:
             self._lock_obj.release()
         _OPEN.discard(self)
@@ -723,6 +910,91 @@ class Project:
         if self._closed:
             return f"<Project {self.name!r} (closed)>"
         return f"<Project {self.name!r} {self.status}>"
+
+
+def _same_sources(stored: list[dict], given: list[dict]) -> bool:
+    """Whether reopening with ``given`` asks for the sources the project has. Files the
+    project moved out of its folders sit in a "files" source of their own, which a
+    user re-running ``Project(name, sources=folder)`` does not repeat."""
+    if stored == given:
+        return True
+    if any(g["kind"] == "files" for g in given):
+        return False
+    return [s for s in stored if s["kind"] != "files"] == given
+
+
+def _describe_sources(srcs: list[dict]) -> str:
+    parts = [
+        s["root"] if s["kind"] == "folder" else f"{len(s.get('paths', []))} listed files"
+        for s in srcs
+    ]
+    return ", ".join(parts) if parts else "no sources"
+
+
+def _strip_credentials(url: str) -> str:
+    """``url`` without ``user:password@``: credentials are never written to disk."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port is not None:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def _open_edge(path: Path, dim: int | None, name: str) -> Any:
+    """The project's Edge shard; ``dim=None`` reads it from the shard's own config (so
+    that opening a project need not load the model). A shard Qdrant cannot load is
+    :class:`ProjectCorrupt`, with the way out."""
+    import json
+
+    from ._errors import ProjectLocked
+    from .store.edge import EdgeStore
+
+    try:
+        if dim is None:
+            with open(path / "edge_config.json", encoding="utf-8") as fh:
+                dim = int(json.load(fh)["vectors"][""]["size"])
+        return EdgeStore(path, dim)
+    except ProjectLocked:
+        raise
+    except Exception as exc:
+        raise ProjectCorrupt(
+            f"The vector shard {path} cannot be loaded ({str(exc)[:200]}). "
+            f"{repair_hint(name)}: it moves the shard aside and re-embeds the images "
+            "(tags and collections are kept).",
+            str(path),
+        ) from None
+
+
+def _closed_error(name: str) -> ProjectClosed:
+    return ProjectClosed(f"Project {name!r} is closed; reopen it with Project.open({name!r}).")
+
+
+class _ClosedCatalog:
+    """Stands in for the catalog of a closed project: any use says so."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        raise _closed_error(self._name)
+
+
+def _check_tags(tags: Any, arg: str) -> list[str]:
+    items = [tags] if isinstance(tags, str) else tags
+    if not isinstance(items, (list, tuple, set, frozenset)) or not all(
+        isinstance(t, str) and t.strip() for t in items
+    ):
+        raise InvalidArgument(f"{arg} must be a tag or a list of tags (got {_show(tags)}).")
+    return list(items)
 
 
 def _describe(x: Any) -> Any:

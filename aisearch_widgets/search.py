@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._errors import AISearchError
+from ._errors import AISearchError, InvalidArgument, _show, check_int
 from .store import as_matrix
 
 if TYPE_CHECKING:
@@ -31,10 +31,30 @@ def _is_uuid(s: str) -> bool:
     return len(s) == 36
 
 
-def resolve_images(proj: Project, refs: Any) -> tuple[np.ndarray, list[str]]:
-    """Vectors for reference images given as paths, point ids, PIL images, arrays or a
-    Collection. Indexed images reuse their stored vector; others are embedded now.
-    Returns ``(vectors, ids_of_indexed_references)``."""
+IMAGES_ACCEPTED = (
+    "a path, a point id, a PIL image, an HxWx3 or HxW uint8 array, a Collection, or a "
+    "non-empty list of those"
+)
+
+
+def check_array_image(a: np.ndarray) -> np.ndarray:
+    """An array reference must be an image: HxW or HxWx(1|3|4), uint8, not empty."""
+    ok = (
+        a.dtype == np.uint8
+        and (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (1, 3, 4)))
+        and a.size > 0
+    )
+    if not ok:
+        raise InvalidArgument(
+            f"A reference array must be an image: HxWx3 (or HxW, HxWx4) of uint8 "
+            f"(got an array of shape {a.shape} and dtype {a.dtype}). Convert float images "
+            "with (a * 255).clip(0, 255).astype('uint8'); pass stored images by id."
+        )
+    return a[:, :, 0] if a.ndim == 3 and a.shape[2] == 1 else a
+
+
+def _check_refs(refs: Any, arg: str = "images") -> list[Any]:
+    """A non-empty list of usable references, or InvalidArgument saying what is accepted."""
     from PIL import Image
 
     from .collections import Collection
@@ -43,10 +63,62 @@ def resolve_images(proj: Project, refs: Any) -> tuple[np.ndarray, list[str]]:
         refs = refs.ids
     if isinstance(refs, (str, os.PathLike, Image.Image, np.ndarray)):
         refs = [refs]
+    elif not isinstance(refs, (list, tuple)):
+        raise InvalidArgument(f"{arg}: cannot use {_show(refs)}; give {IMAGES_ACCEPTED}.")
     refs = list(refs)
     if not refs:
-        raise AISearchError("No reference images given.")
+        raise InvalidArgument(f"{arg} is empty: give {IMAGES_ACCEPTED}.")
+    out = []
+    for r in refs:
+        if isinstance(r, np.ndarray):
+            r = check_array_image(r)
+        elif isinstance(r, str) and not r.strip():
+            raise InvalidArgument(
+                f"{arg}: an empty string is not an image; give {IMAGES_ACCEPTED}."
+            )
+        elif not isinstance(r, (str, os.PathLike, Image.Image)):
+            raise InvalidArgument(
+                f"{arg}: cannot use {type(r).__name__} {_show(r)} as a reference image; "
+                f"give {IMAGES_ACCEPTED}."
+            )
+        out.append(r)
+    return out
 
+
+def check_ids(proj: Project, ids: Any) -> list[str]:
+    """Point ids of this project, or InvalidArgument. The message never says which of
+    the given strings exist elsewhere (the panel passes ids from a browser)."""
+    if isinstance(ids, str) or not isinstance(ids, (list, tuple)):
+        raise InvalidArgument(f"ids must be a list of point ids (got {type(ids).__name__}).")
+    if not ids:
+        raise InvalidArgument("ids is empty: give at least one point id of the project.")
+    strs = [i for i in ids if isinstance(i, str)]
+    known = proj.catalog.records(strs) if len(strs) == len(ids) else {}
+    bad = sum(1 for i in ids if i not in known)
+    if bad:
+        raise InvalidArgument(
+            f"ids: {bad} of the {len(ids)} given are not images of project {proj.name!r}."
+        )
+    return list(dict.fromkeys(ids))
+
+
+def vectors_of_ids(proj: Project, ids: list[str]) -> np.ndarray:
+    """The stored vectors of ids of the project (already checked with check_ids)."""
+    stored = proj.store.retrieve(ids)
+    missing = [i for i in ids if i not in stored]
+    if missing:
+        raise AISearchError(
+            f"{len(missing)} of the reference images have no embedding yet (e.g. "
+            f"{missing[0]}); run proj.update() and try again."
+        )
+    return as_matrix(np.stack([stored[i][0] for i in ids]))
+
+
+def resolve_images(proj: Project, refs: Any) -> tuple[np.ndarray, list[str]]:
+    """Vectors for reference images given as paths, point ids, PIL images, arrays or a
+    Collection. Indexed images reuse their stored vector; others are embedded now.
+    Returns ``(vectors, ids_of_indexed_references)``."""
+    refs = _check_refs(refs)
     vectors: list[np.ndarray | None] = [None] * len(refs)
     ids: list[str | None] = [None] * len(refs)
     paths = {
@@ -71,13 +143,8 @@ def resolve_images(proj: Project, refs: Any) -> tuple[np.ndarray, list[str]]:
             raise AISearchError(f"No image with id {pid} in project {proj.name!r}.")
         elif i in paths:
             to_embed.append((i, Path(paths[i])))
-        elif isinstance(r, (Image.Image, np.ndarray)):
+        else:  # a PIL image or an image array (checked by _check_refs)
             to_embed.append((i, r))
-        else:
-            raise AISearchError(
-                f"Cannot use {type(r).__name__} as a reference image: give a path, a point id, "
-                "a PIL image or an HxWx3 array."
-            )
     if to_embed:
         from .images import DecodeFailure, load
 
@@ -95,12 +162,20 @@ def resolve_images(proj: Project, refs: Any) -> tuple[np.ndarray, list[str]]:
     return as_matrix(np.stack(vectors)), [i for i in ids if i is not None and i in stored]
 
 
+def check_prompt(prompt: Any, arg: str = "prompt") -> list[str]:
+    """The non-blank prompts of a text or a list of texts, or InvalidArgument."""
+    items = [prompt] if isinstance(prompt, str) else prompt
+    if not isinstance(items, (list, tuple)) or not all(isinstance(p, str) for p in items):
+        raise InvalidArgument(f"{arg} must be a text or a list of texts (got {_show(prompt)}).")
+    prompts = [p for p in items if p.strip()]
+    if not prompts:
+        raise InvalidArgument(f"Empty {arg}: type what the images should show.")
+    return [str(p) for p in prompts]
+
+
 def text_vector(proj: Project, prompt: str | Sequence[str]) -> np.ndarray:
     """A prompt's vector; several prompts are averaged (a prompt ensemble)."""
-    prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-    prompts = [p for p in prompts if isinstance(p, str) and p.strip()]
-    if not prompts:
-        raise AISearchError("Empty prompt: type what the images should show.")
+    prompts = check_prompt(prompt)
     key = tuple(prompts)
     cache = proj._text_cache
     if key in cache:
@@ -116,16 +191,24 @@ def text_vector(proj: Project, prompt: str | Sequence[str]) -> np.ndarray:
 
 def negative_vector(proj: Project, negative: Any) -> np.ndarray | None:
     """The mean direction of negative prompts and/or images, or None."""
+    from PIL import Image
+
     if negative is None:
         return None
-    items = [negative] if isinstance(negative, (str, os.PathLike)) else list(negative)
+    single = isinstance(negative, (str, os.PathLike, Image.Image, np.ndarray))
+    items = [negative] if single else negative
+    if not isinstance(items, (list, tuple)) or not items:
+        raise InvalidArgument(
+            f"negative must be None, a prompt, an image reference or a non-empty list of "
+            f"those (got {_show(negative)})."
+        )
     texts = [n for n in items if isinstance(n, str) and not _looks_like_image_ref(proj, n)]
-    images = [n for n in items if n not in texts]
+    images = [n for n in items if not (isinstance(n, str) and n in texts)]
     parts = []
     if texts:
-        parts.append(proj.embedder.encode_text(texts))
+        parts.append(proj.embedder.encode_text(check_prompt(texts, "negative")))
     if images:
-        parts.append(resolve_images(proj, images)[0])
+        parts.append(resolve_images(proj, _check_refs(images, "negative"))[0])
     return as_matrix(np.concatenate(parts).mean(axis=0))[0]
 
 
@@ -139,6 +222,16 @@ def apply_negative(q: np.ndarray, neg: np.ndarray | None, weight: float) -> np.n
     return as_matrix(as_matrix(q) - weight * neg[None, :])
 
 
+def check_limit(limit: Any) -> int:
+    return check_int("limit", limit, 1, " (the number of results)")
+
+
+def check_fusion(fusion: Any) -> str:
+    if fusion not in FUSIONS:
+        raise InvalidArgument(f"Unknown fusion {_show(fusion)}: use one of {', '.join(FUSIONS)}.")
+    return fusion
+
+
 def run(
     proj: Project,
     vectors: np.ndarray,
@@ -149,11 +242,10 @@ def run(
 ) -> pd.DataFrame:
     """Search the store with one or several query vectors and fuse the results into
     ``id, score`` sorted best first, at most ``limit`` rows."""
-    if fusion not in FUSIONS:
-        raise AISearchError(f"Unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}.")
-    limit = int(limit)
-    if limit < 1:
-        raise AISearchError(f"limit must be at least 1 (got {limit}).")
+    check_fusion(fusion)
+    # A limit above the number of stored points asks for nothing more: cap it, so
+    # that limit=10**12 does not ask the store to allocate for it.
+    limit = min(check_limit(limit), max(1, proj.store.count()))
     q = as_matrix(vectors)
     if fusion == "mean" or len(q) == 1:
         q = as_matrix(q.mean(axis=0)) if len(q) > 1 else q

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._errors import ProjectNotFound
-from ._home import read_json
-from .catalog import Catalog
+from ._home import open_catalog, read_config
 from .embedder import model_identity, parse_model_spec
 
 
@@ -48,7 +47,7 @@ def read_status(name: str, home: str | os.PathLike[str]) -> StoredStatus:
     cfg_path = folder / "project.json"
     if not cfg_path.exists():
         raise ProjectNotFound(f"No project {name!r} in {home}.")
-    cfg = read_json(cfg_path)
+    cfg = read_config(cfg_path, name)
     identity = model_identity(parse_model_spec(cfg["model"]))
     holder: dict = {}
     lock = folder / "lock"
@@ -64,7 +63,7 @@ def read_status(name: str, home: str | os.PathLike[str]) -> StoredStatus:
     updated = None
     failures: list[tuple[str, str, str]] = []
     if db.exists():
-        cat = Catalog(str(db), readonly=True)
+        cat = open_catalog(db, name, readonly=True)
         try:
             counts = cat.counts(identity)
             updated = cat.get_meta("last_sync")

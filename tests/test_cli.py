@@ -37,3 +37,45 @@ def test_search_and_collections_commands(tiny_model: str, images: Path, home: Pa
     assert capsys.readouterr().out.startswith("reds\t3 images\ta red disc")
     assert main(["--home", str(home), "collections", "images", "--show", "reds"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_output_escapes_control_characters(
+    tiny_model: str, tmp_path: Path, home: Path, capsys
+) -> None:
+    from aisearch_widgets.cli import printable
+
+    from _helpers import draw
+
+    root = tmp_path / "imgs"
+    evil = "evil\x1b]0;pwned\x07\x1b[2J\nFAKE 0.9999 /etc/passwd\r\u202ex.png"
+    draw(root / evil, "red")
+    draw(root / "plain.png", "blue")
+    (root / "bad\x1b[31m\n.png").write_bytes(b"nope")
+    assert main(["--home", str(home), "index", str(root), "--model", tiny_model, "-q"]) == 0
+    capsys.readouterr()
+    assert main(["--home", str(home), "search", "imgs", "a red disc", "--limit", "2"]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 2
+    assert "\x1b" not in out and "\r" not in out and "\u202e" not in out and "\x07" not in out
+    assert "evil\\x1b]0;pwned\\x07\\x1b[2J\\nFAKE" in out
+    assert main(["--home", str(home), "status", "imgs", "--failures"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "bad\\x1b[31m\\n.png" in out and len(out.splitlines()) == 2
+    assert printable("tab\there é ü 中") == "tab\\there é ü 中"
+    assert main(["--home", str(home), "status", "no\x1bname"]) == 1
+    assert "\x1b" not in capsys.readouterr().err
+
+
+def test_status_goes_on_after_a_broken_project(
+    tiny_model: str, images: Path, home: Path, capsys
+) -> None:
+    import aisearch_widgets as aw
+
+    for name in ("a-broken", "b-fine"):
+        with aw.Project(name, sources=images, model=tiny_model, home=home):
+            pass
+    (home / "a-broken" / "project.json").write_text("[")
+    assert main(["--home", str(home), "status"]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("b-fine: disabled") and err.count("\n") == 1
+    assert "a-broken" in err and "aisearch repair a-broken" in err

@@ -42,3 +42,24 @@ def test_extension_registers_magics() -> None:
     ip.run_line_magic("load_ext", "aisearch_widgets")
     assert "aisearch" in ip.magics_manager.magics["line"]
     assert "aisearch_status" in ip.magics_manager.magics["line"]
+
+
+def test_magic_two_folders_with_one_base_name(tiny_model: str, tmp_path: Path, home: Path) -> None:
+    from _helpers import make_folder
+
+    a, b = tmp_path / "a" / "imgs", tmp_path / "b" / "imgs"
+    make_folder(a, 3, sub=False)
+    make_folder(b, 2, sub=False)
+    pa = open_panel(f"{a} --model {tiny_model} --schedule off")
+    pb = open_panel(f"{b} --model {tiny_model} --schedule off")
+    try:
+        assert pa.project is not pb.project and pa.project.name != pb.project.name
+        assert pa.project.sources[0].root == str(a)
+        assert pb.project.sources[0].root == str(b)
+        assert open_panel(str(b)).project is pb.project  # found again, not re-targeted
+        with pytest.raises(aw.SourcesChanged):
+            open_panel(f"{b} --name {pa.project.name}")
+    finally:
+        for p in (pa, pb):
+            p.close()
+            p.project.close()

@@ -104,3 +104,13 @@ def test_edge_quantized_scan_stays_exact_after_optimize(tmp_path: Path) -> None:
     s = EdgeStore(tmp_path / "q", dim)
     assert s._quantized and s.count() == n + 100
     s.close()
+
+
+def test_scan_refuses_a_batch_that_never_advances(store) -> None:
+    from aisearch_widgets._errors import InvalidArgument
+
+    store.upsert(_ids(3), _data(3), [{}] * 3)
+    for bad in (0, -1, 2.5, "10", None):
+        with pytest.raises(InvalidArgument, match="batch"):
+            next(store.scan(batch=bad))
+    assert sum(len(i) for i, _ in store.scan(batch=1)) == 3

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -143,3 +144,140 @@ def test_diverse_from_the_controls(panel) -> None:
     _msg(panel.controls, type="search", mode="diverse", method="random", n=6, clusters=3)
     assert panel.result is not None and len(panel.result) == 6
     assert set(panel.result.df["cluster"]) <= {0, 1, 2}
+
+
+# -- a hostile front end -------------------------------------------------------------------
+@pytest.fixture
+def spied(panel, monkeypatch: pytest.MonkeyPatch):
+    """The panel of a ready project, recording every image read and every similar call."""
+    import aisearch_widgets.images as images_mod
+    from aisearch_widgets.project import Project
+
+    panel.project.update()
+    reads: list = []
+    calls: list = []
+    real_load, real_similar = images_mod.load, Project.similar
+
+    def load(path, *a, **k):
+        reads.append(str(path))
+        return real_load(path, *a, **k)
+
+    def similar(self, images=None, *a, **k):
+        calls.append((images, k.get("ids")))
+        return real_similar(self, images, *a, **k)
+
+    monkeypatch.setattr(images_mod, "load", load)
+    monkeypatch.setattr(Project, "similar", similar)
+    panel.reads, panel.calls = reads, calls  # type: ignore[attr-defined]
+    return panel
+
+
+def _hostile_ids(tmp_path: Path, panel) -> list:
+    from aisearch_widgets.sources import point_id
+
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    real = next(iter(Path(panel.project.sources[0].root).glob("*.png")))
+    return [
+        str(real),  # a real image of the project, named by path
+        "/etc/passwd",
+        "/dev/zero",
+        str(fifo),
+        str(tmp_path / "no-such.png"),
+        "../../../../etc/shadow",
+        point_id("another-project", "imgs/red_000.jpg"),  # an id, not of this project
+        "x" * 5000,
+        None,
+        5,
+        {"id": "x"},
+    ]
+
+
+def test_similar_messages_name_ids_of_the_project_only(spied, tmp_path: Path) -> None:
+    panel = spied
+    before = panel.result
+    replies = set()
+    for bad in _hostile_ids(tmp_path, panel):
+        _msg(panel.gallery, type="similar_one", id=bad)
+        replies.add((panel.controls.message, panel.controls.message_kind))
+        panel.controls.references = [{"id": bad, "name": "x"}]
+        _msg(panel.controls, type="search", mode="similar", limit=5)
+        replies.add((panel.controls.message, panel.controls.message_kind))
+        _msg(panel.gallery, type="preview", id=bad)
+    # One generic reply whatever was named: no oracle for what exists.
+    assert replies == {("That image is not part of this project.", "error")}
+    assert panel.reads == [] and panel.calls == [] and panel.result is before
+    assert not [m for m, _ in panel.sent if m.get("type") == "preview"]
+    # Ids of the project still work, and go through ids= (never read as paths).
+    pid = sorted(panel.project.catalog.all_ids())[0]
+    _msg(panel.gallery, type="similar_one", id=pid)
+    assert panel.calls == [(None, [pid])] and panel.result.query["type"] == "similar"
+    assert panel.reads == []
+
+
+def test_selection_from_the_browser_keeps_project_ids_only(spied, tmp_path: Path) -> None:
+    panel = spied
+    pid = sorted(panel.project.catalog.all_ids())[0]
+    hostile = [h for h in _hostile_ids(tmp_path, panel) if isinstance(h, str)]
+    panel.gallery.set_state({"selected": [*hostile, pid]})  # what a comm message does
+    assert panel.selected == [pid]
+    _msg(panel.gallery, type="similar_selected")
+    assert panel.calls == [(None, [pid])] and panel.reads == []
+
+
+def test_copy_and_export_targets_from_the_browser(spied, tmp_path: Path) -> None:
+    panel = spied
+    panel.search("x", limit=4)
+    allowed = tmp_path  # the parent folder of the project's source folder
+    assert panel.allowed_dirs == [str(tmp_path.resolve())]
+    outside = tmp_path.parent / "outside-target"
+    (allowed / "link").symlink_to(tmp_path.parent)
+    (allowed / "taken.csv").write_text("mine")
+    bad_exports = [
+        str(outside / "m.csv"),
+        str(allowed / ".." / "escape.csv"),
+        str(allowed / "link" / "via-link.csv"),
+        str(allowed / "taken.csv"),  # never overwritten
+        "/dev/zero",
+        "/etc/passwd",
+        "",
+        None,
+        "a\x00b.csv",
+    ]
+    replies = set()
+    for target in bad_exports:
+        _msg(panel.actions, type="export", path=target)
+        replies.add((panel.actions.message, panel.actions.message_kind))
+    for target in [str(outside), str(allowed / ".." / "up"), str(allowed / "link"), "/tmp"]:
+        _msg(panel.actions, type="copy", dir=target)
+        replies.add((panel.actions.message, panel.actions.message_kind))
+    assert len(replies) == 1 and next(iter(replies))[1] == "error"
+    assert "must be inside" in next(iter(replies))[0]
+    assert not outside.exists() and not (tmp_path.parent / "escape.csv").exists()
+    assert not (tmp_path.parent / "via-link.csv").exists() and not (tmp_path.parent / "up").exists()
+    assert (allowed / "taken.csv").read_text() == "mine"
+    # Inside the allowed folder both work; a second copy skips, never overwrites.
+    _msg(panel.actions, type="export", path=str(allowed / "ok.csv"))
+    assert (allowed / "ok.csv").exists() and panel.actions.message_kind == "info"
+    _msg(panel.actions, type="copy", dir=str(allowed / "picked"))
+    assert len(list((allowed / "picked").iterdir())) == 4
+    _msg(panel.actions, type="copy", dir=str(allowed / "picked"))
+    assert "4 skipped" in panel.actions.message
+    assert panel.reads == []
+
+
+def test_allowed_dirs_can_be_set(project_factory, tmp_path: Path) -> None:
+    root = tmp_path / "imgs"
+    make_folder(root, 4, sub=False)
+    proj = project_factory("q", root)
+    proj.update()
+    panel = aw.SearchPanel(proj, poll_interval=0, allowed_dirs=[tmp_path / "exports"])
+    try:
+        panel.search("x", limit=2)
+        _msg(panel.actions, type="export", path=str(tmp_path / "m.csv"))
+        assert panel.actions.message_kind == "error" and not (tmp_path / "m.csv").exists()
+        (tmp_path / "exports").mkdir()
+        _msg(panel.actions, type="export", path=str(tmp_path / "exports" / "m.csv"))
+        assert (tmp_path / "exports" / "m.csv").exists()
+    finally:
+        panel.close()

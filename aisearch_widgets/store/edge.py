@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import ProjectLocked
+from .._errors import ProjectLocked, check_int
 from . import Hit, as_matrix
 
 try:  # imported lazily by users of the server adapter alone
@@ -200,6 +200,8 @@ class EdgeStore:
         return int(self._shard.count(qe.CountRequest(exact=True)))
 
     def scan(self, batch: int = 4096) -> Iterator[tuple[list[str], np.ndarray]]:
+        # A batch of 0 would scroll forever without moving on: refuse it.
+        batch = check_int("batch", batch, 1)
         offset = None
         while True:
             recs, offset = self._shard.scroll(

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import check_int
 from . import Hit, as_matrix
 
 
@@ -118,6 +119,8 @@ class ServerStore:
         return int(self.client.count(self.collection, exact=True).count)
 
     def scan(self, batch: int = 4096) -> Iterator[tuple[list[str], np.ndarray]]:
+        # A batch of 0 would scroll forever without moving on: refuse it.
+        batch = check_int("batch", batch, 1)
         offset = None
         while True:
             recs, offset = self.client.scroll(

@@ -25,6 +25,27 @@ from ._parts import Actions, Controls, Gallery
 log = logging.getLogger(__name__)
 
 _QUICK = ("Above threshold", "Below threshold", "Full range")
+# One reply for every id the front end names that is not an image of the project: a
+# path, an id of another project, garbage. It must not tell which of those it was.
+_NOT_OURS = "That image is not part of this project."
+
+
+def _default_allowed(project: Project) -> list[str]:
+    """The parent folders of the project's sources (of a listed file: its folder)."""
+    out: dict[str, None] = {}
+    for src in project.sources:
+        if src.root is not None:
+            out[os.path.dirname(os.path.abspath(src.root).rstrip(os.sep)) or os.sep] = None
+        for p in src.paths:
+            out[os.path.dirname(os.path.abspath(p))] = None
+    return list(out)
+
+
+def _inside(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:
+        return False
 
 
 class SearchPanel(W.VBox):
@@ -35,6 +56,11 @@ class SearchPanel(W.VBox):
     >>> panel                                  # shows it in the notebook
     >>> panel.search("a red circle")           # the same as typing it
     >>> panel.score_range, panel.selected, panel.collection.df
+
+    The browser side is not trusted (a shared Voila page, a hostile extension): it may
+    name only ids of the project's images, never a path, and copy/export targets it
+    sends must lie inside ``allowed_dirs`` (default: the parent folders of the
+    project's sources); nothing is ever overwritten from there.
     """
 
     def __init__(
@@ -45,9 +71,14 @@ class SearchPanel(W.VBox):
         page_size: int = 60,
         bins: int = 30,
         poll_interval: float = 0.5,
+        allowed_dirs: Sequence[str | os.PathLike[str]] | None = None,
     ) -> None:
         self.project = project
         self.bins = bins
+        self.allowed_dirs = [
+            os.path.realpath(os.path.expanduser(os.fspath(d)))
+            for d in (_default_allowed(project) if allowed_dirs is None else allowed_dirs)
+        ]
         self.controls = Controls(
             project=project.name, model_name=project.model_identity, limit=limit
         )
@@ -66,6 +97,7 @@ class SearchPanel(W.VBox):
         self.gallery.on_msg(self._on_gallery_msg)
         self.actions.on_msg(self._on_actions_msg)
         self.gallery.observe(lambda _: self._show_page(), "page")
+        self.gallery.observe(self._on_selected, "selected")
         self._stop = threading.Event()
         self._refresh_status()
         self._refresh_collections()
@@ -227,15 +259,32 @@ class SearchPanel(W.VBox):
         )
 
     def similar(self, images: Any = None, limit: int | None = None) -> Collection | None:
-        """Search similar to ``images`` (default: the selected images)."""
-        refs = list(self.selected) if images is None else images
-        if isinstance(refs, (list, tuple)) and all(isinstance(r, str) for r in refs):
-            self._set_references(refs)
+        """Search similar to ``images`` (default: the selected images). From Python any
+        reference ``Project.similar`` takes works; the selection is used by id only."""
+        if images is None:
+            return self._similar_ids(self.selected, limit)
+        if isinstance(images, (list, tuple)) and all(isinstance(r, str) for r in images):
+            self._set_references(images)
         self.controls.mode = "similar"
-        if isinstance(refs, (list, tuple)) and not refs:
+        if isinstance(images, (list, tuple)) and not images:
             self._message("Select images in the gallery first.", "error")
             return None
-        return self._run(lambda: self.project.similar(refs, limit=limit or self.controls.limit))
+        return self._run(lambda: self.project.similar(images, limit=limit or self.controls.limit))
+
+    def _similar_ids(self, ids: Any, limit: int | None = None) -> Collection | None:
+        """Similar search by ids from the front end: only ids of the project, checked
+        against the catalog, reach ``Project.similar(ids=...)``; nothing is read as a
+        path, and the reply does not say whether a rejected string names anything."""
+        self.controls.mode = "similar"
+        refs = self._project_ids(ids)
+        if len(refs) != (len(ids) if isinstance(ids, (list, tuple)) else -1):
+            self._message(_NOT_OURS, "error")
+            return None
+        if not refs:
+            self._message("Select images in the gallery first.", "error")
+            return None
+        self._set_references(refs)
+        return self._run(lambda: self.project.similar(ids=refs, limit=limit or self.controls.limit))
 
     def show(self, collection: Collection) -> None:
         """Show any collection (e.g. a saved one) in the chart and gallery."""
@@ -335,6 +384,21 @@ class SearchPanel(W.VBox):
             for r in rows.itertuples(index=False)
         ]
 
+    def _project_ids(self, ids: Any) -> list[str]:
+        """The strings among ``ids`` that are ids of this project's images (one check
+        for every id a message or a browser-set trait names)."""
+        if not isinstance(ids, (list, tuple)):
+            return []
+        strs = [i for i in ids if isinstance(i, str) and len(i) <= 64][:10_000]
+        known = self.project.catalog.records(strs) if strs else {}
+        return [i for i in dict.fromkeys(strs) if i in known]
+
+    def _on_selected(self, change: dict) -> None:
+        new = change["new"]
+        ok = self._project_ids(list(new))
+        if ok != list(new):
+            self.gallery.selected = ok  # the browser may select images of the project only
+
     def _set_references(self, ids: Sequence[str]) -> None:
         recs = self.project.catalog.records(list(ids))
         self.controls.references = [
@@ -382,8 +446,11 @@ class SearchPanel(W.VBox):
                         clusters=int(msg.get("clusters") or 0),
                     )
                 else:
-                    refs = [r["id"] for r in self.controls.references]
-                    self.similar(refs, limit=int(msg.get("limit") or self.controls.limit))
+                    refs = [
+                        r.get("id") if isinstance(r, dict) else None
+                        for r in self.controls.references
+                    ]
+                    self._similar_ids(refs, limit=int(msg.get("limit") or self.controls.limit))
             elif kind == "toggle_enabled":
                 if self.project.enabled:
                     self.project.disable()
@@ -409,11 +476,13 @@ class SearchPanel(W.VBox):
             bufs = [(self.project.thumbnail(i) or b"") if i in known else b"" for i in ids]
             self.gallery.send({"type": "thumbs", "ids": ids, "token": msg.get("token")}, bufs)
         elif kind == "preview":
-            self._send_preview(str(msg.get("id")))
+            pid = msg.get("id")
+            if isinstance(pid, str):
+                self._send_preview(pid)
         elif kind == "similar_one":
-            self.similar([str(msg.get("id"))])
+            self._similar_ids([msg.get("id")])
         elif kind == "similar_selected":
-            self.similar(None)
+            self._similar_ids(self.selected)
             self.gallery.selected = []
 
     def _send_preview(self, pid: str) -> None:
@@ -458,7 +527,8 @@ class SearchPanel(W.VBox):
                 self._message(f"Tagged {len(view)} images {tag!r}.", where=self.actions)
                 self._view_df = view.df
             elif kind == "copy":
-                rep = view.copy_to(str(msg.get("dir", "")))
+                target = self._allowed_target(msg.get("dir"), folder=True)
+                rep = view.copy_to(target, on_conflict="skip")
                 counts = rep["status"].value_counts().to_dict()
                 text = ", ".join(f"{v} {k}" for k, v in counts.items())
                 bad = rep[rep["status"] == "error"]
@@ -466,11 +536,30 @@ class SearchPanel(W.VBox):
                 detail = f" First error: {bad['message'].iloc[0]}" if len(bad) else ""
                 self._message(f"Copy: {text}.{detail}", kind_, where=self.actions)
             elif kind == "export":
-                p = view.export(str(msg.get("path", "")))
+                p = view.export(self._allowed_target(msg.get("path"), folder=False))
                 self._message(f"Exported {len(view)} rows to {p}.", where=self.actions)
         except (AISearchError, KeyError, OSError) as exc:
             text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             self._message(str(text), "error", where=self.actions)
+
+    def _allowed_target(self, raw: Any, folder: bool) -> str:
+        """A copy/export target the browser sent, resolved (symlinks, ``..``) and
+        checked to lie inside ``allowed_dirs``; an existing export file is refused.
+        The refusal reads the same whether the path exists or not."""
+        refuse = AISearchError(
+            "Targets from the panel must be inside "
+            + (", ".join(self.allowed_dirs) or "no folder (allowed_dirs is empty)")
+            + " and must not replace a file. Pass allowed_dirs=[...] to SearchPanel, or "
+            "call copy_to/export from Python."
+        )
+        if not isinstance(raw, str) or not raw.strip() or "\x00" in raw or len(raw) > 4096:
+            raise refuse
+        path = os.path.realpath(os.path.join(os.getcwd(), raw.strip()))
+        if not any(_inside(path, d) for d in self.allowed_dirs):
+            raise refuse
+        if not folder and os.path.lexists(path):
+            raise refuse
+        return path
 
     # -- status -------------------------------------------------------------------
     def _refresh_status(self) -> None:
