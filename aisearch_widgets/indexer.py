@@ -184,10 +184,12 @@ class Indexer:
             "embedded yet stay pending)"
         )
 
-    def _check_space(self, points: int, dim: int = 512) -> None:
+    def _check_space(self, points: int, dim: int = 512, per_point: int | None = None) -> None:
         """Refuse to write ``points`` more points unless the project home keeps
-        ``min_free_mb`` free afterwards."""
-        need = points * (dim * 9 + _POINT_OVERHEAD) + self.min_free_mb * 2**20
+        ``min_free_mb`` free afterwards. ``per_point``: bytes one point needs
+        (default: a new point with its thumbnail)."""
+        each = dim * 9 + _POINT_OVERHEAD if per_point is None else per_point
+        need = points * each + self.min_free_mb * 2**20
         free = _free_bytes(self.home)
         if free < need:
             raise self._disk_full(free, need)
@@ -305,10 +307,11 @@ class Indexer:
             dirty=False, first_pass_done=True, last_sync=time.time(), last_summary=s.as_dict()
         )
         if store is not None:
-            # Optimizing rewrites the segments: skip it (searches stay correct, only
-            # slower) rather than run out of space inside the store.
+            # Optimizing rewrites the segments (float32 and int8 copies): skip it
+            # (searches stay correct, only slower) rather than run out of space
+            # inside the store.
             try:
-                self._check_space(store.count(), dim)
+                self._check_space(store.count(), dim, per_point=dim * 5)
             except DiskFull as exc:
                 log.warning("store not optimized: %s", exc)
             else:

@@ -230,6 +230,18 @@ def test_disk_full_while_writing_a_thumbnail_leaves_no_tmp_file(
     assert proj.status.done == 12 and _integrity.problems(proj) == []
 
 
+def test_temp_files_of_a_killed_run_are_swept(project_factory, images: Path) -> None:
+    proj = project_factory("p", images)
+    proj.update()
+    stale = proj.folder / "thumbs" / "ab" / "abc.jpg.999999.1.tmp"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes(b"half a thumbnail")
+    proj.catalog.set_meta(dirty=True)  # what a run killed mid-batch leaves
+    draw(images / "late.jpg", "yellow", seed=40)
+    proj.update()
+    assert _tmp_files(proj) == [] and proj.status.done == 13
+
+
 # -- files that are not regular files, or too large ---------------------------------------
 def _update_within(proj: aw.Project, seconds: float = 120) -> dict:
     return proj.update(wait=False).result(timeout=seconds).as_dict()
