@@ -9,6 +9,7 @@ processes (``aisearch status``) see committed state thanks to WAL mode.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -18,8 +19,13 @@ from typing import Any
 
 from .sources import FileEntry, Known
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS files(
+# Bump with a step in Catalog._migrate when the schema changes (PRAGMA user_version).
+# 1: status 'missing' (a file whose folder vanished or emptied: kept, not deleted)
+#    and prior_status, the status it had before, restored when it comes back.
+SCHEMA_VERSION = 1
+
+_FILES_TABLE = """
+CREATE TABLE IF NOT EXISTS {name}(
     key       TEXT PRIMARY KEY,
     id        TEXT NOT NULL UNIQUE,
     path      TEXT NOT NULL,
@@ -27,15 +33,21 @@ CREATE TABLE IF NOT EXISTS files(
     size      INTEGER NOT NULL,
     mtime_ns  INTEGER NOT NULL,
     content   TEXT,
-    status    TEXT NOT NULL CHECK (status IN ('pending', 'embedded', 'failed')),
+    status    TEXT NOT NULL
+              CHECK (status IN ('pending', 'embedded', 'failed', 'missing')),
     model     TEXT,
     error_kind    TEXT,
     error_message TEXT,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    prior_status  TEXT
 );
+"""
+_FILES_INDEXES = """
 CREATE INDEX IF NOT EXISTS files_content ON files(content, model);
 CREATE INDEX IF NOT EXISTS files_status ON files(status);
 CREATE INDEX IF NOT EXISTS files_path ON files(path);
+"""
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tags(
     id  TEXT NOT NULL,
@@ -68,6 +80,13 @@ CREATE TABLE IF NOT EXISTS file_journal(
 );
 """
 
+# What a missing file's failure row says (the folder is the file's own).
+_MISSING_MESSAGE = (
+    "{folder} is gone or empty (an unmounted share or a detached disk?): the file is "
+    "kept with its tags and vector. Reconnect it and run proj.update(), or forget the "
+    "missing files with proj.update(prune_missing=True)."
+)
+
 
 class Catalog:
     """SQLite-backed record of one project. Thread-safe (one connection, one lock)."""
@@ -81,8 +100,37 @@ class Catalog:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.executescript(_SCHEMA)
+            self._migrate()
+            self._db.executescript(_FILES_TABLE.format(name="files") + _FILES_INDEXES + _SCHEMA)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._lock = threading.RLock()
+
+    def _migrate(self) -> None:
+        """Bring a catalog written by an older version up to :data:`SCHEMA_VERSION`,
+        in one transaction (a crash leaves the old catalog intact)."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        has_files = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files'"
+        ).fetchone()
+        if version >= 1 or not has_files:
+            return
+        # 0 -> 1: a CHECK constraint cannot be altered in SQLite: rebuild the table.
+        cols = [r[1] for r in self._db.execute("PRAGMA table_info(files)")]
+        keep = ", ".join(cols)
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("DROP TABLE IF EXISTS files_v1")
+            self._db.execute(_FILES_TABLE.format(name="files_v1"))
+            self._db.execute(f"INSERT INTO files_v1({keep}) SELECT {keep} FROM files")
+            self._db.execute("DROP TABLE files")
+            self._db.execute("ALTER TABLE files_v1 RENAME TO files")
+            for stmt in filter(str.strip, _FILES_INDEXES.split(";")):
+                self._db.execute(stmt)
+            self._db.execute("PRAGMA user_version = 1")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -117,8 +165,10 @@ class Catalog:
 
     # -- inventory --------------------------------------------------------------------
     def known(self) -> dict[str, Known]:
-        rows = self.query("SELECT key, size, mtime_ns, status, model, content FROM files")
-        return {r[0]: Known(r[1], r[2], r[3], r[4], r[5]) for r in rows}
+        rows = self.query(
+            "SELECT key, size, mtime_ns, status, model, content, prior_status FROM files"
+        )
+        return {r[0]: Known(*r[1:]) for r in rows}
 
     def mark_pending(self, entries: Iterable[FileEntry], ids: Iterable[str]) -> None:
         """Record new and changed files before embedding them, so a crash leaves a
@@ -130,7 +180,8 @@ class Catalog:
                    VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
                    ON CONFLICT(key) DO UPDATE SET path = excluded.path,
                        size = excluded.size, mtime_ns = excluded.mtime_ns,
-                       status = 'pending', updated_at = excluded.updated_at""",
+                       status = 'pending', prior_status = NULL,
+                       updated_at = excluded.updated_at""",
                 [
                     (e.key, i, e.path, e.source, e.size, e.mtime_ns, now)
                     for e, i in zip(entries, ids, strict=True)
@@ -157,9 +208,33 @@ class Catalog:
                 [(kind, msg, now, k) for k, kind, msg in failed],
             )
 
+    def mark_missing(self, keys: Sequence[str]) -> None:
+        """Files whose folder vanished or emptied: kept (vector, tags, collections)
+        until they come back (:meth:`restore`) or are pruned on request."""
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany(
+                """UPDATE files SET prior_status = status, status = 'missing', updated_at = ?
+                   WHERE key = ? AND status != 'missing'""",
+                [(now, k) for k in keys],
+            )
+
+    def restore(self, keys: Sequence[str]) -> None:
+        """Missing files that came back unchanged get the status they had."""
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany(
+                """UPDATE files SET status = COALESCE(prior_status, 'pending'),
+                       prior_status = NULL, updated_at = ?
+                   WHERE key = ? AND status = 'missing'""",
+                [(now, k) for k in keys],
+            )
+
     def find_by_content(self, content: str, model: str) -> str | None:
+        # "+status" keeps the planner off files_status: that index matches every
+        # embedded row and made each lookup a scan (a quadratic first index).
         rows = self.query(
-            "SELECT id FROM files WHERE content = ? AND model = ? AND status = 'embedded' LIMIT 1",
+            "SELECT id FROM files WHERE content = ? AND model = ? AND +status = 'embedded' LIMIT 1",
             (content, model),
         )
         return rows[0][0] if rows else None
@@ -181,7 +256,7 @@ class Catalog:
             "SELECT status, model = ?, COUNT(*) FROM files GROUP BY status, model = ?",
             (model, model),
         )
-        out = {"total": 0, "embedded": 0, "failed": 0, "pending": 0}
+        out = {"total": 0, "embedded": 0, "failed": 0, "pending": 0, "missing": 0}
         for status, same_model, n in rows:
             out["total"] += n
             if status == "embedded" and not same_model:
@@ -191,10 +266,18 @@ class Catalog:
         return out
 
     def failures(self) -> list[tuple[str, str, str, str]]:
-        return self.query(
-            "SELECT path, error_kind, error_message, id FROM files WHERE status = 'failed' "
-            "ORDER BY path"
+        """(path, kind, message, id) of failed files and of missing ones (kind
+        ``missing``)."""
+        rows = self.query(
+            "SELECT path, status, error_kind, error_message, id FROM files "
+            "WHERE status IN ('failed', 'missing') ORDER BY path"
         )
+        return [
+            (path, kind, msg, pid)
+            if status == "failed"
+            else (path, "missing", _MISSING_MESSAGE.format(folder=os.path.dirname(path)), pid)
+            for path, status, kind, msg, pid in rows
+        ]
 
     def records(self, ids: Sequence[str]) -> dict[str, tuple[str, str, str]]:
         """id -> (key, path, source) for the ids that exist."""

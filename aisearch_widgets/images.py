@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -24,14 +26,19 @@ _BASE_FORMATS = ["JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF", "TIFF"]
 # before decoding, without touching the process-global limit.
 MAX_PIXELS = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
 
+# Bytes read from one file at most. A symlink to /dev/zero or a sparse 30 GB ".jpg"
+# would otherwise be read whole into memory. Indexer and Project may pass their own.
+MAX_FILE_BYTES = 512 * 2**20
+
 FAILURE_KINDS = {
     "missing": "the file disappeared before it could be read",
     "unreadable": "the file could not be read (permissions or I/O error)",
+    "not_a_file": "not a regular file (a folder, FIFO, socket or device)",
     "empty": "the file is empty (0 bytes)",
     "not_an_image": "the file is not an image Pillow can identify",
     "unsupported": "the image format is not supported",
     "truncated": "the image data is truncated or corrupt",
-    "too_large": "the image has more pixels than the decompression-bomb limit",
+    "too_large": "the file is above the size limit, or the image above the pixel limit",
 }
 
 
@@ -65,15 +72,69 @@ def _formats() -> list[str]:
 _FORMATS = _formats()
 
 
-def read_bytes(path: str | os.PathLike[str]) -> bytes:
-    """Read a whole file, turning OS errors into classified failures."""
+def _too_large(path: Any, size: int, cap: int) -> DecodeFailure:
+    return DecodeFailure(
+        "too_large",
+        f"{path}: {size:,} bytes is above the limit of {cap:,} bytes per file "
+        "(raise max_file_bytes if such files are real images)",
+    )
+
+
+def _not_a_file(path: Any, mode: int) -> DecodeFailure:
+    what = (
+        "a folder"
+        if stat.S_ISDIR(mode)
+        else "a FIFO"
+        if stat.S_ISFIFO(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "not a plain file"
+    )
+    return DecodeFailure("not_a_file", f"{path}: not a regular file ({what}); it is skipped")
+
+
+def read_bytes(path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:
+    """Read a whole regular file, turning OS errors into classified failures.
+
+    Only regular files are opened (``stat`` first; a FIFO would block ``open`` and
+    ``read`` forever), and the open is non-blocking so that a file replaced by a
+    FIFO after the check cannot hang either. At most ``max_bytes`` (default
+    :data:`MAX_FILE_BYTES`) are read: a larger file fails as ``too_large`` before its
+    data is read, and a device that reports size 0 still stops at the cap.
+    """
+    cap = MAX_FILE_BYTES if max_bytes is None else max_bytes
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        st = os.stat(path)  # follows symlinks: a link to an image is fine
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_a_file(path, st.st_mode)
+        if st.st_size > cap:
+            raise _too_large(path, st.st_size, cap)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        try:
+            fst = os.fstat(fd)  # what was opened, not what was checked
+            if not stat.S_ISREG(fst.st_mode):
+                raise _not_a_file(path, fst.st_mode)
+            if fst.st_size > cap:
+                raise _too_large(path, fst.st_size, cap)
+            chunks: list[bytes] = []
+            got = 0
+            while got <= cap:
+                chunk = os.read(fd, min(cap + 1 - got, 16 * 2**20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+            if got > cap:  # grew after fstat
+                raise _too_large(path, got, cap)
+            data = b"".join(chunks)
+        finally:
+            os.close(fd)
     except FileNotFoundError as exc:
         raise DecodeFailure("missing", f"{path}: {FAILURE_KINDS['missing']}") from exc
-    except IsADirectoryError as exc:
-        raise DecodeFailure("unreadable", f"{path}: is a directory") from exc
+    except BlockingIOError as exc:
+        raise DecodeFailure("not_a_file", f"{path}: {FAILURE_KINDS['not_a_file']}") from exc
     except OSError as exc:
         raise DecodeFailure("unreadable", f"{path}: {exc.strerror or exc}") from exc
     if not data:
@@ -156,9 +217,12 @@ def to_rgb(img: Image.Image, background: tuple[int, int, int] = (255, 255, 255))
     return img.convert("RGB")
 
 
-def load(path: str | os.PathLike[str], min_side: int = 224) -> tuple[Image.Image, str]:
-    """Read and decode one file: ``(rgb_image, content_hash)``."""
-    data = read_bytes(path)
+def load(
+    path: str | os.PathLike[str], min_side: int = 224, max_bytes: int | None = None
+) -> tuple[Image.Image, str]:
+    """Read and decode one file: ``(rgb_image, content_hash)``. Refuses what is not a
+    regular file or is above ``max_bytes`` (see :func:`read_bytes`)."""
+    data = read_bytes(path, max_bytes)
     return decode(data, os.fspath(path), min_side), content_hash(data)
 
 

@@ -7,13 +7,24 @@ are stable, and rows are marked *pending* before their vectors are written, so a
 run killed at any point resumes without duplicates, orphans or lost files.
 
 :class:`Runner` runs syncs in a background thread, on demand and on a schedule.
+
+Files are never deleted on a guess: a file whose folder vanished or emptied (an
+unmounted share) is kept as *missing*, with its vector and tags, until it comes back
+or the user asks ``update(prune_missing=True)``; a schedule never prunes. Before each
+write the free space of the project home is checked (a full disk under Qdrant Edge
+ends in SIGBUS, not in an exception): when short, the sync stops with
+:class:`DiskFull` and the next one resumes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
+import math
 import os
+import shutil
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -27,14 +38,38 @@ import numpy as np
 
 from ._errors import AISearchError
 from .catalog import Catalog
-from .images import DecodeFailure, content_hash, decode, read_bytes, thumbnail_jpeg
+from .images import (
+    MAX_FILE_BYTES,
+    DecodeFailure,
+    content_hash,
+    decode,
+    read_bytes,
+    thumbnail_jpeg,
+)
 from .sources import FileEntry, Source, iter_batches, plan_sync, point_id, scan
 
 log = logging.getLogger(__name__)
 
+# Free space kept on the project home's file system, beyond what a batch needs.
+MIN_FREE_MB = 256
+# What one stored point costs on disk, besides its vector: a thumbnail (~10 KB),
+# payload, WAL record and catalog row. Vectors count twice (WAL and segment) plus an
+# int8 copy.
+_POINT_OVERHEAD = 16 * 1024
+_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
 
 class SyncCancelled(AISearchError):
     """The sync stopped at a batch boundary because it was cancelled (disable/close)."""
+
+
+class DiskFull(AISearchError):
+    """The project home's disk has too little free space; nothing was half-written."""
+
+
+def _free_bytes(path: str) -> int:
+    """Free bytes on the file system holding ``path`` (the one probe tests replace)."""
+    return shutil.disk_usage(path).free
 
 
 @dataclass
@@ -56,6 +91,7 @@ class _Prepared:
     pixels: Any = None
     reuse: str | None = None
     fail: tuple[str, str] | None = None
+    had_vector: bool = False  # an earlier version of the file is in the store
 
 
 @dataclass
@@ -65,6 +101,8 @@ class SyncSummary:
     retried: int = 0
     deleted: int = 0
     unchanged: int = 0
+    missing: int = 0
+    restored: int = 0
     embedded: int = 0
     reused: int = 0
     failed: int = 0
@@ -82,9 +120,24 @@ def thumb_path(thumbs_dir: str, pid: str) -> str:
 def _write_atomic(path: str, data: bytes) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)  # a full disk must not leave half-written temp files
+        raise
+
+
+def _sweep_tmp(folder: str) -> None:
+    """Remove temp files left by a process that was killed mid-write."""
+    mine = f".{os.getpid()}."
+    for dirpath, _, names in os.walk(folder):
+        for n in names:
+            if n.endswith(".tmp") and mine not in n:
+                with contextlib.suppress(OSError):
+                    os.remove(os.path.join(dirpath, n))
 
 
 class Indexer:
@@ -103,6 +156,9 @@ class Indexer:
         thumbs_dir: str | None = None,
         batch_size: int = 32,
         workers: int | None = None,
+        home: str | None = None,
+        min_free_mb: int = MIN_FREE_MB,
+        max_file_bytes: int = MAX_FILE_BYTES,
     ) -> None:
         self.project = project
         self.catalog = catalog
@@ -114,7 +170,29 @@ class Indexer:
         self.thumbs_dir = thumbs_dir
         self.batch_size = batch_size
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
+        # Where free space is checked: the project home (the catalog lives there).
+        self.home = home or os.path.dirname(os.path.abspath(catalog.path))
+        self.min_free_mb = min_free_mb
+        self.max_file_bytes = max_file_bytes
         self.progress = Progress()
+
+    # -- free space -------------------------------------------------------------------
+    def _disk_full(self, free: int, need: int) -> DiskFull:
+        return DiskFull(
+            f"disk full at {self.home}: {free // 2**20} MB free, need ~{math.ceil(need / 2**20)} "
+            "MB; free space and run proj.update() to resume (nothing was lost: files not "
+            "embedded yet stay pending)"
+        )
+
+    def _check_space(self, points: int, dim: int = 512, per_point: int | None = None) -> None:
+        """Refuse to write ``points`` more points unless the project home keeps
+        ``min_free_mb`` free afterwards. ``per_point``: bytes one point needs
+        (default: a new point with its thumbnail)."""
+        each = dim * 9 + _POINT_OVERHEAD if per_point is None else per_point
+        need = points * each + self.min_free_mb * 2**20
+        free = _free_bytes(self.home)
+        if free < need:
+            raise self._disk_full(free, need)
 
     # -- one file (runs in worker threads) --------------------------------------------
     def _prepare(
@@ -123,7 +201,7 @@ class Indexer:
         """``prev``: the content hash this key had when ``model`` last embedded it."""
         emb = self._embedder()
         try:
-            data = read_bytes(entry.path)
+            data = read_bytes(entry.path, self.max_file_bytes)
             content = content_hash(data)
             if allow_reuse:
                 # Touched but identical: keep its own vector. Otherwise a file with the
@@ -138,6 +216,11 @@ class Indexer:
             return _Prepared(entry, pid, content, pixels=pixels)
         except DecodeFailure as f:
             return _Prepared(entry, pid, fail=(f.kind, f.message))
+        except OSError as exc:
+            if exc.errno in _FULL_ERRNOS:  # the disk's fault, not the file's: stop
+                raise self._disk_full(_free_bytes(self.home), self.min_free_mb * 2**20) from exc
+            log.exception("unexpected error preparing %s", entry.path)
+            return _Prepared(entry, pid, fail=("error", f"{entry.path}: {exc}"))
         except Exception as exc:  # a bug or an exotic file must not stop the run
             log.exception("unexpected error preparing %s", entry.path)
             return _Prepared(
@@ -146,50 +229,112 @@ class Indexer:
 
     # -- one sync ---------------------------------------------------------------------
     def sync(
-        self, cancel: threading.Event | None = None, retry_failed: bool = False
+        self,
+        cancel: threading.Event | None = None,
+        retry_failed: bool = False,
+        prune_missing: bool = False,
     ) -> SyncSummary:
-        cancel = cancel or threading.Event()
+        """One sync. ``prune_missing`` deletes files kept as missing (their folder
+        vanished or emptied); only a user's explicit request passes it."""
+        try:
+            return self._sync(cancel or threading.Event(), retry_failed, prune_missing)
+        except OSError as exc:
+            if exc.errno in _FULL_ERRNOS:
+                raise self._disk_full(_free_bytes(self.home), self.min_free_mb * 2**20) from exc
+            raise
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in str(exc):
+                raise self._disk_full(_free_bytes(self.home), self.min_free_mb * 2**20) from exc
+            raise
+
+    def _sync(
+        self, cancel: threading.Event, retry_failed: bool, prune_missing: bool
+    ) -> SyncSummary:
         t0 = time.perf_counter()
         prog = self.progress = Progress(phase="scanning", started_at=time.time())
         model = self._model_identity()
         skip = self._skip() if callable(self._skip) else self._skip
         scanned = scan(self._sources(), skip=skip)
         known = self.catalog.known()
-        plan = plan_sync(scanned, known, model, retry_failed=retry_failed)
+        plan = plan_sync(
+            scanned, known, model, retry_failed=retry_failed, prune_missing=prune_missing
+        )
         s = SyncSummary(**plan.summary(), scan_errors=scanned.errors)
         for path, msg in scanned.errors:
             log.warning("%s: %s (its files are kept as they were)", path, msg)
+        if plan.missing:
+            log.warning(
+                "%d files are missing (their folder is gone or empty); they are kept. "
+                "Run proj.update(prune_missing=True) to forget them.",
+                len(plan.missing),
+            )
+            self.catalog.mark_missing(plan.missing)
+        if plan.restore:
+            self.catalog.restore([e.key for e in plan.restore])
 
+        dirty = self.catalog.get_meta("dirty", False)
+        if dirty and self.thumbs_dir is not None and os.path.isdir(self.thumbs_dir):
+            _sweep_tmp(self.thumbs_dir)
         store = self._store() if (plan.embed or plan.delete) else None
-        if self.catalog.get_meta("dirty", False) and store is not None:
+        dim = getattr(self._embedder(), "dim", 512) if store is not None else 512
+        if dirty and store is not None:
             self._reconcile(store)
         todo = plan.embed
         if todo:
+            self._check_space(min(len(todo), self.batch_size), dim)
             self.catalog.set_meta(dirty=True)
-            ids = [point_id(self.project, e.key) for e in todo]
+            ids = self._ids_for(todo)
             self.catalog.mark_pending(todo, ids)
             prog.phase, prog.total = "embedding", len(todo)
             prev = {
                 e.key: k.content
                 for e in todo
-                if (k := known.get(e.key)) and k.status == "embedded" and k.model == model
+                if (k := known.get(e.key))
+                and k.model == model
+                and (k.status == "embedded" or (k.status == "missing" and k.prior == "embedded"))
             }
-            self._embed_all(list(zip(todo, ids, strict=True)), model, store, cancel, s, prev)
+            self._embed_all(list(zip(todo, ids, strict=True)), model, store, cancel, s, prev, dim)
         if plan.delete:
             if cancel.is_set():
                 raise SyncCancelled("sync cancelled")
             prog.phase = "deleting"
+            self._check_space(0, dim)
             self._delete(plan.delete, store)
         if store is not None:
             store.flush()
-            prog.phase = "optimizing"
-            store.maybe_optimize()
         s.seconds = time.perf_counter() - t0
         self.catalog.set_meta(
             dirty=False, first_pass_done=True, last_sync=time.time(), last_summary=s.as_dict()
         )
+        if store is not None:
+            # Optimizing rewrites the segments (float32 and int8 copies): skip it
+            # (searches stay correct, only slower) rather than run out of space
+            # inside the store.
+            try:
+                self._check_space(store.count(), dim, per_point=dim * 5)
+            except DiskFull as exc:
+                log.warning("store not optimized: %s", exc)
+            else:
+                prog.phase = "optimizing"
+                store.maybe_optimize()
         prog.phase = "idle"
         return s
+
+    def _ids_for(self, todo: Sequence[FileEntry]) -> list[str]:
+        """One id per file: the catalog's id for keys it knows (a file moved by a file
+        action keeps its id under its new key), a stable new id otherwise."""
+        have = self.catalog.ids_of_keys([e.key for e in todo])
+        fresh = {e.key: point_id(self.project, e.key) for e in todo if e.key not in have}
+        # A new key may be the old key of a moved file, whose id that file still holds.
+        taken = set(self.catalog.records(list(fresh.values()))) | set(have.values())
+        for key, pid in fresh.items():
+            n = 0
+            while pid in taken or (n and self.catalog.records([pid])):
+                n += 1
+                pid = point_id(self.project, f"{key}\x00{n}")
+            fresh[key] = pid
+            taken.add(pid)
+        return [have.get(e.key) or fresh[e.key] for e in todo]
 
     def _embed_all(
         self,
@@ -199,6 +344,7 @@ class Indexer:
         cancel: threading.Event,
         s: SyncSummary,
         prev: dict[str, str | None],
+        dim: int,
     ) -> None:
         emb = self._embedder()
         prog = self.progress
@@ -221,21 +367,27 @@ class Indexer:
                     )
                     nxt += 1
 
-            top_up()
-            while inflight:
-                if cancel.is_set():
-                    for fs in inflight:
-                        for f in fs:
-                            f.cancel()
-                    raise SyncCancelled("sync cancelled")
-                prepared = [f.result() for f in inflight.popleft()]
+            try:
                 top_up()
-                self._commit(prepared, model, emb, store, s)
-                prog.done += len(prepared)
-                prog.failed = s.failed
-                if time.monotonic() - last_flush > 10:
-                    store.flush()  # bounds WAL replay time after a crash
-                    last_flush = time.monotonic()
+                while inflight:
+                    if cancel.is_set():
+                        raise SyncCancelled("sync cancelled")
+                    prepared = [f.result() for f in inflight.popleft()]
+                    for p in prepared:
+                        p.had_vector = prev.get(p.entry.key) is not None
+                    self._check_space(len(prepared), dim)  # before this batch's writes
+                    top_up()
+                    self._commit(prepared, model, emb, store, s)
+                    prog.done += len(prepared)
+                    prog.failed = s.failed
+                    if time.monotonic() - last_flush > 10:
+                        store.flush()  # bounds WAL replay time after a crash
+                        last_flush = time.monotonic()
+            except BaseException:
+                for fs in inflight:
+                    for f in fs:
+                        f.cancel()
+                raise
 
     def _commit(
         self, prepared: list[_Prepared], model: str, emb: Any, store: Any, s: SyncSummary
@@ -275,7 +427,22 @@ class Indexer:
                             _write_atomic(thumb_path(self.thumbs_dir, p.id), fh.read())
         if ids:
             store.upsert(ids, np.concatenate(vecs), payloads)
-        failed = [(p.entry.key, *p.fail) for p in prepared if p.fail]  # type: ignore[misc]
+        bad = [p for p in prepared if p.fail]
+        if bad:
+            # A file whose current content cannot be embedded must not be found by its
+            # old vector: store first, then catalog (a crash between leaves the rows
+            # pending, and the next sync redoes both).
+            store.delete([p.id for p in bad])
+            if self.thumbs_dir is not None:
+                for p in bad:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(thumb_path(self.thumbs_dir, p.id))
+        failed = []
+        for p in bad:
+            kind, msg = p.fail  # type: ignore[misc]
+            if p.had_vector:
+                msg += "; its previous version was removed from search"
+            failed.append((p.entry.key, kind, msg))
         s.failed += len(failed)
         done = [(p.entry.key, p.content, model) for p in prepared if p.fail is None]
         self.catalog.commit_batch(done, failed)  # type: ignore[arg-type]
@@ -338,9 +505,14 @@ class Runner:
             self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
             self._thread.start()
 
-    def request(self, retry_failed: bool = False) -> Future[SyncSummary]:
+    def request(
+        self, retry_failed: bool = False, prune_missing: bool = False
+    ) -> Future[SyncSummary]:
+        """Ask for a sync. Only such a request can prune missing files: scheduled runs
+        never do."""
         fut: Future[SyncSummary] = Future()
         fut.retry_failed = retry_failed  # type: ignore[attr-defined]
+        fut.prune_missing = prune_missing  # type: ignore[attr-defined]
         with self._lock:
             self._requests.append(fut)
             self._ensure_thread()
@@ -405,8 +577,11 @@ class Runner:
 
     def _run(self, reqs: list[Future[SyncSummary]]) -> None:
         retry = any(getattr(f, "retry_failed", False) for f in reqs)
+        prune = any(getattr(f, "prune_missing", False) for f in reqs)
         try:
-            summary = self.indexer.sync(cancel=self._cancel, retry_failed=retry)
+            summary = self.indexer.sync(
+                cancel=self._cancel, retry_failed=retry, prune_missing=prune
+            )
         except BaseException as exc:
             with self._lock:
                 requeue = (

@@ -69,6 +69,7 @@ class Status:
     total: int
     failed: int
     pending: int
+    missing: int  # files whose folder vanished or emptied: kept until pruned
     updated_at: float | None
     model: str
     schedule: str | None
@@ -83,7 +84,9 @@ class Status:
         when = format_time(self.updated_at)
         s = (
             f"{self.name}: {self.state} — {self.done}/{self.total} embedded, "
-            f"{self.failed} failed; model {self.model}; updated {when}"
+            f"{self.failed} failed"
+            + (f", {self.missing} missing" if self.missing else "")
+            + f"; model {self.model}; updated {when}"
         )
         return s + (f"; last error: {self.error}" if self.error else "")
 
@@ -494,6 +497,7 @@ class Project:
             total=c["total"],
             failed=c["failed"],
             pending=c["pending"],
+            missing=c["missing"],
             updated_at=self.catalog.get_meta("last_sync"),
             model=self._identity,
             schedule=self._cfg.get("schedule"),
@@ -504,7 +508,9 @@ class Project:
 
     @property
     def failures(self) -> pd.DataFrame:
-        """Every file that could not be embedded: path, kind, message, id."""
+        """Every file that could not be embedded: path, kind, message, id. Files whose
+        folder vanished or emptied are listed with kind ``missing`` (see
+        :meth:`update`)."""
         rows = self.catalog.failures()
         return pd.DataFrame(rows, columns=["path", "kind", "message", "id"])
 
@@ -531,11 +537,24 @@ class Project:
         self.runner.cancel_current()
         return self
 
-    def update(self, wait: bool = True, retry_failed: bool = False) -> dict[str, Any] | Any:
+    def update(
+        self, wait: bool = True, retry_failed: bool = False, prune_missing: bool = False
+    ) -> dict[str, Any] | Any:
         """Sync now: embed new and changed files, drop deleted ones. With ``wait`` it
-        returns a summary dict; otherwise a ``concurrent.futures.Future``."""
+        returns a summary dict; otherwise a ``concurrent.futures.Future``.
+
+        Failed files are retried when their size or mtime changes (``retry_failed``
+        retries them all). A file counts as deleted only when it is gone while its
+        folder still lists other content. Files whose folder vanished or is suddenly
+        empty (an unmounted share, a detached disk) are kept as ``missing``: their
+        vectors, tags and collection entries stay (searches may still return them; the
+        panel shows them as missing), ``status.missing`` counts them and
+        ``failures`` lists them. They are back as they were, without re-embedding,
+        when the files return; ``prune_missing=True`` forgets them for good. A
+        scheduled sync never prunes.
+        """
         self._check_open()
-        fut = self.runner.request(retry_failed=retry_failed)
+        fut = self.runner.request(retry_failed=retry_failed, prune_missing=prune_missing)
         if not wait:
             return fut
         summary: SyncSummary = fut.result()

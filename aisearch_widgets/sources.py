@@ -6,7 +6,11 @@ path relative to that source) and a point id derived from the project and the ke
 so re-indexing is idempotent and an interrupted run can be resumed.
 
 Change detection is stat-only (size + mtime). A folder that cannot be listed is a
-*scan failure*, never a reason to treat its files as deleted.
+*scan failure*, never a reason to treat its files as deleted. A file that is not
+found is deleted only when its own folder still lists other content; a root that
+vanished or is suddenly empty (an unmounted share, a detached disk) or a subtree
+gone wholesale makes its files *missing*: kept with their vectors and tags until
+they come back or the user prunes them (``update(prune_missing=True)``).
 """
 
 from __future__ import annotations
@@ -68,11 +72,32 @@ class ScanResult:
     # Keys (or key prefixes ending in "/") whose state is unknown because listing failed.
     unknown_prefixes: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
+    # Key prefixes ("label/sub/") of folders that were listed and hold visible content.
+    nonempty_dirs: set[str] = field(default_factory=set)
+    folder_labels: set[str] = field(default_factory=set)
+    file_labels: set[str] = field(default_factory=set)
+    claimed: set[str] = field(default_factory=set)  # keys a file source lists
+    gone: set[str] = field(default_factory=set)  # listed files gone from a non-empty folder
 
     def is_unknown(self, key: str) -> bool:
         return any(
             key == p or (p.endswith("/") and key.startswith(p)) for p in self.unknown_prefixes
         )
+
+    def vanished(self, key: str) -> str:
+        """What a known key that this scan did not find means: ``"unknown"`` (its
+        folder could not be read), ``"deleted"`` (its folder still lists other
+        content, or its source was removed from the project) or ``"missing"`` (its
+        folder is gone or empty: maybe an unmounted share; never deleted on a guess).
+        """
+        if self.is_unknown(key):
+            return "unknown"
+        label = key.split("/", 1)[0]
+        if label in self.file_labels:
+            return "missing" if key in self.claimed and key not in self.gone else "deleted"
+        if label not in self.folder_labels:
+            return "deleted"
+        return "deleted" if key.rsplit("/", 1)[0] + "/" in self.nonempty_dirs else "missing"
 
 
 def normalize_sources(
@@ -153,8 +178,13 @@ def _scan_folder(
     assert src.root is not None
     root = src.root
     skip_real = {os.path.realpath(s) for s in skip}
+    result.folder_labels.add(src.label)
     try:
         st = os.stat(root)
+    except FileNotFoundError:
+        # Gone (a detached disk): its files become missing, not deleted.
+        result.errors.append((root, "source folder is gone; its files are kept as missing"))
+        return
     except OSError as exc:
         result.unknown_prefixes.append(f"{src.label}/")
         result.errors.append((root, f"source folder cannot be read: {exc.strerror or exc}"))
@@ -176,6 +206,7 @@ def _scan_folder(
                 name = e.name
                 if name.startswith("."):
                     continue
+                result.nonempty_dirs.add(prefix)
                 try:
                     if e.is_dir():  # follows symlinks
                         if os.path.realpath(e.path) in skip_real:
@@ -205,12 +236,28 @@ def _scan_folder(
                     progress(1)
 
 
+def _lists_content(folder: str) -> bool:
+    try:
+        with os.scandir(folder) as it:
+            return any(not e.name.startswith(".") for e in it)
+    except OSError:
+        return False
+
+
 def _scan_files(src: Source, result: ScanResult) -> None:
+    result.file_labels.add(src.label)
+    listed: dict[str, bool] = {}
     for p in src.paths:
         key = f"{src.label}/{p}"
+        result.claimed.add(key)
         try:
             st = os.stat(p)
         except FileNotFoundError:
+            folder = os.path.dirname(p)
+            if folder not in listed:
+                listed[folder] = _lists_content(folder)
+            if listed[folder]:
+                result.gone.add(key)
             continue
         except OSError as exc:
             result.unknown_prefixes.append(key)
@@ -239,19 +286,23 @@ class Known:
 
     size: int
     mtime_ns: int
-    status: str  # "embedded" | "failed" | "pending"
+    status: str  # "embedded" | "failed" | "pending" | "missing"
     model: str | None
     content: str | None
+    prior: str | None = None  # a missing file's status before it went missing
 
 
 @dataclass
 class SyncPlan:
-    """What a sync must do. ``embed`` holds new and changed files."""
+    """What a sync must do. ``embed`` holds new and changed files; ``missing`` the
+    keys to keep as missing; ``restore`` missing files back unchanged."""
 
     add: list[FileEntry] = field(default_factory=list)
     changed: list[FileEntry] = field(default_factory=list)
     retry: list[FileEntry] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    restore: list[FileEntry] = field(default_factory=list)
     unchanged: int = 0
 
     @property
@@ -264,32 +315,56 @@ class SyncPlan:
             "changed": len(self.changed),
             "retried": len(self.retry),
             "deleted": len(self.delete),
+            "missing": len(self.missing),
+            "restored": len(self.restore),
             "unchanged": self.unchanged,
         }
 
 
 def plan_sync(
-    scanned: ScanResult, known: dict[str, Known], model: str, retry_failed: bool = False
+    scanned: ScanResult,
+    known: dict[str, Known],
+    model: str,
+    retry_failed: bool = False,
+    prune_missing: bool = False,
 ) -> SyncPlan:
-    """Compare a scan with the inventory."""
+    """Compare a scan with the inventory.
+
+    A failed file is retried when its size or mtime changes (or with
+    ``retry_failed``). A known file the scan did not find is deleted only when
+    :meth:`ScanResult.vanished` says so, or with ``prune_missing``; otherwise it is
+    kept as missing.
+    """
     plan = SyncPlan()
     for key, e in scanned.entries.items():
         k = known.get(key)
         if k is None:
             plan.add.append(e)
-        elif k.size != e.size or k.mtime_ns != e.mtime_ns:
+            continue
+        same = k.size == e.size and k.mtime_ns == e.mtime_ns
+        status = k.status
+        if status == "missing":
+            status = k.prior or "pending"
+        if not same:
             plan.changed.append(e)
         elif (
-            k.status == "pending"
-            or (k.status == "embedded" and k.model != model)
-            or (k.status == "failed" and retry_failed)
+            status == "pending"
+            or (status == "embedded" and k.model != model)
+            or (status == "failed" and retry_failed)
         ):
             plan.retry.append(e)
+        elif k.status == "missing":
+            plan.restore.append(e)  # back as it was: no need to embed it again
         else:
             plan.unchanged += 1
     for key in known:
-        if key not in scanned.entries and not scanned.is_unknown(key):
+        if key in scanned.entries:
+            continue
+        fate = scanned.vanished(key)
+        if fate == "deleted" or (fate == "missing" and prune_missing):
             plan.delete.append(key)
+        elif fate == "missing":
+            plan.missing.append(key)
     return plan
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,7 @@ def test_zero_bytes_and_missing_and_directory(tmp_path: Path) -> None:
     for path, kind in [
         (empty, "empty"),
         (tmp_path / "gone.jpg", "missing"),
-        (tmp_path, "unreadable"),
+        (tmp_path, "not_a_file"),
     ]:
         with pytest.raises(DecodeFailure) as ei:
             read_bytes(path)
@@ -140,3 +141,31 @@ def test_thumbnail_is_small_jpeg() -> None:
     thumb = Image.open(io.BytesIO(data))
     assert thumb.format == "JPEG" and max(thumb.size) == 192
     assert len(data) < 30_000  # pure noise is the worst case; photos are far smaller
+
+
+def test_fifo_and_devices_are_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "x.png"
+    os.mkfifo(fifo)  # no writer: a blocking open would wait forever
+    link = tmp_path / "zero.jpg"
+    os.symlink("/dev/zero", link)
+    for path in (fifo, link, Path("/dev/zero"), Path("/dev/null")):
+        with pytest.raises(DecodeFailure) as ei:
+            read_bytes(path)
+        assert ei.value.kind == "not_a_file", path
+        assert "not a regular file" in ei.value.message
+
+
+def test_reads_are_capped_before_reading(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.jpg"
+    with open(huge, "wb") as fh:
+        fh.truncate(3 * 2**30)  # sparse: nothing is written
+    with pytest.raises(DecodeFailure) as ei:
+        read_bytes(huge)
+    assert ei.value.kind == "too_large" and "3,221,225,472 bytes" in ei.value.message
+    small = tmp_path / "small.png"
+    Image.new("RGB", (5, 5)).save(small)
+    size = small.stat().st_size
+    assert read_bytes(small, max_bytes=size) == small.read_bytes()
+    with pytest.raises(DecodeFailure, match="above the limit") as ei:
+        load(small, max_bytes=size - 1)
+    assert ei.value.kind == "too_large"

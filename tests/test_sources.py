@@ -99,3 +99,77 @@ def test_missing_source_root_is_not_a_deletion(tmp_path: Path) -> None:
     assert result.errors and not result.entries
     plan = plan_sync(result, known, "m")
     assert plan.delete == []
+    assert [k.split("/")[-1] for k in plan.missing] == ["a.jpg"]
+
+
+def test_emptied_root_or_vanished_subtree_is_missing_a_lone_deletion_is_real(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "share"
+    for rel in ("a.jpg", "b.jpg", "sub/c.jpg", "sub/deeper/d.jpg"):
+        draw(root / rel)
+    srcs = normalize_sources(root)
+    known = _known_from(scan(srcs))
+    os.rename(root / "sub", tmp_path / "elsewhere")
+    (root / "a.jpg").unlink()
+    plan = plan_sync(scan(srcs), known, "m")
+    assert [k.split("/", 1)[1] for k in plan.delete] == ["a.jpg"]  # b.jpg is still there
+    assert sorted(k.split("/", 1)[1] for k in plan.missing) == ["sub/c.jpg", "sub/deeper/d.jpg"]
+
+    (root / "b.jpg").unlink()  # the root is empty now: an unmounted mount point
+    plan = plan_sync(scan(srcs), known, "m")
+    assert plan.delete == [] and len(plan.missing) == 4
+    pruned = plan_sync(scan(srcs), known, "m", prune_missing=True)
+    assert pruned.missing == [] and len(pruned.delete) == 4
+
+
+def test_listed_files_are_deleted_only_when_their_folder_lists_other_content(
+    tmp_path: Path,
+) -> None:
+    a = draw(tmp_path / "full" / "a.jpg")
+    draw(tmp_path / "full" / "other.jpg")
+    b = draw(tmp_path / "mount" / "b.jpg")
+    srcs = normalize_sources([a, b])
+    known = _known_from(scan(srcs))
+    a.unlink()
+    b.unlink()
+    plan = plan_sync(scan(srcs), known, "m")
+    assert plan.delete == [f"files/{a}"] and plan.missing == [f"files/{b}"]
+    # A source removed from the project on purpose is not "missing".
+    plan = plan_sync(scan(normalize_sources(tmp_path / "full")), known, "m")
+    assert sorted(plan.delete) == sorted(known)
+
+
+def test_missing_file_back_unchanged_is_restored_without_embedding(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    draw(root / "a.jpg")
+    draw(root / "b.jpg", seed=1)
+    srcs = normalize_sources(root)
+    found = scan(srcs)
+    known = {
+        k: Known(e.size, e.mtime_ns, "missing", "m", "c", prior="embedded")
+        for k, e in found.entries.items()
+    }
+    touch_later(root / "b.jpg")
+    plan = plan_sync(scan(srcs), known, "m")
+    assert [e.key.split("/")[-1] for e in plan.restore] == ["a.jpg"]
+    assert [e.key.split("/")[-1] for e in plan.changed] == ["b.jpg"]
+    assert plan.embed == plan.changed and plan.unchanged == 0
+    # Missing while failed: back as failed, retried only when asked or changed.
+    known = {
+        k: Known(v.size, v.mtime_ns, "missing", None, None, "failed") for k, v in known.items()
+    }
+    plan = plan_sync(scan(srcs), known, "m")
+    assert len(plan.restore) == 1 and len(plan.changed) == 1 and not plan.retry
+
+
+def test_failed_file_changed_on_disk_is_retried(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    draw(root / "a.jpg")
+    srcs = normalize_sources(root)
+    known = {
+        k: Known(e.size, e.mtime_ns, "failed", None, None) for k, e in scan(srcs).entries.items()
+    }
+    assert plan_sync(scan(srcs), known, "m").embed == []
+    touch_later(root / "a.jpg")
+    assert len(plan_sync(scan(srcs), known, "m").changed) == 1
