@@ -112,7 +112,9 @@ class Project:
     sources:
         A folder, a list of folders and/or image files, or a pandas DataFrame with a
         path column (``path_column=``). Required to create a project; optional when
-        reopening one (given, it replaces the stored sources).
+        reopening one. Given for an existing project, it must name the same sources:
+        other sources raise :class:`SourcesChanged` unless ``replace_sources=True``
+        (or call :meth:`set_sources`), so a project is never re-targeted by accident.
     model:
         open_clip ``"ARCH:pretrained"``, ``"ARCH:/path/to/checkpoint"``, a model folder,
         or ``"demo"``. Fixed when the project is created.
@@ -120,7 +122,12 @@ class Project:
         Folder holding all projects; default ``$AISEARCH_HOME`` or the user data dir.
     qdrant_url:
         ``None`` keeps vectors in an embedded Qdrant Edge shard in the project home;
-        a URL (or a ``QdrantClient``) keeps them on a Qdrant server.
+        a URL (or a ``QdrantClient``) keeps them on a Qdrant server. Credentials in the
+        URL and ``qdrant_api_key`` (default ``$QDRANT_API_KEY``) are never written to disk.
+    min_free_mb, max_file_bytes:
+        Indexing stops cleanly (``status.error``) when the home's disk would have less
+        than ``min_free_mb`` free (default 256); files larger than ``max_file_bytes``
+        (default 512 MB) fail as ``too_large`` before they are read.
     """
 
     def __init__(
@@ -138,6 +145,8 @@ class Project:
         workers: int | None = None,
         thumbnails: bool = True,
         replace_sources: bool = False,
+        min_free_mb: int | None = None,
+        max_file_bytes: int | None = None,
     ) -> None:
         self.name = check_name(name)
         self.home = Path(home).expanduser() if home is not None else default_home()
@@ -237,6 +246,11 @@ class Project:
                 thumbs_dir=str(self.folder / "thumbs") if thumbnails else None,
                 batch_size=batch_size,
                 workers=workers,
+                **{
+                    k: v
+                    for k, v in (("min_free_mb", min_free_mb), ("max_file_bytes", max_file_bytes))
+                    if v is not None
+                },
             )
             self.runner = Runner(self.indexer, name=f"aisearch-{name}")
             if self._qdrant is None:

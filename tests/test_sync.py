@@ -363,3 +363,11 @@ def test_per_file_lookups_use_an_index(tmp_path: Path) -> None:
         assert "files_content" in content_plan, content_plan
     finally:
         cat.close()
+
+
+def test_project_settings_reach_the_indexer(project_factory, images: Path) -> None:
+    """``max_file_bytes`` given to the Project caps every read of its sync."""
+    proj = project_factory("capped", images, max_file_bytes=100)
+    proj.update()
+    kinds = set(proj.failures["kind"])
+    assert kinds == {"too_large"} and proj.status.done == 0
