@@ -1,13 +1,18 @@
 """IPython extension: ``%load_ext aisearch_widgets``.
 
 ``%aisearch PATH_OR_PROJECT [--model M] [--name N] [--schedule S]`` opens the search
-panel for a folder or a saved project, creating and enabling it if needed.
+panel for a folder or a saved project. A folder without an enabled project shows a
+prompt first ("AI Search is not enabled for this folder: enable it?") with the model of
+the new project (``--model``, else ``$AISEARCH_MODEL``, else the default); only its
+button creates and enables the project. ``{…}`` and ``$name`` in the line are not
+expanded (a folder name is data, never code).
 ``%aisearch_status`` lists every project in the home with its state.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 from pathlib import Path
 from typing import Any
@@ -42,8 +47,10 @@ def open_panel(line: str) -> Any:
     from ._errors import SourcesChanged
     from ._home import default_home
     from .cli import project_name_for
+    from .embedder import DEFAULT_MODEL, parse_model_spec
     from .project import Project, _same_sources
     from .widgets import SearchPanel
+    from .widgets._enable import EnablePrompt
 
     try:
         args = _parser("%aisearch").parse_args(shlex.split(line))
@@ -54,13 +61,29 @@ def open_panel(line: str) -> Any:
     home = Path(args.home).expanduser() if args.home else default_home()
     target = args.target
     path = Path(target).expanduser()
+    model = args.model or os.environ.get("AISEARCH_MODEL") or DEFAULT_MODEL
     if path.exists():
         # The name never points at a project of another folder (a/imgs vs b/imgs), and
         # an explicit --name holding other sources is refused by Project itself.
         name = args.name or project_name_for(path, home)
         proj = _find_open(name, home)
         if proj is None:
-            proj = Project(name, sources=str(path), model=args.model, home=home)
+            if not (home / name / "project.json").exists():
+                # Nothing is created before the user says so.
+                return EnablePrompt(
+                    os.path.abspath(path),
+                    name=name,
+                    home=home,
+                    model=model,
+                    schedule=args.schedule,
+                    limit=args.limit,
+                )
+            proj = Project(name, sources=str(path), home=home)
+            if args.model and parse_model_spec(args.model) != parse_model_spec(proj.model):
+                print(
+                    f"aisearch: {name} keeps its model {proj.model} (its vectors are made "
+                    f"with it); --model applies to new projects."
+                )
         elif not _same_sources(proj._cfg["sources"], _sources_json(path)):
             raise SourcesChanged(
                 f"Project {name!r} is open in this kernel with other sources than {path}; "
@@ -73,8 +96,19 @@ def open_panel(line: str) -> Any:
         raise AISearchError(
             f"{target!r} is neither a folder nor a project in {home} (projects: {known})."
         )
-    if not proj.enabled:
-        proj.enable(schedule=args.schedule)
+    if not proj.enabled and not proj.status.first_pass_done:
+        folder = os.path.abspath(path) if path.exists() else proj.name
+        return EnablePrompt(
+            folder,
+            name=proj.name,
+            home=home,
+            model=model,
+            project=proj,
+            schedule=args.schedule,
+            limit=args.limit,
+        )
+    # A disabled project with embeddings opens as it is: search works, and the
+    # panel's own button enables it again.
     return SearchPanel(proj, limit=args.limit)
 
 
@@ -141,11 +175,12 @@ def status_table(home: str | None = None) -> pd.DataFrame:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from IPython.core.magic import Magics, line_magic, magics_class
+    from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
     @magics_class
     class AISearchMagics(Magics):
         @line_magic
+        @no_var_expand  # "{…}" or "$x" in a folder name must not run as code
         def aisearch(self, line: str) -> Any:
             """%aisearch PATH_OR_PROJECT [--model M] [--name N] [--schedule 10m]"""
             try:
