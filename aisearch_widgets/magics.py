@@ -24,7 +24,7 @@ from ._errors import AISearchError
 
 def _parser(prog: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, add_help=False, exit_on_error=False)
-    p.add_argument("target")
+    p.add_argument("target", nargs="+")
     p.add_argument("--model", default=None)
     p.add_argument("--name", default=None)
     p.add_argument("--schedule", default="10m")
@@ -59,9 +59,11 @@ def open_panel(line: str) -> Any:
             "usage: %aisearch PATH_OR_PROJECT [--model M] [--name N] [--schedule 10m]"
         ) from exc
     home = Path(args.home).expanduser() if args.home else default_home()
-    target = args.target
-    path = Path(target).expanduser()
     model = args.model or os.environ.get("AISEARCH_MODEL") or DEFAULT_MODEL
+    if len(args.target) > 1 or Path(args.target[0]).expanduser().is_file():
+        return _open_files(args, home, model)
+    target = args.target[0]
+    path = Path(target).expanduser()
     if path.exists():
         # The name never points at a project of another folder (a/imgs vs b/imgs), and
         # an explicit --name holding other sources is refused by Project itself.
@@ -110,6 +112,39 @@ def open_panel(line: str) -> Any:
     # A disabled project with embeddings opens as it is: search works, and the
     # panel's own button enables it again.
     return SearchPanel(proj, limit=args.limit)
+
+
+def _open_files(args: argparse.Namespace, home: Path, model: str) -> Any:
+    """``%aisearch a.png b.png …``: a project of these image files (named after their
+    folder and a hash of the list unless ``--name``), asked for like a folder."""
+    import hashlib
+
+    from .cli import project_name_for
+    from .project import Project
+    from .widgets import SearchPanel
+    from .widgets._enable import EnablePrompt
+
+    paths = sorted({os.path.abspath(Path(t).expanduser()) for t in args.target})
+    missing = [p for p in paths if not os.path.isfile(p)]
+    if missing:
+        raise AISearchError(f"No such image file: {missing[0]!r}.")
+    digest = hashlib.sha1("\0".join(paths).encode()).hexdigest()[:8]
+    base = project_name_for(Path(paths[0]).parent)[:50]
+    name = args.name or f"{base}-files-{digest}"
+    proj = _find_open(name, home)
+    if proj is None and (home / name / "project.json").exists():
+        proj = Project(name, sources=paths, home=home)
+    if proj is not None and (proj.enabled or proj.status.first_pass_done):
+        return SearchPanel(proj, limit=args.limit)
+    return EnablePrompt(
+        paths,
+        name=name,
+        home=home,
+        model=model,
+        project=proj,
+        schedule=args.schedule,
+        limit=args.limit,
+    )
 
 
 def _sources_json(path: Path) -> list[dict]:
@@ -182,7 +217,7 @@ def load_ipython_extension(ipython: Any) -> None:
         @line_magic
         @no_var_expand  # "{…}" or "$x" in a folder name must not run as code
         def aisearch(self, line: str) -> Any:
-            """%aisearch PATH_OR_PROJECT [--model M] [--name N] [--schedule 10m]"""
+            """%aisearch PATH_OR_PROJECT|IMAGE… [--model M] [--name N] [--schedule 10m]"""
             try:
                 return open_panel(line)
             except AISearchError as exc:

@@ -151,3 +151,20 @@ def test_magic_line_is_not_expanded(tmp_path: Path, home: Path) -> None:
     folder.mkdir()
     prompt = ip.run_line_magic("aisearch", f"'{folder}'")
     assert isinstance(prompt, EnablePrompt) and prompt.folder == str(folder)
+
+
+def test_magic_on_a_selection_of_image_files(tiny_model: str, images: Path, home: Path) -> None:
+    files = sorted(p for p in images.rglob("*") if p.is_file())[:3]
+    line = " ".join(f"'{f}'" for f in files) + f" --model {tiny_model} --schedule off"
+    prompt = open_panel(line)
+    try:
+        assert isinstance(prompt, EnablePrompt) and prompt.folder == sorted(map(str, files))
+        panel = prompt.enable()
+        assert panel is not None, prompt.message.value
+        panel.project.wait(progress=False)
+        assert panel.project.status.total == 3
+        assert open_panel(line).project is panel.project  # the same selection: the same project
+    finally:
+        prompt.close()
+        if prompt.project is not None:
+            prompt.project.close()

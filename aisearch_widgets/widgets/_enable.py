@@ -18,6 +18,7 @@ import ipywidgets as W
 from .._errors import AISearchError
 
 QUESTION = "AI Search is not enabled for this folder: enable it?"
+QUESTION_FILES = "AI Search is not enabled for these images: enable it?"
 
 
 class EnablePrompt(W.VBox):
@@ -30,7 +31,7 @@ class EnablePrompt(W.VBox):
 
     def __init__(
         self,
-        folder: str | Path,
+        folder: str | Path | list[str],
         *,
         name: str,
         home: Path,
@@ -39,16 +40,22 @@ class EnablePrompt(W.VBox):
         schedule: str | None = "10m",
         limit: int = 100,
     ) -> None:
-        self.folder = str(folder)
+        self.folder = [str(f) for f in folder] if isinstance(folder, list) else str(folder)
         self.name = name
         self.home = home
         self.project = project
         self.schedule = schedule
         self.limit = limit
         self.panel: Any = None
-        self.question = W.Label(QUESTION)
+        files = isinstance(self.folder, list)
+        self.question = W.Label(QUESTION_FILES if files else QUESTION)
         self.question.add_class("aisw-enable-question")
-        self.where = W.Label(f"Folder: {self.folder}  ·  project: {name}")
+        where = (
+            f"{len(self.folder)} images in {Path(self.folder[0]).parent}"
+            if files
+            else f"Folder: {self.folder}"
+        )
+        self.where = W.Label(f"{where}  ·  project: {name}")
         self.where.add_class("aisw-enable-folder")
         fixed = project is not None
         self.model = W.Text(
