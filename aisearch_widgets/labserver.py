@@ -86,12 +86,13 @@ def project_rows(home: Path, root: str) -> list[dict[str, Any]]:
             rows.append(row)
             continue
         held = bool(st.holder) and _alive(st.holder)
-        remaining = max(0, st.total - st.done - st.failed)
+        # Unfinished: files left, or never synced (the first scan has not counted them).
+        unfinished = st.total - st.done - st.failed > 0 or st.updated_at is None
         if not st.enabled:
             state = "disabled"
-        elif remaining and held:
+        elif unfinished and held:
             state = "indexing"
-        elif remaining:
+        elif unfinished:
             state = "waiting"  # enabled, not finished, and no process has it open
         else:
             state = "ready"
