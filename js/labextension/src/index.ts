@@ -237,12 +237,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const nbName = `AI Search - ${title}.ipynb`;
       const nbPath = where ? PathExt.join(where, nbName) : nbName;
       const contents = serviceManager.contents;
-      let exists = true;
-      try {
-        await contents.get(nbPath, { content: false });
-      } catch {
-        exists = false;
-      }
+      // Listing the folder, not asking for the file: a 404 would be logged as an error.
+      const listing = await contents.get(where, { content: true });
+      const exists = (listing.content as { name: string }[]).some(m => m.name === nbName);
       if (!exists) {
         // The kernel runs in the notebook's folder: name the targets from there.
         const rel = targets.map(t => shellQuote(PathExt.relative(where || '', t) || '.'));
