@@ -306,9 +306,14 @@ def test_owner_applies_requests(project_factory, images: Path) -> None:
     assert proj.enabled and proj._cfg["schedule"] is None
     proj.wait(progress=False)
     assert proj.status.done == 12
+    (images / "late.png").write_bytes((next(images.rglob("*.png"))).read_bytes())
+    _requests.write_request(proj.folder, "update")
+    assert _requests.poll_once() == 1
+    proj.wait(progress=False)
+    assert proj.status.done == 13
     _requests.write_request(proj.folder, "disable")
     _requests.poll_once()
-    assert not proj.enabled and proj.status.done == 12
+    assert not proj.enabled and proj.status.done == 13
     assert list((proj.folder / "requests").iterdir()) == []  # each is applied once
 
 
