@@ -356,3 +356,19 @@ def test_folder_of_a_project_with_a_hostile_name(server: Server, tiny_model: str
         "POST", "/aisearch-widgets/action", {"action": "disable", "folder": EVIL}
     )
     assert (code, data["via"]) == (200, "written")
+
+
+def test_enable_a_new_folder_starts_a_runner(
+    server: Server, projects: dict[str, Path], tiny_model: str
+) -> None:
+    make_folder(server.root / "fresh", 3, sub=False)
+    body = {"action": "enable", "folder": "fresh", "model": tiny_model, "schedule": "off"}
+    code, data = server.request("POST", "/aisearch-widgets/action", body)
+    assert (code, data["via"], data["project"]) == (200, "process", None), data
+    deadline = time.monotonic() + 120
+    while "fresh" not in server.status() or server.status()["fresh"]["state"] != "ready":
+        assert time.monotonic() < deadline, (server.home / "runner-new.log").read_text()
+        time.sleep(0.2)
+    row = server.status()["fresh"]
+    assert (row["folder"], row["done"], row["enabled"]) == ("fresh", 3, True)
+    assert aw.Project.open("fresh", home=server.home).close() is None  # the runner let go
