@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint js-check browser-deps clean
+.PHONY: setup demo test lint js-check labext browser-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,11 +26,20 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The shipped JS bundle must be what js/src builds to.
-js-check:
+# The shipped JS must be what its sources build to: the widget bundle (js/src →
+# aisearch_widgets/static) and the prebuilt JupyterLab extension (js/labextension →
+# aisearch_widgets/labextension, rebuilt in a temporary copy and compared).
+# `jupyter labextension build` is the venv's, hence .venv/bin first on PATH.
+NPM_CI := npm ci --no-audit --no-fund --loglevel=error
+js-check: setup
 	@if command -v npm >/dev/null 2>&1; then \
-		cd js && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check; \
-	else echo "npm not found: skipping the JS bundle check"; fi
+		(cd js && $(NPM_CI) && npm run --silent check) && \
+		(cd js/labextension && $(NPM_CI) && PATH="$(abspath $(BIN)):$$PATH" npm run --silent check); \
+	else echo "npm not found: skipping the JS build checks (tests/test_labext.py still checks the recorded sources)"; fi
+
+# Rebuild the JupyterLab extension after editing js/labextension (commit the result).
+labext: setup
+	cd js/labextension && $(NPM_CI) && PATH="$(abspath $(BIN)):$$PATH" npm run --silent build
 
 browser-deps:
 	bash scripts/install-browser-deps.sh

@@ -39,6 +39,16 @@ def load_ipython_extension(ipython: Any) -> None:
     _load(ipython)
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The Jupyter Server extension behind the JupyterLab plugin (status, enable…)."""
+    return [{"module": "aisearch_widgets.labserver"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab extension (also installed as shared data by the wheel)."""
+    return [{"src": "labextension", "dest": "aisearch-widgets"}]
+
+
 def __getattr__(name: str) -> Any:  # widgets import ipywidgets/bqplot only when asked for
     if name == "SearchPanel":
         from .widgets import SearchPanel

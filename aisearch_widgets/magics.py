@@ -1,13 +1,18 @@
 """IPython extension: ``%load_ext aisearch_widgets``.
 
 ``%aisearch PATH_OR_PROJECT [--model M] [--name N] [--schedule S]`` opens the search
-panel for a folder or a saved project, creating and enabling it if needed.
+panel for a folder or a saved project. A folder without an enabled project shows a
+prompt first ("AI Search is not enabled for this folder: enable it?") with the model of
+the new project (``--model``, else ``$AISEARCH_MODEL``, else the default); only its
+button creates and enables the project. ``{…}`` and ``$name`` in the line are not
+expanded (a folder name is data, never code).
 ``%aisearch_status`` lists every project in the home with its state.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 from pathlib import Path
 from typing import Any
@@ -19,7 +24,7 @@ from ._errors import AISearchError
 
 def _parser(prog: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, add_help=False, exit_on_error=False)
-    p.add_argument("target")
+    p.add_argument("target", nargs="+")
     p.add_argument("--model", default=None)
     p.add_argument("--name", default=None)
     p.add_argument("--schedule", default="10m")
@@ -42,8 +47,10 @@ def open_panel(line: str) -> Any:
     from ._errors import SourcesChanged
     from ._home import default_home
     from .cli import project_name_for
+    from .embedder import DEFAULT_MODEL, parse_model_spec
     from .project import Project, _same_sources
     from .widgets import SearchPanel
+    from .widgets._enable import EnablePrompt
 
     try:
         args = _parser("%aisearch").parse_args(shlex.split(line))
@@ -52,7 +59,10 @@ def open_panel(line: str) -> Any:
             "usage: %aisearch PATH_OR_PROJECT [--model M] [--name N] [--schedule 10m]"
         ) from exc
     home = Path(args.home).expanduser() if args.home else default_home()
-    target = args.target
+    model = args.model or os.environ.get("AISEARCH_MODEL") or DEFAULT_MODEL
+    if len(args.target) > 1 or Path(args.target[0]).expanduser().is_file():
+        return _open_files(args, home, model)
+    target = args.target[0]
     path = Path(target).expanduser()
     if path.exists():
         # The name never points at a project of another folder (a/imgs vs b/imgs), and
@@ -60,7 +70,22 @@ def open_panel(line: str) -> Any:
         name = args.name or project_name_for(path, home)
         proj = _find_open(name, home)
         if proj is None:
-            proj = Project(name, sources=str(path), model=args.model, home=home)
+            if not (home / name / "project.json").exists():
+                # Nothing is created before the user says so.
+                return EnablePrompt(
+                    os.path.abspath(path),
+                    name=name,
+                    home=home,
+                    model=model,
+                    schedule=args.schedule,
+                    limit=args.limit,
+                )
+            proj = Project(name, sources=str(path), home=home)
+            if args.model and parse_model_spec(args.model) != parse_model_spec(proj.model):
+                print(
+                    f"aisearch: {name} keeps its model {proj.model} (its vectors are made "
+                    f"with it); --model applies to new projects."
+                )
         elif not _same_sources(proj._cfg["sources"], _sources_json(path)):
             raise SourcesChanged(
                 f"Project {name!r} is open in this kernel with other sources than {path}; "
@@ -73,9 +98,53 @@ def open_panel(line: str) -> Any:
         raise AISearchError(
             f"{target!r} is neither a folder nor a project in {home} (projects: {known})."
         )
-    if not proj.enabled:
-        proj.enable(schedule=args.schedule)
+    if not proj.enabled and not proj.status.first_pass_done:
+        folder = os.path.abspath(path) if path.exists() else proj.name
+        return EnablePrompt(
+            folder,
+            name=proj.name,
+            home=home,
+            model=model,
+            project=proj,
+            schedule=args.schedule,
+            limit=args.limit,
+        )
+    # A disabled project with embeddings opens as it is: search works, and the
+    # panel's own button enables it again.
     return SearchPanel(proj, limit=args.limit)
+
+
+def _open_files(args: argparse.Namespace, home: Path, model: str) -> Any:
+    """``%aisearch a.png b.png …``: a project of these image files (named after their
+    folder and a hash of the list unless ``--name``), asked for like a folder."""
+    import hashlib
+
+    from .cli import project_name_for
+    from .project import Project
+    from .widgets import SearchPanel
+    from .widgets._enable import EnablePrompt
+
+    paths = sorted({os.path.abspath(Path(t).expanduser()) for t in args.target})
+    missing = [p for p in paths if not os.path.isfile(p)]
+    if missing:
+        raise AISearchError(f"No such image file: {missing[0]!r}.")
+    digest = hashlib.sha1("\0".join(paths).encode()).hexdigest()[:8]
+    base = project_name_for(Path(paths[0]).parent)[:50]
+    name = args.name or f"{base}-files-{digest}"
+    proj = _find_open(name, home)
+    if proj is None and (home / name / "project.json").exists():
+        proj = Project(name, sources=paths, home=home)
+    if proj is not None and (proj.enabled or proj.status.first_pass_done):
+        return SearchPanel(proj, limit=args.limit)
+    return EnablePrompt(
+        paths,
+        name=name,
+        home=home,
+        model=model,
+        project=proj,
+        schedule=args.schedule,
+        limit=args.limit,
+    )
 
 
 def _sources_json(path: Path) -> list[dict]:
@@ -141,13 +210,14 @@ def status_table(home: str | None = None) -> pd.DataFrame:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from IPython.core.magic import Magics, line_magic, magics_class
+    from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
     @magics_class
     class AISearchMagics(Magics):
         @line_magic
+        @no_var_expand  # "{…}" or "$x" in a folder name must not run as code
         def aisearch(self, line: str) -> Any:
-            """%aisearch PATH_OR_PROJECT [--model M] [--name N] [--schedule 10m]"""
+            """%aisearch PATH_OR_PROJECT|IMAGE… [--model M] [--name N] [--schedule 10m]"""
             try:
                 return open_panel(line)
             except AISearchError as exc:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _fileops
+from . import _fileops, _requests
 from ._errors import (
     AISearchError,
     EmbeddingsNotReady,
@@ -267,6 +267,7 @@ class Project:
             raise
         self._closed = False
         _OPEN.add(self)
+        _requests.watch()  # applies enable/disable/update requests of the JupyterLab plugin
         _fileops.resume_on_open(self)
         if cfg.get("enabled"):
             # An enabled project keeps itself current: resume the schedule, and catch

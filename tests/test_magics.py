@@ -6,12 +6,22 @@ import pytest
 
 import aisearch_widgets as aw
 from aisearch_widgets.magics import open_panel, status_table
+from aisearch_widgets.widgets._enable import QUESTION, EnablePrompt
+
+
+def _enabled(line: str):
+    """``%aisearch line`` and a click on its "Enable AI search": the panel."""
+    prompt = open_panel(line)
+    assert isinstance(prompt, EnablePrompt)
+    panel = prompt.enable()
+    assert panel is not None, prompt.message.value
+    return panel
 
 
 def test_aisearch_magic_creates_enables_and_reuses(
     tiny_model: str, images: Path, home: Path
 ) -> None:
-    panel = open_panel(f"{images} --model {tiny_model} --schedule off")
+    panel = _enabled(f"{images} --model {tiny_model} --schedule off")
     try:
         proj = panel.project
         assert proj.name == "images" and proj.enabled
@@ -50,8 +60,8 @@ def test_magic_two_folders_with_one_base_name(tiny_model: str, tmp_path: Path, h
     a, b = tmp_path / "a" / "imgs", tmp_path / "b" / "imgs"
     make_folder(a, 3, sub=False)
     make_folder(b, 2, sub=False)
-    pa = open_panel(f"{a} --model {tiny_model} --schedule off")
-    pb = open_panel(f"{b} --model {tiny_model} --schedule off")
+    pa = _enabled(f"{a} --model {tiny_model} --schedule off")
+    pb = _enabled(f"{b} --model {tiny_model} --schedule off")
     try:
         assert pa.project is not pb.project and pa.project.name != pb.project.name
         assert pa.project.sources[0].root == str(a)
@@ -63,3 +73,98 @@ def test_magic_two_folders_with_one_base_name(tiny_model: str, tmp_path: Path, h
         for p in (pa, pb):
             p.close()
             p.project.close()
+
+
+def test_magic_asks_before_enabling_a_folder(tiny_model: str, images: Path, home: Path) -> None:
+    prompt = open_panel(f"{images} --model {tiny_model} --schedule off")
+    try:
+        assert isinstance(prompt, EnablePrompt)
+        assert prompt.question.value == QUESTION and prompt.model.value == tiny_model
+        assert not prompt.model.disabled  # the model of a new project can still change
+        assert aw.Project.list(home) == []  # nothing is created or enabled before the click
+        panel = prompt.enable()
+        assert panel is not None and prompt.children == (panel,)
+        assert panel.project.enabled and panel.project.model == tiny_model
+        panel.project.wait(progress=False)
+        assert panel.project.status.done == 12
+    finally:
+        prompt.close()
+        if prompt.project is not None:
+            prompt.project.close()
+
+
+def test_magic_model_of_a_new_project(
+    images: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aisearch_widgets.embedder import DEFAULT_MODEL
+
+    monkeypatch.delenv("AISEARCH_MODEL", raising=False)
+    assert open_panel(str(images)).model.value == DEFAULT_MODEL
+    monkeypatch.setenv("AISEARCH_MODEL", "demo")
+    assert open_panel(str(images)).model.value == "demo"
+    assert open_panel(f"{images} --model ViT-B-16:x.safetensors").model.value == (
+        "ViT-B-16:x.safetensors"
+    )
+
+
+def test_magic_prompt_reports_a_bad_model(images: Path, home: Path) -> None:
+    prompt = open_panel(f"{images} --model no-such-arch:nothing")
+    assert prompt.enable() is None
+    assert "no-such-arch" in prompt.message.value and not prompt.button.disabled
+    assert aw.Project.list(home) == []
+
+
+def test_magic_disabled_project_with_embeddings_opens_the_panel(
+    tiny_model: str, images: Path, home: Path
+) -> None:
+    from aisearch_widgets.widgets import SearchPanel
+
+    with aw.Project("images", sources=str(images), model=tiny_model, home=home) as proj:
+        proj.update()
+    panel = open_panel(f"{images} --model {tiny_model}")
+    try:
+        assert isinstance(panel, SearchPanel) and not panel.project.enabled
+    finally:
+        panel.close()
+        panel.project.close()
+
+
+def test_magic_keeps_the_model_of_an_existing_project(
+    tiny_model: str, images: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aw.Project("images", sources=str(images), model=tiny_model, home=home).close()
+    prompt = open_panel(f"{images} --model demo")  # the lab's default model setting
+    try:
+        assert isinstance(prompt, EnablePrompt) and prompt.model.disabled
+        assert prompt.model.value == tiny_model
+        assert "keeps its model" in capsys.readouterr().out
+    finally:
+        prompt.project.close()
+
+
+def test_magic_line_is_not_expanded(tmp_path: Path, home: Path) -> None:
+    from IPython.testing.globalipapp import get_ipython
+
+    ip = get_ipython()
+    ip.run_line_magic("load_ext", "aisearch_widgets")
+    folder = tmp_path / "x{1+1}$HOME"
+    folder.mkdir()
+    prompt = ip.run_line_magic("aisearch", f"'{folder}'")
+    assert isinstance(prompt, EnablePrompt) and prompt.folder == str(folder)
+
+
+def test_magic_on_a_selection_of_image_files(tiny_model: str, images: Path, home: Path) -> None:
+    files = sorted(p for p in images.rglob("*") if p.is_file())[:3]
+    line = " ".join(f"'{f}'" for f in files) + f" --model {tiny_model} --schedule off"
+    prompt = open_panel(line)
+    try:
+        assert isinstance(prompt, EnablePrompt) and prompt.folder == sorted(map(str, files))
+        panel = prompt.enable()
+        assert panel is not None, prompt.message.value
+        panel.project.wait(progress=False)
+        assert panel.project.status.total == 3
+        assert open_panel(line).project is panel.project  # the same selection: the same project
+    finally:
+        prompt.close()
+        if prompt.project is not None:
+            prompt.project.close()

@@ -262,6 +262,16 @@ def server_env(workdir: Path, root: Path) -> dict[str, str]:
         config_dir / "labconfig" / "page_config.json",
         {"buildCheck": False, "buildAvailable": False},
     )
+    # This checkout's prebuilt lab extension and its server extension, as the wheel
+    # installs them (share/jupyter/labextensions/…, jupyter_server_config.d/…).
+    ext = data_dir / "labextensions" / "aisearch-widgets"
+    ext.parent.mkdir(parents=True, exist_ok=True)
+    if not ext.exists():
+        ext.symlink_to(REPO_ROOT / "aisearch_widgets" / "labextension", target_is_directory=True)
+    _write_json(
+        config_dir / "jupyter_server_config.d" / "aisearch_widgets.json",
+        {"ServerApp": {"jpserver_extensions": {"aisearch_widgets": True}}},
+    )
     settings_dir = workdir / "lab-user-settings"
     for rel, value in LAB_SETTINGS.items():
         _write_json(settings_dir / rel, value)
