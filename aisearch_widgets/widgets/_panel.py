@@ -2,7 +2,9 @@
 
 An ipywidgets ``VBox`` of our anywidget parts and a bqplot score histogram, linked
 in Python. Every action goes through the same public API a notebook user calls
-(``Project.search``, ``Collection.filter``, ``Collection.save`` …).
+(``Project.search``, ``Collection.filter``, ``Collection.save`` …). The front end's
+requests follow ``_protocol.py``: each is answered by one reply, ok or with the error,
+which the part that asked also shows.
 """
 
 from __future__ import annotations
@@ -96,7 +98,9 @@ class SearchPanel(W.VBox):
         )
         self._parts = {Part.CONTROLS: self.controls, Part.GALLERY: self.gallery}
         self._parts[Part.ACTIONS] = self.actions
-        self._handlers: dict[Request, Callable[..., Reply | None]] = {
+        # One handler per request type (``_protocol.SPECS``), called with its checked
+        # fields; a Reply carries results, anything else answers a plain ok.
+        self._handlers: dict[Request, Callable[..., Any]] = {
             Request.SEARCH_PROMPT: self._search_prompt,
             Request.SEARCH_DIVERSE: self._search_diverse,
             Request.SEARCH_SIMILAR: self._similar_ids,
