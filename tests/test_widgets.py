@@ -1,15 +1,31 @@
 from __future__ import annotations
 
+import itertools
+import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+import traitlets
 
 import aisearch_widgets as aw
+from aisearch_widgets.widgets import _protocol as proto
 from aisearch_widgets.widgets._parts import STATIC
+from aisearch_widgets.widgets._protocol import Request
 
 from _helpers import make_folder
+
+JS_SRC = Path(__file__).resolve().parents[1] / "js" / "src"
+_rids = itertools.count(1)
+
+
+def _record_sends(panel) -> None:
+    """Replace each part's ``send`` by a recorder: ``part.sent`` holds (msg, buffers)."""
+    for part in (panel.controls, panel.gallery, panel.actions):
+        part.sent = []
+        part.send = lambda msg, buffers=None, part=part: part.sent.append((msg, buffers or []))
 
 
 @pytest.fixture
@@ -18,15 +34,20 @@ def panel(project_factory, tmp_path: Path):
     make_folder(root, 30, sub=False)
     proj = project_factory("p", root)
     panel = aw.SearchPanel(proj, page_size=8, poll_interval=0)
-    sent: list[tuple[dict, list]] = []
-    panel.gallery.send = lambda msg, buffers=None: sent.append((msg, buffers or []))  # type: ignore[method-assign]
-    panel.sent = sent  # type: ignore[attr-defined]
+    _record_sends(panel)
+    panel.sent = panel.gallery.sent  # type: ignore[attr-defined]
     yield panel
     panel.close()
 
 
-def _msg(widget, **content) -> None:
-    widget._handle_custom_msg(content, [])
+def _msg(widget, **content) -> dict:
+    """Send a request as the front end does (with a fresh request id); the one reply
+    Python sent back to that part."""
+    rid = f"t-{next(_rids)}"
+    widget._handle_custom_msg({"rid": rid, **content}, [])
+    replies = [m for m, _ in widget.sent if m.get("rid") == rid]
+    assert len(replies) == 1 and replies[0]["type"] == proto.REPLY, replies
+    return replies[0]
 
 
 def test_bundle_ships_with_the_package() -> None:
@@ -38,8 +59,9 @@ def test_bundle_ships_with_the_package() -> None:
 
 def test_search_unavailable_until_first_pass(panel) -> None:
     assert panel.controls.ready is False
-    _msg(panel.controls, type="search", mode="prompt", prompt="x", limit=5)
-    assert "enable" in panel.controls.message and panel.controls.message_kind == "error"
+    reply = _msg(panel.controls, type="search_prompt", prompt="x", limit=5)
+    assert reply["ok"] is False and "enable" in reply["error"]
+    assert panel.controls.message == reply["error"] and panel.controls.message_kind == "error"
     panel.project.update()
     panel._refresh_status()
     assert panel.controls.ready is True and panel.controls.done == 30
@@ -47,7 +69,7 @@ def test_search_unavailable_until_first_pass(panel) -> None:
 
 def test_prompt_search_fills_chart_and_gallery(panel) -> None:
     panel.project.update()
-    _msg(panel.controls, type="search", mode="prompt", prompt="a red disc", limit=20)
+    assert _msg(panel.controls, type="search_prompt", prompt="a red disc", limit=20)["ok"]
     res = panel.result
     assert res is not None and len(res) == 20 and panel.project.last is res
     assert panel.gallery.total == 20 and len(panel.gallery.items) == 8
@@ -96,13 +118,13 @@ def test_thumbnails_travel_as_binary_buffers_a_page_at_a_time(panel) -> None:
     panel.project.update()
     panel.search("x", limit=20)
     ids = [it["id"] for it in panel.gallery.items]
-    _msg(panel.gallery, type="thumbs", ids=ids, token=7)
+    reply = _msg(panel.gallery, type="thumbs", ids=ids)
     msg, buffers = panel.sent[-1]
-    assert msg == {"type": "thumbs", "ids": ids, "token": 7}
+    assert msg == {"type": "reply", "rid": reply["rid"], "ok": True, "ids": ids}
     assert len(buffers) == 8 and all(b[:2] == b"\xff\xd8" for b in buffers)
     assert max(len(b) for b in buffers) <= 10_000
     # Ids that are not on screen are not served.
-    _msg(panel.gallery, type="thumbs", ids=["../../etc/passwd"], token=8)
+    assert _msg(panel.gallery, type="thumbs", ids=["../../etc/passwd"])["ok"]
     assert panel.sent[-1][1] == [b""]
 
 
@@ -141,7 +163,7 @@ def test_save_tag_export_from_the_actions_bar(panel, tmp_path: Path) -> None:
 
 def test_diverse_from_the_controls(panel) -> None:
     panel.project.update()
-    _msg(panel.controls, type="search", mode="diverse", method="random", n=6, clusters=3)
+    _msg(panel.controls, type="search_diverse", method="random", n=6, clusters=3)
     assert panel.result is not None and len(panel.result) == 6
     assert set(panel.result.df["cluster"]) <= {0, 1, 2}
 
@@ -196,18 +218,26 @@ def _hostile_ids(tmp_path: Path, panel) -> list:
 def test_similar_messages_name_ids_of_the_project_only(spied, tmp_path: Path) -> None:
     panel = spied
     before = panel.result
-    replies = set()
+    replies, shown = set(), set()
     for bad in _hostile_ids(tmp_path, panel):
-        _msg(panel.gallery, type="similar_one", id=bad)
-        replies.add((panel.controls.message, panel.controls.message_kind))
-        panel.controls.references = [{"id": bad, "name": "x"}]
-        _msg(panel.controls, type="search", mode="similar", limit=5)
-        replies.add((panel.controls.message, panel.controls.message_kind))
-        _msg(panel.gallery, type="preview", id=bad)
+        panel.controls.references = [{"id": bad, "name": "x"}]  # what a comm message does
+        for part, msg in [
+            (panel.gallery, {"type": "similar_one", "id": bad}),
+            (panel.controls, {"type": "search_similar", "ids": [bad], "limit": 5}),
+            (panel.gallery, {"type": "preview", "id": bad}),
+        ]:
+            reply = _msg(part, **msg)
+            if isinstance(bad, str) or msg["type"] == "search_similar":
+                replies.add((reply["ok"], reply["error"]))
+            else:  # not even a string: refused by the protocol, as an error too
+                assert reply["ok"] is False and "must be a string" in reply["error"]
+            shown.add((part.message, part.message_kind))
     # One generic reply whatever was named: no oracle for what exists.
-    assert replies == {("That image is not part of this project.", "error")}
+    assert replies == {(False, "That image is not part of this project.")}
+    assert ("That image is not part of this project.", "error") in shown
+    assert {kind for _, kind in shown} == {"error"}
     assert panel.reads == [] and panel.calls == [] and panel.result is before
-    assert not [m for m, _ in panel.sent if m.get("type") == "preview"]
+    assert all(bufs == [] for _, bufs in panel.gallery.sent)
     # Ids of the project still work, and go through ids= (never read as paths).
     pid = sorted(panel.project.catalog.all_ids())[0]
     _msg(panel.gallery, type="similar_one", id=pid)
@@ -241,15 +271,16 @@ def test_copy_and_export_targets_from_the_browser(spied, tmp_path: Path) -> None
         "/dev/zero",
         "/etc/passwd",
         "",
-        None,
         "a\x00b.csv",
     ]
+    assert "must be a string" in _msg(panel.actions, type="export", path=None)["error"]
     replies = set()
     for target in bad_exports:
         _msg(panel.actions, type="export", path=target)
         replies.add((panel.actions.message, panel.actions.message_kind))
     for target in [str(outside), str(allowed / ".." / "up"), str(allowed / "link"), "/tmp"]:
-        _msg(panel.actions, type="copy", dir=target)
+        reply = _msg(panel.actions, type="copy", dir=target)
+        assert reply["ok"] is False and reply["error"] == panel.actions.message
         replies.add((panel.actions.message, panel.actions.message_kind))
     assert len(replies) == 1 and next(iter(replies))[1] == "error"
     assert "must be inside" in next(iter(replies))[0]
@@ -272,6 +303,7 @@ def test_allowed_dirs_can_be_set(project_factory, tmp_path: Path) -> None:
     proj = project_factory("q", root)
     proj.update()
     panel = aw.SearchPanel(proj, poll_interval=0, allowed_dirs=[tmp_path / "exports"])
+    _record_sends(panel)
     try:
         panel.search("x", limit=2)
         _msg(panel.actions, type="export", path=str(tmp_path / "m.csv"))
@@ -281,3 +313,179 @@ def test_allowed_dirs_can_be_set(project_factory, tmp_path: Path) -> None:
         assert (tmp_path / "exports" / "m.csv").exists()
     finally:
         panel.close()
+
+
+# -- the protocol ------------------------------------------------------------------------
+def test_protocol_js_is_generated_from_python() -> None:
+    """js/src/protocol.js is what Python generates, and the shipped bundle carries it:
+    the two sides cannot drift (regenerate, then `npm run build` in js/)."""
+    assert (JS_SRC / "protocol.js").read_text() == proto.to_js(), (
+        "js/src/protocol.js is stale: run `python -m aisearch_widgets.widgets._protocol "
+        "> js/src/protocol.js` and `npm run build` in js/"
+    )
+    bundles = {p: (STATIC / f"{p.value}.js").read_text() for p in proto.Part}
+    for req, spec in proto.SPECS.items():
+        assert f'"{req.value}"' in bundles[spec.part], f"{req.value}: rebuild the bundle"
+    # The front end sends requests only through the protocol's names.
+    for f in ("controls.js", "gallery.js", "actions.js"):
+        src = (JS_SRC / f).read_text()
+        assert "model.send(" not in src and "requester(" in src
+        assert not re.search(r"send\(\s*[\"'`]", src), f"{f}: a bare message type"
+
+
+def test_the_front_end_writes_only_its_view_selections() -> None:
+    """Each value travels one way: search parameters in requests, the traits of the
+    same names from Python. The front end writes the tab, the page and the selection."""
+    src = "".join((JS_SRC / f).read_text() for f in ("controls.js", "gallery.js", "actions.js"))
+    assert set(re.findall(r'model\.set\("(\w+)"', src)) == {"mode", "page", "selected"}
+
+
+def test_closed_sets_are_enum_traits(panel) -> None:
+    c = panel.controls
+    for name, bad in [("mode", "sideways"), ("method", "fastest"), ("state", "sleepy")]:
+        with pytest.raises(traitlets.TraitError):
+            setattr(c, name, bad)
+    for part in (panel.controls, panel.gallery, panel.actions):
+        with pytest.raises(traitlets.TraitError):
+            part.message_kind = "shouting"
+    assert set(c.traits()["method"].values) == {m.value for m in proto.Method}
+
+
+def test_every_request_type_is_dispatched_and_answered(panel, tmp_path: Path) -> None:
+    """One valid request of every type: each gets exactly one ok reply with its id."""
+    panel.project.update()
+    c, g, a = panel.controls, panel.gallery, panel.actions
+    seen: set[Request] = set()
+
+    def ok(part, **content) -> dict:
+        reply = _msg(part, **content)
+        assert reply["ok"] is True and "error" not in reply, reply
+        seen.add(Request(content["type"]))
+        return reply
+
+    ok(c, type="search_prompt", prompt="a red disc", limit=12)
+    ids = panel.result.ids
+    assert len(ids) == 12 and (c.mode, c.prompt, c.limit) == ("prompt", "a red disc", 12)
+    ok(c, type="search_diverse", n=5, method="random", clusters=2)
+    assert len(panel.result) == 5 and (c.mode, c.n, c.method, c.clusters) == (
+        "diverse",
+        5,
+        "random",
+        2,
+    )
+    ok(c, type="search_similar", ids=ids[:2], limit=4)
+    assert len(panel.result) == 4 and c.mode == "similar"
+    assert [r["id"] for r in c.references] == ids[:2]
+    ok(c, type="remove_reference", id=ids[0])
+    assert [r["id"] for r in c.references] == [ids[1]]
+    shown = [it["id"] for it in g.items]
+    reply = ok(g, type="thumbs", ids=shown)
+    assert reply["ids"] == shown and all(b[:2] == b"\xff\xd8" for b in g.sent[-1][1])
+    reply = ok(g, type="preview", id=shown[0])
+    assert reply["name"].endswith((".png", ".jpg")) and g.sent[-1][1][0][:2] == b"\xff\xd8"
+    ok(g, type="similar_one", id=shown[0])
+    assert shown[0] not in panel.result.ids
+    g.selected = panel.result.ids[:2]
+    ok(g, type="similar_selected")
+    assert panel.selected == [] and panel.result.query["type"] == "similar"
+    ok(a, type="save", name="kept")
+    ok(a, type="tag", tag="good")
+    ok(a, type="copy", dir=str(tmp_path / "copied"))
+    ok(a, type="export", path=str(tmp_path / "m.csv"))
+    ok(a, type="open", name="kept")
+    assert panel.result.name == "kept" and (tmp_path / "m.csv").exists()
+    was = panel.project.enabled
+    ok(c, type="toggle_enabled")
+    assert panel.project.enabled is (not was) and c.enabled is (not was)
+    ok(c, type="toggle_enabled")
+    assert panel.project.enabled is was and c.enabled is was
+    ok(c, type="update_now")
+    assert c.message == "Update started."
+    panel.project.wait(progress=False)
+    assert seen == set(Request), f"untested request types: {set(Request) - seen}"
+
+
+def test_malformed_requests_get_error_replies(panel, caplog) -> None:
+    panel.project.update()
+    cases = [
+        (panel.controls, {"type": "launch_rockets"}, "unknown message type"),
+        (panel.controls, {"type": "thumbs", "ids": []}, "unknown message type"),  # wrong part
+        (panel.controls, {"type": "search_prompt", "prompt": "x"}, "'limit'"),  # missing
+        (panel.controls, {"type": "search_prompt", "prompt": "x", "limit": "ten"}, "'limit'"),
+        (panel.controls, {"type": "search_prompt", "prompt": "x", "limit": 2.5}, "'limit'"),
+        (panel.controls, {"type": "search_prompt", "prompt": 3, "limit": 5}, "'prompt'"),
+        (
+            panel.controls,
+            {"type": "search_diverse", "n": 3, "method": "fastest", "clusters": 0},
+            "centroids, random",
+        ),
+        (panel.gallery, {"type": "thumbs", "ids": "abc"}, "must be a list"),
+        (panel.actions, {"type": None}, "unknown message type"),
+    ]
+    for part, msg, words in cases:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="aisearch_widgets"):
+            reply = _msg(part, **msg)
+        assert reply["ok"] is False and words in reply["error"], (msg, reply)
+        assert part.message == reply["error"] and part.message_kind == "error"
+        assert any(reply["error"] in r.getMessage() for r in caplog.records)
+    assert panel.result is None
+    # A request without an id is still answered (with no id).
+    panel.actions._handle_custom_msg({"type": "export"}, [])
+    assert panel.actions.sent[-1][0] == {
+        "type": "reply",
+        "rid": None,
+        "ok": False,
+        "error": panel.actions.message,
+    }
+    # A good request clears the part's old error.
+    assert _msg(panel.controls, type="search_prompt", prompt="x", limit=3)["ok"]
+    assert panel.controls.message_kind == "info"
+
+
+def test_an_unexpected_handler_error_is_shown_answered_and_logged(
+    panel, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    from aisearch_widgets.project import Project
+
+    panel.project.update()
+
+    def broken(self):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Project, "disable", broken)
+    monkeypatch.setattr(Project, "enable", broken)
+    with caplog.at_level(logging.ERROR, logger="aisearch_widgets"):
+        reply = _msg(panel.controls, type="toggle_enabled")
+    assert reply["ok"] is False and "OSError" in reply["error"] and "No space" in reply["error"]
+    assert panel.controls.message == reply["error"] and panel.controls.message_kind == "error"
+    (rec,) = [r for r in caplog.records if r.exc_info]
+    assert isinstance(rec.exc_info[1], OSError) and "toggle_enabled" in rec.getMessage()
+
+
+def test_a_broken_thumbnail_does_not_stop_the_page(
+    panel, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    from aisearch_widgets.project import Project
+
+    panel.project.update()
+    panel.search("x", limit=8)
+    ids = [it["id"] for it in panel.gallery.items]
+    real = Project.thumbnail
+
+    def thumbnail(self, pid):
+        if pid == ids[2]:
+            raise OSError(5, "Input/output error")
+        return real(self, pid)
+
+    monkeypatch.setattr(Project, "thumbnail", thumbnail)
+    with caplog.at_level(logging.ERROR, logger="aisearch_widgets"):
+        reply = _msg(panel.gallery, type="thumbs", ids=ids)
+    buffers = panel.gallery.sent[-1][1]
+    # Every id is answered: the broken one with an empty buffer, the others drawn.
+    assert reply["ids"] == ids and len(buffers) == len(ids) and buffers[2] == b""
+    assert all(b[:2] == b"\xff\xd8" for i, b in enumerate(buffers) if i != 2)
+    # And the failure is visible and logged.
+    assert reply["ok"] is False and "OSError" in reply["error"]
+    assert panel.gallery.message == reply["error"] and panel.gallery.message_kind == "error"
+    assert [r.exc_info[1].errno for r in caplog.records if r.exc_info] == [5]

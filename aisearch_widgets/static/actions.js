@@ -26,42 +26,147 @@ function showMessage(node, text, kind) {
   node.setAttribute("role", kind === "error" ? "alert" : "status");
 }
 
+// src/protocol.js
+var REPLY = "reply";
+var Request = Object.freeze({
+  "SEARCH_PROMPT": "search_prompt",
+  "SEARCH_DIVERSE": "search_diverse",
+  "SEARCH_SIMILAR": "search_similar",
+  "TOGGLE_ENABLED": "toggle_enabled",
+  "UPDATE_NOW": "update_now",
+  "REMOVE_REFERENCE": "remove_reference",
+  "THUMBS": "thumbs",
+  "PREVIEW": "preview",
+  "SIMILAR_ONE": "similar_one",
+  "SIMILAR_SELECTED": "similar_selected",
+  "OPEN": "open",
+  "SAVE": "save",
+  "TAG": "tag",
+  "COPY": "copy",
+  "EXPORT": "export"
+});
+var Mode = Object.freeze({
+  "PROMPT": "prompt",
+  "DIVERSE": "diverse",
+  "SIMILAR": "similar"
+});
+var Method = Object.freeze({
+  "CENTROIDS": "centroids",
+  "RANDOM": "random"
+});
+var State = Object.freeze({
+  "DISABLED": "disabled",
+  "INDEXING": "indexing",
+  "READY": "ready"
+});
+var MessageKind = Object.freeze({
+  "INFO": "info",
+  "ERROR": "error"
+});
+var FIELDS = Object.freeze({
+  "search_prompt": Object.freeze({ "prompt": "string", "limit": "integer" }),
+  "search_diverse": Object.freeze({ "n": "integer", "method": "Method", "clusters": "integer" }),
+  "search_similar": Object.freeze({ "ids": "list", "limit": "integer" }),
+  "toggle_enabled": Object.freeze({}),
+  "update_now": Object.freeze({}),
+  "remove_reference": Object.freeze({ "id": "string" }),
+  "thumbs": Object.freeze({ "ids": "list" }),
+  "preview": Object.freeze({ "id": "string" }),
+  "similar_one": Object.freeze({ "id": "string" }),
+  "similar_selected": Object.freeze({}),
+  "open": Object.freeze({ "name": "string" }),
+  "save": Object.freeze({ "name": "string" }),
+  "tag": Object.freeze({ "tag": "string" }),
+  "copy": Object.freeze({ "dir": "string" }),
+  "export": Object.freeze({ "path": "string" })
+});
+var PARTS = Object.freeze({
+  "search_prompt": "controls",
+  "search_diverse": "controls",
+  "search_similar": "controls",
+  "toggle_enabled": "controls",
+  "update_now": "controls",
+  "remove_reference": "controls",
+  "thumbs": "gallery",
+  "preview": "gallery",
+  "similar_one": "gallery",
+  "similar_selected": "gallery",
+  "open": "actions",
+  "save": "actions",
+  "tag": "actions",
+  "copy": "actions",
+  "export": "actions"
+});
+
+// src/requests.js
+function requester(model, messageEl) {
+  const view = Math.random().toString(36).slice(2, 10);
+  let next = 0;
+  const pending = /* @__PURE__ */ new Map();
+  model.on("msg:custom", (msg, buffers) => {
+    if (!msg || msg.type !== REPLY || !pending.has(msg.rid)) return;
+    const onReply = pending.get(msg.rid);
+    pending.delete(msg.rid);
+    if (!msg.ok) showMessage(messageEl, msg.error || "The request failed.", "error");
+    onReply(msg, buffers || []);
+  });
+  return function send(type, fields = {}, onReply = () => {
+  }) {
+    const spec = FIELDS[type];
+    const names = Object.keys(fields);
+    if (!spec || names.length !== Object.keys(spec).length || !names.every((k) => k in spec)) {
+      throw new Error(`aisearch_widgets: a ${type} request does not match the protocol`);
+    }
+    const rid = `${view}-${++next}`;
+    pending.set(rid, onReply);
+    model.send({ ...fields, type, rid });
+    return rid;
+  };
+}
+
 // src/actions.js
 function render({ model, el }) {
   el.classList.add("aisw", "aisw-actions");
+  const message = h("div", { class: "aisw-message", hidden: true });
+  const send = requester(model, message);
   const field = (placeholder, label) => h("input", { type: "text", placeholder, "aria-label": label, class: "aisw-field" });
   const nameIn = field("collection name", "Collection name");
   const tagIn = field("tag", "Tag");
   const dirIn = field("folder", "Target folder");
   const exportIn = field("manifest.csv or .jsonl", "Export path");
-  const act = (type, input, key) => () => {
+  const act = (input, type, key) => () => {
     const value = input.value.trim();
     if (!value) {
       input.focus();
       return;
     }
-    model.send({ type, [key]: value });
+    send(type, { [key]: value });
   };
   const btn = (text, fn, cls = "aisw-btn") => h("button", { class: cls, text, on: { click: fn } });
   const saved = h("select", { class: "aisw-saved", "aria-label": "Saved collections" });
-  const openBtn = btn("Open", () => saved.value && model.send({ type: "open", name: saved.value }));
+  const openBtn = btn("Open", () => saved.value && send(Request.OPEN, { name: saved.value }));
   const summary = h("span", { class: "aisw-muted aisw-summary" });
-  const message = h("div", { class: "aisw-message", hidden: true });
-  for (const [input, type, key] of [[nameIn, "save", "name"], [tagIn, "tag", "tag"], [dirIn, "copy", "dir"], [exportIn, "export", "path"]]) {
-    input.addEventListener("keydown", (e) => e.key === "Enter" && act(type, input, key)());
+  const inputs = [
+    [nameIn, Request.SAVE, "name"],
+    [tagIn, Request.TAG, "tag"],
+    [dirIn, Request.COPY, "dir"],
+    [exportIn, Request.EXPORT, "path"]
+  ];
+  for (const [input, type, key] of inputs) {
+    input.addEventListener("keydown", (e) => e.key === "Enter" && act(input, type, key)());
   }
   el.append(
     h("div", { class: "aisw-row" }, [
       summary,
       h("span", { class: "aisw-spacer" }),
       nameIn,
-      btn("Save", act("save", nameIn, "name"), "aisw-btn aisw-primary aisw-save"),
+      btn("Save", act(...inputs[0]), "aisw-btn aisw-primary aisw-save"),
       tagIn,
-      btn("Tag", act("tag", tagIn, "tag"), "aisw-btn aisw-tag"),
+      btn("Tag", act(...inputs[1]), "aisw-btn aisw-tag"),
       dirIn,
-      btn("Copy to folder", act("copy", dirIn, "dir"), "aisw-btn aisw-copy"),
+      btn("Copy to folder", act(...inputs[2]), "aisw-btn aisw-copy"),
       exportIn,
-      btn("Export", act("export", exportIn, "path"), "aisw-btn aisw-export"),
+      btn("Export", act(...inputs[3]), "aisw-btn aisw-export"),
       saved,
       openBtn
     ]),

@@ -26,30 +26,134 @@ function showMessage(node, text, kind) {
   node.setAttribute("role", kind === "error" ? "alert" : "status");
 }
 
+// src/protocol.js
+var REPLY = "reply";
+var Request = Object.freeze({
+  "SEARCH_PROMPT": "search_prompt",
+  "SEARCH_DIVERSE": "search_diverse",
+  "SEARCH_SIMILAR": "search_similar",
+  "TOGGLE_ENABLED": "toggle_enabled",
+  "UPDATE_NOW": "update_now",
+  "REMOVE_REFERENCE": "remove_reference",
+  "THUMBS": "thumbs",
+  "PREVIEW": "preview",
+  "SIMILAR_ONE": "similar_one",
+  "SIMILAR_SELECTED": "similar_selected",
+  "OPEN": "open",
+  "SAVE": "save",
+  "TAG": "tag",
+  "COPY": "copy",
+  "EXPORT": "export"
+});
+var Mode = Object.freeze({
+  "PROMPT": "prompt",
+  "DIVERSE": "diverse",
+  "SIMILAR": "similar"
+});
+var Method = Object.freeze({
+  "CENTROIDS": "centroids",
+  "RANDOM": "random"
+});
+var State = Object.freeze({
+  "DISABLED": "disabled",
+  "INDEXING": "indexing",
+  "READY": "ready"
+});
+var MessageKind = Object.freeze({
+  "INFO": "info",
+  "ERROR": "error"
+});
+var FIELDS = Object.freeze({
+  "search_prompt": Object.freeze({ "prompt": "string", "limit": "integer" }),
+  "search_diverse": Object.freeze({ "n": "integer", "method": "Method", "clusters": "integer" }),
+  "search_similar": Object.freeze({ "ids": "list", "limit": "integer" }),
+  "toggle_enabled": Object.freeze({}),
+  "update_now": Object.freeze({}),
+  "remove_reference": Object.freeze({ "id": "string" }),
+  "thumbs": Object.freeze({ "ids": "list" }),
+  "preview": Object.freeze({ "id": "string" }),
+  "similar_one": Object.freeze({ "id": "string" }),
+  "similar_selected": Object.freeze({}),
+  "open": Object.freeze({ "name": "string" }),
+  "save": Object.freeze({ "name": "string" }),
+  "tag": Object.freeze({ "tag": "string" }),
+  "copy": Object.freeze({ "dir": "string" }),
+  "export": Object.freeze({ "path": "string" })
+});
+var PARTS = Object.freeze({
+  "search_prompt": "controls",
+  "search_diverse": "controls",
+  "search_similar": "controls",
+  "toggle_enabled": "controls",
+  "update_now": "controls",
+  "remove_reference": "controls",
+  "thumbs": "gallery",
+  "preview": "gallery",
+  "similar_one": "gallery",
+  "similar_selected": "gallery",
+  "open": "actions",
+  "save": "actions",
+  "tag": "actions",
+  "copy": "actions",
+  "export": "actions"
+});
+
+// src/requests.js
+function requester(model, messageEl) {
+  const view = Math.random().toString(36).slice(2, 10);
+  let next = 0;
+  const pending = /* @__PURE__ */ new Map();
+  model.on("msg:custom", (msg, buffers) => {
+    if (!msg || msg.type !== REPLY || !pending.has(msg.rid)) return;
+    const onReply = pending.get(msg.rid);
+    pending.delete(msg.rid);
+    if (!msg.ok) showMessage(messageEl, msg.error || "The request failed.", "error");
+    onReply(msg, buffers || []);
+  });
+  return function send(type, fields = {}, onReply = () => {
+  }) {
+    const spec = FIELDS[type];
+    const names = Object.keys(fields);
+    if (!spec || names.length !== Object.keys(spec).length || !names.every((k) => k in spec)) {
+      throw new Error(`aisearch_widgets: a ${type} request does not match the protocol`);
+    }
+    const rid = `${view}-${++next}`;
+    pending.set(rid, onReply);
+    model.send({ ...fields, type, rid });
+    return rid;
+  };
+}
+function intValue(input, fallback) {
+  const v = Number.parseInt(input.value, 10);
+  return Number.isFinite(v) ? v : fallback;
+}
+
 // src/controls.js
 var MODES = [
-  ["prompt", "Prompt"],
-  ["diverse", "Diverse"],
-  ["similar", "Similar"]
+  [Mode.PROMPT, "Prompt"],
+  [Mode.DIVERSE, "Diverse"],
+  [Mode.SIMILAR, "Similar"]
 ];
 function numberInput(value, min, title, cls) {
   return h("input", { type: "number", min: String(min), step: "1", value: String(value), title, class: cls });
 }
 function render({ model, el }) {
   el.classList.add("aisw", "aisw-controls");
+  const message = h("div", { class: "aisw-message", hidden: true });
+  const send = requester(model, message);
   const title = h("span", { class: "aisw-title" });
   const modelName = h("span", { class: "aisw-muted aisw-model" });
   const statusText = h("span", { class: "aisw-status", "aria-live": "polite" });
   const bar = h("progress", { class: "aisw-progress", max: "1", value: "0" });
   const enableBtn = h("button", {
     class: "aisw-btn",
-    on: { click: () => model.send({ type: "toggle_enabled" }) }
+    on: { click: () => send(Request.TOGGLE_ENABLED) }
   });
   const updateBtn = h("button", {
     class: "aisw-btn",
     text: "Update now",
     title: "Embed new and changed images now",
-    on: { click: () => model.send({ type: "update_now" }) }
+    on: { click: () => send(Request.UPDATE_NOW) }
   });
   const header = h("div", { class: "aisw-header" }, [
     title,
@@ -86,21 +190,15 @@ function render({ model, el }) {
   });
   const limitInput = numberInput(model.get("limit"), 1, "Result limit", "aisw-limit");
   const searchBtn = h("button", { class: "aisw-btn aisw-primary", text: "Search" });
-  const runPrompt = () => model.send({
-    type: "search",
-    mode: "prompt",
+  const runPrompt = () => send(Request.SEARCH_PROMPT, {
     prompt: promptInput.value,
-    limit: Number(limitInput.value) || model.get("limit")
+    limit: intValue(limitInput, model.get("limit"))
   });
   promptInput.addEventListener("keydown", (e) => {
     if (e.key === "Enter") {
       e.preventDefault();
       runPrompt();
     }
-  });
-  promptInput.addEventListener("change", () => {
-    model.set("prompt", promptInput.value);
-    model.save_changes();
   });
   searchBtn.addEventListener("click", runPrompt);
   const promptRow = h("div", { class: "aisw-row", dataset: { pane: "prompt" } }, [
@@ -110,20 +208,18 @@ function render({ model, el }) {
     searchBtn
   ]);
   const methodSel = h("select", { class: "aisw-method", "aria-label": "Sampling method" }, [
-    h("option", { value: "centroids", text: "nearest to centroid" }),
-    h("option", { value: "random", text: "random per cluster" })
+    h("option", { value: Method.CENTROIDS, text: "nearest to centroid" }),
+    h("option", { value: Method.RANDOM, text: "random per cluster" })
   ]);
   const nInput = numberInput(model.get("n"), 1, "Number of samples", "aisw-n");
   const clustersInput = numberInput(model.get("clusters"), 0, "Clusters (0 = as many as samples)", "aisw-clusters");
   const sampleBtn = h("button", { class: "aisw-btn aisw-primary", text: "Sample" });
   sampleBtn.addEventListener(
     "click",
-    () => model.send({
-      type: "search",
-      mode: "diverse",
+    () => send(Request.SEARCH_DIVERSE, {
+      n: intValue(nInput, model.get("n")),
       method: methodSel.value,
-      n: Number(nInput.value) || model.get("n"),
-      clusters: Number(clustersInput.value) || 0
+      clusters: intValue(clustersInput, 0)
     })
   );
   const diverseRow = h("div", { class: "aisw-row", dataset: { pane: "diverse" } }, [
@@ -140,7 +236,10 @@ function render({ model, el }) {
   const simBtn = h("button", { class: "aisw-btn aisw-primary", text: "Search similar" });
   simBtn.addEventListener(
     "click",
-    () => model.send({ type: "search", mode: "similar", limit: Number(simLimit.value) || model.get("limit") })
+    () => send(Request.SEARCH_SIMILAR, {
+      ids: model.get("references").map((r) => r.id),
+      limit: intValue(simLimit, model.get("limit"))
+    })
   );
   const similarRow = h("div", { class: "aisw-row", dataset: { pane: "similar" } }, [
     chips,
@@ -148,7 +247,6 @@ function render({ model, el }) {
     simLimit,
     simBtn
   ]);
-  const message = h("div", { class: "aisw-message", hidden: true });
   el.append(header, notice, tabs, promptRow, diverseRow, similarRow, message);
   function updateHeader() {
     title.textContent = model.get("project");
@@ -165,10 +263,10 @@ function render({ model, el }) {
     statusText.textContent = text;
     bar.max = Math.max(total, 1);
     bar.value = Math.min(done + failed, Math.max(total, 1));
-    bar.hidden = state !== "indexing";
+    bar.hidden = state !== State.INDEXING;
     const ready = model.get("ready");
     notice.hidden = ready;
-    notice.textContent = ready ? "" : state === "indexing" ? "Search is unavailable while embeddings are being prepared." : "AI search is not enabled for this project yet: press \u201CEnable AI search\u201D.";
+    notice.textContent = ready ? "" : state === State.INDEXING ? "Search is unavailable while embeddings are being prepared." : "AI search is not enabled for this project yet: press \u201CEnable AI search\u201D.";
     for (const b of [searchBtn, sampleBtn, simBtn]) b.disabled = !ready || model.get("busy");
   }
   function updateMode() {
@@ -194,7 +292,7 @@ function render({ model, el }) {
             text: "\xD7",
             title: "Remove",
             "aria-label": `Remove ${r.name}`,
-            on: { click: () => model.send({ type: "remove_reference", id: r.id }) }
+            on: { click: () => send(Request.REMOVE_REFERENCE, { id: r.id }) }
           })
         ])
       );
@@ -204,14 +302,21 @@ function render({ model, el }) {
     showMessage(message, model.get("message"), model.get("message_kind"));
   }
   function updateInputs() {
-    if (document.activeElement !== promptInput) promptInput.value = model.get("prompt");
+    const show = (input, value) => {
+      if (document.activeElement !== input) input.value = String(value);
+    };
+    show(promptInput, model.get("prompt"));
+    show(limitInput, model.get("limit"));
+    show(simLimit, model.get("limit"));
+    show(nInput, model.get("n"));
+    show(clustersInput, model.get("clusters"));
     methodSel.value = model.get("method");
   }
   model.on("change:project change:model_name change:enabled change:state change:done change:total change:failed change:ready change:busy", updateHeader);
   model.on("change:mode", updateMode);
   model.on("change:references", updateRefs);
   model.on("change:message change:message_kind", updateMessage);
-  model.on("change:prompt change:method", updateInputs);
+  model.on("change:prompt change:limit change:n change:method change:clusters", updateInputs);
   el.classList.toggle("aisw-busy", model.get("busy"));
   model.on("change:busy", () => el.classList.toggle("aisw-busy", model.get("busy")));
   updateHeader();

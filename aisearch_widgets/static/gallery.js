@@ -19,6 +19,12 @@ function h(tag, props = {}, children = []) {
 function clear(node) {
   while (node.firstChild) node.removeChild(node.firstChild);
 }
+function showMessage(node, text, kind) {
+  node.textContent = text || "";
+  node.hidden = !text;
+  node.classList.toggle("aisw-error", kind === "error");
+  node.setAttribute("role", kind === "error" ? "alert" : "status");
+}
 function fmtScore(s) {
   return typeof s === "number" && Number.isFinite(s) ? s.toFixed(3) : "\u2013";
 }
@@ -39,9 +45,109 @@ var BlobUrls = class {
   }
 };
 
+// src/protocol.js
+var REPLY = "reply";
+var Request = Object.freeze({
+  "SEARCH_PROMPT": "search_prompt",
+  "SEARCH_DIVERSE": "search_diverse",
+  "SEARCH_SIMILAR": "search_similar",
+  "TOGGLE_ENABLED": "toggle_enabled",
+  "UPDATE_NOW": "update_now",
+  "REMOVE_REFERENCE": "remove_reference",
+  "THUMBS": "thumbs",
+  "PREVIEW": "preview",
+  "SIMILAR_ONE": "similar_one",
+  "SIMILAR_SELECTED": "similar_selected",
+  "OPEN": "open",
+  "SAVE": "save",
+  "TAG": "tag",
+  "COPY": "copy",
+  "EXPORT": "export"
+});
+var Mode = Object.freeze({
+  "PROMPT": "prompt",
+  "DIVERSE": "diverse",
+  "SIMILAR": "similar"
+});
+var Method = Object.freeze({
+  "CENTROIDS": "centroids",
+  "RANDOM": "random"
+});
+var State = Object.freeze({
+  "DISABLED": "disabled",
+  "INDEXING": "indexing",
+  "READY": "ready"
+});
+var MessageKind = Object.freeze({
+  "INFO": "info",
+  "ERROR": "error"
+});
+var FIELDS = Object.freeze({
+  "search_prompt": Object.freeze({ "prompt": "string", "limit": "integer" }),
+  "search_diverse": Object.freeze({ "n": "integer", "method": "Method", "clusters": "integer" }),
+  "search_similar": Object.freeze({ "ids": "list", "limit": "integer" }),
+  "toggle_enabled": Object.freeze({}),
+  "update_now": Object.freeze({}),
+  "remove_reference": Object.freeze({ "id": "string" }),
+  "thumbs": Object.freeze({ "ids": "list" }),
+  "preview": Object.freeze({ "id": "string" }),
+  "similar_one": Object.freeze({ "id": "string" }),
+  "similar_selected": Object.freeze({}),
+  "open": Object.freeze({ "name": "string" }),
+  "save": Object.freeze({ "name": "string" }),
+  "tag": Object.freeze({ "tag": "string" }),
+  "copy": Object.freeze({ "dir": "string" }),
+  "export": Object.freeze({ "path": "string" })
+});
+var PARTS = Object.freeze({
+  "search_prompt": "controls",
+  "search_diverse": "controls",
+  "search_similar": "controls",
+  "toggle_enabled": "controls",
+  "update_now": "controls",
+  "remove_reference": "controls",
+  "thumbs": "gallery",
+  "preview": "gallery",
+  "similar_one": "gallery",
+  "similar_selected": "gallery",
+  "open": "actions",
+  "save": "actions",
+  "tag": "actions",
+  "copy": "actions",
+  "export": "actions"
+});
+
+// src/requests.js
+function requester(model, messageEl) {
+  const view = Math.random().toString(36).slice(2, 10);
+  let next = 0;
+  const pending = /* @__PURE__ */ new Map();
+  model.on("msg:custom", (msg, buffers) => {
+    if (!msg || msg.type !== REPLY || !pending.has(msg.rid)) return;
+    const onReply = pending.get(msg.rid);
+    pending.delete(msg.rid);
+    if (!msg.ok) showMessage(messageEl, msg.error || "The request failed.", "error");
+    onReply(msg, buffers || []);
+  });
+  return function send(type, fields = {}, onReply = () => {
+  }) {
+    const spec = FIELDS[type];
+    const names = Object.keys(fields);
+    if (!spec || names.length !== Object.keys(spec).length || !names.every((k) => k in spec)) {
+      throw new Error(`aisearch_widgets: a ${type} request does not match the protocol`);
+    }
+    const rid = `${view}-${++next}`;
+    pending.set(rid, onReply);
+    model.send({ ...fields, type, rid });
+    return rid;
+  };
+}
+
 // src/gallery.js
 function render({ model, el }) {
   el.classList.add("aisw", "aisw-gallery");
+  const message = h("div", { class: "aisw-message", hidden: true });
+  const send = requester(model, message);
   const urls = new BlobUrls();
   const previewUrls = new BlobUrls();
   let token = 0;
@@ -70,7 +176,7 @@ function render({ model, el }) {
   const overlay = h("div", { class: "aisw-overlay", hidden: true, tabindex: "-1" }, [
     h("div", { class: "aisw-preview-box" }, [overlayImg, overlayCaption])
   ]);
-  el.append(toolbar, grid, empty, overlay);
+  el.append(toolbar, message, grid, empty, overlay);
   const closeOverlay = () => {
     overlay.hidden = true;
     previewUrls.revokeAll();
@@ -92,7 +198,7 @@ function render({ model, el }) {
       model.save_changes();
     }
   });
-  similarBtn.addEventListener("click", () => model.send({ type: "similar_selected" }));
+  similarBtn.addEventListener("click", () => send(Request.SIMILAR_SELECTED));
   clearBtn.addEventListener("click", () => {
     model.set("selected", []);
     model.save_changes();
@@ -151,11 +257,11 @@ function render({ model, el }) {
         "aria-label": `Search similar to ${it.name}`,
         on: { click: (e) => {
           e.stopPropagation();
-          model.send({ type: "similar_one", id: it.id });
+          send(Request.SIMILAR_ONE, { id: it.id });
         } }
       });
       const frame = h("div", { class: "aisw-frame", title: "Click to enlarge" }, [img]);
-      frame.addEventListener("click", () => model.send({ type: "preview", id: it.id }));
+      frame.addEventListener("click", () => send(Request.PREVIEW, { id: it.id }, showPreview));
       const caption = h("div", { class: "aisw-caption" }, [
         h("span", { class: "aisw-score", text: fmtScore(it.score) }),
         h("span", { class: "aisw-name", text: it.name, title: it.path || it.name })
@@ -172,39 +278,46 @@ function render({ model, el }) {
     updateSelection();
     updateToolbar();
     if (items.length) {
-      model.send({ type: "thumbs", ids: items.map((i) => i.id), token });
+      const page2 = token;
+      send(Request.THUMBS, { ids: items.map((i) => i.id) }, (reply, buffers) => {
+        if (page2 === token) paint(page2, reply, buffers);
+      });
+    } else {
+      el.dataset.painted = String(token);
     }
   }
-  model.on("msg:custom", (msg, buffers) => {
-    if (msg.type === "thumbs") {
-      if (msg.token !== token) return;
-      let pending = 0;
-      const done = () => {
-        pending -= 1;
-        if (pending <= 0) el.dataset.painted = String(token);
-      };
-      msg.ids.forEach((id, i) => {
-        const c = cards.get(id);
-        if (!c || !buffers[i] || buffers[i].byteLength === 0) return;
-        pending += 1;
-        c.img.addEventListener("load", done, { once: true });
-        c.img.addEventListener("error", done, { once: true });
-        c.img.src = urls.make(buffers[i]);
-      });
-      if (pending === 0) el.dataset.painted = String(token);
-    } else if (msg.type === "preview") {
-      previewUrls.revokeAll();
-      if (buffers[0]) overlayImg.src = previewUrls.make(buffers[0]);
-      overlayImg.alt = msg.name;
-      overlayCaption.textContent = `${msg.name} \xB7 score ${fmtScore(msg.score)}`;
-      overlay.hidden = false;
-      overlay.focus();
-    }
-  });
+  function paint(page2, reply, buffers) {
+    let pending = 0;
+    const done = () => {
+      pending -= 1;
+      if (pending <= 0 && page2 === token) el.dataset.painted = String(page2);
+    };
+    (reply.ids || []).forEach((id, i) => {
+      const c = cards.get(id);
+      if (!c || !buffers[i] || buffers[i].byteLength === 0) return;
+      pending += 1;
+      c.img.addEventListener("load", done, { once: true });
+      c.img.addEventListener("error", done, { once: true });
+      c.img.src = urls.make(buffers[i]);
+    });
+    if (pending === 0) el.dataset.painted = String(page2);
+  }
+  function showPreview(reply, buffers) {
+    if (!reply.ok) return;
+    previewUrls.revokeAll();
+    if (buffers[0]) overlayImg.src = previewUrls.make(buffers[0]);
+    overlayImg.alt = reply.name;
+    overlayCaption.textContent = `${reply.name} \xB7 score ${fmtScore(reply.score)}`;
+    overlay.hidden = false;
+    overlay.focus();
+  }
   model.on("change:items", buildPage);
   model.on("change:selected", updateSelection);
   model.on("change:total change:page change:page_size", updateToolbar);
   model.on("change:empty_text", () => empty.textContent = model.get("empty_text"));
+  const updateMessage = () => showMessage(message, model.get("message"), model.get("message_kind"));
+  model.on("change:message change:message_kind", updateMessage);
+  updateMessage();
   buildPage();
   return () => {
     urls.revokeAll();

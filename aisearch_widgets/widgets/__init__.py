@@ -1,5 +1,17 @@
 """Notebook widgets: :class:`SearchPanel` and its parts."""
 
-from ._panel import SearchPanel
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["SearchPanel"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported when asked for, so that ``python -m aisearch_widgets.widgets._protocol``
+    # (which writes js/src/protocol.js) needs neither ipywidgets nor bqplot.
+    if name == "SearchPanel":
+        from ._panel import SearchPanel
+
+        return SearchPanel
+    raise AttributeError(f"module 'aisearch_widgets.widgets' has no attribute {name!r}")

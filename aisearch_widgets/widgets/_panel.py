@@ -2,7 +2,9 @@
 
 An ipywidgets ``VBox`` of our anywidget parts and a bqplot score histogram, linked
 in Python. Every action goes through the same public API a notebook user calls
-(``Project.search``, ``Collection.filter``, ``Collection.save`` …).
+(``Project.search``, ``Collection.filter``, ``Collection.save`` …). The front end's
+requests follow ``_protocol.py``: each is answered by one reply, ok or with the error,
+which the part that asked also shows.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as W
@@ -21,6 +23,7 @@ from .._errors import AISearchError
 from ..collections import Collection
 from ..project import Project
 from ._parts import Actions, Controls, Gallery
+from ._protocol import REPLY, MessageKind, Method, Mode, Part, Reply, Request, parse, request_id
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +96,29 @@ class SearchPanel(W.VBox):
             [self.controls, self.chart, self.actions, self.gallery],
             layout=W.Layout(width="100%"),
         )
-        self.controls.on_msg(self._on_controls_msg)
-        self.gallery.on_msg(self._on_gallery_msg)
-        self.actions.on_msg(self._on_actions_msg)
+        self._parts = {Part.CONTROLS: self.controls, Part.GALLERY: self.gallery}
+        self._parts[Part.ACTIONS] = self.actions
+        # One handler per request type (``_protocol.SPECS``), called with its checked
+        # fields; a Reply carries results, anything else answers a plain ok.
+        self._handlers: dict[Request, Callable[..., Any]] = {
+            Request.SEARCH_PROMPT: self._search_prompt,
+            Request.SEARCH_DIVERSE: self._search_diverse,
+            Request.SEARCH_SIMILAR: self._similar_ids,
+            Request.TOGGLE_ENABLED: self._toggle_enabled,
+            Request.UPDATE_NOW: self._update_now,
+            Request.REMOVE_REFERENCE: self._remove_reference,
+            Request.THUMBS: self._thumbs,
+            Request.PREVIEW: self._preview,
+            Request.SIMILAR_ONE: lambda id: self._similar_ids([id]),
+            Request.SIMILAR_SELECTED: self._similar_selected,
+            Request.OPEN: self._open,
+            Request.SAVE: self._save,
+            Request.TAG: self._tag,
+            Request.COPY: self._copy,
+            Request.EXPORT: self._export,
+        }
+        for part, widget in self._parts.items():
+            widget.on_msg(lambda _w, msg, _bufs, part=part: self._dispatch(part, msg))
         self.gallery.observe(lambda _: self._show_page(), "page")
         self.gallery.observe(self._on_selected, "selected")
         self._stop = threading.Event()
@@ -241,50 +264,22 @@ class SearchPanel(W.VBox):
         self.gallery.selected = list(dict.fromkeys(ids))
 
     def search(self, prompt: str, limit: int | None = None) -> Collection | None:
-        """Run a prompt search as if typed in the panel."""
-        self.controls.mode = "prompt"
-        self.controls.prompt = prompt
-        return self._run(lambda: self.project.search(prompt, limit=limit or self.controls.limit))
+        """Run a prompt search as if typed in the panel. An error is shown in the
+        panel (and logged), and None returned."""
+        return self._shown(self._search_prompt, prompt, limit)
 
     def diverse(
         self, n: int | None = None, method: str | None = None, clusters: int | None = None
     ) -> Collection | None:
-        self.controls.mode = "diverse"
-        n = n or self.controls.n
-        method = method or self.controls.method
-        clusters = self.controls.clusters if clusters is None else clusters
-        self.controls.n, self.controls.method, self.controls.clusters = n, method, clusters
-        return self._run(
-            lambda: self.project.diverse(n=n, method=method, clusters=clusters or None)
-        )
+        """A diverse sample, as if asked in the panel's Diverse tab."""
+        return self._shown(self._search_diverse, n, method, clusters)
 
     def similar(self, images: Any = None, limit: int | None = None) -> Collection | None:
         """Search similar to ``images`` (default: the selected images). From Python any
         reference ``Project.similar`` takes works; the selection is used by id only."""
         if images is None:
-            return self._similar_ids(self.selected, limit)
-        if isinstance(images, (list, tuple)) and all(isinstance(r, str) for r in images):
-            self._set_references(images)
-        self.controls.mode = "similar"
-        if isinstance(images, (list, tuple)) and not images:
-            self._message("Select images in the gallery first.", "error")
-            return None
-        return self._run(lambda: self.project.similar(images, limit=limit or self.controls.limit))
-
-    def _similar_ids(self, ids: Any, limit: int | None = None) -> Collection | None:
-        """Similar search by ids from the front end: only ids of the project, checked
-        against the catalog, reach ``Project.similar(ids=...)``; nothing is read as a
-        path, and the reply does not say whether a rejected string names anything."""
-        self.controls.mode = "similar"
-        refs = self._project_ids(ids)
-        if len(refs) != (len(ids) if isinstance(ids, (list, tuple)) else -1):
-            self._message(_NOT_OURS, "error")
-            return None
-        if not refs:
-            self._message("Select images in the gallery first.", "error")
-            return None
-        self._set_references(refs)
-        return self._run(lambda: self.project.similar(ids=refs, limit=limit or self.controls.limit))
+            return self._shown(self._similar_ids, self.selected, limit)
+        return self._shown(self._similar_any, images, limit)
 
     def show(self, collection: Collection) -> None:
         """Show any collection (e.g. a saved one) in the chart and gallery."""
@@ -301,27 +296,90 @@ class SearchPanel(W.VBox):
         super().close()
 
     # -- internals ----------------------------------------------------------------
-    def _message(self, text: str, kind: str = "info", where: Any = None) -> None:
+    def _message(self, text: str, kind: str = MessageKind.INFO, where: Any = None) -> None:
         target = where or self.controls
         with target.hold_sync():
             target.message = text
-            target.message_kind = kind
+            target.message_kind = str(kind)
 
-    def _run(self, search: Any) -> Collection | None:
+    def _report(self, exc: BaseException, where: Any, what: str) -> str:
+        """Show an error in the part ``where`` and log it; the text shown. Errors we
+        raise on purpose say what to do; anything else is a bug or an OS failure and
+        is logged with its traceback."""
+        if isinstance(exc, AISearchError):
+            text = str(exc)
+            log.warning("%s: %s", what, text)
+        else:
+            text = f"{type(exc).__name__}: {exc}"
+            log.error("%s failed", what, exc_info=exc)
+        self._message(text, MessageKind.ERROR, where=where)
+        return text
+
+    def _shown(self, fn: Callable[..., Collection | None], *args: Any) -> Collection | None:
+        """A call from Python: its error is shown in the panel and logged, not raised."""
+        try:
+            return fn(*args)
+        except Exception as exc:
+            self._report(exc, self.controls, getattr(fn, "__name__", "panel call").lstrip("_"))
+            return None
+
+    def _run(self, search: Callable[[], Collection]) -> Collection:
         self.controls.busy = True
         self._message("")
         try:
             res = search()
-        except AISearchError as exc:
-            self._message(str(exc), "error")
-            return None
-        except Exception as exc:  # shown to the user, never swallowed silently
-            log.exception("search failed")
-            self._message(f"{type(exc).__name__}: {exc}", "error")
-            return None
         finally:
             self.controls.busy = False
         self._set_result(res)
+        return res
+
+    def _search_prompt(self, prompt: str, limit: int | None = None) -> Collection:
+        c = self.controls
+        c.mode = Mode.PROMPT.value
+        limit = c.limit if limit is None else limit
+        res = self._run(lambda: self.project.search(prompt, limit=limit))
+        with c.hold_sync():  # what ran: the view shows it (one way, Python to JS)
+            c.prompt, c.limit = prompt, limit
+        return res
+
+    def _search_diverse(
+        self, n: int | None = None, method: str | None = None, clusters: int | None = None
+    ) -> Collection:
+        c = self.controls
+        c.mode = Mode.DIVERSE.value
+        n = c.n if n is None else n
+        method = c.method if method is None else str(method)
+        clusters = c.clusters if clusters is None else clusters
+        res = self._run(lambda: self.project.diverse(n=n, method=method, clusters=clusters or None))
+        with c.hold_sync():
+            c.n, c.method, c.clusters = n, Method(method).value, clusters
+        return res
+
+    def _similar_any(self, images: Any, limit: int | None) -> Collection:
+        if isinstance(images, (list, tuple)) and all(isinstance(r, str) for r in images):
+            self._set_references(images)
+        self.controls.mode = Mode.SIMILAR.value
+        if isinstance(images, (list, tuple)) and not images:
+            raise AISearchError("Select images in the gallery first.")
+        limit = self.controls.limit if limit is None else limit
+        res = self._run(lambda: self.project.similar(images, limit=limit))
+        self.controls.limit = limit
+        return res
+
+    def _similar_ids(self, ids: Any, limit: int | None = None) -> Collection:
+        """Similar search by ids from the front end: only ids of the project, checked
+        against the catalog, reach ``Project.similar(ids=...)``; nothing is read as a
+        path, and the error does not say whether a rejected string names anything."""
+        self.controls.mode = Mode.SIMILAR.value
+        refs = self._project_ids(ids)
+        if len(refs) != (len(ids) if isinstance(ids, (list, tuple)) else -1):
+            raise AISearchError(_NOT_OURS)
+        if not refs:
+            raise AISearchError("Select images in the gallery first.")
+        self._set_references(refs)
+        limit = self.controls.limit if limit is None else limit
+        res = self._run(lambda: self.project.similar(ids=refs, limit=limit))
+        self.controls.limit = limit
         return res
 
     def _set_result(self, res: Collection) -> None:
@@ -430,117 +488,131 @@ class SearchPanel(W.VBox):
         elif kind == "below":
             self._apply_filter("below", None, self.threshold, sync_brush=True)
 
-    # -- messages from the front end ----------------------------------------------
-    def _on_controls_msg(self, _w: Any, msg: dict, _buffers: list) -> None:
-        kind = msg.get("type")
+    # -- requests from the front end (see _protocol.py) ---------------------------
+    def _dispatch(self, part: Part, msg: Any) -> None:
+        """Answer one request: check it against the protocol, run its handler, reply
+        ok or with the error. An error is also shown in the part that sent the request
+        and logged. Whatever happens, exactly one reply goes back."""
+        widget = self._parts[part]
+        rid = request_id(msg)
+        what = f"panel request {str(msg.get('type') if isinstance(msg, dict) else msg)[:40]!r}"
         try:
-            if kind == "search":
-                mode = msg.get("mode", "prompt")
-                if mode == "prompt":
-                    self.controls.limit = int(msg.get("limit") or self.controls.limit)
-                    self.search(str(msg.get("prompt", "")), limit=self.controls.limit)
-                elif mode == "diverse":
-                    self.diverse(
-                        n=int(msg.get("n") or self.controls.n),
-                        method=str(msg.get("method") or self.controls.method),
-                        clusters=int(msg.get("clusters") or 0),
-                    )
-                else:
-                    refs = [
-                        r.get("id") if isinstance(r, dict) else None
-                        for r in self.controls.references
-                    ]
-                    self._similar_ids(refs, limit=int(msg.get("limit") or self.controls.limit))
-            elif kind == "toggle_enabled":
-                if self.project.enabled:
-                    self.project.disable()
-                else:
-                    self.project.enable()
-                self._refresh_status()
-            elif kind == "update_now":
-                self.project.update(wait=False)
-                self._message("Update started.")
-                self._refresh_status()
-            elif kind == "remove_reference":
-                self.controls.references = [
-                    r for r in self.controls.references if r["id"] != msg.get("id")
-                ]
-        except AISearchError as exc:
-            self._message(str(exc), "error")
+            if widget.message_kind == MessageKind.ERROR:
+                self._message("", where=widget)  # a new request: the old error is done
+            req, fields = parse(part, msg)
+            out = self._handlers[req](**fields)
+            reply = out if isinstance(out, Reply) else Reply()
+            if reply.error is not None:
+                self._message(reply.error, MessageKind.ERROR, where=widget)
+        except Exception as exc:
+            reply = Reply(error=self._report(exc, widget, what))
+        content: dict[str, Any] = {"type": REPLY, "rid": rid, "ok": reply.error is None}
+        content.update(reply.fields)
+        if reply.error is not None:
+            content["error"] = reply.error
+        try:
+            widget.send(content, reply.buffers or None)
+        except Exception:  # the comm is gone (kernel shutting down, widget closed)
+            log.exception("could not answer %s", what)
 
-    def _on_gallery_msg(self, _w: Any, msg: dict, _buffers: list) -> None:
-        kind = msg.get("type")
-        if kind == "thumbs":
-            ids = [i for i in msg.get("ids", []) if isinstance(i, str)][:500]
-            known = set(self._view_df["id"])
-            bufs = [(self.project.thumbnail(i) or b"") if i in known else b"" for i in ids]
-            self.gallery.send({"type": "thumbs", "ids": ids, "token": msg.get("token")}, bufs)
-        elif kind == "preview":
-            pid = msg.get("id")
-            if isinstance(pid, str):
-                self._send_preview(pid)
-        elif kind == "similar_one":
-            self._similar_ids([msg.get("id")])
-        elif kind == "similar_selected":
-            self._similar_ids(self.selected)
-            self.gallery.selected = []
+    def _toggle_enabled(self) -> None:
+        if self.project.enabled:
+            self.project.disable()
+        else:
+            self.project.enable()
+        self._refresh_status()
 
-    def _send_preview(self, pid: str) -> None:
+    def _update_now(self) -> None:
+        self.project.update(wait=False)
+        self._message("Update started.")
+        self._refresh_status()
+
+    def _remove_reference(self, id: str) -> None:
+        self.controls.references = [r for r in self.controls.references if r.get("id") != id]
+
+    def _thumbs(self, ids: list) -> Reply:
+        """One JPEG buffer per id on screen; an empty one for ids not shown and for
+        images whose thumbnail fails (the page still finishes; the error is shown)."""
+        ids = [i for i in ids if isinstance(i, str)][:500]
+        known = set(self._view_df["id"])
+        bufs: list[bytes] = []
+        broken: list[str] = []
+        for i in ids:
+            data = b""
+            if i in known:
+                try:
+                    data = self.project.thumbnail(i) or b""
+                except Exception as exc:
+                    log.error("thumbnail of image %s failed", i, exc_info=exc)
+                    broken.append(f"{type(exc).__name__}: {exc}")
+            bufs.append(data)
+        error = None
+        if broken:
+            error = (
+                f"{len(broken)} thumbnail(s) could not be made, first: {broken[0]}. The "
+                "images are listed without them; check the files and the project home."
+            )
+        return Reply({"ids": ids}, bufs, error)
+
+    def _preview(self, id: str) -> Reply:
         from ..images import DecodeFailure, load, thumbnail_jpeg
 
-        rows = self._view_df[self._view_df["id"] == pid]
+        rows = self._view_df[self._view_df["id"] == id]
         if rows.empty:
-            return
+            raise AISearchError(_NOT_OURS)
         r = rows.iloc[0]
         try:
             data = thumbnail_jpeg(load(r["path"], 768)[0], size=768, quality=85)
         except DecodeFailure as f:
-            self._message(f.message, "error")
-            return
-        self.gallery.send(
-            {
-                "type": "preview",
-                "id": pid,
-                "name": os.path.basename(r["path"]),
-                "score": float(r["score"]),
-            },
-            [data],
-        )
+            raise AISearchError(f.message) from f
+        name = os.path.basename(r["path"])
+        score = None if pd.isna(r["score"]) else float(r["score"])
+        return Reply({"name": name, "score": score}, [data])
 
-    def _on_actions_msg(self, _w: Any, msg: dict, _buffers: list) -> None:
-        kind = msg.get("type")
-        view = self._view
+    def _similar_selected(self) -> Collection:
+        res = self._similar_ids(self.selected)
+        self.gallery.selected = []
+        return res
+
+    def _open(self, name: str) -> None:
         try:
-            if kind == "open":
-                self.show(self.project.collections[str(msg.get("name"))])
-                return
-            if view is None:
-                raise AISearchError("Run a search first.")
-            if kind == "save":
-                name = str(msg.get("name", ""))
-                view.save(name)
-                self._refresh_collections()
-                self._message(f"Saved {len(view)} images as {name!r}.", where=self.actions)
-            elif kind == "tag":
-                tag = str(msg.get("tag", ""))
-                view.tag(tag)
-                self._message(f"Tagged {len(view)} images {tag!r}.", where=self.actions)
-                self._view_df = view.df
-            elif kind == "copy":
-                target = self._allowed_target(msg.get("dir"), folder=True)
-                rep = view.copy_to(target, on_conflict="skip")
-                counts = rep["status"].value_counts().to_dict()
-                text = ", ".join(f"{v} {k}" for k, v in counts.items())
-                bad = rep[rep["status"] == "error"]
-                kind_ = "error" if len(bad) else "info"
-                detail = f" First error: {bad['message'].iloc[0]}" if len(bad) else ""
-                self._message(f"Copy: {text}.{detail}", kind_, where=self.actions)
-            elif kind == "export":
-                p = view.export(self._allowed_target(msg.get("path"), folder=False))
-                self._message(f"Exported {len(view)} rows to {p}.", where=self.actions)
-        except (AISearchError, KeyError, OSError) as exc:
-            text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            self._message(str(text), "error", where=self.actions)
+            coll = self.project.collections[name]
+        except KeyError as exc:
+            raise AISearchError(str(exc.args[0] if exc.args else exc)) from exc
+        self.show(coll)
+
+    def _shown_view(self) -> Collection:
+        if self._view is None:
+            raise AISearchError("Run a search first.")
+        return self._view
+
+    def _save(self, name: str) -> None:
+        view = self._shown_view()
+        view.save(name)
+        self._refresh_collections()
+        self._message(f"Saved {len(view)} images as {name!r}.", where=self.actions)
+
+    def _tag(self, tag: str) -> None:
+        view = self._shown_view()
+        view.tag(tag)
+        self._message(f"Tagged {len(view)} images {tag!r}.", where=self.actions)
+        self._view_df = view.df
+
+    def _copy(self, dir: str) -> Reply:
+        view = self._shown_view()
+        rep = view.copy_to(self._allowed_target(dir, folder=True), on_conflict="skip")
+        counts = rep["status"].value_counts().to_dict()
+        text = "Copy: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + "."
+        bad = rep[rep["status"] == "error"]
+        if len(bad):
+            return Reply(error=f"{text} First error: {bad['message'].iloc[0]}")
+        self._message(text, where=self.actions)
+        return Reply()
+
+    def _export(self, path: str) -> None:
+        view = self._shown_view()
+        p = view.export(self._allowed_target(path, folder=False))
+        self._message(f"Exported {len(view)} rows to {p}.", where=self.actions)
 
     def _allowed_target(self, raw: Any, folder: bool) -> str:
         """A copy/export target the browser sent, resolved (symlinks, ``..``) and
@@ -584,10 +656,8 @@ class SearchPanel(W.VBox):
 
     def _poll(self, interval: float) -> None:
         while not self._stop.wait(interval):
-            if self.project._closed:
-                return
             try:
                 self._refresh_status()
-            except Exception:  # the kernel may be shutting down
+            except Exception:  # the project was closed, or the kernel is shutting down
                 log.debug("status poll failed", exc_info=True)
                 return

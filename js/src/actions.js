@@ -1,39 +1,48 @@
 // Collection actions on what the gallery shows: save under a name, tag, copy to a
 // folder, export a manifest; and reopening a saved collection.
 import { h, clear, showMessage } from "./dom.js";
+import { Request } from "./protocol.js";
+import { requester } from "./requests.js";
 
 function render({ model, el }) {
   el.classList.add("aisw", "aisw-actions");
+  const message = h("div", { class: "aisw-message", hidden: true });
+  const send = requester(model, message);
   const field = (placeholder, label) =>
     h("input", { type: "text", placeholder, "aria-label": label, class: "aisw-field" });
   const nameIn = field("collection name", "Collection name");
   const tagIn = field("tag", "Tag");
   const dirIn = field("folder", "Target folder");
   const exportIn = field("manifest.csv or .jsonl", "Export path");
-  const act = (type, input, key) => () => {
+  const act = (input, type, key) => () => {
     const value = input.value.trim();
     if (!value) {
       input.focus();
       return;
     }
-    model.send({ type, [key]: value });
+    send(type, { [key]: value });
   };
   const btn = (text, fn, cls = "aisw-btn") => h("button", { class: cls, text, on: { click: fn } });
   const saved = h("select", { class: "aisw-saved", "aria-label": "Saved collections" });
-  const openBtn = btn("Open", () => saved.value && model.send({ type: "open", name: saved.value }));
+  const openBtn = btn("Open", () => saved.value && send(Request.OPEN, { name: saved.value }));
   const summary = h("span", { class: "aisw-muted aisw-summary" });
-  const message = h("div", { class: "aisw-message", hidden: true });
-  for (const [input, type, key] of [[nameIn, "save", "name"], [tagIn, "tag", "tag"], [dirIn, "copy", "dir"], [exportIn, "export", "path"]]) {
-    input.addEventListener("keydown", (e) => e.key === "Enter" && act(type, input, key)());
+  const inputs = [
+    [nameIn, Request.SAVE, "name"],
+    [tagIn, Request.TAG, "tag"],
+    [dirIn, Request.COPY, "dir"],
+    [exportIn, Request.EXPORT, "path"],
+  ];
+  for (const [input, type, key] of inputs) {
+    input.addEventListener("keydown", (e) => e.key === "Enter" && act(input, type, key)());
   }
   el.append(
     h("div", { class: "aisw-row" }, [
       summary,
       h("span", { class: "aisw-spacer" }),
-      nameIn, btn("Save", act("save", nameIn, "name"), "aisw-btn aisw-primary aisw-save"),
-      tagIn, btn("Tag", act("tag", tagIn, "tag"), "aisw-btn aisw-tag"),
-      dirIn, btn("Copy to folder", act("copy", dirIn, "dir"), "aisw-btn aisw-copy"),
-      exportIn, btn("Export", act("export", exportIn, "path"), "aisw-btn aisw-export"),
+      nameIn, btn("Save", act(...inputs[0]), "aisw-btn aisw-primary aisw-save"),
+      tagIn, btn("Tag", act(...inputs[1]), "aisw-btn aisw-tag"),
+      dirIn, btn("Copy to folder", act(...inputs[2]), "aisw-btn aisw-copy"),
+      exportIn, btn("Export", act(...inputs[3]), "aisw-btn aisw-export"),
       saved, openBtn,
     ]),
     message,

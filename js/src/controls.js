@@ -1,12 +1,15 @@
 // Header (project status, enable/disable, update now) and the search bar with its
-// three modes: Prompt | Diverse | Similar. Searches are sent to Python as messages
-// carrying their parameters; Python runs them through the public API.
+// three modes: Prompt | Diverse | Similar. Searches are requests carrying their
+// parameters; Python runs them through the public API. The traits of the same names
+// (prompt, limit, n, method, clusters) are what Python ran: shown, never written here.
 import { h, clear, showMessage } from "./dom.js";
+import { Method, Mode, Request, State } from "./protocol.js";
+import { intValue, requester } from "./requests.js";
 
 const MODES = [
-  ["prompt", "Prompt"],
-  ["diverse", "Diverse"],
-  ["similar", "Similar"],
+  [Mode.PROMPT, "Prompt"],
+  [Mode.DIVERSE, "Diverse"],
+  [Mode.SIMILAR, "Similar"],
 ];
 
 function numberInput(value, min, title, cls) {
@@ -15,6 +18,8 @@ function numberInput(value, min, title, cls) {
 
 function render({ model, el }) {
   el.classList.add("aisw", "aisw-controls");
+  const message = h("div", { class: "aisw-message", hidden: true });
+  const send = requester(model, message);
 
   // -- header ------------------------------------------------------------------
   const title = h("span", { class: "aisw-title" });
@@ -23,13 +28,13 @@ function render({ model, el }) {
   const bar = h("progress", { class: "aisw-progress", max: "1", value: "0" });
   const enableBtn = h("button", {
     class: "aisw-btn",
-    on: { click: () => model.send({ type: "toggle_enabled" }) },
+    on: { click: () => send(Request.TOGGLE_ENABLED) },
   });
   const updateBtn = h("button", {
     class: "aisw-btn",
     text: "Update now",
     title: "Embed new and changed images now",
-    on: { click: () => model.send({ type: "update_now" }) },
+    on: { click: () => send(Request.UPDATE_NOW) },
   });
   const header = h("div", { class: "aisw-header" }, [
     title, modelName, statusText, bar, enableBtn, updateBtn,
@@ -47,7 +52,7 @@ function render({ model, el }) {
       dataset: { mode },
       on: {
         click: () => {
-          model.set("mode", mode);
+          model.set("mode", mode); // the tab is view state the front end owns too
           model.save_changes();
         },
       },
@@ -66,21 +71,15 @@ function render({ model, el }) {
   const limitInput = numberInput(model.get("limit"), 1, "Result limit", "aisw-limit");
   const searchBtn = h("button", { class: "aisw-btn aisw-primary", text: "Search" });
   const runPrompt = () =>
-    model.send({
-      type: "search",
-      mode: "prompt",
+    send(Request.SEARCH_PROMPT, {
       prompt: promptInput.value,
-      limit: Number(limitInput.value) || model.get("limit"),
+      limit: intValue(limitInput, model.get("limit")),
     });
   promptInput.addEventListener("keydown", (e) => {
     if (e.key === "Enter") {
       e.preventDefault();
       runPrompt();
     }
-  });
-  promptInput.addEventListener("change", () => {
-    model.set("prompt", promptInput.value);
-    model.save_changes();
   });
   searchBtn.addEventListener("click", runPrompt);
   const promptRow = h("div", { class: "aisw-row", dataset: { pane: "prompt" } }, [
@@ -89,19 +88,17 @@ function render({ model, el }) {
 
   // -- diverse -----------------------------------------------------------------
   const methodSel = h("select", { class: "aisw-method", "aria-label": "Sampling method" }, [
-    h("option", { value: "centroids", text: "nearest to centroid" }),
-    h("option", { value: "random", text: "random per cluster" }),
+    h("option", { value: Method.CENTROIDS, text: "nearest to centroid" }),
+    h("option", { value: Method.RANDOM, text: "random per cluster" }),
   ]);
   const nInput = numberInput(model.get("n"), 1, "Number of samples", "aisw-n");
   const clustersInput = numberInput(model.get("clusters"), 0, "Clusters (0 = as many as samples)", "aisw-clusters");
   const sampleBtn = h("button", { class: "aisw-btn aisw-primary", text: "Sample" });
   sampleBtn.addEventListener("click", () =>
-    model.send({
-      type: "search",
-      mode: "diverse",
+    send(Request.SEARCH_DIVERSE, {
+      n: intValue(nInput, model.get("n")),
       method: methodSel.value,
-      n: Number(nInput.value) || model.get("n"),
-      clusters: Number(clustersInput.value) || 0,
+      clusters: intValue(clustersInput, 0),
     }),
   );
   const diverseRow = h("div", { class: "aisw-row", dataset: { pane: "diverse" } }, [
@@ -116,13 +113,15 @@ function render({ model, el }) {
   const simLimit = numberInput(model.get("limit"), 1, "Result limit", "aisw-limit");
   const simBtn = h("button", { class: "aisw-btn aisw-primary", text: "Search similar" });
   simBtn.addEventListener("click", () =>
-    model.send({ type: "search", mode: "similar", limit: Number(simLimit.value) || model.get("limit") }),
+    send(Request.SEARCH_SIMILAR, {
+      ids: model.get("references").map((r) => r.id),
+      limit: intValue(simLimit, model.get("limit")),
+    }),
   );
   const similarRow = h("div", { class: "aisw-row", dataset: { pane: "similar" } }, [
     chips, h("label", { class: "aisw-muted", text: "limit" }), simLimit, simBtn,
   ]);
 
-  const message = h("div", { class: "aisw-message", hidden: true });
   el.append(header, notice, tabs, promptRow, diverseRow, similarRow, message);
 
   // -- model → DOM ---------------------------------------------------------------
@@ -141,12 +140,12 @@ function render({ model, el }) {
     statusText.textContent = text;
     bar.max = Math.max(total, 1);
     bar.value = Math.min(done + failed, Math.max(total, 1));
-    bar.hidden = state !== "indexing";
+    bar.hidden = state !== State.INDEXING;
     const ready = model.get("ready");
     notice.hidden = ready;
     notice.textContent = ready
       ? ""
-      : state === "indexing"
+      : state === State.INDEXING
         ? "Search is unavailable while embeddings are being prepared."
         : "AI search is not enabled for this project yet: press “Enable AI search”.";
     for (const b of [searchBtn, sampleBtn, simBtn]) b.disabled = !ready || model.get("busy");
@@ -174,7 +173,7 @@ function render({ model, el }) {
             text: "×",
             title: "Remove",
             "aria-label": `Remove ${r.name}`,
-            on: { click: () => model.send({ type: "remove_reference", id: r.id }) },
+            on: { click: () => send(Request.REMOVE_REFERENCE, { id: r.id }) },
           }),
         ]),
       );
@@ -184,7 +183,15 @@ function render({ model, el }) {
     showMessage(message, model.get("message"), model.get("message_kind"));
   }
   function updateInputs() {
-    if (document.activeElement !== promptInput) promptInput.value = model.get("prompt");
+    // What Python ran last; an input the user is typing in is left alone.
+    const show = (input, value) => {
+      if (document.activeElement !== input) input.value = String(value);
+    };
+    show(promptInput, model.get("prompt"));
+    show(limitInput, model.get("limit"));
+    show(simLimit, model.get("limit"));
+    show(nInput, model.get("n"));
+    show(clustersInput, model.get("clusters"));
     methodSel.value = model.get("method");
   }
 
@@ -192,7 +199,7 @@ function render({ model, el }) {
   model.on("change:mode", updateMode);
   model.on("change:references", updateRefs);
   model.on("change:message change:message_kind", updateMessage);
-  model.on("change:prompt change:method", updateInputs);
+  model.on("change:prompt change:limit change:n change:method change:clusters", updateInputs);
   el.classList.toggle("aisw-busy", model.get("busy"));
   model.on("change:busy", () => el.classList.toggle("aisw-busy", model.get("busy")));
   updateHeader();

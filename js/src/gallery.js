@@ -2,13 +2,17 @@
 // scores) as a trait; the thumbnails come as binary JPEG buffers in reply to a
 // request for exactly the ids on screen, and are shown through blob URLs that are
 // revoked when the page changes.
-import { h, clear, fmtScore, BlobUrls } from "./dom.js";
+import { h, clear, fmtScore, showMessage, BlobUrls } from "./dom.js";
+import { Request } from "./protocol.js";
+import { requester } from "./requests.js";
 
 function render({ model, el }) {
   el.classList.add("aisw", "aisw-gallery");
+  const message = h("div", { class: "aisw-message", hidden: true });
+  const send = requester(model, message);
   const urls = new BlobUrls();
   const previewUrls = new BlobUrls();
-  let token = 0; // identifies the page a thumbnail reply belongs to
+  let token = 0; // the page on screen: a thumbnail reply for an older one is dropped
   let cards = new Map(); // id -> {card, img, box}
 
   const countLabel = h("span", { class: "aisw-count", "aria-live": "polite" });
@@ -28,7 +32,7 @@ function render({ model, el }) {
   const overlay = h("div", { class: "aisw-overlay", hidden: true, tabindex: "-1" }, [
     h("div", { class: "aisw-preview-box" }, [overlayImg, overlayCaption]),
   ]);
-  el.append(toolbar, grid, empty, overlay);
+  el.append(toolbar, message, grid, empty, overlay);
 
   const closeOverlay = () => {
     overlay.hidden = true;
@@ -52,7 +56,7 @@ function render({ model, el }) {
       model.save_changes();
     }
   });
-  similarBtn.addEventListener("click", () => model.send({ type: "similar_selected" }));
+  similarBtn.addEventListener("click", () => send(Request.SIMILAR_SELECTED));
   clearBtn.addEventListener("click", () => {
     model.set("selected", []);
     model.save_changes();
@@ -113,10 +117,10 @@ function render({ model, el }) {
         text: "≈",
         title: "Search similar to this image",
         "aria-label": `Search similar to ${it.name}`,
-        on: { click: (e) => { e.stopPropagation(); model.send({ type: "similar_one", id: it.id }); } },
+        on: { click: (e) => { e.stopPropagation(); send(Request.SIMILAR_ONE, { id: it.id }); } },
       });
       const frame = h("div", { class: "aisw-frame", title: "Click to enlarge" }, [img]);
-      frame.addEventListener("click", () => model.send({ type: "preview", id: it.id }));
+      frame.addEventListener("click", () => send(Request.PREVIEW, { id: it.id }, showPreview));
       const caption = h("div", { class: "aisw-caption" }, [
         h("span", { class: "aisw-score", text: fmtScore(it.score) }),
         h("span", { class: "aisw-name", text: it.name, title: it.path || it.name }),
@@ -130,41 +134,51 @@ function render({ model, el }) {
     updateSelection();
     updateToolbar();
     if (items.length) {
-      model.send({ type: "thumbs", ids: items.map((i) => i.id), token });
+      const page = token;
+      send(Request.THUMBS, { ids: items.map((i) => i.id) }, (reply, buffers) => {
+        if (page === token) paint(page, reply, buffers);
+      });
+    } else {
+      el.dataset.painted = String(token);
     }
   }
 
-  model.on("msg:custom", (msg, buffers) => {
-    if (msg.type === "thumbs") {
-      if (msg.token !== token) return; // a reply for a page no longer shown
-      let pending = 0;
-      const done = () => {
-        pending -= 1;
-        if (pending <= 0) el.dataset.painted = String(token);
-      };
-      msg.ids.forEach((id, i) => {
-        const c = cards.get(id);
-        if (!c || !buffers[i] || buffers[i].byteLength === 0) return;
-        pending += 1;
-        c.img.addEventListener("load", done, { once: true });
-        c.img.addEventListener("error", done, { once: true });
-        c.img.src = urls.make(buffers[i]);
-      });
-      if (pending === 0) el.dataset.painted = String(token);
-    } else if (msg.type === "preview") {
-      previewUrls.revokeAll();
-      if (buffers[0]) overlayImg.src = previewUrls.make(buffers[0]);
-      overlayImg.alt = msg.name;
-      overlayCaption.textContent = `${msg.name} · score ${fmtScore(msg.score)}`;
-      overlay.hidden = false;
-      overlay.focus();
-    }
-  });
+  // Thumbnails of the page; an empty buffer (an image not shown, a broken file)
+  // leaves its card without one. An error reply still carries the others.
+  function paint(page, reply, buffers) {
+    let pending = 0;
+    const done = () => {
+      pending -= 1;
+      if (pending <= 0 && page === token) el.dataset.painted = String(page);
+    };
+    (reply.ids || []).forEach((id, i) => {
+      const c = cards.get(id);
+      if (!c || !buffers[i] || buffers[i].byteLength === 0) return;
+      pending += 1;
+      c.img.addEventListener("load", done, { once: true });
+      c.img.addEventListener("error", done, { once: true });
+      c.img.src = urls.make(buffers[i]);
+    });
+    if (pending === 0) el.dataset.painted = String(page);
+  }
+
+  function showPreview(reply, buffers) {
+    if (!reply.ok) return;
+    previewUrls.revokeAll();
+    if (buffers[0]) overlayImg.src = previewUrls.make(buffers[0]);
+    overlayImg.alt = reply.name;
+    overlayCaption.textContent = `${reply.name} · score ${fmtScore(reply.score)}`;
+    overlay.hidden = false;
+    overlay.focus();
+  }
 
   model.on("change:items", buildPage);
   model.on("change:selected", updateSelection);
   model.on("change:total change:page change:page_size", updateToolbar);
   model.on("change:empty_text", () => (empty.textContent = model.get("empty_text")));
+  const updateMessage = () => showMessage(message, model.get("message"), model.get("message_kind"));
+  model.on("change:message change:message_kind", updateMessage);
+  updateMessage();
   buildPage();
   return () => {
     urls.revokeAll();

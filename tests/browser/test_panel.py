@@ -61,6 +61,11 @@ panel
     assert scores == sorted(scores, reverse=True)
     dom_ids = page.locator(".aisw-card").evaluate_all("els => els.map(e => e.dataset.id)")
     assert dom_ids == _py(lab, page, "panel.result.ids")
+    # The search travelled as a request; Python shows what ran in its traits.
+    assert _py(lab, page, "[panel.controls.prompt, panel.controls.mode]") == [
+        "a red disc",
+        "prompt",
+    ]
     thumbs = page.locator(".aisw-card img.aisw-thumb")
     assert thumbs.first.get_attribute("src").startswith("blob:")
     assert page.locator(".aisw-card img.aisw-thumb").evaluate_all(
@@ -119,6 +124,20 @@ panel
     page.locator(".aisw-save").click()
     expect(page.locator(".aisw-actions .aisw-message")).to_contain_text("Saved 39 images")
     assert _py(lab, page, "list(proj.collections)") == ["look-alikes"]
+
+    # A refused request comes back as an error reply, shown where it was asked.
+    page.locator(".aisw-save").click()
+    refused = page.locator(".aisw-actions .aisw-message.aisw-error")
+    expect(refused).to_contain_text("overwrite")
+    assert refused.get_attribute("role") == "alert"
+
+    # A click on a thumbnail asks for a preview; its reply carries the image.
+    page.locator(".aisw-card .aisw-frame").first.click()
+    overlay = page.locator(".aisw-overlay")
+    expect(overlay).to_be_visible()
+    assert page.locator(".aisw-preview").get_attribute("src").startswith("blob:")
+    page.keyboard.press("Escape")
+    expect(overlay).to_be_hidden()
 
     lab.command(page, "notebook:hide-all-cell-code")
     page.set_viewport_size({"width": 1280, "height": 1800})  # the whole panel, no sticky bars

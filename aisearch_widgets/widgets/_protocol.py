@@ -1,0 +1,241 @@
+"""The panel's message protocol, defined once for both sides.
+
+The front end sends *requests*: ``{"type": <Request>, "rid": <request id>, ...fields}``
+where the fields are exactly those of :data:`SPECS` for that type. Python answers every
+request with one *reply*: ``{"type": "reply", "rid": ..., "ok": true, ...result}`` or
+``{"type": "reply", "rid": ..., "ok": false, "error": "<what went wrong>"}`` (a reply
+may carry binary buffers: thumbnails, a preview). So the front end never waits
+forever, and it shows the error.
+
+Each value travels one way. Search parameters (prompt, limit, n, method, clusters,
+reference ids) travel in requests; the traits of the same names are view state that
+Python sets (what ran last, the defaults) and the front end only displays. The
+traits the front end writes are selections of the view: ``mode`` (the tab),
+gallery ``page`` and ``selected``.
+
+``js/src/protocol.js`` is generated from this module and must not be edited::
+
+    python -m aisearch_widgets.widgets._protocol > js/src/protocol.js
+
+``tests/test_widgets.py`` fails when the generated file is stale, and
+``npm run check`` (in ``js/``) when the shipped bundle is.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
+from typing import Any
+
+from .._errors import InvalidArgument, check_int
+
+
+class Part(StrEnum):
+    """The widgets that send requests (each reply goes back to its sender)."""
+
+    CONTROLS = "controls"
+    GALLERY = "gallery"
+    ACTIONS = "actions"
+
+
+class Request(StrEnum):
+    """Message types the front end sends."""
+
+    SEARCH_PROMPT = "search_prompt"
+    SEARCH_DIVERSE = "search_diverse"
+    SEARCH_SIMILAR = "search_similar"
+    TOGGLE_ENABLED = "toggle_enabled"
+    UPDATE_NOW = "update_now"
+    REMOVE_REFERENCE = "remove_reference"
+    THUMBS = "thumbs"
+    PREVIEW = "preview"
+    SIMILAR_ONE = "similar_one"
+    SIMILAR_SELECTED = "similar_selected"
+    OPEN = "open"
+    SAVE = "save"
+    TAG = "tag"
+    COPY = "copy"
+    EXPORT = "export"
+
+
+#: The one message type Python sends: the answer to a request.
+REPLY = "reply"
+
+
+# Closed sets held by traits (``traitlets.Enum`` of their values) and used by the JS.
+class Mode(StrEnum):
+    PROMPT = "prompt"
+    DIVERSE = "diverse"
+    SIMILAR = "similar"
+
+
+class Method(StrEnum):
+    CENTROIDS = "centroids"
+    RANDOM = "random"
+
+
+class State(StrEnum):
+    DISABLED = "disabled"
+    INDEXING = "indexing"
+    READY = "ready"
+
+
+class MessageKind(StrEnum):
+    INFO = "info"
+    ERROR = "error"
+
+
+ENUMS: tuple[type[StrEnum], ...] = (Mode, Method, State, MessageKind)
+
+# Field types: "string", "integer" (>= 0; the API checks its own ranges), "list" (a
+# list of anything: ids the handler checks against the project), or a closed set.
+FieldType = str | type[StrEnum]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What one request carries. ``part``: the widget that sends it, answers it and
+    shows its outcome. ``reply``: the result fields of an ``ok`` reply."""
+
+    part: Part
+    fields: dict[str, FieldType] = field(default_factory=dict)
+    reply: dict[str, str] = field(default_factory=dict)
+    doc: str = ""
+
+
+SPECS: dict[Request, Spec] = {
+    Request.SEARCH_PROMPT: Spec(
+        Part.CONTROLS, {"prompt": "string", "limit": "integer"}, doc="search by text"
+    ),
+    Request.SEARCH_DIVERSE: Spec(
+        Part.CONTROLS,
+        {"n": "integer", "method": Method, "clusters": "integer"},
+        doc="a diverse sample; clusters 0 = as many as samples",
+    ),
+    Request.SEARCH_SIMILAR: Spec(
+        Part.CONTROLS, {"ids": "list", "limit": "integer"}, doc="similar to reference ids"
+    ),
+    Request.TOGGLE_ENABLED: Spec(Part.CONTROLS, doc="enable or disable AI search"),
+    Request.UPDATE_NOW: Spec(Part.CONTROLS, doc="start a sync now"),
+    Request.REMOVE_REFERENCE: Spec(Part.CONTROLS, {"id": "string"}, doc="drop a chip"),
+    Request.THUMBS: Spec(
+        Part.GALLERY,
+        {"ids": "list"},
+        reply={"ids": "string[]"},
+        doc="thumbnails of the ids on screen: one JPEG buffer per id (empty: none)",
+    ),
+    Request.PREVIEW: Spec(
+        Part.GALLERY,
+        {"id": "string"},
+        reply={"name": "string", "score": "number"},
+        doc="a large preview: one JPEG buffer",
+    ),
+    Request.SIMILAR_ONE: Spec(Part.GALLERY, {"id": "string"}, doc="similar to one image"),
+    Request.SIMILAR_SELECTED: Spec(Part.GALLERY, doc="similar to the selection"),
+    Request.OPEN: Spec(Part.ACTIONS, {"name": "string"}, doc="show a saved collection"),
+    Request.SAVE: Spec(Part.ACTIONS, {"name": "string"}, doc="save what is shown"),
+    Request.TAG: Spec(Part.ACTIONS, {"tag": "string"}, doc="tag what is shown"),
+    Request.COPY: Spec(Part.ACTIONS, {"dir": "string"}, doc="copy what is shown"),
+    Request.EXPORT: Spec(Part.ACTIONS, {"path": "string"}, doc="export a manifest"),
+}
+
+
+@dataclass
+class Reply:
+    """What a handler answers beyond ``ok``: result fields and binary buffers. An
+    ``error`` makes the reply not ok while still carrying its result (a page of
+    thumbnails with one broken image is drawn, and the error shown)."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    buffers: list[bytes] = field(default_factory=list)
+    error: str | None = None
+
+
+def request_id(msg: Any) -> str | None:
+    """The request id of a message, if it has a usable one."""
+    rid = msg.get("rid") if isinstance(msg, dict) else None
+    return rid if isinstance(rid, str) and len(rid) <= 100 else None
+
+
+def parse(part: Part, msg: Any) -> tuple[Request, dict[str, Any]]:
+    """The request type and its checked fields, or :class:`InvalidArgument` saying
+    what was wrong with the message."""
+    kind = msg.get("type") if isinstance(msg, dict) else None
+    try:
+        req = Request(kind)
+    except ValueError:
+        req = None
+    if req is None or SPECS[req].part is not part:
+        raise InvalidArgument(
+            f"The panel's {part} got an unknown message type {str(kind)[:40]!r}: the "
+            "front end and the Python package do not match. Reinstall aisearch_widgets "
+            "and reload the page."
+        )
+    out: dict[str, Any] = {}
+    for name, ftype in SPECS[req].fields.items():
+        out[name] = _check(req, name, ftype, msg.get(name))
+    return req, out
+
+
+def _check(req: Request, name: str, ftype: FieldType, value: Any) -> Any:
+    where = f"{name!r} of a {req.value!r} message"
+    if isinstance(ftype, type) and issubclass(ftype, Enum):
+        if value in {m.value for m in ftype}:
+            return ftype(value)
+        allowed = ", ".join(m.value for m in ftype)
+        raise InvalidArgument(f"{where} must be one of {allowed} (got {str(value)[:40]!r}).")
+    if ftype == "string":
+        if isinstance(value, str):
+            return value
+        raise InvalidArgument(f"{where} must be a string.")
+    if ftype == "integer":
+        return check_int(where, value, minimum=0)
+    if ftype == "list":
+        if isinstance(value, list):
+            return value
+        raise InvalidArgument(f"{where} must be a list.")
+    raise AssertionError(f"unknown field type {ftype!r}")  # a bug in SPECS
+
+
+def _type_name(ftype: FieldType) -> str:
+    return ftype.__name__ if isinstance(ftype, type) else ftype
+
+
+def to_js() -> str:
+    """The JS module ``js/src/protocol.js``: the same names, as frozen objects."""
+
+    def const(name: str, value: Any) -> str:
+        return f"export const {name} = {_freeze(value)};\n"
+
+    out = [
+        "// Generated from aisearch_widgets/widgets/_protocol.py: do not edit. Regenerate with\n",
+        "//   python -m aisearch_widgets.widgets._protocol > js/src/protocol.js\n",
+        "// then `npm run build` in js/. The tests fail while either is stale.\n",
+        "\n",
+        const("REPLY", REPLY),
+        const("Request", {m.name: m.value for m in Request}),
+    ]
+    out += [const(e.__name__, {m.name: m.value for m in e}) for e in ENUMS]
+    fields = {r.value: {k: _type_name(t) for k, t in s.fields.items()} for r, s in SPECS.items()}
+    out.append("/** Fields each request carries (besides type and rid). */\n")
+    out.append(const("FIELDS", fields))
+    out.append(const("PARTS", {r.value: s.part.value for r, s in SPECS.items()}))
+    return "".join(out)
+
+
+def _freeze(value: Any, depth: int = 0) -> str:
+    """A JS literal; objects frozen, the outer ones one entry per line."""
+    if not isinstance(value, dict):
+        return json.dumps(value)
+    items = [f"{json.dumps(str(k))}: {_freeze(v, depth + 1)}" for k, v in value.items()]
+    if depth or not items:
+        return f"Object.freeze({{{', '.join(items)}}})"
+    return "Object.freeze({\n" + "".join(f"  {i},\n" for i in items) + "})"
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] not in ([], ["--js"]):
+        sys.exit("usage: python -m aisearch_widgets.widgets._protocol [--js] > js/src/protocol.js")
+    sys.stdout.write(to_js())
