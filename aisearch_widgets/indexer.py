@@ -605,5 +605,7 @@ class Runner:
         finally:
             with self._lock:
                 self.running = False
-                if self.interval and (self.next_due is None or self.next_due <= time.time()):
+                if not self.interval:
+                    self.next_due = None  # requeued requests wait in _requests, not on a due time
+                elif self.next_due is None or self.next_due <= time.time():
                     self.next_due = time.time() + self.interval

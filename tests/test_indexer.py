@@ -121,12 +121,6 @@ def test_pause_stops_a_sync_at_its_next_batch_and_runs_it_again_afterwards(
     assert runner.last_error is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Runner bug: a sync requeued by a pause sets next_due to now, and with no "
-    "schedule nothing resets it, so the loop syncs back to back forever (hundreds of "
-    "full syncs a second). Fix in Runner._run: with no interval, next_due = None.",
-)
 def test_a_requeued_sync_runs_again_once_not_forever(runner: Runner, fake: FakeIndexer) -> None:
     fut = _held_sync(runner, fake)
     with runner.paused():
