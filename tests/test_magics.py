@@ -27,7 +27,7 @@ def test_aisearch_magic_creates_enables_and_reuses(
         panel.close()
         panel.project.close()
     table = status_table(str(home))
-    assert table.set_index("project").loc["images", "state"] == "enabled"
+    assert table.set_index("project").loc["images", "state"] == "ready"
 
 
 def test_magic_errors_are_clear(home: Path) -> None:

@@ -180,6 +180,6 @@ def test_embeddings_not_ready_during_first_pass(project_factory, tmp_path: Path)
     assert len(proj.search("x", limit=100)) == 40
     # Later updates never block searches.
     draw(root / "new.jpg", "green")
-    fut = proj.update(wait=False)
+    fut = proj.update_async()
     assert len(proj.search("x", limit=100)) >= 40
     fut.result(timeout=30)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import AISearchError
-from ..collections import Collection
+from ..collection import Collection
 from ..project import Project
 from ._parts import Actions, Controls, Gallery
 
@@ -402,7 +402,7 @@ class SearchPanel(W.VBox):
     def _set_references(self, ids: Sequence[str]) -> None:
         recs = self.project.catalog.records(list(ids))
         self.controls.references = [
-            {"id": i, "name": os.path.basename(recs[i][1])} for i in ids if i in recs
+            {"id": i, "name": os.path.basename(recs[i].path)} for i in ids if i in recs
         ]
 
     def _on_brushing(self, change: dict) -> None:
@@ -458,7 +458,7 @@ class SearchPanel(W.VBox):
                     self.project.enable()
                 self._refresh_status()
             elif kind == "update_now":
-                self.project.update(wait=False)
+                self.project.update_async()
                 self._message("Update started.")
                 self._refresh_status()
             elif kind == "remove_reference":
@@ -584,7 +584,7 @@ class SearchPanel(W.VBox):
 
     def _poll(self, interval: float) -> None:
         while not self._stop.wait(interval):
-            if self.project._closed:
+            if self.project.closed:
                 return
             try:
                 self._refresh_status()
