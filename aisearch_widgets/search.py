@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 FUSIONS = ("max", "mean", "rrf")
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
+COUNT_ABOVE_LIMIT = 10_000  # limits above this are capped at the number of points
 
 
 def _is_uuid(s: str) -> bool:
@@ -281,8 +282,11 @@ def nearest(
     ``id, score`` sorted best first, at most ``limit`` rows."""
     check_fusion(fusion)
     # A limit above the number of stored points asks for nothing more: cap it, so
-    # that limit=10**12 does not ask the store to allocate for it.
-    limit = min(check_limit(limit), max(1, store.count()))
+    # that limit=10**12 does not ask the store to allocate for it. Counting is a pass
+    # over the shard (~10 ms at 100k points): only large limits pay for it.
+    limit = check_limit(limit)
+    if limit > COUNT_ABOVE_LIMIT:
+        limit = min(limit, max(1, store.count()))
     q = as_matrix(vectors)
     if fusion == "mean" or len(q) == 1:
         q = as_matrix(q.mean(axis=0)) if len(q) > 1 else q
