@@ -98,6 +98,8 @@ def cluster(
     several times faster here than scikit-learn's KMeans, whose OpenMP threads stall
     when other work (the indexer) shares the cores.
     """
+    from scipy.sparse import csr_matrix
+
     x = np.ascontiguousarray(vecs, dtype=np.float32)
     n = len(x)
     k = max(1, min(k, n))
@@ -116,8 +118,8 @@ def cluster(
                 labels = new
                 break
             labels = new
+            sums = csr_matrix((np.ones(n, np.float32), (labels, rows)), shape=(k, n)) @ x
             counts = np.bincount(labels, minlength=k)
-            sums = _cluster_sums(x, labels, counts)
             empty = np.flatnonzero(counts == 0)
             if len(empty):  # re-seed empty clusters with the worst-served points
                 worst = np.argsort(sims[rows, labels])[: len(empty)]
@@ -136,18 +138,6 @@ def cluster(
             best = (score, labels.astype(int), centres)
     assert best is not None
     return _cover_outliers(x, best[2], max_swaps=max(1, k // 10))
-
-
-def _cluster_sums(x: np.ndarray, labels: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Sum of the rows of ``x`` per label (one sort and one pass; plain numpy, so a
-    fresh process does not import scipy for it)."""
-    sums = np.zeros((len(counts), x.shape[1]), dtype=np.float32)
-    filled = np.flatnonzero(counts)
-    if len(filled):
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))[filled]
-        order = np.argsort(labels, kind="stable")
-        sums[filled] = np.add.reduceat(x[order], starts, axis=0)
-    return sums
 
 
 def _tail(dist: np.ndarray) -> float:
