@@ -19,15 +19,18 @@ from ._errors import (
     ProjectClosed,
     ProjectCorrupt,
     ProjectExists,
+    ProjectFormatTooNew,
     ProjectLocked,
     ProjectNotFound,
     SourceError,
     SourcesChanged,
     UnsafePathError,
 )
-from .collections import Collection
+from .collection import Collection, SavedCollections
 from .embedder import Embedder
-from .project import Project, Status
+from .indexer import SyncSummary
+from .project import Project
+from .status import Status, read_status
 
 __version__ = "0.1.0"
 
@@ -73,13 +76,17 @@ __all__ = [
     "ProjectClosed",
     "ProjectCorrupt",
     "ProjectExists",
+    "ProjectFormatTooNew",
     "ProjectLocked",
     "ProjectNotFound",
+    "SavedCollections",
     "SearchPanel",
     "SourceError",
     "SourcesChanged",
     "Status",
+    "SyncSummary",
     "UnsafePathError",
     "__version__",
     "demo",
+    "read_status",
 ]

@@ -79,7 +79,19 @@ class ProjectCorrupt(AISearchError):
         self.path = path
 
 
-def _show(value: object) -> str:
+class ProjectFormatTooNew(AISearchError):
+    """A project file was written by a newer version of this package. ``path`` names
+    the file, ``found`` its format version, ``supported`` the newest this version
+    reads."""
+
+    def __init__(self, message: str, path: str = "", found: int = 0, supported: int = 0) -> None:
+        super().__init__(message)
+        self.path = path
+        self.found = found
+        self.supported = supported
+
+
+def show_value(value: object) -> str:
     """A short repr of a user's value for an error message."""
     s = repr(value)
     return s if len(s) <= 80 else s[:77] + "..."
@@ -101,7 +113,9 @@ def check_int(name: str, value: object, minimum: int = 1, what: str = "") -> int
         ok = math.isfinite(f) and f.is_integer()
     if ok and int(value) >= minimum:  # type: ignore[call-overload]
         return int(value)  # type: ignore[call-overload]
-    raise InvalidArgument(f"{name} must be an integer >= {minimum}{what} (got {_show(value)}).")
+    raise InvalidArgument(
+        f"{name} must be an integer >= {minimum}{what} (got {show_value(value)})."
+    )
 
 
 def check_real(name: str, value: object, minimum: float = 0.0) -> float:
@@ -116,4 +130,4 @@ def check_real(name: str, value: object, minimum: float = 0.0) -> float:
         and float(value) >= minimum  # type: ignore[arg-type]
     ):
         return float(value)  # type: ignore[arg-type]
-    raise InvalidArgument(f"{name} must be a finite number >= {minimum} (got {_show(value)}).")
+    raise InvalidArgument(f"{name} must be a finite number >= {minimum} (got {show_value(value)}).")

@@ -40,11 +40,15 @@ import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ._errors import AISearchError, UnsafePathError
+
+if TYPE_CHECKING:
+    from ._inventory import Inventory
+    from .catalog import Catalog, FileRecord
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +124,7 @@ def _same_file(a: str, b: str) -> bool:
 
 
 def plan(
-    records: Mapping[str, tuple[str, str, str]],
+    records: Mapping[str, FileRecord],
     ids: Sequence[str],
     directory: str | os.PathLike[str],
     names: Mapping[str, str] | Callable[[str], str] | None,
@@ -128,7 +132,7 @@ def plan(
 ) -> list[Step]:
     """Decide every row of a copy/move batch before anything is touched.
 
-    ``records``: id -> (key, path, source) of the images that still exist.
+    ``records``: id -> record of the images that still exist.
     """
     if on_conflict not in CONFLICTS:
         raise AISearchError(
@@ -145,14 +149,14 @@ def plan(
     if not root.is_dir():
         raise AISearchError(f"The target {root} is not a folder.")
     root = root.resolve()
-    sources = {os.path.realpath(records[i][1]) for i in ids if i in records}
+    sources = {os.path.realpath(records[i].path) for i in ids if i in records}
     taken: set[str] = set()
     steps: list[Step] = []
     for pid in ids:
         if pid not in records:
             steps.append(Step(pid, "", None, "skipped", "not in the project any more"))
             continue
-        src = records[pid][1]
+        src = records[pid].path
         if names is None:
             name = os.path.basename(src)
         elif callable(names):
@@ -255,10 +259,10 @@ def _why(exc: BaseException) -> str:
 
 
 # -- actions ------------------------------------------------------------------------
-def copy(project: Any, steps: Sequence[Step]) -> list[Outcome]:
-    """Copy planned rows. The project's inventory is not touched."""
+def copy(catalog: Catalog, steps: Sequence[Step]) -> list[Outcome]:
+    """Copy planned rows. The project's inventory is not touched (the catalog only
+    journals each copy)."""
     out: list[Outcome] = []
-    catalog = project.catalog
     for st in steps:
         if st.target is None:
             out.append(Outcome(st.id, st.source, None, st.status, st.message))
@@ -281,10 +285,10 @@ def copy(project: Any, steps: Sequence[Step]) -> list[Outcome]:
     return out
 
 
-def move(project: Any, steps: Sequence[Step]) -> list[Outcome]:
+def move(inventory: Inventory, steps: Sequence[Step]) -> list[Outcome]:
     """Move planned rows; the inventory follows each file (same id, vector, tags)."""
     out: list[Outcome] = []
-    catalog = project.catalog
+    catalog = inventory.catalog
     for st in steps:
         if st.target is None:
             out.append(Outcome(st.id, st.source, None, st.status, st.message))
@@ -307,7 +311,7 @@ def move(project: Any, steps: Sequence[Step]) -> list[Outcome]:
         # The file is at its target now. Never move it back: record it, and if that
         # fails the journal row stays and the next action or reopen completes it.
         try:
-            project._file_moved(st.id, src, str(target))
+            inventory.moved(st.id, src, str(target))
         except Exception as exc:
             log.exception("recording the move of %s failed", src)
             out.append(
@@ -380,16 +384,16 @@ def _rename_no_clobber(src: str, target: Path) -> None:
         raise
 
 
-def delete(project: Any, ids: Sequence[str]) -> list[Outcome]:
+def delete(inventory: Inventory, ids: Sequence[str]) -> list[Outcome]:
     """Delete files from disk and from the project."""
     out: list[Outcome] = []
-    catalog = project.catalog
+    catalog = inventory.catalog
     recs = catalog.records(list(ids))
     for pid in ids:
         if pid not in recs:
             out.append(Outcome(pid, "", None, "skipped", "not in the project any more"))
             continue
-        src = recs[pid][1]
+        src = recs[pid].path
         jid = catalog.journal_begin("delete", pid, src, None, None)
         msg = ""
         try:
@@ -401,7 +405,7 @@ def delete(project: Any, ids: Sequence[str]) -> list[Outcome]:
             out.append(Outcome(pid, src, None, "error", _why(exc)))
             continue
         try:
-            project._file_deleted(pid, src)
+            inventory.deleted(pid, src)
         except Exception as exc:
             log.exception("recording the deletion of %s failed", src)
             out.append(
@@ -421,28 +425,17 @@ def delete(project: Any, ids: Sequence[str]) -> list[Outcome]:
 
 
 # -- recovery -----------------------------------------------------------------------
-def resume_on_open(project: Any) -> None:
-    """Finish or undo file actions a crash interrupted, before any sync runs (a sync
-    would take a half-moved file for a deleted one). Closes the project on failure."""
-    try:
-        if project.catalog.journal_pending():
-            with project.runner.paused():
-                recover(project)
-    except BaseException:
-        project.close()
-        raise
-
-
-def recover(project: Any) -> list[str]:
-    """Finish or undo the file actions a crash interrupted. Returns what was done."""
+def recover(inventory: Inventory) -> list[str]:
+    """Finish or undo the file actions a crash interrupted (run when a project opens
+    and before each file action). Returns what was done."""
     done: list[str] = []
-    catalog = project.catalog
+    catalog = inventory.catalog
     for jid, op, pid, src, dst, tmp, overwrite in catalog.journal_pending():
         if op == "move":
-            done.append(_recover_move(project, pid, src, dst, bool(overwrite)))
+            done.append(_recover_move(inventory, pid, src, dst, bool(overwrite)))
         elif op == "delete":
             if not os.path.lexists(src) and pid in catalog.records([pid]):
-                project._file_deleted(pid, src)
+                inventory.deleted(pid, src)
                 done.append(f"completed the deletion of {src}")
             else:
                 done.append(f"kept {src} (its deletion had not started)")
@@ -451,11 +444,11 @@ def recover(project: Any) -> list[str]:
         _remove(tmp)
         catalog.journal_end(jid)
     for line in done:
-        log.warning("project %s: %s", getattr(project, "name", "?"), line)
+        log.warning("project %s: %s", inventory.project, line)
     return done
 
 
-def _recover_move(project: Any, pid: str, src: str, dst: str, overwrite: bool) -> str:
+def _recover_move(inventory: Inventory, pid: str, src: str, dst: str, overwrite: bool) -> str:
     """Roll forward when the file reached ``dst``, back otherwise.
 
     ``dst`` only ever appears whole (link or rename of a complete file). Without
@@ -466,16 +459,16 @@ def _recover_move(project: Any, pid: str, src: str, dst: str, overwrite: bool) -
     at_src = os.path.lexists(src)
     same = at_src and at_dst and (_same_file(src, dst) or _same_bytes(src, dst))
     placed = at_dst and (not overwrite or not at_src or same)
-    rec = project.catalog.records([pid]).get(pid)
+    rec = inventory.catalog.records([pid]).get(pid)
     if placed:
         if rec is not None:
-            project._file_moved(pid, src, dst)
+            inventory.moved(pid, src, dst)
         if same:
             os.unlink(src)  # the same file or the same bytes: they live on at dst
             _fsync_dir(os.path.dirname(src))
         return f"completed the move of {src} to {dst}"
-    if rec is not None and rec[1] != src and at_src:
-        project._file_moved(pid, rec[1], src)
+    if rec is not None and rec.path != src and at_src:
+        inventory.moved(pid, rec.path, src)
     return f"undid the unfinished move of {src} to {dst}"
 
 

@@ -13,19 +13,37 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._errors import AISearchError, ProjectCorrupt, ProjectLocked
+from ._errors import AISearchError, ProjectCorrupt, ProjectFormatTooNew, ProjectLocked
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
+CONFIG_NAME = "project.json"
+# The format of project.json. Bump it with a step in upgrade_config() when fields
+# are added or change meaning. 1: the first release. 2: "identity" (the exact
+# weights) and "dim" (the vector size), so that a project opens without its model.
+CONFIG_VERSION = 2
 
-def default_home() -> Path:
-    """``$AISEARCH_HOME`` or the user data directory (e.g. ~/.local/share/aisearch_widgets)."""
+
+def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
+    """The folder holding all projects: ``home`` if given (``~`` expanded), else
+    ``$AISEARCH_HOME``, else the user data directory (e.g.
+    ~/.local/share/aisearch_widgets). Every entry point resolves it here."""
+    if home is not None and os.fspath(home) != "":
+        return Path(home).expanduser()
     env = os.environ.get("AISEARCH_HOME")
     if env:
         return Path(env).expanduser()
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("aisearch_widgets", appauthor=False))
+
+
+def project_names(home: str | os.PathLike[str] | None = None) -> list[str]:
+    """Names of the projects in a home folder (folders holding a project.json)."""
+    h = resolve_home(home)
+    if not h.is_dir():
+        return []
+    return sorted(p.name for p in h.iterdir() if (p / CONFIG_NAME).is_file())
 
 
 def check_name(name: str) -> str:
@@ -90,9 +108,34 @@ def config_problem(cfg: Any) -> str | None:
     return None
 
 
+def config_version(cfg: dict[str, Any]) -> int:
+    """The format version a parsed project.json declares (1 when it says none)."""
+    v = cfg.get("version", 1)
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 1 else 1
+
+
+def check_not_newer(path: Path | str, found: int, supported: int, what: str) -> None:
+    """:class:`ProjectFormatTooNew` if ``found`` is above what this package reads."""
+    if found <= supported:
+        return
+    from . import __version__
+
+    raise ProjectFormatTooNew(
+        f"{path} is a {what} of format version {found}, written by a newer "
+        f"aisearch_widgets; this aisearch_widgets {__version__} reads versions up to "
+        f"{supported}. Upgrade aisearch_widgets (pip install -U aisearch-widgets) to open "
+        "this project; nothing was changed.",
+        str(path),
+        found,
+        supported,
+    )
+
+
 def read_config(path: Path, name: str) -> dict[str, Any]:
     """A project's ``project.json``, checked; :class:`ProjectCorrupt` naming the file
-    and the way out if it cannot be read or lacks what a project needs."""
+    and the way out if it cannot be read or lacks what a project needs,
+    :class:`ProjectFormatTooNew` if a newer version of the package wrote it. An older
+    format is returned as it is: :func:`upgrade_config` brings it up to date."""
     try:
         cfg = read_json(path)
     except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError too
@@ -100,6 +143,7 @@ def read_config(path: Path, name: str) -> dict[str, Any]:
     else:
         why = config_problem(cfg)
     if why is None:
+        check_not_newer(path, config_version(cfg), CONFIG_VERSION, "project.json")
         return cfg
     raise ProjectCorrupt(
         f"{path} cannot be used ({why}). {repair_hint(name)} to rebuild it from the "
@@ -107,6 +151,28 @@ def read_config(path: Path, name: str) -> dict[str, Any]:
         '"sources": [{"kind": "folder", "label": "<name>", "root": "/abs/folder"}]}.',
         str(path),
     )
+
+
+def upgrade_config(cfg: dict[str, Any], folder: Path) -> bool:
+    """Bring a parsed project.json up to :data:`CONFIG_VERSION` in place (the caller
+    writes it). Returns whether anything changed.
+
+    1 -> 2: records the model identity (this once, the spec is parsed, which imports
+    open_clip) and the vector size, read from the project's shard when it has one,
+    else from the model's config (None when neither says: recorded on first embed).
+    """
+    if config_version(cfg) >= CONFIG_VERSION and cfg.get("identity"):
+        return False
+    from .embedder import model_dim, model_identity, parse_model_spec
+
+    spec = parse_model_spec(cfg["model"])
+    cfg["identity"] = model_identity(spec)
+    if cfg.get("dim") is None:
+        from .store import edge_shard_dim, shard_folder
+
+        cfg["dim"] = edge_shard_dim(shard_folder(folder, cfg["identity"])) or model_dim(spec)
+    cfg["version"] = CONFIG_VERSION
+    return True
 
 
 def open_catalog(path: Path, name: str, readonly: bool = False) -> Any:

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ProjectCorrupt
-from ._home import config_problem, open_catalog, read_config, write_json_atomic
+from ._home import (
+    CONFIG_VERSION,
+    config_problem,
+    open_catalog,
+    read_config,
+    upgrade_config,
+    write_json_atomic,
+)
 from .catalog import Catalog
 
 
@@ -146,7 +153,7 @@ def _repair_config(
     how = "the copy kept in the catalog"
     if config_problem(cfg) is not None:
         cfg = {
-            "version": 1,
+            "version": CONFIG_VERSION,
             "name": name,
             "sources": _sources_from_catalog(cat),
             "model": model,
@@ -168,6 +175,9 @@ def _repair_config(
             )
     elif model is not None:
         cfg["model"] = model
+    if model is not None:
+        cfg.pop("identity", None)  # recomputed below for the model given
+    upgrade_config(cfg, folder)
     if path.exists():
         report.append(f"project.json: damaged, moved aside to {_aside(path, stamp)}")
     write_json_atomic(path, cfg)
@@ -198,14 +208,14 @@ def _sources_from_catalog(cat: Catalog) -> list[dict[str, Any]]:
 def _repair_shard(
     folder: Path, name: str, cfg: dict[str, Any], stamp: str, report: list[str]
 ) -> None:
-    from .embedder import model_identity, parse_model_spec
-    from .project import _open_edge, _slug
+    from .store import open_store, shard_folder
 
-    path = folder / "vectors" / _slug(model_identity(parse_model_spec(cfg["model"])))
+    upgrade_config(cfg, folder)  # an older project.json: its identity is computed once
+    path = shard_folder(folder, cfg["identity"])
     if not (path.is_dir() and any(path.iterdir())):
         return
     try:
-        _open_edge(path, None, name).close()
+        open_store(name, folder, cfg["identity"], None).close()
     except ProjectCorrupt:
         kept = _aside(path, stamp)
         report.append(

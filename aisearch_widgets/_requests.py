@@ -95,24 +95,24 @@ def apply(project: Any, req: dict[str, Any]) -> None:
     """Apply one request to an open project (through its public API)."""
     action = req["action"]
     if action == "enable":
-        schedule = req.get("schedule") or project._cfg.get("schedule") or "10m"
+        schedule = req.get("schedule") or project.schedule or "10m"
         project.enable(schedule=schedule)
     elif action == "disable":
         project.disable()
     elif action == "update":
-        project.update(wait=False)
+        project.update_async()
 
 
 def _owned(project: Any) -> bool:
-    return not project._closed and getattr(project, "_lock_obj", None) is not None
+    return not project.closed and project.embedded
 
 
 def poll_once() -> int:
     """Apply the pending requests of every project this process owns; how many."""
-    from .project import _OPEN
+    from .project import Project
 
     n = 0
-    for p in list(_OPEN):
+    for p in Project.opened():
         if not _owned(p):
             continue
         for req in take_requests(p.folder):
@@ -126,11 +126,11 @@ def poll_once() -> int:
 
 def _loop() -> None:
     global _thread
-    from .project import _OPEN
+    from .project import Project
 
     while True:
         with _lock:
-            if not any(_owned(p) for p in list(_OPEN)):
+            if not any(_owned(p) for p in Project.opened()):
                 _thread = None
                 return
         try:

@@ -15,8 +15,9 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
+from ._home import check_not_newer
 from .sources import FileEntry, Known
 
 # Bump with a step in Catalog._migrate when the schema changes (PRAGMA user_version).
@@ -88,14 +89,34 @@ _MISSING_MESSAGE = (
 )
 
 
+class FileRecord(NamedTuple):
+    """One image of the inventory, as :meth:`Catalog.records` returns it."""
+
+    id: str
+    key: str
+    path: str
+    source: str
+    status: str  # "pending" | "embedded" | "failed" | "missing"
+
+
 class Catalog:
-    """SQLite-backed record of one project. Thread-safe (one connection, one lock)."""
+    """SQLite-backed record of one project. Thread-safe (one connection, one lock).
+
+    A catalog written by a newer version of the package (a higher ``PRAGMA
+    user_version``) is refused with :class:`ProjectFormatTooNew`; an older one is
+    migrated in place when opened for writing."""
 
     def __init__(self, path: str, readonly: bool = False) -> None:
         self.path = path
         uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA busy_timeout = 5000")
+        found = self._db.execute("PRAGMA user_version").fetchone()[0]
+        try:
+            check_not_newer(path, found, SCHEMA_VERSION, "catalog")
+        except BaseException:
+            self._db.close()
+            raise
         if not readonly:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
@@ -279,17 +300,25 @@ class Catalog:
             for path, status, kind, msg, pid in rows
         ]
 
-    def records(self, ids: Sequence[str]) -> dict[str, tuple[str, str, str]]:
-        """id -> (key, path, source) for the ids that exist."""
-        out: dict[str, tuple[str, str, str]] = {}
+    def records(self, ids: Sequence[str]) -> dict[str, FileRecord]:
+        """id -> :class:`FileRecord` for the ids that exist."""
+        out: dict[str, FileRecord] = {}
         for i in range(0, len(ids), 500):
             chunk = list(ids[i : i + 500])
             marks = ",".join("?" * len(chunk))
             for r in self.query(
-                f"SELECT id, key, path, source FROM files WHERE id IN ({marks})", chunk
+                f"SELECT id, key, path, source, status FROM files WHERE id IN ({marks})", chunk
             ):
-                out[r[0]] = (r[1], r[2], r[3])
+                out[r[0]] = FileRecord(*r)
         return out
+
+    def reset_to_pending(self, ids: Sequence[str]) -> None:
+        """Embedded rows whose vectors were lost: the next sync embeds them again."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE files SET status = 'pending' WHERE id = ? AND status = 'embedded'",
+                [(i,) for i in ids],
+            )
 
     def embedded_ids(self, model: str) -> set[str]:
         return {

@@ -40,11 +40,10 @@ def project_name_for(path: Path, home: str | os.PathLike[str] | None = None) -> 
     base = base[:64]
     if home is None:
         return base
-    from ._home import read_config
-    from .project import _same_sources
-    from .sources import normalize_sources
+    from ._home import CONFIG_NAME, read_config, resolve_home
+    from .sources import normalize_sources, same_sources
 
-    cfg_path = Path(home).expanduser() / base / "project.json"
+    cfg_path = resolve_home(home) / base / CONFIG_NAME
     if not cfg_path.exists():
         return base
     try:
@@ -52,7 +51,7 @@ def project_name_for(path: Path, home: str | os.PathLike[str] | None = None) -> 
         given = [s.to_json() for s in normalize_sources(root)]
     except AISearchError:
         return base  # opening it will say what is wrong (a damaged config, a bad path)
-    if _same_sources(stored, given):
+    if same_sources(stored, given):
         return base
     return f"{base[:55]}-{hashlib.sha1(root.encode()).hexdigest()[:8]}"
 
@@ -66,7 +65,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         return 2
     name = args.name or project_name_for(path, args.home or None)
     with Project(name, sources=str(path), model=args.model, home=args.home) as proj:
-        summary = proj.update(wait=False)
+        summary = proj.update_async()
         proj.wait(progress=not args.quiet)
         s = summary.result()
         st = proj.status
@@ -83,12 +82,11 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from ._home import default_home
-    from .project import Project
+    from ._home import project_names, resolve_home
     from .status import read_status
 
-    home = Path(args.home).expanduser() if args.home else default_home()
-    names = [args.name] if args.name else Project.list(home)
+    home = resolve_home(args.home)
+    names = [args.name] if args.name else project_names(home)
     if not names:
         print(f"No projects in {home}.")
         return 0
@@ -124,7 +122,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         res = proj.search(args.prompt, limit=args.limit, tags=args.tag or None)
         df = res.df[["rank", "score", "path", "tags"]]
         if args.csv:
-            from .collections import write_csv
+            from .collection import write_csv
 
             write_csv(df, sys.stdout if args.csv == "-" else args.csv)
             if args.csv != "-":

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import InvalidArgument, _show, check_int
+from ._errors import InvalidArgument, check_int, show_value
+from .store import VectorStore
 
 METHODS = ("centroids", "random")
 
@@ -25,7 +26,7 @@ def check_args(
 ) -> tuple[int, str, int | None, int, int]:
     """Diverse-sampling arguments, checked: InvalidArgument names the bad one."""
     if method not in METHODS:
-        raise InvalidArgument(f"Unknown method {_show(method)}: use 'centroids' or 'random'.")
+        raise InvalidArgument(f"Unknown method {show_value(method)}: use 'centroids' or 'random'.")
     return (
         check_int("n", n, 1, " (the number of images to pick)"),
         method,
@@ -36,7 +37,7 @@ def check_args(
 
 
 def load_vectors(
-    store: Any,
+    store: VectorStore,
     sample: int,
     only: AbstractCollection[str] | None = None,
     exclude: AbstractCollection[str] | None = None,
@@ -51,12 +52,12 @@ def load_vectors(
             wanted = sorted(wanted)[:sample]  # ids are hashes: a uniform subset
         got = store.retrieve(wanted)
         ids = [i for i in wanted if i in got]
-        vecs = np.stack([got[i][0] for i in ids]) if ids else np.zeros((0, store.dim), np.float32)
+        vecs = np.stack([got[i] for i in ids]) if ids else np.zeros((0, store.dim), np.float32)
         return ids, vecs, population, population > len(ids)
     population = max(0, store.count() - len(excl))
     ids: list[str] = []
     chunks: list[np.ndarray] = []
-    for bid, bvec in store.scan(batch=min(4096, sample + len(excl))):
+    for bid, bvec in store.iter_vectors(batch=min(4096, sample + len(excl))):
         keep = [k for k, i in enumerate(bid) if i not in excl]
         ids += [bid[k] for k in keep]
         chunks.append(bvec[keep])

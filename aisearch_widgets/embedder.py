@@ -130,6 +130,23 @@ def model_identity(spec: ModelSpec) -> str:
     return f"{name}@{_digest(spec.path)}"
 
 
+def model_dim(spec: ModelSpec) -> int | None:
+    """The vector size a spec's model gives, read from its config without building
+    it (None when the config does not say; the first embedding then tells)."""
+    try:
+        if spec.kind == "dir":
+            import json
+
+            assert spec.path is not None
+            with open(os.path.join(spec.path, "open_clip_config.json"), encoding="utf-8") as fh:
+                return int(json.load(fh)["model_cfg"]["embed_dim"])
+        import open_clip
+
+        return int(open_clip.get_model_config(spec.arch)["embed_dim"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def pick_device(device: str = "auto") -> str:
     import torch
 
@@ -154,7 +171,6 @@ class Embedder:
         import open_clip
         import torch
 
-        self.spec_string = spec
         self.spec = parse_model_spec(spec)
         self.identity = model_identity(self.spec)
         self.device = pick_device(device)

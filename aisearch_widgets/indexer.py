@@ -18,7 +18,6 @@ ends in SIGBUS, not in an exception): when short, the sync stops with
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import math
@@ -37,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import AISearchError
+from ._thumbs import ThumbnailCache
 from .catalog import Catalog
 from .images import (
     MAX_FILE_BYTES,
@@ -47,13 +47,14 @@ from .images import (
     thumbnail_jpeg,
 )
 from .sources import FileEntry, Source, iter_batches, plan_sync, point_id, scan
+from .store import VectorStore
 
 log = logging.getLogger(__name__)
 
 # Free space kept on the project home's file system, beyond what a batch needs.
 MIN_FREE_MB = 256
 # What one stored point costs on disk, besides its vector: a thumbnail (~10 KB),
-# payload, WAL record and catalog row. Vectors count twice (WAL and segment) plus an
+# WAL record and catalog row. Vectors count twice (WAL and segment) plus an
 # int8 copy.
 _POINT_OVERHEAD = 16 * 1024
 _FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -113,36 +114,10 @@ class SyncSummary:
         return dict(self.__dict__)
 
 
-def thumb_path(thumbs_dir: str, pid: str) -> str:
-    return os.path.join(thumbs_dir, pid[:2], f"{pid}.jpg")
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)  # a full disk must not leave half-written temp files
-        raise
-
-
-def _sweep_tmp(folder: str) -> None:
-    """Remove temp files left by a process that was killed mid-write."""
-    mine = f".{os.getpid()}."
-    for dirpath, _, names in os.walk(folder):
-        for n in names:
-            if n.endswith(".tmp") and mine not in n:
-                with contextlib.suppress(OSError):
-                    os.remove(os.path.join(dirpath, n))
-
-
 class Indexer:
     """Runs syncs of one project. The embedder and store are fetched lazily through
-    callables so that opening a project never loads a model."""
+    callables: opening a project never loads a model, and a sync that embeds nothing
+    (deletions only, or no change) never loads it either."""
 
     def __init__(
         self,
@@ -151,9 +126,9 @@ class Indexer:
         sources: Callable[[], Sequence[Source]],
         model_identity: Callable[[], str],
         embedder: Callable[[], Any],
-        store: Callable[[], Any],
+        store: Callable[[], VectorStore],
         skip: Sequence[str] | Callable[[], Sequence[str]] = (),
-        thumbs_dir: str | None = None,
+        thumbs: ThumbnailCache | None = None,
         batch_size: int = 32,
         workers: int | None = None,
         home: str | None = None,
@@ -167,7 +142,7 @@ class Indexer:
         self._embedder = embedder
         self._store = store
         self._skip = skip
-        self.thumbs_dir = thumbs_dir
+        self.thumbs = thumbs
         self.batch_size = batch_size
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
         # Where free space is checked: the project home (the catalog lives there).
@@ -211,8 +186,8 @@ class Indexer:
                     return _Prepared(entry, pid, content, reuse=src)
             img = decode(data, entry.path, emb.image_size)
             pixels = emb.preprocess(img)
-            if self.thumbs_dir is not None:
-                _write_atomic(thumb_path(self.thumbs_dir, pid), thumbnail_jpeg(img))
+            if self.thumbs is not None:
+                self.thumbs.put(pid, thumbnail_jpeg(img))
             return _Prepared(entry, pid, content, pixels=pixels)
         except DecodeFailure as f:
             return _Prepared(entry, pid, fail=(f.kind, f.message))
@@ -273,10 +248,10 @@ class Indexer:
             self.catalog.restore([e.key for e in plan.restore])
 
         dirty = self.catalog.get_meta("dirty", False)
-        if dirty and self.thumbs_dir is not None and os.path.isdir(self.thumbs_dir):
-            _sweep_tmp(self.thumbs_dir)
+        if dirty and self.thumbs is not None:
+            self.thumbs.sweep()
         store = self._store() if (plan.embed or plan.delete) else None
-        dim = getattr(self._embedder(), "dim", 512) if store is not None else 512
+        dim = store.dim if store is not None else 512
         if dirty and store is not None:
             self._reconcile(store)
         todo = plan.embed
@@ -340,7 +315,7 @@ class Indexer:
         self,
         items: list[tuple[FileEntry, str]],
         model: str,
-        store: Any,
+        store: VectorStore,
         cancel: threading.Event,
         s: SyncSummary,
         prev: dict[str, str | None],
@@ -390,7 +365,12 @@ class Indexer:
                 raise
 
     def _commit(
-        self, prepared: list[_Prepared], model: str, emb: Any, store: Any, s: SyncSummary
+        self,
+        prepared: list[_Prepared],
+        model: str,
+        emb: Any,
+        store: VectorStore,
+        s: SyncSummary,
     ) -> None:
         import torch
 
@@ -404,39 +384,31 @@ class Indexer:
         ok = [p for p in prepared if p.pixels is not None]
         ids: list[str] = []
         vecs: list[np.ndarray] = []
-        payloads: list[dict] = []
         if ok:
             # Only rows that decoded are stacked, so ids and vectors stay aligned.
             vecs.append(emb.encode_batch(torch.stack([p.pixels for p in ok])))
             ids += [p.id for p in ok]
-            payloads += [_payload(p.entry) for p in ok]
             s.embedded += len(ok)
         reused = [p for p in prepared if p.reuse]
         if reused:
-            vecs.append(np.stack([got[p.reuse][0] for p in reused]))
+            vecs.append(np.stack([got[p.reuse] for p in reused]))  # type: ignore[index]
             ids += [p.id for p in reused]
-            payloads += [_payload(p.entry) for p in reused]
             s.reused += len(reused)
-            if self.thumbs_dir is not None:
+            if self.thumbs is not None:
                 for p in reused:
-                    if p.reuse == p.id:
-                        continue
-                    src = thumb_path(self.thumbs_dir, p.reuse)  # type: ignore[arg-type]
-                    if os.path.exists(src):
-                        with open(src, "rb") as fh:
-                            _write_atomic(thumb_path(self.thumbs_dir, p.id), fh.read())
+                    if p.reuse != p.id:
+                        self.thumbs.copy(p.reuse, p.id)  # type: ignore[arg-type]
         if ids:
-            store.upsert(ids, np.concatenate(vecs), payloads)
+            store.upsert(ids, np.concatenate(vecs))
         bad = [p for p in prepared if p.fail]
         if bad:
             # A file whose current content cannot be embedded must not be found by its
             # old vector: store first, then catalog (a crash between leaves the rows
             # pending, and the next sync redoes both).
             store.delete([p.id for p in bad])
-            if self.thumbs_dir is not None:
+            if self.thumbs is not None:
                 for p in bad:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.remove(thumb_path(self.thumbs_dir, p.id))
+                    self.thumbs.remove(p.id)
         failed = []
         for p in bad:
             kind, msg = p.fail  # type: ignore[misc]
@@ -447,20 +419,18 @@ class Indexer:
         done = [(p.entry.key, p.content, model) for p in prepared if p.fail is None]
         self.catalog.commit_batch(done, failed)  # type: ignore[arg-type]
 
-    def _delete(self, keys: list[str], store: Any) -> None:
+    def _delete(self, keys: list[str], store: VectorStore) -> None:
         ids = self.catalog.ids_of_keys(keys)
         pids = list(ids.values())
         for chunk in iter_batches(pids, 1000):
             store.delete(list(chunk))  # vectors first: a crash here leaves rows to retry
         self.catalog.delete_keys(keys)
-        with self.catalog.transaction() as db:
-            db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in pids])
-        if self.thumbs_dir is not None:
+        self.catalog.forget_ids(pids)  # their tags
+        if self.thumbs is not None:
             for pid in pids:
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(thumb_path(self.thumbs_dir, pid))
+                self.thumbs.remove(pid)
 
-    def _reconcile(self, store: Any) -> None:
+    def _reconcile(self, store: VectorStore) -> None:
         """After an interrupted run: drop vectors whose rows are gone."""
         orphans = store.ids() - self.catalog.all_ids()
         if orphans:
@@ -468,8 +438,14 @@ class Indexer:
             store.delete(sorted(orphans))
 
 
-def _payload(e: FileEntry) -> dict[str, str]:
-    return {"path": e.path, "source": e.source, "key": e.key}
+@dataclass
+class SyncRequest:
+    """A request for a sync, answered through ``future``. Only a user's explicit
+    request sets ``prune_missing``: scheduled runs never prune."""
+
+    retry_failed: bool = False
+    prune_missing: bool = False
+    future: Future[SyncSummary] = field(default_factory=Future)
 
 
 class Runner:
@@ -483,7 +459,7 @@ class Runner:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._cancel = threading.Event()
-        self._requests: list[Future[SyncSummary]] = []
+        self._requests: list[SyncRequest] = []
         self._thread: threading.Thread | None = None
         self._run_lock = threading.Lock()
         self._pause_depth = 0
@@ -510,14 +486,12 @@ class Runner:
     ) -> Future[SyncSummary]:
         """Ask for a sync. Only such a request can prune missing files: scheduled runs
         never do."""
-        fut: Future[SyncSummary] = Future()
-        fut.retry_failed = retry_failed  # type: ignore[attr-defined]
-        fut.prune_missing = prune_missing  # type: ignore[attr-defined]
+        req = SyncRequest(retry_failed, prune_missing)
         with self._lock:
-            self._requests.append(fut)
+            self._requests.append(req)
             self._ensure_thread()
         self._wake.set()
-        return fut
+        return req.future
 
     def set_schedule(self, interval: float | None) -> None:
         with self._lock:
@@ -572,12 +546,12 @@ class Runner:
                 self._run(reqs)
         with self._lock:
             pending, self._requests = self._requests, []
-        for f in pending:
-            f.set_exception(SyncCancelled("the project was closed before this update ran"))
+        for r in pending:
+            r.future.set_exception(SyncCancelled("the project was closed before this update ran"))
 
-    def _run(self, reqs: list[Future[SyncSummary]]) -> None:
-        retry = any(getattr(f, "retry_failed", False) for f in reqs)
-        prune = any(getattr(f, "prune_missing", False) for f in reqs)
+    def _run(self, reqs: list[SyncRequest]) -> None:
+        retry = any(r.retry_failed for r in reqs)
+        prune = any(r.prune_missing for r in reqs)
         try:
             summary = self.indexer.sync(
                 cancel=self._cancel, retry_failed=retry, prune_missing=prune
@@ -595,13 +569,13 @@ class Runner:
             self.last_error = exc
             if not isinstance(exc, SyncCancelled):
                 log.exception("sync failed")
-            for f in reqs:
-                f.set_exception(exc)
+            for r in reqs:
+                r.future.set_exception(exc)
         else:
             self.last_error = None
             self.last_summary = summary
-            for f in reqs:
-                f.set_result(summary)
+            for r in reqs:
+                r.future.set_result(summary)
         finally:
             with self._lock:
                 self.running = False

@@ -26,7 +26,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from ._errors import AISearchError
-from ._home import check_name, default_home, read_config
+from ._home import check_name, read_config, resolve_home
 
 NAMESPACE = "aisearch-widgets"
 
@@ -74,7 +74,7 @@ def project_rows(home: Path, root: str) -> list[dict[str, Any]]:
     from .status import read_status
 
     rows = []
-    for name in Project.list(home):
+    for name in Project.names(home):
         row: dict[str, Any] = {"name": name, "folder": None}
         try:
             cfg = read_config(home / name / "project.json", name)
@@ -116,7 +116,7 @@ class _Base(APIHandler):
     @property
     def home(self) -> Path:
         home = self.settings.get("aisearch_home")
-        return Path(home) if home else default_home()
+        return resolve_home(home)
 
     @property
     def root(self) -> str:
@@ -199,7 +199,7 @@ class ActionHandler(_Base):
     def _project_of(self, folder: str) -> str | None:
         from .project import Project
 
-        for name in Project.list(self.home):
+        for name in Project.names(self.home):
             try:
                 cfg = read_config(self.home / name / "project.json", name)
             except AISearchError:

@@ -34,10 +34,10 @@ def _parser(prog: str) -> argparse.ArgumentParser:
 
 
 def _find_open(name: str, home: Path) -> Any:
-    from .project import _OPEN
+    from .project import Project
 
-    for p in list(_OPEN):
-        if not p._closed and p.name == name and p.home.resolve() == home.resolve():
+    for p in Project.opened():
+        if p.name == name and p.home.resolve() == home.resolve():
             return p
     return None
 
@@ -45,10 +45,11 @@ def _find_open(name: str, home: Path) -> Any:
 def open_panel(line: str) -> Any:
     """What ``%aisearch`` does; returns the panel (displayed by IPython)."""
     from ._errors import SourcesChanged
-    from ._home import default_home
+    from ._home import resolve_home
     from .cli import project_name_for
     from .embedder import DEFAULT_MODEL, parse_model_spec
-    from .project import Project, _same_sources
+    from .project import Project
+    from .sources import same_sources
     from .widgets import SearchPanel
     from .widgets._enable import EnablePrompt
 
@@ -58,7 +59,7 @@ def open_panel(line: str) -> Any:
         raise AISearchError(
             "usage: %aisearch PATH_OR_PROJECT [--model M] [--name N] [--schedule 10m]"
         ) from exc
-    home = Path(args.home).expanduser() if args.home else default_home()
+    home = resolve_home(args.home)
     model = args.model or os.environ.get("AISEARCH_MODEL") or DEFAULT_MODEL
     if len(args.target) > 1 or Path(args.target[0]).expanduser().is_file():
         return _open_files(args, home, model)
@@ -86,15 +87,15 @@ def open_panel(line: str) -> Any:
                     f"aisearch: {name} keeps its model {proj.model} (its vectors are made "
                     f"with it); --model applies to new projects."
                 )
-        elif not _same_sources(proj._cfg["sources"], _sources_json(path)):
+        elif not same_sources([s.to_json() for s in proj.sources], _sources_json(path)):
             raise SourcesChanged(
                 f"Project {name!r} is open in this kernel with other sources than {path}; "
                 "call proj.set_sources(...) to change them, or pick another --name."
             )
-    elif target in Project.list(home):
+    elif target in Project.names(home):
         proj = _find_open(target, home) or Project.open(target, home=home)
     else:
-        known = ", ".join(Project.list(home)) or "none"
+        known = ", ".join(Project.names(home)) or "none"
         raise AISearchError(
             f"{target!r} is neither a folder nor a project in {home} (projects: {known})."
         )
@@ -155,42 +156,30 @@ def _sources_json(path: Path) -> list[dict]:
 
 def status_table(home: str | None = None) -> pd.DataFrame:
     """Every project in the home with its state (``%aisearch_status``)."""
-    from ._home import default_home
+    from ._home import resolve_home
     from .project import Project
     from .status import read_status
 
-    h = Path(home).expanduser() if home else default_home()
+    h = resolve_home(home or None)
     rows = []
-    for name in Project.list(h):
+    for name in Project.names(h):
         open_here = _find_open(name, h)
+        st = open_here.status if open_here is not None else read_status(name, h)
         if open_here is not None:
-            st = open_here.status
-            rows.append(
-                {
-                    "project": name,
-                    "state": st.state,
-                    "done": st.done,
-                    "total": st.total,
-                    "failed": st.failed,
-                    "model": st.model,
-                    "schedule": st.schedule,
-                    "updated": pd.Timestamp(st.updated_at, unit="s") if st.updated_at else None,
-                    "open in": "this kernel",
-                }
-            )
-            continue
-        s = read_status(name, h)
+            where = "this kernel"
+        else:
+            where = f"pid {st.holder['pid']}" if st.holder.get("pid") else ""
         rows.append(
             {
                 "project": name,
-                "state": "enabled" if s.enabled else "disabled",
-                "done": s.done,
-                "total": s.total,
-                "failed": s.failed,
-                "model": s.model,
-                "schedule": s.schedule,
-                "updated": pd.Timestamp(s.updated_at, unit="s") if s.updated_at else None,
-                "open in": f"pid {s.holder['pid']}" if s.holder.get("pid") else "",
+                "state": st.state,
+                "done": st.done,
+                "total": st.total,
+                "failed": st.failed,
+                "model": st.model,
+                "schedule": st.schedule,
+                "updated": pd.Timestamp(st.updated_at, unit="s") if st.updated_at else None,
+                "open in": where,
             }
         )
     return pd.DataFrame(

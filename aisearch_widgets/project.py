@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
+import itertools
 import logging
 import os
-import re
 import threading
 import time
 import weakref
-from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -29,71 +27,41 @@ from ._errors import (
     InvalidArgument,
     ModelMismatch,
     ProjectClosed,
-    ProjectCorrupt,
     ProjectExists,
     ProjectNotFound,
     SourcesChanged,
-    _show,
     check_real,
+    show_value,
 )
 from ._home import (
+    CONFIG_NAME,
+    CONFIG_VERSION,
     HomeLock,
     check_name,
-    default_home,
     open_catalog,
     parse_interval,
+    project_names,
     read_config,
-    repair_hint,
+    resolve_home,
+    upgrade_config,
     write_json_atomic,
 )
-from .collections import Collection, SavedCollections
-from .embedder import DEFAULT_MODEL, Embedder, model_identity, parse_model_spec
-from .indexer import Indexer, Runner, SyncCancelled, SyncSummary, thumb_path
-from .sources import Source, normalize_sources
-from .status import format_time
+from ._inventory import Inventory
+from ._thumbs import ThumbnailCache
+from .collection import Collection, SavedCollections
+from .embedder import DEFAULT_MODEL, Embedder
+from .images import MAX_FILE_BYTES
+from .indexer import Indexer, Runner, SyncCancelled, SyncSummary
+from .search import TextVectors
+from .sources import Source, normalize_sources, same_sources
+from .status import Status
+from .store import VectorStore, open_store, shard_folder
 
 log = logging.getLogger(__name__)
 
-_CONFIG = "project.json"
-_OPEN: weakref.WeakSet[Project] = weakref.WeakSet()
-
-
-@dataclass(frozen=True)
-class Status:
-    """A snapshot of a project's embedding state."""
-
-    name: str
-    enabled: bool
-    state: str  # "disabled" | "indexing" | "ready"
-    done: int
-    total: int
-    failed: int
-    pending: int
-    missing: int  # files whose folder vanished or emptied: kept until pruned
-    updated_at: float | None
-    model: str
-    schedule: str | None
-    first_pass_done: bool
-    phase: str
-    error: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def __str__(self) -> str:
-        when = format_time(self.updated_at)
-        s = (
-            f"{self.name}: {self.state} — {self.done}/{self.total} embedded, "
-            f"{self.failed} failed"
-            + (f", {self.missing} missing" if self.missing else "")
-            + f"; model {self.model}; updated {when}"
-        )
-        return s + (f"; last error: {self.error}" if self.error else "")
-
-
-def _slug(identity: str) -> str:
-    readable = re.sub(r"[^A-Za-z0-9]+", "-", identity).strip("-")[:40]
-    return f"{readable}-{hashlib.sha1(identity.encode()).hexdigest()[:8]}"
+# The projects open in this process, by the order they were opened in.
+_OPEN: weakref.WeakValueDictionary[int, Project] = weakref.WeakValueDictionary()
+_SERIAL = itertools.count()
 
 
 class Project:
@@ -149,22 +117,22 @@ class Project:
         max_file_bytes: int | None = None,
     ) -> None:
         self.name = check_name(name)
-        self.home = Path(home).expanduser() if home is not None else default_home()
+        self.home = resolve_home(home)
         self.folder = self.home / self.name
-        cfg_path = self.folder / _CONFIG
+        cfg_path = self.folder / CONFIG_NAME
         self._closed = True
         self._lock_obj: HomeLock | None = None
-        self._store: Any = None
+        self._store: VectorStore | None = None
         self._embedder: Embedder | None = None
         self._init_lock = threading.RLock()
         self._last: Any = None
-        self._text_cache: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        self._text = TextVectors(self._get_embedder)
         self.device = device
 
         write = False
         if cfg_path.exists():
             cfg = read_config(cfg_path, name)
-            if model is not None and parse_model_spec(model) != parse_model_spec(cfg["model"]):
+            if model is not None and not _same_model(model, cfg["model"]):
                 stored = cfg["model"]
                 raise ModelMismatch(
                     f"Project {name!r} was created with model {stored!r}; its vectors cannot "
@@ -173,7 +141,7 @@ class Project:
                 )
             if sources is not None:
                 given = [s.to_json() for s in normalize_sources(sources, path_column=path_column)]
-                if not _same_sources(cfg["sources"], given):
+                if not same_sources(cfg["sources"], given):
                     if not replace_sources:
                         raise SourcesChanged(
                             f"Project {name!r} in {self.home} indexes "
@@ -198,16 +166,20 @@ class Project:
                 raise ProjectNotFound(
                     f"No project {name!r} in {self.home}. Pass sources= to create it"
                     + (
-                        f"; existing projects: {', '.join(self.list(self.home))}"
-                        if self.list(self.home)
+                        f"; existing projects: {', '.join(project_names(self.home))}"
+                        if project_names(self.home)
                         else ""
                     )
                     + "."
                 )
+            from .embedder import model_dim, model_identity, parse_model_spec
+
             spec = model or DEFAULT_MODEL
-            parse_model_spec(spec)  # fail early on a typo, before anything is written
+            parsed = parse_model_spec(spec)  # fail early on a typo, before anything is written
             cfg = {
-                "version": 1,
+                "version": CONFIG_VERSION,
+                "identity": model_identity(parsed),
+                "dim": model_dim(parsed),
                 "name": name,
                 "sources": [
                     s.to_json() for s in normalize_sources(sources, path_column=path_column)
@@ -232,9 +204,21 @@ class Project:
             self._lock_obj.acquire()
         try:
             self.catalog = open_catalog(self.folder / "catalog.sqlite", name)
+            # An older project.json is brought up to date in place (under the lock).
+            write = upgrade_config(cfg, self.folder) or write
             if write:
                 self._write_config()
-            self._identity = model_identity(parse_model_spec(cfg["model"]))
+            self._identity: str = cfg["identity"]
+            self.thumbs = ThumbnailCache(self.folder / "thumbs", max_file_bytes or MAX_FILE_BYTES)
+            self.inventory = Inventory(
+                name,
+                self.catalog,
+                self._get_store,
+                self.thumbs,
+                cfg,
+                save_config=self._write_config,
+                pause=self._file_action_guard,
+            )
             self.indexer = Indexer(
                 name,
                 self.catalog,
@@ -243,7 +227,7 @@ class Project:
                 embedder=self._get_embedder,
                 store=self._get_store,
                 skip=self._project_folders,
-                thumbs_dir=str(self.folder / "thumbs") if thumbnails else None,
+                thumbs=self.thumbs if thumbnails else None,
                 batch_size=batch_size,
                 workers=workers,
                 **{
@@ -266,9 +250,18 @@ class Project:
                 self._lock_obj.release()
             raise
         self._closed = False
-        _OPEN.add(self)
+        self._serial = next(_SERIAL)
+        _OPEN[self._serial] = self
         _requests.watch()  # applies enable/disable/update requests of the JupyterLab plugin
-        _fileops.resume_on_open(self)
+        if self.catalog.journal_pending():
+            # Finish or undo file actions a crash interrupted, before any sync runs (a
+            # sync would take a half-moved file for a deleted one).
+            try:
+                with self.runner.paused():
+                    _fileops.recover(self.inventory)
+            except BaseException:
+                self.close()
+                raise
         if cfg.get("enabled"):
             # An enabled project keeps itself current: resume the schedule, and catch
             # up at once if the last sync is older than one interval or unfinished.
@@ -281,7 +274,7 @@ class Project:
 
     # -- store vs catalog -------------------------------------------------------------
     def _shard_path(self) -> Path:
-        return self.folder / "vectors" / _slug(self._identity)
+        return shard_folder(self.folder, self._identity)
 
     def _check_edge_store(self) -> None:
         """On open, without loading the model: if the catalog says vectors exist, the
@@ -292,10 +285,10 @@ class Project:
             return
         path = self._shard_path()
         if path.is_dir() and any(path.iterdir()):
-            self._store = _open_edge(path, None, self.name)
+            self._store = open_store(self.name, self.folder, self._identity, None)
         self._reconcile_store(self._store)
 
-    def _reconcile_store(self, store: Any) -> None:
+    def _reconcile_store(self, store: VectorStore | None) -> None:
         embedded = self.catalog.embedded_ids(self._identity)
         if not embedded:
             return
@@ -316,12 +309,7 @@ class Project:
             len(embedded),
             where,
         )
-        rows = sorted(missing)
-        with self.catalog.transaction() as db:
-            db.executemany(
-                "UPDATE files SET status = 'pending' WHERE id = ? AND status = 'embedded'",
-                [(i,) for i in rows],
-            )
+        self.catalog.reset_to_pending(sorted(missing))
         meta: dict[str, Any] = {"dirty": True}
         if len(missing) == len(embedded):
             meta["first_pass_done"] = False  # searches say "update first", not "0 results"
@@ -331,9 +319,9 @@ class Project:
     @classmethod
     def open(cls, name: str, home: str | os.PathLike[str] | None = None, **kwargs: Any) -> Project:
         """Reopen an existing project from its home."""
-        h = Path(home).expanduser() if home is not None else default_home()
-        if not (h / check_name(name) / _CONFIG).exists():
-            names = cls.list(h)
+        h = resolve_home(home)
+        if not (h / check_name(name) / CONFIG_NAME).exists():
+            names = project_names(h)
             raise ProjectNotFound(
                 f"No project {name!r} in {h}."
                 + (
@@ -347,8 +335,8 @@ class Project:
     @classmethod
     def create(cls, name: str, sources: Any, **kwargs: Any) -> Project:
         """Create a new project; fails if one of that name exists."""
-        h = Path(kwargs.get("home") or default_home()).expanduser()
-        if (h / check_name(name) / _CONFIG).exists():
+        h = resolve_home(kwargs.get("home"))
+        if (h / check_name(name) / CONFIG_NAME).exists():
             raise ProjectExists(f"Project {name!r} already exists in {h}; use Project.open().")
         return cls(name, sources=sources, **kwargs)
 
@@ -375,7 +363,7 @@ class Project:
         """
         from . import _repair
 
-        h = Path(home).expanduser() if home is not None else default_home()
+        h = resolve_home(home)
         folder = h / check_name(name)
         if not folder.is_dir():
             raise ProjectNotFound(f"No project {name!r} in {h}.")
@@ -391,25 +379,43 @@ class Project:
                 st = proj.status
                 report.append(
                     f"synced: {st.done}/{st.total} embedded, {st.failed} failed "
-                    f"({summary['embedded']} embedded now)"
+                    f"({summary.embedded} embedded now)"
                 )
         return report
 
     @staticmethod
-    def list(home: str | os.PathLike[str] | None = None) -> list[str]:
-        """Names of the projects in a home folder."""
-        h = Path(home).expanduser() if home is not None else default_home()
-        if not h.is_dir():
-            return []
-        return sorted(p.name for p in h.iterdir() if (p / _CONFIG).is_file())
+    def names(home: str | os.PathLike[str] | None = None) -> list[str]:
+        """Names of the projects in a home folder (default: ``$AISEARCH_HOME`` or the
+        user data dir)."""
+        return project_names(home)
+
+    @classmethod
+    def opened(cls) -> list[Project]:
+        """The projects open in this process (not closed yet), oldest first."""
+        return [p for _, p in sorted(_OPEN.items()) if not p.closed]
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def embedded(self) -> bool:
+        """True when the vectors live in the project home (Qdrant Edge): this process
+        then holds the project's lock and is the one that may write it."""
+        return self._lock_obj is not None
+
+    @property
+    def schedule(self) -> str | None:
+        """The update schedule (``"10m"``…) or None for manual updates only."""
+        return self._cfg.get("schedule")
 
     def _project_folders(self) -> list[str]:
         """Folders never scanned for images: every project's own folder in the home
         (thumbnails live there), but not other data kept beside them."""
-        return [str(self.home / n) for n in self.list(self.home)] + [str(self.folder)]
+        return [str(self.home / n) for n in project_names(self.home)] + [str(self.folder)]
 
     def _write_config(self) -> None:
-        write_json_atomic(self.folder / _CONFIG, self._cfg)
+        write_json_atomic(self.folder / CONFIG_NAME, self._cfg)
         # A copy in the catalog lets `aisearch repair` rebuild a damaged project.json.
         self.catalog.set_meta(config=self._cfg)
 
@@ -418,35 +424,43 @@ class Project:
             raise _closed_error(self.name)
 
     def _get_embedder(self) -> Embedder:
+        """The model, loaded on first use: only prompts, new reference images and
+        indexing need it."""
         with self._init_lock:
             if self._embedder is None:
                 emb = Embedder(self._cfg["model"], device=self.device)
                 if emb.identity != self._identity:
                     raise ModelMismatch(
                         f"The weights of {self._cfg['model']!r} changed on disk "
-                        f"({self._identity} → {emb.identity})."
+                        f"({self._identity} → {emb.identity}). Restore them, or create a "
+                        "new project for the new weights."
                     )
+                if self._cfg.get("dim") != emb.dim:
+                    # Not known from the model's config when the project was created.
+                    self._cfg["dim"] = emb.dim
+                    self._write_config()
                 self._embedder = emb
             return self._embedder
 
-    def _get_store(self) -> Any:
+    def _get_store(self) -> VectorStore:
+        """The vector store, opened on first use. Its size comes from project.json
+        (or the shard itself), so opening it never loads the model."""
         with self._init_lock:
             if self._store is None:
-                dim = self._get_embedder().dim
-                slug = _slug(self._identity)
-                if self._qdrant is None:
-                    self._store = _open_edge(self.folder / "vectors" / slug, dim, self.name)
-                else:
-                    from .store.server import ServerStore
-
-                    store = ServerStore(
-                        self._qdrant,
-                        f"aisearch-{self.name}-{slug}",
-                        dim,
-                        api_key=self._qdrant_api_key,
-                    )
+                dim = self._cfg.get("dim")
+                if dim is None and not (self._qdrant is None and self._shard_path().is_dir()):
+                    dim = self._get_embedder().dim
+                store = open_store(
+                    self.name,
+                    self.folder,
+                    self._identity,
+                    dim,
+                    qdrant=self._qdrant,
+                    api_key=self._qdrant_api_key,
+                )
+                if self._qdrant is not None:
                     self._reconcile_store(store)
-                    self._store = store
+                self._store = store
             return self._store
 
     def set_sources(self, sources: Any, *, path_column: str | None = None) -> Project:
@@ -487,7 +501,7 @@ class Project:
         return self._get_embedder()
 
     @property
-    def store(self) -> Any:
+    def store(self) -> VectorStore:
         """The vector store (opened on first use)."""
         self._check_open()
         return self._get_store()
@@ -552,11 +566,10 @@ class Project:
         self.runner.cancel_current()
         return self
 
-    def update(
-        self, wait: bool = True, retry_failed: bool = False, prune_missing: bool = False
-    ) -> dict[str, Any] | Any:
-        """Sync now: embed new and changed files, drop deleted ones. With ``wait`` it
-        returns a summary dict; otherwise a ``concurrent.futures.Future``.
+    def update(self, retry_failed: bool = False, prune_missing: bool = False) -> SyncSummary:
+        """Sync now and wait for it: embed new and changed files, drop deleted ones.
+        Returns what the sync did (:class:`SyncSummary`); :meth:`update_async` returns
+        at once with a future of it.
 
         Failed files are retried when their size or mtime changes (``retry_failed``
         retries them all). A file counts as deleted only when it is gone while its
@@ -568,12 +581,15 @@ class Project:
         when the files return; ``prune_missing=True`` forgets them for good. A
         scheduled sync never prunes.
         """
+        return self.update_async(retry_failed, prune_missing).result()
+
+    def update_async(
+        self, retry_failed: bool = False, prune_missing: bool = False
+    ) -> Future[SyncSummary]:
+        """:meth:`update` in the background: returns a ``concurrent.futures.Future``
+        of its :class:`SyncSummary` at once (``proj.wait()`` shows the progress)."""
         self._check_open()
-        fut = self.runner.request(retry_failed=retry_failed, prune_missing=prune_missing)
-        if not wait:
-            return fut
-        summary: SyncSummary = fut.result()
-        return summary.as_dict()
+        return self.runner.request(retry_failed=retry_failed, prune_missing=prune_missing)
 
     def wait(self, timeout: float | None = None, progress: bool = True) -> Status:
         """Block until no sync is running, showing a progress bar (a widget in
@@ -652,12 +668,17 @@ class Project:
                 ):
                     raise InvalidArgument(
                         "exclude must be ids, paths, a Collection or a DataFrame with an "
-                        f"'id' column (got {_show(exclude)})."
+                        f"'id' column (got {show_value(exclude)})."
                     )
                 strs = [os.fspath(i) for i in items]
                 by_path = self.catalog.ids_by_path([os.path.abspath(p) for p in strs])
                 ex = {by_path.get(os.path.abspath(p), p) for p in strs}
         return only, ex
+
+    def _negative(self, negative: Any) -> np.ndarray | None:
+        from .search import negative_vector
+
+        return negative_vector(negative, self._text, self.catalog, self.store)
 
     def _result(
         self, items: pd.DataFrame, query: dict[str, Any], info: dict | None = None
@@ -691,10 +712,8 @@ class Project:
             negative_weight = check_real("negative_weight", negative_weight)
         self._check_ready(allow_partial)
         only, ex = self._filters(tags, exclude)
-        q = _s.apply_negative(
-            _s.text_vector(self, prompt), _s.negative_vector(self, negative), negative_weight
-        )
-        items = _s.run(self, q, limit, only=only, exclude=ex)
+        q = _s.apply_negative(self._text.vector(prompt), self._negative(negative), negative_weight)
+        items = _s.nearest(self.store, q, limit, only=only, exclude=ex)
         query = {"type": "prompt", "text": prompt, "negative": _describe(negative), "limit": limit}
         if tags:
             query["tags"] = tags
@@ -738,15 +757,15 @@ class Project:
         self._check_ready(allow_partial)
         only, ex = self._filters(tags, exclude)
         if ids is not None:
-            ref_ids = _s.check_ids(self, ids)
-            vecs = _s.vectors_of_ids(self, ref_ids)
+            ref_ids = _s.check_ids(self.catalog, ids, self.name)
+            vecs = _s.vectors_of_ids(self.store, ref_ids)
             images = ref_ids
         else:
-            vecs, ref_ids = _s.resolve_images(self, images)
+            vecs, ref_ids = _s.resolve_images(images, self.catalog, self.store, self._get_embedder)
         if not include_references:
             ex |= set(ref_ids)
-        q = _s.apply_negative(vecs, _s.negative_vector(self, negative), negative_weight)
-        items = _s.run(self, q, limit, fusion=fusion, only=only, exclude=ex)
+        q = _s.apply_negative(vecs, self._negative(negative), negative_weight)
+        items = _s.nearest(self.store, q, limit, fusion=fusion, only=only, exclude=ex)
         query = {
             "type": "similar",
             "references": _describe(images.ids if isinstance(images, Collection) else images),
@@ -813,108 +832,19 @@ class Project:
         return self.catalog.all_tags()
 
     def thumbnail(self, pid: str) -> bytes | None:
-        """JPEG thumbnail bytes of an image (made once, cached in the project home)."""
-        from .images import DecodeFailure, load, thumbnail_jpeg
-
+        """JPEG thumbnail bytes of an image (made once, cached in the project home);
+        None for an id that is not an image of the project, or one that cannot be
+        decoded."""
         self._check_open()
-        tp = thumb_path(str(self.folder / "thumbs"), pid)
-        try:
-            with open(tp, "rb") as fh:
-                return fh.read()
-        except FileNotFoundError:
-            pass
+        data = self.thumbs.get(pid)
+        if data is not None:
+            return data
         rec = self.catalog.records([pid]).get(pid)
-        if rec is None:
-            return None
-        try:
-            data = thumbnail_jpeg(load(rec[1], 192)[0])
-        except DecodeFailure:
-            return None
-        os.makedirs(os.path.dirname(tp), exist_ok=True)
-        tmp = f"{tp}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, tp)
-        return data
+        return None if rec is None else self.thumbs.make(pid, rec.path)
 
-    # -- file actions (used by Collection) ------------------------------------------
-    @contextlib.contextmanager
-    def _file_action(self) -> Iterator[None]:
-        """Hold syncs off while files and inventory change together; first finish any
-        file action an earlier crash or failure left in the journal."""
+    def _file_action_guard(self) -> contextlib.AbstractContextManager[None]:
         self._check_open()
-        with self.runner.paused():
-            if self.catalog.journal_pending():
-                _fileops.recover(self)
-            try:
-                yield
-            finally:
-                # A step that failed to record: one more try before syncs resume (a
-                # sync would take the moved file for a deleted one). If it fails
-                # again, the journal keeps it for the next action or reopen.
-                if self.catalog.journal_pending():
-                    with contextlib.suppress(Exception):
-                        _fileops.recover(self)
-
-    def _key_for(self, path: str) -> tuple[str, str]:
-        """(key, source label) a file at ``path`` has in this project."""
-        path = os.path.abspath(path)
-        for src in self.sources:
-            if src.kind == "folder" and src.root is not None:
-                rel = os.path.relpath(path, src.root)
-                if not rel.startswith(".." + os.sep) and rel != ".." and not os.path.isabs(rel):
-                    return f"{src.label}/{Path(rel).as_posix()}", src.label
-        return f"files/{path}", "files"
-
-    def _set_loose_files(self, add: list[str], remove: list[str]) -> None:
-        """Keep the ``files`` source listing loose images (idempotent; writes the
-        config only when it changes)."""
-        srcs = self._cfg["sources"]
-        files = next((s for s in srcs if s["kind"] == "files"), None)
-        if files is None:
-            if not add:
-                return
-            files = {"kind": "files", "label": "files", "paths": []}
-            srcs.append(files)
-        before = list(files.get("paths", []))
-        gone = set(remove) - set(add)
-        paths = [p for p in before if p not in gone]
-        paths += [p for p in add if p not in paths]
-        files["paths"] = paths
-        if not paths:
-            srcs.remove(files)
-        if paths != before or not paths:
-            self._write_config()
-
-    def _file_moved(self, pid: str, old: str, new: str) -> None:
-        """The inventory follows a file now at ``new`` (idempotent, so that a journal
-        resume can repeat it). A project row that held ``new`` before (a file the user
-        chose to overwrite) is forgotten: that image is gone."""
-        new = os.path.abspath(new)
-        key, label = self._key_for(new)
-        st = os.stat(new, follow_symlinks=False)
-        self._set_loose_files([new] if label == "files" else [], [old] if old != new else [])
-        displaced = [i for i in self.catalog.ids_of_keys([key]).values() if i != pid]
-        if displaced:
-            self.store.delete(displaced)
-            self.catalog.forget_ids(displaced)
-            for d in displaced:
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(thumb_path(str(self.folder / "thumbs"), d))
-        got = self.store.retrieve([pid])
-        if pid in got:
-            self.store.upsert(
-                [pid], got[pid][0][None, :], [{"path": new, "source": label, "key": key}]
-            )
-        self.catalog.move_file(pid, key, new, label, st.st_size, st.st_mtime_ns)
-
-    def _file_deleted(self, pid: str, path: str) -> None:
-        """The inventory forgets a deleted file (idempotent)."""
-        self.store.delete([pid])
-        self.catalog.forget_ids([pid])
-        self._set_loose_files([], [path])
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(thumb_path(str(self.folder / "thumbs"), pid))
+        return self.runner.paused()
 
     def close(self) -> None:
         """Stop the background indexer, flush and release the project (idempotent)."""
@@ -930,9 +860,10 @@ class Project:
         # Whatever still reaches for the catalog (status, tags, failures, a widget's
         # poller) gets a clear "closed" error, not sqlite's "closed database".
         self.catalog = _ClosedCatalog(self.name)  # type: ignore[assignment]
+        self.inventory.catalog = self.catalog
         if self._lock_obj is not None:
             self._lock_obj.release()
-        _OPEN.discard(self)
+        _OPEN.pop(self._serial, None)
 
     def __enter__(self) -> Project:
         return self
@@ -946,15 +877,14 @@ class Project:
         return f"<Project {self.name!r} {self.status}>"
 
 
-def _same_sources(stored: list[dict], given: list[dict]) -> bool:
-    """Whether reopening with ``given`` asks for the sources the project has. Files the
-    project moved out of its folders sit in a "files" source of their own, which a
-    user re-running ``Project(name, sources=folder)`` does not repeat."""
-    if stored == given:
+def _same_model(given: str, stored: str) -> bool:
+    """Whether ``given`` names the model ``stored`` names (parsed only when the two
+    texts differ: parsing imports open_clip)."""
+    if given == stored:
         return True
-    if any(g["kind"] == "files" for g in given):
-        return False
-    return [s for s in stored if s["kind"] != "files"] == given
+    from .embedder import parse_model_spec
+
+    return parse_model_spec(given) == parse_model_spec(stored)
 
 
 def _describe_sources(srcs: list[dict]) -> str:
@@ -983,31 +913,6 @@ def _strip_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
-def _open_edge(path: Path, dim: int | None, name: str) -> Any:
-    """The project's Edge shard; ``dim=None`` reads it from the shard's own config (so
-    that opening a project need not load the model). A shard Qdrant cannot load is
-    :class:`ProjectCorrupt`, with the way out."""
-    import json
-
-    from ._errors import ProjectLocked
-    from .store.edge import EdgeStore
-
-    try:
-        if dim is None:
-            with open(path / "edge_config.json", encoding="utf-8") as fh:
-                dim = int(json.load(fh)["vectors"][""]["size"])
-        return EdgeStore(path, dim)
-    except ProjectLocked:
-        raise
-    except Exception as exc:
-        raise ProjectCorrupt(
-            f"The vector shard {path} cannot be loaded ({str(exc)[:200]}). "
-            f"{repair_hint(name)}: it moves the shard aside and re-embeds the images "
-            "(tags and collections are kept).",
-            str(path),
-        ) from None
-
-
 def _closed_error(name: str) -> ProjectClosed:
     return ProjectClosed(f"Project {name!r} is closed; reopen it with Project.open({name!r}).")
 
@@ -1027,7 +932,7 @@ def _check_tags(tags: Any, arg: str) -> list[str]:
     if not isinstance(items, (list, tuple, set, frozenset)) or not all(
         isinstance(t, str) and t.strip() for t in items
     ):
-        raise InvalidArgument(f"{arg} must be a tag or a list of tags (got {_show(tags)}).")
+        raise InvalidArgument(f"{arg} must be a tag or a list of tags (got {show_value(tags)}).")
     return list(items)
 
 
@@ -1044,6 +949,6 @@ def _describe(x: Any) -> Any:
 
 @atexit.register
 def _close_all() -> None:
-    for p in list(_OPEN):
+    for p in list(_OPEN.values()):
         with contextlib.suppress(Exception):
             p.close()

@@ -1,24 +1,38 @@
-"""Query building and result fusion for prompt and similar-image searches."""
+"""Query building and result fusion for prompt and similar-image searches.
+
+The functions here take what they use, not the project: the vector ``store``, the
+``catalog`` (where ids and paths are resolved), and ``embedder``, a callable that
+returns the loaded model, called only when something must be embedded now (a
+prompt, an image that is not indexed), so searches by stored ids never load it.
+Prompt vectors are kept in a small :class:`TextVectors` cache.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from collections.abc import Collection as AbstractCollection
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ._errors import AISearchError, InvalidArgument, _show, check_int
+from ._errors import AISearchError, InvalidArgument, check_int, show_value
 from .store import as_matrix
 
 if TYPE_CHECKING:
-    from .project import Project
+    from .catalog import Catalog
+    from .embedder import Embedder
+    from .store import VectorStore
+
+    EmbedderFn = Callable[[], Embedder]
 
 FUSIONS = ("max", "mean", "rrf")
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
+COUNT_ABOVE_LIMIT = 10_000  # limits above this are capped at the number of points
 
 
 def _is_uuid(s: str) -> bool:
@@ -57,14 +71,14 @@ def _check_refs(refs: Any, arg: str = "images") -> list[Any]:
     """A non-empty list of usable references, or InvalidArgument saying what is accepted."""
     from PIL import Image
 
-    from .collections import Collection
+    from .collection import Collection
 
     if isinstance(refs, Collection):
         refs = refs.ids
     if isinstance(refs, (str, os.PathLike, Image.Image, np.ndarray)):
         refs = [refs]
     elif not isinstance(refs, (list, tuple)):
-        raise InvalidArgument(f"{arg}: cannot use {_show(refs)}; give {IMAGES_ACCEPTED}.")
+        raise InvalidArgument(f"{arg}: cannot use {show_value(refs)}; give {IMAGES_ACCEPTED}.")
     refs = list(refs)
     if not refs:
         raise InvalidArgument(f"{arg} is empty: give {IMAGES_ACCEPTED}.")
@@ -78,14 +92,14 @@ def _check_refs(refs: Any, arg: str = "images") -> list[Any]:
             )
         elif not isinstance(r, (str, os.PathLike, Image.Image)):
             raise InvalidArgument(
-                f"{arg}: cannot use {type(r).__name__} {_show(r)} as a reference image; "
+                f"{arg}: cannot use {type(r).__name__} {show_value(r)} as a reference image; "
                 f"give {IMAGES_ACCEPTED}."
             )
         out.append(r)
     return out
 
 
-def check_ids(proj: Project, ids: Any) -> list[str]:
+def check_ids(catalog: Catalog, ids: Any, project: str) -> list[str]:
     """Point ids of this project, or InvalidArgument. The message never says which of
     the given strings exist elsewhere (the panel passes ids from a browser)."""
     if isinstance(ids, str) or not isinstance(ids, (list, tuple)):
@@ -93,28 +107,30 @@ def check_ids(proj: Project, ids: Any) -> list[str]:
     if not ids:
         raise InvalidArgument("ids is empty: give at least one point id of the project.")
     strs = [i for i in ids if isinstance(i, str)]
-    known = proj.catalog.records(strs) if len(strs) == len(ids) else {}
+    known = catalog.records(strs) if len(strs) == len(ids) else {}
     bad = sum(1 for i in ids if i not in known)
     if bad:
         raise InvalidArgument(
-            f"ids: {bad} of the {len(ids)} given are not images of project {proj.name!r}."
+            f"ids: {bad} of the {len(ids)} given are not images of project {project!r}."
         )
     return list(dict.fromkeys(ids))
 
 
-def vectors_of_ids(proj: Project, ids: list[str]) -> np.ndarray:
+def vectors_of_ids(store: VectorStore, ids: list[str]) -> np.ndarray:
     """The stored vectors of ids of the project (already checked with check_ids)."""
-    stored = proj.store.retrieve(ids)
+    stored = store.retrieve(ids)
     missing = [i for i in ids if i not in stored]
     if missing:
         raise AISearchError(
             f"{len(missing)} of the reference images have no embedding yet (e.g. "
             f"{missing[0]}); run proj.update() and try again."
         )
-    return as_matrix(np.stack([stored[i][0] for i in ids]))
+    return as_matrix(np.stack([stored[i] for i in ids]))
 
 
-def resolve_images(proj: Project, refs: Any) -> tuple[np.ndarray, list[str]]:
+def resolve_images(
+    refs: Any, catalog: Catalog, store: VectorStore, embedder: EmbedderFn
+) -> tuple[np.ndarray, list[str]]:
     """Vectors for reference images given as paths, point ids, PIL images, arrays or a
     Collection. Indexed images reuse their stored vector; others are embedded now.
     Returns ``(vectors, ids_of_indexed_references)``."""
@@ -126,21 +142,21 @@ def resolve_images(proj: Project, refs: Any) -> tuple[np.ndarray, list[str]]:
         for i, r in enumerate(refs)
         if isinstance(r, (str, os.PathLike)) and not (isinstance(r, str) and _is_uuid(r))
     }
-    by_path = proj.catalog.ids_by_path(list(paths.values()))
+    by_path = catalog.ids_by_path(list(paths.values()))
     for i, r in enumerate(refs):
         if isinstance(r, str) and _is_uuid(r):
             ids[i] = r
         elif i in paths and paths[i] in by_path:
             ids[i] = by_path[paths[i]]
     known = [i for i in ids if i is not None]
-    stored = proj.store.retrieve(known) if known else {}
+    stored = store.retrieve(known) if known else {}
     to_embed: list[tuple[int, Any]] = []
     for i, r in enumerate(refs):
         pid = ids[i]
         if pid is not None and pid in stored:
-            vectors[i] = stored[pid][0]
+            vectors[i] = stored[pid]
         elif pid is not None and i not in paths:
-            raise AISearchError(f"No image with id {pid} in project {proj.name!r}.")
+            raise AISearchError(f"No image with id {pid} in this project.")
         elif i in paths:
             to_embed.append((i, Path(paths[i])))
         else:  # a PIL image or an image array (checked by _check_refs)
@@ -148,16 +164,17 @@ def resolve_images(proj: Project, refs: Any) -> tuple[np.ndarray, list[str]]:
     if to_embed:
         from .images import DecodeFailure, load
 
+        emb = embedder()
         imgs = []
         for _, r in to_embed:
             if isinstance(r, Path):
                 try:
-                    imgs.append(load(r, proj.embedder.image_size)[0])
+                    imgs.append(load(r, emb.image_size)[0])
                 except DecodeFailure as f:
                     raise AISearchError(f"Reference image {f.message}") from None
             else:
                 imgs.append(r)
-        for (i, _), v in zip(to_embed, proj.embedder.encode_images(imgs), strict=True):
+        for (i, _), v in zip(to_embed, emb.encode_images(imgs), strict=True):
             vectors[i] = v
     return as_matrix(np.stack(vectors)), [i for i in ids if i is not None and i in stored]
 
@@ -166,30 +183,48 @@ def check_prompt(prompt: Any, arg: str = "prompt") -> list[str]:
     """The non-blank prompts of a text or a list of texts, or InvalidArgument."""
     items = [prompt] if isinstance(prompt, str) else prompt
     if not isinstance(items, (list, tuple)) or not all(isinstance(p, str) for p in items):
-        raise InvalidArgument(f"{arg} must be a text or a list of texts (got {_show(prompt)}).")
+        raise InvalidArgument(
+            f"{arg} must be a text or a list of texts (got {show_value(prompt)})."
+        )
     prompts = [p for p in items if p.strip()]
     if not prompts:
         raise InvalidArgument(f"Empty {arg}: type what the images should show.")
     return [str(p) for p in prompts]
 
 
-def text_vector(proj: Project, prompt: str | Sequence[str]) -> np.ndarray:
-    """A prompt's vector; several prompts are averaged (a prompt ensemble)."""
-    prompts = check_prompt(prompt)
-    key = tuple(prompts)
-    cache = proj._text_cache
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
-    v = as_matrix(proj.embedder.encode_text(prompts).mean(axis=0))[0]
-    v.setflags(write=False)
-    cache[key] = v
-    if len(cache) > 256:  # a prompt re-run with another limit or filter costs nothing
-        cache.popitem(last=False)
-    return v
+class TextVectors:
+    """Prompt vectors, cached: a prompt re-run with another limit or filter does not
+    run the text tower again. Several prompts are averaged (a prompt ensemble).
+    ``embedder`` is called only on a cache miss."""
+
+    def __init__(self, embedder: EmbedderFn, size: int = 256) -> None:
+        self.embedder = embedder
+        self.size = size
+        self._cache: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def vector(self, prompt: str | Sequence[str]) -> np.ndarray:
+        key = tuple(check_prompt(prompt))
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        v = as_matrix(self.embedder().encode_text(list(key)).mean(axis=0))[0]
+        v.setflags(write=False)
+        with self._lock:
+            self._cache[key] = v
+            if len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return v
+
+    def encode(self, prompts: Sequence[str]) -> np.ndarray:
+        """One vector per prompt (not cached; for negatives)."""
+        return self.embedder().encode_text(list(prompts))
 
 
-def negative_vector(proj: Project, negative: Any) -> np.ndarray | None:
+def negative_vector(
+    negative: Any, texts: TextVectors, catalog: Catalog, store: VectorStore
+) -> np.ndarray | None:
     """The mean direction of negative prompts and/or images, or None."""
     from PIL import Image
 
@@ -200,19 +235,20 @@ def negative_vector(proj: Project, negative: Any) -> np.ndarray | None:
     if not isinstance(items, (list, tuple)) or not items:
         raise InvalidArgument(
             f"negative must be None, a prompt, an image reference or a non-empty list of "
-            f"those (got {_show(negative)})."
+            f"those (got {show_value(negative)})."
         )
-    texts = [n for n in items if isinstance(n, str) and not _looks_like_image_ref(proj, n)]
-    images = [n for n in items if not (isinstance(n, str) and n in texts)]
+    words = [n for n in items if isinstance(n, str) and not _looks_like_image_ref(n)]
+    images = [n for n in items if not (isinstance(n, str) and n in words)]
     parts = []
-    if texts:
-        parts.append(proj.embedder.encode_text(check_prompt(texts, "negative")))
+    if words:
+        parts.append(texts.encode(check_prompt(words, "negative")))
     if images:
-        parts.append(resolve_images(proj, _check_refs(images, "negative"))[0])
+        refs = _check_refs(images, "negative")
+        parts.append(resolve_images(refs, catalog, store, texts.embedder)[0])
     return as_matrix(np.concatenate(parts).mean(axis=0))[0]
 
 
-def _looks_like_image_ref(proj: Project, s: str) -> bool:
+def _looks_like_image_ref(s: str) -> bool:
     return _is_uuid(s) or os.path.isfile(os.path.expanduser(s))
 
 
@@ -228,12 +264,14 @@ def check_limit(limit: Any) -> int:
 
 def check_fusion(fusion: Any) -> str:
     if fusion not in FUSIONS:
-        raise InvalidArgument(f"Unknown fusion {_show(fusion)}: use one of {', '.join(FUSIONS)}.")
+        raise InvalidArgument(
+            f"Unknown fusion {show_value(fusion)}: use one of {', '.join(FUSIONS)}."
+        )
     return fusion
 
 
-def run(
-    proj: Project,
+def nearest(
+    store: VectorStore,
     vectors: np.ndarray,
     limit: int,
     fusion: str = "max",
@@ -244,18 +282,21 @@ def run(
     ``id, score`` sorted best first, at most ``limit`` rows."""
     check_fusion(fusion)
     # A limit above the number of stored points asks for nothing more: cap it, so
-    # that limit=10**12 does not ask the store to allocate for it.
-    limit = min(check_limit(limit), max(1, proj.store.count()))
+    # that limit=10**12 does not ask the store to allocate for it. Counting is a pass
+    # over the shard (~10 ms at 100k points): only large limits pay for it.
+    limit = check_limit(limit)
+    if limit > COUNT_ABOVE_LIMIT:
+        limit = min(limit, max(1, store.count()))
     q = as_matrix(vectors)
     if fusion == "mean" or len(q) == 1:
         q = as_matrix(q.mean(axis=0)) if len(q) > 1 else q
-        hits = proj.store.query(q, limit, only=only, exclude=exclude)[0]
+        hits = store.query(q, limit, only=only, exclude=exclude)[0]
         return pd.DataFrame(
             {"id": [h.id for h in hits], "score": np.array([h.score for h in hits], dtype=float)}
         )
     if fusion == "max":
         # The fused top-k is contained in the union of each query's top-k.
-        per = proj.store.query(q, limit, only=only, exclude=exclude)
+        per = store.query(q, limit, only=only, exclude=exclude)
         best: dict[str, float] = {}
         for hits in per:
             for h in hits:
@@ -263,7 +304,7 @@ def run(
                     best[h.id] = h.score
     else:
         depth = max(2 * limit, 100)
-        per = proj.store.query(q, depth, only=only, exclude=exclude)
+        per = store.query(q, depth, only=only, exclude=exclude)
         best = {}
         for hits in per:
             for rank, h in enumerate(hits, start=1):

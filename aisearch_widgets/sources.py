@@ -33,6 +33,41 @@ def point_id(project: str, key: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{project}\x00{key}"))
 
 
+FILES_LABEL = "files"  # the label of the source that lists loose files
+
+
+def file_key(label: str, rel: str) -> str:
+    """The key of an image (the one place that builds keys): its source's label, a
+    slash, and its path within that source, which is the POSIX path relative to the
+    root of a folder source, and the absolute path in a ``files`` source. With ``rel``
+    ending in "/" it is the key prefix of a folder."""
+    return f"{label}/{rel}"
+
+
+def key_for(path: str | os.PathLike[str], sources: Sequence[Source]) -> tuple[str, str]:
+    """``(key, source label)`` of the file at ``path`` among ``sources``: under the
+    first folder source that contains it, else a loose file of the ``files`` source."""
+    path = os.path.abspath(path)
+    for src in sources:
+        if src.kind == "folder" and src.root is not None:
+            rel = os.path.relpath(path, src.root)
+            if not rel.startswith(".." + os.sep) and rel != ".." and not os.path.isabs(rel):
+                return file_key(src.label, Path(rel).as_posix()), src.label
+    return file_key(FILES_LABEL, path), FILES_LABEL
+
+
+def same_sources(stored: list[dict], given: list[dict]) -> bool:
+    """Whether reopening with ``given`` (``Source.to_json()`` dicts) asks for the
+    sources a project has (``stored``). Files the project moved out of its folders sit
+    in a "files" source of their own, which a user re-running
+    ``Project(name, sources=folder)`` does not repeat."""
+    if stored == given:
+        return True
+    if any(g["kind"] == "files" for g in given):
+        return False
+    return [s for s in stored if s["kind"] != "files"] == given
+
+
 @dataclass(frozen=True)
 class Source:
     """One source of images. ``kind`` is ``"folder"`` or ``"files"``."""
@@ -135,7 +170,8 @@ def normalize_sources(
         values = sources[col].dropna().astype(str).tolist()
         if not values:
             raise SourceError(f"The DataFrame's column {col!r} holds no paths.")
-        return [Source("files", "files", None, tuple(dict.fromkeys(absolute(v) for v in values)))]
+        paths = tuple(dict.fromkeys(absolute(v) for v in values))
+        return [Source("files", FILES_LABEL, None, paths)]
     if isinstance(sources, (str, os.PathLike)):
         items = [os.fspath(sources)]
     elif isinstance(sources, Iterable):
@@ -159,7 +195,7 @@ def normalize_sources(
             raise SourceError(f"{it}: no such folder or file. Check the path (resolved to {p}).")
 
     out: list[Source] = []
-    used: set[str] = {"files"}
+    used: set[str] = {FILES_LABEL}
     for f in dict.fromkeys(folders):
         label = os.path.basename(f.rstrip(os.sep)) or "root"
         cand, n = label, 2
@@ -168,13 +204,11 @@ def normalize_sources(
         used.add(cand)
         out.append(Source("folder", cand, f))
     if files:
-        out.append(Source("files", "files", None, tuple(dict.fromkeys(files))))
+        out.append(Source("files", FILES_LABEL, None, tuple(dict.fromkeys(files))))
     return out
 
 
-def _scan_folder(
-    src: Source, skip: Sequence[str], result: ScanResult, progress: Any = None
-) -> None:
+def _scan_folder(src: Source, skip: Sequence[str], result: ScanResult) -> None:
     assert src.root is not None
     root = src.root
     skip_real = {os.path.realpath(s) for s in skip}
@@ -186,7 +220,7 @@ def _scan_folder(
         result.errors.append((root, "source folder is gone; its files are kept as missing"))
         return
     except OSError as exc:
-        result.unknown_prefixes.append(f"{src.label}/")
+        result.unknown_prefixes.append(file_key(src.label, ""))
         result.errors.append((root, f"source folder cannot be read: {exc.strerror or exc}"))
         return
     visited = {(st.st_dev, st.st_ino)}
@@ -194,7 +228,8 @@ def _scan_folder(
     while stack:
         d = stack.pop()
         rel_d = os.path.relpath(d, root)
-        prefix = f"{src.label}/" if rel_d == "." else f"{src.label}/{Path(rel_d).as_posix()}/"
+        rel_prefix = "" if rel_d == "." else f"{Path(rel_d).as_posix()}/"
+        prefix = file_key(src.label, rel_prefix)
         try:
             it = os.scandir(d)
         except OSError as exc:
@@ -224,16 +259,14 @@ def _scan_folder(
                 except FileNotFoundError:
                     continue  # vanished mid-scan: it is simply not there
                 except OSError as exc:
-                    key = prefix + name
+                    key = file_key(src.label, rel_prefix + name)
                     result.unknown_prefixes.append(key)
                     result.errors.append((e.path, f"cannot stat: {exc.strerror or exc}"))
                     continue
-                key = prefix + name
+                key = file_key(src.label, rel_prefix + name)
                 result.entries[key] = FileEntry(
                     key, e.path, src.label, fst.st_size, fst.st_mtime_ns
                 )
-                if progress is not None:
-                    progress(1)
 
 
 def _lists_content(folder: str) -> bool:
@@ -248,7 +281,7 @@ def _scan_files(src: Source, result: ScanResult) -> None:
     result.file_labels.add(src.label)
     listed: dict[str, bool] = {}
     for p in src.paths:
-        key = f"{src.label}/{p}"
+        key = file_key(src.label, p)
         result.claimed.add(key)
         try:
             st = os.stat(p)
@@ -266,7 +299,7 @@ def _scan_files(src: Source, result: ScanResult) -> None:
         result.entries[key] = FileEntry(key, p, src.label, st.st_size, st.st_mtime_ns)
 
 
-def scan(sources: Sequence[Source], skip: Sequence[str] = (), progress: Any = None) -> ScanResult:
+def scan(sources: Sequence[Source], skip: Sequence[str] = ()) -> ScanResult:
     """Enumerate every image of every source with its size and mtime (stat only).
 
     ``skip`` lists folders never to enter (the project home, for instance).
@@ -274,7 +307,7 @@ def scan(sources: Sequence[Source], skip: Sequence[str] = (), progress: Any = No
     result = ScanResult()
     for src in sources:
         if src.kind == "folder":
-            _scan_folder(src, skip, result, progress)
+            _scan_folder(src, skip, result)
         else:
             _scan_files(src, result)
     return result

@@ -1,85 +1,121 @@
-"""Read a project's state without opening it (no lock, no model), so that a second
-process can show the status of a project another process is indexing."""
+"""A project's state, as one type: :class:`Status`. ``Project.status`` fills it from
+the open project; :func:`read_status` from the files of a project home without
+opening it (no lock, no model, no migration), so that another process (the CLI, the
+Jupyter server extension) can show a project that a kernel is indexing."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from ._errors import ProjectNotFound
-from ._home import open_catalog, read_config
-from .embedder import model_identity, parse_model_spec
+from ._home import CONFIG_NAME, check_name, open_catalog, read_config, resolve_home
 
 
 def format_time(t: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "never"
 
 
-@dataclass
-class StoredStatus:
+@dataclass(frozen=True)
+class Status:
+    """A snapshot of a project's embedding state.
+
+    ``state``: ``"disabled"``, ``"ready"`` (enabled, idle) or ``"indexing"``; read
+    from another process, ``"indexing"`` means the holder's sync has not finished.
+    ``holder``: who holds the project open (pid, host, since, cmd), empty when no
+    process does or when read by the holder itself. ``failures``: (path, kind,
+    message) of failed and missing files (filled by :func:`read_status` only;
+    ``Project.failures`` has them as a DataFrame)."""
+
     name: str
     enabled: bool
+    state: str
     done: int
     total: int
     failed: int
     pending: int
+    missing: int  # files whose folder vanished or emptied: kept until pruned
     updated_at: float | None
-    model: str
+    model: str  # the model identity (the exact weights)
     schedule: str | None
-    holder: dict = field(default_factory=dict)
+    first_pass_done: bool
+    phase: str  # idle | scanning | embedding | deleting | optimizing
+    error: str | None
+    holder: dict[str, Any] = field(default_factory=dict)
     failures: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
     def __str__(self) -> str:
         when = format_time(self.updated_at)
-        state = "enabled" if self.enabled else "disabled"
         held = f"; open in pid {self.holder.get('pid')}" if self.holder.get("pid") else ""
-        return (
-            f"{self.name}: {state}, {self.done}/{self.total} embedded, {self.failed} failed, "
-            f"{self.pending} pending; model {self.model}; schedule {self.schedule or 'manual'}; "
-            f"updated {when}{held}"
+        s = (
+            f"{self.name}: {self.state} — {self.done}/{self.total} embedded, "
+            f"{self.failed} failed, {self.pending} pending"
+            + (f", {self.missing} missing" if self.missing else "")
+            + f"; model {self.model}; schedule {self.schedule or 'manual'}; updated {when}"
+            + held
         )
+        return s + (f"; last error: {self.error}" if self.error else "")
 
 
-def read_status(name: str, home: str | os.PathLike[str]) -> StoredStatus:
-    folder = Path(home) / name
-    cfg_path = folder / "project.json"
+def read_status(name: str, home: str | os.PathLike[str] | None = None) -> Status:
+    """The status of project ``name`` in ``home`` (default: see ``resolve_home``),
+    read from its files without opening it: no lock is taken, no model is loaded and
+    nothing is written (an older project format is read as it is)."""
+    h = resolve_home(home)
+    folder = h / check_name(name)
+    cfg_path = folder / CONFIG_NAME
     if not cfg_path.exists():
-        raise ProjectNotFound(f"No project {name!r} in {home}.")
+        raise ProjectNotFound(f"No project {name!r} in {h}.")
     cfg = read_config(cfg_path, name)
-    identity = model_identity(parse_model_spec(cfg["model"]))
-    holder: dict = {}
+    identity = cfg.get("identity")
+    if not identity:  # format 1: the identity was not recorded yet
+        from .embedder import model_identity, parse_model_spec
+
+        identity = model_identity(parse_model_spec(cfg["model"]))
+    holder: dict[str, Any] = {}
     lock = folder / "lock"
     if lock.exists():
-        import json
-
         try:
             holder = json.loads(lock.read_text() or "{}")
-        except ValueError:
+        except (OSError, ValueError):
             holder = {}
     db = folder / "catalog.sqlite"
-    counts = {"embedded": 0, "total": 0, "failed": 0, "pending": 0}
-    updated = None
+    counts = {"embedded": 0, "total": 0, "failed": 0, "pending": 0, "missing": 0}
+    updated, first, dirty = None, False, False
     failures: list[tuple[str, str, str]] = []
     if db.exists():
         cat = open_catalog(db, name, readonly=True)
         try:
             counts = cat.counts(identity)
             updated = cat.get_meta("last_sync")
+            first = bool(cat.get_meta("first_pass_done", False))
+            dirty = bool(cat.get_meta("dirty", False))
             failures = [(p, k, m) for p, k, m, _ in cat.failures()]
         finally:
             cat.close()
-    return StoredStatus(
+    enabled = bool(cfg.get("enabled"))
+    indexing = bool(holder.get("pid")) and dirty
+    return Status(
         name=name,
-        enabled=bool(cfg.get("enabled")),
+        enabled=enabled,
+        state="indexing" if indexing else ("ready" if enabled else "disabled"),
         done=counts["embedded"],
         total=counts["total"],
         failed=counts["failed"],
         pending=counts["pending"],
+        missing=counts["missing"],
         updated_at=updated,
         model=identity,
         schedule=cfg.get("schedule"),
+        first_pass_done=first,
+        phase="embedding" if indexing else "idle",
+        error=None,
         holder=holder,
         failures=failures,
     )

@@ -106,7 +106,7 @@ def main() -> None:
         "rate_first": round(first, 1),
         "rate_last": round(last, 1),
         "ratio": round(last / first, 3),
-        "summary": {k: v for k, v in summary.items() if k != "scan_errors"},
+        "summary": {k: v for k, v in summary.as_dict().items() if k != "scan_errors"},
     }
     print(json.dumps(result, indent=2))
     out = Path(__file__).with_name("results") / f"first-index-{args.n}.json"

@@ -70,8 +70,8 @@ def pipeline(model: str, folder: Path, batch: int, workers: int | None) -> tuple
             p.store  # noqa: B018
             t0 = time.perf_counter()
             s = p.update()
-            rate = s["embedded"] / (time.perf_counter() - t0)
-            return rate, s
+            rate = s.embedded / (time.perf_counter() - t0)
+            return rate, s.as_dict()
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

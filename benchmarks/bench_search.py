@@ -90,11 +90,7 @@ def main() -> None:
                 ],
             )
         for s in range(0, args.n, 2000):
-            proj.store.upsert(
-                ids[s : s + 2000],
-                vecs[s : s + 2000],
-                [{"path": str(tmp / k), "source": "images", "key": k} for k in keys[s : s + 2000]],
-            )
+            proj.store.upsert(ids[s : s + 2000], vecs[s : s + 2000])
         proj.store.flush()
         proj.store.maybe_optimize()  # what the indexer does at the end of a sync
         proj.catalog.set_meta(first_pass_done=True)

@@ -20,6 +20,7 @@ import torch
 
 import aisearch_widgets as aw
 from aisearch_widgets import _fileops
+from aisearch_widgets._inventory import Inventory
 from aisearch_widgets.indexer import Indexer
 
 
@@ -42,8 +43,8 @@ def run(cmd: dict) -> None:
         _slow(Indexer, "_commit", pause)
     else:
         _slow(_fileops, "_fsync_dir", pause)
-        _slow(aw.Project, "_file_moved", pause)
-        _slow(aw.Project, "_file_deleted", pause)
+        _slow(Inventory, "moved", pause)
+        _slow(Inventory, "deleted", pause)
     proj = aw.Project.open(cmd["name"], home=cmd["home"], batch_size=2, workers=1)
     if op != "index":
         proj.store  # noqa: B018  (load model and store before the clock starts)

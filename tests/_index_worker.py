@@ -25,5 +25,5 @@ print("opened", flush=True)
 if mode == "hold":
     time.sleep(60)
 else:
-    proj.update(wait=True)
+    proj.update()
     print("finished", flush=True)

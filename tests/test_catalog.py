@@ -66,7 +66,16 @@ def test_pending_then_commit_batch(cat: Catalog) -> None:
 def test_lookups_by_key_id_and_path(cat: Catalog) -> None:
     a, b = _fill(cat, "a.jpg", "b.jpg")
     assert cat.ids_of_keys([a.key, "src/none.jpg"]) == {a.key: "id-a.jpg"}
-    assert cat.records(["id-b.jpg", "nope"]) == {"id-b.jpg": (b.key, b.path, "src")}
+    recs = cat.records(["id-b.jpg", "nope"])
+    assert list(recs) == ["id-b.jpg"]
+    r = recs["id-b.jpg"]
+    assert (r.id, r.key, r.path, r.source, r.status) == (
+        "id-b.jpg",
+        b.key,
+        b.path,
+        "src",
+        "pending",
+    )
     assert cat.ids_by_path([a.path, "/elsewhere.jpg"]) == {a.path: "id-a.jpg"}
     many = [f"x{i}" for i in range(1200)]  # more than one chunk of parameters
     assert cat.records([*many, "id-a.jpg"]).keys() == {"id-a.jpg"}
@@ -120,9 +129,8 @@ def test_move_file_keeps_the_id(cat: Catalog) -> None:
     cat.move_file("id-a.jpg", "src/sub/z.jpg", "/data/imgs/sub/z.jpg", "src", 10, 8)
     assert set(cat.known()) == {"src/sub/z.jpg"}
     assert cat.known()["src/sub/z.jpg"].status == "embedded"
-    assert cat.records(["id-a.jpg"]) == {
-        "id-a.jpg": ("src/sub/z.jpg", "/data/imgs/sub/z.jpg", "src")
-    }
+    r = cat.records(["id-a.jpg"])["id-a.jpg"]
+    assert (r.key, r.path, r.source) == ("src/sub/z.jpg", "/data/imgs/sub/z.jpg", "src")
     assert cat.tags_of(["id-a.jpg"]) == {"id-a.jpg": ["keep"]}
 
 

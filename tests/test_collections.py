@@ -11,7 +11,7 @@ import pytest
 
 import aisearch_widgets as aw
 from aisearch_widgets._integrity import assert_consistent
-from aisearch_widgets.collections import safe_target
+from aisearch_widgets.collection import safe_target
 
 from _helpers import draw
 
@@ -96,14 +96,14 @@ def test_move_keeps_id_vector_and_tags(ready: aw.Project, tmp_path: Path) -> Non
     assert list(rep["status"]) == ["moved", "moved"]
     for pid, target in zip(rep["id"], rep["target"], strict=True):
         assert os.path.exists(target)
-        assert ready.catalog.records([pid])[pid][1] == target
+        assert ready.catalog.records([pid])[pid].path == target
     assert ready.search("x", limit=100, tags=["keep"]).ids == res.ids
     s = ready.update()  # the inventory followed: nothing to do
-    assert (s["added"], s["deleted"], s["embedded"]) == (0, 0, 0)
+    assert (s.added, s.deleted, s.embedded) == (0, 0, 0)
     after = ready.store.retrieve(res.ids)
     for pid in res.ids:
-        np.testing.assert_allclose(after[pid][0], vec_before[pid][0], atol=1e-6)
-        assert after[pid][1]["path"].startswith(str(dest))
+        np.testing.assert_allclose(after[pid], vec_before[pid], atol=1e-6)
+        assert ready.catalog.records([pid])[pid].path.startswith(str(dest))
     assert ready.status.done == 12
     assert_consistent(ready, check_files=True)
 
@@ -111,7 +111,7 @@ def test_move_keeps_id_vector_and_tags(ready: aw.Project, tmp_path: Path) -> Non
     back = ready.search("x", limit=100, tags=["keep"])
     back.move_to(Path(ready.sources[0].root) / "returned")
     s = ready.update()
-    assert (s["added"], s["deleted"]) == (0, 0)
+    assert (s.added, s.deleted) == (0, 0)
     cfg = json.loads((ready.folder / "project.json").read_text())
     assert [src["kind"] for src in cfg["sources"]] == ["folder"]
     assert_consistent(ready, check_files=True)
@@ -127,7 +127,7 @@ def test_delete_needs_confirmation_and_updates_index(ready: aw.Project) -> None:
     assert not any(os.path.exists(p) for p in paths)
     assert ready.store.count() == 9 and ready.status.total == 9
     assert_consistent(ready, check_files=True)
-    assert ready.update()["deleted"] == 0
+    assert ready.update().deleted == 0
 
 
 def test_export_manifests(ready: aw.Project, tmp_path: Path) -> None:
@@ -231,7 +231,7 @@ def test_failed_inventory_update_never_moves_back_over_a_file(
         Path(old).write_bytes(b"a new file written meanwhile")
         raise RuntimeError("disk trouble")
 
-    monkeypatch.setattr(twins, "_file_moved", failing)
+    monkeypatch.setattr(twins.inventory, "moved", failing)
     rep = res.move_to(tmp_path / "dest")
     assert list(rep["status"]) == ["error"] and "now at" in rep["message"][0]
     assert Path(src).read_bytes() == b"a new file written meanwhile"
@@ -240,7 +240,7 @@ def test_failed_inventory_update_never_moves_back_over_a_file(
     twins.close()
     proj = aw.Project.open("pets", home=home)  # the journal completes the move
     try:
-        assert proj.catalog.records([pid])[pid][1] == str(tmp_path / "dest" / "002.png")
+        assert proj.catalog.records([pid])[pid].path == str(tmp_path / "dest" / "002.png")
         assert Path(src).read_bytes() == b"a new file written meanwhile"
         assert_consistent(proj, check_files=True)
     finally:
@@ -278,10 +278,10 @@ def test_move_across_filesystems(twins: aw.Project) -> None:
         assert not _files_under(root)
         assert sorted(os.listdir(dest)) == ["001 (1).png", "001.png", "002.png"]
         for pid, target in zip(rep["id"], rep["target"], strict=True):
-            assert twins.catalog.records([pid])[pid][1] == target
+            assert twins.catalog.records([pid])[pid].path == target
         assert twins.tags == {"t": 3}
         assert_consistent(twins, check_files=True)
-        assert twins.update()["deleted"] == 0
+        assert twins.update().deleted == 0
     finally:
         shutil.rmtree(dest, ignore_errors=True)
 
@@ -302,16 +302,16 @@ def test_move_interrupted_after_placing_is_completed_on_open(
     def die(*a: object) -> None:
         raise Killed
 
-    monkeypatch.setattr(twins, "_file_moved", die)
+    monkeypatch.setattr(twins.inventory, "moved", die)
     with pytest.raises(Killed):
         twins.search("x", limit=10).select([pid]).move_to(tmp_path / "out")
     monkeypatch.undo()
     twins.close()
     proj = aw.Project.open("pets", home=home)
     try:
-        assert proj.catalog.records([pid])[pid][1] == str(tmp_path / "out" / "002.png")
+        assert proj.catalog.records([pid])[pid].path == str(tmp_path / "out" / "002.png")
         assert proj.catalog.journal_pending() == []
-        assert proj.update()["deleted"] == 0
+        assert proj.update().deleted == 0
         assert proj.tags == {"keep": 1}
         assert_consistent(proj, check_files=True)
     finally:
@@ -334,7 +334,7 @@ def test_unfinished_copy_leftover_is_removed_and_retry_moves(
     proj = aw.Project.open("pets", home=home)
     try:
         assert os.listdir(out) == [] and os.path.exists(src)
-        assert proj.catalog.records([pid])[pid][1] == src
+        assert proj.catalog.records([pid])[pid].path == src
         rep = proj.search("x", limit=10).select([pid]).move_to(out)
         assert list(rep["status"]) == ["moved"]
         assert os.listdir(out) == ["002.png"] and not os.path.exists(src)
@@ -382,7 +382,7 @@ def test_filter_rejects_bad_thresholds(ready: aw.Project, kwargs: dict) -> None:
 
 def test_filter_keeps_float32_scores_at_the_boundary(ready: aw.Project) -> None:
     """Scores are float32: 0.6 comes back as 0.59999996 or 0.6000000238."""
-    from aisearch_widgets.collections import Collection
+    from aisearch_widgets.collection import Collection
 
     ids = ready.search("x", limit=4).ids
     scores = np.array([0.59999996, 0.6, 0.6000000238, 0.5999], dtype=np.float32)

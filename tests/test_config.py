@@ -86,7 +86,7 @@ def test_cli_index_two_folders_with_one_base_name(
     a, b = _two_folders(tmp_path)
     assert main(["--home", str(home), "index", str(a), "--model", tiny_model, "-q"]) == 0
     assert main(["--home", str(home), "index", str(b), "--model", tiny_model, "-q"]) == 0
-    names = aw.Project.list(home)
+    names = aw.Project.names(home)
     assert len(names) == 2 and "imgs" in names
     other = next(n for n in names if n != "imgs")
     assert other.startswith("imgs-")
@@ -96,7 +96,7 @@ def test_cli_index_two_folders_with_one_base_name(
     assert main(["--home", str(home), "index", str(b), "-q"]) == 0
     out = capsys.readouterr().out
     assert "imgs: 6/6 embedded" in out and f"{other}: 4/4 embedded" in out
-    assert aw.Project.list(home) == names
+    assert aw.Project.names(home) == names
     with aw.Project.open("imgs", home=home) as p:
         assert p.sources[0].root == str(a)
     with aw.Project.open(other, home=home) as p:

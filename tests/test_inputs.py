@@ -226,10 +226,10 @@ def test_store_scan_refuses_batch_zero(tmp_path: Path) -> None:
 
     s = EdgeStore(tmp_path / "shard", 4)
     try:
-        s.upsert(["00000000-0000-0000-0000-000000000001"], np.ones((1, 4)), [{}])
+        s.upsert(["00000000-0000-0000-0000-000000000001"], np.ones((1, 4)))
         for bad in (0, -1):
             with pytest.raises(InvalidArgument, match="batch"):
-                _call(lambda b=bad: next(s.scan(batch=b)))
+                _call(lambda b=bad: next(s.iter_vectors(batch=b)))
     finally:
         s.close()
 

@@ -37,7 +37,7 @@ def test_aisearch_magic_creates_enables_and_reuses(
         panel.close()
         panel.project.close()
     table = status_table(str(home))
-    assert table.set_index("project").loc["images", "state"] == "enabled"
+    assert table.set_index("project").loc["images", "state"] == "ready"
 
 
 def test_magic_errors_are_clear(home: Path) -> None:
@@ -81,7 +81,7 @@ def test_magic_asks_before_enabling_a_folder(tiny_model: str, images: Path, home
         assert isinstance(prompt, EnablePrompt)
         assert prompt.question.value == QUESTION and prompt.model.value == tiny_model
         assert not prompt.model.disabled  # the model of a new project can still change
-        assert aw.Project.list(home) == []  # nothing is created or enabled before the click
+        assert aw.Project.names(home) == []  # nothing is created or enabled before the click
         panel = prompt.enable()
         assert panel is not None and prompt.children == (panel,)
         assert panel.project.enabled and panel.project.model == tiny_model
@@ -111,7 +111,7 @@ def test_magic_prompt_reports_a_bad_model(images: Path, home: Path) -> None:
     prompt = open_panel(f"{images} --model no-such-arch:nothing")
     assert prompt.enable() is None
     assert "no-such-arch" in prompt.message.value and not prompt.button.disabled
-    assert aw.Project.list(home) == []
+    assert aw.Project.names(home) == []
 
 
 def test_magic_disabled_project_with_embeddings_opens_the_panel(

@@ -44,7 +44,7 @@ def test_incremental_add_modify_delete_rename(project_factory, images: Path) -> 
     proj = project_factory("p", images)
     proj.update()
     old_id = _key_id(proj, "red_000.jpg")
-    old_vec = proj.store.retrieve([old_id])[old_id][0]
+    old_vec = proj.store.retrieve([old_id])[old_id]
 
     draw(images / "new_one.jpg", "yellow", seed=99)
     draw(images / "green_001.png", "yellow", seed=7)  # same name, new content
@@ -53,20 +53,20 @@ def test_incremental_add_modify_delete_rename(project_factory, images: Path) -> 
     (images / "red_000.jpg").rename(images / "renamed.jpg")
 
     s = proj.update()
-    assert (s["added"], s["changed"], s["deleted"]) == (2, 1, 2)
-    assert s["reused"] == 1 and s["embedded"] == 2  # the rename reused its vector
+    assert (s.added, s.changed, s.deleted) == (2, 1, 2)
+    assert s.reused == 1 and s.embedded == 2  # the rename reused its vector
     new_id = _key_id(proj, "renamed.jpg")
     got = proj.store.retrieve([new_id, old_id])
     assert old_id not in got
-    np.testing.assert_allclose(got[new_id][0], old_vec, atol=1e-6)
-    assert got[new_id][1]["path"] == str(images / "renamed.jpg")
+    np.testing.assert_allclose(got[new_id], old_vec, atol=1e-6)
+    assert proj.catalog.records([new_id])[new_id].path == str(images / "renamed.jpg")
     assert proj.store.count() == 12 == proj.status.done
 
     # Touched but identical: kept, not re-embedded.
     touch_later(images / "blue_005.png", 9)
     s = proj.update()
-    assert s["changed"] == 1 and s["embedded"] == 0 and s["reused"] == 1
-    assert proj.update()["unchanged"] == 12
+    assert s.changed == 1 and s.embedded == 0 and s.reused == 1
+    assert proj.update().unchanged == 12
 
 
 def test_disable_keeps_embeddings_and_enable_reuses_them(project_factory, images: Path) -> None:
@@ -186,7 +186,7 @@ def test_crash_mid_index_resumes_without_duplicates(tiny_model: str, tmp_path: P
 
     with aw.Project.open("crash", home=home) as proj:
         s = proj.update()
-        assert s["embedded"] + s["reused"] <= 160 - partial + 4  # at most one batch redone
+        assert s.embedded + s.reused <= 160 - partial + 4  # at most one batch redone
         st = proj.status
         assert (st.done, st.total, st.pending, st.failed) == (160, 160, 0, 0)
         store_ids = proj.store.ids()
@@ -203,7 +203,7 @@ def test_server_adapter_end_to_end(tiny_model: str, images: Path, home: Path) ->
         assert p.store.count() == 12
         assert type(p.store).__name__ == "ServerStore"
         (images / "red_000.jpg").unlink()
-        assert p.update()["deleted"] == 1
+        assert p.update().deleted == 1
         assert p.store.count() == 11
         assert not (p.folder / "vectors").exists()
 
@@ -212,7 +212,7 @@ def test_concurrent_update_requests_never_embed_twice(project_factory, images: P
     proj = project_factory("p", images)
     futures = []
     threads = [
-        threading.Thread(target=lambda: futures.append(proj.update(wait=False))) for _ in range(3)
+        threading.Thread(target=lambda: futures.append(proj.update_async())) for _ in range(3)
     ]
     for t in threads:
         t.start()

@@ -180,6 +180,13 @@ def test_embeddings_not_ready_during_first_pass(project_factory, tmp_path: Path)
     assert len(proj.search("x", limit=100)) == 40
     # Later updates never block searches.
     draw(root / "new.jpg", "green")
-    fut = proj.update(wait=False)
+    fut = proj.update_async()
     assert len(proj.search("x", limit=100)) >= 40
     fut.result(timeout=30)
+
+
+def test_a_huge_limit_returns_every_image_without_allocating_for_it(ready) -> None:
+    for fusion in ("max", "rrf"):
+        res = ready.similar(ids=ready.search("x", limit=2).ids, limit=10**12, fusion=fusion)
+        assert len(res) == ready.status.done - 2
+    assert len(ready.search("x", limit=10**12)) == ready.status.done

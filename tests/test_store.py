@@ -38,10 +38,10 @@ def _data(n: int = 200, seed: int = 0) -> np.ndarray:
 def test_contract(store) -> None:
     assert isinstance(store, VectorStore)
     vecs, ids = _data(), _ids(200)
-    store.upsert(ids, vecs, [{"path": f"/p/{i}.jpg"} for i in range(200)])
+    store.upsert(ids, vecs)
     assert store.count() == 200
     assert store.ids() == set(ids)
-    assert sum(len(b) for b, _ in store.scan(batch=64)) == 200
+    assert sum(len(b) for b, _ in store.iter_vectors(batch=64)) == 200
 
     q = vecs[:3]
     hits = store.query(q, limit=10)
@@ -50,7 +50,6 @@ def test_contract(store) -> None:
         assert [h.id for h in row] == [ids[j] for j in want]
         scores = [h.score for h in row]
         assert scores == sorted(scores, reverse=True)
-    assert hits[0][0].payload["path"] == "/p/0.jpg"
     assert hits[0][0].score == pytest.approx(1.0, abs=1e-5)
 
     only = set(ids[100:110])
@@ -60,18 +59,18 @@ def test_contract(store) -> None:
 
     got = store.retrieve([ids[5], str(uuid.UUID(int=10_000))])
     assert list(got) == [ids[5]]
-    np.testing.assert_allclose(got[ids[5]][0], vecs[5], atol=1e-5)
+    np.testing.assert_allclose(got[ids[5]], vecs[5], atol=1e-5)
 
-    store.upsert(ids[:1], vecs[1:2], [{"path": "/p/replaced.jpg"}])
+    store.upsert(ids[:1], vecs[1:2])
     assert store.count() == 200
-    assert store.retrieve(ids[:1])[ids[0]][1]["path"] == "/p/replaced.jpg"
+    np.testing.assert_allclose(store.retrieve(ids[:1])[ids[0]], vecs[1], atol=1e-5)
     store.delete([*ids[:50], str(uuid.UUID(int=99999))])
     assert store.count() == 150
 
 
 def test_edge_persists_and_refuses_other_dim(tmp_path: Path) -> None:
     s = EdgeStore(tmp_path / "shard", DIM)
-    s.upsert(_ids(10), _data(10), [{}] * 10)
+    s.upsert(_ids(10), _data(10))
     s.close()
     s = EdgeStore(tmp_path / "shard", DIM)
     assert s.count() == 10
@@ -89,10 +88,10 @@ def test_edge_quantized_scan_stays_exact_after_optimize(tmp_path: Path) -> None:
     s = EdgeStore(tmp_path / "q", dim)
     assert s._quantized  # new shards: int8 copy, no graph, rescored full scan
     for i in range(0, n, 5000):
-        s.upsert(ids[i : i + 5000], vecs[i : i + 5000], [{}] * 5000)
+        s.upsert(ids[i : i + 5000], vecs[i : i + 5000])
     assert s.maybe_optimize() is True
     assert s._shard.info().indexed_vectors_count == n
-    s.upsert(ids[n:], vecs[n:], [{}] * 100)  # a tail not yet optimized, scanned in float32
+    s.upsert(ids[n:], vecs[n:])  # a tail not yet optimized, scanned in float32
     assert s.maybe_optimize() is False  # too few waiting to be worth a rewrite
     q = rng.normal(size=(5, dim)).astype(np.float32)
     q /= np.linalg.norm(q, axis=1, keepdims=True)
@@ -109,8 +108,8 @@ def test_edge_quantized_scan_stays_exact_after_optimize(tmp_path: Path) -> None:
 def test_scan_refuses_a_batch_that_never_advances(store) -> None:
     from aisearch_widgets._errors import InvalidArgument
 
-    store.upsert(_ids(3), _data(3), [{}] * 3)
+    store.upsert(_ids(3), _data(3))
     for bad in (0, -1, 2.5, "10", None):
         with pytest.raises(InvalidArgument, match="batch"):
-            next(store.scan(batch=bad))
-    assert sum(len(i) for i, _ in store.scan(batch=1)) == 3
+            next(store.iter_vectors(batch=bad))
+    assert sum(len(i) for i, _ in store.iter_vectors(batch=1)) == 3

@@ -48,7 +48,7 @@ def test_unmounted_root_marks_missing_keeps_tags_and_comes_back(
         images.mkdir()  # an empty mount point
 
     s = proj.update()
-    assert s["deleted"] == 0 and s["missing"] == 12
+    assert s.deleted == 0 and s.missing == 12
     st = proj.status
     assert (st.missing, st.done, st.total) == (12, 0, 12)
     assert proj.tags == {"labelled": 12}
@@ -63,7 +63,7 @@ def test_unmounted_root_marks_missing_keeps_tags_and_comes_back(
         images.rmdir()
     os.rename(away, images)
     s = proj.update()
-    assert s["embedded"] == 0 and s["reused"] == 0 and s["restored"] == 12
+    assert s.embedded == 0 and s.reused == 0 and s.restored == 12
     st = proj.status
     assert (st.missing, st.done, st.failed) == (0, 12, 0)
     assert _ids(proj) == ids and proj.tags == {"labelled": 12}
@@ -81,7 +81,7 @@ def test_subtree_gone_wholesale_is_missing_but_a_single_deletion_is_real(
     (images / "red_000.jpg").unlink()  # its folder still lists other images
 
     s = proj.update()
-    assert s["deleted"] == 1 and s["missing"] == 3
+    assert s.deleted == 1 and s.missing == 3
     assert {p for p, st in _statuses(proj).items() if st == "missing"} == in_sub
     assert str(images / "red_000.jpg") not in _ids(proj)
     assert _integrity.problems(proj) == []
@@ -98,7 +98,7 @@ def test_a_file_gone_from_a_folder_that_holds_other_files_is_deleted(
     proj.update()
     (root / "keep" / "a.jpg").unlink()
     s = proj.update()
-    assert s["deleted"] == 1 and s["missing"] == 0
+    assert s.deleted == 1 and s.missing == 0
 
 
 def test_prune_missing_is_explicit_and_a_schedule_never_prunes(
@@ -120,10 +120,10 @@ def test_prune_missing_is_explicit_and_a_schedule_never_prunes(
     proj.runner.set_schedule(None)
     assert proj.runner.last_summary is not None
     assert proj.status.missing == 12 and proj.store.count() == 12
-    assert proj.update()["deleted"] == 0
+    assert proj.update().deleted == 0
 
     s = proj.update(prune_missing=True)
-    assert s["deleted"] == 12
+    assert s.deleted == 12
     assert proj.status.total == 0 and proj.store.count() == 0
     assert _integrity.problems(proj) == []
 
@@ -244,7 +244,7 @@ def test_temp_files_of_a_killed_run_are_swept(project_factory, images: Path) -> 
 
 # -- files that are not regular files, or too large ---------------------------------------
 def _update_within(proj: aw.Project, seconds: float = 120) -> dict:
-    return proj.update(wait=False).result(timeout=seconds).as_dict()
+    return proj.update_async().result(timeout=seconds).as_dict()
 
 
 def test_fifo_named_png_is_not_a_file_and_does_not_hang(project_factory, images: Path) -> None:
@@ -330,7 +330,7 @@ def test_moved_then_edited_file_keeps_one_id_and_one_vector(project_factory, ima
     assert ids[str(old)] != pid
     assert len(set(ids.values())) == len(ids) == 13
     assert proj.store.count() == proj.status.done == 13
-    assert proj.store.retrieve([pid])[pid][1]["path"] == str(new)
+    assert proj.catalog.records([pid])[pid].path == str(new)
     assert _integrity.problems(proj) == []
 
 

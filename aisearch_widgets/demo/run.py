@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .._home import default_home
+from .._home import resolve_home
 
 NOTEBOOKS = (
     "01-quickstart.ipynb",
@@ -34,7 +34,7 @@ def notebooks_source() -> Path | None:
 
 
 def default_data_folder() -> Path:
-    return default_home() / "demo-data" / "shapes"
+    return resolve_home() / "demo-data" / "shapes"
 
 
 def ensure_dataset(
@@ -75,7 +75,7 @@ def run_demo(
 ) -> int:
     from ..project import Project
 
-    home = default_home()
+    home = resolve_home()
     data = ensure_dataset(
         Path(folder).expanduser() if folder else home / "demo-data" / "shapes", n, seed
     )

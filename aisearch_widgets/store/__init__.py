@@ -1,15 +1,22 @@
 """Vector stores: where embeddings live.
 
-:class:`VectorStore` is the small protocol the rest of the package uses; two real
-adapters implement it: :class:`~.edge.EdgeStore` (Qdrant Edge, embedded, the
-default) and :class:`~.server.ServerStore` (a Qdrant server or cluster through
-``qdrant-client``). One store holds the vectors of exactly one model.
+:class:`VectorStore` is the contract the rest of the package uses; two adapters
+implement it on a shared base (:mod:`.base`): :class:`~.edge.EdgeStore` (Qdrant Edge,
+embedded, the default) and :class:`~.server.ServerStore` (a Qdrant server or cluster
+through ``qdrant-client``). :func:`open_store` picks and opens one. One store holds the
+vectors of exactly one model, and only vectors: paths and everything else about an
+image live in the catalog.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -17,11 +24,10 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result: point id, cosine similarity and payload."""
+    """One search result: point id and cosine similarity."""
 
     id: str
     score: float
-    payload: dict[str, Any]
 
 
 @runtime_checkable
@@ -31,7 +37,7 @@ class VectorStore(Protocol):
 
     dim: int
 
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict]) -> None:
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         """Insert or replace points; durable when the call returns."""
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -46,13 +52,13 @@ class VectorStore(Protocol):
     ) -> list[list[Hit]]:
         """Nearest points for each query row, best first, equal to exact search."""
 
-    def retrieve(self, ids: Sequence[str]) -> dict[str, tuple[np.ndarray, dict]]:
-        """Vectors and payloads of the given ids that exist."""
+    def retrieve(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors of the given ids that exist."""
 
     def count(self) -> int:
         """Number of points."""
 
-    def scan(self, batch: int = 4096) -> Iterator[tuple[list[str], np.ndarray]]:
+    def iter_vectors(self, batch: int = 4096) -> Iterator[tuple[list[str], np.ndarray]]:
         """Every point id with its vector, in batches."""
 
     def ids(self) -> set[str]:
@@ -78,4 +84,71 @@ def as_matrix(vectors: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
     return m / norms
 
 
-__all__ = ["Hit", "VectorStore", "as_matrix"]
+def slug(identity: str) -> str:
+    """A file- and collection-name-safe form of a model identity, unique per identity."""
+    readable = re.sub(r"[^A-Za-z0-9]+", "-", identity).strip("-")[:40]
+    return f"{readable}-{hashlib.sha1(identity.encode()).hexdigest()[:8]}"
+
+
+def shard_folder(project_folder: str | os.PathLike[str], identity: str) -> Path:
+    """Where a project keeps the Edge shard of one model's vectors."""
+    return Path(project_folder) / "vectors" / slug(identity)
+
+
+def edge_shard_dim(path: str | os.PathLike[str]) -> int | None:
+    """The vector size an Edge shard was created with (from its config file, without
+    loading it), or None when there is no readable shard at ``path``."""
+    try:
+        with open(os.path.join(path, "edge_config.json"), encoding="utf-8") as fh:
+            return int(json.load(fh)["vectors"][""]["size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def open_store(
+    project: str,
+    folder: str | os.PathLike[str],
+    identity: str,
+    dim: int | None,
+    qdrant: Any = None,
+    api_key: str | None = None,
+) -> VectorStore:
+    """The vector store of project ``project`` (home folder ``folder``) for the model
+    ``identity``: an Edge shard in the project folder, or with ``qdrant`` (a URL or a
+    ``QdrantClient``) a collection on that server. ``dim=None`` reads the size from an
+    existing shard. A shard Qdrant cannot load is :class:`ProjectCorrupt`, with the
+    way out. Opening a store never loads a model."""
+    from .._errors import ProjectCorrupt, ProjectLocked
+    from .._home import repair_hint
+
+    if qdrant is not None:
+        from .server import ServerStore
+
+        if dim is None:
+            raise ValueError("a server store needs the vector size")
+        return ServerStore(qdrant, f"aisearch-{project}-{slug(identity)}", dim, api_key=api_key)
+    from .edge import EdgeStore
+
+    path = shard_folder(folder, identity)
+    try:
+        return EdgeStore(path, dim)
+    except ProjectLocked:
+        raise
+    except Exception as exc:
+        raise ProjectCorrupt(
+            f"The vector shard {path} cannot be loaded ({str(exc)[:200]}). "
+            f"{repair_hint(project)}: it moves the shard aside and re-embeds the images "
+            "(tags and collections are kept).",
+            str(path),
+        ) from None
+
+
+__all__ = [
+    "Hit",
+    "VectorStore",
+    "as_matrix",
+    "edge_shard_dim",
+    "open_store",
+    "shard_folder",
+    "slug",
+]

@@ -2,7 +2,7 @@
 
 One shard directory per (project, model). Searches always scan every vector: on
 clustered CLIP-like data an HNSW graph loses recall to near-ties (recall@100 0.81-0.93
-at hnsw_ef 256-1024, see benchmarks/STORE.md), so new shards build no graph at all.
+at hnsw_ef 256-1024, measured by benchmarks/bench_store.py), so shards build no graph.
 
 What makes the scan fast is int8 scalar quantization: ``optimize()`` rewrites the
 vectors into compact segments that also hold an int8 copy (a quarter of the float32
@@ -15,9 +15,6 @@ is scanned in float32, so results stay exact at every moment; ``maybe_optimize()
 (called by the indexer at the end of a sync) runs the optimizer once enough of them
 have piled up (it rewrites the whole shard and blocks searches while it runs, hence
 the geometric trigger below and never in the middle of a sync).
-
-Shards created before this layout (no quantization, default HNSW config) are opened
-as they are and keep being searched with float32 exact scans.
 """
 
 from __future__ import annotations
@@ -25,13 +22,14 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .._errors import ProjectLocked, check_int
+from .._errors import ProjectLocked
 from . import Hit, as_matrix
+from .base import StoreBase
 
 try:  # imported lazily by users of the server adapter alone
     import qdrant_edge as qe
@@ -46,21 +44,20 @@ OPTIMIZE_MIN_PENDING = 20_000
 OPTIMIZE_PENDING_FRACTION = 0.25
 
 
-class EdgeStore:
+class EdgeStore(StoreBase):
     """Vectors of one model in an embedded Qdrant Edge shard at ``path``.
 
-    ``quantization="int8"`` (the default) creates new shards with int8 scalar
-    quantization and no HNSW graph, and searches them with a quantized full scan
-    rescored in float32 (``oversampling`` candidates per result). ``None`` keeps the
-    plain float32 layout. ``exact=False`` lets a shard that has an HNSW graph (one
-    built by an older version) use it, trading recall for speed.
+    ``quantization="int8"`` (the default) creates a shard with int8 scalar
+    quantization and no HNSW graph, searched with a quantized full scan rescored in
+    float32 (``oversampling`` candidates per result); ``None`` creates a plain float32
+    shard, searched with exact scans. An existing shard keeps the layout and size it
+    was created with (read from its config: ``dim=None`` takes it from there).
     """
 
     def __init__(
         self,
         path: str | os.PathLike[str],
-        dim: int,
-        exact: bool = True,
+        dim: int | None = None,
         *,
         quantization: str | None = "int8",
         oversampling: float = 4.0,
@@ -71,7 +68,6 @@ class EdgeStore:
         if quantization not in (None, "int8"):
             raise ValueError(f"quantization must be 'int8' or None, not {quantization!r}")
         self.path = os.fspath(path)
-        self.dim = dim
         self._auto_optimize = auto_optimize
         # The shard is thread-safe for reads and writes, but close() must not race a
         # query: a reader/writer guard is overkill, one lock around close suffices.
@@ -80,18 +76,16 @@ class EdgeStore:
         self._optimize_lock = threading.Lock()
         try:
             if os.path.isdir(self.path) and os.listdir(self.path):
-                # An existing shard keeps the layout it was created with: its config is
-                # not rewritten, so an old HNSW shard is never scanned as if it had no
-                # graph, and a quantized one opened with quantization=None still works.
-                self._shard = qe.EdgeShard.load(self.path)
-                stored = self._shard_dim()
-                if stored is not None and stored != dim:
-                    self._shard.close()
+                stored, self._quantized = _layout(self.path)
+                if dim is not None and stored != dim:
                     raise ValueError(
                         f"{self.path} holds {stored}-d vectors, the model gives {dim}-d"
                     )
-                self._quantized = _is_quantized_scan_layout(self.path)
+                dim = stored
+                self._shard = qe.EdgeShard.load(self.path)
             else:
+                if dim is None:
+                    raise ValueError(f"{self.path}: a new shard needs the vector size")
                 os.makedirs(self.path, exist_ok=True)
                 self._shard = qe.EdgeShard.create(self.path, _config(dim, quantization))
                 self._quantized = quantization is not None
@@ -103,7 +97,8 @@ class EdgeStore:
                     "Qdrant server (qdrant_url=...) to share a project between processes."
                 ) from exc
             raise
-        if self._quantized and exact:
+        self.dim = dim
+        if self._quantized:
             # Safe only because the shard has no graph: exact=False then means "use the
             # quantized copy", still over every point, and rescoring restores float32
             # scores and order. (exact=True would ignore the quantized copy entirely.)
@@ -114,19 +109,13 @@ class EdgeStore:
                 ),
             )
         else:
-            self._params = qe.SearchParams(exact=exact)
+            self._params = qe.SearchParams(exact=True)
 
-    def _shard_dim(self) -> int | None:
-        recs, _ = self._shard.scroll(qe.ScrollRequest(limit=1, with_vector=True))
-        if not recs:
-            return None
-        return len(_vec(recs[0].vector))
-
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict]) -> None:
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         if not len(ids):
             return
         rows = as_matrix(vectors).tolist()  # one conversion, not one per row
-        points = [qe.Point(i, r, dict(p)) for i, r, p in zip(ids, rows, payloads, strict=True)]
+        points = [qe.Point(i, r) for i, r in zip(ids, rows, strict=True)]
         self._shard.update(qe.UpdateOperation.upsert_points(points))
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -152,79 +141,48 @@ class EdgeStore:
         pending = int(info.points_count) - done
         return pending >= max(OPTIMIZE_MIN_PENDING, OPTIMIZE_PENDING_FRACTION * done)
 
-    @staticmethod
-    def _filter(only: Collection[str] | None, exclude: Collection[str] | None) -> Any:
-        must = [qe.HasIdCondition(set(only))] if only is not None else None
-        must_not = [qe.HasIdCondition(set(exclude))] if exclude else None
-        if must is None and must_not is None:
-            return None
-        return qe.Filter(must=must, must_not=must_not)
+    def _id_filter(self, only: list[str] | None, exclude: list[str] | None) -> Any:
+        return qe.Filter(
+            must=None if only is None else [qe.HasIdCondition(set(only))],
+            must_not=[qe.HasIdCondition(set(exclude))] if exclude else None,
+        )
 
-    def query(
-        self,
-        vectors: np.ndarray,
-        limit: int,
-        only: Collection[str] | None = None,
-        exclude: Collection[str] | None = None,
-    ) -> list[list[Hit]]:
-        m = as_matrix(vectors)
-        if only is not None and not only:
-            return [[] for _ in range(len(m))]
-        flt = self._filter(only, exclude)
+    def _search(self, rows: list[list[float]], limit: int, flt: Any) -> list[list[Hit]]:
         reqs = [
             qe.QueryRequest(
-                limit=max(1, int(limit)),
+                limit=limit,
                 query=qe.Query.Nearest(row),
                 filter=flt,
-                with_payload=True,
+                with_payload=False,
                 params=self._params,
             )
-            for row in m.tolist()
+            for row in rows
         ]
         if len(reqs) == 1:
             results = [self._shard.query(reqs[0])]
         else:
             results = self._shard.query_batch(qe.QueryBatchRequest(reqs))
-        return [[Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in r] for r in results]
+        return [[Hit(str(p.id), float(p.score)) for p in r] for r in results]
 
-    def retrieve(self, ids: Sequence[str]) -> dict[str, tuple[np.ndarray, dict]]:
+    def _scroll(
+        self, offset: Any, limit: int, with_vectors: bool
+    ) -> tuple[list[str], list[Any], Any]:
+        recs, nxt = self._shard.scroll(
+            qe.ScrollRequest(
+                offset=offset, limit=limit, with_vector=with_vectors, with_payload=False
+            )
+        )
+        vecs = [_vec(r.vector) for r in recs] if with_vectors else []
+        return [str(r.id) for r in recs], vecs, nxt
+
+    def retrieve(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
-        recs = self._shard.retrieve(list(ids), with_payload=True, with_vector=True)
-        return {
-            str(r.id): (np.asarray(_vec(r.vector), dtype=np.float32), dict(r.payload or {}))
-            for r in recs
-        }
+        recs = self._shard.retrieve(list(ids), with_payload=False, with_vector=True)
+        return {str(r.id): np.asarray(_vec(r.vector), dtype=np.float32) for r in recs}
 
     def count(self) -> int:
         return int(self._shard.count(qe.CountRequest(exact=True)))
-
-    def scan(self, batch: int = 4096) -> Iterator[tuple[list[str], np.ndarray]]:
-        # A batch of 0 would scroll forever without moving on: refuse it.
-        batch = check_int("batch", batch, 1)
-        offset = None
-        while True:
-            recs, offset = self._shard.scroll(
-                qe.ScrollRequest(offset=offset, limit=batch, with_vector=True, with_payload=False)
-            )
-            if recs:
-                yield (
-                    [str(r.id) for r in recs],
-                    np.asarray([_vec(r.vector) for r in recs], dtype=np.float32),
-                )
-            if offset is None:
-                return
-
-    def ids(self) -> set[str]:
-        out: set[str] = set()
-        offset = None
-        while True:
-            recs, offset = self._shard.scroll(
-                qe.ScrollRequest(offset=offset, limit=8192, with_vector=False, with_payload=False)
-            )
-            out.update(str(r.id) for r in recs)
-            if offset is None:
-                return out
 
     def optimize(self) -> bool:
         """Rewrite pending points into optimized segments (quantized ones for a
@@ -262,17 +220,11 @@ def _config(dim: int, quantization: str | None) -> Any:
     )
 
 
-def _is_quantized_scan_layout(path: str) -> bool:
-    """Whether the shard at ``path`` was created quantized and without a graph: only
-    then may a non-exact search be used while still scanning every point. Anything
-    unreadable or unexpected counts as no, which falls back to float32 exact scans."""
-    try:
-        with open(os.path.join(path, "edge_config.json"), encoding="utf-8") as fh:
-            cfg = json.load(fh)
-        hnsw = cfg.get("hnsw_config") or {}
-        return bool(cfg.get("quantization_config")) and hnsw.get("m") == 0
-    except (OSError, ValueError, AttributeError):
-        return False
+def _layout(path: str) -> tuple[int, bool]:
+    """``(vector size, quantized)`` of the shard at ``path``, from its config file."""
+    with open(os.path.join(path, "edge_config.json"), encoding="utf-8") as fh:
+        cfg = json.load(fh)
+    return int(cfg["vectors"][""]["size"]), bool(cfg.get("quantization_config"))
 
 
 def _vec(v: Any) -> list[float]:

@@ -5,25 +5,20 @@ same API in process.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .._errors import check_int
 from . import Hit, as_matrix
+from .base import StoreBase
 
 
-class ServerStore:
+class ServerStore(StoreBase):
     """Vectors of one model in one collection of a Qdrant server."""
 
     def __init__(
-        self,
-        client_or_url: Any,
-        collection: str,
-        dim: int,
-        api_key: str | None = None,
-        exact: bool = True,
+        self, client_or_url: Any, collection: str, dim: int, api_key: str | None = None
     ) -> None:
         from qdrant_client import QdrantClient, models
 
@@ -34,7 +29,7 @@ class ServerStore:
             self.client = client_or_url
         self.collection = collection
         self.dim = dim
-        self._params = models.SearchParams(exact=exact)
+        self._params = models.SearchParams(exact=True)
         if not self.client.collection_exists(collection):
             self.client.create_collection(
                 collection,
@@ -48,14 +43,12 @@ class ServerStore:
                     f"Qdrant collection {collection!r} holds {size}-d vectors, the model gives {dim}-d"
                 )
 
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict]) -> None:
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         if not len(ids):
             return
         m = as_matrix(vectors)
         self.client.upsert(
-            self.collection,
-            points=self._m.Batch(ids=list(ids), vectors=m.tolist(), payloads=list(payloads)),
-            wait=True,
+            self.collection, points=self._m.Batch(ids=list(ids), vectors=m.tolist()), wait=True
         )
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -70,77 +63,45 @@ class ServerStore:
     def maybe_optimize(self) -> bool:  # the server runs its own optimizers
         return False
 
-    def _filter(self, only: Collection[str] | None, exclude: Collection[str] | None) -> Any:
+    def _id_filter(self, only: list[str] | None, exclude: list[str] | None) -> Any:
         m = self._m
-        must = [m.HasIdCondition(has_id=list(only))] if only is not None else None
-        must_not = [m.HasIdCondition(has_id=list(exclude))] if exclude else None
-        if must is None and must_not is None:
-            return None
-        return m.Filter(must=must, must_not=must_not)
+        return m.Filter(
+            must=None if only is None else [m.HasIdCondition(has_id=only)],
+            must_not=[m.HasIdCondition(has_id=exclude)] if exclude else None,
+        )
 
-    def query(
-        self,
-        vectors: np.ndarray,
-        limit: int,
-        only: Collection[str] | None = None,
-        exclude: Collection[str] | None = None,
-    ) -> list[list[Hit]]:
-        mat = as_matrix(vectors)
-        if only is not None and not only:
-            return [[] for _ in range(len(mat))]
-        flt = self._filter(only, exclude)
+    def _search(self, rows: list[list[float]], limit: int, flt: Any) -> list[list[Hit]]:
         reqs = [
             self._m.QueryRequest(
-                query=row.tolist(),
-                limit=max(1, int(limit)),
-                filter=flt,
-                with_payload=True,
-                params=self._params,
+                query=row, limit=limit, filter=flt, with_payload=False, params=self._params
             )
-            for row in mat
+            for row in rows
         ]
         responses = self.client.query_batch_points(self.collection, requests=reqs)
-        return [
-            [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in r.points]
-            for r in responses
-        ]
+        return [[Hit(str(p.id), float(p.score)) for p in r.points] for r in responses]
 
-    def retrieve(self, ids: Sequence[str]) -> dict[str, tuple[np.ndarray, dict]]:
+    def _scroll(
+        self, offset: Any, limit: int, with_vectors: bool
+    ) -> tuple[list[str], list[Any], Any]:
+        recs, nxt = self.client.scroll(
+            self.collection,
+            limit=limit,
+            offset=offset,
+            with_vectors=with_vectors,
+            with_payload=False,
+        )
+        return [str(r.id) for r in recs], [r.vector for r in recs] if with_vectors else [], nxt
+
+    def retrieve(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
         recs = self.client.retrieve(
-            self.collection, ids=list(ids), with_payload=True, with_vectors=True
+            self.collection, ids=list(ids), with_payload=False, with_vectors=True
         )
-        return {
-            str(r.id): (np.asarray(r.vector, dtype=np.float32), dict(r.payload or {})) for r in recs
-        }
+        return {str(r.id): np.asarray(r.vector, dtype=np.float32) for r in recs}
 
     def count(self) -> int:
         return int(self.client.count(self.collection, exact=True).count)
-
-    def scan(self, batch: int = 4096) -> Iterator[tuple[list[str], np.ndarray]]:
-        # A batch of 0 would scroll forever without moving on: refuse it.
-        batch = check_int("batch", batch, 1)
-        offset = None
-        while True:
-            recs, offset = self.client.scroll(
-                self.collection, limit=batch, offset=offset, with_vectors=True, with_payload=False
-            )
-            if recs:
-                yield [str(r.id) for r in recs], np.asarray([r.vector for r in recs], np.float32)
-            if offset is None:
-                return
-
-    def ids(self) -> set[str]:
-        out: set[str] = set()
-        offset = None
-        while True:
-            recs, offset = self.client.scroll(
-                self.collection, limit=8192, offset=offset, with_vectors=False, with_payload=False
-            )
-            out.update(str(r.id) for r in recs)
-            if offset is None:
-                return out
 
     def close(self) -> None:
         # A client passed in by the caller is theirs to close.

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import AISearchError
-from ..collections import Collection
+from ..collection import Collection
 from ..project import Project
 from ._parts import Actions, Controls, Gallery
 from ._protocol import REPLY, MessageKind, Method, Mode, Part, Reply, Request, parse, request_id
@@ -460,7 +460,7 @@ class SearchPanel(W.VBox):
     def _set_references(self, ids: Sequence[str]) -> None:
         recs = self.project.catalog.records(list(ids))
         self.controls.references = [
-            {"id": i, "name": os.path.basename(recs[i][1])} for i in ids if i in recs
+            {"id": i, "name": os.path.basename(recs[i].path)} for i in ids if i in recs
         ]
 
     def _on_brushing(self, change: dict) -> None:
@@ -523,7 +523,7 @@ class SearchPanel(W.VBox):
         self._refresh_status()
 
     def _update_now(self) -> None:
-        self.project.update(wait=False)
+        self.project.update_async()
         self._message("Update started.")
         self._refresh_status()
 
@@ -656,6 +656,8 @@ class SearchPanel(W.VBox):
 
     def _poll(self, interval: float) -> None:
         while not self._stop.wait(interval):
+            if self.project.closed:
+                return
             try:
                 self._refresh_status()
             except Exception:  # the project was closed, or the kernel is shutting down

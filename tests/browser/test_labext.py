@@ -108,7 +108,7 @@ def test_right_click_enable_search_disable(lab: Lab, plugin_data: dict[str, str]
     expect(prompt.locator(".aisw-enable-model input")).to_have_value(
         plugin_data["model"], timeout=T
     )
-    assert _kernel_json(lab, page, "__import__('aisearch_widgets').Project.list()") == []
+    assert _kernel_json(lab, page, "__import__('aisearch_widgets').Project.names()") == []
 
     # Hold the first pass at its start, so that "indexing" is there to be seen.
     lab.run_cell_code(
@@ -154,7 +154,7 @@ def test_right_click_enable_search_disable(lab: Lab, plugin_data: dict[str, str]
         lab,
         page,
         "[(p.enabled, p.status.done, p.runner.interval, p.runner.next_due) "
-        "for p in __import__('aisearch_widgets.project').project._OPEN if p.name == 'lab-images']",
+        "for p in __import__('aisearch_widgets').Project.opened() if p.name == 'lab-images']",
     )
     assert state == [[False, 6, None, None]]  # no more updates, embeddings kept
     assert not list((lab.root.parent / "aisearch-home" / "lab-images" / "requests").glob("*.json"))

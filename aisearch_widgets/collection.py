@@ -1,4 +1,4 @@
-"""Collections: the results of a search, as a pandas DataFrame away.
+"""Collections: the results of a search, a pandas DataFrame away.
 
 Every search returns a :class:`Collection` and replaces the project's *temporary*
 collection (``proj.last``). ``save(name)`` keeps it in the project home;
@@ -164,7 +164,7 @@ class Collection:
     @property
     def paths(self) -> list[str]:
         recs = self._project.catalog.records(self.ids)
-        return [recs[i][1] for i in self.ids if i in recs]
+        return [recs[i].path for i in self.ids if i in recs]
 
     @property
     def cluster_sizes(self) -> dict[int, int] | None:
@@ -181,7 +181,7 @@ class Collection:
         recs = self._project.catalog.records(items["id"].tolist())
         tags = self._project.catalog.tags_of(items["id"].tolist())
         df = items[items["id"].isin(recs.keys())].copy()
-        df.insert(1, "path", [recs[i][1] for i in df["id"]])
+        df.insert(1, "path", [recs[i].path for i in df["id"]])
         extra = [c for c in df.columns if c not in ("id", "path", "score", "rank")]
         df = df[["id", "path", "score", "rank", *extra]]
         df["tags"] = [tags.get(i, []) for i in df["id"]]
@@ -318,9 +318,8 @@ class Collection:
         others are skipped (use ``names=`` or ``"rename"``). Every ``copied`` row is a
         file on disk; each copy is written under a temporary name and renamed into place.
         """
-        self._project._check_open()
-        steps = self._plan(directory, names, on_conflict)
-        return _fileops.report(_fileops.copy(self._project, steps))
+        steps = self._plan(directory, names, on_conflict)  # a closed project says so here
+        return _fileops.report(_fileops.copy(self._project.catalog, steps))
 
     def move_to(
         self,
@@ -337,10 +336,10 @@ class Collection:
         exactly one place. Across filesystems the file is copied, fsynced, renamed into
         place, recorded, and only then removed from its old folder.
         """
-        proj = self._project
-        with proj._file_action():
+        inventory = self._project.inventory
+        with inventory.action():
             steps = self._plan(directory, names, on_conflict)
-            return _fileops.report(_fileops.move(proj, steps))
+            return _fileops.report(_fileops.move(inventory, steps))
 
     def delete(self, confirm: bool = False) -> pd.DataFrame:
         """Delete the files from disk and from the index. Needs ``confirm=True``."""
@@ -348,9 +347,9 @@ class Collection:
             raise AISearchError(
                 f"This deletes {len(self)} files from disk. Call delete(confirm=True) to proceed."
             )
-        proj = self._project
-        with proj._file_action():
-            return _fileops.report(_fileops.delete(proj, self.ids))
+        inventory = self._project.inventory
+        with inventory.action():
+            return _fileops.report(_fileops.delete(inventory, self.ids))
 
     def export(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
         """Write a manifest (``.csv``, ``.jsonl`` or ``.json``) for annotation jobs.
