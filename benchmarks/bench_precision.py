@@ -29,9 +29,10 @@ from pathlib import Path
 import numpy as np
 
 Impl = Callable[[object], np.ndarray]
+IMPLS = ("torchao-int8", "torch.ao-dynamic-int8", "ort")
 
 
-def build_impls(arch: str, work: Path) -> tuple[object, dict[str, Impl]]:
+def build_impls(arch: str, work: Path, only: set[str]) -> tuple[object, dict[str, Impl]]:
     import torch
 
     from aisearch_widgets import _quantize as q
@@ -52,16 +53,21 @@ def build_impls(arch: str, work: Path) -> tuple[object, dict[str, Impl]]:
 
     t0 = time.perf_counter()
     try:
+        if "torchao-int8" not in only:
+            raise ImportError("not asked for")
         impls["torchao-int8"] = torch_call(q.torchao_int8(copy.deepcopy(visual)))
         timings["torchao-int8"] = time.perf_counter() - t0
     except ImportError as exc:
         print(f"skip torchao: {exc}")
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        impls["torch.ao-dynamic-int8"] = torch_call(q.torch_dynamic_int8(copy.deepcopy(visual)))
-    timings["torch.ao-dynamic-int8"] = time.perf_counter() - t0
+    if "torch.ao-dynamic-int8" in only:
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            impls["torch.ao-dynamic-int8"] = torch_call(q.torch_dynamic_int8(copy.deepcopy(visual)))
+        timings["torch.ao-dynamic-int8"] = time.perf_counter() - t0
     try:
+        if "ort" not in only:
+            raise ImportError("not asked for")
         import onnxruntime  # noqa: F401
 
         t0 = time.perf_counter()
@@ -80,12 +86,12 @@ def build_impls(arch: str, work: Path) -> tuple[object, dict[str, Impl]]:
     return emb, impls
 
 
-def run_arch(arch: str, n: int, batch: int, work: Path) -> dict:
+def run_arch(arch: str, n: int, batch: int, work: Path, only: set[str]) -> dict:
     import torch
 
     from aisearch_widgets import _quantize as q
 
-    emb, impls = build_impls(arch, work)
+    emb, impls = build_impls(arch, work, only)
     images = q.check_images(n, 256)
     pixels = torch.stack([emb.preprocess(im) for im in images])
     vecs: dict[str, list[np.ndarray]] = {k: [] for k in impls}
@@ -126,17 +132,19 @@ def main() -> None:
     ap.add_argument("--archs", nargs="+", default=["ViT-B-32", "ViT-B-16", "MobileCLIP2-S0"])
     ap.add_argument("--n", type=int, default=256)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--impls", nargs="+", default=list(IMPLS), help="int8 candidates to run")
     args = ap.parse_args()
-    from aisearch_widgets._quantize import configure_threads
+    from aisearch_widgets import _quantize as q
 
-    configure_threads()
+    q.configure_threads()
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="aisearch-bench-onnx-") as tmp:
         for arch in args.archs:
             with contextlib.suppress(KeyboardInterrupt):
-                res = run_arch(arch, args.n, args.batch, Path(tmp))
+                res = run_arch(arch, args.n, args.batch, Path(tmp), set(args.impls))
                 res["load_avg_after"] = os.getloadavg()
+                res["versions"] = q.versions()
                 (out / f"precision-{arch}.json").write_text(json.dumps(res, indent=2))
 
 
