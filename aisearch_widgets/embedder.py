@@ -11,8 +11,21 @@ A *model spec* names the weights:
 - ``"demo"``: the small model bundled with this package (offline);
 - ``"ViT-B-32:random"``: seeded random weights (same compute; for tests and benchmarks).
 
-The :attr:`Embedder.identity` string names the exact weights; vectors made by
-different identities never share a store.
+The :attr:`Embedder.identity` string names the exact weights, and the precision when
+it is not fp32 (``"ViT-B-32:laion2b_s34b_b79k+int8"``); vectors made by different
+identities never share a store.
+
+*Precision* (``Embedder(spec, device, precision=)``):
+
+- ``"fp32"``: full precision, on any device (identities as before precisions existed);
+- ``"int8"``: CPU only; an int8 ONNX Runtime image tower (extra ``fast-cpu``), built
+  once per weights and library versions and cached (see :mod:`._quantize`); the text
+  tower stays fp32;
+- ``"fp16"`` / ``"bf16"``: CUDA only, autocast;
+- ``"auto"``: int8 on CPU for architectures where int8 keeps the vectors (cosine
+  >= 0.999 to fp32) and ONNX Runtime is installed, fp16 on CUDA, fp32 otherwise.
+
+Threads: the model uses every core (``AISEARCH_THREADS=n`` overrides).
 """
 
 from __future__ import annotations
@@ -27,9 +40,10 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import ModelLoadError
+from ._errors import InvalidArgument, ModelLoadError
 
 DEFAULT_MODEL = "ViT-B-32:laion2b_s34b_b79k"
+PRECISIONS = ("fp32", "int8", "fp16", "bf16", "auto")
 
 
 @dataclass(frozen=True)
@@ -147,6 +161,60 @@ def model_dim(spec: ModelSpec) -> int | None:
         return None
 
 
+def with_precision(identity: str, precision: str) -> str:
+    """The identity of vectors made at ``precision`` (fp32 keeps the bare identity)."""
+    return identity if precision == "fp32" else f"{identity}+{precision}"
+
+
+def int8_fits(spec: ModelSpec) -> bool:
+    """Whether ``"auto"`` picks int8 for this architecture on CPU: open_clip's own
+    vision transformers (measured: >= 2.5x fp32 with cosine >= 0.9997; see
+    benchmarks/README.md §1). Convolutional towers (ResNets, timm models such as
+    MobileCLIP) keep fp32: int8 MatMuls barely touch their cost."""
+    import open_clip
+
+    if spec.kind == "dir":
+        import json
+
+        assert spec.path is not None
+        with open(os.path.join(spec.path, "open_clip_config.json")) as fh:
+            cfg = json.load(fh).get("model_cfg", {})
+    else:
+        cfg = open_clip.get_model_config(spec.arch) or {}
+    vision = cfg.get("vision_cfg", {})
+    return isinstance(vision.get("layers"), int) and not vision.get("timm_model_name")
+
+
+def resolve_precision(spec: ModelSpec, device: str, precision: str = "auto") -> str:
+    """The precision an :class:`Embedder` uses for ``spec`` on ``device`` (already
+    picked, not ``"auto"``); cheap: loads no model. Raises on a combination that
+    cannot run."""
+    from . import _quantize
+
+    if precision not in PRECISIONS:
+        raise InvalidArgument(
+            f"precision={precision!r} is not one of {', '.join(map(repr, PRECISIONS))}."
+        )
+    kind = device.split(":")[0]
+    if precision == "auto":
+        if kind == "cuda":
+            return "fp16"
+        if kind == "cpu" and int8_fits(spec) and _quantize.available():
+            return "int8"
+        return "fp32"
+    if precision == "int8" and kind != "cpu":
+        raise InvalidArgument(
+            f"precision='int8' runs on the CPU only, not on device {device!r}; use "
+            "precision='fp16' or 'bf16' on CUDA, or device='cpu'."
+        )
+    if precision in ("fp16", "bf16") and kind != "cuda":
+        raise InvalidArgument(
+            f"precision={precision!r} needs a CUDA device, not {device!r}; on CPU use "
+            "precision='int8' (fast) or 'fp32'."
+        )
+    return precision
+
+
 def pick_device(device: str = "auto") -> str:
     import torch
 
@@ -167,13 +235,21 @@ class Embedder:
     (1, 256)
     """
 
-    def __init__(self, spec: str = DEFAULT_MODEL, device: str = "auto") -> None:
+    def __init__(
+        self, spec: str = DEFAULT_MODEL, device: str = "auto", precision: str = "fp32"
+    ) -> None:
         import open_clip
         import torch
 
+        from . import _quantize
+
         self.spec = parse_model_spec(spec)
-        self.identity = model_identity(self.spec)
         self.device = pick_device(device)
+        self.precision = resolve_precision(self.spec, self.device, precision)
+        weights = model_identity(self.spec)
+        self.identity = with_precision(weights, self.precision)
+        if self.device == "cpu":
+            _quantize.configure_threads()
         s = self.spec
         try:
             if s.kind == "dir":
@@ -222,10 +298,24 @@ class Embedder:
         with torch.inference_mode():
             probe = tokenizer(["a"]).to(self.device)
             self.dim = int(model.encode_text(probe).shape[-1])
-        self._autocast = self.device == "cuda"
+        self._autocast = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision)
+        self._tower: Any = None  # the int8 image tower (ONNX Runtime)
+        if self.precision == "int8":
+            self._tower = _quantize.int8_tower(model, weights, self.image_size)
+            model.visual = None  # its weights live in the tower now: free ~the tower's size
 
     def __repr__(self) -> str:
-        return f"Embedder({self.identity!r}, device={self.device!r}, dim={self.dim})"
+        return (
+            f"Embedder({self.identity!r}, device={self.device!r}, dim={self.dim}, "
+            f"precision={self.precision!r})"
+        )
+
+    def _autocast_ctx(self) -> Any:
+        import torch
+
+        return torch.autocast(
+            "cuda", dtype=self._autocast or torch.float16, enabled=self._autocast is not None
+        )
 
     def _normed(self, x: Any) -> np.ndarray:
         x = x.float()
@@ -236,7 +326,9 @@ class Embedder:
         """Encode a preprocessed ``(B, 3, H, W)`` tensor."""
         import torch
 
-        with torch.inference_mode(), torch.autocast("cuda", enabled=self._autocast):
+        if self._tower is not None:  # ONNX Runtime releases the GIL: decoding goes on
+            return self._normed(torch.from_numpy(self._tower(pixels)))
+        with torch.inference_mode(), self._autocast_ctx():
             return self._normed(self.model.encode_image(pixels.to(self.device)))
 
     def encode_images(self, images: Sequence[Any], batch_size: int = 32) -> np.ndarray:
@@ -259,7 +351,7 @@ class Embedder:
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
-        with torch.inference_mode(), torch.autocast("cuda", enabled=self._autocast):
+        with torch.inference_mode(), self._autocast_ctx():
             tokens = self.tokenizer(list(texts)).to(self.device)
             return self._normed(self.model.encode_text(tokens))
 
