@@ -4,7 +4,7 @@ The image tower is almost all matrix multiplies; int8 weights with dynamically
 quantised activations cut their cost on CPU. Implementations, measured in
 ``benchmarks/bench_precision.py`` (numbers in ``benchmarks/README.md`` §1):
 
-- ONNX Runtime (extra ``fast-cpu``): export of ``encode_image`` to ONNX, then
+- ONNX Runtime (a dependency): export of ``encode_image`` to ONNX, then
   ``quantize_dynamic`` with int8 weights on MatMul/Gemm. Built once and cached as
   ``.onnx`` files (protobuf, not pickles) under :func:`cache_dir`.
 - PyTorch dynamic quantisation of ``nn.Linear`` (no extra dependency; rebuilt from the
@@ -301,8 +301,8 @@ def int8_tower(model: Any, identity: str, image_size: int) -> OrtTower:
         import onnxruntime  # noqa: F401
     except ImportError as exc:
         raise ModelLoadError(
-            f"precision='int8' needs ONNX Runtime ({exc}): pip install "
-            "'aisearch-widgets[fast-cpu]', or use precision='fp32'."
+            f"precision='int8' needs ONNX Runtime ({exc}): it is a dependency "
+            "of aisearch-widgets: pip install onnxruntime onnx, or use precision='fp32'."
         ) from exc
     folder = cache_dir()
     key = cache_key(identity, "int8", "ort")

@@ -18,7 +18,7 @@ identities never share a store.
 *Precision* (``Embedder(spec, device, precision=)``):
 
 - ``"fp32"``: full precision, on any device (identities as before precisions existed);
-- ``"int8"``: CPU only; an int8 ONNX Runtime image tower (extra ``fast-cpu``), built
+- ``"int8"``: CPU only; an int8 ONNX Runtime image tower (ONNX Runtime), built
   once per weights and library versions and cached (see :mod:`._quantize`); the text
   tower stays fp32;
 - ``"fp16"`` / ``"bf16"``: CUDA only, autocast;

@@ -9,6 +9,7 @@ import contextlib
 import itertools
 import logging
 import os
+import shutil
 import threading
 import time
 import weakref
@@ -47,6 +48,7 @@ from ._home import (
     write_json_atomic,
 )
 from ._inventory import Inventory
+from ._reembed import ReembedSummary, embed_into
 from ._thumbs import ThumbnailCache
 from .collection import Collection, SavedCollections
 from .embedder import DEFAULT_MODEL, Embedder
@@ -115,6 +117,7 @@ class Project:
         replace_sources: bool = False,
         min_free_mb: int | None = None,
         max_file_bytes: int | None = None,
+        precision: str = "auto",
     ) -> None:
         self.name = check_name(name)
         self.home = resolve_home(home)
@@ -138,6 +141,13 @@ class Project:
                     f"Project {name!r} was created with model {stored!r}; its vectors cannot "
                     f"be mixed with {model!r}. Open it without model=, or create a new project "
                     "for the other model."
+                )
+            stored_prec = cfg.get("precision", "fp32")
+            if precision not in ("auto", stored_prec):
+                raise ModelMismatch(
+                    f"Project {name!r} holds {stored_prec} vectors; they cannot be mixed with "
+                    f"{precision} ones. Open it without precision=, or convert it in the "
+                    f"background with proj.reembed(precision={precision!r})."
                 )
             if sources is not None:
                 given = [s.to_json() for s in normalize_sources(sources, path_column=path_column)]
@@ -172,13 +182,24 @@ class Project:
                     )
                     + "."
                 )
-            from .embedder import model_dim, model_identity, parse_model_spec
+            from .embedder import (
+                model_dim,
+                model_identity,
+                parse_model_spec,
+                pick_device,
+                resolve_precision,
+                with_precision,
+            )
 
             spec = model or DEFAULT_MODEL
             parsed = parse_model_spec(spec)  # fail early on a typo, before anything is written
+            prec = resolve_precision(parsed, pick_device(device), precision)
             cfg = {
                 "version": CONFIG_VERSION,
-                "identity": model_identity(parsed),
+                "identity": with_precision(model_identity(parsed), prec),
+                "precision": prec,
+                # "auto" may still fall back to fp32 if the int8 check fails on first use.
+                "precision_auto": precision == "auto",
                 "dim": model_dim(parsed),
                 "name": name,
                 "sources": [
@@ -223,7 +244,7 @@ class Project:
                 name,
                 self.catalog,
                 sources=lambda: self.sources,
-                model_identity=lambda: self._identity,
+                model_identity=self._settled_identity,
                 embedder=self._get_embedder,
                 store=self._get_store,
                 skip=self._project_folders,
@@ -428,7 +449,7 @@ class Project:
         indexing need it."""
         with self._init_lock:
             if self._embedder is None:
-                emb = Embedder(self._cfg["model"], device=self.device)
+                emb = self._load_embedder()
                 if emb.identity != self._identity:
                     raise ModelMismatch(
                         f"The weights of {self._cfg['model']!r} changed on disk "
@@ -442,11 +463,52 @@ class Project:
                 self._embedder = emb
             return self._embedder
 
+    def _load_embedder(self, precision: str | None = None) -> Embedder:
+        """The model at the project's precision (int8 runs on the CPU whatever the
+        device). An int8 tower that fails its quality check falls back to fp32 when the
+        precision was chosen by ``"auto"`` and no vector was written yet."""
+        from ._errors import ModelLoadError
+
+        prec = precision or self.precision
+        device = "cpu" if prec == "int8" else self.device
+        try:
+            emb = Embedder(self._cfg["model"], device=device, precision=prec)
+        except ModelLoadError as exc:
+            auto = precision is None and self._cfg.get("precision_auto")
+            if not (
+                auto and prec == "int8" and not self.catalog.counts(self._identity)["embedded"]
+            ):
+                raise
+            log.warning("Project %r: %s; embedding in fp32 instead.", self.name, exc)
+            emb = Embedder(self._cfg["model"], device=self.device, precision="fp32")
+            self._cfg.update(precision="fp32", identity=emb.identity)
+            self._identity = self._cfg["identity"]
+        else:
+            if precision is not None or not self._cfg.get("precision_auto"):
+                return emb
+        self._cfg["precision_auto"] = False  # settled: the int8 check ran once
+        self._write_config()
+        return emb
+
+    def _settled_identity(self) -> str:
+        """The identity a sync writes under: an ``"auto"`` int8 choice is settled first
+        (its check may fall back to fp32, which is another identity)."""
+        if self._cfg.get("precision_auto") and self.precision == "int8":
+            self._get_embedder()
+        return self._identity
+
+    @property
+    def precision(self) -> str:
+        """The precision of the project's image vectors: ``"fp32"``, ``"int8"`` (CPU),
+        ``"fp16"`` or ``"bf16"`` (CUDA). Fixed unless :meth:`reembed` converts them."""
+        return str(self._cfg.get("precision", "fp32"))
+
     def _get_store(self) -> VectorStore:
         """The vector store, opened on first use. Its size comes from project.json
         (or the shard itself), so opening it never loads the model."""
         with self._init_lock:
             if self._store is None:
+                self._settled_identity()  # before the shard (named by identity) is made
                 dim = self._cfg.get("dim")
                 if dim is None and not (self._qdrant is None and self._shard_path().is_dir()):
                     dim = self._get_embedder().dim
@@ -590,6 +652,100 @@ class Project:
         of its :class:`SyncSummary` at once (``proj.wait()`` shows the progress)."""
         self._check_open()
         return self.runner.request(retry_failed=retry_failed, prune_missing=prune_missing)
+
+    def reembed(self, precision: str = "auto") -> Future[ReembedSummary]:
+        """Embed every image again at another ``precision`` (``"fp32"``, ``"int8"``…)
+        in the background and switch the project to it when done. Searches keep using
+        the current vectors meanwhile; vectors of two precisions are never mixed.
+        Returns a ``Future`` of a :class:`ReembedSummary`; a file that changed or
+        failed meanwhile is left to the next sync."""
+        from .embedder import (
+            model_identity,
+            parse_model_spec,
+            pick_device,
+            resolve_precision,
+            with_precision,
+        )
+
+        self._check_open()
+        spec = parse_model_spec(self.model)
+        device = pick_device("cpu" if precision == "int8" else self.device)
+        prec = resolve_precision(spec, device, precision)
+        fut: Future[ReembedSummary] = Future()
+        if prec == self.precision:
+            fut.set_result(ReembedSummary(prec))
+            return fut
+        new_id = with_precision(model_identity(spec), prec)
+
+        def run() -> None:
+            try:
+                emb = self._load_embedder(prec)
+                store = open_store(
+                    self.name,
+                    self.folder,
+                    new_id,
+                    emb.dim,
+                    qdrant=self._qdrant,
+                    api_key=self._qdrant_api_key,
+                )
+                try:
+                    summary = embed_into(
+                        self.catalog,
+                        self._identity,
+                        emb,
+                        store,
+                        max_file_bytes=self.indexer.max_file_bytes,
+                        batch_size=self.indexer.batch_size,
+                    )
+                    self._swap_vectors(new_id, prec, emb, store, summary.made_from)
+                except BaseException:
+                    store.close()
+                    raise
+            except BaseException as exc:
+                fut.set_exception(exc)
+            else:
+                fut.set_result(summary)
+
+        threading.Thread(target=run, name=f"aisearch-reembed-{self.name}", daemon=True).start()
+        return fut
+
+    def _swap_vectors(
+        self,
+        new_id: str,
+        prec: str,
+        emb: Embedder,
+        store: VectorStore,
+        made_from: dict[str, str],
+    ) -> None:
+        """Switch to the re-embedded vectors in one step, syncs held off: rows whose
+        content is what was re-embedded move to the new identity; the others (changed
+        or failed meanwhile) become pending for the next sync."""
+        with self.runner.paused(), self._init_lock:
+            old_id, old_store = self._identity, self._store
+            rows = self.catalog.query(
+                "SELECT id, content FROM files WHERE status = 'embedded' AND model = ?",
+                (old_id,),
+            )
+            keep = [pid for pid, content in rows if made_from.get(pid) == content]
+            stale = [pid for pid, content in rows if made_from.get(pid) != content]
+            with self.catalog.transaction() as db:
+                db.executemany(
+                    "UPDATE files SET model = ? WHERE id = ?", [(new_id, pid) for pid in keep]
+                )
+            if stale:
+                store.delete(stale)
+                self.catalog.reset_to_pending(stale)
+                self.catalog.set_meta(dirty=True)
+            self._cfg.update(precision=prec, identity=new_id, precision_auto=False, dim=emb.dim)
+            self._write_config()
+            self._identity, self._store, self._embedder = new_id, store, emb
+            self._text = TextVectors(self._get_embedder)
+        if old_store is not None:
+            old_store.close()
+        if self._qdrant is None:
+            shutil.rmtree(shard_folder(self.folder, old_id), ignore_errors=True)
+        if stale and self.enabled:
+            self.runner.request()
 
     def wait(self, timeout: float | None = None, progress: bool = True) -> Status:
         """Block until no sync is running, showing a progress bar (a widget in

@@ -10,6 +10,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _helpers import make_folder, write_tiny_model
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _model_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Built int8 towers go to a folder of this test session (subprocesses inherit it),
+    never into the user's cache."""
+    import os
+
+    old = os.environ.get("AISEARCH_CACHE")
+    os.environ["AISEARCH_CACHE"] = str(tmp_path_factory.mktemp("model-cache"))
+    yield
+    if old is None:
+        os.environ.pop("AISEARCH_CACHE", None)
+    else:
+        os.environ["AISEARCH_CACHE"] = old
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Folder of a tiny, seeded, randomly initialised open_clip model (32-d)."""
@@ -39,6 +54,9 @@ def project_factory(tiny_model: str, home: Path):
     def make(name: str = "p", sources=None, **kw) -> aw.Project:
         kw.setdefault("model", tiny_model)
         kw.setdefault("home", home)
+        # Exact vectors for the tests that reason about them; "auto" (int8 for this
+        # tiny ViT on CPU) has tests of its own in test_precision.py.
+        kw.setdefault("precision", "fp32")
         p = aw.Project(name, sources=sources, **kw)
         made.append(p)
         return p

@@ -9,12 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import aisearch_widgets as aw
 from aisearch_widgets import Embedder, InvalidArgument, ModelLoadError
 from aisearch_widgets import _quantize as q
 from aisearch_widgets.embedder import model_identity, parse_model_spec, resolve_precision
 
+from _helpers import draw, touch_later
+
 needs_ort = pytest.mark.skipif(
-    not (q._has("onnxruntime") and q._has("onnx")), reason="extra fast-cpu not installed"
+    not (q._has("onnxruntime") and q._has("onnx")), reason="onnxruntime/onnx not installed"
 )
 
 # A small open_clip vision transformer: several layers so that int8 errors can add up.
@@ -150,7 +153,7 @@ def test_int8_without_onnxruntime_says_what_to_install(
         return real(name, *a, **k)
 
     monkeypatch.setattr(builtins, "__import__", fake)
-    with pytest.raises(ModelLoadError, match=r"fast-cpu"):
+    with pytest.raises(ModelLoadError, match=r"pip install onnxruntime"):
         Embedder(tiny_model, device="cpu", precision="int8")
 
 
@@ -192,3 +195,80 @@ def test_threads_default_to_every_core_and_can_be_set(monkeypatch: pytest.Monkey
 
 def test_cache_dir_follows_the_environment(cache: Path) -> None:
     assert q.cache_dir() == cache
+
+
+# -- precision of a project ----------------------------------------------------------
+
+
+def _top(proj, prompt: str, n: int = 5) -> list[str]:
+    return proj.search(prompt, limit=n).ids
+
+
+def test_a_new_project_on_cpu_embeds_in_int8_by_default(
+    project_factory, images, home, tiny_model: str
+) -> None:
+    from aisearch_widgets import _integrity
+
+    proj = project_factory("auto", images, precision="auto")
+    assert proj.precision == "int8" and proj.model_identity.endswith("+int8")
+    proj.update()
+    assert proj.status.done == 12 and not _integrity.problems(proj)
+    proj.close()
+    with pytest.raises(aw.ModelMismatch, match=r"reembed\(precision='fp32'\)"):
+        aw.Project("auto", home=home, precision="fp32")
+    again = aw.Project.open("auto", home=home)
+    try:
+        assert again.precision == "int8" and again.status.done == 12
+    finally:
+        again.close()
+
+
+def test_auto_falls_back_to_fp32_when_the_int8_check_fails(
+    project_factory, images, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aisearch_widgets import _integrity
+
+    def refuse(*a, **k):
+        raise ModelLoadError("int8 vectors disagree with fp32 (min cosine 0.97)")
+
+    monkeypatch.setattr(q, "int8_tower", refuse)
+    proj = project_factory("fallback", images, precision="auto")
+    assert proj.precision == "int8"
+    proj.update()
+    assert proj.precision == "fp32" and "+int8" not in proj.model_identity
+    assert proj.status.done == 12 and not _integrity.problems(proj)
+    with pytest.raises(ModelLoadError):  # asked for explicitly: no silent fallback
+        project_factory("explicit", images, precision="int8").update()
+
+
+def test_reembed_switches_precision_in_the_background(
+    project_factory, images, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aisearch_widgets import _integrity, project
+    from aisearch_widgets._reembed import embed_into
+
+    proj = project_factory("re", images)  # fp32
+    proj.update()
+    before = _top(proj, "a red disc")
+    old_shard = proj.store.path
+    changed = images / "red_000.jpg"
+
+    def embed_then_edit(*a, **k):
+        out = embed_into(*a, **k)
+        assert _top(proj, "a red disc") == before  # searches still use the fp32 vectors
+        draw(changed, "blue", seed=99)  # a file changes and is synced before the swap
+        touch_later(changed)
+        assert proj.update().changed == 1
+        return out
+
+    monkeypatch.setattr(project, "embed_into", embed_then_edit)
+    summary = proj.reembed("int8").result(timeout=120)
+    assert summary.precision == "int8" and summary.embedded == 12
+    assert proj.precision == "int8" and proj.model_identity.endswith("+int8")
+    assert not Path(old_shard).exists()
+    assert proj.status.pending == 1  # synced meanwhile: waits for the next sync
+    assert not _integrity.problems(proj)
+    proj.update()
+    assert proj.status.done == 12 and not _integrity.problems(proj)
+    assert len(set(_top(proj, "a red disc")) & set(before)) >= 4
+    assert proj.reembed("int8").result().embedded == 0  # already there: nothing to do
