@@ -76,7 +76,7 @@ panel = aw.SearchPanel(proj, page_size=100, limit=100)
 sizes = []
 _send = panel.gallery.send
 def counting_send(msg, buffers=None):
-    if msg.get("type") == "thumbs":
+    if msg.get("type") == "reply" and "ids" in msg:  # the answer to a thumbnails request
         sizes.extend(len(b) for b in buffers or [])
         dump("sizes.json", sizes=sizes)
     return _send(msg, buffers)
