@@ -8,8 +8,9 @@ is read off the scores themselves. Method:
    half). The cut is where a score becomes more likely to belong to the upper
    component than to the lower one. It is reported only when the two components are
    well separated: Ashman's D = |mu1 - mu2| * sqrt(2 / (s1^2 + s2^2)) >= :data:`MIN_D`
-   (D > 2 is the usual mark of a clean bimodal split), and the upper component holds
-   at least one score.
+   (D > 2 is the usual mark of a clean bimodal split), the upper component holds
+   at least one score, and the mixture density at the cut is at most
+   :data:`MAX_VALLEY` times the lower of its two peaks (a valley, not a plateau).
 2. With fewer scores (a handful of results), the largest gap between consecutive
    sorted scores is used when it is at least :data:`MIN_GAP_RATIO` times the median
    gap: the cut is its midpoint.
@@ -30,6 +31,7 @@ import numpy as np
 MIN_MIXTURE = 12
 MIN_D = 2.0
 MIN_GAP_RATIO = 4.0
+MAX_VALLEY = 0.5
 
 
 def _gap_cut(s: np.ndarray) -> float | None:
@@ -100,4 +102,14 @@ def suggest_threshold(scores: Iterable[Any]) -> float | None:
     cut = _crossing(w, mu, sd)
     if not (s[0] < cut <= s[-1]):
         return None
+    # A real valley: between the modes the mixture is well below both of its peaks
+    # (two Gaussians also fit a flat, unimodal spread with a D above 2).
+    dens = _density(np.array([cut, mu[0], mu[1]]), w, mu, sd)
+    if dens[0] > MAX_VALLEY * min(dens[1], dens[2]):
+        return None
     return cut
+
+
+def _density(t: np.ndarray, w: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    z = (t[:, None] - mu) / sd
+    return (w / sd * np.exp(-0.5 * z**2)).sum(axis=1)
