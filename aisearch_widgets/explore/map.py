@@ -86,6 +86,8 @@ def _umap(
     with warnings.catch_warnings():
         # n_jobs=1 is forced by random_state; UMAP warns about it every time.
         warnings.filterwarnings("ignore", message=".*n_jobs.*", category=UserWarning)
+        # With our graph UMAP has no search index; new points are placed by _place.
+        warnings.filterwarnings("ignore", message=".*knn_search_index.*", category=UserWarning)
         xy[fit_rows] = reducer.fit_transform(x[fit_rows])
         progress("layout", 1.0)
         rest = np.setdiff1d(np.arange(len(x)), fit_rows)
