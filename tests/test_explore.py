@@ -249,10 +249,7 @@ def test_suggested_threshold_separates_colour_shape_prompts(
         truth = labels == f"{color} {shape}"
         tp = (above & truth).sum()
         f1s[(color, shape)] = 2 * tp / (above.sum() + truth.sum())
-    # Measured: mean 0.96, the weakest prompt ("blue circle", next to blue squares
-    # and red circles) 0.89.
-    assert np.mean(list(f1s.values())) >= 0.9, f1s
-    assert min(f1s.values()) >= 0.85, f1s
+    assert min(f1s.values()) >= 0.9, f1s
 
 
 # --- threshold units --------------------------------------------------------------
@@ -262,6 +259,10 @@ def test_threshold_unimodal_says_no_clear_cut() -> None:
     rng = np.random.default_rng(0)
     assert suggest_threshold(rng.normal(0.2, 0.02, 1000)) is None
     assert suggest_threshold(rng.uniform(0.1, 0.3, 500)) is None
+    # Skewed, long-tailed unimodal scores: a cut is suggested rarely (measured ~5 %
+    # over normal, uniform and gamma samples of 12-1000 scores).
+    said = [suggest_threshold(rng.gamma(3, 1, n)) is not None for n in (50, 300) for _ in range(40)]
+    assert np.mean(said) <= 0.15
 
 
 def test_threshold_bimodal_cuts_between_the_modes() -> None:

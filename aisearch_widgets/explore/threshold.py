@@ -9,8 +9,13 @@ is read off the scores themselves. Method:
    component than to the lower one. It is reported only when the two components are
    well separated: Ashman's D = |mu1 - mu2| * sqrt(2 / (s1^2 + s2^2)) >= :data:`MIN_D`
    (D > 2 is the usual mark of a clean bimodal split), the upper component holds
-   at least one score, and the mixture density at the cut is at most
+   at least :data:`MIN_HEAD` scores and is either much tighter than the lower one
+   (sd ratio <= :data:`MAX_SD_RATIO`) or far from it (D >= :data:`CLEAR_D`), and the mixture density at the cut is at most
    :data:`MAX_VALLEY` times the lower of its two peaks (a valley, not a plateau).
+   The cut is then moved into the widest gap between consecutive scores from the
+   lower component's mean + 2 sd (or the crossing, if lower) up to the upper mean:
+   a narrow upper component otherwise puts the cut inside the matching results'
+   own lower tail.
 2. With fewer scores (a handful of results), the largest gap between consecutive
    sorted scores is used when it is at least :data:`MIN_GAP_RATIO` times the median
    gap: the cut is its midpoint.
@@ -32,6 +37,9 @@ MIN_MIXTURE = 12
 MIN_D = 2.0
 MIN_GAP_RATIO = 4.0
 MAX_VALLEY = 0.5
+MIN_HEAD = 3
+MAX_SD_RATIO = 0.25
+CLEAR_D = 6.0
 
 
 def _gap_cut(s: np.ndarray) -> float | None:
@@ -97,7 +105,12 @@ def suggest_threshold(scores: Iterable[Any]) -> float | None:
     k = int(np.argmax(np.diff(upper)))
     w, mu, sd = _fit(s, float((upper[k] + upper[k + 1]) / 2))
     d = abs(mu[1] - mu[0]) * np.sqrt(2.0 / (sd[0] ** 2 + sd[1] ** 2))
-    if d < MIN_D or w[1] * len(s) < 1:
+    # A unimodal sample's extreme tail fits as a small, wide "upper component" of a
+    # few points; matching results form a head of several points, tighter than the
+    # background (sd ratio <= 0.14 on the demo prompts), or a far-apart mode.
+    if d < MIN_D or w[1] * len(s) < MIN_HEAD:
+        return None
+    if sd[1] > MAX_SD_RATIO * sd[0] and d < CLEAR_D:
         return None
     cut = _crossing(w, mu, sd)
     if not (s[0] < cut <= s[-1]):
@@ -107,6 +120,15 @@ def suggest_threshold(scores: Iterable[Any]) -> float | None:
     dens = _density(np.array([cut, mu[0], mu[1]]), w, mu, sd)
     if dens[0] > MAX_VALLEY * min(dens[1], dens[2]):
         return None
+    # The mixture finds the valley but puts the cut where a narrow upper component
+    # ends, inside the matching results' own lower tail. The cut goes into the widest
+    # gap between consecutive scores from the background's upper edge (its mean +
+    # 2 sd, or the crossing if lower) up to the upper mean: no score sits on it.
+    lo = min(mu[0] + 2.0 * sd[0], cut)
+    i = np.flatnonzero((s[1:] > lo) & (s[:-1] < mu[1]))
+    if len(i):
+        j = i[int(np.argmax(s[i + 1] - s[i]))]
+        cut = float((s[j] + s[j + 1]) / 2)
     return cut
 
 
