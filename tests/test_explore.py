@@ -415,3 +415,26 @@ def test_umap_map_incremental_places_new_points_near_their_class(umap_map, class
     xy = inc[["x", "y"]].to_numpy()
     assert np.allclose(xy[: len(df)], df[["x", "y"]].to_numpy())  # old points stay put
     assert _purity(xy, np.concatenate([classes["labels"], labels])) >= 0.8
+
+
+# --- the map view's scatter (draft; no browser) ----------------------------------
+
+
+def test_map_view_lasso_reads_back_ids_and_gallery_selection_highlights() -> None:
+    pytest.importorskip("jscatter")
+    from aisearch_widgets.widgets._map import MapView
+
+    ids, x = _clustered(200, seed=8)
+    df = compute_map(ids, x, method="pca")
+    view = MapView(df)
+    w = view.widget
+    assert isinstance(w.points, np.ndarray) and w.points.shape[0] == 200  # binary, not JSON
+    got: list[list[str]] = []
+    view.on_select(got.append)
+    w.selection = np.array([5, 2, 9], dtype=np.uint32)  # what a lasso in the browser sets
+    assert view.selected_ids() == [ids[2], ids[5], ids[9]] and got[-1] == view.selected_ids()
+    view.select_ids([ids[10], "not-an-id", ids[20]])
+    assert sorted(w.selection.tolist()) == [10, 20]
+    view.color_by_score({ids[0]: 0.9, ids[1]: 0.2})
+    assert w.color_by == "valueA"
+    view.color_by_score(None)
