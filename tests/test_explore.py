@@ -178,6 +178,22 @@ def test_duplicates_recall_and_precision(scenes: dict, tmp_path: Path) -> None:
 
 
 @needs_demo
+def test_duplicates_reuse_cached_pixel_fingerprints(scenes: dict, tmp_path: Path) -> None:
+    args = (scenes["ids"], scenes["vecs"])
+    first = find_duplicates(*args, scenes["paths"], content=scenes["content"], cache_dir=tmp_path)
+    assert (tmp_path / "pixels.npz").exists()
+
+    def no_reads(ids):
+        raise AssertionError(f"read {len(ids)} files although their fingerprints are cached")
+
+    mt = np.zeros(len(scenes["ids"]))
+    again = find_duplicates(
+        *args, no_reads, content=scenes["content"], mtimes=mt, cache_dir=tmp_path
+    )
+    assert again.equals(first)
+
+
+@needs_demo
 def test_duplicates_without_content_hashes_still_group_exact_copies(scenes: dict) -> None:
     ids = scenes["ids"]
     df = find_duplicates(ids, scenes["vecs"], scenes["paths"])
