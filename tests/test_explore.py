@@ -237,6 +237,16 @@ def test_map_same_class_shapes_are_neighbours(umap_map, classes: dict) -> None:
 
 
 @needs_demo
+def test_map_fitted_on_a_sample_places_the_rest_through_the_graph(classes: dict) -> None:
+    pytest.importorskip("umap")
+    # Fitted points alone: purity 1.0; placed ones inherit the purity of the 512-d
+    # neighbours (0.88 overall with 3/4 fitted here, 0.70 with 1/3).
+    df = compute_map(classes["ids"], classes["vecs"], sample=300)
+    assert np.isfinite(df[["x", "y"]].to_numpy()).all()
+    assert _purity(df[["x", "y"]].to_numpy(), classes["labels"]) >= 0.8
+
+
+@needs_demo
 def test_map_pca_is_a_fast_approximate_map(classes: dict) -> None:
     df = compute_map(classes["ids"], classes["vecs"], method="pca")
     assert len(df) == len(classes["ids"]) and df["cluster"].between(0, 19).all()
@@ -330,6 +340,16 @@ def test_knn_corrupt_or_old_cache_is_recomputed(tmp_path: Path) -> None:
     g = knn_graph(ids, x, k=5, cache_dir=tmp_path)
     (tmp_path / "knn.npz").write_bytes(b"not a zip")
     assert (knn_graph(ids, x, k=5, cache_dir=tmp_path).indices == g.indices).all()
+
+
+def test_knn_ivf_recall() -> None:
+    ids, x = _clustered(6000, dim=64, k=40, seed=3)
+    exact = knn_graph(ids, x, k=10, method="exact")
+    approx = knn_graph(ids, x, k=10, method="ivf")
+    assert not approx.exact and (approx.indices != np.arange(6000)[:, None]).all()
+    assert (np.diff(approx.sims, axis=1) <= 1e-6).all()
+    hits = [len(set(a) & set(b)) for a, b in zip(exact.indices, approx.indices, strict=True)]
+    assert np.mean(hits) / 10 >= 0.95
 
 
 @pytest.mark.slow  # numba compiles pynndescent on first use (~40 s here)

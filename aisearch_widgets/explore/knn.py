@@ -3,9 +3,12 @@
 scores, so the costly part is done once per state of the vectors.
 
 Up to :data:`EXACT_MAX` points the graph is exact: blockwise ``x @ x.T`` with a
-partial sort per row, all in BLAS. Above that it comes from pynndescent (NN-descent
-on the unit vectors, approximate; recall is measured in ``benchmarks/``), which is
-part of the optional ``explore`` extra.
+partial sort per row, all in BLAS. Above that it is approximate: an inverted-file
+search in numpy (:func:`ivf_knn`: k-means cells, each compared exactly with its
+nearest cells), which needs no compiler and no extra package. pynndescent
+(``method="nndescent"``, part of the ``explore`` extra) was measured too: similar
+speed once compiled, lower recall, and 40-70 s of numba compilation in every new
+process (numbers in ``benchmarks/README.md``).
 
 >>> g = knn_graph(ids, vecs, k=15, cache_dir=home / "explore")   # doctest: +SKIP
 >>> g.indices[0], g.sims[0]          # the neighbours of ids[0], nearest first
@@ -25,12 +28,13 @@ from .._errors import AISearchError, InvalidArgument, _show, check_int
 from . import _cache
 from ._cache import Progress, no_progress
 
-#: Above this many points the graph is approximate (pynndescent) unless asked otherwise.
-EXACT_MAX = 50_000
+#: Above this many points the graph is approximate (numpy IVF) unless asked otherwise:
+#: exact costs n^2 (5.6 s at 20k, ~140 s at 100k here), IVF 16 s at 100k.
+EXACT_MAX = 20_000
 #: Neighbours kept per point: what UMAP uses by default, and plenty for duplicates
 #: (a group larger than k is still joined through chains of pairs).
 DEFAULT_K = 15
-METHODS = ("auto", "exact", "nndescent")
+METHODS = ("auto", "exact", "ivf", "nndescent")
 
 
 class MissingExtra(AISearchError, ImportError):
@@ -71,7 +75,7 @@ class KnnGraph:
         """``(indices, cosine distances)`` with each point first in its own row, the
         layout ``umap.UMAP(precomputed_knn=...)`` expects."""
         m = min(n_neighbors - 1, self.k)
-        n = len(self)
+        n = len(self.indices)
         idx = np.concatenate([np.arange(n, dtype=np.int32)[:, None], self.indices[:, :m]], 1)
         dist = np.concatenate([np.zeros((n, 1), np.float32), 1.0 - self.sims[:, :m]], 1)
         return idx, np.clip(dist, 0.0, 2.0).astype(np.float32)
@@ -101,6 +105,67 @@ def exact_knn(
         idx[start:stop, :m] = np.take_along_axis(part, order, 1)
         sims[start:stop, :m] = np.take_along_axis(ps, order, 1)
         progress("neighbours", stop / n)
+    return idx, sims
+
+
+def _top_k(s: np.ndarray, cols: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``s``, the ``k`` best columns (as ``cols`` entries) and their values."""
+    m = min(k, s.shape[1])
+    part = np.argpartition(-s, m - 1, axis=1)[:, :m] if m < s.shape[1] else None
+    if part is None:
+        part = np.broadcast_to(np.arange(s.shape[1]), s.shape)
+    ps = np.take_along_axis(s, part, 1)
+    order = np.argsort(-ps, axis=1, kind="stable")
+    return cols[np.take_along_axis(part, order, 1)], np.take_along_axis(ps, order, 1)
+
+
+def ivf_knn(
+    x: np.ndarray, k: int, seed: int = 0, probes: int = 8, progress: Progress = no_progress
+) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate ``(indices, sims)`` in plain numpy: the points are split into
+    about 2*sqrt(n) k-means cells, and each cell's points are compared exactly with
+    the points of the ``probes`` cells whose centres are nearest its own. Every step
+    is a matrix product (BLAS); nothing is compiled, so the first call is as fast as
+    the next (pynndescent spends ~40-70 s compiling in each new process here)."""
+    n = len(x)
+    rng = np.random.default_rng(seed)
+    cells = int(np.clip(2 * np.sqrt(n), 8, 4096))
+    sample = x[rng.choice(n, min(n, 40 * cells), replace=False)]
+    centres = sample[rng.choice(len(sample), cells, replace=False)].copy()
+    for _ in range(8):  # spherical k-means on the sample
+        lab = np.argmax(sample @ centres.T, axis=1)
+        sums = np.zeros_like(centres)
+        np.add.at(sums, lab, sample)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        keep = norms[:, 0] > 0
+        centres[keep] = sums[keep] / norms[keep]
+    progress("neighbours", 0.05)
+    labels = np.empty(n, np.int64)
+    for start in range(0, n, 16384):
+        labels[start : start + 16384] = np.argmax(x[start : start + 16384] @ centres.T, axis=1)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(cells + 1))
+    near = np.argsort(-(centres @ centres.T), axis=1)[:, : min(probes, cells)]
+    idx = np.full((n, k), -1, np.int32)
+    sims = np.full((n, k), -np.inf, np.float32)
+    for c in range(cells):
+        members = order[bounds[c] : bounds[c + 1]]
+        if not len(members):
+            continue
+        cand = np.concatenate([order[bounds[p] : bounds[p + 1]] for p in near[c]])
+        rows = max(16, 2**25 // max(1, len(cand)))  # bounded memory for a huge cell
+        for start in range(0, len(members), rows):
+            q = members[start : start + rows]
+            s = x[q] @ x[cand].T
+            s[cand[None, :] == q[:, None]] = -np.inf  # not its own neighbour
+            top_i, top_s = _top_k(s, cand, k)
+            m = top_i.shape[1]
+            idx[q, :m] = top_i
+            sims[q, :m] = top_s
+        if c % 64 == 0:
+            progress("neighbours", 0.05 + 0.95 * (c + 1) / cells)
+    sims[idx < 0] = -np.inf
+    progress("neighbours", 1.0)
     return idx, sims
 
 
@@ -151,8 +216,9 @@ def knn_graph(
 ) -> KnnGraph:
     """The kNN graph of ``(ids, vecs)`` (unit vectors), cached in ``cache_dir``.
 
-    ``method``: "exact" (numpy), "nndescent" (pynndescent, approximate) or "auto"
-    (exact up to :data:`EXACT_MAX` points). A cached graph is reused when the ids and
+    ``method``: "exact" (numpy), "ivf" (numpy, approximate), "nndescent"
+    (pynndescent, approximate) or "auto" (exact up to :data:`EXACT_MAX` points, ivf
+    above). A cached graph is reused when the ids and
     vectors are unchanged (in any order) and it has at least ``k`` neighbours.
     """
     k = check_int("k", k, 1, " (neighbours per point)")
@@ -172,8 +238,10 @@ def knn_graph(
     if exact or len(ids) <= k + 1:
         idx, sims = exact_knn(x, k, progress=progress)
         exact = True
-    else:
+    elif method == "nndescent":
         idx, sims = approx_knn(x, k, seed, progress)
+    else:
+        idx, sims = ivf_knn(x, k, seed, progress=progress)
     _cache.save(
         path, "knn", fp, ids=np.asarray(ids, dtype=str), indices=idx, sims=sims, exact=exact
     )

@@ -3,8 +3,11 @@
 UMAP is fitted on at most ``sample`` points (a uniform subset: point ids are
 hashes, so the first ids in sorted order are a uniform sample). When the fit covers
 every point it reuses the cached kNN graph (``precomputed_knn``), the same graph the
-duplicates and outliers use; otherwise the remaining points are placed with the
-fitted model's ``transform``.
+duplicates and outliers use; otherwise it is fitted on the sample's own exact graph
+and every other point is placed through the shared graph, at the weighted mean of
+its already placed neighbours (how UMAP's ``transform`` starts, without its
+optimisation epochs; seeded UMAP runs on one core, so every point not fitted saves
+layout time).
 
 The result is cached per state of the vectors. After an update, new points are
 placed next to their nearest neighbours among the points already on the map (the
@@ -21,6 +24,7 @@ does not jump, and the whole map is refitted once more than
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,10 +34,10 @@ import pandas as pd
 from .._errors import InvalidArgument, _show, check_int
 from . import _cache
 from ._cache import Progress, no_progress
-from .knn import knn_graph, require
+from .knn import KnnGraph, exact_knn, knn_graph, require
 
 METHODS = ("umap", "pca")
-DEFAULT_SAMPLE = 50_000
+DEFAULT_SAMPLE = 20_000
 REFIT_FRACTION = 0.2
 N_NEIGHBORS = 15
 #: Points already on the map that new points are compared with (a uniform subset).
@@ -64,43 +68,74 @@ def _umap(
     cache_dir: Any,
     progress: Progress,
 ) -> np.ndarray:
-    """UMAP coordinates of every row: fitted on ``fit_rows``, the others transformed."""
+    """UMAP coordinates of every row: fitted on ``x[fit_rows]``, the others placed
+    through the shared kNN graph (:func:`_propagate`)."""
     umap = require("umap", "map(method='umap')")
     n = len(fit_rows)
     nn = max(2, min(N_NEIGHBORS, n - 1))
-    kwargs: dict[str, Any] = {}
+    graph = knn_graph(ids, x, k=nn, cache_dir=cache_dir, progress=progress)
     if n == len(x):
-        graph = knn_graph(ids, x, k=nn, cache_dir=cache_dir, progress=progress)
-        kwargs["precomputed_knn"] = graph.umap_knn(nn)
+        knn = graph.umap_knn(nn)
+    else:
+        idx, sims = exact_knn(x[fit_rows], nn - 1)
+        knn = KnnGraph([], idx, sims, True, "").umap_knn(nn)
     reducer = umap.UMAP(
         n_neighbors=nn,
         n_components=2,
         metric="cosine",
         random_state=seed,
-        transform_seed=seed,
         # Spectral init needs a connected graph of some size; tiny inputs use random.
         init="spectral" if n > 2 * nn else "random",
         low_memory=True,
-        **kwargs,
+        precomputed_knn=knn,
     )
     progress("layout", 0.0)
     xy = np.zeros((len(x), 2), np.float32)
-    import warnings
-
     with warnings.catch_warnings():
         # n_jobs=1 is forced by random_state; UMAP warns about it every time.
         warnings.filterwarnings("ignore", message=".*n_jobs.*", category=UserWarning)
-        # With our graph UMAP has no search index; new points are placed by _place.
+        # With our graph UMAP has no search index; other points are placed by us.
         warnings.filterwarnings("ignore", message=".*knn_search_index.*", category=UserWarning)
         xy[fit_rows] = reducer.fit_transform(x[fit_rows])
-        progress("layout", 1.0)
-        rest = np.setdiff1d(np.arange(len(x)), fit_rows)
-        step = 20_000
-        for start in range(0, len(rest), step):
-            chunk = rest[start : start + step]
-            xy[chunk] = reducer.transform(x[chunk])
-            progress("placing", min(1.0, (start + step) / len(rest)))
+    progress("layout", 1.0)
+    if n < len(x):
+        placed = np.zeros(len(x), bool)
+        placed[fit_rows] = True
+        _propagate(xy, placed, graph, x, fit_rows, progress)
     return xy
+
+
+def _propagate(
+    xy: np.ndarray,
+    placed: np.ndarray,
+    graph: KnnGraph,
+    x: np.ndarray,
+    fit_rows: np.ndarray,
+    progress: Progress,
+    rounds: int = 4,
+) -> None:
+    """Place the unplaced rows at the similarity-weighted mean of their placed graph
+    neighbours, round by round (O(n k): the graph is already there); the few left
+    with no placed neighbour after ``rounds`` are placed against the fitted sample."""
+    idx = graph.indices.astype(np.int64)
+    w_all = np.exp(np.where(idx >= 0, graph.sims, -np.inf) * 10.0)
+    total = int((~placed).sum())
+    for _ in range(rounds):
+        todo = np.flatnonzero(~placed)
+        if not len(todo):
+            break
+        nb = idx[todo]
+        ok = (nb >= 0) & placed[np.maximum(nb, 0)]
+        w = np.where(ok, w_all[todo], 0.0)
+        has = w.sum(axis=1) > 0
+        rows, nb, w = todo[has], nb[has], w[has]
+        xy[rows] = (w[..., None] * xy[np.maximum(nb, 0)]).sum(1) / w.sum(1)[:, None]
+        placed[rows] = True
+        progress("placing", 1.0 - (~placed).sum() / max(1, total))
+    rest = np.flatnonzero(~placed)
+    if len(rest):
+        xy[rest] = _place(x[rest], x[fit_rows], xy[fit_rows])
+    progress("placing", 1.0)
 
 
 def _place(x_new: np.ndarray, x_ref: np.ndarray, xy_ref: np.ndarray, k: int = 15) -> np.ndarray:
@@ -136,7 +171,7 @@ def compute_map(
     spherical k-means label of ``clusters`` clusters, -1 everywhere when None).
 
     ``method``: "umap" (needs the ``explore`` extra) or "pca". ``sample``: the most
-    points UMAP is fitted on (default 50,000); the rest are placed by ``transform``.
+    points UMAP is fitted on (default 20,000); the rest are placed through the graph.
     Cached in ``cache_dir`` per state of the vectors; ``refit=True`` ignores the cache.
     """
     if method not in METHODS:
