@@ -474,3 +474,20 @@ def test_map_view_lasso_reads_back_ids_and_gallery_selection_highlights() -> Non
     view.color_by_score({ids[0]: 0.9, ids[1]: 0.2})
     assert w.color_by == "valueA"
     view.color_by_score(None)
+
+
+def test_duplicates_best_copy_is_the_largest_resolution_not_the_decoded_size(
+    tmp_path: Path,
+) -> None:
+    """JPEGs are decoded at a reduced scale for fingerprints; the order must use the
+    file's real size: a 512 px JPEG copy beats its 128 px PNG original."""
+    from aisearch_widgets.demo.shapes import generate
+
+    img = next(generate(1, seed=3, formats=("png",)))[0]
+    img.save(tmp_path / "small.png")
+    img.resize((512, 512), Image.Resampling.BICUBIC).save(tmp_path / "big.jpg", quality=90)
+    ids = ["small.png", "big.jpg"]
+    x = _unit(np.array([[1.0, 0.0, 0.0], [1.0, 0.01, 0.0]]))
+    df = find_duplicates(ids, x, lambda i: [tmp_path / p for p in i], mtimes=[0.0, 1.0])
+    assert df["id"].tolist() == ["big.jpg", "small.png"], df
+    assert df[["width", "height"]].to_numpy().tolist() == [[512, 512], [128, 128]]

@@ -78,9 +78,9 @@ class _Prints:
             ):
                 self.data[str(c)] = (f8, f16, int(wh[0]), int(wh[1]))
 
-    def add(self, content: str, img: Any) -> None:
+    def add(self, content: str, img: Any, size: tuple[int, int]) -> None:
         f8, f16 = fingerprint_image(img)
-        self.data[content] = (f8.astype(np.float16), f16.astype(np.float16), *img.size)
+        self.data[content] = (f8.astype(np.float16), f16.astype(np.float16), *size)
         self.dirty = True
 
     def save(self) -> None:
@@ -234,6 +234,21 @@ def find_duplicates(
     return frame[COLUMNS]
 
 
+def _header_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` as the file declares it (EXIF rotation applied), or None."""
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data), formats=_images._FORMATS) as im:
+            w, h = im.size
+            orientation = im.getexif().get(0x0112, 1)
+    except Exception:
+        return None
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
 def _mtime(path: Any) -> float:
     try:
         return os.stat(path).st_mtime if path is not None else np.inf
@@ -268,12 +283,17 @@ def _read(
         info[r] = None
         if p is not None:
             try:
-                img, digest = _images.load(p, min_side=32, max_bytes=max_bytes)
+                data = _images.read_bytes(p, max_bytes)
+                # JPEGs are decoded at a reduced scale (draft mode): the file's own
+                # size, from its header, is what "largest resolution" compares.
+                size = _header_size(data)
+                img = _images.decode(data, os.fspath(p), min_side=32)
             except _images.DecodeFailure:
                 continue
+            digest = _images.content_hash(data)
             if hashes[r] is None:
                 hashes[r] = digest
-            prints.add(digest, img)
+            prints.add(digest, img, size or img.size)
             info[r] = prints.data[digest]
         if k % 256 == 0:
             progress("pixels", (k + 1) / len(need))
