@@ -328,6 +328,14 @@ class Catalog:
             )
         }
 
+    def content_and_mtime(self, model: str) -> dict[str, tuple[str | None, int]]:
+        """id -> (content hash, mtime_ns) of the rows embedded with ``model``."""
+        rows = self.query(
+            "SELECT id, content, mtime_ns FROM files WHERE status = 'embedded' AND model = ?",
+            (model,),
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
     def all_ids(self) -> set[str]:
         return {r[0] for r in self.query("SELECT id FROM files")}
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import _fileops
-from ._errors import AISearchError
+from ._errors import AISearchError, InvalidArgument
 from ._fileops import safe_target  # noqa: F401  (public here since 0.1)
 
 if TYPE_CHECKING:
@@ -138,7 +138,13 @@ class Collection:
         items = items.copy()
         if "score" not in items:
             items["score"] = np.nan
-        items = items.sort_values("score", ascending=False, kind="stable", na_position="last")
+        if {"group", "best"} <= set(items.columns):
+            # Duplicate groups stay together: biggest group first, best copy first.
+            items = items.sort_values(
+                ["group", "best", "score"], ascending=[True, False, False], kind="stable"
+            )
+        else:
+            items = items.sort_values("score", ascending=False, kind="stable", na_position="last")
         items = items.drop_duplicates("id").reset_index(drop=True)
         items["rank"] = np.arange(1, len(items) + 1)
         self._items = items
@@ -220,20 +226,51 @@ class Collection:
         counts, edges = np.histogram(s, bins=bins, range=range)
         return counts, edges
 
+    def suggest_threshold(self) -> float | None:
+        """A score cutoff that separates the results matching the query from the
+        background, from this collection's own scores, or None when they show no clear
+        cut (one mode, or too few results). A two-component 1-D Gaussian mixture must
+        show a real valley; the cut goes into the widest gap between consecutive scores
+        above the background (see :mod:`aisearch_widgets.explore.threshold`). Search
+        with a limit large enough to include background images (e.g. ``limit=1000``).
+        """
+        from .explore import suggest_threshold
+
+        return suggest_threshold(self.scores)
+
+    def keep_best(self) -> Collection:
+        """For a :meth:`Project.duplicates` result: every member that is not its
+        group's best copy, ready to ``tag(...)`` or ``delete(confirm=True)``."""
+        if "best" not in self._items:
+            raise InvalidArgument(
+                "keep_best() works on a duplicates() result (it needs the group and best columns)."
+            )
+        return self._derive(self._items[~self._items["best"].astype(bool)], keep_best=True)
+
     def filter(
         self,
-        above: float | None = None,
+        above: float | str | None = None,
         below: float | None = None,
         between: tuple[float, float] | None = None,
     ) -> Collection:
         """Images whose score is ``>= above``, ``< below``, or within ``between``
-        (inclusive). Still sorted by score.
+        (inclusive). Still sorted by score. ``above="auto"`` uses
+        :meth:`suggest_threshold` (an error when the scores show no clear cut).
 
         Scores are float32: a score shown as 0.6 may be stored as 0.59999996. Two
         scores closer than ``SCORE_TOLERANCE`` (1e-6) count as equal, so that score is
         kept by ``above=0.6`` and ``between=(0.6, …)``, and ``below=0.6`` (strict)
         leaves it out: ``above=t`` and ``below=t`` always split a collection in two.
         """
+        auto = isinstance(above, str) and above == "auto"
+        if auto:
+            above = self.suggest_threshold()
+            if above is None:
+                raise AISearchError(
+                    "filter(above='auto'): these scores show no clear cut (one mode, or too "
+                    "few results). Pass a number, or search with a larger limit so that "
+                    "background images are among the scores."
+                )
         s = self._items["score"].to_numpy(dtype=float)
         mask = np.ones(len(s), dtype=bool)
         tol = SCORE_TOLERANCE
@@ -249,6 +286,8 @@ class Collection:
             for k, v in (("above", above), ("below", below), ("between", between))
             if v is not None
         }
+        if auto:
+            flt["auto"] = True
         return self._derive(self._items[mask], filter=flt)
 
     def head(self, n: int) -> Collection:

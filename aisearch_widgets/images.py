@@ -188,6 +188,18 @@ def decode(data: bytes, name: str = "<bytes>", min_side: int = 224) -> Image.Ima
         raise DecodeFailure("truncated", f"{name}: {exc}") from exc
 
 
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` as the file declares it (EXIF rotation applied; no pixels
+    decoded), or None when Pillow cannot read the header."""
+    try:
+        with Image.open(io.BytesIO(data), formats=_FORMATS) as im:
+            w, h = im.size
+            orientation = im.getexif().get(0x0112, 1)
+    except Exception:
+        return None
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
 def to_rgb(img: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
     """Convert any Pillow mode to RGB the way a person would expect to see it.
 

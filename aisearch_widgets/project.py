@@ -13,7 +13,7 @@ import shutil
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ from .indexer import Indexer, Runner, SyncCancelled, SyncSummary
 from .search import TextVectors
 from .sources import Source, normalize_sources, same_sources
 from .status import Status
-from .store import VectorStore, open_store, shard_folder
+from .store import VectorStore, open_store, shard_folder, slug
 
 log = logging.getLogger(__name__)
 
@@ -960,6 +960,121 @@ class Project:
         query = {"type": "diverse", "method": method, "n": n, "clusters": clusters, "seed": seed}
         info = {"cluster_sizes": sizes, "population": population, "sampled": sampled}
         return self._result(items, query, info)
+
+    # -- explore and curate (one kNN graph, cached per state of the vectors) --------
+    def _explore_inputs(self, allow_partial: bool) -> tuple[list[str], np.ndarray]:
+        from .diverse import load_vectors
+
+        self._check_ready(allow_partial)
+        store = self.store
+        ids, vecs, _, _ = load_vectors(store, max(1, store.count()))
+        return ids, vecs
+
+    @property
+    def _explore_dir(self) -> Path:  # per model: other vectors, other caches
+        return self.folder / "explore" / slug(self._identity)
+
+    def _paths_of(self, ids: Sequence[str]) -> list[str | None]:
+        recs = self.catalog.records(list(ids))
+        return [recs[i].path if i in recs else None for i in ids]
+
+    @contextlib.contextmanager
+    def _explore_progress(self, desc: str, show: bool) -> Iterator[Any]:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=100, desc=f"{desc} of {self.name}", disable=not show, leave=False)
+
+        def step(stage: str, fraction: float) -> None:
+            bar.set_postfix_str(stage, refresh=False)
+            bar.update(max(0, int(fraction * 100) - bar.n))
+
+        try:
+            yield step
+        finally:
+            bar.close()
+
+    def map(
+        self,
+        method: str = "umap",
+        sample: int | None = None,
+        *,
+        clusters: int | None = 20,
+        seed: int = 0,
+        refit: bool = False,
+        progress: bool = True,
+        allow_partial: bool = False,
+    ) -> pd.DataFrame:
+        """A 2-D map of every embedded image: DataFrame ``id, path, x, y, cluster``.
+
+        ``method="umap"`` (the ``explore`` extra; fitted on up to ``sample`` images,
+        the others placed through the kNN graph) or ``"pca"`` (fast, approximate).
+        Cached in the project home per state of the vectors; after an update the new
+        images are placed with the fitted map, and a full refit happens when more than
+        a fifth of the images changed (or with ``refit=True``)."""
+        from .explore import compute_map
+
+        ids, vecs = self._explore_inputs(allow_partial)
+        with self._explore_progress("map", progress) as step:
+            df = compute_map(
+                ids,
+                vecs,
+                method,
+                sample,
+                clusters=clusters,
+                seed=seed,
+                cache_dir=self._explore_dir,
+                refit=refit,
+                progress=step,
+            )
+        df.insert(1, "path", self._paths_of(df["id"].tolist()))
+        return df
+
+    def duplicates(
+        self,
+        threshold: float | None = None,
+        *,
+        confirm: bool = True,
+        progress: bool = True,
+        allow_partial: bool = False,
+    ) -> Collection:
+        """Groups of duplicate images: exact byte copies always, and near-duplicates
+        (re-encoded, resized, lightly cropped) found by embedding similarity
+        (``threshold``, default 0.9) and confirmed by the pixels (``confirm``), so mere
+        look-alikes are not grouped. The result has ``group`` (biggest group first) and
+        ``best`` (the largest, then oldest, copy first) columns; ``score`` is the
+        similarity to the group's first member. ``.keep_best()`` gives the others."""
+        from .explore import find_duplicates
+
+        ids, vecs = self._explore_inputs(allow_partial)
+        meta = self.catalog.content_and_mtime(self._identity)
+        with self._explore_progress("duplicates", progress) as step:
+            df = find_duplicates(
+                ids,
+                vecs,
+                self._paths_of,
+                content=[meta.get(i, (None, 0))[0] for i in ids],
+                mtimes=[meta.get(i, (None, 0))[1] / 1e9 for i in ids],
+                threshold=threshold,
+                confirm=confirm,
+                cache_dir=self._explore_dir,
+                max_bytes=self.indexer.max_file_bytes,
+                progress=step,
+            )
+        groups = int(df["group"].nunique()) if len(df) else 0
+        query = {"type": "duplicates", "threshold": threshold, "confirm": confirm}
+        return self._result(df, query, {"groups": groups})
+
+    def outliers(
+        self, n: int = 100, *, k: int = 10, progress: bool = True, allow_partial: bool = False
+    ) -> Collection:
+        """The ``n`` most unusual images (broken, off-domain, rare), most unusual first:
+        ``score`` is the cosine distance to the ``k``-th nearest neighbour."""
+        from .explore import find_outliers
+
+        ids, vecs = self._explore_inputs(allow_partial)
+        with self._explore_progress("outliers", progress) as step:
+            df = find_outliers(ids, vecs, n=n, k=k, cache_dir=self._explore_dir, progress=step)
+        return self._result(df[["id", "score"]], {"type": "outliers", "n": n, "k": k})
 
     def tagged(self, *tags: str) -> Collection:
         """Every image carrying any of the tags, as a collection (no scores). Not a

@@ -235,18 +235,7 @@ def find_duplicates(
 
 
 def _header_size(data: bytes) -> tuple[int, int] | None:
-    """``(width, height)`` as the file declares it (EXIF rotation applied), or None."""
-    import io
-
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(data), formats=_images._FORMATS) as im:
-            w, h = im.size
-            orientation = im.getexif().get(0x0112, 1)
-    except Exception:
-        return None
-    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+    return _images.declared_size(data)
 
 
 def _mtime(path: Any) -> float:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import AISearchError, InvalidArgument, _show, check_int
+from .._errors import AISearchError, InvalidArgument, check_int, show_value
 from . import _cache
 from ._cache import Progress, no_progress
 
@@ -223,7 +223,7 @@ def knn_graph(
     """
     k = check_int("k", k, 1, " (neighbours per point)")
     if method not in METHODS:
-        raise InvalidArgument(f"Unknown method {_show(method)}: use one of {METHODS}.")
+        raise InvalidArgument(f"Unknown method {show_value(method)}: use one of {METHODS}.")
     ids, x = _cache.check_inputs(ids, vecs)
     progress = progress or no_progress
     fp = _cache.fingerprint(ids, x)

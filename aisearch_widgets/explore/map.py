@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._errors import InvalidArgument, _show, check_int
+from .._errors import InvalidArgument, check_int, show_value
 from . import _cache
 from ._cache import Progress, no_progress
 from .knn import KnnGraph, exact_knn, knn_graph, require
@@ -175,7 +175,7 @@ def compute_map(
     Cached in ``cache_dir`` per state of the vectors; ``refit=True`` ignores the cache.
     """
     if method not in METHODS:
-        raise InvalidArgument(f"Unknown map method {_show(method)}: use 'umap' or 'pca'.")
+        raise InvalidArgument(f"Unknown map method {show_value(method)}: use 'umap' or 'pca'.")
     sample = (
         DEFAULT_SAMPLE if sample is None else check_int("sample", sample, 2, " (points fitted)")
     )
