@@ -124,6 +124,9 @@ class SearchPanel(W.VBox):
         self._stop = threading.Event()
         self._refresh_status()
         self._refresh_collections()
+        # Opening a project never loads the model; a panel is about to be asked for a
+        # prompt, so load it now, in the background, not on the first Enter.
+        threading.Thread(target=self._warm_up, daemon=True, name="aisearch-warm-up").start()
         if poll_interval > 0:
             self._poller = threading.Thread(
                 target=self._poll, args=(poll_interval,), daemon=True, name="aisearch-panel"
@@ -653,6 +656,12 @@ class SearchPanel(W.VBox):
 
     def _refresh_collections(self) -> None:
         self.actions.collections = list(self.project.collections)
+
+    def _warm_up(self) -> None:
+        try:
+            self.project.embedder  # noqa: B018 - loads the model once
+        except Exception:  # shown when a search needs it; nothing to say yet
+            log.debug("model warm-up failed", exc_info=True)
 
     def _poll(self, interval: float) -> None:
         while not self._stop.wait(interval):
