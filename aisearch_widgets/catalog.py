@@ -388,6 +388,21 @@ class Catalog:
             ]
         return list(dict.fromkeys(out))
 
+    def videos_of(self, ids: Sequence[str]) -> dict[str, str]:
+        """frame id -> the id of its video, for the frames among ``ids``."""
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = list(ids[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                self.query(
+                    "SELECT f.id, v.id FROM files f JOIN videos v ON v.key = f.video_key "
+                    f"WHERE f.id IN ({marks})",
+                    chunk,
+                )
+            )
+        return out
+
     def frames_of(self, video_key: str) -> dict[int, tuple[str, str | None, str]]:
         """t_ms -> (id, pixel hash, model) of the frames a video has in the catalog."""
         rows = self.query(
