@@ -467,7 +467,7 @@ class Collection:
             try:
                 target = _fileops.write_new(root, frame_name(rec.path, t_ms), buf.getvalue(), taken)
             except OSError as exc:
-                out.append(_fileops.Outcome(pid, rec.path, None, "error", _fileops._why(exc)))
+                out.append(_fileops.Outcome(pid, rec.path, None, "error", str(exc.strerror or exc)))
                 continue
             out.append(_fileops.Outcome(pid, rec.path, str(target), "exported"))
         return _fileops.report(out)

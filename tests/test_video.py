@@ -303,3 +303,25 @@ def test_images_only_never_import_av(images: Path, home: Path) -> None:
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
+def test_panel_shows_frame_times_and_segments(proj: aw.Project) -> None:
+    panel = aw.SearchPanel(proj, page_size=8, poll_interval=0)
+    sent: list = []
+    panel.gallery.send = lambda msg, buffers=None: sent.append((msg, buffers or []))
+    try:
+        panel.search(PROMPT, limit=10)
+        items = panel.gallery.items
+        assert all(it["name"] == "line.mp4" and it["time"].startswith("0:4") for it in items)
+        segs = panel.gallery.segments
+        assert len(segs) == 1 and segs[0]["frames"] == 10 and segs[0]["name"] == "line.mp4"
+        assert segs[0]["start"] == "0:40.0" and segs[0]["end"] == "0:49.0"
+        assert segs[0]["id"] in proj.last.ids
+        panel.gallery.view = "segments"
+        panel.gallery._handle_custom_msg({"rid": "r1", "type": "preview", "id": segs[0]["id"]}, [])
+        ((reply, bufs),) = [(m, b) for m, b in sent if m.get("rid") == "r1"]
+        assert reply["ok"] and reply["time"].startswith("0:4") and bufs[0][:2] == b"\xff\xd8"
+        panel.search("a blue square", limit=1)
+        assert panel.gallery.segments[0]["frames"] == 1
+    finally:
+        panel.close()
