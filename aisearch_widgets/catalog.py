@@ -166,6 +166,8 @@ class Catalog:
                 + _SCHEMA
             )
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        # A status reader (readonly) sees an older catalog as it is: no videos yet.
+        self._videos = not readonly or found >= 2
         self._lock = threading.RLock()
 
     def _migrate(self) -> None:
@@ -249,6 +251,11 @@ class Catalog:
     def known(self) -> dict[str, Known]:
         """What the inventory knows of each file: images from ``files``, videos from
         ``videos`` (their frames are not files)."""
+        if not self._videos:
+            rows = self.query(
+                "SELECT key, size, mtime_ns, status, model, content, prior_status FROM files"
+            )
+            return {r[0]: Known(*r[1:]) for r in rows}
         rows = self.query(
             "SELECT key, size, mtime_ns, status, model, content, prior_status FROM files "
             "WHERE video_key IS NULL"
@@ -451,9 +458,13 @@ class Catalog:
             else:
                 out[status] += n
         # A video still to decode, or that gave no frame, counts once.
-        for status, n in self.query(
-            "SELECT status, COUNT(*) FROM videos WHERE status IN ('pending', 'failed') "
-            "GROUP BY status"
+        for status, n in (
+            []
+            if not self._videos
+            else self.query(
+                "SELECT status, COUNT(*) FROM videos WHERE status IN ('pending', 'failed') "
+                "GROUP BY status"
+            )
         ):
             out["total"] += n
             out[status] += n
@@ -462,12 +473,16 @@ class Catalog:
     def failures(self) -> list[tuple[str, str, str, str]]:
         """(path, kind, message, id) of failed files and of missing ones (kind
         ``missing``)."""
-        rows = self.query(
-            "SELECT path, status, error_kind, error_message, id FROM files "
-            "WHERE status IN ('failed', 'missing') AND video_key IS NULL "
-            "UNION ALL SELECT path, status, error_kind, error_message, id FROM videos "
-            "WHERE status IN ('failed', 'missing') OR error_kind IS NOT NULL ORDER BY path"
-        )
+        sql = "SELECT path, status, error_kind, error_message, id FROM files "
+        if self._videos:
+            sql += (
+                "WHERE status IN ('failed', 'missing') AND video_key IS NULL "
+                "UNION ALL SELECT path, status, error_kind, error_message, id FROM videos "
+                "WHERE status IN ('failed', 'missing') OR error_kind IS NOT NULL ORDER BY path"
+            )
+        else:
+            sql += "WHERE status IN ('failed', 'missing') ORDER BY path"
+        rows = self.query(sql)
         return [
             (path, kind, msg, pid)
             if status != "missing"
