@@ -208,6 +208,30 @@ def plan(
     return steps
 
 
+def write_new(directory: Path, name: str, data: bytes, taken: set[str]) -> Path:
+    """Write ``data`` as a new file ``directory/name`` (or ``name (1)``… if that name is
+    taken on disk or in ``taken``): temporary name, fsync, then a link that never
+    overwrites. Returns the path written; its name is added to ``taken``."""
+    safe_target(directory, name)  # refuses names that leave the folder
+    for _ in range(100):
+        target = directory / _free_name(directory, name, taken)
+        tmp = _tmp_name(target)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            _place(tmp, target, replace=False)
+        except _Conflict:
+            continue  # created by someone else meanwhile: take the next free name
+        finally:
+            _remove(tmp)
+        taken.add(target.name)
+        return target
+    raise AISearchError(f"No free name for {name!r} in {directory}.")
+
+
 # -- low-level disk steps -----------------------------------------------------------
 def _fsync_dir(path: str | os.PathLike[str]) -> None:
     with contextlib.suppress(OSError):

@@ -21,7 +21,8 @@ CONFIG_NAME = "project.json"
 # The format of project.json. Bump it with a step in upgrade_config() when fields
 # are added or change meaning. 1: the first release. 2: "identity" (the exact
 # weights) and "dim" (the vector size), so that a project opens without its model.
-CONFIG_VERSION = 2
+# 3: "video_fps" (frames sampled per second of video; 1.0 for older projects).
+CONFIG_VERSION = 3
 
 
 def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
@@ -105,6 +106,9 @@ def config_problem(cfg: Any) -> str | None:
         return "'schedule' is not a text"
     if not isinstance(cfg.get("qdrant_url"), (str, type(None))):
         return "'qdrant_url' is not a text"
+    fps = cfg.get("video_fps", 1.0)
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 1000:
+        return "'video_fps' is not a number of frames per second"
     return None
 
 
@@ -160,17 +164,21 @@ def upgrade_config(cfg: dict[str, Any], folder: Path) -> bool:
     1 -> 2: records the model identity (this once, the spec is parsed, which imports
     open_clip) and the vector size, read from the project's shard when it has one,
     else from the model's config (None when neither says: recorded on first embed).
+
+    2 -> 3: ``video_fps`` (1.0, the default rate) when the file does not say.
     """
     if config_version(cfg) >= CONFIG_VERSION and cfg.get("identity"):
         return False
-    from .embedder import model_dim, model_identity, parse_model_spec
+    if not cfg.get("identity"):
+        from .embedder import model_dim, model_identity, parse_model_spec
 
-    spec = parse_model_spec(cfg["model"])
-    cfg["identity"] = model_identity(spec)
-    if cfg.get("dim") is None:
-        from .store import edge_shard_dim, shard_folder
+        spec = parse_model_spec(cfg["model"])
+        cfg["identity"] = model_identity(spec)
+        if cfg.get("dim") is None:
+            from .store import edge_shard_dim, shard_folder
 
-        cfg["dim"] = edge_shard_dim(shard_folder(folder, cfg["identity"])) or model_dim(spec)
+            cfg["dim"] = edge_shard_dim(shard_folder(folder, cfg["identity"])) or model_dim(spec)
+    cfg.setdefault("video_fps", 1.0)
     cfg["version"] = CONFIG_VERSION
     return True
 

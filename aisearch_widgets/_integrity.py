@@ -7,7 +7,8 @@ After every operation, and after a crash and reopen, these must agree:
 - a ``failed`` row (its current content could not be embedded) keeps no stale
   vector that search would return. ``pending`` rows may hold one for a moment (a
   batch written to the store but not yet committed, resumed by the next sync), and
-  ``missing`` rows keep theirs on purpose until the file comes back or is pruned.
+  ``missing`` rows keep theirs on purpose until the file comes back or is pruned;
+- every frame row belongs to a video row.
 
 :func:`problems` lists what disagrees (empty when all is well). The tests call it
 after every fault they inject; ``aisearch repair`` uses it to say what it fixes.
@@ -45,6 +46,11 @@ def problems(project: Any, *, check_files: bool = False) -> list[str]:
             out.append(f"{key} ({pid}) is {status} but still has a vector that search returns")
         if check_files and status == "embedded" and not os.path.exists(path):
             out.append(f"{key} ({pid}) is embedded but its file {path} is gone")
+    for key, n in catalog.query(
+        "SELECT video_key, COUNT(*) FROM files f WHERE video_key IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM videos v WHERE v.key = f.video_key) GROUP BY video_key"
+    ):
+        out.append(f"{n} frames of the video {key} have no video row")
     return out
 
 

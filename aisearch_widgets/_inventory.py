@@ -111,6 +111,7 @@ class Inventory:
         self.set_loose_files([], [path])
 
     def _forget(self, ids: list[str]) -> None:
+        ids = self.catalog.expand_videos(ids)  # a video: its frames' vectors and rows
         self._store().delete(ids)  # vectors first: a row left over is retried
         self.catalog.forget_ids(ids)
         for pid in ids:

@@ -190,7 +190,10 @@ def _sources_from_catalog(cat: Catalog) -> list[dict[str, Any]]:
     its source root joined with the key minus the source label."""
     roots: dict[str, str] = {}
     files: list[str] = []
-    for label, key, path in cat.query("SELECT source, key, path FROM files"):
+    for label, key, path in cat.query(
+        "SELECT source, key, path FROM files WHERE video_key IS NULL "
+        "UNION ALL SELECT source, key, path FROM videos"  # a video once, not per frame
+    ):
         if label == "files":
             files.append(path)
             continue

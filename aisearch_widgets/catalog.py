@@ -19,11 +19,16 @@ from typing import Any, NamedTuple
 
 from ._home import check_not_newer
 from .sources import FileEntry, Known
+from .video import frame_key, is_video
 
 # Bump with a step in Catalog._migrate when the schema changes (PRAGMA user_version).
 # 1: status 'missing' (a file whose folder vanished or emptied: kept, not deleted)
 #    and prior_status, the status it had before, restored when it comes back.
-SCHEMA_VERSION = 1
+# 2: videos. A ``videos`` row per video file owns its stat and sync state; each
+#    sampled frame is a ``files`` row (its own id, vector, tags) linked to its video
+#    by ``video_key`` and ``t_ms``, with the video's path. Frame rows leave size and
+#    mtime at 0: the video row owns those facts.
+SCHEMA_VERSION = 2
 
 _FILES_TABLE = """
 CREATE TABLE IF NOT EXISTS {name}(
@@ -40,13 +45,36 @@ CREATE TABLE IF NOT EXISTS {name}(
     error_kind    TEXT,
     error_message TEXT,
     updated_at REAL NOT NULL,
-    prior_status  TEXT
+    prior_status  TEXT,
+    video_key TEXT,
+    t_ms      INTEGER
 );
 """
 _FILES_INDEXES = """
 CREATE INDEX IF NOT EXISTS files_content ON files(content, model);
 CREATE INDEX IF NOT EXISTS files_status ON files(status);
 CREATE INDEX IF NOT EXISTS files_path ON files(path);
+"""
+_VIDEO_INDEX = "CREATE INDEX IF NOT EXISTS files_video ON files(video_key, t_ms);"
+_VIDEOS_TABLE = """
+CREATE TABLE IF NOT EXISTS videos(
+    key       TEXT PRIMARY KEY,
+    id        TEXT NOT NULL UNIQUE,
+    path      TEXT NOT NULL,
+    source    TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    mtime_ns  INTEGER NOT NULL,
+    status    TEXT NOT NULL
+              CHECK (status IN ('pending', 'embedded', 'failed', 'missing')),
+    prior_status  TEXT,
+    model     TEXT,
+    fps       REAL,
+    frames    INTEGER,
+    error_kind    TEXT,
+    error_message TEXT,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS videos_path ON videos(path);
 """
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -97,6 +125,14 @@ class FileRecord(NamedTuple):
     path: str
     source: str
     status: str  # "pending" | "embedded" | "failed" | "missing"
+    kind: str = "image"  # "image" | "frame" (a sampled frame of a video) | "video"
+    t: float | None = None  # a frame's time in its video, in seconds
+
+
+def _record(pid: str, key: str, path: str, source: str, status: str, vkey: Any, t_ms: Any):
+    if vkey is None:
+        return FileRecord(pid, key, path, source, status)
+    return FileRecord(pid, key, path, source, status, "frame", t_ms / 1000)
 
 
 class Catalog:
@@ -122,36 +158,63 @@ class Catalog:
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
-            self._db.executescript(_FILES_TABLE.format(name="files") + _FILES_INDEXES + _SCHEMA)
+            self._db.executescript(
+                _FILES_TABLE.format(name="files")
+                + _FILES_INDEXES
+                + _VIDEO_INDEX
+                + _VIDEOS_TABLE
+                + _SCHEMA
+            )
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        # A status reader (readonly) sees an older catalog as it is: no videos yet.
+        self._videos = not readonly or found >= 2
         self._lock = threading.RLock()
 
     def _migrate(self) -> None:
         """Bring a catalog written by an older version up to :data:`SCHEMA_VERSION`,
-        in one transaction (a crash leaves the old catalog intact)."""
+        one step per version, each in one transaction (a crash leaves the catalog at
+        the last complete step)."""
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         has_files = self._db.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files'"
         ).fetchone()
-        if version >= 1 or not has_files:
+        if not has_files:
             return
-        # 0 -> 1: a CHECK constraint cannot be altered in SQLite: rebuild the table.
-        cols = [r[1] for r in self._db.execute("PRAGMA table_info(files)")]
-        keep = ", ".join(cols)
+        if version < 1:
+            self._step(1, self._to_v1)
+        if version < 2:
+            self._step(2, self._to_v2)
+
+    def _step(self, to: int, fn: Any) -> None:
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            self._db.execute("DROP TABLE IF EXISTS files_v1")
-            self._db.execute(_FILES_TABLE.format(name="files_v1"))
-            self._db.execute(f"INSERT INTO files_v1({keep}) SELECT {keep} FROM files")
-            self._db.execute("DROP TABLE files")
-            self._db.execute("ALTER TABLE files_v1 RENAME TO files")
-            for stmt in filter(str.strip, _FILES_INDEXES.split(";")):
-                self._db.execute(stmt)
-            self._db.execute("PRAGMA user_version = 1")
+            fn()
+            self._db.execute(f"PRAGMA user_version = {to}")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+    def _to_v1(self) -> None:
+        # A CHECK constraint cannot be altered in SQLite: rebuild the table.
+        cols = [r[1] for r in self._db.execute("PRAGMA table_info(files)")]
+        keep = ", ".join(cols)
+        self._db.execute("DROP TABLE IF EXISTS files_v1")
+        self._db.execute(_FILES_TABLE.format(name="files_v1"))
+        self._db.execute(f"INSERT INTO files_v1({keep}) SELECT {keep} FROM files")
+        self._db.execute("DROP TABLE files")
+        self._db.execute("ALTER TABLE files_v1 RENAME TO files")
+        for stmt in filter(str.strip, _FILES_INDEXES.split(";")):
+            self._db.execute(stmt)
+
+    def _to_v2(self) -> None:
+        cols = {r[1] for r in self._db.execute("PRAGMA table_info(files)")}
+        for col, kind in (("video_key", "TEXT"), ("t_ms", "INTEGER")):
+            if col not in cols:  # a v0 catalog rebuilt by _to_v1 has them already
+                self._db.execute(f"ALTER TABLE files ADD COLUMN {col} {kind}")
+        self._db.execute(_VIDEO_INDEX)
+        for stmt in filter(str.strip, _VIDEOS_TABLE.split(";")):
+            self._db.execute(stmt)
 
     def close(self) -> None:
         with self._lock:
@@ -186,16 +249,43 @@ class Catalog:
 
     # -- inventory --------------------------------------------------------------------
     def known(self) -> dict[str, Known]:
+        """What the inventory knows of each file: images from ``files``, videos from
+        ``videos`` (their frames are not files)."""
+        if not self._videos:
+            rows = self.query(
+                "SELECT key, size, mtime_ns, status, model, content, prior_status FROM files"
+            )
+            return {r[0]: Known(*r[1:]) for r in rows}
         rows = self.query(
-            "SELECT key, size, mtime_ns, status, model, content, prior_status FROM files"
+            "SELECT key, size, mtime_ns, status, model, content, prior_status FROM files "
+            "WHERE video_key IS NULL"
         )
-        return {r[0]: Known(*r[1:]) for r in rows}
+        out = {r[0]: Known(*r[1:]) for r in rows}
+        for key, size, mtime_ns, status, model, prior, fps in self.query(
+            "SELECT key, size, mtime_ns, status, model, prior_status, fps FROM videos"
+        ):
+            out[key] = Known(size, mtime_ns, status, model, None, prior, fps)
+        return out
 
     def mark_pending(self, entries: Iterable[FileEntry], ids: Iterable[str]) -> None:
         """Record new and changed files before embedding them, so a crash leaves a
         trace the next sync resumes from."""
         now = time.time()
+        pairs = list(zip(entries, ids, strict=True))
         with self.transaction() as db:
+            db.executemany(
+                """INSERT INTO videos(key, id, path, source, size, mtime_ns, status, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
+                   ON CONFLICT(key) DO UPDATE SET path = excluded.path,
+                       size = excluded.size, mtime_ns = excluded.mtime_ns,
+                       status = 'pending', prior_status = NULL,
+                       updated_at = excluded.updated_at""",
+                [
+                    (e.key, i, e.path, e.source, e.size, e.mtime_ns, now)
+                    for e, i in pairs
+                    if is_video(e.path)
+                ],
+            )
             db.executemany(
                 """INSERT INTO files(key, id, path, source, size, mtime_ns, status, updated_at)
                    VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
@@ -205,7 +295,8 @@ class Catalog:
                        updated_at = excluded.updated_at""",
                 [
                     (e.key, i, e.path, e.source, e.size, e.mtime_ns, now)
-                    for e, i in zip(entries, ids, strict=True)
+                    for e, i in pairs
+                    if not is_video(e.path)
                 ],
             )
 
@@ -213,10 +304,24 @@ class Catalog:
         self,
         embedded: Sequence[tuple[str, str, str]],
         failed: Sequence[tuple[str, str, str]],
+        frames: Sequence[tuple[str, str, str, str, str, int, str, str]] = (),
     ) -> None:
-        """``embedded``: (key, content, model); ``failed``: (key, kind, message)."""
+        """``embedded``: (key, content, model); ``failed``: (key, kind, message);
+        ``frames``: video frames whose vectors were just written, (key, id, path,
+        source, video key, t_ms, pixel hash, model): rows added or updated."""
         now = time.time()
         with self.transaction() as db:
+            db.executemany(
+                """INSERT INTO files(key, id, path, source, size, mtime_ns, content, status,
+                       model, updated_at, video_key, t_ms)
+                   VALUES (?, ?, ?, ?, 0, 0, ?, 'embedded', ?, ?, ?, ?)
+                   ON CONFLICT(key) DO UPDATE SET path = excluded.path,
+                       source = excluded.source, content = excluded.content,
+                       status = 'embedded', model = excluded.model, error_kind = NULL,
+                       error_message = NULL, prior_status = NULL,
+                       updated_at = excluded.updated_at""",
+                [(k, i, p, src, c, m, now, vk, t) for k, i, p, src, vk, t, c, m in frames],
+            )
             db.executemany(
                 """UPDATE files SET status = 'embedded', content = ?, model = ?,
                        error_kind = NULL, error_message = NULL, updated_at = ?
@@ -231,25 +336,28 @@ class Catalog:
 
     def mark_missing(self, keys: Sequence[str]) -> None:
         """Files whose folder vanished or emptied: kept (vector, tags, collections)
-        until they come back (:meth:`restore`) or are pruned on request."""
+        until they come back (:meth:`restore`) or are pruned on request. A video's
+        frames go missing with it."""
         now = time.time()
         with self.transaction() as db:
-            db.executemany(
-                """UPDATE files SET prior_status = status, status = 'missing', updated_at = ?
-                   WHERE key = ? AND status != 'missing'""",
-                [(now, k) for k in keys],
-            )
+            for table, where in (("files", "key = ?1 OR video_key = ?1"), ("videos", "key = ?1")):
+                db.executemany(
+                    f"""UPDATE {table} SET prior_status = status, status = 'missing',
+                           updated_at = ?2 WHERE ({where}) AND status != 'missing'""",
+                    [(k, now) for k in keys],
+                )
 
     def restore(self, keys: Sequence[str]) -> None:
         """Missing files that came back unchanged get the status they had."""
         now = time.time()
         with self.transaction() as db:
-            db.executemany(
-                """UPDATE files SET status = COALESCE(prior_status, 'pending'),
-                       prior_status = NULL, updated_at = ?
-                   WHERE key = ? AND status = 'missing'""",
-                [(now, k) for k in keys],
-            )
+            for table, where in (("files", "key = ?1 OR video_key = ?1"), ("videos", "key = ?1")):
+                db.executemany(
+                    f"""UPDATE {table} SET status = COALESCE(prior_status, 'pending'),
+                           prior_status = NULL, updated_at = ?2
+                       WHERE ({where}) AND status = 'missing'""",
+                    [(k, now) for k in keys],
+                )
 
     def find_by_content(self, content: str, model: str) -> str | None:
         # "+status" keeps the planner off files_status: that index matches every
@@ -261,16 +369,81 @@ class Catalog:
         return rows[0][0] if rows else None
 
     def ids_of_keys(self, keys: Sequence[str]) -> dict[str, str]:
+        """key -> id of the images and videos with these keys (a video's own id is not
+        a point: :meth:`expand_videos` gives its frames)."""
         out: dict[str, str] = {}
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            out.update(self.query(f"SELECT key, id FROM files WHERE key IN ({marks})", chunk))
+            for table in ("files", "videos"):
+                out.update(self.query(f"SELECT key, id FROM {table} WHERE key IN ({marks})", chunk))
         return out
+
+    def expand_videos(self, ids: Sequence[str]) -> list[str]:
+        """``ids`` with the ids of the frames of every video among them added."""
+        out = list(dict.fromkeys(ids))
+        for i in range(0, len(out), 500):
+            chunk = out[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            out += [
+                r[0]
+                for r in self.query(
+                    "SELECT f.id FROM videos v JOIN files f ON f.video_key = v.key "
+                    f"WHERE v.id IN ({marks})",
+                    chunk,
+                )
+            ]
+        return list(dict.fromkeys(out))
+
+    def videos_of(self, ids: Sequence[str]) -> dict[str, str]:
+        """frame id -> the id of its video, for the frames among ``ids``."""
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = list(ids[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                self.query(
+                    "SELECT f.id, v.id FROM files f JOIN videos v ON v.key = f.video_key "
+                    f"WHERE f.id IN ({marks})",
+                    chunk,
+                )
+            )
+        return out
+
+    def frames_of(self, video_key: str) -> dict[int, tuple[str, str | None, str]]:
+        """t_ms -> (id, pixel hash, model) of the frames a video has in the catalog."""
+        rows = self.query(
+            "SELECT t_ms, id, content, model FROM files WHERE video_key = ? ORDER BY t_ms",
+            (video_key,),
+        )
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def finish_video(
+        self,
+        key: str,
+        status: str,
+        model: str,
+        fps: float,
+        frames: int,
+        error: tuple[str, str] | None = None,
+    ) -> None:
+        """A video's sync is done: ``embedded`` (``error`` says where a partly
+        decodable one stopped) or ``failed``."""
+        kind, msg = error or (None, None)
+        with self.transaction() as db:
+            db.execute(
+                """UPDATE videos SET status = ?, model = ?, fps = ?, frames = ?,
+                       error_kind = ?, error_message = ?, prior_status = NULL,
+                       updated_at = ? WHERE key = ?""",
+                (status, model, fps, frames, kind, msg, time.time(), key),
+            )
 
     def delete_keys(self, keys: Sequence[str]) -> None:
         with self.transaction() as db:
-            db.executemany("DELETE FROM files WHERE key = ?", [(k,) for k in keys])
+            db.executemany(
+                "DELETE FROM files WHERE key = ?1 OR video_key = ?1", [(k,) for k in keys]
+            )
+            db.executemany("DELETE FROM videos WHERE key = ?", [(k,) for k in keys])
 
     def counts(self, model: str | None) -> dict[str, int]:
         rows = self.query(
@@ -284,18 +457,35 @@ class Catalog:
                 out["pending"] += n
             else:
                 out[status] += n
+        # A video still to decode, or that gave no frame, counts once.
+        for status, n in (
+            []
+            if not self._videos
+            else self.query(
+                "SELECT status, COUNT(*) FROM videos WHERE status IN ('pending', 'failed') "
+                "GROUP BY status"
+            )
+        ):
+            out["total"] += n
+            out[status] += n
         return out
 
     def failures(self) -> list[tuple[str, str, str, str]]:
         """(path, kind, message, id) of failed files and of missing ones (kind
         ``missing``)."""
-        rows = self.query(
-            "SELECT path, status, error_kind, error_message, id FROM files "
-            "WHERE status IN ('failed', 'missing') ORDER BY path"
-        )
+        sql = "SELECT path, status, error_kind, error_message, id FROM files "
+        if self._videos:
+            sql += (
+                "WHERE status IN ('failed', 'missing') AND video_key IS NULL "
+                "UNION ALL SELECT path, status, error_kind, error_message, id FROM videos "
+                "WHERE status IN ('failed', 'missing') OR error_kind IS NOT NULL ORDER BY path"
+            )
+        else:
+            sql += "WHERE status IN ('failed', 'missing') ORDER BY path"
+        rows = self.query(sql)
         return [
             (path, kind, msg, pid)
-            if status == "failed"
+            if status != "missing"
             else (path, "missing", _MISSING_MESSAGE.format(folder=os.path.dirname(path)), pid)
             for path, status, kind, msg, pid in rows
         ]
@@ -307,9 +497,17 @@ class Catalog:
             chunk = list(ids[i : i + 500])
             marks = ",".join("?" * len(chunk))
             for r in self.query(
-                f"SELECT id, key, path, source, status FROM files WHERE id IN ({marks})", chunk
+                "SELECT id, key, path, source, status, video_key, t_ms FROM files "
+                f"WHERE id IN ({marks})",
+                chunk,
             ):
-                out[r[0]] = FileRecord(*r)
+                out[r[0]] = _record(*r)
+            if len(out) < len(ids):
+                for r in self.query(
+                    f"SELECT id, key, path, source, status FROM videos WHERE id IN ({marks})",
+                    chunk,
+                ):
+                    out[r[0]] = FileRecord(*r, kind="video")
         return out
 
     def reset_to_pending(self, ids: Sequence[str]) -> None:
@@ -345,7 +543,12 @@ class Catalog:
         for i in range(0, len(paths), 500):
             chunk = list(paths[i : i + 500])
             marks = ",".join("?" * len(chunk))
-            out.update(self.query(f"SELECT path, id FROM files WHERE path IN ({marks})", chunk))
+            out.update(
+                self.query(
+                    f"SELECT path, id FROM files WHERE path IN ({marks}) AND video_key IS NULL",
+                    chunk,
+                )
+            )
         return out
 
     # -- tags -------------------------------------------------------------------------
@@ -441,8 +644,24 @@ class Catalog:
     def move_file(
         self, pid: str, key: str, path: str, source: str, size: int, mtime_ns: int
     ) -> None:
-        """The inventory follows a file moved by the user: same id, new place."""
+        """The inventory follows a file moved by the user: same id, new place. A video
+        (``pid`` a video id) takes its frames along: same ids, keys under its new key."""
         with self.transaction() as db:
+            old = db.execute("SELECT key FROM videos WHERE id = ?", (pid,)).fetchone()
+            if old is not None:
+                frames = db.execute(
+                    "SELECT id, t_ms FROM files WHERE video_key = ?", (old[0],)
+                ).fetchall()
+                db.executemany(
+                    "UPDATE files SET key = ?, path = ?, source = ?, video_key = ? WHERE id = ?",
+                    [(frame_key(key, t), path, source, key, fid) for fid, t in frames],
+                )
+                db.execute(
+                    """UPDATE videos SET key = ?, path = ?, source = ?, size = ?, mtime_ns = ?,
+                           updated_at = ? WHERE id = ?""",
+                    (key, path, source, size, mtime_ns, time.time(), pid),
+                )
+                return
             db.execute(
                 """UPDATE files SET key = ?, path = ?, source = ?, size = ?, mtime_ns = ?,
                        updated_at = ? WHERE id = ?""",
@@ -450,8 +669,10 @@ class Catalog:
             )
 
     def forget_ids(self, ids: Sequence[str]) -> None:
-        """Drop rows and tags of files the user deleted."""
+        """Drop rows and tags of files the user deleted (a video: its frames too)."""
+        ids = self.expand_videos(ids)
         with self.transaction() as db:
+            db.executemany("DELETE FROM videos WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in ids])
 

@@ -4,6 +4,10 @@ Every search returns a :class:`Collection` and replaces the project's *temporary
 collection (``proj.last``). ``save(name)`` keeps it in the project home;
 ``proj.collections`` is the dict-like of saved ones. Collections hold point ids and
 scores; paths and tags are looked up when asked for, so they follow moves and tags.
+
+A collection may hold frames of videos (``kind == "frame"``, ``t`` the time in
+seconds, ``path`` the video file): :meth:`Collection.segments` merges consecutive
+frames of a video into time ranges, :meth:`Collection.by_video` ranks the videos.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import _fileops
-from ._errors import AISearchError, InvalidArgument
+from ._errors import AISearchError, InvalidArgument, check_real
 from ._fileops import safe_target  # noqa: F401  (public here since 0.1)
 
 if TYPE_CHECKING:
@@ -180,21 +184,62 @@ class Collection:
 
     @property
     def df(self) -> pd.DataFrame:
-        """``id, path, score, rank`` (+ ``cluster``…) and ``tags`` per image.
+        """``id, path, score, rank, kind, t`` (+ ``cluster``…) and ``tags`` per item.
 
-        Images deleted from the project since the search are left out."""
+        ``kind`` is ``"image"`` or ``"frame"`` (a sampled frame of a video: ``path``
+        is the video file, ``t`` the frame's time in seconds; NaN for images).
+        Items deleted from the project since the search are left out."""
         items = self._items
         recs = self._project.catalog.records(items["id"].tolist())
         tags = self._project.catalog.tags_of(items["id"].tolist())
         df = items[items["id"].isin(recs.keys())].copy()
         df.insert(1, "path", [recs[i].path for i in df["id"]])
-        extra = [c for c in df.columns if c not in ("id", "path", "score", "rank")]
-        df = df[["id", "path", "score", "rank", *extra]]
+        df["kind"] = [recs[i].kind for i in df["id"]]
+        df["t"] = np.array([recs[i].t for i in df["id"]], dtype=float)
+        base = ("id", "path", "score", "rank", "kind", "t")
+        extra = [c for c in df.columns if c not in base]
+        df = df[[*base, *extra]]
         df["tags"] = [tags.get(i, []) for i in df["id"]]
         return df.reset_index(drop=True)
 
     def to_pandas(self) -> pd.DataFrame:
         return self.df
+
+    def segments(self, gap: float = 2.0) -> pd.DataFrame:
+        """Frames of each video merged into time ranges, best first: ``path, start,
+        end, frames, best_score, best_t`` (seconds). Frames of one video at most
+        ``gap`` seconds apart are one segment: the answer to "when did it happen?".
+        Filter first (``filter(above=…)``, ``head(n)``) to merge only the frames that
+        match.
+
+        >>> proj.search("a red heart", limit=50).filter(above=0.3).segments()  # doctest: +SKIP
+        """
+        gap = check_real("gap", gap)
+        df = self.df
+        rows = []
+        for path, g in df[df["kind"] == "frame"].groupby("path", sort=False):
+            g = g.sort_values("t", kind="stable")
+            t = g["t"].to_numpy(dtype=float)
+            sc = g["score"].to_numpy(dtype=float)
+            cuts = np.flatnonzero(np.diff(t) > gap + 1e-6) + 1
+            for idx in np.split(np.arange(len(t)), cuts):
+                s = sc[idx]
+                best = idx[int(np.nanargmax(s))] if np.isfinite(s).any() else idx[0]
+                rows.append((path, t[idx[0]], t[idx[-1]], len(idx), sc[best], t[best]))
+        cols = ["path", "start", "end", "frames", "best_score", "best_t"]
+        return _best_first(pd.DataFrame(rows, columns=cols))
+
+    def by_video(self) -> pd.DataFrame:
+        """One row per video of this collection, best first: ``path, best_score,
+        best_t, frames`` (its frames in this collection)."""
+        df = self.df
+        rows = []
+        for path, g in df[df["kind"] == "frame"].groupby("path", sort=False):
+            sc = g["score"].to_numpy(dtype=float)
+            i = int(np.nanargmax(sc)) if np.isfinite(sc).any() else 0
+            rows.append((path, sc[i], float(g["t"].iloc[i]), len(g)))
+        cols = ["path", "best_score", "best_t", "frames"]
+        return _best_first(pd.DataFrame(rows, columns=cols))
 
     def __len__(self) -> int:
         return len(self._items)
@@ -333,22 +378,45 @@ class Collection:
         return self
 
     # -- file actions -----------------------------------------------------------------
+    def _targets(self, verb: str, videos: bool) -> list[str]:
+        """The ids a file action acts on: images as they are; frames only through
+        their whole video files (each once), and only with ``videos=True``."""
+        ids = self.ids
+        of = self._project.catalog.videos_of(ids)
+        if not of:
+            return ids
+        if not videos:
+            n = len(set(of.values()))
+            raise AISearchError(
+                f"This collection holds {len(of)} video frames: {verb} acts on files, and a "
+                f"frame is part of a video file. Pass videos=True to {verb} the {n} whole "
+                "video file(s) they come from, or use export_frames(directory) to write the "
+                "frames as JPEG images."
+            )
+        return list(dict.fromkeys(of.get(i, i) for i in ids))
+
     def _plan(
         self,
         directory: str | os.PathLike[str],
         names: Mapping[str, str] | Callable[[str], str] | None,
         on_conflict: str,
+        ids: list[str] | None = None,
     ) -> list[_fileops.Step]:
-        recs = self._project.catalog.records(self.ids)
-        return _fileops.plan(recs, self.ids, directory, names, on_conflict)
+        ids = self.ids if ids is None else ids
+        recs = self._project.catalog.records(ids)
+        return _fileops.plan(recs, ids, directory, names, on_conflict)
 
     def copy_to(
         self,
         directory: str | os.PathLike[str],
         on_conflict: str = "skip",
         names: Mapping[str, str] | Callable[[str], str] | None = None,
+        *,
+        videos: bool = False,
     ) -> pd.DataFrame:
-        """Copy the files into ``directory``. Returns one row per image: id, source,
+        """Copy the files into ``directory``. Frames of videos are copied as their
+        whole video files (once each) only with ``videos=True``; otherwise a
+        collection holding frames raises (see :meth:`export_frames`). Returns one row per image: id, source,
         target, status (``copied``, ``skipped`` or ``error``), message.
 
         Existing files are never overwritten silently: ``on_conflict`` is ``"skip"``
@@ -357,7 +425,8 @@ class Collection:
         others are skipped (use ``names=`` or ``"rename"``). Every ``copied`` row is a
         file on disk; each copy is written under a temporary name and renamed into place.
         """
-        steps = self._plan(directory, names, on_conflict)  # a closed project says so here
+        ids = self._targets("copy_to", videos)  # a closed project says so here
+        steps = self._plan(directory, names, on_conflict, ids)
         return _fileops.report(_fileops.copy(self._project.catalog, steps))
 
     def move_to(
@@ -365,9 +434,13 @@ class Collection:
         directory: str | os.PathLike[str],
         on_conflict: str = "skip",
         names: Mapping[str, str] | Callable[[str], str] | None = None,
+        *,
+        videos: bool = False,
     ) -> pd.DataFrame:
         """Move the files into ``directory``. The project's inventory follows each
-        move (same id, same vector, same tags; nothing is re-embedded).
+        move (same id, same vector, same tags; nothing is re-embedded). Frames move
+        only as their whole video files, with ``videos=True`` (all frames of a moved
+        video follow it).
 
         Conflicts are handled as in :meth:`copy_to`; a file of this collection is never
         overwritten by another one. Each move is journalled: a crash or kill midway is
@@ -376,19 +449,67 @@ class Collection:
         place, recorded, and only then removed from its old folder.
         """
         inventory = self._project.inventory
+        ids = self._targets("move_to", videos)
         with inventory.action():
-            steps = self._plan(directory, names, on_conflict)
+            steps = self._plan(directory, names, on_conflict, ids)
             return _fileops.report(_fileops.move(inventory, steps))
 
-    def delete(self, confirm: bool = False) -> pd.DataFrame:
-        """Delete the files from disk and from the index. Needs ``confirm=True``."""
+    def delete(self, confirm: bool = False, *, videos: bool = False) -> pd.DataFrame:
+        """Delete the files from disk and from the index. Needs ``confirm=True``.
+        Frames are deleted only as their whole video files (every frame of them),
+        with ``videos=True``."""
+        ids = self._targets("delete", videos)
         if not confirm:
             raise AISearchError(
-                f"This deletes {len(self)} files from disk. Call delete(confirm=True) to proceed."
+                f"This deletes {len(ids)} files from disk. Call delete(confirm=True) to proceed."
             )
         inventory = self._project.inventory
         with inventory.action():
-            return _fileops.report(_fileops.delete(inventory, self.ids))
+            return _fileops.report(_fileops.delete(inventory, ids))
+
+    def export_frames(self, directory: str | os.PathLike[str], quality: int = 92) -> pd.DataFrame:
+        """Write the video frames of this collection as JPEG files (full resolution)
+        named ``<video stem>_t<seconds>.jpg``. Nothing is overwritten: a taken name
+        gets `` (1)``, `` (2)``… Returns one row per item: id, source (the video),
+        target, status (``exported``, ``skipped`` for images, or ``error``), message.
+        """
+        import io
+
+        from .video import frame_at, frame_name
+
+        recs = self._project.catalog.records(self.ids)
+        root = Path(directory).expanduser()
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AISearchError(
+                f"Cannot create the folder {root}: {exc.strerror or exc}. Choose a folder you "
+                "can write to."
+            ) from exc
+        root = root.resolve()
+        taken: set[str] = set()
+        out: list[_fileops.Outcome] = []
+        for pid in self.ids:
+            rec = recs.get(pid)
+            if rec is None or rec.kind != "frame":
+                why = "not in the project any more" if rec is None else "not a video frame"
+                out.append(_fileops.Outcome(pid, rec.path if rec else "", None, "skipped", why))
+                continue
+            t_ms = round((rec.t or 0.0) * 1000)
+            img = frame_at(rec.path, t_ms)
+            if img is None:
+                msg = f"the frame at {t_ms / 1000:g} s could not be decoded"
+                out.append(_fileops.Outcome(pid, rec.path, None, "error", msg))
+                continue
+            buf = io.BytesIO()
+            img.save(buf, format="JPEG", quality=quality)
+            try:
+                target = _fileops.write_new(root, frame_name(rec.path, t_ms), buf.getvalue(), taken)
+            except OSError as exc:
+                out.append(_fileops.Outcome(pid, rec.path, None, "error", str(exc.strerror or exc)))
+                continue
+            out.append(_fileops.Outcome(pid, rec.path, str(target), "exported"))
+        return _fileops.report(out)
 
     def export(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
         """Write a manifest (``.csv``, ``.jsonl`` or ``.json``) for annotation jobs.
@@ -442,6 +563,12 @@ class Collection:
         title = html.escape(repr(self))
         more = f"<div>… {len(self) - len(df)} more</div>" if len(self) > len(df) else ""
         return f"<div><div><b>{title}</b></div>{''.join(cells)}{more}</div>"
+
+
+def _best_first(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(
+        "best_score", ascending=False, kind="stable", na_position="last"
+    ).reset_index(drop=True)
 
 
 def _jsonable(v: Any) -> Any:

@@ -8,6 +8,14 @@ run killed at any point resumes without duplicates, orphans or lost files.
 
 :class:`Runner` runs syncs in a background thread, on demand and on a schedule.
 
+A video is one file of the plan and many items of the index: a worker thread decodes
+its sampled frames one at a time into a bounded queue, and they join the batches like
+images. Its ``videos`` row is pending until its last frame is committed; then the
+frames it no longer has are dropped (vectors first) and the row says ``embedded``
+(with where a partly decodable video stopped) or ``failed``. A crash in between
+leaves the video pending: the next sync decodes it again, and frames whose pixels
+did not change keep their vectors (pixel hash).
+
 Files are never deleted on a guess: a file whose folder vanished or emptied (an
 unmounted share) is kept as *missing*, with its vector and tags, until it comes back
 or the user asks ``update(prune_missing=True)``; a schedule never prunes. Before each
@@ -22,6 +30,7 @@ import errno
 import logging
 import math
 import os
+import queue
 import shutil
 import sqlite3
 import threading
@@ -48,6 +57,7 @@ from .images import (
 )
 from .sources import FileEntry, Source, iter_batches, plan_sync, point_id, scan
 from .store import VectorStore
+from .video import DEFAULT_FPS, VideoFrames, frame_key, is_video, pixel_hash
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +103,21 @@ class _Prepared:
     reuse: str | None = None
     fail: tuple[str, str] | None = None
     had_vector: bool = False  # an earlier version of the file is in the store
+    t_ms: int | None = None  # a video frame: its time (``entry`` is the video)
+
+
+@dataclass
+class _VideoDone:
+    """The end of a video's frames, sent after its last frame."""
+
+    entry: FileEntry
+    seen: set[int]  # the t_ms of the frames this decode gave
+    stopped: str | None = None  # where a partly decodable video stopped
+    fail: tuple[str, str] | None = None  # no frame at all
+    error: BaseException | None = None  # a disk error: stops the sync
+
+
+_END = object()
 
 
 @dataclass
@@ -134,8 +159,10 @@ class Indexer:
         home: str | None = None,
         min_free_mb: int = MIN_FREE_MB,
         max_file_bytes: int = MAX_FILE_BYTES,
+        video_fps: float | Callable[[], float] = DEFAULT_FPS,
     ) -> None:
         self.project = project
+        self._video_fps = video_fps
         self.catalog = catalog
         self._sources = sources
         self._model_identity = model_identity
@@ -150,6 +177,10 @@ class Indexer:
         self.min_free_mb = min_free_mb
         self.max_file_bytes = max_file_bytes
         self.progress = Progress()
+
+    @property
+    def video_fps(self) -> float:
+        return self._video_fps() if callable(self._video_fps) else self._video_fps
 
     # -- free space -------------------------------------------------------------------
     def _disk_full(self, free: int, need: int) -> DiskFull:
@@ -231,8 +262,14 @@ class Indexer:
         skip = self._skip() if callable(self._skip) else self._skip
         scanned = scan(self._sources(), skip=skip)
         known = self.catalog.known()
+        fps = self.video_fps
         plan = plan_sync(
-            scanned, known, model, retry_failed=retry_failed, prune_missing=prune_missing
+            scanned,
+            known,
+            model,
+            retry_failed=retry_failed,
+            prune_missing=prune_missing,
+            video_fps=fps,
         )
         s = SyncSummary(**plan.summary(), scan_errors=scanned.errors)
         for path, msg in scanned.errors:
@@ -268,7 +305,8 @@ class Indexer:
                 and k.model == model
                 and (k.status == "embedded" or (k.status == "missing" and k.prior == "embedded"))
             }
-            self._embed_all(list(zip(todo, ids, strict=True)), model, store, cancel, s, prev, dim)
+            items = list(zip(todo, ids, strict=True))
+            self._embed_all(items, model, store, cancel, s, prev, dim, fps)
         if plan.delete:
             if cancel.is_set():
                 raise SyncCancelled("sync cancelled")
@@ -320,49 +358,198 @@ class Indexer:
         s: SyncSummary,
         prev: dict[str, str | None],
         dim: int,
+        fps: float = DEFAULT_FPS,
     ) -> None:
         emb = self._embedder()
         prog = self.progress
-        batches = list(iter_batches(items, self.batch_size))
+        # Units of work in plan order: runs of images (a batch each) and single videos.
+        units: list[Any] = []
+        run: list[tuple[FileEntry, str]] = []
+        for e, pid in items:
+            if is_video(e.path):
+                if run:
+                    units += list(iter_batches(run, self.batch_size))
+                    run = []
+                units.append((e, pid))
+            else:
+                run.append((e, pid))
+        units += list(iter_batches(run, self.batch_size))
         last_flush = time.monotonic()
+        stop = threading.Event()
         with ThreadPoolExecutor(self.workers, thread_name_prefix="aisearch-decode") as pool:
-            inflight: deque[list[Future[_Prepared]]] = deque()
+            inflight: deque[Any] = deque()
             nxt = 0
 
             def top_up() -> None:
                 nonlocal nxt
-                # Two batches decoded ahead keep the model busy without holding
-                # thousands of decoded tensors in memory.
-                while nxt < len(batches) and len(inflight) < 3:
-                    inflight.append(
-                        [
-                            pool.submit(self._prepare, e, pid, model, True, prev.get(e.key))
-                            for e, pid in batches[nxt]
-                        ]
-                    )
+                # Two units decoded ahead keep the model busy without holding thousands
+                # of decoded tensors in memory (a video's queue is bounded too).
+                while nxt < len(units) and len(inflight) < 3:
+                    unit = units[nxt]
+                    if isinstance(unit, tuple):
+                        q: queue.Queue[Any] = queue.Queue(maxsize=2 * self.batch_size)
+                        pool.submit(self._decode_video, unit[0], model, fps, q, stop)
+                        inflight.append(q)
+                    else:
+                        inflight.append(
+                            [
+                                pool.submit(self._prepare, e, pid, model, True, prev.get(e.key))
+                                for e, pid in unit
+                            ]
+                        )
                     nxt += 1
+
+            def stream() -> Iterator[_Prepared | _VideoDone]:
+                while inflight:
+                    head = inflight[0]
+                    if isinstance(head, list):
+                        for f in head:
+                            yield f.result()
+                    else:
+                        while (got := head.get()) is not _END:
+                            yield got
+                    inflight.popleft()
+                    top_up()
+
+            batch: list[_Prepared] = []
+
+            def commit() -> None:
+                nonlocal last_flush
+                if cancel.is_set():
+                    raise SyncCancelled("sync cancelled")
+                for p in batch:
+                    p.had_vector = prev.get(p.entry.key) is not None
+                self._check_space(len(batch), dim)  # before this batch's writes
+                self._commit(batch, model, emb, store, s)
+                prog.done += len(batch)
+                prog.failed = s.failed
+                batch.clear()
+                if time.monotonic() - last_flush > 10:
+                    store.flush()  # bounds WAL replay time after a crash
+                    last_flush = time.monotonic()
 
             try:
                 top_up()
-                while inflight:
-                    if cancel.is_set():
-                        raise SyncCancelled("sync cancelled")
-                    prepared = [f.result() for f in inflight.popleft()]
-                    for p in prepared:
-                        p.had_vector = prev.get(p.entry.key) is not None
-                    self._check_space(len(prepared), dim)  # before this batch's writes
-                    top_up()
-                    self._commit(prepared, model, emb, store, s)
-                    prog.done += len(prepared)
-                    prog.failed = s.failed
-                    if time.monotonic() - last_flush > 10:
-                        store.flush()  # bounds WAL replay time after a crash
-                        last_flush = time.monotonic()
+                for p in stream():
+                    if isinstance(p, _VideoDone):
+                        if batch:
+                            commit()  # its frames are in before the video is finished
+                        self._finish_video(p, model, fps, store, s)
+                        continue
+                    batch.append(p)
+                    if len(batch) >= self.batch_size:
+                        commit()
+                if batch:
+                    commit()
             except BaseException:
-                for fs in inflight:
-                    for f in fs:
-                        f.cancel()
+                stop.set()
+                for head in inflight:
+                    if isinstance(head, list):
+                        for f in head:
+                            f.cancel()
                 raise
+
+    # -- one video (runs in a worker thread) ------------------------------------------
+    def _decode_video(
+        self,
+        entry: FileEntry,
+        model: str,
+        fps: float,
+        q: queue.Queue[Any],
+        stop: threading.Event,
+    ) -> None:
+        """Put the sampled frames of a video on ``q`` as they are decoded, then a
+        :class:`_VideoDone`, then ``_END``. Never more than ``q``'s size at a time."""
+
+        def put(item: Any) -> bool:
+            while not stop.is_set():
+                try:
+                    q.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        done = _VideoDone(entry, set())
+        try:
+            emb = self._embedder()
+            known = self.catalog.frames_of(entry.key)
+            frames = VideoFrames(entry.path, fps, min_side=emb.image_size)
+            counted = False
+            for fr in frames:
+                if not counted and (est := frames.estimate()):
+                    self.progress.total += est - 1  # the video counted as one so far
+                    counted = True
+                if stop.is_set():
+                    return
+                content = pixel_hash(fr.image)
+                had = known.get(fr.t_ms)
+                pid = had[0] if had else self._frame_id(entry.key, fr.t_ms)
+                reuse = None
+                if had and had[1] == content and had[2] == model:
+                    reuse = pid  # unchanged pixels: its own vector
+                else:
+                    reuse = self.catalog.find_by_content(content, model)
+                # Pixels even when reusing: the lender's vector may be gone at commit.
+                p = _Prepared(entry, pid, content, pixels=emb.preprocess(fr.image))
+                p.reuse, p.t_ms = reuse, fr.t_ms
+                if self.thumbs is not None and reuse != pid:
+                    self.thumbs.put(pid, thumbnail_jpeg(fr.image))
+                done.seen.add(fr.t_ms)
+                if not put(p):
+                    return
+            done.stopped = frames.stopped
+        except DecodeFailure as f:
+            done.fail = (f.kind, f.message)
+        except OSError as exc:
+            if exc.errno in _FULL_ERRNOS:
+                done.error = exc
+            else:
+                log.exception("unexpected error decoding %s", entry.path)
+                done.fail = ("error", f"{entry.path}: {exc}")
+        except Exception as exc:  # a bug or an exotic file must not stop the run
+            log.exception("unexpected error decoding %s", entry.path)
+            done.fail = ("error", f"{entry.path}: {type(exc).__name__}: {exc}")
+        if done.fail and done.seen:  # it broke midway: keep what it gave
+            done.stopped, done.fail = done.fail[1], None
+        if put(done):
+            put(_END)
+
+    def _frame_id(self, video_key: str, t_ms: int) -> str:
+        """A new frame's stable id (another one if that id is taken, e.g. by a frame of
+        a video moved away from this key)."""
+        key = frame_key(video_key, t_ms)
+        pid, n = point_id(self.project, key), 0
+        while self.catalog.records([pid]):
+            n += 1
+            pid = point_id(self.project, f"{key}\x00{n}")
+        return pid
+
+    def _finish_video(
+        self, d: _VideoDone, model: str, fps: float, store: VectorStore, s: SyncSummary
+    ) -> None:
+        """After a video's last frame is committed: drop the frames it no longer has
+        (store first, then catalog), then mark it done or failed."""
+        if d.error is not None:
+            raise self._disk_full(_free_bytes(self.home), self.min_free_mb * 2**20) from d.error
+        key = d.entry.key
+        stale = [pid for t, (pid, _, _) in self.catalog.frames_of(key).items() if t not in d.seen]
+        if stale:
+            store.delete(stale)
+            self.catalog.forget_ids(stale)
+            if self.thumbs is not None:
+                for pid in stale:
+                    self.thumbs.remove(pid)
+        if d.fail is not None:
+            msg = d.fail[1] + ("; its earlier frames were removed from search" if stale else "")
+            self.catalog.finish_video(key, "failed", model, fps, 0, (d.fail[0], msg))
+            s.failed += 1
+            log.warning("%s", msg)
+            return
+        error = ("video_partial", d.stopped) if d.stopped else None
+        if d.stopped:
+            log.warning("%s", d.stopped)
+        self.catalog.finish_video(key, "embedded", model, fps, len(d.seen), error)
 
     def _commit(
         self,
@@ -379,9 +566,12 @@ class Indexer:
             got = store.retrieve([p.reuse for p in reuse])
             for p in reuse:
                 if p.reuse not in got:  # the source vector vanished: embed after all
+                    if p.t_ms is not None:
+                        p.reuse = None  # a frame keeps its pixels for this
+                        continue
                     q = self._prepare(p.entry, p.id, model, allow_reuse=False)
                     p.reuse, p.pixels, p.fail = None, q.pixels, q.fail
-        ok = [p for p in prepared if p.pixels is not None]
+        ok = [p for p in prepared if p.pixels is not None and not p.reuse]
         ids: list[str] = []
         vecs: list[np.ndarray] = []
         if ok:
@@ -396,7 +586,7 @@ class Indexer:
             s.reused += len(reused)
             if self.thumbs is not None:
                 for p in reused:
-                    if p.reuse != p.id:
+                    if p.reuse != p.id and p.t_ms is None:
                         self.thumbs.copy(p.reuse, p.id)  # type: ignore[arg-type]
         if ids:
             store.upsert(ids, np.concatenate(vecs))
@@ -416,12 +606,27 @@ class Indexer:
                 msg += "; its previous version was removed from search"
             failed.append((p.entry.key, kind, msg))
         s.failed += len(failed)
-        done = [(p.entry.key, p.content, model) for p in prepared if p.fail is None]
-        self.catalog.commit_batch(done, failed)  # type: ignore[arg-type]
+        done = [
+            (p.entry.key, p.content, model) for p in prepared if p.fail is None and p.t_ms is None
+        ]
+        frames = [
+            (
+                frame_key(p.entry.key, p.t_ms),
+                p.id,
+                p.entry.path,
+                p.entry.source,
+                p.entry.key,
+                p.t_ms,
+                p.content,
+                model,
+            )
+            for p in prepared
+            if p.t_ms is not None
+        ]
+        self.catalog.commit_batch(done, failed, frames)  # type: ignore[arg-type]
 
     def _delete(self, keys: list[str], store: VectorStore) -> None:
-        ids = self.catalog.ids_of_keys(keys)
-        pids = list(ids.values())
+        pids = self.catalog.expand_videos(list(self.catalog.ids_of_keys(keys).values()))
         for chunk in iter_batches(pids, 1000):
             store.delete(list(chunk))  # vectors first: a crash here leaves rows to retry
         self.catalog.delete_keys(keys)

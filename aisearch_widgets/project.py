@@ -49,7 +49,7 @@ from ._home import (
 )
 from ._inventory import Inventory
 from ._reembed import ReembedSummary, embed_into
-from ._thumbs import ThumbnailCache
+from ._thumbs import THUMB_SIZE, ThumbnailCache
 from .collection import Collection, SavedCollections
 from .embedder import DEFAULT_MODEL, Embedder
 from .images import MAX_FILE_BYTES
@@ -58,6 +58,7 @@ from .search import TextVectors
 from .sources import Source, normalize_sources, same_sources
 from .status import Status
 from .store import VectorStore, open_store, shard_folder, slug
+from .video import DEFAULT_FPS
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +97,14 @@ class Project:
         URL and ``qdrant_api_key`` (default ``$QDRANT_API_KEY``) are never written to disk.
     min_free_mb, max_file_bytes:
         Indexing stops cleanly (``status.error``) when the home's disk would have less
-        than ``min_free_mb`` free (default 256); files larger than ``max_file_bytes``
-        (default 512 MB) fail as ``too_large`` before they are read.
+        than ``min_free_mb`` free (default 256); images larger than ``max_file_bytes``
+        (default 512 MB) fail as ``too_large`` before they are read (videos are
+        streamed, never read whole).
+    video_fps:
+        Frames sampled per second from each video file (``.mp4 .mov .mkv .webm .avi
+        .m4v``, read with the optional PyAV: ``pip install 'aisearch-widgets[video]'``).
+        Stored in ``project.json``; :meth:`set_video_fps` changes it. Default 1.0 for a
+        new project, the stored rate when reopening.
     """
 
     def __init__(
@@ -118,8 +125,11 @@ class Project:
         min_free_mb: int | None = None,
         max_file_bytes: int | None = None,
         precision: str = "auto",
+        video_fps: float | None = None,
     ) -> None:
         self.name = check_name(name)
+        if video_fps is not None:
+            video_fps = _check_fps(video_fps)
         self.home = resolve_home(home)
         self.folder = self.home / self.name
         cfg_path = self.folder / CONFIG_NAME
@@ -163,6 +173,9 @@ class Project:
                         )
                     cfg["sources"] = given
                     write = True
+            if video_fps is not None and video_fps != cfg.get("video_fps", DEFAULT_FPS):
+                cfg["video_fps"] = video_fps  # the next sync samples its videos again
+                write = True
             if isinstance(qdrant_url, str) and qdrant_url != cfg.get("qdrant_url"):
                 cfg["qdrant_url"] = _strip_credentials(qdrant_url)
                 write = True
@@ -212,6 +225,7 @@ class Project:
                     _strip_credentials(qdrant_url) if isinstance(qdrant_url, str) else None
                 ),
                 "created_at": time.time(),
+                "video_fps": video_fps or DEFAULT_FPS,
             }
             write = True
         self._cfg = cfg
@@ -251,6 +265,7 @@ class Project:
                 thumbs=self.thumbs if thumbnails else None,
                 batch_size=batch_size,
                 workers=workers,
+                video_fps=lambda: float(self._cfg.get("video_fps", DEFAULT_FPS)),
                 **{
                     k: v
                     for k, v in (("min_free_mb", min_free_mb), ("max_file_bytes", max_file_bytes))
@@ -537,6 +552,28 @@ class Project:
         given = [s.to_json() for s in normalize_sources(sources, path_column=path_column)]
         with self.runner.paused():
             self._cfg["sources"] = given
+            self._write_config()
+        if self.enabled:
+            self.runner.request()
+        return self
+
+    @property
+    def video_fps(self) -> float:
+        """Frames sampled per second of video (see :meth:`set_video_fps`)."""
+        return float(self._cfg.get("video_fps", DEFAULT_FPS))
+
+    def set_video_fps(self, fps: float) -> Project:
+        """Sample videos at ``fps`` frames per second from now on. The next sync
+        (at once if the project is enabled) samples every video again: frames at new
+        times are embedded, frames at times no longer sampled are dropped (with their
+        tags), frames at times both rates share keep their vectors.
+
+        >>> proj.set_video_fps(0.5)       # one frame every 2 s     # doctest: +SKIP
+        """
+        self._check_open()
+        fps = _check_fps(fps)
+        with self.runner.paused():
+            self._cfg["video_fps"] = fps
             self._write_config()
         if self.enabled:
             self.runner.request()
@@ -1111,7 +1148,19 @@ class Project:
         if data is not None:
             return data
         rec = self.catalog.records([pid]).get(pid)
-        return None if rec is None else self.thumbs.make(pid, rec.path)
+        if rec is None or rec.kind == "video":
+            return None
+        if rec.kind == "frame":
+            from .images import thumbnail_jpeg
+            from .video import frame_at
+
+            img = frame_at(rec.path, round((rec.t or 0.0) * 1000), THUMB_SIZE)
+            if img is None:
+                return None
+            data = thumbnail_jpeg(img, THUMB_SIZE)
+            self.thumbs.put(pid, data)
+            return data
+        return self.thumbs.make(pid, rec.path)
 
     def _file_action_guard(self) -> contextlib.AbstractContextManager[None]:
         self._check_open()
@@ -1196,6 +1245,16 @@ class _ClosedCatalog:
 
     def __getattr__(self, attr: str) -> Any:
         raise _closed_error(self._name)
+
+
+def _check_fps(fps: Any) -> float:
+    v = check_real("video_fps", fps, 0.0)
+    if not 0 < v <= 1000:
+        raise InvalidArgument(
+            f"video_fps must be a number of frames per second in (0, 1000], e.g. 1.0 or 0.2 "
+            f"(got {show_value(fps)})."
+        )
+    return v
 
 
 def _check_tags(tags: Any, arg: str) -> list[str]:

@@ -24,6 +24,10 @@ from typing import Any
 
 from ._errors import SourceError
 from .images import IMAGE_EXTENSIONS
+from .video import VIDEO_EXTENSIONS, is_video
+
+# What a scan takes: images, and videos (each sampled into frames by the indexer).
+MEDIA_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
 
 _NAMESPACE = uuid.UUID("6f1c3c52-4f0e-4a8e-9a59-2f7c0f3e8d11")
 
@@ -189,7 +193,7 @@ def normalize_sources(
             folders.append(p)
         elif os.path.isfile(p):
             files.append(p)
-        elif os.path.splitext(p)[1].lower() in IMAGE_EXTENSIONS:
+        elif os.path.splitext(p)[1].lower() in MEDIA_EXTENSIONS:
             files.append(p)  # a listed file that is missing now becomes a failure row later
         else:
             raise SourceError(f"{it}: no such folder or file. Check the path (resolved to {p}).")
@@ -253,7 +257,7 @@ def _scan_folder(src: Source, skip: Sequence[str], result: ScanResult) -> None:
                         visited.add(ident)
                         stack.append(e.path)
                         continue
-                    if os.path.splitext(name)[1].lower() not in IMAGE_EXTENSIONS:
+                    if os.path.splitext(name)[1].lower() not in MEDIA_EXTENSIONS:
                         continue
                     fst = e.stat()
                 except FileNotFoundError:
@@ -323,6 +327,7 @@ class Known:
     model: str | None
     content: str | None
     prior: str | None = None  # a missing file's status before it went missing
+    fps: float | None = None  # a video: the rate its frames were sampled at
 
 
 @dataclass
@@ -360,13 +365,15 @@ def plan_sync(
     model: str,
     retry_failed: bool = False,
     prune_missing: bool = False,
+    video_fps: float | None = None,
 ) -> SyncPlan:
     """Compare a scan with the inventory.
 
     A failed file is retried when its size or mtime changes (or with
     ``retry_failed``). A known file the scan did not find is deleted only when
     :meth:`ScanResult.vanished` says so, or with ``prune_missing``; otherwise it is
-    kept as missing.
+    kept as missing. A video sampled at another rate than ``video_fps`` is sampled
+    again (frames whose pixels did not change keep their vectors).
     """
     plan = SyncPlan()
     for key, e in scanned.entries.items():
@@ -384,6 +391,12 @@ def plan_sync(
             status == "pending"
             or (status == "embedded" and k.model != model)
             or (status == "failed" and retry_failed)
+            or (
+                status == "embedded"
+                and video_fps is not None
+                and is_video(e.path)
+                and k.fps != video_fps
+            )
         ):
             plan.retry.append(e)
         elif k.status == "missing":

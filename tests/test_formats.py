@@ -164,7 +164,7 @@ def test_a_release_01_project_opens_and_works_after_migration(
 
     with aw.Project.open("old", home=home) as proj:
         cfg = json.loads((proj.folder / "project.json").read_text())
-        assert cfg["version"] == 2 and cfg["dim"] == 32
+        assert cfg["version"] == 3 and cfg["dim"] == 32 and cfg["video_fps"] == 1.0
         assert cfg["identity"] == _identity(tiny_model) == proj.model_identity
         assert proj.status.done == 8
         some = list(ids.values())[:2]
@@ -186,7 +186,7 @@ def test_a_release_01_project_opens_and_works_after_migration(
         s = proj.update()
         assert (s.added, s.deleted, s.embedded, s.changed) == (0, 0, 0, 0)
         assert_consistent(proj, check_files=True)
-    with aw.Project.open("old", home=home) as proj:  # and it reopens as format 2
+    with aw.Project.open("old", home=home) as proj:  # and it reopens as format 3
         assert proj.status.done == 8 and len(proj.collections["mine"]) == 5
 
 
@@ -195,10 +195,10 @@ def test_a_project_json_of_a_newer_release_is_refused(home: Path, project_factor
     proj.close()
     path = home / "p" / "project.json"
     cfg = json.loads(path.read_text())
-    cfg["version"] = 3
+    cfg["version"] = 4
     path.write_text(json.dumps(cfg))
     before = path.read_bytes()
-    with pytest.raises(aw.ProjectFormatTooNew, match="format version 3") as ei:
+    with pytest.raises(aw.ProjectFormatTooNew, match="format version 4") as ei:
         aw.Project.open("p", home=home)
     assert aw.__version__ in str(ei.value) and "Upgrade" in str(ei.value)
     with pytest.raises(aw.ProjectFormatTooNew):

@@ -114,7 +114,7 @@ def test_upgrade_config_records_identity_and_dim(tmp_path: Path, tiny_model: str
 
     cfg = _v1(tiny_model, tmp_path)
     assert upgrade_config(cfg, tmp_path) is True
-    assert cfg["version"] == CONFIG_VERSION == 2
+    assert cfg["version"] == CONFIG_VERSION == 3
     assert cfg["identity"] == model_identity(parse_model_spec(tiny_model))
     assert cfg["dim"] == 32  # the tiny model's embed_dim, from its config file
     assert upgrade_config(cfg, tmp_path) is False  # already current

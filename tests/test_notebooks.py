@@ -47,3 +47,25 @@ def test_notebook_runs_top_to_bottom(name: str, demo_home: Path, tmp_path: Path)
     ]
     assert not errors
     assert (demo_home / "shapes-demo" / "project.json").exists()
+
+
+def test_video_notebook_finds_the_defects(demo_home: Path, tmp_path: Path) -> None:
+    """05: makes its own production-line video, finds the rare defect by a prompt and
+    by an example frame (the notebook asserts the frames found), as segments."""
+    pytest.importorskip("av")
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(NOTEBOOKS / "05-video-rare-instances.ipynb", as_version=4)
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
+    assert not errors
+    assert sorted(p.name for p in (tmp_path / "defect-frames").iterdir()) == [
+        "line-3_t180.jpg",
+        "line-3_t97.jpg",
+        "line-3_t98.jpg",
+    ]

@@ -335,9 +335,10 @@ def test_protocol_js_is_generated_from_python() -> None:
 
 def test_the_front_end_writes_only_its_view_selections() -> None:
     """Each value travels one way: search parameters in requests, the traits of the
-    same names from Python. The front end writes the tab, the page and the selection."""
+    same names from Python. The front end writes the tab, the page, the selection and
+    the gallery's view (thumbnails or video segments)."""
     src = "".join((JS_SRC / f).read_text() for f in ("controls.js", "gallery.js", "actions.js"))
-    assert set(re.findall(r'model\.set\("(\w+)"', src)) == {"mode", "page", "selected"}
+    assert set(re.findall(r'model\.set\("(\w+)"', src)) == {"mode", "page", "selected", "view"}
 
 
 def test_closed_sets_are_enum_traits(panel) -> None:

@@ -63,6 +63,10 @@ var MessageKind = Object.freeze({
   "INFO": "info",
   "ERROR": "error"
 });
+var View = Object.freeze({
+  "GRID": "grid",
+  "SEGMENTS": "segments"
+});
 var FIELDS = Object.freeze({
   "search_prompt": Object.freeze({ "prompt": "string", "limit": "integer" }),
   "search_diverse": Object.freeze({ "n": "integer", "method": "Method", "clusters": "integer" }),

@@ -420,6 +420,7 @@ class SearchPanel(W.VBox):
         self._range_label.value = (
             "full range" if rng is None else f"score {rng[0]:.3f} – {rng[1]:.3f}"
         )
+        segments = self._segments(view)
         n, total = len(self._view_df), (len(res) if res is not None else 0)
         self.actions.summary = f"Showing {n} of {total} results" if res is not None else ""
         with self.gallery.hold_sync():
@@ -427,9 +428,36 @@ class SearchPanel(W.VBox):
             self.gallery.empty_text = (
                 "No results in this score range." if res is not None else "No results yet."
             )
+            self.gallery.segments = segments
+            if not segments:
+                self.gallery.view = "grid"
             if self.gallery.page != 0:
                 self.gallery.page = 0  # the observer shows the page
         self._show_page()
+
+    def _segments(self, view: Collection | None) -> list[dict[str, Any]]:
+        """The time segments of the video frames shown (best first), each with the id
+        of its best frame (what a click on the row previews)."""
+        df = self._view_df
+        if view is None or df.empty or not (df["kind"] == "frame").any():
+            return []
+        seg = view.segments()
+        frames = df[df["kind"] == "frame"]
+        best = {
+            (p, t): i for i, p, t in zip(frames["id"], frames["path"], frames["t"], strict=True)
+        }
+        return [
+            {
+                "id": best.get((r.path, r.best_t), ""),
+                "name": os.path.basename(r.path),
+                "path": r.path,
+                "start": _clock(r.start),
+                "end": _clock(r.end),
+                "frames": int(r.frames),
+                "score": None if pd.isna(r.best_score) else float(r.best_score),
+            }
+            for r in seg.head(500).itertuples(index=False)
+        ]
 
     def _show_page(self) -> None:
         ps, page = self.gallery.page_size, self.gallery.page
@@ -441,6 +469,7 @@ class SearchPanel(W.VBox):
                 "path": r.path,
                 "score": None if pd.isna(r.score) else float(r.score),
                 "rank": int(r.rank),
+                "time": "" if pd.isna(r.t) else _clock(r.t),  # a video frame's time
             }
             for r in rows.itertuples(index=False)
         ]
@@ -564,13 +593,22 @@ class SearchPanel(W.VBox):
         if rows.empty:
             raise AISearchError(_NOT_OURS)
         r = rows.iloc[0]
-        try:
-            data = thumbnail_jpeg(load(r["path"], 768)[0], size=768, quality=85)
-        except DecodeFailure as f:
-            raise AISearchError(f.message) from f
         name = os.path.basename(r["path"])
+        if r["kind"] == "frame":
+            from ..video import frame_at
+
+            img = frame_at(r["path"], round(float(r["t"]) * 1000), 768)
+            if img is None:
+                raise AISearchError(f"{r['path']}: the frame at {r['t']:g} s cannot be decoded")
+            data = thumbnail_jpeg(img, size=768, quality=85)
+        else:
+            try:
+                data = thumbnail_jpeg(load(r["path"], 768)[0], size=768, quality=85)
+            except DecodeFailure as f:
+                raise AISearchError(f.message) from f
         score = None if pd.isna(r["score"]) else float(r["score"])
-        return Reply({"name": name, "score": score}, [data])
+        time = "" if pd.isna(r["t"]) else _clock(r["t"])
+        return Reply({"name": name, "score": score, "time": time}, [data])
 
     def _similar_selected(self) -> Collection:
         res = self._similar_ids(self.selected)
@@ -672,3 +710,10 @@ class SearchPanel(W.VBox):
             except Exception:  # the project was closed, or the kernel is shutting down
                 log.debug("status poll failed", exc_info=True)
                 return
+
+
+def _clock(seconds: float) -> str:
+    """A video time as ``m:ss.s`` (``h:mm:ss.s`` past an hour)."""
+    m, sec = divmod(max(0.0, float(seconds)), 60)
+    h, m = divmod(int(m), 60)
+    return f"{h}:{m:02d}:{sec:04.1f}" if h else f"{m}:{sec:04.1f}"

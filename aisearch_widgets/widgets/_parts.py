@@ -11,7 +11,7 @@ from pathlib import Path
 import anywidget
 import traitlets as t
 
-from ._protocol import MessageKind, Method, Mode, State
+from ._protocol import MessageKind, Method, Mode, State, View
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -62,6 +62,10 @@ class Gallery(_Part):
     page_size = t.Int(60).tag(sync=True)
     selected = t.List(t.Unicode()).tag(sync=True)
     empty_text = t.Unicode("No results yet.").tag(sync=True)
+    # Video frames among the results, merged into time ranges (Collection.segments):
+    # rows {name, path, start, end, frames, score, id (the best frame)}.
+    segments = t.List(t.Dict()).tag(sync=True)
+    view = _enum(View, "grid").tag(sync=True)
 
 
 class Actions(_Part):

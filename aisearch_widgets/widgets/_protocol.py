@@ -11,7 +11,7 @@ Each value travels one way. Search parameters (prompt, limit, n, method, cluster
 reference ids) travel in requests; the traits of the same names are view state that
 Python sets (what ran last, the defaults) and the front end only displays. The
 traits the front end writes are selections of the view: ``mode`` (the tab),
-gallery ``page`` and ``selected``.
+gallery ``page``, ``selected`` and ``view`` (thumbnails or video segments).
 
 ``js/src/protocol.js`` is generated from this module and must not be edited::
 
@@ -87,7 +87,15 @@ class MessageKind(StrEnum):
     ERROR = "error"
 
 
-ENUMS: tuple[type[StrEnum], ...] = (Mode, Method, State, MessageKind)
+class View(StrEnum):
+    """How the gallery shows results: thumbnails, or (for video frames) the table of
+    time segments that Python fills in the gallery's ``segments`` trait."""
+
+    GRID = "grid"
+    SEGMENTS = "segments"
+
+
+ENUMS: tuple[type[StrEnum], ...] = (Mode, Method, State, MessageKind, View)
 
 # Field types: "string", "integer" (>= 0; the API checks its own ranges), "list" (a
 # list of anything: ids the handler checks against the project), or a closed set.
@@ -129,8 +137,8 @@ SPECS: dict[Request, Spec] = {
     Request.PREVIEW: Spec(
         Part.GALLERY,
         {"id": "string"},
-        reply={"name": "string", "score": "number"},
-        doc="a large preview: one JPEG buffer",
+        reply={"name": "string", "score": "number", "time": "string"},
+        doc="a large preview: one JPEG buffer (time: a video frame's time, else empty)",
     ),
     Request.SIMILAR_ONE: Spec(Part.GALLERY, {"id": "string"}, doc="similar to one image"),
     Request.SIMILAR_SELECTED: Spec(Part.GALLERY, doc="similar to the selection"),

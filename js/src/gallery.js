@@ -1,9 +1,10 @@
 // Thumbnail gallery: one page at a time. Python sends the page's items (ids, names,
 // scores) as a trait; the thumbnails come as binary JPEG buffers in reply to a
 // request for exactly the ids on screen, and are shown through blob URLs that are
-// revoked when the page changes.
+// revoked when the page changes. Frames of videos carry their time stamp; for them
+// a "Segments" view lists the time ranges Python merged (Collection.segments).
 import { h, clear, fmtScore, showMessage, BlobUrls } from "./dom.js";
-import { Request } from "./protocol.js";
+import { Request, View } from "./protocol.js";
 import { requester } from "./requests.js";
 
 function render({ model, el }) {
@@ -22,17 +23,57 @@ function render({ model, el }) {
   const similarBtn = h("button", { class: "aisw-btn aisw-primary aisw-similar-selected" });
   const selectPageBtn = h("button", { class: "aisw-btn", text: "Select page" });
   const clearBtn = h("button", { class: "aisw-btn", text: "Clear selection" });
+  const viewBtn = h("button", { class: "aisw-btn aisw-view-toggle", hidden: true });
   const toolbar = h("div", { class: "aisw-toolbar" }, [
-    prevBtn, countLabel, nextBtn, h("span", { class: "aisw-spacer" }), selLabel, similarBtn, selectPageBtn, clearBtn,
+    prevBtn, countLabel, nextBtn, viewBtn, h("span", { class: "aisw-spacer" }), selLabel, similarBtn, selectPageBtn, clearBtn,
   ]);
   const grid = h("div", { class: "aisw-grid", role: "list" });
+  const segBody = h("tbody");
+  const segTable = h("table", { class: "aisw-segments", hidden: true }, [
+    h("thead", {}, [
+      h("tr", {}, ["Video", "Start", "End", "Frames", "Best score"].map((c) => h("th", { text: c }))),
+    ]),
+    segBody,
+  ]);
   const empty = h("div", { class: "aisw-empty aisw-muted", text: "No results yet." });
   const overlayImg = h("img", { class: "aisw-preview", alt: "" });
   const overlayCaption = h("div", { class: "aisw-preview-caption" });
   const overlay = h("div", { class: "aisw-overlay", hidden: true, tabindex: "-1" }, [
     h("div", { class: "aisw-preview-box" }, [overlayImg, overlayCaption]),
   ]);
-  el.append(toolbar, message, grid, empty, overlay);
+  el.append(toolbar, message, grid, segTable, empty, overlay);
+
+  viewBtn.addEventListener("click", () => {
+    model.set("view", model.get("view") === View.SEGMENTS ? View.GRID : View.SEGMENTS);
+    model.save_changes();
+  });
+
+  function buildSegments() {
+    clear(segBody);
+    const segs = model.get("segments") || [];
+    for (const s of segs) {
+      const row = h("tr", { class: "aisw-segment", title: "Click to see its best frame", dataset: { id: s.id } }, [
+        h("td", { text: s.name, title: s.path }),
+        h("td", { text: s.start }),
+        h("td", { text: s.end }),
+        h("td", { text: String(s.frames) }),
+        h("td", { text: fmtScore(s.score) }),
+      ]);
+      if (s.id) row.addEventListener("click", () => send(Request.PREVIEW, { id: s.id }, showPreview));
+      segBody.append(row);
+    }
+    updateView();
+  }
+
+  function updateView() {
+    const n = (model.get("segments") || []).length;
+    const segs = n > 0 && model.get("view") === View.SEGMENTS;
+    viewBtn.hidden = n === 0;
+    viewBtn.textContent = segs ? "Thumbnails" : `Segments (${n})`;
+    segTable.hidden = !segs;
+    grid.hidden = segs;
+    for (const b of [prevBtn, nextBtn, countLabel]) b.hidden = segs;
+  }
 
   const closeOverlay = () => {
     overlay.hidden = true;
@@ -123,6 +164,7 @@ function render({ model, el }) {
       frame.addEventListener("click", () => send(Request.PREVIEW, { id: it.id }, showPreview));
       const caption = h("div", { class: "aisw-caption" }, [
         h("span", { class: "aisw-score", text: fmtScore(it.score) }),
+        it.time ? h("span", { class: "aisw-time", text: it.time, title: `time in ${it.name}` }) : null,
         h("span", { class: "aisw-name", text: it.name, title: it.path || it.name }),
       ]);
       const card = h("div", { class: "aisw-card", role: "listitem", dataset: { id: it.id, rank: String(it.rank) } }, [
@@ -167,12 +209,15 @@ function render({ model, el }) {
     previewUrls.revokeAll();
     if (buffers[0]) overlayImg.src = previewUrls.make(buffers[0]);
     overlayImg.alt = reply.name;
-    overlayCaption.textContent = `${reply.name} · score ${fmtScore(reply.score)}`;
+    const at = reply.time ? ` · t ${reply.time}` : "";
+    overlayCaption.textContent = `${reply.name}${at} · score ${fmtScore(reply.score)}`;
     overlay.hidden = false;
     overlay.focus();
   }
 
   model.on("change:items", buildPage);
+  model.on("change:segments", buildSegments);
+  model.on("change:view", updateView);
   model.on("change:selected", updateSelection);
   model.on("change:total change:page change:page_size", updateToolbar);
   model.on("change:empty_text", () => (empty.textContent = model.get("empty_text")));
@@ -180,6 +225,7 @@ function render({ model, el }) {
   model.on("change:message change:message_kind", updateMessage);
   updateMessage();
   buildPage();
+  buildSegments();
   return () => {
     urls.revokeAll();
     previewUrls.revokeAll();

@@ -38,6 +38,10 @@ export const MessageKind = Object.freeze({
   "INFO": "info",
   "ERROR": "error",
 });
+export const View = Object.freeze({
+  "GRID": "grid",
+  "SEGMENTS": "segments",
+});
 /** Fields each request carries (besides type and rid). */
 export const FIELDS = Object.freeze({
   "search_prompt": Object.freeze({"prompt": "string", "limit": "integer"}),

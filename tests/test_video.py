@@ -1,0 +1,327 @@
+"""Videos as sources: sampled frames are searchable items, results become time ranges.
+
+The videos are drawn here with PyAV (160x120, 2 frames/s, sampled at 1 frame/s): a
+blue square moves along a conveyor and a red circle appears only in an event window.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+av = pytest.importorskip("av")
+
+import aisearch_widgets as aw  # noqa: E402
+from aisearch_widgets._errors import AISearchError  # noqa: E402
+from aisearch_widgets._integrity import problems  # noqa: E402
+from aisearch_widgets.catalog import SCHEMA_VERSION, Catalog  # noqa: E402
+
+PROMPT = "a red circle"
+
+
+def write_video(
+    path: Path,
+    seconds: int = 90,
+    event: tuple[float, float] | None = (40, 50),
+    fps: int = 2,
+    size: tuple[int, int] = (160, 120),
+) -> Path:
+    """A conveyor: a blue square moving right; a red circle during ``event``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=fps)
+        s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p"
+        s.options = {"preset": "ultrafast"}
+        for i in range(seconds * fps):
+            img = Image.new("RGB", size, (235, 235, 235))
+            d = ImageDraw.Draw(img)
+            x = (i * 7) % (size[0] - 30)
+            d.rectangle([x, 45, x + 28, 73], fill=(38, 84, 222))
+            if event and event[0] <= i / fps < event[1]:
+                d.ellipse([100, 30, 150, 80], fill=(214, 32, 32))
+            for pkt in s.encode(av.VideoFrame.from_image(img)):
+                out.mux(pkt)
+        for pkt in s.encode():
+            out.mux(pkt)
+    return path
+
+
+def touch_later(path: Path) -> None:
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+
+
+def frame_rows(proj: aw.Project, path: Path) -> dict[int, str]:
+    """t_ms -> id of the frames of the video at ``path``."""
+    rows = proj.catalog.query("SELECT t_ms, id FROM files WHERE path = ?", (str(path),))
+    return dict(rows)
+
+
+@pytest.fixture
+def line(tmp_path: Path) -> Path:
+    root = tmp_path / "videos"
+    write_video(root / "line.mp4")
+    write_video(root / "quiet.mp4", seconds=30, event=None)
+    Image.new("RGB", (64, 64), (30, 160, 60)).save(root / "still.png")
+    return root
+
+
+@pytest.fixture
+def proj(line: Path, home: Path):
+    p = aw.Project("video", sources=line, model="demo", home=home)
+    p.update()
+    yield p
+    p.close()
+
+
+def test_prompt_finds_the_event_window_as_one_segment(proj: aw.Project, line: Path) -> None:
+    assert problems(proj) == []
+    st = proj.status
+    assert st.total == 90 + 30 + 1 and st.done == st.total and st.failed == 0
+    res = proj.search(PROMPT, limit=10)
+    df = res.df
+    assert (df["kind"] == "frame").all() and (df["path"] == str(line / "line.mp4")).all()
+    assert df["t"].between(40, 50).all(), df["t"].tolist()
+
+    seg = res.segments()
+    assert len(seg) == 1
+    assert abs(seg["start"][0] - 40) <= 2 and abs(seg["end"][0] - 50) <= 2
+    assert seg["frames"][0] == 10 and 40 <= seg["best_t"][0] <= 50
+    assert seg["best_score"][0] == pytest.approx(df["score"].max())
+
+    everything = proj.search(PROMPT, limit=200)
+    kinds = everything.df.set_index("path")["kind"]
+    assert kinds[str(line / "still.png")] == "image"
+    assert np.isnan(everything.df.set_index("path").loc[str(line / "still.png"), "t"])
+    vids = everything.by_video()
+    assert list(vids.columns) == ["path", "best_score", "best_t", "frames"]
+    assert vids["path"][0] == str(line / "line.mp4") and 40 <= vids["best_t"][0] <= 50
+    assert vids["frames"].tolist() == [90, 30]
+
+    # A frame as the reference of a similarity search, by id, like any image.
+    sim = proj.similar(ids=[res.ids[0]], limit=5)
+    assert sim.df["t"].between(40, 50).all(), sim.df["t"].tolist()
+    assert proj.thumbnail(res.ids[0])[:2] == b"\xff\xd8"
+
+
+def test_gap_splits_segments(proj: aw.Project) -> None:
+    res = proj.search(PROMPT, limit=10)
+    assert len(res.segments(gap=0.5)) == 10  # frames 1 s apart, nothing merged
+    with pytest.raises(AISearchError):
+        res.segments(gap=-1)
+
+
+def test_update_follows_a_rewritten_video(proj: aw.Project, line: Path) -> None:
+    before = frame_rows(proj, line / "line.mp4")
+    write_video(line / "line.mp4", event=(10, 20))
+    touch_later(line / "line.mp4")
+    s = proj.update()
+    assert s.changed == 1 and s.embedded + s.reused == 90
+    assert s.reused > 0  # frames before the change decode to the same pixels
+    assert problems(proj) == []
+    assert frame_rows(proj, line / "line.mp4") == before  # ids from (video, time)
+    res = proj.search(PROMPT, limit=10)
+    assert res.df["t"].between(10, 20).all(), res.df["t"].tolist()
+    seg = res.segments()
+    assert len(seg) == 1 and abs(seg["start"][0] - 10) <= 2 and abs(seg["end"][0] - 20) <= 2
+
+
+def test_deleted_video_loses_its_frames(proj: aw.Project, line: Path) -> None:
+    proj.search(PROMPT, limit=200).tag("seen")
+    os.remove(line / "quiet.mp4")
+    s = proj.update()
+    assert s.deleted == 1
+    assert frame_rows(proj, line / "quiet.mp4") == {}
+    assert proj.status.total == 91 and problems(proj) == []
+    assert proj.tags["seen"] == 91  # the deleted frames' tags went with them
+
+
+def test_vanished_folder_keeps_its_video_as_missing(tmp_path: Path, home: Path) -> None:
+    root = tmp_path / "data"
+    write_video(root / "cam1" / "a.mp4", seconds=10, event=None)
+    write_video(root / "cam2" / "b.mp4", seconds=10, event=None)
+    with aw.Project("m", sources=root, model="demo", home=home) as p:
+        p.update()
+        p.search(PROMPT, limit=50).tag("kept")
+        import shutil
+
+        shutil.rmtree(root / "cam2")  # an unmounted share looks like this
+        s = p.update()
+        assert s.missing == 1 and s.deleted == 0
+        assert p.status.missing == 10 and p.tags["kept"] == 20
+        assert (p.failures["kind"] == "missing").sum() == 1  # one row for the video
+        assert problems(p) == []
+        write_video(root / "cam2" / "b.mp4", seconds=10, event=None)
+        s = p.update()
+        assert p.status.missing == 0 and p.status.done == 20 and problems(p) == []
+        shutil.rmtree(root / "cam2")
+        p.update()
+        p.update(prune_missing=True)
+        assert p.status.total == 10 and p.tags["kept"] == 10 and problems(p) == []
+
+
+def test_truncated_and_corrupt_videos_are_reported(tmp_path: Path, home: Path) -> None:
+    root = tmp_path / "data"
+    mkv = write_video(root / "cut.mkv", seconds=40, event=None)
+    size = mkv.stat().st_size
+    with open(mkv, "r+b") as fh:
+        fh.truncate(size // 2)
+    (root / "junk.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(3000))
+    with aw.Project("t", sources=root, model="demo", home=home) as p:
+        p.update()
+        fails = p.failures.set_index("path")
+        assert fails.loc[str(root / "junk.mp4"), "kind"] == "video_corrupt"
+        part = fails.loc[str(root / "cut.mkv")]
+        assert part["kind"] == "video_partial" and "frames kept up to t=" in part["message"]
+        kept = frame_rows(p, root / "cut.mkv")
+        assert 5 < len(kept) < 40, len(kept)
+        assert max(kept) / 1000 < 30
+        assert p.status.failed == 1  # the corrupt one; the partial one has frames
+        assert problems(p) == []
+
+
+def test_video_fps_is_stored_and_changing_it_resamples(proj: aw.Project, line: Path) -> None:
+    assert proj.video_fps == 1.0
+    before = frame_rows(proj, line / "line.mp4")
+    proj.set_video_fps(0.5)
+    cfg = json.loads((proj.folder / "project.json").read_text())
+    assert cfg["video_fps"] == 0.5 and cfg["version"] == 3
+    s = proj.update()
+    after = frame_rows(proj, line / "line.mp4")
+    assert sorted(after) == list(range(0, 90_000, 2000))
+    assert all(after[t] == before[t] for t in after)  # shared times keep ids and vectors
+    assert s.embedded == 0 and problems(proj) == []
+    with pytest.raises(AISearchError):
+        proj.set_video_fps(0)
+
+
+def test_project_json_v2_gains_video_fps(tmp_path: Path, home: Path) -> None:
+    write_video(tmp_path / "v" / "a.mp4", seconds=4, event=None)
+    aw.Project("old", sources=tmp_path / "v", model="demo", home=home).close()
+    cfg_path = home / "old" / "project.json"
+    cfg = json.loads(cfg_path.read_text())
+    del cfg["video_fps"]
+    cfg["version"] = 2
+    cfg_path.write_text(json.dumps(cfg))
+    with aw.Project.open("old", home=home) as p:
+        assert p.video_fps == 1.0
+    cfg = json.loads(cfg_path.read_text())
+    assert cfg["version"] == 3 and cfg["video_fps"] == 1.0
+    with aw.Project("old", home=home, video_fps=2.0) as p:
+        assert p.video_fps == 2.0
+
+
+def test_catalog_of_version_1_opens(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        """CREATE TABLE files(key TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE,
+               path TEXT NOT NULL, source TEXT NOT NULL, size INTEGER NOT NULL,
+               mtime_ns INTEGER NOT NULL, content TEXT, status TEXT NOT NULL
+               CHECK (status IN ('pending', 'embedded', 'failed', 'missing')), model TEXT,
+               error_kind TEXT, error_message TEXT, updated_at REAL NOT NULL,
+               prior_status TEXT);
+           INSERT INTO files VALUES ('d/a.jpg', 'id-a', '/d/a.jpg', 'd', 3, 4, 'c',
+               'embedded', 'm', NULL, NULL, 0, NULL);
+           PRAGMA user_version = 1;"""
+    )
+    db.close()
+    cat = Catalog(str(path))
+    assert cat.query("PRAGMA user_version")[0][0] == SCHEMA_VERSION == 2
+    assert cat.known()["d/a.jpg"].status == "embedded"
+    assert cat.records(["id-a"])["id-a"].kind == "image"
+    assert cat.query("SELECT COUNT(*) FROM videos")[0][0] == 0
+    cat.close()
+
+
+def test_file_actions_on_frames(proj: aw.Project, line: Path, tmp_path: Path) -> None:
+    res = proj.search(PROMPT, limit=10)
+    res.head(2).tag("defect")
+    assert proj.tags["defect"] == 2  # per frame, not per video
+
+    for call in (
+        lambda: res.copy_to(tmp_path / "c"),
+        lambda: res.move_to(tmp_path / "m"),
+        lambda: res.delete(confirm=True),
+    ):
+        with pytest.raises(AISearchError, match="videos=True"):
+            call()
+    assert (line / "line.mp4").exists()
+
+    out = res.export_frames(tmp_path / "frames")
+    assert (out["status"] == "exported").all()
+    names = sorted(os.path.basename(t) for t in out["target"])
+    assert names == sorted(f"line_t{t:g}.jpg" for t in res.df["t"])
+    again = res.head(1).export_frames(tmp_path / "frames")
+    assert again["target"][0].endswith(" (1).jpg")  # never overwritten
+    with Image.open(out["target"][0]) as im:
+        assert im.size == (160, 120)
+
+    copied = res.copy_to(tmp_path / "c", videos=True)
+    assert copied["status"].tolist() == ["copied"] and (tmp_path / "c" / "line.mp4").exists()
+
+    ids = frame_rows(proj, line / "line.mp4")
+    moved = res.move_to(tmp_path / "m", videos=True)
+    assert moved["status"].tolist() == ["moved"]
+    assert frame_rows(proj, tmp_path / "m" / "line.mp4") == ids  # frames follow, same ids
+    assert problems(proj) == []
+    s = proj.update()
+    assert s.embedded == 0 and s.deleted == 0 and problems(proj) == []
+    assert proj.tags["defect"] == 2
+
+    gone = proj.search(PROMPT, limit=10).delete(confirm=True, videos=True)
+    assert gone["status"].tolist() == ["deleted"]
+    assert not (tmp_path / "m" / "line.mp4").exists()
+    assert frame_rows(proj, tmp_path / "m" / "line.mp4") == {}
+    assert "defect" not in proj.tags and problems(proj) == []
+
+
+def test_missing_pyav_is_a_clear_failure(line: Path, home: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "av", None)  # import av raises ImportError
+    with aw.Project("noav", sources=line, model="demo", home=home) as p:
+        p.update()
+        fails = p.failures
+        assert (fails["kind"] == "unsupported").sum() == 2
+        assert "pip install 'aisearch-widgets[video]'" in fails["message"][0]
+        assert p.status.done == 1  # the still image
+
+
+def test_images_only_never_import_av(images: Path, home: Path) -> None:
+    code = (
+        "import sys, aisearch_widgets as aw\n"
+        f"p = aw.Project('img', sources={str(images)!r}, model='demo', home={str(home)!r})\n"
+        "p.update(); p.search('a red circle', limit=3).df; p.close()\n"
+        "assert 'av' not in sys.modules, 'av was imported'\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
+def test_panel_shows_frame_times_and_segments(proj: aw.Project) -> None:
+    panel = aw.SearchPanel(proj, page_size=8, poll_interval=0)
+    sent: list = []
+    panel.gallery.send = lambda msg, buffers=None: sent.append((msg, buffers or []))
+    try:
+        panel.search(PROMPT, limit=10)
+        items = panel.gallery.items
+        assert all(it["name"] == "line.mp4" and it["time"].startswith("0:4") for it in items)
+        segs = panel.gallery.segments
+        assert len(segs) == 1 and segs[0]["frames"] == 10 and segs[0]["name"] == "line.mp4"
+        assert segs[0]["start"] == "0:40.0" and segs[0]["end"] == "0:49.0"
+        assert segs[0]["id"] in proj.last.ids
+        panel.gallery.view = "segments"
+        panel.gallery._handle_custom_msg({"rid": "r1", "type": "preview", "id": segs[0]["id"]}, [])
+        ((reply, bufs),) = [(m, b) for m, b in sent if m.get("rid") == "r1"]
+        assert reply["ok"] and reply["time"].startswith("0:4") and bufs[0][:2] == b"\xff\xd8"
+        panel.search("a blue square", limit=1)
+        assert panel.gallery.segments[0]["frames"] == 1
+    finally:
+        panel.close()
