@@ -185,7 +185,8 @@ class Curation:
         )
         self._map_toggle.observe(lambda ch: self.show_map(ch["new"]), "value")
         self._map_label = W.Label("")
-        self._map_box = W.Box([], layout=W.Layout(width="100%", display="none"))
+        self._map_box = W.VBox([], layout=W.Layout(width="100%", display="none"))
+        self._map_box.add_class("aisw-map")
         return W.VBox(
             [W.HBox([self._map_toggle, self._map_label]), self._map_box],
             layout=W.Layout(width="100%"),
@@ -221,6 +222,7 @@ class Curation:
         self._close_map()
         df = self.project.map(method=self.map_method, progress=False)  # type: ignore
         view = MapView(df)
+        view.widget.layout.width = "100%"  # in a flex box the plot would get no width
         self._map_view = view
         self._map_label.value = f"{len(df)} images, {self.map_method.upper()} map"
         self._color_map()
