@@ -403,6 +403,12 @@ def test_every_request_type_is_dispatched_and_answered(panel, tmp_path: Path) ->
     ok(c, type="update_now")
     assert c.message == "Update started."
     panel.project.wait(progress=False)
+    ok(c, type="search_outliers", n=3)
+    assert len(panel.result) == 3 and c.mode == "outliers"
+    ok(c, type="search_duplicates")
+    assert c.mode == "duplicates" and panel.result.query["type"] == "duplicates"
+    ok(a, type="tag_all_but_best", tag="dup")
+    ok(a, type="delete_all_but_best", count=a.extra_copies)
     assert seen == set(Request), f"untested request types: {set(Request) - seen}"
 
 
@@ -490,3 +496,138 @@ def test_a_broken_thumbnail_does_not_stop_the_page(
     assert reply["ok"] is False and "OSError" in reply["error"]
     assert panel.gallery.message == reply["error"] and panel.gallery.message_kind == "error"
     assert [r.exc_info[1].errno for r in caplog.records if r.exc_info] == [5]
+
+
+# -- curation: suggested threshold, duplicates, outliers, map --------------------------
+def _show_scores(panel, scores: list[float]):
+    """Show a collection of the project's images with designed scores."""
+    import pandas as pd
+
+    ids = sorted(panel.project.catalog.all_ids())[: len(scores)]
+    items = pd.DataFrame({"id": ids, "score": scores})
+    coll = aw.Collection(panel.project, items, query={"type": "prompt", "text": "designed"})
+    panel.show(coll)
+    return coll
+
+
+def test_suggested_threshold_marker_and_button(panel) -> None:
+    panel.project.update()
+    rng = np.random.default_rng(0)
+    head = list(0.80 + 0.04 * rng.random(10))
+    _show_scores(panel, head + list(0.20 + 0.08 * rng.random(20)))
+    t = panel.suggested_threshold
+    assert t is not None and 0.28 < t < 0.80
+    line = panel._suggested_line
+    assert line in panel.figure.marks and list(line.x) == [t, t]
+    btn = panel._suggested_btn
+    assert btn.disabled is False and btn.tooltip != "no clear cut"
+    btn.click()
+    assert panel.gallery.total == 10 and panel.score_range == (t, max(head))
+    # One mode, no cut: no marker, and the button says why it is off.
+    _show_scores(panel, list(rng.normal(0.5, 0.02, 30)))
+    assert panel.suggested_threshold is None
+    assert btn.disabled is True and btn.tooltip == "no clear cut"
+    assert [m for m in panel.figure.marks if m is not panel._bars] == []
+
+
+@pytest.fixture
+def dup_panel(project_factory, tmp_path: Path):
+    """A panel over 3 distinct images plus exact copies: red_000 twice, green_001 once."""
+    import shutil
+
+    from _helpers import touch_later
+
+    root = tmp_path / "imgs"
+    files = make_folder(root, 3, sub=False)
+    copies = [root / "copy_a.jpg", root / "copy_b.jpg", root / "copy_c.png"]
+    for src, dst in zip([files[0], files[0], files[1]], copies, strict=True):
+        shutil.copyfile(src, dst)
+        touch_later(dst, 60)  # the originals are the oldest: the best copies
+    proj = project_factory("d", root)
+    proj.update()
+    panel = aw.SearchPanel(proj, page_size=8, poll_interval=0)
+    _record_sends(panel)
+    panel.originals, panel.copies = files[:2], copies  # type: ignore[attr-defined]
+    yield panel
+    panel.close()
+
+
+def test_duplicates_mode_groups_and_acts_on_all_but_the_best(dup_panel) -> None:
+    from aisearch_widgets._integrity import assert_consistent
+
+    panel = dup_panel
+    assert _msg(panel.controls, type="search_duplicates")["ok"]
+    assert panel.controls.mode == "duplicates"
+    items = panel.gallery.items
+    assert [(it["group"], it["group_size"], it["best"]) for it in items] == [
+        (0, 3, True),
+        (0, 3, False),
+        (0, 3, False),
+        (1, 2, True),
+        (1, 2, False),
+    ]
+    names = [it["name"] for it in items]
+    assert names[0] == panel.originals[0].name and names[3] == panel.originals[1].name
+    assert panel.actions.extra_copies == 3
+    # Tag all but the best: exactly the copies.
+    assert _msg(panel.actions, type="tag_all_but_best", tag="dup")["ok"]
+    tagged = panel.project.tagged("dup")
+    assert sorted(Path(p).name for p in tagged.paths) == sorted(c.name for c in panel.copies)
+    # Delete all but the best: only what the user confirmed, only the copies.
+    reply = _msg(panel.actions, type="delete_all_but_best", count=2)
+    assert reply["ok"] is False and "confirmed 2" in reply["error"]
+    assert all(c.exists() for c in panel.copies)
+    assert _msg(panel.actions, type="delete_all_but_best", count=3)["ok"]
+    assert not any(c.exists() for c in panel.copies)
+    assert all(o.exists() for o in panel.originals)
+    assert "3 deleted" in panel.actions.message, panel.actions.message
+    assert len(panel.result) == 0 and panel.actions.extra_copies == 0
+    assert_consistent(panel.project)
+    # Not a duplicates view: nothing to act on.
+    panel.search("x", limit=5)
+    reply = _msg(panel.actions, type="delete_all_but_best", count=0)
+    assert reply["ok"] is False and "Find duplicates first" in reply["error"]
+
+
+def test_outliers_mode_ranks_the_most_unusual(panel) -> None:
+    panel.project.update()
+    assert _msg(panel.controls, type="search_outliers", n=5)["ok"]
+    res = panel.result
+    assert panel.controls.mode == "outliers" and panel.controls.limit == 5
+    assert res.query["type"] == "outliers" and len(res) == 5
+    assert [it["id"] for it in panel.gallery.items] == res.ids
+    scores = [it["score"] for it in panel.gallery.items]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_map_lasso_fills_the_gallery_and_gallery_selection_highlights(panel) -> None:
+    panel.project.update()
+    assert panel.map_view is None and panel.map_pane.children[1].layout.display == "none"
+    query = panel.search("a red disc", limit=10)
+    panel.show_map()
+    view = panel.map_view
+    widget = view.scatter.widget
+    assert len(view.ids) == 30 and panel.map_pane.children[1].children == (widget,)
+    # Points travel as binary arrays (jupyter-scatter's ndarray serialisation).
+    assert isinstance(widget.points, np.ndarray) and widget.points.shape[0] == 30
+    assert view.scatter.color()["by"] == "score"  # coloured by the query
+    # A lasso (what the browser writes): the gallery shows those images, query score first.
+    in_query = [view.ids.index(i) for i in query.ids[:3]]
+    others = [r for r in range(30) if view.ids[r] not in query.ids][:4]
+    widget.selection = np.array(sorted(in_query + others), dtype=np.uint32)
+    res = panel.result
+    assert res.query["type"] == "map" and set(res.ids) == {view.ids[r] for r in in_query + others}
+    assert res.ids[:3] == query.ids[:3]  # sorted by the query's score; unscored last
+    assert panel.gallery.total == 7 and panel.project.last is query
+    # Selecting in the gallery highlights on the map, and does not refill the gallery.
+    panel.gallery.selected = res.ids[:2]
+    assert sorted(view.ids[r] for r in widget.selection) == sorted(res.ids[:2])
+    assert panel.result is res
+    # Rows that name no point are ignored.
+    widget.selection = np.array([10_000], dtype=np.uint32)
+    assert panel.result is res
+    # Without a query the map is coloured by cluster; hiding it drops the scatter.
+    panel.diverse(n=4)
+    assert view.scatter.color()["by"] == "cluster"
+    panel.show_map(False)
+    assert panel.map_view is None and panel.map_pane.children[1].children == ()

@@ -43,12 +43,18 @@ var Request = Object.freeze({
   "SAVE": "save",
   "TAG": "tag",
   "COPY": "copy",
-  "EXPORT": "export"
+  "EXPORT": "export",
+  "SEARCH_DUPLICATES": "search_duplicates",
+  "SEARCH_OUTLIERS": "search_outliers",
+  "TAG_ALL_BUT_BEST": "tag_all_but_best",
+  "DELETE_ALL_BUT_BEST": "delete_all_but_best"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
   "DIVERSE": "diverse",
-  "SIMILAR": "similar"
+  "SIMILAR": "similar",
+  "DUPLICATES": "duplicates",
+  "OUTLIERS": "outliers"
 });
 var Method = Object.freeze({
   "CENTROIDS": "centroids",
@@ -82,7 +88,11 @@ var FIELDS = Object.freeze({
   "save": Object.freeze({ "name": "string" }),
   "tag": Object.freeze({ "tag": "string" }),
   "copy": Object.freeze({ "dir": "string" }),
-  "export": Object.freeze({ "path": "string" })
+  "export": Object.freeze({ "path": "string" }),
+  "search_duplicates": Object.freeze({}),
+  "search_outliers": Object.freeze({ "n": "integer" }),
+  "tag_all_but_best": Object.freeze({ "tag": "string" }),
+  "delete_all_but_best": Object.freeze({ "count": "integer" })
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -99,7 +109,11 @@ var PARTS = Object.freeze({
   "save": "actions",
   "tag": "actions",
   "copy": "actions",
-  "export": "actions"
+  "export": "actions",
+  "search_duplicates": "controls",
+  "search_outliers": "controls",
+  "tag_all_but_best": "actions",
+  "delete_all_but_best": "actions"
 });
 
 // src/requests.js
@@ -159,7 +173,30 @@ function render({ model, el }) {
   for (const [input, type, key] of inputs) {
     input.addEventListener("keydown", (e) => e.key === "Enter" && act(input, type, key)());
   }
+  const dupTag = h("input", { type: "text", value: "duplicate", "aria-label": "Tag for the copies", class: "aisw-field" });
+  const dupText = h("span", { class: "aisw-muted aisw-dup-summary" });
+  const dupRow = h("div", { class: "aisw-row aisw-dup-actions", hidden: true }, [
+    dupText,
+    h("span", { class: "aisw-spacer" }),
+    dupTag,
+    btn("Tag all but the best", act(dupTag, Request.TAG_ALL_BUT_BEST, "tag"), "aisw-btn aisw-tag-but-best"),
+    btn("Delete all but the best", () => {
+      const n = model.get("extra_copies");
+      const ok = window.confirm(
+        `Delete ${n} ${n === 1 ? "file" : "files"} from disk (every copy but the best of each group)? This cannot be undone.`
+      );
+      if (ok) send(Request.DELETE_ALL_BUT_BEST, { count: n });
+    }, "aisw-btn aisw-delete-but-best")
+  ]);
+  function updateDup() {
+    const n = model.get("extra_copies");
+    dupRow.hidden = n === 0;
+    dupText.textContent = `${n} ${n === 1 ? "copy" : "copies"} besides the best of each group`;
+  }
+  model.on("change:extra_copies", updateDup);
+  updateDup();
   el.append(
+    dupRow,
     h("div", { class: "aisw-row" }, [
       summary,
       h("span", { class: "aisw-spacer" }),

@@ -43,12 +43,18 @@ var Request = Object.freeze({
   "SAVE": "save",
   "TAG": "tag",
   "COPY": "copy",
-  "EXPORT": "export"
+  "EXPORT": "export",
+  "SEARCH_DUPLICATES": "search_duplicates",
+  "SEARCH_OUTLIERS": "search_outliers",
+  "TAG_ALL_BUT_BEST": "tag_all_but_best",
+  "DELETE_ALL_BUT_BEST": "delete_all_but_best"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
   "DIVERSE": "diverse",
-  "SIMILAR": "similar"
+  "SIMILAR": "similar",
+  "DUPLICATES": "duplicates",
+  "OUTLIERS": "outliers"
 });
 var Method = Object.freeze({
   "CENTROIDS": "centroids",
@@ -82,7 +88,11 @@ var FIELDS = Object.freeze({
   "save": Object.freeze({ "name": "string" }),
   "tag": Object.freeze({ "tag": "string" }),
   "copy": Object.freeze({ "dir": "string" }),
-  "export": Object.freeze({ "path": "string" })
+  "export": Object.freeze({ "path": "string" }),
+  "search_duplicates": Object.freeze({}),
+  "search_outliers": Object.freeze({ "n": "integer" }),
+  "tag_all_but_best": Object.freeze({ "tag": "string" }),
+  "delete_all_but_best": Object.freeze({ "count": "integer" })
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -99,7 +109,11 @@ var PARTS = Object.freeze({
   "save": "actions",
   "tag": "actions",
   "copy": "actions",
-  "export": "actions"
+  "export": "actions",
+  "search_duplicates": "controls",
+  "search_outliers": "controls",
+  "tag_all_but_best": "actions",
+  "delete_all_but_best": "actions"
 });
 
 // src/requests.js
@@ -136,7 +150,9 @@ function intValue(input, fallback) {
 var MODES = [
   [Mode.PROMPT, "Prompt"],
   [Mode.DIVERSE, "Diverse"],
-  [Mode.SIMILAR, "Similar"]
+  [Mode.SIMILAR, "Similar"],
+  [Mode.DUPLICATES, "Duplicates"],
+  [Mode.OUTLIERS, "Outliers"]
 ];
 function numberInput(value, min, title, cls) {
   return h("input", { type: "number", min: String(min), step: "1", value: String(value), title, class: cls });
@@ -251,7 +267,27 @@ function render({ model, el }) {
     simLimit,
     simBtn
   ]);
-  el.append(header, notice, tabs, promptRow, diverseRow, similarRow, message);
+  const dupBtn = h("button", {
+    class: "aisw-btn aisw-primary aisw-find-duplicates",
+    text: "Find duplicates",
+    title: "Exact copies and re-encoded, resized or lightly cropped ones",
+    on: { click: () => send(Request.SEARCH_DUPLICATES) }
+  });
+  const duplicatesRow = h("div", { class: "aisw-row", dataset: { pane: Mode.DUPLICATES } }, [
+    h("span", { class: "aisw-muted", text: "Groups of copies, biggest first; the best copy of each is marked." }),
+    dupBtn
+  ]);
+  const outN = numberInput(model.get("limit"), 1, "How many", "aisw-limit aisw-outliers-n");
+  const outBtn = h("button", { class: "aisw-btn aisw-primary aisw-find-outliers", text: "Find outliers" });
+  outBtn.addEventListener("click", () => send(Request.SEARCH_OUTLIERS, { n: intValue(outN, model.get("limit")) }));
+  const outliersRow = h("div", { class: "aisw-row", dataset: { pane: Mode.OUTLIERS } }, [
+    h("span", { class: "aisw-muted", text: "The most unusual images first (broken, off-domain, rare)." }),
+    h("label", { class: "aisw-muted", text: "how many" }),
+    outN,
+    outBtn
+  ]);
+  const rows = [promptRow, diverseRow, similarRow, duplicatesRow, outliersRow];
+  el.append(header, notice, tabs, ...rows, message);
   function updateHeader() {
     title.textContent = model.get("project");
     modelName.textContent = model.get("model_name");
@@ -271,7 +307,7 @@ function render({ model, el }) {
     const ready = model.get("ready");
     notice.hidden = ready;
     notice.textContent = ready ? "" : state === State.INDEXING ? "Search is unavailable while embeddings are being prepared." : "AI search is not enabled for this project yet: press \u201CEnable AI search\u201D.";
-    for (const b of [searchBtn, sampleBtn, simBtn]) b.disabled = !ready || model.get("busy");
+    for (const b of [searchBtn, sampleBtn, simBtn, dupBtn, outBtn]) b.disabled = !ready || model.get("busy");
   }
   function updateMode() {
     const mode = model.get("mode");
@@ -279,7 +315,7 @@ function render({ model, el }) {
       tabButtons[m].setAttribute("aria-selected", String(m === mode));
       tabButtons[m].classList.toggle("aisw-active", m === mode);
     }
-    for (const row of [promptRow, diverseRow, similarRow]) row.hidden = row.dataset.pane !== mode;
+    for (const row of rows) row.hidden = row.dataset.pane !== mode;
   }
   function updateRefs() {
     clear(chips);
@@ -312,6 +348,7 @@ function render({ model, el }) {
     show(promptInput, model.get("prompt"));
     show(limitInput, model.get("limit"));
     show(simLimit, model.get("limit"));
+    show(outN, model.get("limit"));
     show(nInput, model.get("n"));
     show(clustersInput, model.get("clusters"));
     methodSel.value = model.get("method");

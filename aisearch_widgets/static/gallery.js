@@ -62,12 +62,18 @@ var Request = Object.freeze({
   "SAVE": "save",
   "TAG": "tag",
   "COPY": "copy",
-  "EXPORT": "export"
+  "EXPORT": "export",
+  "SEARCH_DUPLICATES": "search_duplicates",
+  "SEARCH_OUTLIERS": "search_outliers",
+  "TAG_ALL_BUT_BEST": "tag_all_but_best",
+  "DELETE_ALL_BUT_BEST": "delete_all_but_best"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
   "DIVERSE": "diverse",
-  "SIMILAR": "similar"
+  "SIMILAR": "similar",
+  "DUPLICATES": "duplicates",
+  "OUTLIERS": "outliers"
 });
 var Method = Object.freeze({
   "CENTROIDS": "centroids",
@@ -101,7 +107,11 @@ var FIELDS = Object.freeze({
   "save": Object.freeze({ "name": "string" }),
   "tag": Object.freeze({ "tag": "string" }),
   "copy": Object.freeze({ "dir": "string" }),
-  "export": Object.freeze({ "path": "string" })
+  "export": Object.freeze({ "path": "string" }),
+  "search_duplicates": Object.freeze({}),
+  "search_outliers": Object.freeze({ "n": "integer" }),
+  "tag_all_but_best": Object.freeze({ "tag": "string" }),
+  "delete_all_but_best": Object.freeze({ "count": "integer" })
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -118,7 +128,11 @@ var PARTS = Object.freeze({
   "save": "actions",
   "tag": "actions",
   "copy": "actions",
-  "export": "actions"
+  "export": "actions",
+  "search_duplicates": "controls",
+  "search_outliers": "controls",
+  "tag_all_but_best": "actions",
+  "delete_all_but_best": "actions"
 });
 
 // src/requests.js
@@ -279,6 +293,16 @@ function render({ model, el }) {
     prevBtn.disabled = page() === 0;
     nextBtn.disabled = page() + 1 >= pages();
   }
+  function groupHeader(it) {
+    const n = it.group_size;
+    return h("div", {
+      class: "aisw-group-header",
+      role: "heading",
+      "aria-level": "3",
+      dataset: { group: String(it.group) },
+      text: `Group ${it.group + 1} \xB7 ${n} ${n === 1 ? "image" : "images"}`
+    });
+  }
   function buildPage() {
     urls.revokeAll();
     clear(grid);
@@ -288,7 +312,12 @@ function render({ model, el }) {
     const items = model.get("items");
     empty.hidden = items.length > 0;
     empty.textContent = model.get("empty_text");
+    let group;
     for (const it of items) {
+      if (it.group !== void 0 && it.group !== group) {
+        group = it.group;
+        grid.append(groupHeader(it));
+      }
       const img = h("img", { class: "aisw-thumb", alt: it.name, loading: "eager", decoding: "async" });
       const box = h("input", { type: "checkbox", class: "aisw-check", "aria-label": `Select ${it.name}` });
       box.addEventListener("change", () => toggle(it.id, box.checked));
@@ -305,11 +334,12 @@ function render({ model, el }) {
       const frame = h("div", { class: "aisw-frame", title: "Click to enlarge" }, [img]);
       frame.addEventListener("click", () => send(Request.PREVIEW, { id: it.id }, showPreview));
       const caption = h("div", { class: "aisw-caption" }, [
+        it.best ? h("span", { class: "aisw-best-badge", text: "best", title: "The copy kept" }) : null,
         h("span", { class: "aisw-score", text: fmtScore(it.score) }),
         it.time ? h("span", { class: "aisw-time", text: it.time, title: `time in ${it.name}` }) : null,
         h("span", { class: "aisw-name", text: it.name, title: it.path || it.name })
       ]);
-      const card = h("div", { class: "aisw-card", role: "listitem", dataset: { id: it.id, rank: String(it.rank) } }, [
+      const card = h("div", { class: it.best ? "aisw-card aisw-best" : "aisw-card", role: "listitem", dataset: { id: it.id, rank: String(it.rank) } }, [
         frame,
         box,
         menu,

@@ -78,7 +78,8 @@ class MapView:
 
     def selected_ids(self) -> list[str]:
         """The ids of the points selected on the map (lasso or click), in map order."""
-        rows = np.asarray(self.scatter.selection(), dtype=np.int64)
+        sel = self.scatter.widget.selection  # None until a first selection
+        rows = np.asarray(sel if sel is not None else [], dtype=np.int64).ravel()
         return [self.ids[r] for r in np.sort(rows) if 0 <= r < len(self.ids)]
 
     def select_ids(self, ids: Iterable[str]) -> MapView:

@@ -22,6 +22,7 @@ import pandas as pd
 from .._errors import AISearchError
 from ..collection import Collection
 from ..project import Project
+from ._curate import Curation
 from ._parts import Actions, Controls, Gallery
 from ._protocol import REPLY, MessageKind, Method, Mode, Part, Reply, Request, parse, request_id
 
@@ -51,7 +52,7 @@ def _inside(path: str, folder: str) -> bool:
         return False
 
 
-class SearchPanel(W.VBox):
+class SearchPanel(Curation, W.VBox):
     """Search a project by prompt, diversity or example images; brush the score
     histogram; select, save, tag, copy and export results.
 
@@ -64,6 +65,12 @@ class SearchPanel(W.VBox):
     name only ids of the project's images, never a path, and copy/export targets it
     sends must lie inside ``allowed_dirs`` (default: the parent folders of the
     project's sources); nothing is ever overwritten from there.
+
+    Curation: the histogram marks the suggested threshold (``suggested_threshold``,
+    the Suggested button); the Duplicates and Outliers tabs (``panel.duplicates()``,
+    ``panel.outliers(n)``); and a Map view (``panel.show_map()``) drawn from
+    ``project.map(method=map_method)``, PCA by default because it is ready in
+    seconds at any size (``map_method="umap"`` for a finer map).
     """
 
     def __init__(
@@ -75,8 +82,10 @@ class SearchPanel(W.VBox):
         bins: int = 30,
         poll_interval: float = 0.5,
         allowed_dirs: Sequence[str | os.PathLike[str]] | None = None,
+        map_method: str = "pca",
     ) -> None:
         self.project = project
+        self.map_method = map_method
         self.bins = bins
         self.allowed_dirs = [
             os.path.realpath(os.path.expanduser(os.fspath(d)))
@@ -92,8 +101,9 @@ class SearchPanel(W.VBox):
         self._view_df: pd.DataFrame = pd.DataFrame(columns=["id", "path", "score", "rank"])
         self._filter: tuple[str, float | None, float | None] = ("all", None, None)
         self._build_chart()
+        self.map_pane = self._build_map()
         super().__init__(
-            [self.controls, self.chart, self.actions, self.gallery],
+            [self.controls, self.chart, self.actions, self.map_pane, self.gallery],
             layout=W.Layout(width="100%"),
         )
         self._parts = {Part.CONTROLS: self.controls, Part.GALLERY: self.gallery}
@@ -116,11 +126,16 @@ class SearchPanel(W.VBox):
             Request.TAG: self._tag,
             Request.COPY: self._copy,
             Request.EXPORT: self._export,
+            Request.SEARCH_DUPLICATES: self._search_duplicates,
+            Request.SEARCH_OUTLIERS: self._search_outliers,
+            Request.TAG_ALL_BUT_BEST: self._tag_all_but_best,
+            Request.DELETE_ALL_BUT_BEST: self._delete_all_but_best,
         }
         for part, widget in self._parts.items():
             widget.on_msg(lambda _w, msg, _bufs, part=part: self._dispatch(part, msg))
         self.gallery.observe(lambda _: self._show_page(), "page")
         self.gallery.observe(self._on_selected, "selected")
+        self.gallery.observe(self._on_gallery_selected, "selected")
         self._stop = threading.Event()
         self._refresh_status()
         self._refresh_collections()
@@ -140,6 +155,7 @@ class SearchPanel(W.VBox):
             b = W.Button(description=label, layout=W.Layout(width="130px"))
             b.on_click(lambda _b, k=kind: self._on_quick(k))
             self._quick[kind] = b
+        suggested = self._build_suggested()
         self._threshold = W.FloatText(
             value=0.0, step=0.01, description="threshold", layout=W.Layout(width="170px")
         )
@@ -147,7 +163,10 @@ class SearchPanel(W.VBox):
         self._range_label = W.Label("")
         self._make_figure(np.array([0.0, 1.0]), np.zeros(2, dtype=int))
         self.chart = W.VBox(
-            [self.figure, W.HBox([*self._quick.values(), self._threshold, self._range_label])],
+            [
+                self.figure,
+                W.HBox([*self._quick.values(), suggested, self._threshold, self._range_label]),
+            ],
             layout=W.Layout(width="100%"),
         )
 
@@ -182,7 +201,7 @@ class SearchPanel(W.VBox):
         self._brush = BrushIntervalSelector(scale=self._xs, marks=[self._bars], color="#ff9800")
         self._brush.observe(self._on_brushing, "brushing")
         self.figure = Figure(
-            marks=[self._bars],
+            marks=[self._bars, *self._suggested_marks(self._xs, top)],
             axes=[Axis(scale=self._xs, label="similarity score", tick_format=".3f"), y_axis],
             interaction=self._brush,
             layout=W.Layout(height="190px", width="100%"),
@@ -292,6 +311,8 @@ class SearchPanel(W.VBox):
         stop = getattr(self, "_stop", None)
         if stop is not None:
             stop.set()
+        if getattr(self, "_map_toggle", None) is not None:
+            self._close_map()
         for name in ("controls", "gallery", "actions"):
             part = getattr(self, name, None)
             if part is not None:
@@ -387,6 +408,8 @@ class SearchPanel(W.VBox):
 
     def _set_result(self, res: Collection) -> None:
         self._result = res
+        self._update_suggested(res)
+        self._note_query(res)
         scores = res.scores
         if len(scores):
             self._threshold.value = round(float(np.median(scores)), 4)
@@ -412,6 +435,7 @@ class SearchPanel(W.VBox):
             view = res
         self._view = view
         self._view_df = view.df if view is not None else self._view_df.iloc[0:0]
+        self._count_extra_copies()
         if sync_brush:
             self._brush.selected = None if kind == "all" else np.array(self.score_range)
         for k, b in self._quick.items():
@@ -470,8 +494,9 @@ class SearchPanel(W.VBox):
                 "score": None if pd.isna(r.score) else float(r.score),
                 "rank": int(r.rank),
                 "time": "" if pd.isna(r.t) else _clock(r.t),  # a video frame's time
+                **group,
             }
-            for r in rows.itertuples(index=False)
+            for r, group in zip(rows.itertuples(index=False), self._group_fields(rows), strict=True)
         ]
 
     def _project_ids(self, ids: Any) -> list[str]:

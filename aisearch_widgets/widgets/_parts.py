@@ -74,3 +74,6 @@ class Actions(_Part):
     _esm = STATIC / "actions.js"
     collections = t.List(t.Unicode()).tag(sync=True)
     summary = t.Unicode("").tag(sync=True)
+    # Shown duplicates that are not their group's best copy (0: not a duplicates view;
+    # the "all but the best" buttons are hidden).
+    extra_copies = t.Int(0).tag(sync=True)

@@ -58,6 +58,10 @@ class Request(StrEnum):
     TAG = "tag"
     COPY = "copy"
     EXPORT = "export"
+    SEARCH_DUPLICATES = "search_duplicates"
+    SEARCH_OUTLIERS = "search_outliers"
+    TAG_ALL_BUT_BEST = "tag_all_but_best"
+    DELETE_ALL_BUT_BEST = "delete_all_but_best"
 
 
 #: The one message type Python sends: the answer to a request.
@@ -69,6 +73,8 @@ class Mode(StrEnum):
     PROMPT = "prompt"
     DIVERSE = "diverse"
     SIMILAR = "similar"
+    DUPLICATES = "duplicates"
+    OUTLIERS = "outliers"
 
 
 class Method(StrEnum):
@@ -147,6 +153,16 @@ SPECS: dict[Request, Spec] = {
     Request.TAG: Spec(Part.ACTIONS, {"tag": "string"}, doc="tag what is shown"),
     Request.COPY: Spec(Part.ACTIONS, {"dir": "string"}, doc="copy what is shown"),
     Request.EXPORT: Spec(Part.ACTIONS, {"path": "string"}, doc="export a manifest"),
+    Request.SEARCH_DUPLICATES: Spec(Part.CONTROLS, doc="groups of duplicate images"),
+    Request.SEARCH_OUTLIERS: Spec(Part.CONTROLS, {"n": "integer"}, doc="the n most unusual"),
+    Request.TAG_ALL_BUT_BEST: Spec(
+        Part.ACTIONS, {"tag": "string"}, doc="tag the shown duplicates but each group's best"
+    ),
+    Request.DELETE_ALL_BUT_BEST: Spec(
+        Part.ACTIONS,
+        {"count": "integer"},
+        doc="delete the shown duplicates but each group's best; count: what the user confirmed",
+    ),
 }
 
 

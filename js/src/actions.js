@@ -1,5 +1,6 @@
 // Collection actions on what the gallery shows: save under a name, tag, copy to a
-// folder, export a manifest; and reopening a saved collection.
+// folder, export a manifest; and reopening a saved collection. For a duplicates view:
+// tag or delete every copy but the best of each group (deleting asks first).
 import { h, clear, showMessage } from "./dom.js";
 import { Request } from "./protocol.js";
 import { requester } from "./requests.js";
@@ -35,7 +36,31 @@ function render({ model, el }) {
   for (const [input, type, key] of inputs) {
     input.addEventListener("keydown", (e) => e.key === "Enter" && act(input, type, key)());
   }
+  const dupTag = h("input", { type: "text", value: "duplicate", "aria-label": "Tag for the copies", class: "aisw-field" });
+  const dupText = h("span", { class: "aisw-muted aisw-dup-summary" });
+  const dupRow = h("div", { class: "aisw-row aisw-dup-actions", hidden: true }, [
+    dupText,
+    h("span", { class: "aisw-spacer" }),
+    dupTag,
+    btn("Tag all but the best", act(dupTag, Request.TAG_ALL_BUT_BEST, "tag"), "aisw-btn aisw-tag-but-best"),
+    btn("Delete all but the best", () => {
+      const n = model.get("extra_copies");
+      const ok = window.confirm(
+        `Delete ${n} ${n === 1 ? "file" : "files"} from disk (every copy but the best of each group)? This cannot be undone.`,
+      );
+      if (ok) send(Request.DELETE_ALL_BUT_BEST, { count: n });
+    }, "aisw-btn aisw-delete-but-best"),
+  ]);
+  function updateDup() {
+    const n = model.get("extra_copies");
+    dupRow.hidden = n === 0;
+    dupText.textContent = `${n} ${n === 1 ? "copy" : "copies"} besides the best of each group`;
+  }
+  model.on("change:extra_copies", updateDup);
+  updateDup();
+
   el.append(
+    dupRow,
     h("div", { class: "aisw-row" }, [
       summary,
       h("span", { class: "aisw-spacer" }),

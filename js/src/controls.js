@@ -1,5 +1,5 @@
 // Header (project status, enable/disable, update now) and the search bar with its
-// three modes: Prompt | Diverse | Similar. Searches are requests carrying their
+// modes: Prompt | Diverse | Similar | Duplicates | Outliers. Searches are requests carrying their
 // parameters; Python runs them through the public API. The traits of the same names
 // (prompt, limit, n, method, clusters) are what Python ran: shown, never written here.
 import { h, clear, showMessage } from "./dom.js";
@@ -10,6 +10,8 @@ const MODES = [
   [Mode.PROMPT, "Prompt"],
   [Mode.DIVERSE, "Diverse"],
   [Mode.SIMILAR, "Similar"],
+  [Mode.DUPLICATES, "Duplicates"],
+  [Mode.OUTLIERS, "Outliers"],
 ];
 
 function numberInput(value, min, title, cls) {
@@ -122,7 +124,27 @@ function render({ model, el }) {
     chips, h("label", { class: "aisw-muted", text: "limit" }), simLimit, simBtn,
   ]);
 
-  el.append(header, notice, tabs, promptRow, diverseRow, similarRow, message);
+  // -- duplicates and outliers -------------------------------------------------------
+  const dupBtn = h("button", {
+    class: "aisw-btn aisw-primary aisw-find-duplicates",
+    text: "Find duplicates",
+    title: "Exact copies and re-encoded, resized or lightly cropped ones",
+    on: { click: () => send(Request.SEARCH_DUPLICATES) },
+  });
+  const duplicatesRow = h("div", { class: "aisw-row", dataset: { pane: Mode.DUPLICATES } }, [
+    h("span", { class: "aisw-muted", text: "Groups of copies, biggest first; the best copy of each is marked." }),
+    dupBtn,
+  ]);
+  const outN = numberInput(model.get("limit"), 1, "How many", "aisw-limit aisw-outliers-n");
+  const outBtn = h("button", { class: "aisw-btn aisw-primary aisw-find-outliers", text: "Find outliers" });
+  outBtn.addEventListener("click", () => send(Request.SEARCH_OUTLIERS, { n: intValue(outN, model.get("limit")) }));
+  const outliersRow = h("div", { class: "aisw-row", dataset: { pane: Mode.OUTLIERS } }, [
+    h("span", { class: "aisw-muted", text: "The most unusual images first (broken, off-domain, rare)." }),
+    h("label", { class: "aisw-muted", text: "how many" }), outN, outBtn,
+  ]);
+  const rows = [promptRow, diverseRow, similarRow, duplicatesRow, outliersRow];
+
+  el.append(header, notice, tabs, ...rows, message);
 
   // -- model → DOM ---------------------------------------------------------------
   function updateHeader() {
@@ -148,7 +170,7 @@ function render({ model, el }) {
       : state === State.INDEXING
         ? "Search is unavailable while embeddings are being prepared."
         : "AI search is not enabled for this project yet: press “Enable AI search”.";
-    for (const b of [searchBtn, sampleBtn, simBtn]) b.disabled = !ready || model.get("busy");
+    for (const b of [searchBtn, sampleBtn, simBtn, dupBtn, outBtn]) b.disabled = !ready || model.get("busy");
   }
   function updateMode() {
     const mode = model.get("mode");
@@ -156,7 +178,7 @@ function render({ model, el }) {
       tabButtons[m].setAttribute("aria-selected", String(m === mode));
       tabButtons[m].classList.toggle("aisw-active", m === mode);
     }
-    for (const row of [promptRow, diverseRow, similarRow]) row.hidden = row.dataset.pane !== mode;
+    for (const row of rows) row.hidden = row.dataset.pane !== mode;
   }
   function updateRefs() {
     clear(chips);
@@ -190,6 +212,7 @@ function render({ model, el }) {
     show(promptInput, model.get("prompt"));
     show(limitInput, model.get("limit"));
     show(simLimit, model.get("limit"));
+    show(outN, model.get("limit"));
     show(nInput, model.get("n"));
     show(clustersInput, model.get("clusters"));
     methodSel.value = model.get("method");

@@ -140,6 +140,19 @@ function render({ model, el }) {
     nextBtn.disabled = page() + 1 >= pages();
   }
 
+  // A duplicates view: a header where a group starts (its number and size), the best
+  // copy marked. Every string is text (textContent), never HTML.
+  function groupHeader(it) {
+    const n = it.group_size;
+    return h("div", {
+      class: "aisw-group-header",
+      role: "heading",
+      "aria-level": "3",
+      dataset: { group: String(it.group) },
+      text: `Group ${it.group + 1} · ${n} ${n === 1 ? "image" : "images"}`,
+    });
+  }
+
   function buildPage() {
     urls.revokeAll();
     clear(grid);
@@ -149,7 +162,12 @@ function render({ model, el }) {
     const items = model.get("items");
     empty.hidden = items.length > 0;
     empty.textContent = model.get("empty_text");
+    let group;
     for (const it of items) {
+      if (it.group !== undefined && it.group !== group) {
+        group = it.group;
+        grid.append(groupHeader(it));
+      }
       const img = h("img", { class: "aisw-thumb", alt: it.name, loading: "eager", decoding: "async" });
       const box = h("input", { type: "checkbox", class: "aisw-check", "aria-label": `Select ${it.name}` });
       box.addEventListener("change", () => toggle(it.id, box.checked));
@@ -163,11 +181,12 @@ function render({ model, el }) {
       const frame = h("div", { class: "aisw-frame", title: "Click to enlarge" }, [img]);
       frame.addEventListener("click", () => send(Request.PREVIEW, { id: it.id }, showPreview));
       const caption = h("div", { class: "aisw-caption" }, [
+        it.best ? h("span", { class: "aisw-best-badge", text: "best", title: "The copy kept" }) : null,
         h("span", { class: "aisw-score", text: fmtScore(it.score) }),
         it.time ? h("span", { class: "aisw-time", text: it.time, title: `time in ${it.name}` }) : null,
         h("span", { class: "aisw-name", text: it.name, title: it.path || it.name }),
       ]);
-      const card = h("div", { class: "aisw-card", role: "listitem", dataset: { id: it.id, rank: String(it.rank) } }, [
+      const card = h("div", { class: it.best ? "aisw-card aisw-best" : "aisw-card", role: "listitem", dataset: { id: it.id, rank: String(it.rank) } }, [
         frame, box, menu, caption,
       ]);
       grid.append(card);

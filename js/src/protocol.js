@@ -19,11 +19,17 @@ export const Request = Object.freeze({
   "TAG": "tag",
   "COPY": "copy",
   "EXPORT": "export",
+  "SEARCH_DUPLICATES": "search_duplicates",
+  "SEARCH_OUTLIERS": "search_outliers",
+  "TAG_ALL_BUT_BEST": "tag_all_but_best",
+  "DELETE_ALL_BUT_BEST": "delete_all_but_best",
 });
 export const Mode = Object.freeze({
   "PROMPT": "prompt",
   "DIVERSE": "diverse",
   "SIMILAR": "similar",
+  "DUPLICATES": "duplicates",
+  "OUTLIERS": "outliers",
 });
 export const Method = Object.freeze({
   "CENTROIDS": "centroids",
@@ -59,6 +65,10 @@ export const FIELDS = Object.freeze({
   "tag": Object.freeze({"tag": "string"}),
   "copy": Object.freeze({"dir": "string"}),
   "export": Object.freeze({"path": "string"}),
+  "search_duplicates": Object.freeze({}),
+  "search_outliers": Object.freeze({"n": "integer"}),
+  "tag_all_but_best": Object.freeze({"tag": "string"}),
+  "delete_all_but_best": Object.freeze({"count": "integer"}),
 });
 export const PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -76,4 +86,8 @@ export const PARTS = Object.freeze({
   "tag": "actions",
   "copy": "actions",
   "export": "actions",
+  "search_duplicates": "controls",
+  "search_outliers": "controls",
+  "tag_all_but_best": "actions",
+  "delete_all_but_best": "actions",
 });
