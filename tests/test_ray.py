@@ -18,6 +18,7 @@ pytest.importorskip("ray")
 
 import aisearch_widgets as aw
 from aisearch_widgets import _integrity, _ray
+from aisearch_widgets.cli import main
 
 from _helpers import draw, make_folder
 
@@ -182,3 +183,34 @@ def test_ray_driver_killed_mid_run_resumes_without_loss_or_repeat(
         assert proj.status.done == 24 and proj.status.failed == 0
         assert proj.store.count() == 24
         assert _integrity.problems(proj) == []
+
+
+def test_cli_index_with_ray(cluster: str, tmp_path: Path, tiny_model: str, capsys) -> None:
+    images = tmp_path / "images"
+    make_folder(images, 5)
+    home = str(tmp_path / "home")
+    assert main(["--home", home, "index", str(images), "--model", tiny_model, "-q", "--ray"]) == 0
+    assert "images: 5/5 embedded, 0 failed" in capsys.readouterr().out
+
+
+OPEN = r"""
+import sys
+import aisearch_widgets as aw
+proj = aw.Project("p", sources=sys.argv[1], model=sys.argv[2], home=sys.argv[3], engine="ray")
+proj.close()
+print("ray" in sys.modules)
+"""
+
+
+def test_opening_a_ray_project_does_not_import_ray(tmp_path: Path, tiny_model: str) -> None:
+    images = tmp_path / "images"
+    make_folder(images, 2)
+    out = subprocess.run(
+        [sys.executable, "-c", OPEN, str(images), tiny_model, str(tmp_path / "home")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert out.stdout.strip().splitlines()[-1] == "False"
