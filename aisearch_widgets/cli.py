@@ -64,7 +64,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"aisearch: {printable(path)}: no such folder or file", file=sys.stderr)
         return 2
     name = args.name or project_name_for(path, args.home or None)
-    with Project(name, sources=str(path), model=args.model, home=args.home) as proj:
+    ray = {} if args.ray is None else {"engine": "ray", "ray_address": args.ray or None}
+    with Project(name, sources=str(path), model=args.model, home=args.home, **ray) as proj:
         summary = proj.update_async()
         proj.wait(progress=not args.quiet)
         s = summary.result()
@@ -186,6 +187,15 @@ def build_parser() -> argparse.ArgumentParser:
     pi.add_argument("--enable", action="store_true", help="also mark the project enabled")
     pi.add_argument("--schedule", default="10m", help="update schedule when --enable is given")
     pi.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    pi.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="embed on Ray (extra 'ray'): alone, a local Ray; 'auto' or ray://host:port "
+        "joins a cluster whose workers see the images at the same paths",
+    )
     pi.set_defaults(func=cmd_index)
 
     pq = sub.add_parser("search", help="search a project by text prompt")

@@ -104,6 +104,7 @@ class _Prepared:
     fail: tuple[str, str] | None = None
     had_vector: bool = False  # an earlier version of the file is in the store
     t_ms: int | None = None  # a video frame: its time (``entry`` is the video)
+    vector: Any = None  # embedded elsewhere (engine="ray"): written as it is
 
 
 @dataclass
@@ -160,6 +161,7 @@ class Indexer:
         min_free_mb: int = MIN_FREE_MB,
         max_file_bytes: int = MAX_FILE_BYTES,
         video_fps: float | Callable[[], float] = DEFAULT_FPS,
+        engine: Any = None,
     ) -> None:
         self.project = project
         self._video_fps = video_fps
@@ -176,6 +178,9 @@ class Indexer:
         self.home = home or os.path.dirname(os.path.abspath(catalog.path))
         self.min_free_mb = min_free_mb
         self.max_file_bytes = max_file_bytes
+        # None: decode in threads, embed in this process. Otherwise an object with
+        # ``prepared_batches`` (see _embed_remote), e.g. _ray.RayEngine.
+        self.engine = engine
         self.progress = Progress()
 
     @property
@@ -305,6 +310,7 @@ class Indexer:
                 and k.model == model
                 and (k.status == "embedded" or (k.status == "missing" and k.prior == "embedded"))
             }
+            self._deleting = plan.delete  # files whose vectors a moved copy may borrow
             items = list(zip(todo, ids, strict=True))
             self._embed_all(items, model, store, cancel, s, prev, dim, fps)
         if plan.delete:
@@ -360,6 +366,8 @@ class Indexer:
         dim: int,
         fps: float = DEFAULT_FPS,
     ) -> None:
+        if self.engine is not None:
+            return self._embed_remote(items, model, store, cancel, s, prev, dim)
         emb = self._embedder()
         prog = self.progress
         # Units of work in plan order: runs of images (a batch each) and single videos.
@@ -551,6 +559,69 @@ class Indexer:
             log.warning("%s", d.stopped)
         self.catalog.finish_video(key, "embedded", model, fps, len(d.seen), error)
 
+    # -- the embedding step on another engine (engine="ray") ---------------------------
+    def _embed_remote(
+        self,
+        items: list[tuple[FileEntry, str]],
+        model: str,
+        store: VectorStore,
+        cancel: threading.Event,
+        s: SyncSummary,
+        prev: dict[str, str | None],
+        dim: int,
+    ) -> None:
+        """``self.engine`` turns files into vectors (or reuse marks, or failures);
+        this process writes store and catalog batch by batch exactly as in process."""
+        prog = self.progress
+        entries = {e.key: e for e, _ in items}
+        stream = self.engine.prepared_batches(
+            items,
+            prev,
+            self._lenders(model),
+            thumbs=self.thumbs is not None,
+            max_bytes=self.max_file_bytes,
+        )
+        last_flush = time.monotonic()
+        try:
+            for batch in stream:
+                if cancel.is_set():
+                    raise SyncCancelled("sync cancelled")
+                prepared = []
+                for r in batch:
+                    p = _Prepared(entries[r["key"]], r["id"], r["content"], reuse=r["reuse"])
+                    p.fail, p.vector = r["fail"], r["vector"]
+                    p.had_vector = prev.get(p.entry.key) is not None
+                    prepared.append(p)
+                self._check_space(len(prepared), dim)
+                if self.thumbs is not None:
+                    for r in batch:
+                        if r["thumb"] and r["vector"] is not None:
+                            self.thumbs.put(r["id"], r["thumb"])
+                self._commit(prepared, model, None, store, s)
+                prog.done += len(prepared)
+                prog.failed = s.failed
+                if time.monotonic() - last_flush > 10:
+                    store.flush()
+                    last_flush = time.monotonic()
+        finally:
+            stream.close()
+
+    def _lenders(self, model: str) -> dict[str, str]:
+        """content hash -> id of the embedded files this sync deletes: a moved or
+        renamed file borrows its old vector."""
+        keys = list(getattr(self, "_deleting", ()))
+        out: dict[str, str] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            rows = self.catalog.query(
+                f"SELECT content, id FROM files WHERE key IN ({','.join('?' * len(chunk))})"
+                " AND model = ? AND status = 'embedded' AND content IS NOT NULL",
+                (*chunk, model),
+            )
+            out.update(dict(rows))
+        return out
+
+    # -- writing one batch --------------------------------------------------------------
     def _commit(
         self,
         prepared: list[_Prepared],
@@ -559,8 +630,6 @@ class Indexer:
         store: VectorStore,
         s: SyncSummary,
     ) -> None:
-        import torch
-
         reuse = [p for p in prepared if p.reuse]
         if reuse:
             got = store.retrieve([p.reuse for p in reuse])
@@ -576,9 +645,17 @@ class Indexer:
         vecs: list[np.ndarray] = []
         if ok:
             # Only rows that decoded are stacked, so ids and vectors stay aligned.
+            import torch
+
+            emb = emb or self._embedder()
             vecs.append(emb.encode_batch(torch.stack([p.pixels for p in ok])))
             ids += [p.id for p in ok]
             s.embedded += len(ok)
+        done_elsewhere = [p for p in prepared if p.vector is not None]
+        if done_elsewhere:
+            vecs.append(np.stack([p.vector for p in done_elsewhere]).astype(np.float32))
+            ids += [p.id for p in done_elsewhere]
+            s.embedded += len(done_elsewhere)
         reused = [p for p in prepared if p.reuse]
         if reused:
             vecs.append(np.stack([got[p.reuse] for p in reused]))  # type: ignore[index]

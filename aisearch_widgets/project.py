@@ -95,6 +95,12 @@ class Project:
         ``None`` keeps vectors in an embedded Qdrant Edge shard in the project home;
         a URL (or a ``QdrantClient``) keeps them on a Qdrant server. Credentials in the
         URL and ``qdrant_api_key`` (default ``$QDRANT_API_KEY``) are never written to disk.
+    engine, ray_address:
+        ``engine="local"`` (default) embeds in this process; ``engine="ray"`` runs the
+        embedding on Ray Data (extra ``ray``): ``ray_address=None`` starts a local Ray,
+        ``"auto"`` or ``"ray://host:port"`` joins a cluster whose workers all see the
+        images at the same paths. This process still writes store and catalog. Neither
+        is saved in project.json: like ``device``, they are a choice of this session.
     min_free_mb, max_file_bytes:
         Indexing stops cleanly (``status.error``) when the home's disk would have less
         than ``min_free_mb`` free (default 256); images larger than ``max_file_bytes``
@@ -126,8 +132,12 @@ class Project:
         max_file_bytes: int | None = None,
         precision: str = "auto",
         video_fps: float | None = None,
+        engine: str = "local",
+        ray_address: str | None = None,
     ) -> None:
         self.name = check_name(name)
+        if engine not in ("local", "ray"):
+            raise InvalidArgument(f"engine={engine!r}: use 'local' (default) or 'ray'.")
         if video_fps is not None:
             video_fps = _check_fps(video_fps)
         self.home = resolve_home(home)
@@ -266,6 +276,7 @@ class Project:
                 batch_size=batch_size,
                 workers=workers,
                 video_fps=lambda: float(self._cfg.get("video_fps", DEFAULT_FPS)),
+                engine=self._ray_engine(ray_address, batch_size) if engine == "ray" else None,
                 **{
                     k: v
                     for k, v in (("min_free_mb", min_free_mb), ("max_file_bytes", max_file_bytes))
@@ -307,6 +318,17 @@ class Project:
             dirty = self.catalog.get_meta("dirty", False)
             if dirty or last is None or (interval and time.time() - last > interval):
                 self.runner.request()
+
+    def _ray_engine(self, address: str | None, batch_size: int) -> Any:
+        from ._ray import RayEngine  # Ray itself is imported when a sync first runs
+
+        return RayEngine(
+            self._cfg["model"],
+            self._identity,
+            address,
+            precision=self.precision,
+            batch_size=batch_size,
+        )
 
     # -- store vs catalog -------------------------------------------------------------
     def _shard_path(self) -> Path:

@@ -34,7 +34,7 @@ proj.close()
 print(json.dumps({
     "seconds": seconds,
     "counts": [len(div), len(sim), len(tagged)],
-    "loaded": sorted(m for m in ("open_clip", "torch") if m in sys.modules),
+    "loaded": sorted(m for m in ("open_clip", "torch", "ray") if m in sys.modules),
 }))
 """
 
@@ -66,7 +66,7 @@ def test_open_diverse_similar_tag_save_tagged_move_load_no_model(indexed: Path) 
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["counts"] == [20, 50, 50]
-    assert got["loaded"] == []  # neither open_clip nor torch was imported
+    assert got["loaded"] == []  # neither open_clip nor torch nor ray was imported
     print(
         f"\nopen + diverse + similar(ids) + tag + save + tagged + move + update on {N} "
         f"images, fresh process: {got['seconds']:.2f} s"

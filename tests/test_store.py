@@ -17,14 +17,53 @@ def _ids(n: int) -> list[str]:
     return [str(uuid.UUID(int=i + 1)) for i in range(n)]
 
 
-@pytest.fixture(params=["edge", "server"])
+class _Spy:
+    """A client that forwards to ``QdrantClient(":memory:")`` one call at a time and
+    records what it was asked (not detected as the in-process client: the store uses
+    its upsert threads)."""
+
+    _client = None  # not the in-process client's marker
+
+    def __init__(self) -> None:
+        import threading
+
+        from qdrant_client import QdrantClient
+
+        self._inner = QdrantClient(":memory:")
+        self._lock = threading.Lock()
+        self.created: dict = {}
+        self.upserts: list[tuple[int, bool, str]] = []
+
+    def create_collection(self, name, **kw):  # type: ignore[no-untyped-def]
+        self.created = kw
+        return self._inner.create_collection(name, **kw)
+
+    def upsert(self, name, points, wait):  # type: ignore[no-untyped-def]
+        import threading
+
+        self.upserts.append((len(points.ids), wait, threading.current_thread().name))
+        with self._lock:
+            return self._inner.upsert(name, points=points, wait=wait)
+
+    def __getattr__(self, name):  # type: ignore[no-untyped-def]
+        return getattr(self._inner, name)
+
+
+LARGE = dict(
+    shard_number=2, replication_factor=2, on_disk=True, hnsw_m=16, upsert_batch=7, upsert_threads=3
+)
+
+
+@pytest.fixture(params=["edge", "server", "server-large"])
 def store(request, tmp_path: Path):
     if request.param == "edge":
         s = EdgeStore(tmp_path / "shard", DIM)
-    else:
+    elif request.param == "server":
         from qdrant_client import QdrantClient
 
         s = ServerStore(QdrantClient(":memory:"), "test", DIM)
+    else:
+        s = ServerStore(_Spy(), "test", DIM, **LARGE)
     yield s
     s.close()
 
@@ -113,3 +152,41 @@ def test_scan_refuses_a_batch_that_never_advances(store) -> None:
         with pytest.raises(InvalidArgument, match="batch"):
             next(store.iter_vectors(batch=bad))
     assert sum(len(i) for i, _ in store.iter_vectors(batch=1)) == 3
+
+
+def test_server_collection_options_are_recorded_and_used() -> None:
+    from qdrant_client import models
+
+    spy = _Spy()
+    s = ServerStore(spy, "big", DIM, **LARGE)
+    assert (spy.created["shard_number"], spy.created["replication_factor"]) == (2, 2)
+    vp = s.client.get_collection("big").config.params.vectors
+    assert vp.on_disk is True and vp.size == DIM
+    sq = vp.quantization_config.scalar
+    assert (sq.type, sq.quantile, sq.always_ram) == (models.ScalarType.INT8, 0.99, True)
+    assert vp.hnsw_config.m == 16
+    p = s._params
+    assert p.exact is False and p.hnsw_ef == 256
+    assert (p.quantization.rescore, p.quantization.oversampling) == (True, 4.0)
+
+    s.upsert(_ids(50), _data(50))  # 8 chunks of <= 7 points, on several threads
+    assert sorted(n for n, _, _ in spy.upserts) == [1] + [7] * 7
+    assert all(wait for _, wait, _ in spy.upserts)
+    assert len({t for _, _, t in spy.upserts}) > 1
+    assert s.count() == 50
+
+
+def test_server_defaults_scan_quantized_and_old_collections_stay_exact() -> None:
+    from qdrant_client import QdrantClient, models
+
+    client = QdrantClient(":memory:")
+    s = ServerStore(client, "new", DIM)
+    vp = client.get_collection("new").config.params.vectors
+    assert vp.quantization_config.scalar.type == models.ScalarType.INT8
+    assert vp.hnsw_config.m == 0 and vp.on_disk is False  # no graph: a quantized scan
+    assert s._params.exact is False and s._params.hnsw_ef is None
+
+    client.create_collection(  # as made by earlier versions
+        "old", vectors_config=models.VectorParams(size=DIM, distance=models.Distance.COSINE)
+    )
+    assert ServerStore(client, "old", DIM)._params.exact is True

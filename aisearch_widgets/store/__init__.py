@@ -112,12 +112,15 @@ def open_store(
     dim: int | None,
     qdrant: Any = None,
     api_key: str | None = None,
+    server_options: dict[str, Any] | None = None,
 ) -> VectorStore:
     """The vector store of project ``project`` (home folder ``folder``) for the model
     ``identity``: an Edge shard in the project folder, or with ``qdrant`` (a URL or a
     ``QdrantClient``) a collection on that server. ``dim=None`` reads the size from an
-    existing shard. A shard Qdrant cannot load is :class:`ProjectCorrupt`, with the
-    way out. Opening a store never loads a model."""
+    existing shard. ``server_options``: keyword options of
+    :class:`~.server.ServerStore` (shards, replicas, on-disk vectors, quantization,
+    graph, upsert chunks). A shard Qdrant cannot load is :class:`ProjectCorrupt`, with
+    the way out. Opening a store never loads a model."""
     from .._errors import ProjectCorrupt, ProjectLocked
     from .._home import repair_hint
 
@@ -126,7 +129,13 @@ def open_store(
 
         if dim is None:
             raise ValueError("a server store needs the vector size")
-        return ServerStore(qdrant, f"aisearch-{project}-{slug(identity)}", dim, api_key=api_key)
+        return ServerStore(
+            qdrant,
+            f"aisearch-{project}-{slug(identity)}",
+            dim,
+            api_key=api_key,
+            **(server_options or {}),
+        )
     from .edge import EdgeStore
 
     path = shard_folder(folder, identity)

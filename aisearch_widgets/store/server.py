@@ -1,11 +1,23 @@
 """Qdrant server adapter (``qdrant_url=``): a Qdrant server or cluster through
 ``qdrant-client``. Tested against ``QdrantClient(":memory:")``, which implements the
 same API in process.
+
+A new collection gets the layout the embedded store uses (int8 scalar quantization,
+quantile 0.99, the int8 copy always in RAM, no HNSW graph: every search is a quantized
+scan rescored in float32, so results equal exact search) plus what a cluster needs:
+``shard_number``, ``replication_factor``, ``on_disk`` float32 vectors (read only to
+rescore), and an optional graph (``hnsw_m``) for collections too large to scan. See
+README "Scaling out". An existing collection keeps the layout it was created with.
+
+Upserts are split into chunks of ``upsert_batch`` points sent by ``upsert_threads``
+threads, each with ``wait=True``: the call returns once every chunk is applied, so
+the indexer's "vectors before catalog" order holds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -18,10 +30,28 @@ class ServerStore(StoreBase):
     """Vectors of one model in one collection of a Qdrant server."""
 
     def __init__(
-        self, client_or_url: Any, collection: str, dim: int, api_key: str | None = None
+        self,
+        client_or_url: Any,
+        collection: str,
+        dim: int,
+        api_key: str | None = None,
+        *,
+        shard_number: int | None = None,
+        replication_factor: int | None = None,
+        on_disk: bool = False,
+        quantization: str | None = "int8",
+        oversampling: float = 4.0,
+        hnsw_m: int = 0,
+        hnsw_ef: int = 256,
+        upsert_batch: int = 256,
+        upsert_threads: int = 4,
     ) -> None:
         from qdrant_client import QdrantClient, models
 
+        from .._errors import check_int
+
+        if quantization not in (None, "int8"):
+            raise ValueError(f"quantization must be 'int8' or None, not {quantization!r}")
         self._m = models
         if isinstance(client_or_url, str):
             self.client = QdrantClient(url=client_or_url, api_key=api_key)
@@ -29,27 +59,78 @@ class ServerStore(StoreBase):
             self.client = client_or_url
         self.collection = collection
         self.dim = dim
-        self._params = models.SearchParams(exact=True)
+        self.upsert_batch = check_int("upsert_batch", upsert_batch, 1)
+        # The in-process client (":memory:", a local path) is not meant for
+        # concurrent writers: one thread there.
+        local = type(getattr(self.client, "_client", None)).__name__ == "QdrantLocal"
+        self.upsert_threads = 1 if local else check_int("upsert_threads", upsert_threads, 1)
         if not self.client.collection_exists(collection):
+            quant = None
+            if quantization == "int8":
+                # always_ram: a scan reads every int8 vector per query; quantile 0.99
+                # clips rare outliers so the rest keep more of the 256 levels.
+                quant = models.ScalarQuantization(
+                    scalar=models.ScalarQuantizationConfig(
+                        type=models.ScalarType.INT8, quantile=0.99, always_ram=True
+                    )
+                )
+            # Set on the vector (not the collection) so the config travels with it.
             self.client.create_collection(
                 collection,
-                vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE),
+                vectors_config=models.VectorParams(
+                    size=dim,
+                    distance=models.Distance.COSINE,
+                    on_disk=on_disk,
+                    quantization_config=quant,
+                    hnsw_config=models.HnswConfigDiff(
+                        m=hnsw_m, ef_construct=100, full_scan_threshold=10_000
+                    ),
+                ),
+                shard_number=shard_number,
+                replication_factor=replication_factor,
             )
-        else:
-            info = self.client.get_collection(collection)
-            size = getattr(info.config.params.vectors, "size", None)
-            if size is not None and size != dim:
-                raise ValueError(
-                    f"Qdrant collection {collection!r} holds {size}-d vectors, the model gives {dim}-d"
-                )
+        info = self.client.get_collection(collection)
+        vp = info.config.params.vectors
+        size = getattr(vp, "size", None)
+        if size is not None and size != dim:
+            raise ValueError(
+                f"Qdrant collection {collection!r} holds {size}-d vectors, the model gives {dim}-d"
+            )
+        self._params = self._search_params(vp, info, oversampling, hnsw_ef)
+
+    def _search_params(self, vp: Any, info: Any, oversampling: float, hnsw_ef: int) -> Any:
+        """Quantized collections: a quantized search rescored in float32 (with no graph
+        it scans every point, as exact as exact=True and several times faster). Others
+        (created before these options): exact search, as before."""
+        m = self._m
+        quant = getattr(vp, "quantization_config", None) or info.config.quantization_config
+        if quant is None:
+            return m.SearchParams(exact=True)
+        hnsw = getattr(vp, "hnsw_config", None)
+        graph = bool(getattr(hnsw, "m", None) if hnsw is not None else info.config.hnsw_config.m)
+        return m.SearchParams(
+            exact=False,
+            hnsw_ef=hnsw_ef if graph else None,
+            quantization=m.QuantizationSearchParams(rescore=True, oversampling=float(oversampling)),
+        )
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         if not len(ids):
             return
         m = as_matrix(vectors)
-        self.client.upsert(
-            self.collection, points=self._m.Batch(ids=list(ids), vectors=m.tolist()), wait=True
-        )
+        ids, n, b = list(ids), len(ids), self.upsert_batch
+
+        def send(i: int) -> None:
+            batch = self._m.Batch(ids=ids[i : i + b], vectors=m[i : i + b].tolist())
+            self.client.upsert(self.collection, points=batch, wait=True)
+
+        starts = range(0, n, b)
+        if self.upsert_threads == 1 or n <= b:
+            for i in starts:
+                send(i)
+            return
+        with ThreadPoolExecutor(min(self.upsert_threads, len(starts))) as pool:
+            list(pool.map(send, starts))  # re-raises the first failure
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
