@@ -80,6 +80,8 @@ panel
     # Brush the histogram: the gallery and panel.score_range follow on release.
     lab.screenshot(page, "panel-before-brush", selector=".jp-OutputArea-output")
     fig = page.locator(".bqplot").first
+    fig.scroll_into_view_if_needed()  # the gallery below may have scrolled it away
+    page.wait_for_timeout(200)
     box = fig.bounding_box()
     assert box is not None
     y = box["y"] + box["height"] * 0.45
