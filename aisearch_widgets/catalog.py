@@ -273,32 +273,23 @@ class Catalog:
         now = time.time()
         pairs = list(zip(entries, ids, strict=True))
         with self.transaction() as db:
-            db.executemany(
-                """INSERT INTO videos(key, id, path, source, size, mtime_ns, status, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
-                   ON CONFLICT(key) DO UPDATE SET path = excluded.path,
-                       size = excluded.size, mtime_ns = excluded.mtime_ns,
-                       status = 'pending', prior_status = NULL,
-                       updated_at = excluded.updated_at""",
-                [
-                    (e.key, i, e.path, e.source, e.size, e.mtime_ns, now)
-                    for e, i in pairs
-                    if is_video(e.path)
-                ],
-            )
-            db.executemany(
-                """INSERT INTO files(key, id, path, source, size, mtime_ns, status, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
-                   ON CONFLICT(key) DO UPDATE SET path = excluded.path,
-                       size = excluded.size, mtime_ns = excluded.mtime_ns,
-                       status = 'pending', prior_status = NULL,
-                       updated_at = excluded.updated_at""",
-                [
-                    (e.key, i, e.path, e.source, e.size, e.mtime_ns, now)
-                    for e, i in pairs
-                    if not is_video(e.path)
-                ],
-            )
+            # A video's own row goes to videos, every other file's to files (its frames
+            # get rows of their own as they are embedded).
+            for table, videos in (("videos", True), ("files", False)):
+                db.executemany(
+                    f"""INSERT INTO {table}(key, id, path, source, size, mtime_ns, status,
+                           updated_at)
+                       VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
+                       ON CONFLICT(key) DO UPDATE SET path = excluded.path,
+                           size = excluded.size, mtime_ns = excluded.mtime_ns,
+                           status = 'pending', prior_status = NULL,
+                           updated_at = excluded.updated_at""",
+                    [
+                        (e.key, i, e.path, e.source, e.size, e.mtime_ns, now)
+                        for e, i in pairs
+                        if is_video(e.path) == videos
+                    ],
+                )
 
     def commit_batch(
         self,
