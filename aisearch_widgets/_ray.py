@@ -79,7 +79,16 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> Any:
             if address is None:
                 kw["num_cpus"] = num_cpus
             try:
-                ray.init(address=address, **kw)
+                try:
+                    ray.init(address=address, **kw)
+                except Exception:
+                    if address is not None:
+                        raise
+                    # A local start on a loaded machine can time out waiting for its
+                    # agents (raylet "timed out during startup"): once more.
+                    log.warning("local Ray did not start; trying once more")
+                    ray.shutdown()
+                    ray.init(address=address, **kw)
             except Exception as exc:
                 where = "a local Ray instance" if address is None else f"Ray at {address!r}"
                 raise RayUnavailable(
