@@ -169,6 +169,22 @@ def test_server_collection_options_are_recorded_and_used() -> None:
     assert p.exact is False and p.hnsw_ef == 256
     assert (p.quantization.rescore, p.quantization.oversampling) == (True, 4.0)
 
+    # The first two chunks must be in flight at once (a sequential upsert would time
+    # out at the barrier), so "several threads" does not depend on scheduling luck.
+    import threading
+
+    barrier, lock, first = threading.Barrier(2, timeout=20), threading.Lock(), []
+    record = spy.upsert
+
+    def upsert(*a, **k):
+        with lock:
+            wait = len(first) < 2
+            first.append(1)
+        if wait:
+            barrier.wait()
+        return record(*a, **k)
+
+    spy.upsert = upsert
     s.upsert(_ids(50), _data(50))  # 8 chunks of <= 7 points, on several threads
     assert sorted(n for n, _, _ in spy.upserts) == [1] + [7] * 7
     assert all(wait for _, wait, _ in spy.upserts)
