@@ -131,6 +131,22 @@ def test_a_video_synced_during_the_reembed_is_requeued(
     assert _video_row(proj) == ("embedded", proj.model_identity)
 
 
+def _held_after_first_batch(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Make re-embeds wait after their first batch until they are cancelled; the event
+    returned says that one got there."""
+    reached = threading.Event()
+
+    def held(*a, **k):
+        def progress(done: int, total: int) -> None:
+            reached.set()
+            assert k["cancel"].wait(60)
+
+        return embed_into(*a, **{**k, "progress": progress})
+
+    monkeypatch.setattr(project, "embed_into", held)
+    return reached
+
+
 def test_a_cancelled_reembed_leaves_the_old_vectors_in_use(
     project_factory, mixed: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -138,21 +154,10 @@ def test_a_cancelled_reembed_leaves_the_old_vectors_in_use(
     proj.update()
     identity, shard = proj.model_identity, proj.store.path
     before = proj.search("a red circle", limit=5).ids
-    reached, go = threading.Event(), threading.Event()
-
-    def held(*a, **k):
-        def progress(done: int, total: int) -> None:
-            reached.set()
-            assert go.wait(60)
-
-        return embed_into(*a, **{**k, "progress": progress})
-
-    monkeypatch.setattr(project, "embed_into", held)
+    reached = _held_after_first_batch(monkeypatch)
     fut = proj.reembed("int8")
     assert reached.wait(120)  # one batch is in the new store
-    assert fut.cancel()
-    go.set()
-    assert fut.cancelled()
+    assert fut.cancel() and fut.cancelled()
     assert proj.model_identity == identity and proj.store.path == shard
     assert proj.search("a red circle", limit=5).ids == before
     _integrity.assert_consistent(proj)
@@ -163,3 +168,47 @@ def test_a_cancelled_reembed_leaves_the_old_vectors_in_use(
     assert summary.embedded == 18
     _integrity.assert_consistent(proj)
     assert proj.status.pending == 0 and proj.store.count() == 18
+
+
+def test_closing_during_a_reembed_stops_it_and_drops_its_store(
+    project_factory, mixed: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aisearch_widgets as aw
+    from aisearch_widgets.embedder import with_precision
+    from aisearch_widgets.store import shard_folder
+
+    proj = project_factory("rk", mixed, batch_size=4)
+    proj.update()
+    identity, folder = proj.model_identity, proj.folder
+    reached = _held_after_first_batch(monkeypatch)
+    fut = proj.reembed("int8")
+    assert reached.wait(120)
+    proj.close()  # cancels the run and waits for it
+    assert fut.cancelled()
+    assert not shard_folder(folder, with_precision(identity, "int8")).exists()
+    again = aw.Project.open("rk", home=home)
+    try:
+        assert again.model_identity == identity and again.status.done == 18
+        _integrity.assert_consistent(again)
+    finally:
+        again.close()
+
+
+def test_vectors_an_earlier_run_left_in_the_new_store_are_dropped(
+    project_factory, mixed: Path
+) -> None:
+    from aisearch_widgets.embedder import with_precision
+    from aisearch_widgets.sources import point_id
+    from aisearch_widgets.store import open_store
+
+    proj = project_factory("rl", mixed)
+    proj.update()
+    dim = proj.store.dim
+    # A run killed before it could clean up, whose store holds an item deleted since.
+    left = open_store(proj.name, proj.folder, with_precision(proj.model_identity, "int8"), dim)
+    left.upsert([point_id("rl", "gone.png")], np.full((1, dim), dim**-0.5, np.float32))
+    left.flush()
+    left.close()
+    assert proj.reembed("int8").result(timeout=300).embedded == 18
+    _integrity.assert_consistent(proj)
+    assert proj.store.count() == 18
