@@ -64,8 +64,8 @@ class ReembedFuture(Future):
         return super().cancel()
 
 
-# An item to embed (id, content, model input), or a number of items that were
-# settled without a vector (failed, changed, or not found any more).
+# An item to embed: (id, content, model input). The item streams also yield plain
+# counts: items settled without a vector (failed, changed, or not found any more).
 _Item = tuple[str, str, Any]
 
 
