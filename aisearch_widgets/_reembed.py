@@ -2,36 +2,71 @@
 
 The vectors of the new precision go into a store of their own (another identity,
 another shard), while searches keep using the current one. :func:`embed_into` fills
-that store from the files the catalog lists as embedded and returns which content
+that store from the items the catalog lists as embedded and returns which content
 each new vector was made from; the project then swaps stores in one step
-(:meth:`Project.reembed`), re-queueing any file that changed meanwhile.
+(:meth:`Project.reembed`), re-queueing any item that changed meanwhile.
+
+Images are read again from their files. The frames of a video are decoded again
+from the video, sampled as the sync sampled them (its rate, the model's input size),
+one frame in memory at a time; each frame's content is its pixel hash, so a frame
+whose pixels differ from what the catalog holds is left to the next sync like a
+changed image. A video whose size or modification time differs from the catalog's
+is not decoded at all: its frames wait for the next sync, which sees the change.
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from .catalog import Catalog
 from .embedder import Embedder
 from .images import DecodeFailure, content_hash, decode, read_bytes
-from .sources import iter_batches
 from .store import VectorStore
+from .video import VideoFrames, pixel_hash
 
 
 @dataclass
 class ReembedSummary:
-    """What a re-embed did: vectors made, files that failed (re-queued for the next
-    sync, which classifies them as usual), seconds."""
+    """What a re-embed did: vectors made (images and frames), files that failed and
+    videos that changed since they were embedded (both re-queued for the next sync,
+    which classifies them as usual), seconds."""
 
     precision: str
     embedded: int = 0
     failed: int = 0
+    changed: int = 0
     seconds: float = 0.0
     made_from: dict[str, str] = field(default_factory=dict, repr=False)  # id -> content
+
+
+class ReembedFuture(Future):
+    """The future of :meth:`Project.reembed`. ``progress`` is (items done, items in
+    all), a video's frames counting one each. ``cancel()`` stops the run at its next
+    frame or batch and succeeds until the swap has begun: the project then keeps the
+    vectors it had, and the new ones are discarded."""
+
+    def __init__(self, precision: str) -> None:
+        super().__init__()
+        self.precision = precision
+        self.stop = threading.Event()
+        self.progress: tuple[int, int] = (0, 0)
+
+    def cancel(self) -> bool:
+        self.stop.set()
+        return super().cancel()
+
+
+# An item to embed: (id, content, model input). The item streams also yield plain
+# counts: items settled without a vector (failed, changed, or not found any more).
+_Item = tuple[str, str, Any]
 
 
 def embed_into(
@@ -45,43 +80,132 @@ def embed_into(
     cancel: threading.Event | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReembedSummary:
-    """Embed every file embedded with ``model`` again with ``embedder`` into ``store``.
+    """Embed every image and video frame embedded with ``model`` again with
+    ``embedder`` into ``store``, ``batch_size`` at a time.
 
-    Writes nothing to the catalog: the caller swaps when this returns.
+    Writes nothing to the catalog: the caller swaps when this returns. Raises
+    ``InterruptedError`` when ``cancel`` is set.
     """
-    import time
-
     import torch
 
     t0 = time.perf_counter()
-    rows = catalog.query(
-        "SELECT id, path FROM files WHERE status = 'embedded' AND model = ? ORDER BY id",
+    cancel = cancel or threading.Event()
+    images = catalog.query(
+        "SELECT id, path FROM files WHERE status = 'embedded' AND model = ? "
+        "AND video_key IS NULL ORDER BY id",
         (model,),
     )
+    frames = catalog.query(
+        "SELECT video_key, COUNT(*) FROM files WHERE status = 'embedded' AND model = ? "
+        "AND video_key IS NOT NULL GROUP BY video_key ORDER BY video_key",
+        (model,),
+    )
+    total = len(images) + sum(n for _, n in frames)
     out = ReembedSummary(embedder.precision)
     done = 0
-    for batch in iter_batches(rows, batch_size):
-        if cancel is not None and cancel.is_set():
-            raise InterruptedError("re-embedding cancelled")
-        ids, pixels, contents = [], [], []
-        for pid, path in batch:
-            try:
-                data = read_bytes(path, max_file_bytes)
-                img = decode(data, path, embedder.image_size)
-            except DecodeFailure:
-                out.failed += 1
-                continue
-            ids.append(pid)
-            contents.append(content_hash(data))
-            pixels.append(embedder.preprocess(img))
+    ids: list[str] = []
+    contents: list[str] = []
+    pixels: list[Any] = []
+
+    def flush() -> None:
         if ids:
             vecs = embedder.encode_batch(torch.stack(pixels))
             store.upsert(ids, np.asarray(vecs))
             out.made_from.update(zip(ids, contents, strict=True))
             out.embedded += len(ids)
-        done += len(batch)
+        ids.clear()
+        contents.clear()
+        pixels.clear()
+
+    items = _chain(
+        _images(images, embedder, max_file_bytes, out),
+        *(_frames(catalog, key, model, embedder, cancel, out) for key, _ in frames),
+    )
+    for item in items:
+        if cancel.is_set():
+            raise InterruptedError("re-embedding cancelled")
+        if isinstance(item, int):
+            done += item
+        else:
+            ids.append(item[0])
+            contents.append(item[1])
+            pixels.append(item[2])
+            if len(ids) >= batch_size:
+                done += len(ids)
+                flush()
+            else:
+                continue
         if progress is not None:
-            progress(done, len(rows))
+            progress(done, total)
+    done += len(ids)
+    flush()
+    if progress is not None:
+        progress(done, total)
     store.flush()
     out.seconds = time.perf_counter() - t0
     return out
+
+
+def _chain(*parts: Iterator[_Item | int]) -> Iterator[_Item | int]:
+    for part in parts:
+        yield from part
+
+
+def _images(
+    rows: list[tuple], embedder: Embedder, max_file_bytes: int, out: ReembedSummary
+) -> Iterator[_Item | int]:
+    for pid, path in rows:
+        try:
+            data = read_bytes(path, max_file_bytes)
+            img = decode(data, path, embedder.image_size)
+        except DecodeFailure:
+            out.failed += 1
+            yield 1
+            continue
+        yield pid, content_hash(data), embedder.preprocess(img)
+
+
+def _frames(
+    catalog: Catalog,
+    video_key: str,
+    model: str,
+    embedder: Embedder,
+    cancel: threading.Event,
+    out: ReembedSummary,
+) -> Iterator[_Item | int]:
+    """The frames of one video that the catalog holds as embedded with ``model``,
+    decoded again at their times; a count for those that give no vector."""
+    want = dict(
+        catalog.query(
+            "SELECT t_ms, id FROM files WHERE video_key = ? AND status = 'embedded' AND model = ?",
+            (video_key, model),
+        )
+    )
+    row = catalog.query("SELECT path, size, mtime_ns, fps FROM videos WHERE key = ?", (video_key,))
+    if not row or not row[0][3]:
+        yield len(want)  # no video row or no sampling rate: the next sync decides
+        return
+    path, size, mtime_ns, fps = row[0]
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is None or (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+        # Changed (or gone) since it was embedded: never embed other pixels under
+        # these ids; the next sync sees the change and embeds the video again.
+        out.changed += 1
+        yield len(want)
+        return
+    left = len(want)
+    try:
+        for fr in VideoFrames(path, fps, min_side=embedder.image_size):
+            if cancel.is_set():
+                break  # the caller stops at the next item
+            pid = want.get(fr.t_ms)
+            if pid is None:
+                continue
+            left -= 1
+            yield pid, pixel_hash(fr.image), embedder.preprocess(fr.image)
+    except DecodeFailure:
+        out.failed += 1
+    yield left

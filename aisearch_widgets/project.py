@@ -48,7 +48,7 @@ from ._home import (
     write_json_atomic,
 )
 from ._inventory import Inventory
-from ._reembed import ReembedSummary, embed_into
+from ._reembed import ReembedFuture, ReembedSummary, embed_into
 from ._thumbs import THUMB_SIZE, ThumbnailCache
 from .collection import Collection, SavedCollections
 from .embedder import DEFAULT_MODEL, Embedder
@@ -148,6 +148,7 @@ class Project:
         self._store: VectorStore | None = None
         self._embedder: Embedder | None = None
         self._init_lock = threading.RLock()
+        self._reembed_job: tuple[ReembedFuture, threading.Thread] | None = None
         self._last: Any = None
         self._text = TextVectors(self._get_embedder)
         self.device = device
@@ -712,12 +713,23 @@ class Project:
         self._check_open()
         return self.runner.request(retry_failed=retry_failed, prune_missing=prune_missing)
 
-    def reembed(self, precision: str = "auto") -> Future[ReembedSummary]:
-        """Embed every image again at another ``precision`` (``"fp32"``, ``"int8"``…)
-        in the background and switch the project to it when done. Searches keep using
-        the current vectors meanwhile; vectors of two precisions are never mixed.
-        Returns a ``Future`` of a :class:`ReembedSummary`; a file that changed or
-        failed meanwhile is left to the next sync."""
+    def reembed(self, precision: str = "auto") -> ReembedFuture:
+        """Embed every image and video frame again at another ``precision``
+        (``"fp32"``, ``"int8"``…) in the background and switch the project to it when
+        done. Searches keep using the current vectors meanwhile; vectors of two
+        precisions are never mixed. Frames are decoded again from their videos.
+
+        Returns a ``Future`` of a :class:`ReembedSummary` whose ``progress`` is (items
+        done, items in all); ``cancel()`` on it stops the run and keeps the current
+        vectors. A file or video that changed or failed meanwhile is left to the next
+        sync.
+
+        >>> fut = proj.reembed("int8")   # doctest: +SKIP
+        >>> fut.progress                 # doctest: +SKIP
+        (320, 1250)
+        >>> fut.result().embedded        # doctest: +SKIP
+        1250
+        """
         from .embedder import (
             model_identity,
             parse_model_spec,
@@ -730,13 +742,29 @@ class Project:
         spec = parse_model_spec(self.model)
         device = pick_device("cpu" if precision == "int8" else self.device)
         prec = resolve_precision(spec, device, precision)
-        fut: Future[ReembedSummary] = Future()
+        running = self._reembed_job
+        if running is not None and running[1].is_alive() and not running[0].stop.is_set():
+            if running[0].precision == prec:
+                return running[0]
+            raise InvalidArgument(
+                f"Project {self.name!r} is already re-embedding to "
+                f"precision={running[0].precision!r}. Wait for it (.result()) or cancel "
+                "it (.cancel()) before asking for another precision."
+            )
+        fut = ReembedFuture(prec)
         if prec == self.precision:
             fut.set_result(ReembedSummary(prec))
             return fut
         new_id = with_precision(model_identity(spec), prec)
+        before = running[1] if running is not None else None
+
+        def progress(done: int, total: int) -> None:
+            fut.progress = (done, total)
 
         def run() -> None:
+            if before is not None:
+                before.join()  # a cancelled run still cleaning up its store
+            store = None
             try:
                 emb = self._load_embedder(prec)
                 store = open_store(
@@ -747,25 +775,36 @@ class Project:
                     qdrant=self._qdrant,
                     api_key=self._qdrant_api_key,
                 )
-                try:
-                    summary = embed_into(
-                        self.catalog,
-                        self._identity,
-                        emb,
-                        store,
-                        max_file_bytes=self.indexer.max_file_bytes,
-                        batch_size=self.indexer.batch_size,
-                    )
-                    self._swap_vectors(new_id, prec, emb, store, summary.made_from)
-                except BaseException:
-                    store.close()
-                    raise
+                summary = embed_into(
+                    self.catalog,
+                    self._identity,
+                    emb,
+                    store,
+                    max_file_bytes=self.indexer.max_file_bytes,
+                    batch_size=self.indexer.batch_size,
+                    cancel=fut.stop,
+                    progress=progress,
+                )
+                # Vectors an earlier, interrupted run left in that store for items
+                # gone since would be orphans after the swap.
+                if extra := store.ids() - set(summary.made_from):
+                    store.delete(sorted(extra))
+                if not fut.set_running_or_notify_cancel():
+                    raise InterruptedError("re-embedding cancelled")
+                self._swap_vectors(new_id, prec, emb, store, summary.made_from)
             except BaseException as exc:
-                fut.set_exception(exc)
+                if store is not None and store is not self._store:
+                    store.close()
+                    if self._qdrant is None:
+                        shutil.rmtree(shard_folder(self.folder, new_id), ignore_errors=True)
+                if not fut.cancelled():
+                    fut.set_exception(exc)
             else:
                 fut.set_result(summary)
 
-        threading.Thread(target=run, name=f"aisearch-reembed-{self.name}", daemon=True).start()
+        thread = threading.Thread(target=run, name=f"aisearch-reembed-{self.name}", daemon=True)
+        self._reembed_job = (fut, thread)
+        thread.start()
         return fut
 
     def _swap_vectors(
@@ -778,18 +817,28 @@ class Project:
     ) -> None:
         """Switch to the re-embedded vectors in one step, syncs held off: rows whose
         content is what was re-embedded move to the new identity; the others (changed
-        or failed meanwhile) become pending for the next sync."""
+        or failed meanwhile) become pending for the next sync, and so does the video
+        of any such frame (its other frames keep their new vectors)."""
         with self.runner.paused(), self._init_lock:
             old_id, old_store = self._identity, self._store
             rows = self.catalog.query(
-                "SELECT id, content FROM files WHERE status = 'embedded' AND model = ?",
+                "SELECT id, content, video_key FROM files WHERE status = 'embedded' AND model = ?",
                 (old_id,),
             )
-            keep = [pid for pid, content in rows if made_from.get(pid) == content]
-            stale = [pid for pid, content in rows if made_from.get(pid) != content]
+            keep = [pid for pid, content, _ in rows if made_from.get(pid) == content]
+            stale = [pid for pid, content, _ in rows if made_from.get(pid) != content]
+            stale_videos = {vk for pid, c, vk in rows if vk is not None and made_from.get(pid) != c}
             with self.catalog.transaction() as db:
                 db.executemany(
                     "UPDATE files SET model = ? WHERE id = ?", [(new_id, pid) for pid in keep]
+                )
+                db.execute(
+                    "UPDATE videos SET model = ? WHERE model = ? AND status = 'embedded'",
+                    (new_id, old_id),
+                )
+                db.executemany(
+                    "UPDATE videos SET status = 'pending' WHERE key = ? AND status = 'embedded'",
+                    [(vk,) for vk in sorted(stale_videos)],
                 )
             if stale:
                 store.delete(stale)
@@ -1193,6 +1242,9 @@ class Project:
         if self._closed:
             return
         self._closed = True
+        if self._reembed_job is not None:  # it reads the catalog: let it stop first
+            self._reembed_job[0].cancel()
+            self._reembed_job[1].join()
         self.runner.stop()
         with self._init_lock:
             if self._store is not None:
