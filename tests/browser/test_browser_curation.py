@@ -1,10 +1,11 @@
 """The panel's Map view in a real JupyterLab: the jupyter-scatter plot draws (WebGL),
-a lasso selection (set on the scatter's ``selection`` trait from the kernel) fills the
-gallery in the browser, and a gallery selection made with the mouse is highlighted on
-the map (read back from the scatter's ``selection``)."""
+a lasso drawn with the mouse (shift + drag) selects the points inside it and fills the
+gallery with them, and a gallery selection made with the mouse is highlighted on the
+map (read back from the scatter's ``selection``)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from _labharness import Lab
+from _labharness import VIEWPORT, Lab
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _helpers import make_folder, write_tiny_model
@@ -31,6 +32,37 @@ def curation_data(lab: Lab) -> dict[str, str]:
 def _py(lab: Lab, page, expr: str):
     out = lab.run_cell_code(page, f"import json as _j; print(_j.dumps({expr}))")
     return json.loads(out.strip().splitlines()[-1])
+
+
+def _lasso_around_left_points(
+    pos: list[list[float]], width: float, height: float
+) -> tuple[list[tuple[float, float]], list[int]]:
+    """A rectangle (canvas pixels) around the points left of the widest gap between
+    the screen x of the middle half of the points, and the indices of those points."""
+    xs = sorted(p[0] for p in pos)
+    mid = xs[len(xs) // 4 : 3 * len(xs) // 4 + 1]
+    gap, cut = max((b - a, (a + b) / 2) for a, b in itertools.pairwise(mid))
+    assert gap > 4, f"no clear gap between points on the canvas: {xs}"
+    top = max(2.0, min(p[1] for p in pos) - 12)
+    bottom = min(height - 2, max(p[1] for p in pos) + 12)
+    left = max(2.0, xs[0] - 12)
+    assert top > 0 and bottom < height and left > 0 and cut < width
+    inside = [i for i, (x, _y) in enumerate(pos) if x < cut]
+    return [(left, top), (cut, top), (cut, bottom), (left, bottom), (left, top + 1)], inside
+
+
+def _draw_lasso(page, points: list[tuple[float, float]]) -> None:
+    """Drag a lasso through ``points`` (page pixels) as jupyter-scatter's users do:
+    press and hold still until the lasso starts (its long press, 750 ms), then drag in
+    small steps, pausing at each corner so that the lasso's throttled sampling keeps
+    it. (jupyter-scatter maps no key to the lasso: shift + drag pans.)"""
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    page.wait_for_timeout(1200)
+    for x, y in points[1:]:
+        page.mouse.move(x, y, steps=25)
+        page.wait_for_timeout(60)
+    page.mouse.up()
 
 
 def test_map_lasso_fills_the_gallery(lab: Lab, curation_data: dict[str, str]) -> None:
@@ -59,26 +91,33 @@ panel
     expect(canvas).to_be_visible(timeout=30_000)
     assert _py(lab, page, "panel.map_view.scatter.color()['by']") == "score"
 
-    # A lasso selection, set from the kernel as the browser's lasso writes it (the
-    # scatter's ``selection`` trait): a drag drawn with Playwright's mouse did not
-    # start regl-scatterplot's lasso in headless Chromium.
-    lab.run_cell_code(
-        page,
-        "import numpy as np; "
-        "panel.map_view.scatter.widget.selection = np.arange(3, 40, 3, dtype=np.uint32)",
+    # A lasso drawn with the mouse (long press, then drag) around the points left of
+    # a gap in their screen positions.
+    pos = page.evaluate(
+        "() => { const c = document.querySelector('.aisw-map canvas');"
+        " const api = c.parentElement.parentElement.api;"
+        " return api.get('points').map((_, i) => api.getScreenPosition(i)); }"
     )
+    map_ids = _py(lab, page, "panel.map_view.ids")  # (running a cell scrolls the page)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= VIEWPORT["height"]
+    polygon, inside = _lasso_around_left_points(pos, box["width"], box["height"])
+    assert 0 < len(inside) < len(pos)
+    expected = sorted(map_ids[i] for i in inside)
+    _draw_lasso(page, [(box["x"] + x, box["y"] + y) for x, y in polygon])
     state = None
     for _ in range(50):
         state = _py(lab, page, "[panel.result.query['type'], panel.result.ids]")
         if state[0] == "map":
             break
         page.wait_for_timeout(200)
-    assert state is not None and state[0] == "map" and len(state[1]) == 13
+    assert state is not None and state[0] == "map"
+    assert sorted(state[1]) == expected
+    assert sorted(_py(lab, page, "panel.map_view.selected_ids()")) == expected
     expect(page.locator(".aisw-card")).to_have_count(len(state[1]))
     dom_ids = page.locator(".aisw-card").evaluate_all("els => els.map(e => e.dataset.id)")
     assert dom_ids == state[1]
-    lassoed = _py(lab, page, "panel.map_view.selected_ids()")
-    assert sorted(lassoed) == sorted(state[1])
 
     # A gallery selection is highlighted on the map (and leaves the gallery as it is).
     cards = page.locator(".aisw-card")
