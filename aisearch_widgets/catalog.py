@@ -135,6 +135,9 @@ def _record(pid: str, key: str, path: str, source: str, status: str, vkey: Any, 
     return FileRecord(pid, key, path, source, status, "frame", t_ms / 1000)
 
 
+_IN_CHUNK = 500  # values per ``IN (...)`` statement, well under SQLite's parameter bound
+
+
 class Catalog:
     """SQLite-backed record of one project. Thread-safe (one connection, one lock).
 
@@ -234,6 +237,17 @@ class Catalog:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
+
+    def query_in(
+        self, sql: str, values: Iterable[Any], extra: Sequence[Any] = ()
+    ) -> Iterator[tuple]:
+        """Rows of ``sql`` for many values: its ``{marks}`` becomes one placeholder per
+        value, run per chunk of values (SQLite bounds the parameters of a statement);
+        ``extra`` parameters follow each chunk's."""
+        values = list(values)
+        for i in range(0, len(values), _IN_CHUNK):
+            chunk = values[i : i + _IN_CHUNK]
+            yield from self.query(sql.format(marks=",".join("?" * len(chunk))), (*chunk, *extra))
 
     # -- meta -------------------------------------------------------------------------
     def get_meta(self, k: str, default: Any = None) -> Any:
@@ -363,43 +377,32 @@ class Catalog:
         """key -> id of the images and videos with these keys (a video's own id is not
         a point: :meth:`expand_videos` gives its frames)."""
         out: dict[str, str] = {}
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for table in ("files", "videos"):
-                out.update(self.query(f"SELECT key, id FROM {table} WHERE key IN ({marks})", chunk))
+        for table in ("files", "videos"):
+            out.update(self.query_in(f"SELECT key, id FROM {table} WHERE key IN ({{marks}})", keys))
         return out
 
     def expand_videos(self, ids: Sequence[str]) -> list[str]:
         """``ids`` with the ids of the frames of every video among them added."""
         out = list(dict.fromkeys(ids))
-        for i in range(0, len(out), 500):
-            chunk = out[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            out += [
-                r[0]
-                for r in self.query(
-                    "SELECT f.id FROM videos v JOIN files f ON f.video_key = v.key "
-                    f"WHERE v.id IN ({marks})",
-                    chunk,
-                )
-            ]
+        out += [
+            r[0]
+            for r in self.query_in(
+                "SELECT f.id FROM videos v JOIN files f ON f.video_key = v.key "
+                "WHERE v.id IN ({marks})",
+                out,
+            )
+        ]
         return list(dict.fromkeys(out))
 
     def videos_of(self, ids: Sequence[str]) -> dict[str, str]:
         """frame id -> the id of its video, for the frames among ``ids``."""
-        out: dict[str, str] = {}
-        for i in range(0, len(ids), 500):
-            chunk = list(ids[i : i + 500])
-            marks = ",".join("?" * len(chunk))
-            out.update(
-                self.query(
-                    "SELECT f.id, v.id FROM files f JOIN videos v ON v.key = f.video_key "
-                    f"WHERE f.id IN ({marks})",
-                    chunk,
-                )
+        return dict(
+            self.query_in(
+                "SELECT f.id, v.id FROM files f JOIN videos v ON v.key = f.video_key "
+                "WHERE f.id IN ({marks})",
+                ids,
             )
-        return out
+        )
 
     def frames_of(self, video_key: str) -> dict[int, tuple[str, str | None, str]]:
         """t_ms -> (id, pixel hash, model) of the frames a video has in the catalog."""
@@ -484,21 +487,17 @@ class Catalog:
     def records(self, ids: Sequence[str]) -> dict[str, FileRecord]:
         """id -> :class:`FileRecord` for the ids that exist."""
         out: dict[str, FileRecord] = {}
-        for i in range(0, len(ids), 500):
-            chunk = list(ids[i : i + 500])
-            marks = ",".join("?" * len(chunk))
-            for r in self.query(
-                "SELECT id, key, path, source, status, video_key, t_ms FROM files "
-                f"WHERE id IN ({marks})",
-                chunk,
-            ):
-                out[r[0]] = _record(*r)
-            if len(out) < len(ids):
-                for r in self.query(
-                    f"SELECT id, key, path, source, status FROM videos WHERE id IN ({marks})",
-                    chunk,
-                ):
-                    out[r[0]] = FileRecord(*r, kind="video")
+        for r in self.query_in(
+            "SELECT id, key, path, source, status, video_key, t_ms FROM files "
+            "WHERE id IN ({marks})",
+            ids,
+        ):
+            out[r[0]] = _record(*r)
+        rest = [i for i in ids if i not in out]  # a video's own id
+        for r in self.query_in(
+            "SELECT id, key, path, source, status FROM videos WHERE id IN ({marks})", rest
+        ):
+            out[r[0]] = FileRecord(*r, kind="video")
         return out
 
     def reset_to_pending(self, ids: Sequence[str]) -> None:
@@ -530,17 +529,11 @@ class Catalog:
 
     def ids_by_path(self, paths: Sequence[str]) -> dict[str, str]:
         """path -> id for the paths in the inventory."""
-        out: dict[str, str] = {}
-        for i in range(0, len(paths), 500):
-            chunk = list(paths[i : i + 500])
-            marks = ",".join("?" * len(chunk))
-            out.update(
-                self.query(
-                    f"SELECT path, id FROM files WHERE path IN ({marks}) AND video_key IS NULL",
-                    chunk,
-                )
+        return dict(
+            self.query_in(
+                "SELECT path, id FROM files WHERE path IN ({marks}) AND video_key IS NULL", paths
             )
-        return out
+        )
 
     # -- tags -------------------------------------------------------------------------
     def add_tags(self, ids: Sequence[str], tags: Sequence[str]) -> None:
@@ -561,13 +554,10 @@ class Catalog:
 
     def tags_of(self, ids: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
-        for i in range(0, len(ids), 500):
-            chunk = list(ids[i : i + 500])
-            marks = ",".join("?" * len(chunk))
-            for pid, tag in self.query(
-                f"SELECT id, tag FROM tags WHERE id IN ({marks}) ORDER BY tag", chunk
-            ):
-                out.setdefault(pid, []).append(tag)
+        for pid, tag in self.query_in(
+            "SELECT id, tag FROM tags WHERE id IN ({marks}) ORDER BY tag", ids
+        ):
+            out.setdefault(pid, []).append(tag)
         return out
 
     def ids_with_tags(self, tags: Sequence[str]) -> set[str]:
