@@ -68,3 +68,18 @@ def test_random_weights_are_the_same_in_every_process() -> None:
     a = Embedder("RN50:random", device="cpu").encode_text(["x"])
     b = Embedder("RN50:random", device="cpu").encode_text(["x"])
     np.testing.assert_allclose(a, b)
+
+
+def test_preprocess_gives_the_model_transform_s_exact_tensor(tiny_model: str) -> None:
+    """The numpy tensor steps give bit for bit what open_clip's torch transform gives,
+    for every size, aspect and mode an image can come in."""
+    emb = Embedder(tiny_model, device="cpu")
+    rng = np.random.default_rng(3)
+    shapes = [(224, 398), (480, 640), (300, 200), (17, 1000), (1080, 1920), (64, 64)]
+    for h, w in shapes:
+        rgb = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+        for img in (rgb, rgb.convert("L"), rgb.convert("RGBA"), rgb.convert("P")):
+            got, want = emb.preprocess(img), emb.preprocess.transform(img)
+            assert got.dtype == want.dtype == torch.float32
+            assert got.shape == want.shape == (3, emb.image_size, emb.image_size)
+            assert torch.equal(got, want), (h, w, img.mode)
