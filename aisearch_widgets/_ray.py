@@ -10,7 +10,8 @@ and the same failure kinds and messages as in process) → ``map_batches(_EmbedA
 (an actor pool holding the model, one GPU per actor when the cluster has GPUs) →
 ``iter_batches`` back to the driver, which writes store and catalog batch by batch
 with the in-process crash-safety (:meth:`.indexer.Indexer._commit`). Ids travel with
-their vectors, so batches may come back in any order.
+their vectors, so batches may come back in any order. Video files are not sent: the
+driver decodes and embeds their frames with the in-process video path.
 
 Workers read files **by path**: every Ray worker must see the project's files at the
 same absolute paths as the driver (a shared file system mounted at the same place).

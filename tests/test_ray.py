@@ -84,6 +84,37 @@ def test_ray_gives_the_ids_failures_and_vectors_of_in_process(
     assert th_r == th_l and len(th_r) == good
 
 
+def test_ray_embeds_the_frames_of_videos_like_in_process(
+    cluster: str, tmp_path: Path, tiny_model: str
+) -> None:
+    pytest.importorskip("av")
+    from test_video import write_video
+
+    images = tmp_path / "images"
+    make_folder(images, 4, sub=False)
+    video = write_video(images / "line.mp4", seconds=6, event=(2, 4))
+    got = {}
+    for engine in ("local", "ray"):
+        with aw.Project(
+            "p", sources=images, model=tiny_model, home=tmp_path / engine, engine=engine
+        ) as proj:
+            s = proj.update()
+            assert s.failed == 0, proj.catalog.query("SELECT key, error_message FROM files")
+            assert _integrity.problems(proj) == []
+            ids, fails = _state(proj)
+            assert fails == {}
+            frames = proj.catalog.query("SELECT t_ms, id FROM files WHERE path = ?", (str(video),))
+            assert len(frames) == 6, engine  # 6 s sampled at 1 frame/s
+            found = proj.search("a red circle", limit=50).df
+            assert (found["kind"] == "frame").sum() == 6 and (found["kind"] == "image").sum() == 4
+            vecs = proj.store.retrieve(list(ids.values()))
+            assert len(vecs) == 10
+            got[engine] = (ids, dict(frames), vecs)
+    (ids_l, fr_l, vecs_l), (ids_r, fr_r, vecs_r) = got["local"], got["ray"]
+    assert ids_r == ids_l and fr_r == fr_l
+    assert min(float(vecs_l[i] @ vecs_r[i]) for i in vecs_l) >= 0.9999
+
+
 def test_ray_moved_file_borrows_its_vector(cluster: str, tmp_path: Path, tiny_model: str) -> None:
     images = tmp_path / "images"
     make_folder(images, 6, sub=False)
