@@ -1211,6 +1211,8 @@ class Project:
             return
         self._closed = True
         self.runner.stop()
+        if self.indexer.engine is not None:
+            self.indexer.engine.close()  # the model actors it keeps between syncs
         with self._init_lock:
             if self._store is not None:
                 self._store.close()

@@ -158,6 +158,58 @@ def test_ray_stops_early_when_a_worker_cannot_read_the_files(
         os.close(fd)
 
 
+def test_pure_preprocess_gives_the_pixels_of_the_model_transform(
+    tmp_path: Path, tiny_model: str
+) -> None:
+    from PIL import Image
+
+    from aisearch_widgets.embedder import Embedder
+    from aisearch_widgets.images import decode
+
+    rng = np.random.default_rng(1)
+    for spec in (tiny_model, "demo"):
+        emb = Embedder(spec, device="cpu", precision="fp32")
+        params = _ray.preprocess_params(emb)
+        assert params is not None and params["size"] == emb.image_size, spec
+        n = emb.image_size
+        shapes = [(640, 480), (480, 640), (n, n), (n + 1, n), (n - 3, 3 * n), (7, 5), (333, 97)]
+        for i, (w, h) in enumerate(shapes):
+            arr = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+            path = tmp_path / f"{i}.jpg"
+            Image.fromarray(arr).save(path, quality=90)
+            img = decode(path.read_bytes(), str(path), n)  # as the decode tasks do
+            want = emb.preprocess(img).numpy()
+            got = _ray.pure_preprocess(img, params)
+            assert got.dtype == np.float32 and got.shape == want.shape
+            np.testing.assert_array_equal(got, want, err_msg=f"{spec} {w}x{h}")
+
+
+NO_TORCH = r"""
+import sys
+import numpy as np
+from aisearch_widgets import _ray
+params = {"size": 32, "mean": [0.5] * 3, "std": [0.25] * 3}
+batch = {k: np.array([v], dtype=object) for k, v in
+         (("key", "k"), ("id", "i"), ("path", sys.argv[1]), ("prev", ""))}
+out = _ray._prepare_batch(batch, "demo", params, {}, True, 2**20)
+assert out["ok"][0] and out["pixels"].shape == (1, 32, 32, 3), out
+print("torch" in sys.modules, "open_clip" in sys.modules)
+"""
+
+
+def test_decode_tasks_never_import_torch(tmp_path: Path) -> None:
+    img = draw(tmp_path / "a.jpg")
+    out = subprocess.run(
+        [sys.executable, "-c", NO_TORCH, str(img)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert out.stdout.split() == ["False", "False"]
+
+
 DRIVER = r"""
 import json, sys, time
 import aisearch_widgets as aw
