@@ -5,13 +5,22 @@ marks rows pending exactly as in process; only "turn these files into vectors"
 moves to the cluster:
 
 ``from_items((key, id, path, prev))`` → ``map_batches(_prepare_batch)`` tasks (read
-by path, content hash, decode, preprocess, thumbnail: the same :mod:`.images` code
-and the same failure kinds and messages as in process) → ``map_batches(_EmbedActor)``
-(an actor pool holding the model, one GPU per actor when the cluster has GPUs) →
-``iter_batches`` back to the driver, which writes store and catalog batch by batch
-with the in-process crash-safety (:meth:`.indexer.Indexer._commit`). Ids travel with
-their vectors, so batches may come back in any order. Video files are not sent: the
-driver decodes and embeds their frames with the in-process video path.
+by path, content hash, decode, resize and crop, thumbnail: the same :mod:`.images`
+code and the same failure kinds and messages as in process; PIL and numpy only, no
+torch) → the decoded blocks, by reference, to the engine's model actors
+(:class:`_EmbedActor`, one GPU each when the cluster has GPUs), which normalise the
+crops and embed them → vectors back to the driver, which writes store and catalog
+batch by batch with the in-process crash-safety (:meth:`.indexer.Indexer._commit`).
+Ids travel with their vectors, so batches may come back in any order. Video files
+are not sent: the driver decodes and embeds their frames with the in-process video
+path.
+
+The model actors are started by the first sync and kept by the engine (so by the
+project) for the next ones: a sync pays no model start-up after the first. They
+tell the driver the model's preprocessing (size, mean, std), which the decode tasks
+reproduce exactly (:func:`preprocess_params` checks it against the model's own
+transform; a model it does not match has its transform built in the tasks).
+``Project.close`` stops them.
 
 Workers read files **by path**: every Ray worker must see the project's files at the
 same absolute paths as the driver (a shared file system mounted at the same place).
@@ -295,8 +304,9 @@ class RayEngine:
     ``address``: ``None`` (a local Ray, ``num_cpus`` CPUs), ``"auto"`` or
     ``"ray://host:port"``. ``concurrency``: model actors (default: one per GPU of the
     cluster, else one per 4 CPUs, at least 1). ``batch_size``: images per model call
-    (and per driver commit). ``actor_threads``: torch threads of a CPU actor (default
-    the CPUs the cluster has per actor)."""
+    (and per driver commit). A CPU actor's torch uses every core of its node (Ray's
+    ``OMP_NUM_THREADS=1`` for a one-CPU actor is overridden, ``AISEARCH_THREADS``
+    sets it)."""
 
     def __init__(
         self,
