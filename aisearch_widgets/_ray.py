@@ -5,12 +5,22 @@ marks rows pending exactly as in process; only "turn these files into vectors"
 moves to the cluster:
 
 ``from_items((key, id, path, prev))`` → ``map_batches(_prepare_batch)`` tasks (read
-by path, content hash, decode, preprocess, thumbnail: the same :mod:`.images` code
-and the same failure kinds and messages as in process) → ``map_batches(_EmbedActor)``
-(an actor pool holding the model, one GPU per actor when the cluster has GPUs) →
-``iter_batches`` back to the driver, which writes store and catalog batch by batch
-with the in-process crash-safety (:meth:`.indexer.Indexer._commit`). Ids travel with
-their vectors, so batches may come back in any order.
+by path, content hash, decode, resize and crop, thumbnail: the same :mod:`.images`
+code and the same failure kinds and messages as in process; PIL and numpy only, no
+torch) → the decoded blocks, by reference, to the engine's model actors
+(:class:`_EmbedActor`, one GPU each when the cluster has GPUs), which normalise the
+crops and embed them → vectors back to the driver, which writes store and catalog
+batch by batch with the in-process crash-safety (:meth:`.indexer.Indexer._commit`).
+Ids travel with their vectors, so batches may come back in any order. Video files
+are not sent: the driver decodes and embeds their frames with the in-process video
+path.
+
+The model actors are started by the first sync and kept by the engine (so by the
+project) for the next ones: a sync pays no model start-up after the first. They
+tell the driver the model's preprocessing (size, mean, std), which the decode tasks
+reproduce exactly (:func:`preprocess_params` checks it against the model's own
+transform; a model it does not match has its transform built in the tasks).
+``Project.close`` stops them.
 
 Workers read files **by path**: every Ray worker must see the project's files at the
 same absolute paths as the driver (a shared file system mounted at the same place).
@@ -30,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -116,7 +127,8 @@ def _stat_on_worker(path: str) -> tuple[str, str] | None:
 
 def _model_parts(spec: str) -> tuple[Any, int]:
     """``(preprocess transform, image size)`` of a model spec, built once per worker
-    process (both come from the model's config; the precision does not change them)."""
+    process: only for models whose transform :func:`pure_preprocess` does not match
+    (both come from the model's config; the precision does not change them)."""
     got = _PARTS.get(spec)
     if got is None:
         from .embedder import Embedder
@@ -129,20 +141,83 @@ def _model_parts(spec: str) -> tuple[Any, int]:
 _PARTS: dict[str, tuple[Any, int]] = {}
 
 
+def resize_crop(img: Any, size: int) -> np.ndarray:
+    """The pixels open_clip's eval transform sees, as ``(size, size, 3)`` uint8, with
+    PIL and numpy only: the shorter side resized to ``size`` (bicubic, the output size
+    rounded as torchvision's ``Resize`` does), then a centre crop (torchvision's
+    ``CenterCrop`` offsets)."""
+    from PIL import Image
+
+    w, h = img.size
+    short, long = (w, h) if w <= h else (h, w)
+    new_long = int(size * long / short)
+    new_w, new_h = (size, new_long) if w <= h else (new_long, size)
+    if (new_w, new_h) != (w, h):
+        img = img.resize((new_w, new_h), Image.Resampling.BICUBIC)
+    top, left = round((new_h - size) / 2.0), round((new_w - size) / 2.0)
+    return np.asarray(img.crop((left, top, left + size, top + size)), dtype=np.uint8)
+
+
+def normalize(crops: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """``(N, H, W, 3)`` uint8 crops to the model's ``(N, 3, H, W)`` float32 input:
+    the arithmetic of torchvision's ``ToTensor`` and ``Normalize``, in float32."""
+    x = crops.astype(np.float32).transpose(0, 3, 1, 2) / np.float32(255)
+    m = np.asarray(mean, dtype=np.float32)[None, :, None, None]
+    s = np.asarray(std, dtype=np.float32)[None, :, None, None]
+    return np.ascontiguousarray((x - m) / s)
+
+
+def pure_preprocess(img: Any, params: dict[str, Any]) -> np.ndarray:
+    """One RGB image to the model's ``(3, H, W)`` input without torch."""
+    return normalize(resize_crop(img, params["size"])[None], params["mean"], params["std"])[0]
+
+
+def preprocess_params(emb: Any) -> dict[str, Any] | None:
+    """``{"size", "mean", "std"}`` when :func:`pure_preprocess` gives exactly what
+    ``emb.preprocess`` gives (checked on images of several shapes), else ``None``
+    (a model with another resize mode: the workers then build its transform)."""
+    from PIL import Image
+
+    cfg = getattr(emb.model.visual, "preprocess_cfg", None) or {}
+    if cfg.get("resize_mode", "shortest") != "shortest" or "mean" not in cfg:
+        return None
+    params = {
+        "size": emb.image_size,
+        "mean": [float(x) for x in cfg["mean"]],
+        "std": [float(x) for x in cfg["std"]],
+    }
+    rng = np.random.default_rng(0)
+    n = emb.image_size
+    for w, h in ((n + 37, n + 11), (n, 2 * n + 1), (n, n), (n // 2 + 1, n + 5), (3 * n, n)):
+        img = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+        want = np.asarray(emb.preprocess(img))
+        got = pure_preprocess(img, params)
+        if want.shape != got.shape or not np.allclose(want, got, rtol=0, atol=1e-6):
+            return None
+    return params
+
+
 def _prepare_batch(
     batch: dict[str, np.ndarray],
     spec: str,
+    params: dict[str, Any] | None,
     lenders: dict[str, str],
     thumbs: bool,
     max_bytes: int,
 ) -> dict[str, np.ndarray]:
-    """Read, hash, decode and preprocess one batch of files (a Ray task). Rows that
-    borrow a vector or fail carry zero pixels and ``ok=False``."""
+    """Read, hash, decode, resize and crop one batch of files (a Ray task; with
+    ``params`` it never imports torch). Rows that borrow a vector or fail carry zero
+    pixels and ``ok=False``. ``pixels``: uint8 crops (``params``), else the model
+    transform's float32 output."""
     from .images import DecodeFailure, content_hash, decode, read_bytes, thumbnail_jpeg
 
-    transform, size = _model_parts(spec)
     n = len(batch["id"])
-    pixels = np.zeros((n, 3, size, size), dtype=np.float32)
+    if params is not None:
+        transform, size = None, int(params["size"])
+        pixels = np.zeros((n, size, size, 3), dtype=np.uint8)
+    else:
+        transform, size = _model_parts(spec)
+        pixels = np.zeros((n, 3, size, size), dtype=np.float32)
     ok = np.zeros(n, dtype=bool)
     content, reuse, kind, msg, thumb = ([""] * n for _ in range(5))
     for i in range(n):
@@ -155,8 +230,11 @@ def _prepare_batch(
                 reuse[i] = src
                 continue
             img = decode(data, path, size)
-            px = transform(img)
-            pixels[i] = px.numpy() if hasattr(px, "numpy") else px
+            if transform is None:
+                pixels[i] = resize_crop(img, size)
+            else:
+                px = transform(img)
+                pixels[i] = px.numpy() if hasattr(px, "numpy") else px
             ok[i] = True
             if thumbs:
                 thumb[i] = thumbnail_jpeg(img)
@@ -180,7 +258,7 @@ def _prepare_batch(
 
 
 class _EmbedActor:
-    """The model, held by one actor of the pool."""
+    """The model, held by one actor of the engine's pool across syncs."""
 
     def __init__(self, spec: str, precision: str, device: str, identity: str) -> None:
         from .embedder import Embedder
@@ -191,19 +269,32 @@ class _EmbedActor:
                 f"a Ray worker loaded {self.emb.identity}, the project holds vectors of "
                 f"{identity}: every node must have the same model weights"
             )
+        self.params = preprocess_params(self.emb)
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def info(self) -> dict[str, Any]:
+        """What the driver ships to the decode tasks, and the model's thread count."""
         import torch
 
-        ok = np.asarray(batch["ok"], dtype=bool)
+        return {"params": self.params, "threads": torch.get_num_threads()}
+
+    def embed(self, *blocks: Any) -> dict[str, np.ndarray]:
+        """Vectors of the decoded rows of some blocks of the decode stage; the other
+        columns pass through, without the pixels."""
+        import torch
+        from ray.data.block import BlockAccessor
+
+        parts = [BlockAccessor.for_block(b).to_numpy() for b in blocks]
+        batch = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        ok = np.asarray(batch.pop("ok"), dtype=bool)
+        pixels = batch.pop("pixels")
         vec = np.zeros((len(ok), self.emb.dim), dtype=np.float32)
         if ok.any():
-            vec[ok] = self.emb.encode_batch(
-                torch.from_numpy(np.ascontiguousarray(batch["pixels"][ok]))
-            )
-        out = {k: v for k, v in batch.items() if k != "pixels"}
-        out["vector"] = vec
-        return out
+            px = pixels[ok]
+            if px.dtype == np.uint8:
+                px = normalize(px, self.params["mean"], self.params["std"])  # type: ignore[index]
+            vec[ok] = self.emb.encode_batch(torch.from_numpy(np.ascontiguousarray(px)))
+        batch["ok"], batch["vector"] = ok, vec
+        return batch
 
 
 # -- the driver side ------------------------------------------------------------------
@@ -213,8 +304,9 @@ class RayEngine:
     ``address``: ``None`` (a local Ray, ``num_cpus`` CPUs), ``"auto"`` or
     ``"ray://host:port"``. ``concurrency``: model actors (default: one per GPU of the
     cluster, else one per 4 CPUs, at least 1). ``batch_size``: images per model call
-    (and per driver commit). ``actor_threads``: torch threads of a CPU actor (default
-    the CPUs the cluster has per actor)."""
+    (and per driver commit). A CPU actor's torch uses every core of its node (Ray's
+    ``OMP_NUM_THREADS=1`` for a one-CPU actor is overridden, ``AISEARCH_THREADS``
+    sets it)."""
 
     def __init__(
         self,
@@ -236,6 +328,7 @@ class RayEngine:
         self.concurrency = concurrency
         self.batch_size = batch_size
         self.prepare_batch = prepare_batch
+        self._pool: _Pool | None = None
 
     def __repr__(self) -> str:
         return f"RayEngine(address={self.address!r}, concurrency={self.concurrency})"
@@ -257,6 +350,57 @@ class RayEngine:
                 "system at the same place on every node), or index with engine='local'."
             )
 
+    def _actors(self, ray: Any) -> _Pool:
+        """The model actors, started by the first sync and kept for the next ones (a
+        sync then pays no model start-up); started again after a Ray restart or when
+        one of them died."""
+        session = ray.get_runtime_context().gcs_address
+        pool = self._pool
+        if pool is not None and pool.session == session:
+            try:
+                ray.get([a.info.remote() for a in pool.actors], timeout=60)
+                return pool
+            except Exception:  # an actor died (its node left): start a new pool
+                log.warning("Ray model actors lost; starting new ones")
+                self.close()
+        res = ray.cluster_resources()
+        gpus, cpus = int(res.get("GPU", 0)), max(1, int(res.get("CPU", 1)))
+        n = self.concurrency or (gpus if gpus else max(1, cpus // 4))
+        opts: dict[str, Any] = {"num_gpus": 1} if gpus else {"num_cpus": 1}
+        cls = ray.remote(_EmbedActor).options(max_restarts=2, max_task_retries=2, **opts)
+        actors = [
+            cls.remote(self.spec, self.precision, "cuda" if gpus else "cpu", self.identity)
+            for _ in range(n)
+        ]
+        try:
+            infos = ray.get([a.info.remote() for a in actors])
+        except BaseException:
+            for a in actors:
+                ray.kill(a)
+            raise
+        self._pool = _Pool(session, actors, infos[0]["params"], infos[0]["threads"])
+        log.info("%d Ray model actors, %s torch threads each", n, infos[0]["threads"])
+        return self._pool
+
+    def start(self) -> int:
+        """Start (or join) Ray and the model actors now, as the first sync otherwise
+        does; returns the torch threads of one actor."""
+        return self._actors(ensure_ray(self.address, self.num_cpus)).threads
+
+    def close(self) -> None:
+        """Stop the model actors this engine holds (the project calls it on close)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            import ray
+
+            if ray.is_initialized():
+                for a in pool.actors:
+                    ray.kill(a)
+        except Exception:  # Ray already shut down: its actors are gone with it
+            pass
+
     def prepared_batches(
         self,
         items: Sequence[tuple[Any, str]],
@@ -272,62 +416,86 @@ class RayEngine:
         if not items:
             return
         self._probe(ray, items[0][0].path)
-        res = ray.cluster_resources()
-        gpus, cpus = int(res.get("GPU", 0)), max(1, int(res.get("CPU", 1)))
-        actors = self.concurrency or (gpus if gpus else max(1, cpus // 4))
+        pool = self._actors(ray)
         rows = [
             {"key": e.key, "id": pid, "path": e.path, "prev": prev.get(e.key) or ""}
             for e, pid in items
         ]
-        ds = ray.data.from_items(rows)
-        ds = ds.map_batches(
+        ds = ray.data.from_items(rows).map_batches(
             _prepare_batch,
             batch_size=self.prepare_batch,
             batch_format="numpy",
             fn_kwargs={
                 "spec": self.spec,
+                "params": pool.params,
                 "lenders": lenders,
                 "thumbs": thumbs,
                 "max_bytes": max_bytes,
             },
-            # Decoding is partly I/O: two tasks per core. Resources unlike the actor's
-            # also keep Ray from fusing this stage into the model actors, which would
-            # leave the model idle while its actor decodes.
+            # Decoding is partly I/O: two tasks per core.
             num_cpus=0.5,
         )
-        actor_opts: dict[str, Any] = {"num_gpus": 1} if gpus else {"num_cpus": 1}
-        ds = ds.map_batches(
-            _EmbedActor,
-            batch_size=self.batch_size,
-            batch_format="numpy",
-            fn_constructor_kwargs={
-                "spec": self.spec,
-                "precision": self.precision,
-                "device": "cuda" if gpus else "cpu",
-                "identity": self.identity,
-            },
-            compute=ray.data.ActorPoolStrategy(size=actors),
-            **actor_opts,
-        )
-        it = iter(ds.iter_batches(batch_size=self.batch_size, batch_format="numpy"))
+        # The decoded blocks go from the decode tasks to the actors through the object
+        # store (the driver passes references); only vectors come back here.
+        bundles = iter(ds.iter_internal_ref_bundles())
+        free = deque(i for i in range(len(pool.actors)) for _ in range(2))  # 2 calls each
+        running: dict[Any, int] = {}
+        refs: list[Any] = []
+        rows_in, more = 0, True
         try:
-            for b in it:
-                out = []
-                for i in range(len(b["id"])):
-                    kind = str(b["kind"][i])
-                    out.append(
-                        {
-                            "key": str(b["key"][i]),
-                            "id": str(b["id"][i]),
-                            "content": str(b["content"][i]) or None,
-                            "reuse": str(b["reuse"][i]) or None,
-                            "fail": (kind, str(b["msg"][i])) if kind else None,
-                            "thumb": bytes(b["thumb"][i]) or None,
-                            "vector": b["vector"][i] if b["ok"][i] else None,
-                        }
-                    )
-                yield out
+            while more or refs or running:
+                while free and (more or refs):
+                    if more and rows_in < self.batch_size:
+                        b = next(bundles, None)
+                        if b is None:
+                            more = False
+                        else:
+                            refs += list(b.block_refs)
+                            rows_in += b.num_rows()
+                        continue
+                    a = free.popleft()
+                    running[pool.actors[a].embed.remote(*refs)] = a
+                    refs, rows_in = [], 0
+                if not running:
+                    continue
+                done, _ = ray.wait(list(running), num_returns=1)
+                free.append(running.pop(done[0]))
+                got = _results(ray.get(done[0]))
+                for i in range(0, len(got), self.batch_size):  # the driver's commit size
+                    yield got[i : i + self.batch_size]
         finally:
-            close = getattr(it, "close", None)
+            for ref in running:
+                ray.cancel(ref)
+            close = getattr(bundles, "close", None)
             if close is not None:
                 close()
+
+
+class _Pool:
+    """Model actors held by a :class:`RayEngine`, with what they told the driver."""
+
+    def __init__(
+        self, session: str, actors: list[Any], params: dict[str, Any] | None, threads: int
+    ) -> None:
+        self.session = session
+        self.actors = actors
+        self.params = params
+        self.threads = threads
+
+
+def _results(b: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    out = []
+    for i in range(len(b["id"])):
+        kind = str(b["kind"][i])
+        out.append(
+            {
+                "key": str(b["key"][i]),
+                "id": str(b["id"][i]),
+                "content": str(b["content"][i]) or None,
+                "reuse": str(b["reuse"][i]) or None,
+                "fail": (kind, str(b["msg"][i])) if kind else None,
+                "thumb": bytes(b["thumb"][i]) or None,
+                "vector": b["vector"][i] if b["ok"][i] else None,
+            }
+        )
+    return out

@@ -367,7 +367,22 @@ class Indexer:
         fps: float = DEFAULT_FPS,
     ) -> None:
         if self.engine is not None:
-            return self._embed_remote(items, model, store, cancel, s, prev, dim)
+            # The engine embeds images; a video is many items from one file, decoded
+            # and embedded here by the in-process path below (same pending marks,
+            # same _finish_video), after the images.
+            videos = [(e, pid) for e, pid in items if is_video(e.path)]
+            self._embed_remote(
+                [(e, pid) for e, pid in items if not is_video(e.path)],
+                model,
+                store,
+                cancel,
+                s,
+                prev,
+                dim,
+            )
+            if not videos:
+                return
+            items = videos
         emb = self._embedder()
         prog = self.progress
         # Units of work in plan order: runs of images (a batch each) and single videos.
@@ -570,8 +585,10 @@ class Indexer:
         prev: dict[str, str | None],
         dim: int,
     ) -> None:
-        """``self.engine`` turns files into vectors (or reuse marks, or failures);
+        """``self.engine`` turns image files into vectors (or reuse marks, or failures);
         this process writes store and catalog batch by batch exactly as in process."""
+        if not items:
+            return
         prog = self.progress
         entries = {e.key: e for e, _ in items}
         stream = self.engine.prepared_batches(

@@ -95,6 +95,13 @@ class Project:
         ``None`` keeps vectors in an embedded Qdrant Edge shard in the project home;
         a URL (or a ``QdrantClient``) keeps them on a Qdrant server. Credentials in the
         URL and ``qdrant_api_key`` (default ``$QDRANT_API_KEY``) are never written to disk.
+    server_options:
+        With ``qdrant_url`` only: the layout of a new collection and how upserts are
+        sent, as keyword options of :class:`~.store.server.ServerStore`
+        (``shard_number``, ``replication_factor``, ``on_disk``, ``quantization``,
+        ``oversampling``, ``hnsw_m``, ``hnsw_ef``, ``upsert_batch``, ``upsert_threads``;
+        README "Scaling out"). An existing collection keeps the layout it was created
+        with. Not saved in project.json.
     engine, ray_address:
         ``engine="local"`` (default) embeds in this process; ``engine="ray"`` runs the
         embedding on Ray Data (extra ``ray``): ``ray_address=None`` starts a local Ray,
@@ -134,10 +141,12 @@ class Project:
         video_fps: float | None = None,
         engine: str = "local",
         ray_address: str | None = None,
+        server_options: dict[str, Any] | None = None,
     ) -> None:
         self.name = check_name(name)
         if engine not in ("local", "ray"):
             raise InvalidArgument(f"engine={engine!r}: use 'local' (default) or 'ray'.")
+        self._server_options = _check_server_options(server_options)
         if video_fps is not None:
             video_fps = _check_fps(video_fps)
         self.home = resolve_home(home)
@@ -243,6 +252,12 @@ class Project:
         # The URL as given (credentials included) lives in memory only, like the key.
         self._qdrant = qdrant_url if qdrant_url is not None else cfg.get("qdrant_url")
         self._qdrant_api_key = qdrant_api_key or os.environ.get("QDRANT_API_KEY") or None
+        if self._server_options and self._qdrant is None:
+            raise InvalidArgument(
+                f"server_options={self._server_options!r} apply to a Qdrant server "
+                f"collection, and project {name!r} keeps its vectors in an embedded shard: "
+                "pass qdrant_url= (a URL or a QdrantClient) too, or drop server_options."
+            )
 
         self.folder.mkdir(parents=True, exist_ok=True)
         if self._qdrant is None:
@@ -557,6 +572,7 @@ class Project:
                     dim,
                     qdrant=self._qdrant,
                     api_key=self._qdrant_api_key,
+                    server_options=self._server_options,
                 )
                 if self._qdrant is not None:
                     self._reconcile_store(store)
@@ -774,6 +790,7 @@ class Project:
                     emb.dim,
                     qdrant=self._qdrant,
                     api_key=self._qdrant_api_key,
+                    server_options=self._server_options,
                 )
                 summary = embed_into(
                     self.catalog,
@@ -1246,6 +1263,8 @@ class Project:
             self._reembed_job[0].cancel()
             self._reembed_job[1].join()
         self.runner.stop()
+        if self.indexer.engine is not None:
+            self.indexer.engine.close()  # the model actors it keeps between syncs
         with self._init_lock:
             if self._store is not None:
                 self._store.close()
@@ -1279,6 +1298,33 @@ def _same_model(given: str, stored: str) -> bool:
     from .embedder import parse_model_spec
 
     return parse_model_spec(given) == parse_model_spec(stored)
+
+
+def _check_server_options(options: Any) -> dict[str, Any] | None:
+    """``server_options`` as a dict of :class:`~.store.server.ServerStore` keyword
+    options, or :class:`InvalidArgument` naming what is wrong."""
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        raise InvalidArgument(
+            f"server_options must be a dict of Qdrant collection options, not {show_value(options)}."
+        )
+    import inspect
+
+    from .store.server import ServerStore
+
+    known = [
+        p.name
+        for p in inspect.signature(ServerStore.__init__).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    unknown = sorted(str(k) for k in options if k not in known)
+    if unknown:
+        raise InvalidArgument(
+            f"server_options: unknown option(s) {', '.join(map(repr, unknown))}; "
+            f"accepted: {', '.join(known)}."
+        )
+    return dict(options)
 
 
 def _describe_sources(srcs: list[dict]) -> str:

@@ -208,6 +208,50 @@ def test_server_adapter_end_to_end(tiny_model: str, images: Path, home: Path) ->
         assert not (p.folder / "vectors").exists()
 
 
+def test_server_options_reach_the_collection(tiny_model: str, images: Path, home: Path) -> None:
+    from qdrant_client import QdrantClient
+
+    from aisearch_widgets._integrity import problems
+
+    client = QdrantClient(":memory:")
+    created: dict = {}
+    create = client.create_collection
+
+    def spy(name, **kw):  # type: ignore[no-untyped-def]
+        created.update(kw)  # the local client does not keep shards and replicas
+        return create(name, **kw)
+
+    client.create_collection = spy  # type: ignore[method-assign]
+    opts = dict(
+        shard_number=3, replication_factor=2, on_disk=True, quantization=None, hnsw_m=16
+    ) | {"upsert_batch": 5}
+    with aw.Project(
+        "srv", sources=images, model=tiny_model, home=home, qdrant_url=client, server_options=opts
+    ) as p:
+        assert p.update().embedded == 12 and p.store.count() == 12
+        assert problems(p) == []
+        assert (created["shard_number"], created["replication_factor"]) == (3, 2)
+        vp = client.get_collection(p.store.collection).config.params.vectors
+        assert vp.on_disk is True and vp.quantization_config is None and vp.hnsw_config.m == 16
+        assert p.store.upsert_batch == 5
+        assert "server_options" not in json.loads((p.folder / "project.json").read_text())
+
+
+def test_server_options_without_a_server_are_refused(
+    tiny_model: str, images: Path, home: Path
+) -> None:
+    from aisearch_widgets._errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="qdrant_url"):
+        aw.Project("p", images, tiny_model, home=home, server_options={"shard_number": 2})
+    assert not (home / "p").exists()  # refused before anything was written
+    for bad, msg in (({"shards": 2}, "unknown option.*'shards'.*shard_number"), (3, "dict")):
+        with pytest.raises(InvalidArgument, match=msg):
+            aw.Project(
+                "p", images, tiny_model, home=home, qdrant_url="http://x:6333", server_options=bad
+            )
+
+
 def test_concurrent_update_requests_never_embed_twice(project_factory, images: Path) -> None:
     proj = project_factory("p", images)
     futures = []

@@ -84,6 +84,37 @@ def test_ray_gives_the_ids_failures_and_vectors_of_in_process(
     assert th_r == th_l and len(th_r) == good
 
 
+def test_ray_embeds_the_frames_of_videos_like_in_process(
+    cluster: str, tmp_path: Path, tiny_model: str
+) -> None:
+    pytest.importorskip("av")
+    from test_video import write_video
+
+    images = tmp_path / "images"
+    make_folder(images, 4, sub=False)
+    video = write_video(images / "line.mp4", seconds=6, event=(2, 4))
+    got = {}
+    for engine in ("local", "ray"):
+        with aw.Project(
+            "p", sources=images, model=tiny_model, home=tmp_path / engine, engine=engine
+        ) as proj:
+            s = proj.update()
+            assert s.failed == 0, proj.catalog.query("SELECT key, error_message FROM files")
+            assert _integrity.problems(proj) == []
+            ids, fails = _state(proj)
+            assert fails == {}
+            frames = proj.catalog.query("SELECT t_ms, id FROM files WHERE path = ?", (str(video),))
+            assert len(frames) == 6, engine  # 6 s sampled at 1 frame/s
+            found = proj.search("a red circle", limit=50).df
+            assert (found["kind"] == "frame").sum() == 6 and (found["kind"] == "image").sum() == 4
+            vecs = proj.store.retrieve(list(ids.values()))
+            assert len(vecs) == 10
+            got[engine] = (ids, dict(frames), vecs)
+    (ids_l, fr_l, vecs_l), (ids_r, fr_r, vecs_r) = got["local"], got["ray"]
+    assert ids_r == ids_l and fr_r == fr_l
+    assert min(float(vecs_l[i] @ vecs_r[i]) for i in vecs_l) >= 0.9999
+
+
 def test_ray_moved_file_borrows_its_vector(cluster: str, tmp_path: Path, tiny_model: str) -> None:
     images = tmp_path / "images"
     make_folder(images, 6, sub=False)
@@ -125,6 +156,58 @@ def test_ray_stops_early_when_a_worker_cannot_read_the_files(
     finally:
         os.close(high)
         os.close(fd)
+
+
+def test_pure_preprocess_gives_the_pixels_of_the_model_transform(
+    tmp_path: Path, tiny_model: str
+) -> None:
+    from PIL import Image
+
+    from aisearch_widgets.embedder import Embedder
+    from aisearch_widgets.images import decode
+
+    rng = np.random.default_rng(1)
+    for spec in (tiny_model, "demo"):
+        emb = Embedder(spec, device="cpu", precision="fp32")
+        params = _ray.preprocess_params(emb)
+        assert params is not None and params["size"] == emb.image_size, spec
+        n = emb.image_size
+        shapes = [(640, 480), (480, 640), (n, n), (n + 1, n), (n - 3, 3 * n), (7, 5), (333, 97)]
+        for i, (w, h) in enumerate(shapes):
+            arr = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+            path = tmp_path / f"{i}.jpg"
+            Image.fromarray(arr).save(path, quality=90)
+            img = decode(path.read_bytes(), str(path), n)  # as the decode tasks do
+            want = emb.preprocess(img).numpy()
+            got = _ray.pure_preprocess(img, params)
+            assert got.dtype == np.float32 and got.shape == want.shape
+            np.testing.assert_array_equal(got, want, err_msg=f"{spec} {w}x{h}")
+
+
+NO_TORCH = r"""
+import sys
+import numpy as np
+from aisearch_widgets import _ray
+params = {"size": 32, "mean": [0.5] * 3, "std": [0.25] * 3}
+batch = {k: np.array([v], dtype=object) for k, v in
+         (("key", "k"), ("id", "i"), ("path", sys.argv[1]), ("prev", ""))}
+out = _ray._prepare_batch(batch, "demo", params, {}, True, 2**20)
+assert out["ok"][0] and out["pixels"].shape == (1, 32, 32, 3), out
+print("torch" in sys.modules, "open_clip" in sys.modules)
+"""
+
+
+def test_decode_tasks_never_import_torch(tmp_path: Path) -> None:
+    img = draw(tmp_path / "a.jpg")
+    out = subprocess.run(
+        [sys.executable, "-c", NO_TORCH, str(img)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert out.stdout.split() == ["False", "False"]
 
 
 DRIVER = r"""
