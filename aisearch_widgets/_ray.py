@@ -159,12 +159,12 @@ def resize_crop(img: Any, size: int) -> np.ndarray:
 
 
 def normalize(crops: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
-    """``(N, H, W, 3)`` uint8 crops to the model's ``(N, 3, H, W)`` float32 input:
-    the arithmetic of torchvision's ``ToTensor`` and ``Normalize``, in float32."""
-    x = crops.astype(np.float32).transpose(0, 3, 1, 2) / np.float32(255)
-    m = np.asarray(mean, dtype=np.float32)[None, :, None, None]
-    s = np.asarray(std, dtype=np.float32)[None, :, None, None]
-    return np.ascontiguousarray((x - m) / s)
+    """``(N, H, W, 3)`` uint8 crops to the model's ``(N, 3, H, W)`` float32 input (the
+    embedder's own numpy ``ToTensor`` + ``Normalize``; no torch)."""
+    from .embedder import normalize as norm
+    from .embedder import to_unit
+
+    return norm(to_unit(crops), mean, std)
 
 
 def pure_preprocess(img: Any, params: dict[str, Any]) -> np.ndarray:

@@ -356,6 +356,21 @@ class Embedder:
             return self._normed(self.model.encode_text(tokens))
 
 
+def to_unit(pixels: np.ndarray) -> np.ndarray:
+    """``(..., H, W, 3)`` uint8 to ``(..., 3, H, W)`` float32 in [0, 1]: the arithmetic
+    of torchvision's ``ToTensor``, in numpy (the same float32 values, bit for bit)."""
+    x = np.asarray(pixels, dtype=np.float32)
+    return np.moveaxis(x, -1, -3) / np.float32(255)
+
+
+def normalize(x: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """``(..., 3, H, W)`` float32 normalised per channel: torchvision's ``Normalize``
+    (``(x - mean) / std`` in float32), in numpy."""
+    m = np.asarray(mean, dtype=np.float32).reshape(-1, 1, 1)
+    s = np.asarray(std, dtype=np.float32).reshape(-1, 1, 1)
+    return np.ascontiguousarray((x - m) / s)
+
+
 class FastPreprocess:
     """A model's image transform (open_clip's ``Compose`` of resize, crop, to-tensor,
     normalize) giving the same tensor, with the tensor steps done in numpy.
@@ -383,14 +398,9 @@ class FastPreprocess:
         for t in self.steps:
             name = type(t).__name__
             if name in ("ToTensor", "MaybeToTensor") and isinstance(x, Image.Image):
-                if x.mode != "RGB":
-                    x = t(x).numpy()
-                else:
-                    x = np.asarray(x, dtype=np.float32).transpose(2, 0, 1) / np.float32(255)
+                x = to_unit(np.asarray(x)) if x.mode == "RGB" else t(x).numpy()
             elif name == "Normalize" and isinstance(x, np.ndarray):
-                mean = np.asarray(t.mean, dtype=np.float32).reshape(-1, 1, 1)
-                std = np.asarray(t.std, dtype=np.float32).reshape(-1, 1, 1)
-                x = (x - mean) / std
+                x = normalize(x, t.mean, t.std)
             elif isinstance(x, np.ndarray):  # an unknown tensor step: torch's own
                 x = t(torch.from_numpy(x)).numpy()
             else:
