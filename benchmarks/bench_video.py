@@ -69,12 +69,19 @@ def _rss_mb() -> float:
     return float("nan")
 
 
-def _index(video_dir: Path, model: str, batch: int, sample: bool = False) -> dict:
+def _index(video_dir: Path, model: str, batch: int, precision: str, sample: bool = False) -> dict:
     import aisearch_widgets as aw
 
     home = Path(tempfile.mkdtemp(prefix="bench-video-home-"))
     try:
-        proj = aw.Project("bench", sources=video_dir, model=model, home=home, batch_size=batch)
+        proj = aw.Project(
+            "bench",
+            sources=video_dir,
+            model=model,
+            home=home,
+            batch_size=batch,
+            precision=precision,
+        )
         proj.embedder  # noqa: B018 - load the model before timing
         samples: list[tuple[int, float]] = []
         stop = threading.Event()
@@ -106,12 +113,12 @@ def _index(video_dir: Path, model: str, batch: int, sample: bool = False) -> dic
         shutil.rmtree(home, ignore_errors=True)
 
 
-def _model_only(model: str, n: int, batch: int) -> float:
+def _model_only(model: str, n: int, batch: int, precision: str) -> float:
     import torch
 
     from aisearch_widgets.embedder import Embedder
 
-    emb = Embedder(model, device="cpu")
+    emb = Embedder(model, device="cpu", precision=precision)
     x = torch.randn(n, 3, emb.image_size, emb.image_size)
     emb.encode_batch(x[:batch])  # warm-up
     t0 = time.perf_counter()
@@ -120,31 +127,79 @@ def _model_only(model: str, n: int, batch: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def _made_elsewhere(path: Path, seconds: int, fps: int = 25) -> float:
+    """Encode the test video in a child process (its numpy buffers would otherwise stay
+    in this process's RSS), return the seconds it took."""
+    import subprocess
+    import sys
+
+    t0 = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "make",
+            "--out",
+            str(path),
+            "--seconds",
+            str(seconds),
+            "--encode-fps",
+            str(fps),
+        ],
+        check=True,
+    )
+    return time.perf_counter() - t0
+
+
+def _decode_only(path: Path, size: int) -> float:
+    from aisearch_widgets.video import VideoFrames
+
+    t0 = time.perf_counter()
+    n = sum(1 for _ in VideoFrames(path, 1.0, min_side=size))
+    return n / (time.perf_counter() - t0)
+
+
 def speed(args: argparse.Namespace) -> dict:
+    """Rounds of (pipeline, model only, decode only), each ratio from one round."""
+    rounds = []
     with tempfile.TemporaryDirectory(prefix="bench-video-") as d:
-        t0 = time.perf_counter()
-        make_video(Path(d) / "line.mp4", args.seconds)
-        made = time.perf_counter() - t0
+        if args.video:  # reuse a video made by an earlier run (``make`` mode)
+            shutil.copy(args.video, Path(d) / "line.mp4")
+            made = 0.0
+        else:
+            made = _made_elsewhere(Path(d) / "line.mp4", args.seconds)
         size = (Path(d) / "line.mp4").stat().st_size
-        run = _index(Path(d), args.model, args.batch)
-        only = _model_only(args.model, run["frames"], args.batch)
-    run.pop("samples")
+        for r in range(args.rounds):
+            run = _index(Path(d), args.model, args.batch, args.precision)
+            only = _model_only(args.model, run["frames"], args.batch, args.precision)
+            dec = _decode_only(Path(d) / "line.mp4", 224)
+            rounds.append(
+                {
+                    "round": r,
+                    "frames": run["frames"],
+                    "pipeline_rate": round(run["rate"], 2),
+                    "model_only_rate": round(only, 2),
+                    "decode_only_rate": round(dec, 2),
+                    "ratio": round(run["rate"] / only, 3),
+                }
+            )
+            print(json.dumps(rounds[-1]), flush=True)
     return {
         "video_seconds": args.seconds,
         "video_bytes": size,
         "encode_seconds": made,
-        "pipeline_rate": run["rate"],
-        "model_only_rate": only,
-        "ratio": run["rate"] / only,
-        "run": run,
+        "precision": args.precision,
+        "model": args.model,
+        "rounds": rounds,
+        "ratio_median": float(np.median([x["ratio"] for x in rounds])),
         "cpus": os.cpu_count(),
     }
 
 
 def memory(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-video-") as d:
-        make_video(Path(d) / "long.mp4", args.seconds, fps=args.encode_fps)
-        run = _index(Path(d), args.model, args.batch, sample=True)
+        _made_elsewhere(Path(d) / "long.mp4", args.seconds, fps=args.encode_fps)
+        run = _index(Path(d), args.model, args.batch, args.precision, sample=True)
     samples = run.pop("samples")
     total = run["frames"]
     quarters = {}
@@ -187,15 +242,25 @@ def seek(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["speed", "memory", "seek"])
+    ap.add_argument("mode", choices=["speed", "memory", "seek", "make"])
+    ap.add_argument("--out", default=None, help="make: where to write the video")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--video", default=None, help="speed: an existing 1080p video to use")
     ap.add_argument("--seconds", type=int, default=120)
     ap.add_argument("--encode-fps", type=int, default=5)
     ap.add_argument("--model", default="ViT-B-32:random")
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument(
+        "--precision", default="fp32", choices=["fp32", "int8"], help="both sides use it"
+    )
     args = ap.parse_args()
+    if args.mode == "make":
+        make_video(Path(args.out), args.seconds, fps=args.encode_fps)
+        return
     res = {"speed": speed, "memory": memory, "seek": seek}[args.mode](args)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"video-{args.mode}.json").write_text(json.dumps(res, indent=1))
+    tag = "" if args.precision == "fp32" else f"-{args.precision}"
+    (RESULTS / f"video-{args.mode}{tag}.json").write_text(json.dumps(res, indent=1))
     print(json.dumps(res, indent=1))
 
 
