@@ -27,6 +27,7 @@ import io
 import json
 import os
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -290,6 +291,7 @@ def main() -> None:
             context.close()
     finally:
         server.stop()
+        shutil.rmtree(work, ignore_errors=True)  # the lab root: home, images, profile
 
 
 if __name__ == "__main__":

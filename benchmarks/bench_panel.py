@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -157,6 +158,7 @@ panel
             context.close()
     finally:
         server.stop()
+        shutil.rmtree(work, ignore_errors=True)  # the lab root: home, images, profile
     print(json.dumps(results, indent=2))
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
