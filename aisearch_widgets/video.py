@@ -134,6 +134,8 @@ class VideoFrames:
         self.last_time: float | None = None
         self.decoded = 0  # frames decoded (sampled or not): the cost of the read
         self.seeks = 0
+        self.mode = "seek" if seek else "sequential"  # the way it was read (see above)
+        self.gop: float | None = None  # the first keyframe interval, in seconds
 
     def estimate(self) -> int | None:
         """Frames this video will give, from its header (None if it does not say)."""
@@ -170,7 +172,9 @@ class VideoFrames:
         k = 0
         size: tuple[int, int] | None = None
         keyframes: list[float] = []
-        seeking = bool(self.seek)
+        self.mode = "seek" if self.seek else "sequential"
+        last_key: int | None = None  # pts of the last keyframe decoded
+        resume: int | None = None  # pts of the keyframe to decode again from
         yielded = 0
 
         def target() -> float:
@@ -178,7 +182,11 @@ class VideoFrames:
 
         try:
             while True:
-                if seeking and yielded:
+                if resume is not None:
+                    container.seek(resume, stream=st, backward=True, any_frame=False)
+                    self.seeks += 1
+                    resume = None
+                elif self.mode == "seek" and yielded:
                     if self.duration is not None and target() > self.duration + tol:
                         break
                     container.seek(
@@ -191,11 +199,25 @@ class VideoFrames:
                     if fr.time is None:
                         continue
                     t = fr.time - start
-                    if fr.key_frame and self.seek is None and len(keyframes) < 2:
-                        keyframes.append(t)
-                        if len(keyframes) == 2:
-                            gop = keyframes[1] - keyframes[0]
-                            seeking = gop > 0 and step > SEEK_MIN_GOPS * gop
+                    if self.mode == "keyframes":
+                        if not fr.key_frame:
+                            continue  # in the decoder's pipeline before it skipped them
+                        if t >= target() + step - tol and last_key is not None:
+                            # A keyframe gap longer than a sampling interval: the times
+                            # it jumps over have frames, but not keyframes. From the
+                            # keyframe before it, every frame, to the end.
+                            st.codec_context.skip_frame = "DEFAULT"
+                            self.mode = "sequential"
+                            resume = last_key
+                            break
+                    if fr.key_frame:
+                        last_key = fr.pts
+                        if self.seek is None and len(keyframes) < 2:
+                            keyframes.append(t)
+                            if len(keyframes) == 2:
+                                self.mode = self._choose(keyframes[1] - keyframes[0], step, tol)
+                                if self.mode == "keyframes":
+                                    st.codec_context.skip_frame = "NONKEY"
                     if t < target() - tol:
                         continue
                     while t >= target() + step - tol:  # a gap in the video: skip those times
@@ -208,9 +230,9 @@ class VideoFrames:
                     yielded += 1
                     k += 1
                     got = True
-                    if seeking:
+                    if self.mode == "seek":
                         break
-                if not seeking or not got:
+                if resume is None and (self.mode != "seek" or not got):
                     break
         except av.FFmpegError as exc:
             if not yielded:
@@ -227,6 +249,17 @@ class VideoFrames:
             and self.duration - self.last_time > max(2 * step, 1.0) + 1.0 / rate
         ):
             self.stopped = self._where("the data ends early (a truncated file?)")
+
+    def _choose(self, gop: float, step: float, tol: float) -> str:
+        """The way to read, from the first keyframe interval ``gop`` (seconds)."""
+        self.gop = gop
+        if gop <= 0:
+            return "sequential"
+        if step > SEEK_MIN_GOPS * gop:
+            return "seek"
+        if gop <= step + tol:
+            return "keyframes"
+        return "sequential"
 
     def _where(self, why: str) -> str:
         of = f" of {self.duration:.1f} s" if self.duration else ""
