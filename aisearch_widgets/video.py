@@ -36,6 +36,9 @@ DEFAULT_FPS = 1.0
 # Seek to the keyframe before each sample when the samples are more than this many
 # keyframe intervals apart (measured: benchmarks/README.md, section 9).
 SEEK_MIN_GOPS = 2.0
+# Frames a decoder may still give after being told to skip non-keyframes: those already
+# in its frame threads (FFmpeg uses at most 16) and its reordering delay (at most 16).
+PIPELINE_FRAMES = 40
 INSTALL_HINT = "pip install 'aisearch-widgets[video]'"
 
 
@@ -200,16 +203,22 @@ class VideoFrames:
                         continue
                     t = fr.time - start
                     if self.mode == "keyframes":
-                        if not fr.key_frame:
-                            continue  # in the decoder's pipeline before it skipped them
-                        if t >= target() + step - tol and last_key is not None:
-                            # A keyframe gap longer than a sampling interval: the times
-                            # it jumps over have frames, but not keyframes. From the
-                            # keyframe before it, every frame, to the end.
+                        # Back to every frame, from the keyframe before, to the end: at a
+                        # keyframe gap longer than a sampling interval (the times it
+                        # jumps over have frames, but no keyframe), or when the decoder
+                        # does not skip (VP9, AV1: frames long after the switch, past
+                        # any frames already in its pipeline then).
+                        if (
+                            t >= target() + step - tol
+                            if fr.key_frame
+                            else t > keyframes[1] + PIPELINE_FRAMES / rate
+                        ):
                             st.codec_context.skip_frame = "DEFAULT"
                             self.mode = "sequential"
                             resume = last_key
                             break
+                        if not fr.key_frame:
+                            continue
                     if fr.key_frame:
                         last_key = fr.pts
                         if self.seek is None and len(keyframes) < 2:
