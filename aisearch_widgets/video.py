@@ -8,10 +8,35 @@ frame at 40 s stays the same when the file is touched.
 
 Decoding streams (one decoded frame in memory at a time, never the whole video);
 each frame is reduced to the model's input size by FFmpeg's scaler
-(``VideoFrame.reformat``) before it becomes a Python object. When the sampling
-interval is much longer than the distance between keyframes, the reader seeks to
-the keyframe before each sample instead of decoding every frame in between
-(``benchmarks/bench_video.py`` measures both).
+(``VideoFrame.reformat``) before it becomes a Python object.
+
+Most frames of a compressed video can only be decoded after the frames before them,
+back to a keyframe, so showing one frame a second of a 25 frames/s video costs 25
+decoded frames. :class:`VideoFrames` reads a video in one of three modes, chosen
+from the interval between its first two keyframes (``gop``) and the sampling
+interval ``1 / fps`` (``step``) and kept in :attr:`VideoFrames.mode`:
+
+- ``"seek"`` when ``step > SEEK_MIN_GOPS × gop`` (keyframes much denser than the
+  samples): for each sample, seek to the keyframe before it and decode from there
+  to the sampling time. The frames are those of sequential decoding.
+- ``"keyframes"`` when ``gop ≤ step`` (+ half a frame), e.g. cameras writing a
+  keyframe every 1-2 s sampled at 1 frame/s: the decoder decodes keyframes only
+  (``skip_frame = "NONKEY"``) and each sampling time takes the keyframe at or just
+  after it. ``Frame.t_ms`` stays the sampling time (the same ids); ``Frame.time``
+  is the keyframe's own, less than one keyframe interval after it. At the first
+  keyframe gap longer than ``step`` (irregular keyframes, or a slow drift: at 29.97
+  frames/s a keyframe every 30 frames is 1.001 s apart and skips a second after
+  ~16 min), or when the decoder does not skip (FFmpeg's VP9 and AV1 decoders), the
+  reader goes back to the keyframe before and reads the rest ``"sequential"``: no
+  sampling time is lost.
+- ``"sequential"`` otherwise (keyframes far apart, the x264 default of 250 frames),
+  or with ``seek=False``: every frame is decoded, the sampled ones are kept.
+
+The choice depends on the file and ``fps`` alone: the same file gives the same frames.
+B-frames that no other frame refers to could also be skipped between samples
+(``skip_frame = "NONREF"``), but the switch would have to follow packets, ahead of
+the decoder's threads, and could drop the very frame a sampling time needs: not done.
+``benchmarks/bench_video.py`` (``seek``, ``speed --gop``) measures the modes.
 
 ``av`` is imported only when a video is actually read: a project of images never
 loads it, and without it a video fails as ``unsupported`` with the way to install it.
@@ -115,6 +140,12 @@ class VideoFrames:
     >>> for f in frames: ...                                      # Frame(t_ms, time, image)
     >>> frames.stopped                                            # None, or where and why
 
+    :attr:`mode` says how it was read (``"sequential"``, ``"seek"`` or ``"keyframes"``,
+    see the module's docstring; the last one used, after a fall-back to sequential),
+    :attr:`gop` the first keyframe interval in seconds, :attr:`decoded` the frames
+    decoded and :attr:`seeks` the seeks made. ``seek=False`` always decodes every
+    frame, ``seek=True`` always seeks, ``None`` chooses.
+
     Opening fails with :class:`DecodeFailure` of kind ``video_corrupt`` (not a
     video, no video stream, truncated before its first frame) or ``unsupported``
     (PyAV missing). A video that stops decoding midway yields the frames before that
@@ -137,7 +168,7 @@ class VideoFrames:
         self.last_time: float | None = None
         self.decoded = 0  # frames decoded (sampled or not): the cost of the read
         self.seeks = 0
-        self.mode = "seek" if seek else "sequential"  # the way it was read (see above)
+        self.mode = "seek" if seek else "sequential"
         self.gop: float | None = None  # the first keyframe interval, in seconds
 
     def estimate(self) -> int | None:
@@ -280,7 +311,8 @@ def frame_at(
     path: str | os.PathLike[str], t_ms: int, min_side: int | None = None
 ) -> Image.Image | None:
     """The frame shown at ``t_ms`` (full size unless ``min_side``), or None when the
-    video cannot give it."""
+    video cannot give it. For a video read in ``"keyframes"`` mode this is the frame
+    at the sampling time, not the keyframe (``Frame.time``) that was embedded."""
     try:
         av = _import_av()
         _check_regular(os.fspath(path))
