@@ -20,15 +20,14 @@ interval ``1 / fps`` (``step``) and kept in :attr:`VideoFrames.mode`:
   samples): for each sample, seek to the keyframe before it and decode from there
   to the sampling time. The frames are those of sequential decoding.
 - ``"keyframes"`` when ``gop ≤ step`` (+ half a frame), e.g. cameras writing a
-  keyframe every 1-2 s sampled at 1 frame/s: the decoder decodes keyframes only
-  (``skip_frame = "NONKEY"``) and each sampling time takes the keyframe at or just
-  after it. ``Frame.t_ms`` stays the sampling time (the same ids); ``Frame.time``
-  is the keyframe's own, less than one keyframe interval after it. At the first
-  keyframe gap longer than ``step`` (irregular keyframes, or a slow drift: at 29.97
-  frames/s a keyframe every 30 frames is 1.001 s apart and skips a second after
-  ~16 min), or when the decoder does not skip (FFmpeg's VP9 and AV1 decoders), the
-  reader goes back to the keyframe before and reads the rest ``"sequential"``: no
-  sampling time is lost.
+  keyframe every second sampled at 1 frame/s: the decoder decodes keyframes only
+  (``skip_frame = "NONKEY"``) as long as every sampling time has a keyframe on it
+  (within half a frame): the frames are then exactly those of sequential decoding,
+  at a fraction of the cost. At the first sampling time without a keyframe on it
+  (keyframes off the sampling grid, a longer gap, or a slow drift: at 29.97 frames/s
+  a keyframe every 30 frames is 1.001 s apart and leaves the grid after ~16 s), or
+  when the decoder does not skip (FFmpeg's VP9 and AV1 decoders), the reader goes
+  back to the keyframe before and reads the rest ``"sequential"``.
 - ``"sequential"`` otherwise (keyframes far apart, the x264 default of 250 frames),
   or with ``seek=False``: every frame is decoded, the sampled ones are kept.
 
@@ -235,12 +234,13 @@ class VideoFrames:
                     t = fr.time - start
                     if self.mode == "keyframes":
                         # Back to every frame, from the keyframe before, to the end: at a
-                        # keyframe gap longer than a sampling interval (the times it
-                        # jumps over have frames, but no keyframe), or when the decoder
-                        # does not skip (VP9, AV1: frames long after the switch, past
-                        # any frames already in its pipeline then).
+                        # sampling time with no keyframe on it (keyframes off the sampling
+                        # grid, drifting, or a longer gap: the frame there is not a
+                        # keyframe, and only the frame at a sampling time is ever taken),
+                        # or when the decoder does not skip (VP9, AV1: frames long after
+                        # the switch, past any frames already in its pipeline then).
                         if (
-                            t >= target() + step - tol
+                            t > target() + tol
                             if fr.key_frame
                             else t > keyframes[1] + PIPELINE_FRAMES / rate
                         ):
@@ -311,8 +311,7 @@ def frame_at(
     path: str | os.PathLike[str], t_ms: int, min_side: int | None = None
 ) -> Image.Image | None:
     """The frame shown at ``t_ms`` (full size unless ``min_side``), or None when the
-    video cannot give it. For a video read in ``"keyframes"`` mode this is the frame
-    at the sampling time, not the keyframe (``Frame.time``) that was embedded."""
+    video cannot give it."""
     try:
         av = _import_av()
         _check_regular(os.fspath(path))
