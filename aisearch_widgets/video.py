@@ -8,10 +8,34 @@ frame at 40 s stays the same when the file is touched.
 
 Decoding streams (one decoded frame in memory at a time, never the whole video);
 each frame is reduced to the model's input size by FFmpeg's scaler
-(``VideoFrame.reformat``) before it becomes a Python object. When the sampling
-interval is much longer than the distance between keyframes, the reader seeks to
-the keyframe before each sample instead of decoding every frame in between
-(``benchmarks/bench_video.py`` measures both).
+(``VideoFrame.reformat``) before it becomes a Python object.
+
+Most frames of a compressed video can only be decoded after the frames before them,
+back to a keyframe, so showing one frame a second of a 25 frames/s video costs 25
+decoded frames. :class:`VideoFrames` reads a video in one of three modes, chosen
+from the interval between its first two keyframes (``gop``) and the sampling
+interval ``1 / fps`` (``step``) and kept in :attr:`VideoFrames.mode`:
+
+- ``"seek"`` when ``step > SEEK_MIN_GOPS × gop`` (keyframes much denser than the
+  samples): for each sample, seek to the keyframe before it and decode from there
+  to the sampling time. The frames are those of sequential decoding.
+- ``"keyframes"`` when ``gop ≤ step`` (+ half a frame), e.g. cameras writing a
+  keyframe every second sampled at 1 frame/s: the decoder decodes keyframes only
+  (``skip_frame = "NONKEY"``) as long as every sampling time has a keyframe on it
+  (within half a frame): the frames are then exactly those of sequential decoding,
+  at a fraction of the cost. At the first sampling time without a keyframe on it
+  (keyframes off the sampling grid, a longer gap, or a slow drift: at 29.97 frames/s
+  a keyframe every 30 frames is 1.001 s apart and leaves the grid after ~16 s), or
+  when the decoder does not skip (FFmpeg's VP9 and AV1 decoders), the reader goes
+  back to the keyframe before and reads the rest ``"sequential"``.
+- ``"sequential"`` otherwise (keyframes far apart, the x264 default of 250 frames),
+  or with ``seek=False``: every frame is decoded, the sampled ones are kept.
+
+The choice depends on the file and ``fps`` alone: the same file gives the same frames.
+B-frames that no other frame refers to could also be skipped between samples
+(``skip_frame = "NONREF"``), but the switch would have to follow packets, ahead of
+the decoder's threads, and could drop the very frame a sampling time needs: not done.
+``benchmarks/bench_video.py`` (``seek``, ``speed --gop``) measures the modes.
 
 ``av`` is imported only when a video is actually read: a project of images never
 loads it, and without it a video fails as ``unsupported`` with the way to install it.
@@ -36,6 +60,9 @@ DEFAULT_FPS = 1.0
 # Seek to the keyframe before each sample when the samples are more than this many
 # keyframe intervals apart (measured: benchmarks/README.md, section 9).
 SEEK_MIN_GOPS = 2.0
+# Frames a decoder may still give after being told to skip non-keyframes: those already
+# in its frame threads (FFmpeg uses at most 16) and its reordering delay (at most 16).
+PIPELINE_FRAMES = 40
 INSTALL_HINT = "pip install 'aisearch-widgets[video]'"
 
 
@@ -112,6 +139,12 @@ class VideoFrames:
     >>> for f in frames: ...                                      # Frame(t_ms, time, image)
     >>> frames.stopped                                            # None, or where and why
 
+    :attr:`mode` says how it was read (``"sequential"``, ``"seek"`` or ``"keyframes"``,
+    see the module's docstring; the last one used, after a fall-back to sequential),
+    :attr:`gop` the first keyframe interval in seconds, :attr:`decoded` the frames
+    decoded and :attr:`seeks` the seeks made. ``seek=False`` always decodes every
+    frame, ``seek=True`` always seeks, ``None`` chooses.
+
     Opening fails with :class:`DecodeFailure` of kind ``video_corrupt`` (not a
     video, no video stream, truncated before its first frame) or ``unsupported``
     (PyAV missing). A video that stops decoding midway yields the frames before that
@@ -134,6 +167,8 @@ class VideoFrames:
         self.last_time: float | None = None
         self.decoded = 0  # frames decoded (sampled or not): the cost of the read
         self.seeks = 0
+        self.mode = "seek" if seek else "sequential"
+        self.gop: float | None = None  # the first keyframe interval, in seconds
 
     def estimate(self) -> int | None:
         """Frames this video will give, from its header (None if it does not say)."""
@@ -170,7 +205,9 @@ class VideoFrames:
         k = 0
         size: tuple[int, int] | None = None
         keyframes: list[float] = []
-        seeking = bool(self.seek)
+        self.mode = "seek" if self.seek else "sequential"
+        last_key: int | None = None  # pts of the last keyframe decoded
+        resume: int | None = None  # pts of the keyframe to decode again from
         yielded = 0
 
         def target() -> float:
@@ -178,7 +215,11 @@ class VideoFrames:
 
         try:
             while True:
-                if seeking and yielded:
+                if resume is not None:
+                    container.seek(resume, stream=st, backward=True, any_frame=False)
+                    self.seeks += 1
+                    resume = None
+                elif self.mode == "seek" and yielded:
                     if self.duration is not None and target() > self.duration + tol:
                         break
                     container.seek(
@@ -191,11 +232,32 @@ class VideoFrames:
                     if fr.time is None:
                         continue
                     t = fr.time - start
-                    if fr.key_frame and self.seek is None and len(keyframes) < 2:
-                        keyframes.append(t)
-                        if len(keyframes) == 2:
-                            gop = keyframes[1] - keyframes[0]
-                            seeking = gop > 0 and step > SEEK_MIN_GOPS * gop
+                    if self.mode == "keyframes":
+                        # Back to every frame, from the keyframe before, to the end: at a
+                        # sampling time with no keyframe on it (keyframes off the sampling
+                        # grid, drifting, or a longer gap: the frame there is not a
+                        # keyframe, and only the frame at a sampling time is ever taken),
+                        # or when the decoder does not skip (VP9, AV1: frames long after
+                        # the switch, past any frames already in its pipeline then).
+                        if (
+                            t > target() + tol
+                            if fr.key_frame
+                            else t > keyframes[1] + PIPELINE_FRAMES / rate
+                        ):
+                            st.codec_context.skip_frame = "DEFAULT"
+                            self.mode = "sequential"
+                            resume = last_key
+                            break
+                        if not fr.key_frame:
+                            continue
+                    if fr.key_frame:
+                        last_key = fr.pts
+                        if self.seek is None and len(keyframes) < 2:
+                            keyframes.append(t)
+                            if len(keyframes) == 2:
+                                self.mode = self._choose(keyframes[1] - keyframes[0], step, tol)
+                                if self.mode == "keyframes":
+                                    st.codec_context.skip_frame = "NONKEY"
                     if t < target() - tol:
                         continue
                     while t >= target() + step - tol:  # a gap in the video: skip those times
@@ -208,9 +270,9 @@ class VideoFrames:
                     yielded += 1
                     k += 1
                     got = True
-                    if seeking:
+                    if self.mode == "seek":
                         break
-                if not seeking or not got:
+                if resume is None and (self.mode != "seek" or not got):
                     break
         except av.FFmpegError as exc:
             if not yielded:
@@ -227,6 +289,17 @@ class VideoFrames:
             and self.duration - self.last_time > max(2 * step, 1.0) + 1.0 / rate
         ):
             self.stopped = self._where("the data ends early (a truncated file?)")
+
+    def _choose(self, gop: float, step: float, tol: float) -> str:
+        """The way to read, from the first keyframe interval ``gop`` (seconds)."""
+        self.gop = gop
+        if gop <= 0:
+            return "sequential"
+        if step > SEEK_MIN_GOPS * gop:
+            return "seek"
+        if gop <= step + tol:
+            return "keyframes"
+        return "sequential"
 
     def _where(self, why: str) -> str:
         of = f" of {self.duration:.1f} s" if self.duration else ""

@@ -23,6 +23,7 @@ import aisearch_widgets as aw  # noqa: E402
 from aisearch_widgets._errors import AISearchError  # noqa: E402
 from aisearch_widgets._integrity import problems  # noqa: E402
 from aisearch_widgets.catalog import SCHEMA_VERSION, Catalog  # noqa: E402
+from aisearch_widgets.video import VideoFrames, pixel_hash  # noqa: E402
 
 PROMPT = "a red circle"
 
@@ -33,13 +34,25 @@ def write_video(
     event: tuple[float, float] | None = (40, 50),
     fps: int = 2,
     size: tuple[int, int] = (160, 120),
+    gop: int | None = None,
+    keys: tuple[int, ...] = (),
+    codec: str = "libx264",
 ) -> Path:
-    """A conveyor: a blue square moving right; a red circle during ``event``."""
+    """A conveyor: a blue square moving right; a red circle during ``event``. ``gop``:
+    the keyframe interval in frames (x264's default, 250, when None); ``keys``: frame
+    numbers made keyframes on top of those."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as out:
-        s = out.add_stream("libx264", rate=fps)
+        s = out.add_stream(codec, rate=fps)
         s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p"
-        s.options = {"preset": "ultrafast"}
+        if codec == "libx264":
+            s.options = {
+                "preset": "ultrafast",
+                **({"g": str(gop)} if gop is not None else {}),
+                **({"forced-idr": "1"} if keys else {}),
+            }
+        elif gop is not None:
+            s.gop_size = gop
         for i in range(seconds * fps):
             img = Image.new("RGB", size, (235, 235, 235))
             d = ImageDraw.Draw(img)
@@ -47,7 +60,10 @@ def write_video(
             d.rectangle([x, 45, x + 28, 73], fill=(38, 84, 222))
             if event and event[0] <= i / fps < event[1]:
                 d.ellipse([100, 30, 150, 80], fill=(214, 32, 32))
-            for pkt in s.encode(av.VideoFrame.from_image(img)):
+            frame = av.VideoFrame.from_image(img)
+            if i in keys:
+                frame.pict_type = av.video.frame.PictureType.I
+            for pkt in s.encode(frame):
                 out.mux(pkt)
         for pkt in s.encode():
             out.mux(pkt)
@@ -166,6 +182,97 @@ def test_vanished_folder_keeps_its_video_as_missing(tmp_path: Path, home: Path) 
         p.update()
         p.update(prune_missing=True)
         assert p.status.total == 10 and p.tags["kept"] == 10 and problems(p) == []
+
+
+def read(path: Path, **kw) -> tuple[VideoFrames, list]:
+    v = VideoFrames(path, 1.0, min_side=None, **kw)
+    return v, list(v)
+
+
+@pytest.mark.parametrize(
+    "rate,gop",
+    [(8, 8), (10, 5)],  # a keyframe on every sampling time; two per sampling interval
+)
+def test_dense_keyframes_decode_keyframes_only(tmp_path: Path, rate: int, gop: int) -> None:
+    path = write_video(tmp_path / "cam.mp4", seconds=40, event=None, fps=rate, gop=gop)
+    seq, exact = read(path, seek=False)
+    assert seq.mode == "sequential" and seq.decoded == 40 * rate
+    v, got = read(path)
+    assert v.mode == "keyframes" and v.seeks == 0
+    # The frames up to the second keyframe, those already in the decoder's pipeline when
+    # it switched, then the keyframes only (one per sample when they are 1 s apart).
+    assert v.decoded <= -(-40 * rate // gop) + gop + 4, v.decoded
+    # Exactly the frames sequential decoding gives: same times, same pixels.
+    assert [(f.t_ms, f.time, pixel_hash(f.image)) for f in got] == [
+        (f.t_ms, f.time, pixel_hash(f.image)) for f in exact
+    ]
+    assert [f.t_ms for f in got] == list(range(0, 40_000, 1000))
+    again = list(VideoFrames(path, 1.0, min_side=None))
+    assert [(f.t_ms, f.time, pixel_hash(f.image)) for f in again] == [
+        (f.t_ms, f.time, pixel_hash(f.image)) for f in got
+    ]  # the same file gives the same frames
+
+
+def test_keyframes_off_the_sampling_times_read_every_frame(tmp_path: Path) -> None:
+    """A keyframe every 0.7 s lands on no sampling time after the first: the reader
+    goes back and decodes every frame, so the frame of each time is the frame shown
+    then (what export and the enlarged view show), never a keyframe next to it."""
+    path = write_video(tmp_path / "cam.mp4", seconds=20, event=None, fps=10, gop=7)
+    _, exact = read(path, seek=False)
+    v, got = read(path)
+    assert v.mode == "sequential" and v.seeks == 1
+    assert [(f.t_ms, f.time, pixel_hash(f.image)) for f in got] == [
+        (f.t_ms, f.time, pixel_hash(f.image)) for f in exact
+    ]
+
+
+def test_sparse_keyframes_stay_sequential(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "cam.mp4", seconds=30, event=None, fps=8, gop=80)
+    seq, exact = read(path, seek=False)
+    v, got = read(path)
+    assert v.mode == "sequential" and v.decoded == seq.decoded == 240 and v.seeks == 0
+    assert [(f.t_ms, f.time, pixel_hash(f.image)) for f in got] == [
+        (f.t_ms, f.time, pixel_hash(f.image)) for f in exact
+    ]
+
+
+def test_a_long_keyframe_gap_goes_back_to_sequential(tmp_path: Path) -> None:
+    """Keyframes 1 s apart at the start, then 10 s apart: the first long gap would skip
+    nine sampling times, so the reader goes back to the keyframe before it and decodes
+    every frame from there, giving exactly the sequential frames."""
+    path = write_video(tmp_path / "cam.mp4", seconds=30, event=None, fps=8, gop=80, keys=(8,))
+    _, exact = read(path, seek=False)
+    v, got = read(path)
+    assert v.gop == 1.0 and v.mode == "sequential" and v.seeks == 1
+    assert [(f.t_ms, f.time, pixel_hash(f.image)) for f in got] == [
+        (f.t_ms, f.time, pixel_hash(f.image)) for f in exact
+    ]
+
+
+def test_a_decoder_that_does_not_skip_reads_every_frame(tmp_path: Path) -> None:
+    """FFmpeg's VP9 decoder ignores "decode keyframes only": the reader notices that
+    non-keyframes keep coming and decodes every frame from the keyframe before."""
+    path = write_video(
+        tmp_path / "cam.webm", seconds=30, event=None, fps=8, gop=8, codec="libvpx-vp9"
+    )
+    seq, exact = read(path, seek=False)
+    v, got = read(path)
+    assert v.gop == 1.0 and v.mode == "sequential" and v.seeks == 1
+    assert v.decoded <= seq.decoded + 2 * 8 + 40, (v.decoded, seq.decoded)
+    assert [(f.t_ms, f.time, pixel_hash(f.image)) for f in got] == [
+        (f.t_ms, f.time, pixel_hash(f.image)) for f in exact
+    ]  # its keyframes fall on the sampling times: the same frames
+
+
+def test_project_over_a_camera_with_a_keyframe_every_second(tmp_path: Path, home: Path) -> None:
+    root = tmp_path / "cams"
+    write_video(root / "cam.mp4", seconds=30, event=(10, 20), fps=4, gop=4)
+    with aw.Project("kf", sources=root, model="demo", home=home) as p:
+        p.update()
+        assert p.status.done == 30 and p.status.failed == 0 and problems(p) == []
+        assert sorted(frame_rows(p, root / "cam.mp4")) == list(range(0, 30_000, 1000))
+        seg = p.search(PROMPT, limit=10).segments()
+        assert len(seg) == 1 and abs(seg["start"][0] - 10) <= 2 and abs(seg["end"][0] - 20) <= 2
 
 
 def test_truncated_and_corrupt_videos_are_reported(tmp_path: Path, home: Path) -> None:
