@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -329,6 +330,8 @@ class RayEngine:
         self.batch_size = batch_size
         self.prepare_batch = prepare_batch
         self._pool: _Pool | None = None
+        self._syncing = False
+        _ENGINES.add(self)
 
     def __repr__(self) -> str:
         return f"RayEngine(address={self.address!r}, concurrency={self.concurrency})"
@@ -362,7 +365,10 @@ class RayEngine:
                 return pool
             except Exception:  # an actor died (its node left): start a new pool
                 log.warning("Ray model actors lost; starting new ones")
-                self.close()
+                self._stop_actors()
+        for other in list(_ENGINES):
+            if other is not self and not other._syncing:
+                other._stop_actors()  # its idle actors would hold the CPUs this sync needs
         res = ray.cluster_resources()
         gpus, cpus = int(res.get("GPU", 0)), max(1, int(res.get("CPU", 1)))
         n = self.concurrency or (gpus if gpus else max(1, cpus // 4))
@@ -388,7 +394,11 @@ class RayEngine:
         return self._actors(ensure_ray(self.address, self.num_cpus)).threads
 
     def close(self) -> None:
-        """Stop the model actors this engine holds (the project calls it on close)."""
+        """Stop the model actors this engine holds; the project calls it on close."""
+        _ENGINES.discard(self)
+        self._stop_actors()
+
+    def _stop_actors(self) -> None:
         pool, self._pool = self._pool, None
         if pool is None:
             return
@@ -415,6 +425,25 @@ class RayEngine:
         ray = ensure_ray(self.address, self.num_cpus)
         if not items:
             return
+        self._syncing = True
+        try:
+            yield from self._embedded(ray, items, prev, lenders, thumbs, max_bytes)
+        finally:
+            self._syncing = False
+            if any(e is not self for e in list(_ENGINES)):
+                # Another project of this process also syncs on Ray: keeping these
+                # actors could leave its sync waiting for their CPUs for ever.
+                self._stop_actors()
+
+    def _embedded(
+        self,
+        ray: Any,
+        items: Sequence[tuple[Any, str]],
+        prev: dict[str, str | None],
+        lenders: dict[str, str],
+        thumbs: bool,
+        max_bytes: int,
+    ) -> Iterator[list[dict[str, Any]]]:
         self._probe(ray, items[0][0].path)
         pool = self._actors(ray)
         rows = [
@@ -469,6 +498,11 @@ class RayEngine:
             close = getattr(bundles, "close", None)
             if close is not None:
                 close()
+
+
+# The engines of this process: one starting its actors stops the idle actors of the
+# others, and none keeps its actors between syncs while another exists.
+_ENGINES: weakref.WeakSet[RayEngine] = weakref.WeakSet()
 
 
 class _Pool:

@@ -297,3 +297,33 @@ def test_opening_a_ray_project_does_not_import_ray(tmp_path: Path, tiny_model: s
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_two_ray_projects_of_one_process_never_wait_for_each_other(
+    cluster: str, tmp_path: Path, tiny_model: str
+) -> None:
+    """Model actors are kept between syncs, each holding a CPU: two projects on a
+    2-CPU Ray would leave no CPU for the other's decode tasks, and its sync would wait
+    for ever. Starting actors stops another project's idle ones, and neither keeps
+    them between syncs while the other is open."""
+    import threading
+
+    folders = []
+    for name in ("a", "b"):
+        folders.append(tmp_path / name)
+        make_folder(folders[-1], 4, sub=False)
+    a = aw.Project("a", sources=folders[0], model=tiny_model, home=tmp_path / "ha", engine="ray")
+    b = aw.Project("b", sources=folders[1], model=tiny_model, home=tmp_path / "hb", engine="ray")
+    try:
+        for i, (proj, folder) in enumerate([(a, folders[0]), (b, folders[1]), (a, folders[0])]):
+            draw(folder / f"new-{i}.jpg", "yellow", seed=100 + i)
+            got: list = []
+            t = threading.Thread(target=lambda p=proj, out=got: out.append(p.update()), daemon=True)
+            t.start()
+            t.join(timeout=240)
+            assert not t.is_alive(), f"the sync of {proj.name} waited for the other's actors"
+            assert got[0].failed == 0 and got[0].embedded >= 1
+            assert _integrity.problems(proj) == []
+    finally:
+        a.close()
+        b.close()

@@ -25,6 +25,9 @@ FORMAT_VERSION = 1
 Progress = Callable[[str, float], None]
 
 
+_ROWS = 16384  # rows per block of the whole-matrix passes (32 MB of float32 at 512-d)
+
+
 def no_progress(stage: str, fraction: float) -> None:
     """The default progress callback: ``(stage, fraction done in [0, 1])``."""
 
@@ -43,9 +46,13 @@ def check_inputs(ids: Sequence[str], vecs: Any) -> tuple[list[str], np.ndarray]:
         )
     if len(set(ids)) != len(ids):
         raise InvalidArgument("ids must be unique (a point id appears twice).")
-    if x.size and not np.isfinite(x).all():
-        bad = ids[int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])]
-        raise InvalidArgument(f"vector of id {bad!r} holds NaN or infinity: re-embed that file.")
+    for start in range(0, len(x), _ROWS):  # in blocks: a mask of 1M x 512 is 0.5 GB
+        finite = np.isfinite(x[start : start + _ROWS]).all(axis=1)
+        if not finite.all():
+            bad = ids[start + int(np.flatnonzero(~finite)[0])]
+            raise InvalidArgument(
+                f"vector of id {bad!r} holds NaN or infinity: re-embed that file."
+            )
     return ids, x
 
 
@@ -58,11 +65,16 @@ def fingerprint(ids: Sequence[str], vecs: np.ndarray) -> str:
     order = np.argsort(np.asarray(ids, dtype=object)) if len(ids) else np.zeros(0, int)
     h.update("\0".join(ids[i] for i in order).encode())
     if len(ids):
-        x = vecs[order].astype(np.float64)
-        # Row sums and a weighted sum catch a changed vector; rounding absorbs float noise.
-        w = np.arange(1, x.shape[1] + 1, dtype=np.float64)
-        h.update(np.round(x.sum(axis=1), 5).tobytes())
-        h.update(np.round(x @ w, 3).tobytes())
+        # Row sums and a weighted sum catch a changed vector; rounding absorbs float
+        # noise. In blocks of rows: a float64 copy of 1M x 512 would be 4 GB.
+        w = np.arange(1, vecs.shape[1] + 1, dtype=np.float64)
+        sums, weighted = [], []
+        for start in range(0, len(order), _ROWS):
+            x = vecs[order[start : start + _ROWS]].astype(np.float64)
+            sums.append(np.round(x.sum(axis=1), 5))
+            weighted.append(np.round(x @ w, 3))
+        h.update(np.concatenate(sums).tobytes())
+        h.update(np.concatenate(weighted).tobytes())
     return h.hexdigest()
 
 
