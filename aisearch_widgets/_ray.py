@@ -38,6 +38,7 @@ Nothing here imports Ray before a Ray sync runs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import weakref
@@ -411,6 +412,19 @@ class RayEngine:
         except Exception:  # Ray already shut down: its actors are gone with it
             pass
 
+    @contextlib.contextmanager
+    def _in_sync(self) -> Iterator[None]:
+        """While a sync of this engine runs; after it, its actors are stopped if another
+        project of this process also syncs on Ray (kept, they could leave that sync
+        waiting for their CPUs for ever)."""
+        self._syncing = True
+        try:
+            yield
+        finally:
+            self._syncing = False
+            if any(e is not self for e in list(_ENGINES)):
+                self._stop_actors()
+
     def prepared_batches(
         self,
         items: Sequence[tuple[Any, str]],
@@ -425,79 +439,61 @@ class RayEngine:
         ray = ensure_ray(self.address, self.num_cpus)
         if not items:
             return
-        self._syncing = True
-        try:
-            yield from self._embedded(ray, items, prev, lenders, thumbs, max_bytes)
-        finally:
-            self._syncing = False
-            if any(e is not self for e in list(_ENGINES)):
-                # Another project of this process also syncs on Ray: keeping these
-                # actors could leave its sync waiting for their CPUs for ever.
-                self._stop_actors()
-
-    def _embedded(
-        self,
-        ray: Any,
-        items: Sequence[tuple[Any, str]],
-        prev: dict[str, str | None],
-        lenders: dict[str, str],
-        thumbs: bool,
-        max_bytes: int,
-    ) -> Iterator[list[dict[str, Any]]]:
-        self._probe(ray, items[0][0].path)
-        pool = self._actors(ray)
-        rows = [
-            {"key": e.key, "id": pid, "path": e.path, "prev": prev.get(e.key) or ""}
-            for e, pid in items
-        ]
-        ds = ray.data.from_items(rows).map_batches(
-            _prepare_batch,
-            batch_size=self.prepare_batch,
-            batch_format="numpy",
-            fn_kwargs={
-                "spec": self.spec,
-                "params": pool.params,
-                "lenders": lenders,
-                "thumbs": thumbs,
-                "max_bytes": max_bytes,
-            },
-            # Decoding is partly I/O: two tasks per core.
-            num_cpus=0.5,
-        )
-        # The decoded blocks go from the decode tasks to the actors through the object
-        # store (the driver passes references); only vectors come back here.
-        bundles = iter(ds.iter_internal_ref_bundles())
-        free = deque(i for i in range(len(pool.actors)) for _ in range(2))  # 2 calls each
-        running: dict[Any, int] = {}
-        refs: list[Any] = []
-        rows_in, more = 0, True
-        try:
-            while more or refs or running:
-                while free and (more or refs):
-                    if more and rows_in < self.batch_size:
-                        b = next(bundles, None)
-                        if b is None:
-                            more = False
-                        else:
-                            refs += list(b.block_refs)
-                            rows_in += b.num_rows()
+        with self._in_sync():
+            self._probe(ray, items[0][0].path)
+            pool = self._actors(ray)
+            rows = [
+                {"key": e.key, "id": pid, "path": e.path, "prev": prev.get(e.key) or ""}
+                for e, pid in items
+            ]
+            ds = ray.data.from_items(rows).map_batches(
+                _prepare_batch,
+                batch_size=self.prepare_batch,
+                batch_format="numpy",
+                fn_kwargs={
+                    "spec": self.spec,
+                    "params": pool.params,
+                    "lenders": lenders,
+                    "thumbs": thumbs,
+                    "max_bytes": max_bytes,
+                },
+                # Decoding is partly I/O: two tasks per core.
+                num_cpus=0.5,
+            )
+            # The decoded blocks go from the decode tasks to the actors through the object
+            # store (the driver passes references); only vectors come back here.
+            bundles = iter(ds.iter_internal_ref_bundles())
+            free = deque(i for i in range(len(pool.actors)) for _ in range(2))  # 2 calls each
+            running: dict[Any, int] = {}
+            refs: list[Any] = []
+            rows_in, more = 0, True
+            try:
+                while more or refs or running:
+                    while free and (more or refs):
+                        if more and rows_in < self.batch_size:
+                            b = next(bundles, None)
+                            if b is None:
+                                more = False
+                            else:
+                                refs += list(b.block_refs)
+                                rows_in += b.num_rows()
+                            continue
+                        a = free.popleft()
+                        running[pool.actors[a].embed.remote(*refs)] = a
+                        refs, rows_in = [], 0
+                    if not running:
                         continue
-                    a = free.popleft()
-                    running[pool.actors[a].embed.remote(*refs)] = a
-                    refs, rows_in = [], 0
-                if not running:
-                    continue
-                done, _ = ray.wait(list(running), num_returns=1)
-                free.append(running.pop(done[0]))
-                got = _results(ray.get(done[0]))
-                for i in range(0, len(got), self.batch_size):  # the driver's commit size
-                    yield got[i : i + self.batch_size]
-        finally:
-            for ref in running:
-                ray.cancel(ref)
-            close = getattr(bundles, "close", None)
-            if close is not None:
-                close()
+                    done, _ = ray.wait(list(running), num_returns=1)
+                    free.append(running.pop(done[0]))
+                    got = _results(ray.get(done[0]))
+                    for i in range(0, len(got), self.batch_size):  # the driver's commit size
+                        yield got[i : i + self.batch_size]
+            finally:
+                for ref in running:
+                    ray.cancel(ref)
+                close = getattr(bundles, "close", None)
+                if close is not None:
+                    close()
 
 
 # The engines of this process: one starting its actors stops the idle actors of the

@@ -257,7 +257,7 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from _labharness import HARNESS_JS, Lab, chromium_available, launch_chromium, start_server
+    from _labharness import Lab, chromium_available, launch_chromium, start_server
 
     ok, why = chromium_available()
     if not ok:
@@ -270,7 +270,6 @@ def main() -> None:
     try:
         with sync_playwright() as pw:
             context = launch_chromium(pw, work / "profile")
-            context.add_init_script(HARNESS_JS)
             lab = Lab(server, context, ROOT / "test-artifacts")
             page = lab.open_notebook("bench.ipynb", [SETUP], timeout=180)
             if args.panel_n:

@@ -46,7 +46,6 @@ def main() -> None:
     from aisearch_widgets.demo import make_dataset
 
     from _labharness import (
-        HARNESS_JS,
         Lab,
         chromium_available,
         launch_chromium,
@@ -88,7 +87,6 @@ panel
     try:
         with sync_playwright() as pw:
             context = launch_chromium(pw, work / "profile")
-            context.add_init_script(HARNESS_JS)
             lab = Lab(server, context, ROOT / "test-artifacts")
             page = lab.open_notebook("bench.ipynb", [cell], timeout=180)
             prompt = page.locator(".aisw-prompt")

@@ -629,7 +629,8 @@ def chromium_available() -> tuple[bool, str]:
 
 
 def launch_chromium(playwright: Playwright, profile_dir: Path) -> BrowserContext:
-    return playwright.chromium.launch_persistent_context(
+    """Debian's Chromium, headless, with the harness script in every page."""
+    context = playwright.chromium.launch_persistent_context(
         user_data_dir=str(profile_dir),
         executable_path=CHROMIUM,
         headless=True,
@@ -637,3 +638,5 @@ def launch_chromium(playwright: Playwright, profile_dir: Path) -> BrowserContext
         viewport=VIEWPORT,
         timeout=DEFAULT_TIMEOUT * 1000,
     )
+    context.add_init_script(HARNESS_JS)
+    return context

@@ -16,7 +16,6 @@ import pytest
 
 from _labharness import (
     ARTIFACTS,
-    HARNESS_JS,
     Lab,
     chromium_available,
     launch_chromium,
@@ -62,7 +61,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         with sync_playwright() as pw:
             t1 = time.monotonic()
             context = launch_chromium(pw, workdir / "chromium-profile")
-            context.add_init_script(HARNESS_JS)
             timings["chromium start"] = time.monotonic() - t1
             lab = Lab(server, context, ARTIFACTS, timings=timings)
             try:
