@@ -331,7 +331,7 @@ class RayEngine:
         self.batch_size = batch_size
         self.prepare_batch = prepare_batch
         self._pool: _Pool | None = None
-        self._syncing = False
+        self.syncing = False  # True while a sync of this engine runs
         _ENGINES.add(self)
 
     def __repr__(self) -> str:
@@ -366,10 +366,10 @@ class RayEngine:
                 return pool
             except Exception:  # an actor died (its node left): start a new pool
                 log.warning("Ray model actors lost; starting new ones")
-                self._stop_actors()
+                self.stop_actors()
         for other in list(_ENGINES):
-            if other is not self and not other._syncing:
-                other._stop_actors()  # its idle actors would hold the CPUs this sync needs
+            if other is not self and not other.syncing:
+                other.stop_actors()  # its idle actors would hold the CPUs this sync needs
         res = ray.cluster_resources()
         gpus, cpus = int(res.get("GPU", 0)), max(1, int(res.get("CPU", 1)))
         n = self.concurrency or (gpus if gpus else max(1, cpus // 4))
@@ -397,9 +397,10 @@ class RayEngine:
     def close(self) -> None:
         """Stop the model actors this engine holds; the project calls it on close."""
         _ENGINES.discard(self)
-        self._stop_actors()
+        self.stop_actors()
 
-    def _stop_actors(self) -> None:
+    def stop_actors(self) -> None:
+        """Stop the model actors now (the next sync starts them again)."""
         pool, self._pool = self._pool, None
         if pool is None:
             return
@@ -417,13 +418,13 @@ class RayEngine:
         """While a sync of this engine runs; after it, its actors are stopped if another
         project of this process also syncs on Ray (kept, they could leave that sync
         waiting for their CPUs for ever)."""
-        self._syncing = True
+        self.syncing = True
         try:
             yield
         finally:
-            self._syncing = False
+            self.syncing = False
             if any(e is not self for e in list(_ENGINES)):
-                self._stop_actors()
+                self.stop_actors()
 
     def prepared_batches(
         self,
