@@ -179,7 +179,10 @@ class Curation:
         self._map_toggle = W.ToggleButton(
             value=False,
             description="Map",
-            tooltip="A 2-D map of every image: lasso points to show them in the gallery",
+            tooltip=(
+                "A 2-D map of every image: press and hold on the map, then drag around "
+                "points to show them in the gallery"
+            ),
             icon="map",
             layout=W.Layout(width="100px"),
         )

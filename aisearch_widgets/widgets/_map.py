@@ -7,7 +7,7 @@ A lasso selection is read back as point ids (``selected_ids``, or a callback wit
 ``on_select``); ``select_ids`` highlights ids chosen elsewhere (the gallery).
 
 >>> view = MapView(proj.map())                          # doctest: +SKIP
->>> view.color_by_score(proj.search("a red circle", limit=None))  # doctest: +SKIP
+>>> view.color_by_score(proj.search("a red circle", limit=5000))  # doctest: +SKIP
 >>> view.widget                                        # doctest: +SKIP
 """
 
