@@ -24,6 +24,17 @@ A file action never destroys a user's file by accident:
 - A failure to update the inventory never "moves back": the file stays where it now
   is, the journal row stays, and the next file action or reopen completes it.
 
+- Every destructive row is **re-verified on disk right before acting**
+  (:class:`Guard`): the file still has the size and mtime (or, when they changed,
+  the content hash) recorded at the last sync; for a ``keep_best()`` row, it is not
+  the same file as the copy kept, which exists and still has the hash the grouping
+  was based on. Otherwise the row is ``skipped`` and says why.
+- ``delete`` moves files into the project's **trash** (:func:`trash`): a rename on
+  the same filesystem, else copy + fsync + rename into the trash, then removal of the
+  original, journalled like a move. The trash keeps the inventory rows, tags and
+  vectors (:meth:`Catalog.trash_put`), so :func:`restore` puts the same bytes back
+  without embedding them again; :func:`purge` empties it.
+
 Outcomes are structured (:class:`Outcome`); reports are built from them, never by
 reading messages.
 """
@@ -33,10 +44,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import filecmp
+import hashlib
 import logging
 import os
+import re
 import secrets
 import shutil
+import stat
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +88,9 @@ class Outcome:
     id: str
     source: str
     target: str | None
-    status: str  # "copied" | "moved" | "deleted" | "skipped" | "error"
+    # "copied" | "moved" | "deleted" | "trashed" | "restored" | "renamed" | "skipped"
+    # | "error"
+    status: str
     message: str = ""
 
 
@@ -282,6 +299,86 @@ def _why(exc: BaseException) -> str:
     return str(exc)
 
 
+# -- re-verification right before acting --------------------------------------------
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """The content hash of a file as the indexer records it (read in chunks)."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+_RERUN = "run update() and look again"
+
+
+def changed_since_sync(
+    path: str, recorded: tuple[int, int, str | None] | None, *, hash_always: bool = False
+) -> str | None:
+    """Why the file at ``path`` no longer is what the last sync recorded
+    (``recorded``: size, mtime_ns, content hash), or None when it still is.
+
+    Same size and mtime is enough unless ``hash_always``; when they differ, the
+    content hash decides (a file touched but not rewritten is still the same)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return f"the file is gone from disk: {_RERUN}"
+    except OSError as exc:
+        return f"cannot check the file ({_why(exc)}); nothing done"
+    if not stat.S_ISREG(st.st_mode):
+        return "it is not a regular file any more; nothing done"
+    if recorded is None:
+        return f"the project has no record of its size and date: {_RERUN}"
+    size, mtime_ns, content = recorded
+    same_stat = st.st_size == size and st.st_mtime_ns == mtime_ns
+    if st.st_size != size:
+        return f"changed on disk since the last sync (size {size} → {st.st_size}): {_RERUN}"
+    if same_stat and not hash_always:
+        return None
+    if content is None:
+        if same_stat:
+            return None
+        return f"changed on disk since the last sync (modified again, same size): {_RERUN}"
+    try:
+        digest = file_digest(path)
+    except OSError as exc:
+        return f"cannot read the file to check it ({_why(exc)}); nothing done"
+    if digest != content:
+        return f"changed on disk since the last sync (its content differs): {_RERUN}"
+    return None
+
+
+class Guard:
+    """The check a destructive action makes on each file right before acting.
+
+    ``kept``: for a ``keep_best()`` collection, id -> id of the copy its group keeps.
+    Such a row is acted on only if its file still has the recorded hash, is not the
+    same file (``samefile``, realpath) as the kept copy, and the kept copy exists and
+    still has the hash the grouping was based on."""
+
+    def __init__(self, catalog: Catalog, ids: Sequence[str], kept: Mapping[str, str] | None = None):
+        self._kept = {k: v for k, v in (kept or {}).items() if isinstance(v, str) and v}
+        self._stats = catalog.file_stats([*ids, *self._kept.values()])
+        self._kept_recs = catalog.records(list(set(self._kept.values())))
+
+    def __call__(self, pid: str, path: str) -> str | None:
+        """Why ``pid`` (at ``path``) must be skipped, or None to go ahead."""
+        kid = self._kept.get(pid)
+        why = changed_since_sync(path, self._stats.get(pid), hash_always=kid is not None)
+        if why or kid is None:
+            return why
+        kept = self._kept_recs.get(kid)
+        if kid == pid or kept is None:
+            return f"the copy its group keeps ({kid}) is not in the project any more: {_RERUN}"
+        if _same_file(path, kept.path) or os.path.realpath(path) == os.path.realpath(kept.path):
+            return f"it is the same file as the copy kept ({kept.path}); nothing done"
+        kept_why = changed_since_sync(kept.path, self._stats.get(kid), hash_always=True)
+        if kept_why:
+            return f"the copy kept ({kept.path}) is not what the grouping saw: {kept_why}"
+        return None
+
+
 # -- actions ------------------------------------------------------------------------
 def copy(catalog: Catalog, steps: Sequence[Step]) -> list[Outcome]:
     """Copy planned rows. The project's inventory is not touched (the catalog only
@@ -309,8 +406,9 @@ def copy(catalog: Catalog, steps: Sequence[Step]) -> list[Outcome]:
     return out
 
 
-def move(inventory: Inventory, steps: Sequence[Step]) -> list[Outcome]:
-    """Move planned rows; the inventory follows each file (same id, vector, tags)."""
+def move(inventory: Inventory, steps: Sequence[Step], guard: Guard | None = None) -> list[Outcome]:
+    """Move planned rows; the inventory follows each file (same id, vector, tags).
+    ``guard`` re-checks each file right before it moves."""
     out: list[Outcome] = []
     catalog = inventory.catalog
     for st in steps:
@@ -318,6 +416,9 @@ def move(inventory: Inventory, steps: Sequence[Step]) -> list[Outcome]:
             out.append(Outcome(st.id, st.source, None, st.status, st.message))
             continue
         src, target = st.source, st.target
+        if guard is not None and (why := guard(st.id, src)):
+            out.append(Outcome(st.id, src, None, "skipped", why))
+            continue
         tmp = _tmp_name(target)
         jid = catalog.journal_begin("move", st.id, src, str(target), str(tmp), st.replace)
         try:
@@ -408,8 +509,9 @@ def _rename_no_clobber(src: str, target: Path) -> None:
         raise
 
 
-def delete(inventory: Inventory, ids: Sequence[str]) -> list[Outcome]:
-    """Delete files from disk and from the project."""
+def delete(inventory: Inventory, ids: Sequence[str], guard: Guard | None = None) -> list[Outcome]:
+    """Delete files from disk and from the project for good (``delete(permanent=True)``;
+    see :func:`trash` for the default). ``guard`` re-checks each file right before."""
     out: list[Outcome] = []
     catalog = inventory.catalog
     recs = catalog.records(list(ids))
@@ -418,6 +520,9 @@ def delete(inventory: Inventory, ids: Sequence[str]) -> list[Outcome]:
             out.append(Outcome(pid, "", None, "skipped", "not in the project any more"))
             continue
         src = recs[pid].path
+        if guard is not None and (why := guard(pid, src)):
+            out.append(Outcome(pid, src, None, "skipped", why))
+            continue
         jid = catalog.journal_begin("delete", pid, src, None, None)
         msg = ""
         try:
@@ -448,6 +553,194 @@ def delete(inventory: Inventory, ids: Sequence[str]) -> list[Outcome]:
     return out
 
 
+# -- trash ----------------------------------------------------------------------------
+def trash(inventory: Inventory, ids: Sequence[str], guard: Guard | None = None) -> list[Outcome]:
+    """Move files into the project's trash folder (``delete()``); their records (rows,
+    tags, vectors) move into the catalog's trash and leave searches.
+
+    Per file: re-check (``guard``), journal, put the file in the trash (rename, or
+    copy + fsync + rename across filesystems), record it in one transaction, drop
+    its vectors from the store, and only then remove the original of a copy."""
+    out: list[Outcome] = []
+    catalog = inventory.catalog
+    recs = catalog.records(list(ids))
+    folder = inventory.trash_dir
+    for pid in ids:
+        rec = recs.get(pid)
+        if rec is None:
+            out.append(Outcome(pid, "", None, "skipped", "not in the project any more"))
+            continue
+        src = rec.path
+        if guard is not None and (why := guard(pid, src)):
+            out.append(Outcome(pid, src, None, "skipped", why))
+            continue
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            out.append(Outcome(pid, src, None, "error", f"cannot create the trash: {_why(exc)}"))
+            continue
+        dst = folder / f"{secrets.token_hex(8)}-{os.path.basename(src)}"
+        tmp = _tmp_name(dst)
+        jid = catalog.journal_begin("trash", pid, src, str(dst), str(tmp))
+        try:
+            crossed = _move_on_disk(src, tmp, dst, replace=False)
+        except (_Conflict, OSError) as exc:
+            _remove(tmp)
+            catalog.journal_end(jid)
+            out.append(Outcome(pid, src, None, "error", _why(exc)))
+            continue
+        try:
+            inventory.trashed(pid, src, str(dst))
+        except Exception as exc:
+            log.exception("recording %s in the trash failed", src)
+            out.append(
+                Outcome(
+                    pid,
+                    src,
+                    str(dst),
+                    "error",
+                    f"the file is in the trash at {dst}, but the project could not record it "
+                    f"({exc}); reopening the project completes it",
+                )
+            )
+            continue
+        msg = ""
+        if crossed:
+            try:
+                os.unlink(src)
+                _fsync_dir(os.path.dirname(src))
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                msg = f"copied to the trash, but the original could not be removed: {_why(exc)}"
+        catalog.journal_end(jid)
+        out.append(Outcome(pid, src, str(dst), "error" if msg else "trashed", msg))
+    return out
+
+
+def _restore_target(inventory: Inventory, original: str) -> Path:
+    """The original path if it is free on disk and in the inventory, else the first
+    free ``name (1).ext`` beside it."""
+    path = Path(original)
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    taken: set[str] = set()
+    name = path.name
+    while True:
+        name = _free_name(folder, name, taken)
+        if not inventory.path_taken(str(folder / name)):
+            return folder / name
+        taken.add(name)
+
+
+def restore(inventory: Inventory, ids: Sequence[str]) -> list[Outcome]:
+    """Put trashed files back where they were (``Collection.restore``): same bytes,
+    inventory rows, tags and vectors; nothing is embedded again. A path taken since
+    is not overwritten: the file comes back as ``name (1).ext`` (status ``renamed``).
+    Vectors made by another model than the project's keep the file in the trash."""
+    out: list[Outcome] = []
+    catalog = inventory.catalog
+    entries = {e.id: e for e in catalog.trash_entries(list(ids))}
+    identity = inventory.identity()
+    for tid in ids:
+        e = entries.get(tid)
+        if e is None:
+            out.append(Outcome(tid, "", None, "skipped", "not in the trash"))
+            continue
+        if e.vector_ids and e.model != identity:
+            why = (
+                f"its vectors were made with {e.model} and the project now uses {identity}: "
+                "kept in the trash (restoring it would need embedding it again)"
+            )
+            out.append(Outcome(tid, e.trash_path, None, "skipped", why))
+            continue
+        if not os.path.lexists(e.trash_path):
+            why = f"its file is gone from the trash folder ({e.trash_path}); nothing to restore"
+            out.append(Outcome(tid, e.trash_path, None, "error", why))
+            continue
+        try:
+            target = _restore_target(inventory, e.path)
+        except OSError as exc:
+            out.append(Outcome(tid, e.trash_path, None, "error", _why(exc)))
+            continue
+        tmp = _tmp_name(target)
+        jid = catalog.journal_begin("restore", tid, e.trash_path, str(target), str(tmp))
+        try:
+            crossed = _move_on_disk(e.trash_path, tmp, target, replace=False)
+        except (_Conflict, OSError) as exc:
+            _remove(tmp)
+            catalog.journal_end(jid)
+            out.append(Outcome(tid, e.trash_path, None, "error", _why(exc)))
+            continue
+        try:
+            inventory.restored(e, str(target))
+        except Exception as exc:
+            log.exception("recording the restore of %s failed", e.path)
+            why = (
+                f"the file is back at {target}, but the project could not record it ({exc}); "
+                "reopening the project completes it"
+            )
+            out.append(Outcome(tid, e.trash_path, str(target), "error", why))
+            continue
+        if crossed:
+            _remove(e.trash_path)
+        catalog.journal_end(jid)
+        renamed = str(target) != e.path
+        msg = f"{e.path} exists: restored as {target.name}" if renamed else ""
+        out.append(
+            Outcome(tid, e.trash_path, str(target), "renamed" if renamed else "restored", msg)
+        )
+    return out
+
+
+def parse_age(older_than: str | float | int | None) -> float | None:
+    """Seconds of ``"30d"``, ``"12h"``, ``"10m"``, ``"30s"`` or a number of seconds;
+    None stays None (everything)."""
+    if older_than is None:
+        return None
+    if isinstance(older_than, bool):
+        raise AISearchError(f"older_than={older_than!r}: give an age like '30d' or None.")
+    if isinstance(older_than, (int, float)):
+        seconds = float(older_than)
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(older_than).lower())
+        if not m:
+            raise AISearchError(
+                f"older_than={older_than!r}: give an age like '30d', '12h', '10m' or None "
+                "(everything)."
+            )
+        units = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+        seconds = float(m.group(1)) * units[m.group(2)]
+    if not seconds >= 0 or seconds == float("inf"):
+        raise AISearchError(f"older_than={older_than!r}: give a finite age of 0 or more.")
+    return seconds
+
+
+def purge(inventory: Inventory, older_than: str | float | int | None) -> list[Outcome]:
+    """Delete for good the trashed files older than ``older_than`` (all with None)."""
+    age = parse_age(older_than)
+    catalog = inventory.catalog
+    now = time.time()
+    out: list[Outcome] = []
+    for e in catalog.trash_entries():
+        if age is not None and now - e.deleted_at < age:
+            continue
+        jid = catalog.journal_begin("purge", e.id, e.trash_path, None, None)
+        try:
+            os.remove(e.trash_path)
+            _fsync_dir(os.path.dirname(e.trash_path))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            catalog.journal_end(jid)
+            out.append(Outcome(e.id, e.trash_path, None, "error", _why(exc)))
+            continue
+        catalog.trash_drop(e.id)
+        catalog.journal_end(jid)
+        out.append(Outcome(e.id, e.trash_path, None, "deleted"))
+    return out
+
+
 # -- recovery -----------------------------------------------------------------------
 def recover(inventory: Inventory) -> list[str]:
     """Finish or undo the file actions a crash interrupted (run when a project opens
@@ -463,6 +756,16 @@ def recover(inventory: Inventory) -> list[str]:
                 done.append(f"completed the deletion of {src}")
             else:
                 done.append(f"kept {src} (its deletion had not started)")
+        elif op == "trash":
+            done.append(_recover_trash(inventory, pid, src, dst))
+        elif op == "restore":
+            done.append(_recover_restore(inventory, pid, src, dst))
+        elif op == "purge":
+            if not os.path.lexists(src):
+                catalog.trash_drop(pid)
+                done.append(f"completed the removal of {src} from the trash")
+            else:
+                done.append(f"kept {src} in the trash (its removal had not started)")
         else:
             done.append(f"dropped an unfinished copy of {src} to {dst}")
         _remove(tmp)
@@ -501,3 +804,47 @@ def _same_bytes(a: str, b: str) -> bool:
         return os.path.isfile(a) and os.path.isfile(b) and filecmp.cmp(a, b, shallow=False)
     except OSError:
         return False
+
+
+def _placed(src: str, dst: str) -> bool:
+    """``dst`` (a new name, only ever created whole) holds the file of ``src``: the
+    source is gone, or is the same file or the same bytes (a copy not yet removed)."""
+    if not os.path.lexists(dst):
+        return False
+    return not os.path.lexists(src) or _same_file(src, dst) or _same_bytes(src, dst)
+
+
+def _drop_source(src: str, dst: str) -> None:
+    """Remove ``src`` once ``dst`` holds the same file or the same bytes."""
+    if (
+        os.path.lexists(src)
+        and os.path.lexists(dst)
+        and (_same_file(src, dst) or _same_bytes(src, dst))
+    ):
+        os.unlink(src)
+        _fsync_dir(os.path.dirname(src))
+
+
+def _recover_trash(inventory: Inventory, pid: str, src: str, dst: str) -> str:
+    """Roll a move into the trash forward when the file reached the trash (recording
+    it from the rows and vectors still in place), else leave the file where it is."""
+    recorded = any(e.trash_path == dst for e in inventory.catalog.trash_entries([pid]))
+    if recorded or _placed(src, dst):
+        inventory.trashed(pid, src, dst)
+        _drop_source(src, dst)
+        return f"completed moving {src} to the trash"
+    return f"undid the unfinished move of {src} to the trash"
+
+
+def _recover_restore(inventory: Inventory, tid: str, src: str, dst: str) -> str:
+    """Roll a restore forward when the file is back at ``dst``, else keep it in the
+    trash (``src``)."""
+    entry = next(iter(inventory.catalog.trash_entries([tid])), None)
+    if entry is None or entry.trash_path != src:
+        _drop_source(src, dst)  # recorded already: only a copy's original may remain
+        return f"completed the restore of {dst}"
+    if _placed(src, dst):
+        inventory.restored(entry, dst)
+        _drop_source(src, dst)
+        return f"completed the restore of {dst}"
+    return f"kept {entry.path} in the trash (its restore had not finished)"

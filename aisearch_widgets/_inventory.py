@@ -3,7 +3,9 @@ move or delete (``Collection.move_to`` / ``delete``, and journal recovery).
 
 The catalog owns paths: a move updates the file's row (same id, same vector, same
 tags; the vector store is not touched), a deletion forgets the row, its tags, its
-vector and its thumbnail. Files moved out of the project's folders are listed in
+vector and its thumbnail. A file moved into the trash takes its rows, tags and
+vectors into the catalog's ``trash`` table (its vectors leave the store, so searches
+never see it); a restore puts them back under free ids. Files moved out of the project's folders are listed in
 the ``files`` source of ``project.json``, so a sync finds them where they now are.
 Every method is idempotent, so that a journal recovery may repeat it.
 """
@@ -12,14 +14,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ._fileops import recover
 from ._thumbs import ThumbnailCache
-from .catalog import Catalog
-from .sources import FILES_LABEL, Source, key_for
+from .catalog import Catalog, TrashEntry
+from .sources import FILES_LABEL, Source, key_for, point_id
 from .store import VectorStore
+from .video import frame_key
 
 
 class Inventory:
@@ -40,6 +47,8 @@ class Inventory:
         *,
         save_config: Callable[[], None],
         pause: Callable[[], contextlib.AbstractContextManager[Any]],
+        trash_dir: str | os.PathLike[str] | None = None,
+        identity: Callable[[], str] | None = None,
     ) -> None:
         self.project = project
         self.catalog = catalog
@@ -48,6 +57,11 @@ class Inventory:
         self._config = config
         self._save_config = save_config
         self._pause = pause
+        # The trash folder (in the project home) and the identity of the store's model.
+        self.trash_dir = (
+            Path(trash_dir) if trash_dir is not None else Path(catalog.path).parent / "trash"
+        )
+        self._identity = identity
 
     @contextlib.contextmanager
     def action(self) -> Iterator[None]:
@@ -116,3 +130,106 @@ class Inventory:
         self.catalog.forget_ids(ids)
         for pid in ids:
             self.thumbs.remove(pid)
+
+    # -- trash ------------------------------------------------------------------------
+    def identity(self) -> str | None:
+        """The identity of the model whose vectors the store holds."""
+        return self._identity() if self._identity is not None else None
+
+    def path_taken(self, path: str) -> bool:
+        """A row of the inventory has the key a file at ``path`` would have."""
+        key, _ = self.key_for(path)
+        return bool(self.catalog.ids_of_keys([key]))
+
+    def trashed(self, pid: str, src: str, dst: str) -> None:
+        """The file ``pid`` (from ``src``) is in the trash at ``dst``: its rows, tags and
+        vectors move into the catalog's trash in one transaction, then its vectors leave
+        the store. Idempotent: a recorded entry is only finished."""
+        entry = next((e for e in self.catalog.trash_entries([pid]) if e.trash_path == dst), None)
+        if entry is None:
+            record = self.catalog.rows_of(pid)
+            ids = [r["id"] for r in record["files"]]
+            found = self._store().retrieve(ids) if ids else {}
+            vids = [i for i in ids if i in found]
+            blob = (
+                np.stack([np.asarray(found[i], dtype=np.float32) for i in vids]).tobytes()
+                if vids
+                else None
+            )
+            entry = TrashEntry(
+                pid,
+                src,
+                dst,
+                time.time(),
+                "video" if record["videos"] else "image",
+                record,
+                self.catalog.tags_of([*ids, pid]),
+                self.identity() if vids else None,
+                vids,
+                blob,
+            )
+            self.catalog.trash_put(entry)
+        ids = [r["id"] for r in entry.record.get("files", [])]
+        gone = [i for i in ids if i not in self.catalog.ids_taken(ids)]
+        if gone:
+            self._store().delete(gone)
+        for i in ids:
+            self.thumbs.remove(i)
+        self.set_loose_files([], [src])
+
+    def _free_id(self, old: str, key: str) -> str:
+        """``old`` if no row holds it, else the id a sync gives ``key`` (or a variant)."""
+        taken = self.catalog.ids_taken
+        if not taken([old]):
+            return old
+        for n in range(1000):
+            cand = point_id(self.project, key if n == 0 else f"{key}\x00{n}")
+            if not taken([cand]):
+                return cand
+        raise RuntimeError(f"no free id for {key}")
+
+    def restored(self, entry: TrashEntry, path: str) -> None:
+        """The trashed file ``entry`` is back at ``path``: its vectors return to the
+        store, then its rows and tags to the inventory (under new ids only where an id
+        is taken now). Deterministic, so that a recovery repeats it exactly."""
+        path = os.path.abspath(path)
+        key, label = self.key_for(path)
+        st = os.stat(path)
+        new_ids: dict[str, str] = {}
+        files: list[dict[str, Any]] = []
+        videos: list[dict[str, Any]] = []
+        for row in entry.record.get("videos", []):
+            videos.append(
+                {
+                    **row,
+                    "id": self._free_id(row["id"], key),
+                    "key": key,
+                    "path": path,
+                    "source": label,
+                    "size": st.st_size,
+                    "mtime_ns": st.st_mtime_ns,
+                }
+            )
+            new_ids[row["id"]] = videos[-1]["id"]
+        for row in entry.record.get("files", []):
+            if row.get("video_key") is not None:
+                fkey = frame_key(key, row["t_ms"])
+                upd = {"key": fkey, "path": path, "source": label, "video_key": key}
+            else:
+                fkey = key
+                upd = {
+                    "key": key,
+                    "path": path,
+                    "source": label,
+                    "size": st.st_size,
+                    "mtime_ns": st.st_mtime_ns,
+                }
+            files.append({**row, **upd, "id": self._free_id(row["id"], fkey)})
+            new_ids[row["id"]] = files[-1]["id"]
+        if entry.vector_ids and entry.vectors:
+            vecs = np.frombuffer(entry.vectors, dtype=np.float32).reshape(len(entry.vector_ids), -1)
+            self._store().upsert([new_ids.get(i, i) for i in entry.vector_ids], vecs)
+        tags = {new_ids.get(i, i): t for i, t in entry.tags.items()}
+        self.catalog.trash_take(entry.id, {"files": files, "videos": videos}, tags)
+        if label == FILES_LABEL:
+            self.set_loose_files([path], [])

@@ -28,7 +28,10 @@ from .video import frame_key, is_video
 #    sampled frame is a ``files`` row (its own id, vector, tags) linked to its video
 #    by ``video_key`` and ``t_ms``, with the video's path. Frame rows leave size and
 #    mtime at 0: the video row owns those facts.
-SCHEMA_VERSION = 2
+# 3: the trash. A ``trash`` row per deleted file keeps what restoring it needs (its
+#    inventory rows, tags and vectors); the file journal also records moves into and
+#    out of the trash and its emptying (ops 'trash', 'restore', 'purge').
+SCHEMA_VERSION = 3
 
 _FILES_TABLE = """
 CREATE TABLE IF NOT EXISTS {name}(
@@ -76,7 +79,38 @@ CREATE TABLE IF NOT EXISTS videos(
 );
 CREATE INDEX IF NOT EXISTS videos_path ON videos(path);
 """
-_SCHEMA = """
+_JOURNAL_TABLE = """
+CREATE TABLE IF NOT EXISTS {name}(
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    op         TEXT NOT NULL
+               CHECK (op IN ('copy', 'move', 'delete', 'trash', 'restore', 'purge')),
+    id         TEXT,
+    src        TEXT NOT NULL,
+    dst        TEXT,
+    tmp        TEXT,
+    overwrite  INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+"""
+# One row per trashed file (a video: its frames too). ``record`` is JSON: the
+# ``files`` and ``videos`` rows as they were; ``tags`` JSON id -> tags; ``vectors``
+# the float32 bytes of the vectors of ``vector_ids`` (JSON), made with ``model``.
+_TRASH_TABLE = """
+CREATE TABLE IF NOT EXISTS trash(
+    id         TEXT PRIMARY KEY,
+    path       TEXT NOT NULL,
+    trash_path TEXT NOT NULL,
+    deleted_at REAL NOT NULL,
+    kind       TEXT NOT NULL,
+    record     TEXT NOT NULL,
+    tags       TEXT NOT NULL,
+    model      TEXT,
+    vector_ids TEXT NOT NULL,
+    vectors    BLOB
+);
+"""
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tags(
     id  TEXT NOT NULL,
@@ -97,17 +131,10 @@ CREATE TABLE IF NOT EXISTS collection_items(
     extra TEXT,
     PRIMARY KEY (name, rank)
 );
-CREATE TABLE IF NOT EXISTS file_journal(
-    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-    op         TEXT NOT NULL CHECK (op IN ('copy', 'move', 'delete')),
-    id         TEXT,
-    src        TEXT NOT NULL,
-    dst        TEXT,
-    tmp        TEXT,
-    overwrite  INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL
-);
 """
+    + _JOURNAL_TABLE.format(name="file_journal")
+    + _TRASH_TABLE
+)
 
 # What a missing file's failure row says (the folder is the file's own).
 _MISSING_MESSAGE = (
@@ -133,6 +160,21 @@ def _record(pid: str, key: str, path: str, source: str, status: str, vkey: Any, 
     if vkey is None:
         return FileRecord(pid, key, path, source, status)
     return FileRecord(pid, key, path, source, status, "frame", t_ms / 1000)
+
+
+class TrashEntry(NamedTuple):
+    """One trashed file, as :meth:`Catalog.trash_entries` returns it."""
+
+    id: str
+    path: str  # where it was
+    trash_path: str  # where its bytes are now
+    deleted_at: float
+    kind: str  # "image" | "video"
+    record: dict[str, list[dict[str, Any]]]  # {"files": rows, "videos": rows}
+    tags: dict[str, list[str]]
+    model: str | None  # identity of the vectors
+    vector_ids: list[str]
+    vectors: bytes | None  # float32, one vector per id of vector_ids
 
 
 _IN_CHUNK = 500  # values per ``IN (...)`` statement, well under SQLite's parameter bound
@@ -187,6 +229,8 @@ class Catalog:
             self._step(1, self._to_v1)
         if version < 2:
             self._step(2, self._to_v2)
+        if version < 3:
+            self._step(3, self._to_v3)
 
     def _step(self, to: int, fn: Any) -> None:
         self._db.execute("BEGIN IMMEDIATE")
@@ -218,6 +262,21 @@ class Catalog:
         self._db.execute(_VIDEO_INDEX)
         for stmt in filter(str.strip, _VIDEOS_TABLE.split(";")):
             self._db.execute(stmt)
+
+    def _to_v3(self) -> None:
+        # The journal's CHECK constraint grows: rebuild the table, keeping its rows
+        # (unfinished actions are recovered after the migration).
+        has = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'file_journal'"
+        ).fetchone()
+        if has:
+            cols = "seq, op, id, src, dst, tmp, overwrite, created_at"
+            self._db.execute("DROP TABLE IF EXISTS file_journal_v3")
+            self._db.execute(_JOURNAL_TABLE.format(name="file_journal_v3"))
+            self._db.execute(f"INSERT INTO file_journal_v3({cols}) SELECT {cols} FROM file_journal")
+            self._db.execute("DROP TABLE file_journal")
+            self._db.execute("ALTER TABLE file_journal_v3 RENAME TO file_journal")
+        self._db.execute(_TRASH_TABLE)
 
     def close(self) -> None:
         with self._lock:
@@ -656,6 +715,140 @@ class Catalog:
             db.executemany("DELETE FROM videos WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in ids])
+
+    # -- trash ------------------------------------------------------------------------
+    def file_stats(self, ids: Sequence[str]) -> dict[str, tuple[int, int, str | None]]:
+        """id -> (size, mtime_ns, content hash) recorded at the last sync, for images
+        and videos (a video's row has no content hash)."""
+        out: dict[str, tuple[int, int, str | None]] = {}
+        for pid, size, mtime, content in self.query_in(
+            "SELECT id, size, mtime_ns, content FROM files WHERE id IN ({marks}) "
+            "AND video_key IS NULL",
+            ids,
+        ):
+            out[pid] = (size, mtime, content)
+        for pid, size, mtime in self.query_in(
+            "SELECT id, size, mtime_ns FROM videos WHERE id IN ({marks})", ids
+        ):
+            out[pid] = (size, mtime, None)
+        return out
+
+    def _rows(self, table: str, where: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        with self._lock:
+            for i in range(0, len(values), _IN_CHUNK):
+                chunk = list(values[i : i + _IN_CHUNK])
+                marks = ",".join("?" * len(chunk))
+                cur = self._db.execute(
+                    f"SELECT * FROM {table} WHERE {where.format(marks=marks)}", chunk
+                )
+                names = [d[0] for d in cur.description]
+                out += [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        return out
+
+    def rows_of(self, pid: str) -> dict[str, list[dict[str, Any]]]:
+        """The inventory rows of an image, or of a video and its frames, as they are:
+        ``{"files": [...], "videos": [...]}`` (column -> value)."""
+        ids = self.expand_videos([pid])
+        return {
+            "files": self._rows("files", "id IN ({marks})", ids),
+            "videos": self._rows("videos", "id IN ({marks})", [pid]),
+        }
+
+    def trash_put(self, entry: TrashEntry) -> None:
+        """Move a file's records into the trash in one transaction: the trash row is
+        added, and the inventory rows and tags of its ids are dropped. A trash row
+        that already holds this id (an earlier file at the same path) gets a new id."""
+        ids = [r["id"] for r in entry.record.get("files", [])] + [
+            r["id"] for r in entry.record.get("videos", [])
+        ]
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM trash WHERE id = ?", (entry.id,)).fetchone():
+                db.execute(
+                    "UPDATE trash SET id = ? WHERE id = ?",
+                    (f"{entry.id}~{time.time_ns()}", entry.id),
+                )
+            db.execute(
+                """INSERT INTO trash(id, path, trash_path, deleted_at, kind, record, tags,
+                       model, vector_ids, vectors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    entry.id,
+                    entry.path,
+                    entry.trash_path,
+                    entry.deleted_at,
+                    entry.kind,
+                    json.dumps(entry.record),
+                    json.dumps(entry.tags),
+                    entry.model,
+                    json.dumps(entry.vector_ids),
+                    entry.vectors,
+                ),
+            )
+            db.executemany("DELETE FROM videos WHERE id = ?", [(i,) for i in ids])
+            db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
+            db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in ids])
+
+    def trash_entries(self, ids: Sequence[str] | None = None) -> list[TrashEntry]:
+        """Trashed files, newest first (those of ``ids`` only, when given)."""
+        sql = (
+            "SELECT id, path, trash_path, deleted_at, kind, record, tags, model, vector_ids, "
+            "vectors FROM trash"
+        )
+        if ids is None:
+            rows = self.query(sql + " ORDER BY deleted_at DESC, id")
+        else:
+            rows = sorted(
+                self.query_in(sql + " WHERE id IN ({marks})", ids), key=lambda r: (-r[3], r[0])
+            )
+        return [
+            TrashEntry(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                json.loads(r[5]),
+                json.loads(r[6]),
+                r[7],
+                json.loads(r[8]),
+                r[9],
+            )
+            for r in rows
+        ]
+
+    def trash_take(
+        self, tid: str, record: dict[str, list[dict[str, Any]]], tags: dict[str, list[str]]
+    ) -> None:
+        """Put a trashed file's records back (``record`` rows as :meth:`rows_of` gives
+        them, ``tags`` id -> tags) and drop its trash row, in one transaction."""
+        with self.transaction() as db:
+            for table in ("videos", "files"):
+                known = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+                for row in record.get(table, []):
+                    cols = [c for c in row if c in known]
+                    db.execute(
+                        f"INSERT OR REPLACE INTO {table}({', '.join(cols)}) "
+                        f"VALUES ({', '.join('?' * len(cols))})",
+                        [row[c] for c in cols],
+                    )
+            db.executemany(
+                "INSERT OR IGNORE INTO tags(id, tag) VALUES (?, ?)",
+                [(i, t) for i, ts in tags.items() for t in ts],
+            )
+            db.execute("DELETE FROM trash WHERE id = ?", (tid,))
+
+    def trash_drop(self, tid: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM trash WHERE id = ?", (tid,))
+
+    def ids_taken(self, ids: Sequence[str]) -> set[str]:
+        """The ids among ``ids`` that an image, frame or video of the inventory holds."""
+        out = {r[0] for r in self.query_in("SELECT id FROM files WHERE id IN ({marks})", ids)}
+        out |= {r[0] for r in self.query_in("SELECT id FROM videos WHERE id IN ({marks})", ids)}
+        return out
+
+    def keys_taken(self, keys: Sequence[str]) -> set[str]:
+        return set(self.ids_of_keys(keys))
 
     # -- file-action journal ----------------------------------------------------------
     # One row per file action in flight (see _fileops): written before the disk is

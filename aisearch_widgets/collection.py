@@ -188,8 +188,12 @@ class Collection:
 
         ``kind`` is ``"image"`` or ``"frame"`` (a sampled frame of a video: ``path``
         is the video file, ``t`` the frame's time in seconds; NaN for images).
-        Items deleted from the project since the search are left out."""
+        Items deleted from the project since the search are left out. For
+        ``proj.trash``: ``path`` is where each file was, with ``deleted_at`` and
+        ``trash_path``."""
         items = self._items
+        if self.query.get("type") == "trash":
+            return self._trash_df()
         recs = self._project.catalog.records(items["id"].tolist())
         tags = self._project.catalog.tags_of(items["id"].tolist())
         df = items[items["id"].isin(recs.keys())].copy()
@@ -200,6 +204,18 @@ class Collection:
         extra = [c for c in df.columns if c not in base]
         df = df[[*base, *extra]]
         df["tags"] = [tags.get(i, []) for i in df["id"]]
+        return df.reset_index(drop=True)
+
+    def _trash_df(self) -> pd.DataFrame:
+        entries = {e.id: e for e in self._project.catalog.trash_entries(self.ids)}
+        df = self._items[self._items["id"].isin(entries.keys())].copy()
+        got = [entries[i] for i in df["id"]]
+        df.insert(1, "path", [e.path for e in got])
+        df["kind"] = [e.kind for e in got]
+        df["t"] = np.nan
+        df["deleted_at"] = pd.to_datetime([e.deleted_at for e in got], unit="s")
+        df["trash_path"] = [e.trash_path for e in got]
+        df["tags"] = [sorted({t for ts in e.tags.values() for t in ts}) for e in got]
         return df.reset_index(drop=True)
 
     def to_pandas(self) -> pd.DataFrame:
@@ -285,12 +301,20 @@ class Collection:
 
     def keep_best(self) -> Collection:
         """For a :meth:`Project.duplicates` result: every member that is not its
-        group's best copy, ready to ``tag(...)`` or ``delete(confirm=True)``."""
+        group's best copy, ready to ``tag(...)`` or ``delete(confirm=True)``.
+        ``kept_id`` names the copy each one's group keeps: ``delete`` and ``move_to``
+        act on a row only if, right then, it is not the same file as that copy and
+        the copy is still there with the content the grouping saw."""
         if "best" not in self._items:
             raise InvalidArgument(
                 "keep_best() works on a duplicates() result (it needs the group and best columns)."
             )
-        return self._derive(self._items[~self._items["best"].astype(bool)], keep_best=True)
+        items = self._items
+        best = items["best"].astype(bool)
+        kept = items[best].drop_duplicates("group").set_index("group")["id"]
+        rest = items[~best].copy()
+        rest["kept_id"] = rest["group"].map(kept)
+        return self._derive(rest, keep_best=True)
 
     def filter(
         self,
@@ -452,20 +476,56 @@ class Collection:
         ids = self._targets("move_to", videos)
         with inventory.action():
             steps = self._plan(directory, names, on_conflict, ids)
-            return _fileops.report(_fileops.move(inventory, steps))
+            guard = self._guard(ids)
+            return _fileops.report(_fileops.move(inventory, steps, guard))
 
-    def delete(self, confirm: bool = False, *, videos: bool = False) -> pd.DataFrame:
-        """Delete the files from disk and from the index. Needs ``confirm=True``.
-        Frames are deleted only as their whole video files (every frame of them),
-        with ``videos=True``."""
+    def _guard(self, ids: list[str]) -> _fileops.Guard:
+        """The on-disk re-check of each file right before a destructive action (with
+        the copy each ``keep_best()`` row's group keeps)."""
+        kept = None
+        if "kept_id" in self._items:
+            kept = dict(zip(self._items["id"], self._items["kept_id"], strict=True))
+        return _fileops.Guard(self._project.catalog, ids, kept)
+
+    def delete(
+        self, confirm: bool = False, *, videos: bool = False, permanent: bool = False
+    ) -> pd.DataFrame:
+        """Move the files to the project's trash (``proj.trash``; undo with
+        ``restore()``), or delete them for good with ``permanent=True``. Needs
+        ``confirm=True``. Frames go only as their whole video files (every frame of
+        them), with ``videos=True``.
+
+        Right before acting on each file it is checked again: it must still be what
+        the last sync recorded (size and mtime, or content hash), and for a
+        ``keep_best()`` row not the same file as the copy kept, which must still be
+        there unchanged. Otherwise the row is ``skipped`` with the reason. Returns
+        one row per file: id, source, target (its place in the trash), status
+        (``trashed``, ``deleted``, ``skipped`` or ``error``), message.
+
+        >>> proj.duplicates().keep_best().delete(confirm=True)       # doctest: +SKIP
+        >>> proj.trash.restore()                                        # doctest: +SKIP
+        """
         ids = self._targets("delete", videos)
         if not confirm:
+            what = "deletes for good" if permanent else "moves to the project's trash"
             raise AISearchError(
-                f"This deletes {len(ids)} files from disk. Call delete(confirm=True) to proceed."
+                f"This {what} {len(ids)} files. Call delete(confirm=True) to proceed."
             )
         inventory = self._project.inventory
         with inventory.action():
-            return _fileops.report(_fileops.delete(inventory, ids))
+            guard = self._guard(ids)
+            act = _fileops.delete if permanent else _fileops.trash
+            return _fileops.report(act(inventory, ids, guard))
+
+    def restore(self) -> pd.DataFrame:
+        """Put trashed files of this collection (``proj.trash`` or a selection of it)
+        back where they were: the same bytes, tags and vectors, nothing embedded
+        again. A path taken since gets ``name (1).ext`` (status ``renamed``). Returns
+        one row per file: id, source (in the trash), target, status (``restored``,
+        ``renamed``, ``skipped`` or ``error``), message."""
+        inventory = self._project.inventory
+        with inventory.action():
+            return _fileops.report(_fileops.restore(inventory, self.ids))
 
     def export_frames(self, directory: str | os.PathLike[str], quality: int = 92) -> pd.DataFrame:
         """Write the video frames of this collection as JPEG files (full resolution)
@@ -575,6 +635,13 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, np.generic):
         return v.item()
     return v
+
+
+def trash_collection(project: Project) -> Collection:
+    """``proj.trash``: the trashed files, newest first."""
+    ids = [e.id for e in project.catalog.trash_entries()]
+    items = pd.DataFrame({"id": pd.Series(ids, dtype=object), "score": np.nan})
+    return Collection(project, items, query={"type": "trash"})
 
 
 class SavedCollections(MutableMapping[str, Collection]):

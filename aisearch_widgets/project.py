@@ -50,7 +50,7 @@ from ._home import (
 from ._inventory import Inventory
 from ._reembed import ReembedFuture, ReembedSummary, embed_into
 from ._thumbs import THUMB_SIZE, ThumbnailCache
-from .collection import Collection, SavedCollections
+from .collection import Collection, SavedCollections, trash_collection
 from .embedder import DEFAULT_MODEL, Embedder
 from .images import MAX_FILE_BYTES
 from .indexer import Indexer, Runner, SyncCancelled, SyncSummary
@@ -279,6 +279,8 @@ class Project:
                 cfg,
                 save_config=self._write_config,
                 pause=self._file_action_guard,
+                trash_dir=self.folder / "trash",
+                identity=lambda: self._identity,
             )
             self.indexer = Indexer(
                 name,
@@ -1221,6 +1223,26 @@ class Project:
         """Saved collections by name (dict-like; survive reopening)."""
         self._check_open()
         return SavedCollections(self)
+
+    @property
+    def trash(self) -> Collection:
+        """Files that ``delete()`` moved to the project's trash, newest first: ``path``
+        (where each was), ``deleted_at``, ``trash_path``, ``tags``. ``.restore()`` puts
+        them back (``proj.trash.select(ids).restore()`` for some)."""
+        self._check_open()
+        return trash_collection(self)
+
+    def restore(self, ids: Sequence[str]) -> pd.DataFrame:
+        """Restore these trashed files (see :meth:`Collection.restore`)."""
+        return self.trash.select(list(ids)).restore()
+
+    def empty_trash(self, older_than: str | float | None = "30d") -> int:
+        """Delete for good the trashed files older than ``older_than`` (``"30d"``,
+        ``"12h"``, seconds; None: all of them). Returns how many were removed."""
+        self._check_open()
+        with self.inventory.action():
+            done = _fileops.purge(self.inventory, older_than)
+        return sum(o.status == "deleted" for o in done)
 
     @property
     def tags(self) -> dict[str, int]:

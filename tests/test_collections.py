@@ -123,11 +123,24 @@ def test_delete_needs_confirmation_and_updates_index(ready: aw.Project) -> None:
         res.delete()
     paths = res.paths
     rep = res.delete(confirm=True)
-    assert list(rep["status"]) == ["deleted"] * 3
+    assert list(rep["status"]) == ["trashed"] * 3
     assert not any(os.path.exists(p) for p in paths)
     assert ready.store.count() == 9 and ready.status.total == 9
     assert_consistent(ready, check_files=True)
     assert ready.update().deleted == 0
+    assert sorted(ready.trash.df["path"]) == sorted(paths)
+
+
+def test_permanent_delete_leaves_nothing_in_the_trash(ready: aw.Project) -> None:
+    res = ready.search("x", limit=2)
+    paths = res.paths
+    with pytest.raises(aw.AISearchError, match="deletes for good"):
+        res.delete(permanent=True)
+    rep = res.delete(confirm=True, permanent=True)
+    assert list(rep["status"]) == ["deleted"] * 2
+    assert not any(os.path.exists(p) for p in paths)
+    assert len(ready.trash) == 0 and ready.store.count() == 10
+    assert_consistent(ready, check_files=True)
 
 
 def test_export_manifests(ready: aw.Project, tmp_path: Path) -> None:
