@@ -45,9 +45,13 @@ def run(cmd: dict) -> None:
         _slow(_fileops, "_fsync_dir", pause)
         _slow(Inventory, "moved", pause)
         _slow(Inventory, "deleted", pause)
+        _slow(Inventory, "trashed", pause)
+        _slow(Inventory, "restored", pause)
     proj = aw.Project.open(cmd["name"], home=cmd["home"], batch_size=2, workers=1)
     if op != "index":
         proj.store  # noqa: B018  (load model and store before the clock starts)
+    if op == "trash":
+        col = proj.tagged("keep")  # half of the images, no text model to load
     print(json.dumps({"go": os.getpid()}), flush=True)
     if op == "index":
         proj.update()
@@ -57,6 +61,12 @@ def run(cmd: dict) -> None:
             everything.head(i + 1).save("same", overwrite=True)
             everything.save(f"c{i}")
             time.sleep(pause)
+    elif op == "trash":
+        col.delete(confirm=True)
+    elif op == "restore":
+        proj.trash.restore()
+    elif op == "empty":
+        proj.empty_trash(None)
     else:
         col = proj.search("x", limit=1000)
         if op == "move":
@@ -64,7 +74,7 @@ def run(cmd: dict) -> None:
         elif op == "copy":
             col.copy_to(cmd["target"], on_conflict=cmd.get("on_conflict", "skip"))
         elif op == "delete":
-            col.head(len(col) // 2).delete(confirm=True)
+            col.head(len(col) // 2).delete(confirm=True, permanent=True)
     proj.close()
 
 

@@ -1,5 +1,6 @@
 """Fault injection: kill -9 at random moments of indexing, move_to (same and across
-filesystems), copy_to, save and delete, then reopen and check that nothing was lost.
+filesystems), copy_to, save, delete (for good), delete to the trash, restore from it
+and emptying it, then reopen and check that nothing was lost.
 
 Run alone with ``pytest -m faults``. A fork server (``_fault_worker.py``) imports
 the package once; each trial forks a child that opens a fresh copy of a small indexed
@@ -134,11 +135,11 @@ def template(tmp_path_factory: pytest.TempPathFactory, tiny_model: str):
     return base
 
 
-def _fresh(base: Path) -> Path:
+def _fresh(base: Path, tpl: str = "tpl") -> Path:
     live = base / "live"
     if live.exists():
         shutil.rmtree(live)
-    shutil.copytree(base / "tpl", live, symlinks=True)
+    shutil.copytree(base / tpl, live, symlinks=True)
     return live
 
 
@@ -276,3 +277,85 @@ def _write_summary() -> None:
     out = os.environ.get("AISEARCH_FAULTS_REPORT")
     if out:
         Path(out).write_text(json.dumps(SUMMARY, indent=1))
+
+
+# -- the trash ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def trashed(template: Path) -> Path:
+    """``template`` with half of its images in the trash, kept at ``base/tpl-trashed``."""
+    live = _fresh(template)
+    with aw.Project.open(NAME, home=live / "home") as proj:
+        col = proj.search("x", limit=1000)
+        rep = col.head(len(col) // 2).delete(confirm=True)
+        assert set(rep["status"]) == {"trashed"}
+        with proj.catalog.transaction() as db:  # old enough for empty_trash("30d") too
+            db.execute("UPDATE trash SET deleted_at = deleted_at - 40 * 86400")
+    os.rename(live, template / "tpl-trashed")
+    return template
+
+
+def _trash_snapshot(live: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """id -> digest and id -> tags of every image, in the project or in its trash."""
+    with aw.Project.open(NAME, home=live / "home") as proj:
+        id_hash = {i: _digest(Path(p)) for i, p in proj.catalog.query("SELECT id, path FROM files")}
+        tags = proj.catalog.tags_of(list(id_hash))
+        for e in proj.catalog.trash_entries():
+            id_hash[e.id] = _digest(Path(e.trash_path))
+            tags.update({e.id: e.tags[e.id]} if e.id in e.tags else {})
+    return id_hash, tags
+
+
+def _check_trash(live: Path, op: str, before: tuple) -> None:
+    """Each file in exactly one place (its folder or the trash; nowhere only if
+    emptying removed it for good), with its record in the matching table and its
+    tags; nothing stray in the trash folder; catalog and store agree."""
+    id_hash, tags_before = before
+    proj = aw.Project.open(NAME, home=live / "home")
+    try:
+        assert proj.catalog.journal_pending() == []
+        found = problems(proj, check_files=True)
+        assert not found, found
+        trash_dir = proj.folder / "trash"
+        files = _files(live / "images", trash_dir)
+        leftovers = [p for p in files if ".aisearch-" in p.name or p.name.endswith(".tmp")]
+        assert not leftovers, f"temporary files left: {leftovers}"
+        rows = dict(proj.catalog.query("SELECT id, path FROM files"))
+        entries = {e.id: e for e in proj.catalog.trash_entries()}
+        assert not set(rows) & set(entries), "an image both in the project and in the trash"
+        assert {str(p) for p in _files(trash_dir)} == {e.trash_path for e in entries.values()}
+        on_disk = [_digest(p) for p in files]
+        stored = proj.store.ids()
+        for pid, h in id_hash.items():
+            where = [str(p) for p, d in zip(files, on_disk, strict=True) if d == h]
+            if pid in rows:
+                assert where == [rows[pid]], f"{pid}: in the project, on disk at {where}"
+                assert proj.catalog.tags_of([pid]).get(pid) == tags_before.get(pid)
+            elif pid in entries:
+                e = entries[pid]
+                assert where == [e.trash_path], f"{pid}: in the trash, on disk at {where}"
+                assert e.tags.get(pid) == tags_before.get(pid) and pid not in stored
+                assert e.vector_ids == [pid] and e.vectors, f"{pid} lost its vector"
+            else:
+                assert op == "empty" and where == [], f"{pid} has no record ({where})"
+    finally:
+        proj.close()
+
+
+@pytest.mark.parametrize("op", ["trash", "restore", "empty"])
+def test_kill_during_trash_actions_loses_nothing(
+    op: str, server: _Server, template: Path, trashed: Path
+) -> None:
+    rng = random.Random(f"faults-{op}")
+    kills = trials = 0
+    window = {"trash": 0.3, "restore": 0.3, "empty": 0.18}[op]  # the operation's length
+    before: tuple | None = None
+    while kills < MIN_KILLS and trials < MAX_TRIALS:
+        trials += 1
+        live = _fresh(template, "tpl" if op == "trash" else "tpl-trashed")
+        before = before or _trash_snapshot(live)  # every trial starts from the same copy
+        cmd = {"op": op, "name": NAME, "home": str(live / "home"), "pause": 0.01}
+        kills += server.trial(cmd, rng.uniform(0.0, window))
+        _check_trash(live, op, before)
+    SUMMARY[op] = {"trials": trials, "kills": kills, "losses": 0}
+    _write_summary()
+    assert kills >= MIN_KILLS, f"only {kills} of {trials} kills landed mid-operation"
