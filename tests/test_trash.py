@@ -229,3 +229,49 @@ def test_a_catalog_of_version_2_gains_the_trash(tmp_path: Path) -> None:
     cat.journal_end(jid)
     assert cat.trash_entries() == []
     cat.close()
+
+
+def test_trash_and_restore_across_filesystems(ready: aw.Project, monkeypatch) -> None:
+    """No rename between the folders: copy, fsync, rename into place, then remove."""
+    import errno
+
+    trash = str(ready.folder / "trash")
+
+    def across(real):
+        def call(src, dst, *a, **kw):
+            if str(src).startswith(trash) != str(dst).startswith(trash):
+                raise OSError(errno.EXDEV, "Invalid cross-device link", src)
+            return real(src, dst, *a, **kw)
+
+        return call
+
+    monkeypatch.setattr(os, "link", across(os.link))
+    monkeypatch.setattr(os, "rename", across(os.rename))
+    res = ready.search("x", limit=2).tag("t")
+    digests = {p: _digest(p) for p in res.paths}
+    rep = res.delete(confirm=True)
+    assert rep["status"].tolist() == ["trashed"] * 2
+    assert not any(os.path.exists(p) for p in digests)
+    assert sorted(_digest(t) for t in rep["target"]) == sorted(digests.values())
+    back = ready.trash.restore()
+    assert back["status"].tolist() == ["restored"] * 2
+    assert all(_digest(p) == d for p, d in digests.items())
+    assert not any(os.path.exists(t) for t in rep["target"]) and ready.tags == {"t": 2}
+    assert not [p for p in (ready.folder / "trash").iterdir()]
+    monkeypatch.undo()
+    assert ready.update().embedded == 0
+    assert_consistent(ready, check_files=True)
+
+
+def test_loose_files_come_back_to_the_file_list(project_factory, tmp_path: Path) -> None:
+    paths = [str(draw(tmp_path / "loose" / f"{i}.png", "red", seed=i)) for i in range(3)]
+    proj = project_factory("loose", paths)
+    proj.update()
+    res = proj.search("x", limit=1)
+    res.delete(confirm=True)
+    s = proj.update()
+    assert (s.added, s.deleted) == (0, 0) and proj.status.total == 2
+    assert proj.trash.restore()["status"].tolist() == ["restored"]
+    s = proj.update()
+    assert (s.added, s.deleted, s.embedded) == (0, 0, 0) and proj.status.total == 3
+    assert_consistent(proj, check_files=True)
