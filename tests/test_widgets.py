@@ -580,7 +580,7 @@ def test_duplicates_mode_groups_and_acts_on_all_but_the_best(dup_panel) -> None:
     assert _msg(panel.actions, type="delete_all_but_best", count=3)["ok"]
     assert not any(c.exists() for c in panel.copies)
     assert all(o.exists() for o in panel.originals)
-    assert "3 deleted" in panel.actions.message, panel.actions.message
+    assert "3 trashed" in panel.actions.message, panel.actions.message
     assert len(panel.result) == 0 and panel.actions.extra_copies == 0
     assert_consistent(panel.project)
     # Not a duplicates view: nothing to act on.
