@@ -733,6 +733,7 @@ def purge(inventory: Inventory, older_than: str | float | int | None) -> list[Ou
             pass
         except OSError as exc:
             catalog.journal_end(jid)
+            log.warning("could not empty %s from the trash: %s", e.trash_path, _why(exc))
             out.append(Outcome(e.id, e.trash_path, None, "error", _why(exc)))
             continue
         catalog.trash_drop(e.id)

@@ -788,11 +788,14 @@ class Catalog:
             db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in ids])
 
-    def trash_entries(self, ids: Sequence[str] | None = None) -> list[TrashEntry]:
-        """Trashed files, newest first (those of ``ids`` only, when given)."""
+    def trash_entries(
+        self, ids: Sequence[str] | None = None, *, vectors: bool = True
+    ) -> list[TrashEntry]:
+        """Trashed files, newest first (those of ``ids`` only, when given); without
+        their vector bytes (``vectors`` None) unless ``vectors``."""
         sql = (
             "SELECT id, path, trash_path, deleted_at, kind, record, tags, model, vector_ids, "
-            "vectors FROM trash"
+            f"{'vectors' if vectors else 'NULL'} FROM trash"
         )
         if ids is None:
             rows = self.query(sql + " ORDER BY deleted_at DESC, id")

@@ -207,7 +207,7 @@ class Collection:
         return df.reset_index(drop=True)
 
     def _trash_df(self) -> pd.DataFrame:
-        entries = {e.id: e for e in self._project.catalog.trash_entries(self.ids)}
+        entries = {e.id: e for e in self._project.catalog.trash_entries(self.ids, vectors=False)}
         df = self._items[self._items["id"].isin(entries.keys())].copy()
         got = [entries[i] for i in df["id"]]
         df.insert(1, "path", [e.path for e in got])
@@ -639,7 +639,7 @@ def _jsonable(v: Any) -> Any:
 
 def trash_collection(project: Project) -> Collection:
     """``proj.trash``: the trashed files, newest first."""
-    ids = [e.id for e in project.catalog.trash_entries()]
+    ids = [e.id for e in project.catalog.trash_entries(vectors=False)]
     items = pd.DataFrame({"id": pd.Series(ids, dtype=object), "score": np.nan})
     return Collection(project, items, query={"type": "trash"})
 
