@@ -507,10 +507,12 @@ class Collection:
         """
         ids = self._targets("delete", videos)
         if not confirm:
-            what = "deletes for good" if permanent else "moves to the project's trash"
-            raise AISearchError(
-                f"This {what} {len(ids)} files. Call delete(confirm=True) to proceed."
+            what = (
+                f"deletes {len(ids)} files for good"
+                if permanent
+                else f"moves {len(ids)} files to the project's trash (undo: proj.trash.restore())"
             )
+            raise AISearchError(f"This {what}. Call delete(confirm=True) to proceed.")
         inventory = self._project.inventory
         with inventory.action():
             guard = self._guard(ids)
