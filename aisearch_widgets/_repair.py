@@ -84,6 +84,12 @@ def _rebuild_catalog(
                 "VALUES (?, ?, ?, ?, ?)",
                 [r for r in (got["items"] or []) if r[0] in names],
             )
+        # Trashed files keep their records here: without them no undo is possible.
+        db.executemany(
+            "INSERT OR IGNORE INTO trash(id, path, trash_path, deleted_at, kind, record, tags, "
+            "model, vector_ids, vectors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            got["trash"] or [],
+        )
     cat.set_meta(dirty=True)  # the next sync also drops vectors no row claims
     for what, rows in (("tags", got["tags"]), ("saved collections", got["collections"])):
         if rows is None:
@@ -93,6 +99,8 @@ def _rebuild_catalog(
             )
         else:
             report.append(f"catalog: salvaged {len(rows)} {what} rows")
+    if got["trash"]:
+        report.append(f"catalog: salvaged {len(got['trash'])} trash rows")
     cfg = got["config"]
     return cat, cfg if config_problem(cfg) is None else None
 
@@ -100,7 +108,13 @@ def _rebuild_catalog(
 def _salvage(db_path: Path) -> dict[str, Any]:
     """Rows SQLite can still read from a damaged catalog, per table (None: unreadable).
     Read from a temporary copy, so the file kept aside stays as it was."""
-    out: dict[str, Any] = {"tags": None, "collections": None, "items": None, "config": None}
+    out: dict[str, Any] = {
+        "tags": None,
+        "collections": None,
+        "items": None,
+        "trash": None,
+        "config": None,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "catalog.sqlite"
         shutil.copyfile(db_path, copy)
@@ -115,6 +129,8 @@ def _salvage(db_path: Path) -> dict[str, Any]:
                 "tags": "SELECT id, tag FROM tags",
                 "collections": "SELECT name, info, created_at FROM collections",
                 "items": "SELECT name, rank, id, score, extra FROM collection_items",
+                "trash": "SELECT id, path, trash_path, deleted_at, kind, record, tags, model, "
+                "vector_ids, vectors FROM trash",
             }
             for key, sql in queries.items():
                 with contextlib.suppress(sqlite3.Error):

@@ -275,3 +275,27 @@ def test_loose_files_come_back_to_the_file_list(project_factory, tmp_path: Path)
     s = proj.update()
     assert (s.added, s.deleted, s.embedded) == (0, 0, 0) and proj.status.total == 3
     assert_consistent(proj, check_files=True)
+
+
+def test_repairing_a_damaged_catalog_keeps_the_trash(project_factory, images, home) -> None:
+    proj = project_factory("p", images)
+    proj.update()
+    res = proj.search("x", limit=2).tag("gone")
+    paths, ids = res.paths, res.ids
+    res.delete(confirm=True)
+    proj.close()
+    db = home / "p" / "catalog.sqlite"
+    with sqlite3.connect(db) as con:  # damage the files table only
+        page = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'files'").fetchone()[0]
+        size = con.execute("PRAGMA page_size").fetchone()[0]
+    with open(db, "r+b") as fh:
+        fh.seek((page - 1) * size)
+        fh.write(b"\xff" * size)
+    with pytest.raises(aw.ProjectCorrupt):
+        aw.Project.open("p", home=home)
+    assert "catalog: salvaged 2 trash rows" in aw.Project.repair("p", home=home)
+    with aw.Project.open("p", home=home) as again:
+        assert sorted(again.trash.df["path"]) == sorted(paths)
+        assert again.restore(ids)["status"].tolist() == ["restored", "restored"]
+        assert again.tags == {"gone": 2} and all(os.path.exists(p) for p in paths)
+        assert_consistent(again, check_files=True)
