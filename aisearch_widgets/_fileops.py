@@ -450,18 +450,23 @@ def move(inventory: Inventory, steps: Sequence[Step], guard: Guard | None = None
                 )
             )
             continue
-        msg = ""
-        if crossed:
-            try:
-                os.unlink(src)
-                _fsync_dir(os.path.dirname(src))
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                msg = f"copied to {target}, but the original could not be removed: {_why(exc)}"
+        msg = _remove_original(src, str(target)) if crossed else ""
         catalog.journal_end(jid)
         out.append(Outcome(st.id, src, str(target), "error" if msg else "moved", msg))
     return out
+
+
+def _remove_original(src: str, where: str) -> str:
+    """Remove the source of a copy across filesystems once it is recorded at its new
+    place; what went wrong, or "" when it is gone."""
+    try:
+        os.unlink(src)
+        _fsync_dir(os.path.dirname(src))
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        return f"copied to {where}, but the original could not be removed: {_why(exc)}"
+    return ""
 
 
 def _move_on_disk(src: str, tmp: Path, target: Path, replace: bool) -> bool:
@@ -604,15 +609,7 @@ def trash(inventory: Inventory, ids: Sequence[str], guard: Guard | None = None) 
                 )
             )
             continue
-        msg = ""
-        if crossed:
-            try:
-                os.unlink(src)
-                _fsync_dir(os.path.dirname(src))
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                msg = f"copied to the trash, but the original could not be removed: {_why(exc)}"
+        msg = _remove_original(src, "the trash") if crossed else ""
         catalog.journal_end(jid)
         out.append(Outcome(pid, src, str(dst), "error" if msg else "trashed", msg))
     return out
@@ -682,13 +679,13 @@ def restore(inventory: Inventory, ids: Sequence[str]) -> list[Outcome]:
             )
             out.append(Outcome(tid, e.trash_path, str(target), "error", why))
             continue
-        if crossed:
-            _remove(e.trash_path)
+        left = _remove_original(e.trash_path, str(target)) if crossed else ""
         catalog.journal_end(jid)
         renamed = str(target) != e.path
         msg = f"{e.path} exists: restored as {target.name}" if renamed else ""
+        status = "renamed" if renamed else "restored"
         out.append(
-            Outcome(tid, e.trash_path, str(target), "renamed" if renamed else "restored", msg)
+            Outcome(tid, e.trash_path, str(target), "error" if left else status, left or msg)
         )
     return out
 

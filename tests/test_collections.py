@@ -134,7 +134,7 @@ def test_delete_needs_confirmation_and_updates_index(ready: aw.Project) -> None:
 def test_permanent_delete_leaves_nothing_in_the_trash(ready: aw.Project) -> None:
     res = ready.search("x", limit=2)
     paths = res.paths
-    with pytest.raises(aw.AISearchError, match="deletes for good"):
+    with pytest.raises(aw.AISearchError, match="deletes 2 files for good"):
         res.delete(permanent=True)
     rep = res.delete(confirm=True, permanent=True)
     assert list(rep["status"]) == ["deleted"] * 2
