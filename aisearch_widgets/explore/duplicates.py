@@ -10,7 +10,8 @@ Three kinds, from the narrowest:
   side (the best of 109 crops per axis, chosen on the row and column profiles), and
   compared three ways, each with a limit: the mean colour (another background tint),
   the share of pixels whose 5x5-smoothed difference exceeds 16 levels (an object
-  moved or resized), and the energy of the strongest edges (one sharp, one blurred).
+  moved or resized), and the energy of the strongest luma edges (one sharp, one
+  blurred).
   :func:`pixel_similarity` folds them into one number: 1.0 for the same pixels, at
   least :data:`NEAR_MIN` (0.9) within every limit. The limits were chosen on drawn
   scenes whose look-alikes (tint, position, size, blur) count as false positives
@@ -56,11 +57,11 @@ PRINT_SIDE = 64
 #: Crop allowed per side, as a share of the side, when aligning two images.
 CROP_MAX = 0.045
 #: Limits of the three pixel checks: mean colour difference (levels of 255), share of
-#: pixels whose smoothed difference exceeds DETAIL_LEVEL, |log| edge-energy ratio.
+#: pixels whose smoothed difference exceeds DETAIL_LEVEL, |log| ratio of luma edge energy.
 TINT_MAX = 2.5
 DETAIL_LEVEL = 16.0
-DETAIL_MAX = 0.02
-SHARPNESS_MAX = 0.25
+DETAIL_MAX = 0.03
+SHARPNESS_MAX = 0.15
 #: Aspect ratios of copies differ by at most a crop: |log(w/h ratio)| <= this.
 ASPECT_MAX = 0.1
 #: ``pixel_similarity`` at or above which two images are the same picture.
@@ -135,7 +136,14 @@ def _edges(x: np.ndarray) -> np.ndarray:
 
 def _compare(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """:func:`pixel_similarity` of each pair of fingerprint stacks (P, side, side, 3)."""
-    out = np.empty(len(a), np.float64)
+    worst = (_measure(a, b) / np.array([TINT_MAX, DETAIL_MAX, SHARPNESS_MAX])).max(1)
+    return np.clip(1.0 - (1.0 - NEAR_MIN) * worst, 0.0, 1.0)
+
+
+def _measure(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(P, 3): mean colour difference, detail difference and sharpness difference of
+    each pair of fingerprints, aligned (see :func:`pixel_similarity`)."""
+    out = np.empty((len(a), 3), np.float64)
     for start in range(0, len(a), _CHUNK):
         pa, pb = a[start : start + _CHUNK], b[start : start + _CHUNK]
         out[start : start + _CHUNK] = _compare_chunk(
@@ -143,6 +151,9 @@ def _compare(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             np.ascontiguousarray(pb.transpose(0, 3, 1, 2), np.float32),
         )
     return out
+
+
+_LUMA = np.array([[0.299, 0.587, 0.114]], np.float32)
 
 
 def _interp(i0: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -175,17 +186,20 @@ def _compare_chunk(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     smooth = np.abs(_box(diff, 5))
     off = np.maximum(np.maximum(smooth[:, 0], smooth[:, 1]), smooth[:, 2]) > DETAIL_LEVEL
     detail = (off.reshape(p, -1) & flat).sum(1) / count
-    ea = _edges(_box(aw, 3)).reshape(p, -1)
-    eb = _edges(_box(b, 3)).reshape(p, -1)
-    # The strongest 5 % of edges of either image (masked pixels rank last).
+    # Sharpness: the energy of the strongest 5 % of luma edges of either image
+    # (masked pixels rank last). Luma only: JPEG halves the colour resolution, which
+    # a blurred look-alike does not.
+    ea = _edges(_box(np.einsum("qc,pcij->pqij", _LUMA, aw), 3)).reshape(p, -1)
+    eb = _edges(_box(np.einsum("qc,pcij->pqij", _LUMA, b), 3)).reshape(p, -1)
     strongest = np.where(flat, np.maximum(ea, eb), -1.0)
     top = max(1, n * n // 20)
     cut = np.partition(strongest, -top, axis=1)[:, -top][:, None]
     edge = (strongest >= cut).astype(np.float32)
-    sharp = np.abs(np.log((np.einsum("pk,pk->p", ea, edge) + count) /
-                          (np.einsum("pk,pk->p", eb, edge) + count)))  # fmt: skip
-    worst = np.maximum.reduce([tint.max(1) / TINT_MAX, detail / DETAIL_MAX, sharp / SHARPNESS_MAX])
-    return np.clip(1.0 - (1.0 - NEAR_MIN) * worst, 0.0, 1.0)
+    eps = np.float32(top)  # one level per edge pixel: flat images compare as equal
+    sharp = np.abs(np.log((np.einsum("pk,pk->p", ea, edge) + eps) /
+                          (np.einsum("pk,pk->p", eb, edge) + eps)))  # fmt: skip
+    out = [tint.max(1), detail, sharp]
+    return np.stack(out, 1)
 
 
 def pixel_similarity(a: np.ndarray, b: np.ndarray) -> float:
