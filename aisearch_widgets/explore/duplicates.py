@@ -62,6 +62,8 @@ TINT_MAX = 2.5
 DETAIL_LEVEL = 16.0
 DETAIL_MAX = 0.03
 SHARPNESS_MAX = 0.15
+#: Whole-image mean colours further apart than this (levels) are not compared at all.
+MEAN_GATE = 12.0
 #: Aspect ratios of copies differ by at most a crop: |log(w/h ratio)| <= this.
 ASPECT_MAX = 0.1
 #: ``pixel_similarity`` at or above which two images are the same picture.
@@ -434,6 +436,14 @@ def _confirmed(pairs: np.ndarray, info: dict[int, Any]) -> np.ndarray:
     """Whether each pair is the same picture by its pixels (False when unreadable)."""
     ok = np.zeros(len(pairs), bool)
     both = [k for k, (i, j) in enumerate(pairs.tolist()) if info.get(i) and info.get(j)]
+    if not both:
+        return ok
+    # A cheap gate first: whole images whose mean colours differ by more than
+    # MEAN_GATE levels are not one picture (a crop of a few % moves the mean far
+    # less); most look-alike candidates stop here.
+    means = {i: info[i][0].reshape(-1, 3).mean(0) for i in np.unique(pairs[both])}
+    gap = np.array([np.abs(means[i] - means[j]).max() for i, j in pairs[both].tolist()])
+    both = [k for k, g in zip(both, gap.tolist(), strict=True) if g <= MEAN_GATE]
     if not both:
         return ok
     sel = pairs[both]
