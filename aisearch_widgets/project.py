@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
@@ -1160,18 +1161,31 @@ class Project:
         self,
         threshold: float | None = None,
         *,
-        confirm: bool = True,
+        kind: str = "near",
+        confirm: bool | None = None,
         progress: bool = True,
         allow_partial: bool = False,
     ) -> Collection:
-        """Groups of duplicate images: exact byte copies always, and near-duplicates
-        (re-encoded, resized, lightly cropped) found by embedding similarity
-        (``threshold``, default 0.9) and confirmed by the pixels (``confirm``), so mere
-        look-alikes are not grouped. The result has ``group`` (biggest group first) and
-        ``best`` (the largest, then oldest, copy first) columns; ``score`` is the
-        similarity to the group's first member. ``.keep_best()`` gives the others."""
+        """Groups of copies of one picture. ``kind="near"`` (default): byte copies and
+        the same picture re-encoded, resized, lightly cropped or recompressed
+        (candidates above the embedding ``threshold``, default 0.9, confirmed by
+        aligned pixels: another tint, position, size or blur is a look-alike, not a
+        copy); ``"exact"``: byte copies only; ``"similar"``: every candidate pair,
+        look-alikes too (a wider search, on purpose). Columns: ``group`` (biggest
+        first), ``best`` (never a symlink, then the largest, then oldest copy, first),
+        ``score`` (similarity to the best), ``match`` (how the row matches the best:
+        exact, near or similar) and ``pixel_similarity`` (the pixel evidence: 1.0 the
+        same pixels, >= 0.9 the same picture). ``.keep_best()`` gives the others.
+        ``confirm=False`` is the old spelling of ``kind="similar"`` (deprecated)."""
         from .explore import find_duplicates
 
+        if confirm is not None:
+            warnings.warn(
+                "duplicates(confirm=...) is deprecated: use kind='near' or kind='similar'.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            kind = "near" if confirm else "similar"
         ids, vecs = self._explore_inputs(allow_partial)
         meta = self.catalog.content_and_mtime(self._identity)
         with self._explore_progress("duplicates", progress) as step:
@@ -1182,13 +1196,14 @@ class Project:
                 content=[meta.get(i, (None, 0))[0] for i in ids],
                 mtimes=[meta.get(i, (None, 0))[1] / 1e9 for i in ids],
                 threshold=threshold,
-                confirm=confirm,
+                kind=kind,
+                stat_files=True,  # a link and its target are one file, never copies
                 cache_dir=self._explore_dir,
                 max_bytes=self.indexer.max_file_bytes,
                 progress=step,
             )
         groups = int(df["group"].nunique()) if len(df) else 0
-        query = {"type": "duplicates", "threshold": threshold, "confirm": confirm}
+        query = {"type": "duplicates", "threshold": threshold, "kind": kind}
         return self._result(df, query, {"groups": groups})
 
     def outliers(

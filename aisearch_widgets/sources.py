@@ -11,10 +11,21 @@ found is deleted only when its own folder still lists other content; a root that
 vanished or is suddenly empty (an unmounted share, a detached disk) or a subtree
 gone wholesale makes its files *missing*: kept with their vectors and tags until
 they come back or the user prunes them (``update(prune_missing=True)``).
+
+One physical file is one record. Folder roots that overlap (one inside another, or
+one folder reached twice through a symlink) are refused when the sources are given,
+naming both. Symlinks are followed (a folder of links to images kept elsewhere is a
+common dataset layout), and a file's identity is its ``(st_dev, st_ino)``: when a
+scan reaches one file by several paths (a link and its target, hard links, a loose
+file that also lies in a source folder, two spellings of one path) it is indexed once,
+under its real path when that is among them, else under the path found first; the
+other paths are listed in :attr:`ScanResult.aliases`. So a link is never a second
+copy of its own target, and never grouped with it as a duplicate.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -117,6 +128,10 @@ class ScanResult:
     file_labels: set[str] = field(default_factory=set)
     claimed: set[str] = field(default_factory=set)  # keys a file source lists
     gone: set[str] = field(default_factory=set)  # listed files gone from a non-empty folder
+    # Keys of paths that reach a file already indexed under another key (that key).
+    aliases: dict[str, str] = field(default_factory=dict)
+    # (st_dev, st_ino) of each entry: what makes two paths one file.
+    idents: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
 
     def is_unknown(self, key: str) -> bool:
         return any(
@@ -131,6 +146,8 @@ class ScanResult:
         """
         if self.is_unknown(key):
             return "unknown"
+        if key in self.aliases:
+            return "deleted"  # the same file is indexed under another key
         label = key.split("/", 1)[0]
         if label in self.file_labels:
             return "missing" if key in self.claimed and key not in self.gone else "deleted"
@@ -198,9 +215,11 @@ def normalize_sources(
         else:
             raise SourceError(f"{it}: no such folder or file. Check the path (resolved to {p}).")
 
+    folders = list(dict.fromkeys(folders))
+    _check_overlap(folders)
     out: list[Source] = []
     used: set[str] = {FILES_LABEL}
-    for f in dict.fromkeys(folders):
+    for f in folders:
         label = os.path.basename(f.rstrip(os.sep)) or "root"
         cand, n = label, 2
         while cand in used:
@@ -210,6 +229,27 @@ def normalize_sources(
     if files:
         out.append(Source("files", FILES_LABEL, None, tuple(dict.fromkeys(files))))
     return out
+
+
+def _check_overlap(folders: Sequence[str]) -> None:
+    """Refuse folder roots that would index a file twice: one folder given twice (a
+    symlink and its target, or two spellings) or one root inside another."""
+    # Sorted by path parts, a root inside another comes right after it or after
+    # another root inside it: comparing neighbours finds every overlap.
+    roots = sorted((Path(os.path.realpath(f)).parts, f) for f in folders)
+    for (outer_parts, outer), (inner_parts, inner) in itertools.pairwise(roots):
+        real_outer, real_inner = os.path.join(*outer_parts), os.path.join(*inner_parts)
+        if inner_parts == outer_parts:
+            raise SourceError(
+                f"{outer} and {inner} are the same folder ({real_outer}): its images would "
+                "be indexed twice. Pass it once."
+            )
+        if inner_parts[: len(outer_parts)] == outer_parts:
+            raise SourceError(
+                f"{inner} is inside {outer} (real paths {real_inner} and {real_outer}): its "
+                f"images would be indexed twice. Pass {outer} alone (it includes {inner}), "
+                f"or {inner} without {outer}."
+            )
 
 
 def _scan_folder(src: Source, skip: Sequence[str], result: ScanResult) -> None:
@@ -271,6 +311,7 @@ def _scan_folder(src: Source, skip: Sequence[str], result: ScanResult) -> None:
                 result.entries[key] = FileEntry(
                     key, e.path, src.label, fst.st_size, fst.st_mtime_ns
                 )
+                result.idents[key] = (fst.st_dev, fst.st_ino)
 
 
 def _lists_content(folder: str) -> bool:
@@ -301,6 +342,7 @@ def _scan_files(src: Source, result: ScanResult) -> None:
             result.errors.append((p, f"cannot stat: {exc.strerror or exc}"))
             continue
         result.entries[key] = FileEntry(key, p, src.label, st.st_size, st.st_mtime_ns)
+        result.idents[key] = (st.st_dev, st.st_ino)
 
 
 def scan(sources: Sequence[Source], skip: Sequence[str] = ()) -> ScanResult:
@@ -314,7 +356,36 @@ def scan(sources: Sequence[Source], skip: Sequence[str] = ()) -> ScanResult:
             _scan_folder(src, skip, result)
         else:
             _scan_files(src, result)
+    _fold_aliases(result)
     return result
+
+
+def _is_real(path: str) -> bool:
+    return os.path.realpath(path) == os.path.abspath(path)
+
+
+def _fold_aliases(result: ScanResult) -> None:
+    """Keep one entry per physical file (``(st_dev, st_ino)``): the one at its real
+    path when there is one, else the first found; the others become aliases."""
+    kept: dict[tuple[int, int], str] = {}
+    for key in list(result.entries):
+        ident = result.idents.get(key)
+        if ident is None or ident[1] == 0:  # a filesystem without inode numbers
+            continue
+        first = kept.get(ident)
+        if first is None:
+            kept[ident] = key
+            continue
+        # Rare (a link and its target, hard links): realpath only here.
+        if not _is_real(result.entries[first].path) and _is_real(result.entries[key].path):
+            first, key = key, first
+            kept[ident] = first
+        del result.entries[key]
+        result.aliases[key] = first
+    for alias, key in result.aliases.items():  # chains of swaps end at the kept key
+        while key in result.aliases:
+            key = result.aliases[key]
+        result.aliases[alias] = key
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ threshold, on images the test draws (the engine itself: tests/test_explore.py)."
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from PIL import Image
 import aisearch_widgets as aw
 from aisearch_widgets import _integrity
 
-from _helpers import inject, make_folder, unit
+from _helpers import draw, inject, make_folder, unit
 
 
 @pytest.fixture
@@ -72,3 +73,52 @@ def test_filter_above_auto_uses_the_suggested_threshold(curated: aw.Project) -> 
     if flat.suggest_threshold() is None:
         with pytest.raises(aw.AISearchError, match="no clear cut"):
             flat.filter(above="auto")
+
+
+# -- one physical file, one record; duplicates are copies of one picture -------------
+
+
+def test_overlapping_sources_are_refused_and_a_file_is_never_its_own_duplicate(
+    project_factory, tmp_path: Path
+) -> None:
+    d = tmp_path / "d"
+    make_folder(d / "part-00", 4, sub=False)
+    with pytest.raises(aw.SourceError, match="part-00 is inside"):
+        project_factory("overlap", [str(d), str(d) + "/part-00"])
+    proj = project_factory("overlap", [d / "part-00"])
+    with pytest.raises(aw.SourceError, match="part-00 is inside"):
+        proj.set_sources([d, d / "part-00"])
+    proj.update()
+    assert proj.status.done == 4
+    assert len(proj.duplicates(progress=False)) == 0
+
+
+def test_symlinks_to_one_original_are_never_its_copies_nor_best(
+    project_factory, tmp_path: Path
+) -> None:
+    root = tmp_path / "links"
+    original = draw(root / "original.png", "red", size=(96, 96), fmt="PNG")
+    for i in range(6):
+        os.symlink(original, root / f"link{i}.png")
+    proj = project_factory("links", root)
+    proj.update()
+    assert proj.status.done == 1  # one file, one record
+    assert len(proj.duplicates(progress=False)) == 0
+    # A real byte copy beside the links: one group, the original best, no link in it.
+    copy = root / "zz_copy.png"
+    shutil.copy(original, copy)
+    os.utime(copy, (original.stat().st_mtime + 60,) * 2)
+    proj.update()
+    df = proj.duplicates(progress=False).df
+    assert sorted(Path(p).name for p in df["path"]) == ["original.png", "zz_copy.png"]
+    assert Path(df.loc[df["best"], "path"].item()).name == "original.png"
+    assert df["match"].tolist() == ["exact", "exact"]
+
+
+def test_old_duplicates_calls_keep_working(curated: aw.Project) -> None:
+    by_threshold = curated.duplicates(threshold=0.9, progress=False)
+    assert set(by_threshold.ids) == set(curated.duplicates(progress=False).ids)
+    with pytest.warns(DeprecationWarning, match="kind="):
+        wide = curated.duplicates(confirm=False, progress=False)
+    assert wide.query["kind"] == "similar"
+    assert set(wide.ids) == set(curated.duplicates(kind="similar", progress=False).ids)

@@ -5,6 +5,8 @@ caching, incremental maps and tiny inputs on synthetic vectors."""
 from __future__ import annotations
 
 import io
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -531,3 +533,84 @@ def test_the_state_check_of_a_large_matrix_needs_no_copy_of_it() -> None:
     bad[250_000, 3] = np.nan  # in a later block
     with pytest.raises(InvalidArgument, match=ids[250_000]):
         _cache.check_inputs(ids, bad)
+
+
+# --- duplicates are copies of one picture, not look-alikes ---------------------------
+
+
+@pytest.fixture(scope="module")
+def lookalikes(embedder, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """160 drawn scenes with altered and byte copies, and look-alikes of many of them
+    (another tint, position, size or blur): tests/_lookalikes.py."""
+    from _lookalikes import make_set
+
+    s = make_set(tmp_path_factory.mktemp("lookalikes"), 160, seed=11)
+    images = [Image.open(s.root / n).convert("RGB") for n in s.names]
+    return {
+        "set": s,
+        "vecs": embedder.encode_images(images),
+        "content": [content_hash((s.root / n).read_bytes()) for n in s.names],
+        "paths": lambda ids: [s.root / i for i in ids],
+    }
+
+
+@needs_demo
+def test_near_duplicates_are_copies_of_one_picture_not_lookalikes(lookalikes: dict) -> None:
+    s = lookalikes["set"]
+    args = (s.names, lookalikes["vecs"], lookalikes["paths"])
+    df = find_duplicates(*args, content=lookalikes["content"])
+    truth = s.true_pairs()
+    found = _pairs(dict(zip(df["id"], df["group"], strict=True)))
+    precision = len(found & truth) / max(1, len(found))
+    recall = len(found & truth) / len(truth)
+    assert len(truth) > 50 and sum(k in ("tint", "shift", "size", "blur") for k in s.kind) > 80
+    assert precision >= 0.95 and recall >= 0.9, (precision, recall, sorted(found - truth)[:5])
+    # Each row says how it matches its best copy, with the pixel evidence.
+    assert set(df["match"]) <= {"exact", "near"}
+    assert (df.loc[df["match"] == "exact", "pixel_similarity"] == 1.0).all()
+    assert (df.loc[df["match"] == "near", "pixel_similarity"].between(0.9, 1.0)).all()
+    assert df.loc[df["id"].str.endswith("_copy.png"), "match"].eq("exact").all()
+    # Wider and narrower on purpose.
+    similar = find_duplicates(*args, content=lookalikes["content"], kind="similar")
+    assert len(_pairs(dict(zip(similar["id"], similar["group"], strict=True)))) > 2 * len(found)
+    assert "similar" in set(similar["match"])
+    exact = find_duplicates(*args, content=lookalikes["content"], kind="exact")
+    assert set(exact["match"]) == {"exact"}
+    assert set(exact["id"]) == {n for n in s.names if n.endswith("_copy.png")} | {
+        n.replace("_copy", "") for n in s.names if n.endswith("_copy.png")
+    }
+
+
+def test_pixel_similarity_tells_a_copy_from_a_lookalike(tmp_path: Path) -> None:
+    from _lookalikes import altered_copy, lookalike, random_scene, render
+
+    from aisearch_widgets.explore.duplicates import fingerprint_image, pixel_similarity
+
+    rng = np.random.default_rng(3)
+    scene = random_scene(rng)
+    img = render(scene)
+    fp = fingerprint_image(img)
+    assert pixel_similarity(fp, fp) == 1.0
+    copy = fingerprint_image(Image.open(io.BytesIO(altered_copy(img, rng))))
+    assert pixel_similarity(fp, copy) >= 0.9
+    for kind in ("tint", "shift", "size", "blur"):
+        other = fingerprint_image(render(lookalike(scene, kind, rng)))
+        assert pixel_similarity(fp, other) < 0.9, kind
+
+
+def test_a_link_and_its_target_are_one_file_never_copies(tmp_path: Path) -> None:
+    original = tmp_path / "original.png"
+    Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(original)
+    for i in range(6):
+        os.symlink(original, tmp_path / f"link{i}.png")
+    shutil.copy(original, tmp_path / "real_copy.png")
+    os.utime(tmp_path / "real_copy.png", (original.stat().st_mtime + 60,) * 2)
+    ids = [f"link{i}.png" for i in range(6)] + ["original.png", "real_copy.png"]
+    x = _unit(np.ones((len(ids), 8)))
+    content = [content_hash(original.read_bytes())] * len(ids)
+    paths = lambda i: [tmp_path / p for p in i]  # noqa: E731
+    df = find_duplicates(ids, x, paths, content=content, stat_files=True)
+    assert list(df["id"]) == ["original.png", "real_copy.png"] and df["best"].iloc[0]
+    # Only links and their target: no group at all.
+    df = find_duplicates(ids[:7], x[:7], paths, content=content[:7], stat_files=True)
+    assert df.empty

@@ -173,3 +173,50 @@ def test_failed_file_changed_on_disk_is_retried(tmp_path: Path) -> None:
     assert plan_sync(scan(srcs), known, "m").embed == []
     touch_later(root / "a.jpg")
     assert len(plan_sync(scan(srcs), known, "m").changed) == 1
+
+
+# -- one physical file, one record ---------------------------------------------------
+
+
+def test_overlapping_source_folders_are_refused_naming_both(tmp_path: Path) -> None:
+    d = tmp_path / "data"
+    draw(d / "part-00" / "a.jpg")
+    draw(d / "part-01" / "b.jpg")
+    with pytest.raises(SourceError, match=r"part-00 is inside .*data.*Pass"):
+        normalize_sources([d, d / "part-00"])
+    with pytest.raises(SourceError, match="part-00 is inside"):
+        normalize_sources([str(d / "part-00"), str(d) + "/"])  # order and spelling
+    os.symlink(d, tmp_path / "alias")
+    with pytest.raises(SourceError, match=r"same folder.*Pass it once"):
+        normalize_sources([d, tmp_path / "alias"])
+    # Siblings, and a name that only starts like another root, are fine.
+    (tmp_path / "data-2").mkdir()
+    srcs = normalize_sources([d / "part-00", d / "part-01", tmp_path / "data-2"])
+    assert [s.kind for s in srcs] == ["folder"] * 3
+
+
+def test_a_file_reached_by_several_paths_is_one_record_at_its_real_path(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    original = draw(root / "original.png", fmt="PNG")
+    for i in range(6):
+        os.symlink(original, root / f"link{i}.png")
+    os.symlink(root, tmp_path / "via")  # the same file under another spelling
+    srcs = normalize_sources([root, tmp_path / "via" / "original.png", root / "link3.png"])
+    found = scan(srcs)
+    assert [e.path for e in found.entries.values()] == [str(original)]
+    key = next(iter(found.entries))
+    assert len(found.aliases) == 8 and set(found.aliases.values()) == {key}
+    # Records that an older scan made for the aliases go; the file itself stays.
+    known = {k: Known(1, 1, "embedded", "m", None) for k in [key, *found.aliases]}
+    plan = plan_sync(found, known, "m")
+    assert sorted(plan.delete) == sorted(found.aliases) and not plan.missing
+
+
+def test_links_to_a_file_outside_the_sources_are_one_record(tmp_path: Path) -> None:
+    original = draw(tmp_path / "elsewhere" / "original.png", fmt="PNG")
+    root = tmp_path / "links"
+    root.mkdir()
+    for i in range(6):
+        os.symlink(original, root / f"link{i}.png")
+    found = scan(normalize_sources(root))
+    assert len(found.entries) == 1 and len(found.aliases) == 5

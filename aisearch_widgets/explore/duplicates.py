@@ -1,25 +1,41 @@
-"""Exact and near-duplicate images: kNN candidates confirmed by their pixels.
+"""Duplicate images: copies of one picture, not look-alikes.
 
-CLIP similarity alone does not separate a re-encoded, resized or slightly cropped
-copy from a look-alike (with the demo model, altered copies score 0.92-0.99 to
-their original while distinct scenes reach 0.98), so a candidate pair from the kNN
-graph (cosine >= ``threshold``) is confirmed by a *perceptual fingerprint*: the
-image box-filtered to 8x8 and to 16x16 RGB, each channel mean-centred, the whole
-scaled to unit norm. Two images are near-duplicates when both correlations reach
-:data:`PIXEL_MIN_8` and :data:`PIXEL_MIN_16` (chosen on four seeds of demo scenes with
-altered copies: all true pairs kept, 0-5 look-alike pairs of ~1,700 candidates let
-through). Colour matters: a yellow shape on a light background all but vanishes in
-grayscale, which is why dHash/pHash (grayscale, and dHash's bits flip on flat or
-noisy areas: up to 150 of 256 bits between a copy and its original) were measured
-and not used.
+Three kinds, from the narrowest:
 
-Exact byte copies are always grouped: by the catalog's content hash when given,
-else by the content hash of the bytes read for a candidate.
+- ``"exact"``: the same bytes (the catalog's content hash).
+- ``"near"`` (the default): the same picture re-encoded, resized, lightly cropped or
+  recompressed. Candidates come from the kNN graph (CLIP cosine >= ``threshold``);
+  each candidate pair is confirmed by its *pixels*: both images are reduced to
+  64x64 RGB (:func:`fingerprint_image`), aligned allowing a crop of up to 4.5 % per
+  side (the best of 109 crops per axis, chosen on the row and column profiles), and
+  compared three ways, each with a limit: the mean colour (another background tint),
+  the share of pixels whose 5x5-smoothed difference exceeds 16 levels (an object
+  moved or resized), and the energy of the strongest luma edges (one sharp, one
+  blurred).
+  :func:`pixel_similarity` folds them into one number: 1.0 for the same pixels, at
+  least :data:`NEAR_MIN` (0.9) within every limit. The limits were chosen on drawn
+  scenes whose look-alikes (tint, position, size, blur) count as false positives
+  (``benchmarks/bench_duplicates.py``): CLIP similarity alone cannot do it (a
+  look-alike reaches 0.995 while a copy can fall to 0.92), nor can coarse 8x8/16x16
+  colour fingerprints (mean-centred, they do not see a tint at all).
+- ``"similar"``: every candidate pair, by embedding similarity alone: look-alikes
+  allowed, for a user who widens the search on purpose.
+
+Each row says how it matches its group's best copy (``match``: exact, near or
+similar) and the pixel evidence (``pixel_similarity`` to the best). Within a
+``"near"`` group every member is confirmed against the best copy itself, not only
+through a chain of pairs.
+
+With ``stat_files=True`` the members' files are looked at: paths that reach one
+physical file (``st_dev``, ``st_ino``: a symlink and its target, hard links) are one
+row, never a copy of themselves, and a symlink is never the best copy.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,54 +49,184 @@ from ._cache import Progress, no_progress
 from .knn import KnnGraph, knn_graph
 
 #: Default CLIP cosine above which neighbours are candidates (loose: altered copies
-#: of the demo scenes score >= 0.95; the pixels decide).
+#: of the demo scenes score >= 0.92; the pixels decide).
 DEFAULT_THRESHOLD = 0.9
-PIXEL_MIN_8 = 0.93
-PIXEL_MIN_16 = 0.885
-COLUMNS = ["id", "group", "score", "best", "exact", "width", "height"]
+KINDS = ("exact", "near", "similar")
+#: Side of the pixel fingerprint (RGB, uint8: 12 KB per image).
+PRINT_SIDE = 64
+#: Crop allowed per side, as a share of the side, when aligning two images.
+CROP_MAX = 0.045
+#: Limits of the three pixel checks: mean colour difference (levels of 255), share of
+#: pixels whose smoothed difference exceeds DETAIL_LEVEL, |log| ratio of luma edge energy.
+TINT_MAX = 2.5
+DETAIL_LEVEL = 16.0
+DETAIL_MAX = 0.03
+SHARPNESS_MAX = 0.15
+#: Whole-image mean colours further apart than this (levels) are not compared at all.
+MEAN_GATE = 12.0
+#: Aspect ratios of copies differ by at most a crop: |log(w/h ratio)| <= this.
+ASPECT_MAX = 0.1
+#: ``pixel_similarity`` at or above which two images are the same picture.
+NEAR_MIN = 0.9
+COLUMNS = [
+    "id", "group", "score", "best", "match", "pixel_similarity", "exact", "width", "height",
+]  # fmt: skip
 
 PathLookup = Callable[[list[str]], Sequence[str | os.PathLike[str] | None]]
+_CHUNK = 128  # pairs compared at once (about 6 MB per float32 array)
 
 
-def fingerprint_image(img: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The perceptual fingerprint of a PIL image: unit-norm, mean-centred 8x8 and
-    16x16 RGB thumbnails, flattened (192 and 768 values)."""
+def fingerprint_image(img: Any) -> np.ndarray:
+    """The pixel fingerprint of a PIL image: the image box-filtered to
+    :data:`PRINT_SIDE` x :data:`PRINT_SIDE` RGB (aspect not kept), uint8."""
     from PIL import Image
 
-    img = _images.to_rgb(img)
-    out = []
-    for side in (8, 16):
-        a = np.asarray(img.resize((side, side), Image.Resampling.BOX), np.float32)
-        a = (a - a.mean(axis=(0, 1))).ravel()
-        out.append(a / max(float(np.linalg.norm(a)), 1e-6))
-    return out[0], out[1]
+    img = _images.to_rgb(img).resize((PRINT_SIDE, PRINT_SIDE), Image.Resampling.BOX)
+    return np.asarray(img, np.uint8)
 
 
-def pixel_similarity(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> float:
-    """How alike two fingerprints are: the smaller of the two correlations, each
-    divided by its cutoff (>= 1.0 means confirmed as a near-duplicate)."""
-    c8 = float(a[0].astype(np.float32) @ b[0].astype(np.float32))
-    c16 = float(a[1].astype(np.float32) @ b[1].astype(np.float32))
-    return min(c8 / PIXEL_MIN_8, c16 / PIXEL_MIN_16)
+@functools.lru_cache(maxsize=4)
+def _crops(side: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sampling of one axis for each allowed crop ``(left, right)``: both >= 0 (the
+    second image is a crop of the first) or both <= 0 (the other way round), their sum
+    at most :data:`CROP_MAX`. Returns first indices, weights and valid masks, (H, side)."""
+    steps = np.arange(0.0, CROP_MAX + 1e-9, 0.005)
+    pos = [(a, b) for a in steps for b in steps if a + b <= CROP_MAX + 1e-9]
+    crops = np.array(pos + [(-a, -b) for a, b in pos if a or b])
+    u = (np.arange(side) + 0.5) / side
+    at = crops[:, :1] + u[None, :] * (1 - crops[:, :1] - crops[:, 1:])
+    x = at * side - 0.5
+    i0 = np.clip(np.floor(x).astype(np.int64), 0, side - 2)
+    w = np.clip(x - i0, 0.0, 1.0).astype(np.float32)
+    valid = (at >= -0.5 / side) & (at <= 1 + 0.5 / side)
+    return i0, w, valid
+
+
+def _align(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+    """Per pair, the crop of one axis that best maps profile ``pa`` onto ``pb``
+    (both (P, side), grey)."""
+    i0, w, valid = _crops(pa.shape[1])
+    warped = pa[:, i0] * (1 - w[None]) + pa[:, i0 + 1] * w[None]  # (P, H, side)
+    err = np.einsum("phk,hk->ph", (warped - pb[:, None]) ** 2, valid.astype(np.float32))
+    return (err / valid.sum(-1)[None]).argmin(1)
+
+
+@functools.lru_cache(maxsize=8)
+def _box_matrix(n: int, k: int) -> np.ndarray:
+    """(n, n) matrix of a k-tap moving mean along one axis, edges repeated."""
+    m = np.zeros((n, n), np.float32)
+    for i in range(n):
+        for d in range(-(k // 2), k // 2 + 1):
+            m[i, min(max(i + d, 0), n - 1)] += 1.0 / k
+    return m
+
+
+def _box(x: np.ndarray, k: int) -> np.ndarray:
+    """Mean over k x k windows of the last two axes, edges repeated."""
+    m = _box_matrix(x.shape[-1], k)
+    return m @ x @ m.T
+
+
+def _edges(x: np.ndarray) -> np.ndarray:
+    """Gradient magnitude (L1 over channels) of (P, 3, n, n) images: (P, n, n)."""
+    g = np.zeros((x.shape[0], *x.shape[2:]), np.float32)
+    for c in range(x.shape[1]):
+        g[:, :, 1:-1] += np.abs(x[:, c, :, 2:] - x[:, c, :, :-2])
+        g[:, 1:-1] += np.abs(x[:, c, 2:] - x[:, c, :-2])
+    return g
+
+
+def _compare(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`pixel_similarity` of each pair of fingerprint stacks (P, side, side, 3)."""
+    worst = (_measure(a, b) / np.array([TINT_MAX, DETAIL_MAX, SHARPNESS_MAX])).max(1)
+    return np.clip(1.0 - (1.0 - NEAR_MIN) * worst, 0.0, 1.0)
+
+
+def _measure(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(P, 3): mean colour difference, detail difference and sharpness difference of
+    each pair of fingerprints, aligned (see :func:`pixel_similarity`)."""
+    out = np.empty((len(a), 3), np.float64)
+    for start in range(0, len(a), _CHUNK):
+        pa, pb = a[start : start + _CHUNK], b[start : start + _CHUNK]
+        out[start : start + _CHUNK] = _compare_chunk(
+            np.ascontiguousarray(pa.transpose(0, 3, 1, 2), np.float32),
+            np.ascontiguousarray(pb.transpose(0, 3, 1, 2), np.float32),
+        )
+    return out
+
+
+_LUMA = np.array([[0.299, 0.587, 0.114]], np.float32)
+
+
+def _interp(i0: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Per pair, the (n, n) matrix of a linear resampling of one axis."""
+    p, n = i0.shape
+    m = np.zeros((p, n, n), np.float32)
+    pi, k = np.arange(p)[:, None], np.arange(n)[None, :]
+    m[pi, k, i0] = 1 - w
+    m[pi, k, i0 + 1] = w
+    return m
+
+
+def _compare_chunk(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The same on channel-first float32 stacks (P, 3, n, n)."""
+    p, n = len(a), a.shape[-1]
+    i0, w, valid = _crops(n)
+    ga, gb = a.sum(1), b.sum(1)
+    hx = _align(ga.mean(1), gb.mean(1))
+    hy = _align(ga.mean(2), gb.mean(2))
+    # Resample the first image onto the second: columns, then rows (bilinear).
+    aw = _interp(i0[hy], w[hy])[:, None] @ a @ _interp(i0[hx], w[hx])[:, None].transpose(0, 1, 3, 2)
+    mask = valid[hy][:, :, None] & valid[hx][:, None, :]
+    mask[:, :2] = mask[:, -2:] = False  # the outermost pixels carry resampling edges
+    mask[:, :, :2] = mask[:, :, -2:] = False
+    flat = mask.reshape(p, -1)
+    maskf = flat.astype(np.float32)
+    count = np.maximum(maskf.sum(1), 1.0)
+    diff = aw - b
+    tint = np.abs(np.einsum("pck,pk->pc", diff.reshape(p, 3, -1), maskf) / count[:, None])
+    smooth = np.abs(_box(diff, 5))
+    off = np.maximum(np.maximum(smooth[:, 0], smooth[:, 1]), smooth[:, 2]) > DETAIL_LEVEL
+    detail = (off.reshape(p, -1) & flat).sum(1) / count
+    # Sharpness: the energy of the strongest 5 % of luma edges of either image
+    # (masked pixels rank last). Luma only: JPEG halves the colour resolution, which
+    # a blurred look-alike does not.
+    ea = _edges(_box(np.einsum("qc,pcij->pqij", _LUMA, aw), 3)).reshape(p, -1)
+    eb = _edges(_box(np.einsum("qc,pcij->pqij", _LUMA, b), 3)).reshape(p, -1)
+    strongest = np.where(flat, np.maximum(ea, eb), -1.0)
+    top = max(1, n * n // 20)
+    cut = np.partition(strongest, -top, axis=1)[:, -top][:, None]
+    edge = (strongest >= cut).astype(np.float32)
+    eps = np.float32(top)  # one level per edge pixel: flat images compare as equal
+    sharp = np.abs(np.log((np.einsum("pk,pk->p", ea, edge) + eps) /
+                          (np.einsum("pk,pk->p", eb, edge) + eps)))  # fmt: skip
+    out = [tint.max(1), detail, sharp]
+    return np.stack(out, 1)
+
+
+def pixel_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """How alike two fingerprints (:func:`fingerprint_image`) are, after aligning them
+    for a crop of up to :data:`CROP_MAX` per side: 1.0 for the same pixels, at least
+    :data:`NEAR_MIN` when the mean colour, the detail and the sharpness are all within
+    their limits (the same picture), lower the further the worst of them is off."""
+    return float(_compare(np.asarray(a)[None], np.asarray(b)[None])[0])
 
 
 class _Prints:
-    """Perceptual fingerprints keyed by content hash, cached in ``cache_dir``."""
+    """Pixel fingerprints and declared sizes keyed by content hash, cached in
+    ``cache_dir`` (format "pixels2": 64x64 RGB; older caches are recomputed)."""
 
     def __init__(self, cache_dir: Any) -> None:
         self.path = _cache.cache_path(cache_dir, "pixels.npz")
-        self.data: dict[str, tuple[np.ndarray, np.ndarray, int, int]] = {}
+        self.data: dict[str, tuple[np.ndarray, int, int]] = {}
         self.dirty = False
-        hit = _cache.load(self.path, "pixels")
-        if hit is not None:
-            for c, f8, f16, wh in zip(
-                hit["content"], hit["f8"], hit["f16"], hit["wh"], strict=True
-            ):
-                self.data[str(c)] = (f8, f16, int(wh[0]), int(wh[1]))
+        hit = _cache.load(self.path, "pixels2")
+        if hit is not None and hit["prints"].shape[1:] == (PRINT_SIDE, PRINT_SIDE, 3):
+            for c, fp, wh in zip(hit["content"], hit["prints"], hit["wh"], strict=True):
+                self.data[str(c)] = (fp, int(wh[0]), int(wh[1]))
 
     def add(self, content: str, img: Any, size: tuple[int, int]) -> None:
-        f8, f16 = fingerprint_image(img)
-        self.data[content] = (f8.astype(np.float16), f16.astype(np.float16), *size)
+        self.data[content] = (fingerprint_image(img), *size)
         self.dirty = True
 
     def save(self) -> None:
@@ -90,12 +236,11 @@ class _Prints:
         vals = [self.data[k] for k in keys]
         _cache.save(
             self.path,
-            "pixels",
+            "pixels2",
             "",
             content=np.asarray(keys, dtype=str),
-            f8=np.stack([v[0] for v in vals]),
-            f16=np.stack([v[1] for v in vals]),
-            wh=np.asarray([v[2:] for v in vals], dtype=np.int32),
+            prints=np.stack([v[0] for v in vals]),
+            wh=np.asarray([v[1:] for v in vals], dtype=np.int32),
         )
 
 
@@ -126,7 +271,9 @@ def find_duplicates(
     content: Sequence[str | None] | None = None,
     mtimes: Sequence[float] | None = None,
     threshold: float | None = None,
-    confirm: bool = True,
+    kind: str = "near",
+    confirm: bool | None = None,
+    stat_files: bool = False,
     graph: KnnGraph | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     max_bytes: int | None = None,
@@ -134,19 +281,37 @@ def find_duplicates(
 ) -> pd.DataFrame:
     """Groups of duplicate images among ``ids`` (unit ``vecs``, one row each).
 
-    ``paths(ids)`` gives the files of the ids it is asked about (pixels are read
-    only for candidates, at most ``max_bytes`` per file); ``content`` the catalog's
-    content hash per id (exact copies are then found without reading anything);
-    ``mtimes`` the files' modification times (else read from disk, for members of
-    groups only). ``threshold``: CLIP cosine of candidates (default 0.9); with
-    ``confirm=False`` every candidate pair counts (embedding similarity only).
+    ``kind``: ``"exact"`` (same bytes), ``"near"`` (the same picture re-encoded,
+    resized, lightly cropped or recompressed: candidates confirmed by their pixels;
+    the default) or ``"similar"`` (every candidate pair: look-alikes too).
+    ``threshold``: CLIP cosine of candidates (default 0.9). ``paths(ids)`` gives the
+    files of the ids it is asked about (pixels are read only for candidates, at most
+    ``max_bytes`` per file); ``content`` the catalog's content hash per id (exact
+    copies are then found without reading anything); ``mtimes`` the files'
+    modification times (else read from disk, for members of groups only).
+    ``stat_files``: look up the members' files and keep one row per physical file
+    (a symlink and its target are one file, never copies of each other).
+    ``confirm=False`` is the old spelling of ``kind="similar"`` (deprecated).
 
-    Returns a DataFrame ``id, group, score, best, exact, width, height``: groups of
-    two or more, biggest first (group 0); within a group the best copy first
-    (largest resolution, then oldest), ``best`` marks it; ``score`` is the cosine
-    similarity to the group's first member; ``exact`` says its bytes are the same
-    as the first member's (when known).
+    Returns a DataFrame ``id, group, score, best, match, pixel_similarity, exact,
+    width, height``: groups of two or more, biggest first (group 0); within a group the
+    best copy first (not a symlink, then largest resolution, then oldest), ``best``
+    marks it; ``score`` is the cosine similarity to the best copy; ``match`` says how
+    the row matches the best copy (``"exact"``, ``"near"`` or ``"similar"``) and
+    ``pixel_similarity`` is the pixel evidence (1.0 the same pixels, >= 0.9 the same
+    picture, NaN unreadable); ``exact`` is ``match == "exact"``.
     """
+    if confirm is not None:
+        warnings.warn(
+            "find_duplicates(confirm=...) is deprecated: pass kind='near' (confirmed by "
+            "the pixels) or kind='similar' (embedding similarity only).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        if not confirm:
+            kind = "similar"
+    if kind not in KINDS:
+        raise InvalidArgument(f"kind must be one of {', '.join(KINDS)} (got {kind!r}).")
     ids, x = _cache.check_inputs(ids, vecs)
     threshold = DEFAULT_THRESHOLD if threshold is None else check_real("threshold", threshold, -1.0)
     progress = progress or no_progress
@@ -157,10 +322,6 @@ def find_duplicates(
         raise InvalidArgument(f"mtimes has {len(mtimes)} entries for {n} ids: pass one per id.")
     if n < 2:
         return pd.DataFrame(columns=COLUMNS)
-    if graph is None:
-        graph = knn_graph(ids, x, cache_dir=cache_dir, progress=progress)
-    elif graph.ids != ids:
-        raise InvalidArgument("graph was built for other ids (or another order) than ids.")
     hashes: list[str | None] = list(content) if content is not None else [None] * n
     uf = _UnionFind(n)
     # 1. Exact byte copies by content hash.
@@ -168,28 +329,26 @@ def find_duplicates(
     for i, c in enumerate(hashes):
         if c:
             uf.union(first_of.setdefault(c, i), i)
-    # 2. Candidates from the graph.
-    rows = np.repeat(np.arange(n), graph.k)
-    cols = graph.indices.ravel().astype(np.int64)
-    ok = (cols >= 0) & (graph.sims.ravel() >= threshold - 1e-6)
-    a, b = np.minimum(rows[ok], cols[ok]), np.maximum(rows[ok], cols[ok])
-    pairs = np.unique(np.stack([a, b], 1), axis=0) if len(a) else np.zeros((0, 2), int)
-    same = np.array([bool(hashes[i]) and hashes[i] == hashes[j] for i, j in pairs], bool)
-    pairs = pairs[~same] if len(pairs) else pairs
     prints = _Prints(cache_dir)
-    info: dict[int, tuple[np.ndarray, np.ndarray, int, int] | None] = {}
-    if confirm and len(pairs):
-        _read(np.unique(pairs), ids, hashes, paths, prints, info, max_bytes, progress)
-    for i, j in pairs:
-        i, j = int(i), int(j)
-        if not confirm:
-            uf.union(i, j)
-            continue
-        fi, fj = info.get(i), info.get(j)
-        if fi is None or fj is None:
-            continue  # unreadable: no evidence either way
-        if (hashes[i] and hashes[i] == hashes[j]) or pixel_similarity(fi[:2], fj[:2]) >= 1.0:
-            uf.union(i, j)
+    info: dict[int, tuple[np.ndarray, int, int] | None] = {}
+    # 2. Candidates from the graph (for "exact" only where a hash is unknown).
+    if kind != "exact" or not all(hashes):
+        if graph is None:
+            graph = knn_graph(ids, x, cache_dir=cache_dir, progress=progress)
+        elif graph.ids != ids:
+            raise InvalidArgument("graph was built for other ids (or another order) than ids.")
+        pairs = _candidates(graph, threshold, hashes)
+        if kind == "exact":
+            pairs = pairs[[not (hashes[i] and hashes[j]) for i, j in pairs.tolist()]]
+        if kind != "similar" and len(pairs):
+            _read(np.unique(pairs), ids, hashes, paths, prints, info, max_bytes, progress)
+        if kind == "near" and len(pairs):
+            ok = _confirmed(pairs, info)
+        else:
+            ok = np.full(len(pairs), kind == "similar")
+        for (i, j), good in zip(pairs.tolist(), ok.tolist(), strict=True):
+            if good or (hashes[i] and hashes[i] == hashes[j]):
+                uf.union(i, j)
     roots = np.array([uf.find(i) for i in range(n)])
     _, inverse, counts = np.unique(roots, return_inverse=True, return_counts=True)
     members = np.flatnonzero(counts[inverse] >= 2)
@@ -198,51 +357,127 @@ def find_duplicates(
         return pd.DataFrame(columns=COLUMNS)
     _read(members, ids, hashes, paths, prints, info, max_bytes, progress)
     prints.save()
-    area = np.array([info[i][2] * info[i][3] if info.get(i) else 0 for i in members], np.int64)
+    frame = pd.DataFrame({"row": members, "g": inverse[members], "id": [ids[i] for i in members]})
+    frame["area"] = [info[i][1] * info[i][2] if info.get(i) else 0 for i in members]
+    frame["link"] = False
+    if stat_files or mtimes is None:
+        stats = [_stat(p) for p in paths([ids[i] for i in members])]
+        if stat_files:
+            frame["link"] = [st[2] for st in stats]
+            frame["file"] = [st[:2] if st[0] is not None else ("row", r) for st, r in
+                             zip(stats, members, strict=True)]  # fmt: skip
+            # One row per physical file: a link never stands beside its own target.
+            frame = frame.sort_values(["link", "id"]).drop_duplicates(["g", "file"])
     if mtimes is not None:
-        mt = np.asarray(mtimes, np.float64)[members]
+        frame["mtime"] = np.asarray(mtimes, np.float64)[frame["row"].to_numpy()]
     else:
-        mt = np.array([_mtime(p) for p in paths([ids[i] for i in members])], np.float64)
-    group_of = inverse[members]
-    frame = pd.DataFrame(
-        {
-            "row": members,
-            "g": group_of,
-            "size": counts[group_of],
-            "area": area,
-            "mtime": mt,
-            "id": [ids[i] for i in members],
-        }
+        at = {int(r): st[3] for r, st in zip(members, stats, strict=True)}
+        frame["mtime"] = [at[int(r)] for r in frame["row"]]
+    # Best first: not a symlink, largest resolution, oldest, then id (a stable tie-break).
+    frame = frame.sort_values(
+        ["g", "link", "area", "mtime", "id"], ascending=[True, True, False, True, True]
     )
-    # Best first: largest resolution, then oldest, then id (a stable tie-break).
-    frame = frame.sort_values(["g", "area", "mtime", "id"], ascending=[True, False, True, True])
     first = frame.groupby("g")["row"].transform("first").to_numpy()
-    frame["score"] = np.einsum("ij,ij->i", x[frame["row"].to_numpy()], x[first]).clip(-1, 1)
+    rows = frame["row"].to_numpy()
+    same = np.array(
+        [bool(hashes[r]) and hashes[r] == hashes[f] for r, f in zip(rows, first, strict=True)]
+    )
+    sim = np.where(same | (rows == first), 1.0, np.nan)
+    readable = np.array([info.get(r) is not None and info.get(f) is not None
+                         for r, f in zip(rows, first, strict=True)])  # fmt: skip
+    todo = np.flatnonzero(np.isnan(sim) & readable)
+    if len(todo):
+        sim[todo] = _compare(
+            np.stack([info[int(f)][0] for f in first[todo]]),  # type: ignore[index]
+            np.stack([info[int(r)][0] for r in rows[todo]]),  # type: ignore[index]
+        )
+        aspect_ok = np.array([_same_aspect(info[int(f)], info[int(r)])
+                              for f, r in zip(first[todo], rows[todo], strict=True)])  # fmt: skip
+        sim[todo] = np.where(aspect_ok, sim[todo], np.minimum(sim[todo], NEAR_MIN - 0.01))
+    near = sim >= NEAR_MIN - 1e-9
+    frame["match"] = np.where(same | (rows == first), "exact", np.where(near, "near", "similar"))
+    frame["pixel_similarity"] = sim
+    if kind != "similar":
+        # Every member is the same picture as the best copy itself, not via a chain.
+        frame = frame[frame["match"] != "similar"]
+    frame = frame[frame.groupby("g")["row"].transform("size") >= 2].copy()
+    if frame.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    rows = frame["row"].to_numpy()
+    first = frame.groupby("g")["row"].transform("first").to_numpy()
+    frame["size"] = frame.groupby("g")["row"].transform("size")
+    frame["score"] = np.einsum("ij,ij->i", x[rows], x[first]).clip(-1, 1).astype(float)
     frame["best"] = ~frame["g"].duplicated()
-    frame["exact"] = [
-        bool(hashes[r] and hashes[r] == hashes[f]) or r == f
-        for r, f in zip(frame["row"], first, strict=True)
-    ]
-    frame["width"] = [info[r][2] if info.get(r) else 0 for r in frame["row"]]
-    frame["height"] = [info[r][3] if info.get(r) else 0 for r in frame["row"]]
+    frame["exact"] = frame["match"] == "exact"
+    frame["width"] = [info[r][1] if info.get(r) else 0 for r in rows]
+    frame["height"] = [info[r][2] if info.get(r) else 0 for r in rows]
     # Biggest group first; equal sizes by their best member's id.
     lead = frame[frame["best"]].sort_values(["size", "id"], ascending=[False, True])
     number = {g: k for k, g in enumerate(lead["g"])}
     frame["group"] = frame["g"].map(number)
     frame = frame.sort_values(["group"], kind="stable").reset_index(drop=True)
-    frame["score"] = frame["score"].astype(float)
     return frame[COLUMNS]
+
+
+def _candidates(graph: KnnGraph, threshold: float, hashes: list[str | None]) -> np.ndarray:
+    """Pairs ``(i, j)``, i < j, of graph neighbours with cosine >= ``threshold`` that
+    are not already known to be byte copies."""
+    n = len(graph.ids)
+    rows = np.repeat(np.arange(n), graph.k)
+    cols = graph.indices.ravel().astype(np.int64)
+    ok = (cols >= 0) & (graph.sims.ravel() >= threshold - 1e-6) & (cols != rows)
+    a, b = np.minimum(rows[ok], cols[ok]), np.maximum(rows[ok], cols[ok])
+    pairs = np.unique(np.stack([a, b], 1), axis=0) if len(a) else np.zeros((0, 2), np.int64)
+    same = np.array([bool(hashes[i]) and hashes[i] == hashes[j] for i, j in pairs], bool)
+    return pairs[~same] if len(pairs) else pairs
+
+
+def _confirmed(pairs: np.ndarray, info: dict[int, Any]) -> np.ndarray:
+    """Whether each pair is the same picture by its pixels (False when unreadable)."""
+    ok = np.zeros(len(pairs), bool)
+    both = [k for k, (i, j) in enumerate(pairs.tolist()) if info.get(i) and info.get(j)]
+    if not both:
+        return ok
+    # A cheap gate first: whole images whose mean colours differ by more than
+    # MEAN_GATE levels are not one picture (a crop of a few % moves the mean far
+    # less); most look-alike candidates stop here.
+    means = {i: info[i][0].reshape(-1, 3).mean(0) for i in np.unique(pairs[both])}
+    gap = np.array([np.abs(means[i] - means[j]).max() for i, j in pairs[both].tolist()])
+    both = [k for k, g in zip(both, gap.tolist(), strict=True) if g <= MEAN_GATE]
+    if not both:
+        return ok
+    sel = pairs[both]
+    sim = _compare(
+        np.stack([info[int(i)][0] for i in sel[:, 0]]),
+        np.stack([info[int(j)][0] for j in sel[:, 1]]),
+    )
+    aspect = np.array([_same_aspect(info[int(i)], info[int(j)]) for i, j in sel])
+    ok[both] = (sim >= NEAR_MIN - 1e-9) & aspect
+    return ok
+
+
+def _same_aspect(a: tuple[np.ndarray, int, int], b: tuple[np.ndarray, int, int]) -> bool:
+    if min(a[1], a[2], b[1], b[2]) <= 0:
+        return True
+    return abs(np.log((a[1] / a[2]) / (b[1] / b[2]))) <= ASPECT_MAX
+
+
+def _stat(path: Any) -> tuple[int | None, int | None, bool, float]:
+    """``(st_dev, st_ino, is a symlink, mtime)`` of a file (Nones and inf if gone)."""
+    if path is None:
+        return None, None, False, np.inf
+    try:
+        st = os.stat(path)
+        link = os.path.islink(path)
+    except OSError:
+        return None, None, False, np.inf
+    if st.st_ino == 0:  # a filesystem without inode numbers: no identity to compare
+        return None, None, link, st.st_mtime
+    return st.st_dev, st.st_ino, link, st.st_mtime
 
 
 def _header_size(data: bytes) -> tuple[int, int] | None:
     return _images.declared_size(data)
-
-
-def _mtime(path: Any) -> float:
-    try:
-        return os.stat(path).st_mtime if path is not None else np.inf
-    except OSError:
-        return np.inf
 
 
 def _read(
@@ -255,7 +490,7 @@ def _read(
     max_bytes: int | None,
     progress: Progress,
 ) -> None:
-    """Fill ``info[row]`` with ``(f8, f16, width, height)``: from the cache when the
+    """Fill ``info[row]`` with ``(fingerprint, width, height)``: from the cache when the
     content hash is known, else by reading the file (None when it cannot be read)."""
     todo = [int(r) for r in rows if int(r) not in info]
     need = []
@@ -276,7 +511,7 @@ def _read(
                 # JPEGs are decoded at a reduced scale (draft mode): the file's own
                 # size, from its header, is what "largest resolution" compares.
                 size = _header_size(data)
-                img = _images.decode(data, os.fspath(p), min_side=32)
+                img = _images.decode(data, os.fspath(p), min_side=2 * PRINT_SIDE)
             except _images.DecodeFailure:
                 continue
             digest = _images.content_hash(data)
