@@ -141,6 +141,8 @@ class StatusReader:
         self.budget = budget
         self.ttl = ttl
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="aisearch-status")
+        # Its own thread: reads stuck in every worker still leave the listing free.
+        self._lister = ThreadPoolExecutor(1, thread_name_prefix="aisearch-status-list")
         self._lock = threading.RLock()  # RLock: a done callback may run inside it
         self._last: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
         self._inflight: dict[tuple[str, str, str], Future[dict[str, Any]]] = {}
@@ -178,7 +180,7 @@ class StatusReader:
 
     async def rows(self, home: Path, root: str) -> list[dict[str, Any]]:
         loop = asyncio.get_running_loop()
-        listing = loop.run_in_executor(self._pool, project_names, home)
+        listing = loop.run_in_executor(self._lister, project_names, home)
         names = await asyncio.wait_for(asyncio.shield(listing), timeout=max(self.budget, 5.0))
         keys = [(str(home), root, n) for n in names]
         waiting = [asyncio.wrap_future(self._row(k)) for k in keys]
