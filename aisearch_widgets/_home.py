@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import socket
+import stat
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +60,12 @@ def check_name(name: str) -> str:
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as fh:
+    """A JSON file, opened without blocking: a FIFO or device in its place is an
+    ``OSError``, not a reader that hangs (a status poll reads every project's)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, encoding="utf-8") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
         return json.load(fh)
 
 
@@ -215,24 +223,84 @@ def open_catalog(path: Path, name: str, readonly: bool = False) -> Any:
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+#: The range of an update schedule, in seconds: a timer needs a finite, bounded wait
+#: (200,000 days overflows the indexer's clock), and a sync more often than every
+#: second only rescans.
+MIN_INTERVAL = 1.0
+MAX_INTERVAL = 365 * 86400.0
+_RANGE = "between 1s and 365d"
+_OFF = ("off", "never", "", "none", "manual")
+_HOW = "use e.g. '30s', '10m', '1h', '1d', a number of seconds, or None/'off'."
+
+
+def _shown(schedule: object) -> str:
+    """The schedule as an error names it: its repr, cut to a readable length."""
+    r = repr(schedule)
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
+def _seconds(schedule: object) -> float | None:
+    """The seconds a schedule names (None: manual), not yet checked against the range
+    (it may be inf or NaN); :class:`AISearchError` when it is no schedule at all."""
+    if schedule is None or (isinstance(schedule, str) and schedule.strip().lower() in _OFF):
+        return None
+    if isinstance(schedule, bool):
+        raise AISearchError(f"Invalid schedule {schedule!r}: {_HOW}")
+    if isinstance(schedule, (int, float)):
+        try:
+            return float(schedule)
+        except OverflowError:  # an int too large for a float
+            return math.inf
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(schedule).lower())
+    if not m:
+        raise AISearchError(f"Invalid schedule {_shown(schedule)}: {_HOW}")
+    return float(m.group(1)) * _UNITS[m.group(2) or "s"]  # 400 digits: inf, not an error
 
 
 def parse_interval(schedule: str | float | int | None) -> float | None:
-    """``"10m"``, ``"1h"``, ``"30s"``, ``"1d"``, a number of seconds, or None/"off"."""
-    if schedule is None or schedule in ("off", "never", ""):
-        return None
-    if isinstance(schedule, (int, float)):
-        seconds = float(schedule)
-    else:
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(schedule).lower())
-        if not m:
-            raise AISearchError(
-                f"Invalid schedule {schedule!r}: use e.g. '30s', '10m', '1h', '1d' or None."
-            )
-        seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
-    if seconds < 1:
-        raise AISearchError(f"Schedule {schedule!r} is shorter than one second.")
+    """``"10m"``, ``"1h"``, ``"30s"``, ``"1d"``, a number of seconds, or None/"off"
+    (manual updates only), in seconds; :class:`AISearchError` naming the value when it
+    is none of these or lies outside 1 s … 365 d. Every entry point checks a schedule
+    here: ``Project.enable``, the ``Project.schedule`` setter, ``%aisearch --schedule``,
+    ``aisearch index --schedule`` and the lab extension's settings (through the
+    server's action endpoint).
+
+    >>> parse_interval("10m"), parse_interval("off")
+    (600.0, None)
+    """
+    seconds = _seconds(schedule)
+    if seconds is not None and not MIN_INTERVAL <= seconds <= MAX_INTERVAL:  # NaN too
+        raise AISearchError(
+            f"Schedule {_shown(schedule)} is out of range: use an interval {_RANGE} "
+            "(e.g. '30s', '10m', '1h', '1d'), or None/'off' for manual updates only."
+        )
     return seconds
+
+
+def stored_interval(schedule: object, where: str) -> float | None:
+    """The interval of a schedule read back from a project.json (``where`` names it):
+    like :func:`parse_interval`, but a value an older version let through does not stop
+    the project from opening. One out of range is clamped into it, one that cannot be
+    read means manual updates; either way with a warning saying how to set a valid one.
+    """
+    try:
+        return parse_interval(schedule)  # type: ignore[arg-type]
+    except AISearchError as exc:
+        try:
+            seconds = _seconds(schedule)
+        except AISearchError:
+            seconds = None
+        if seconds is not None and math.isnan(seconds):
+            seconds = None
+        if seconds is not None:
+            seconds = min(max(seconds, MIN_INTERVAL), MAX_INTERVAL)
+        use = "manual updates only" if seconds is None else f"an update every {seconds:g} s"
+        warnings.warn(
+            f"{where}: {exc} Using {use} for now; set a valid one with "
+            "proj.schedule = '10m' (or proj.enable(schedule=...)).",
+            stacklevel=3,
+        )
+        return seconds
 
 
 class HomeLock:

@@ -57,8 +57,11 @@ def project_name_for(path: Path, home: str | os.PathLike[str] | None = None) -> 
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    from ._home import parse_interval
     from .project import Project
 
+    if args.enable:
+        parse_interval(args.schedule)  # refused before the (long) first pass, not after
     path = Path(args.path).expanduser()
     if not path.exists():
         print(f"aisearch: {printable(path)}: no such folder or file", file=sys.stderr)

@@ -2,12 +2,15 @@
 
 ``GET  /aisearch-widgets/status``   every project in the home: name, the folder it
     indexes relative to the server root (or null), state, counts, times. Read without
-    taking any project's lock (as ``aisearch status`` does). Status only: no file
-    contents, no paths outside the server root, not even the home's own path.
+    taking any project's lock (as ``aisearch status`` does), in a thread pool with a
+    time budget and a short cache (:class:`StatusReader`): never on the event loop.
+    A broken project is one ``"broken"`` row. Status only: no file contents, no paths
+    outside the server root, not even the home's own path.
 ``POST /aisearch-widgets/action``   ``{"action": "enable"|"disable"|"update",
     "folder": "<relative to the server root>"}`` or ``{"action": …, "project": name}``;
-    optional ``"model"`` (for a new project) and ``"schedule"``. Delivered to the
-    process that owns the project (see :mod:`aisearch_widgets._requests`).
+    optional ``"model"`` (for a new project) and ``"schedule"``, checked before the
+    answer (400 with the reason). Delivered to the process that owns the project, one
+    runner per project at a time (see :mod:`aisearch_widgets._requests`).
 
 Handlers subclass ``APIHandler`` with ``@tornado.web.authenticated``: the server's
 token/XSRF checks apply and unauthenticated requests get 403.
@@ -15,9 +18,13 @@ token/XSRF checks apply and unauthenticated requests get 403.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +32,8 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from ._errors import AISearchError
-from ._home import check_name, read_config, resolve_home
+from ._errors import AISearchError, InvalidArgument
+from ._home import check_name, project_names, read_config, resolve_home
 
 NAMESPACE = "aisearch-widgets"
 
@@ -68,48 +75,137 @@ def project_folder(cfg: dict[str, Any]) -> str | None:
     return None
 
 
-def project_rows(home: Path, root: str) -> list[dict[str, Any]]:
-    """One status row per project in the home (a broken project gives a row saying so)."""
-    from .project import Project
+def project_row(home: Path, root: str, name: str) -> dict[str, Any]:
+    """The status row of one project. Whatever is wrong with it (a damaged or hostile
+    project.json, an unreadable catalog) makes it a ``"broken"`` row naming the kind of
+    error, never an error of the whole answer."""
     from .status import read_status
 
-    rows = []
-    for name in Project.names(home):
-        row: dict[str, Any] = {"name": name, "folder": None}
-        try:
-            cfg = read_config(home / name / "project.json", name)
-            folder = project_folder(cfg)
-            row["folder"] = _relative(folder, root) if folder else None
-            st = read_status(name, home)
-        except AISearchError as exc:
-            row.update(state="broken", error=type(exc).__name__)
-            rows.append(row)
-            continue
-        held = bool(st.holder) and _alive(st.holder)
-        # Unfinished: files left, or never synced (the first scan has not counted them).
-        unfinished = st.total - st.done - st.failed > 0 or st.updated_at is None
-        if not st.enabled:
-            state = "disabled"
-        elif unfinished and held:
-            state = "indexing"
-        elif unfinished:
-            state = "waiting"  # enabled, not finished, and no process has it open
-        else:
-            state = "ready"
-        row.update(
-            state=state,
-            enabled=st.enabled,
-            done=st.done,
-            total=st.total,
-            failed=st.failed,
-            pending=st.pending,
-            updated_at=st.updated_at,
-            model=st.model,
-            schedule=st.schedule,
-            open=held,
-        )
-        rows.append(row)
-    return rows
+    row: dict[str, Any] = {"name": name, "folder": None}
+    try:
+        cfg = read_config(home / name / "project.json", name)
+        folder = project_folder(cfg)
+        row["folder"] = _relative(folder, root) if folder else None
+        st = read_status(name, home)
+    except Exception as exc:  # one broken project is one broken row
+        row.update(folder=None, state="broken", error=type(exc).__name__)
+        return row
+    held = bool(st.holder) and _alive(st.holder)
+    # Unfinished: files left, or never synced (the first scan has not counted them).
+    unfinished = st.total - st.done - st.failed > 0 or st.updated_at is None
+    if not st.enabled:
+        state = "disabled"
+    elif unfinished and held:
+        state = "indexing"
+    elif unfinished:
+        state = "waiting"  # enabled, not finished, and no process has it open
+    else:
+        state = "ready"
+    row.update(
+        state=state,
+        enabled=st.enabled,
+        done=st.done,
+        total=st.total,
+        failed=st.failed,
+        pending=st.pending,
+        updated_at=st.updated_at,
+        model=st.model,
+        schedule=st.schedule,
+        open=held,
+    )
+    return row
+
+
+def project_rows(home: Path, root: str) -> list[dict[str, Any]]:
+    """One status row per project in the home, read here and now (a broken project
+    gives a row saying so). The server reads them through :class:`StatusReader`."""
+    return [project_row(home, root, name) for name in project_names(home)]
+
+
+#: How long ``GET /status`` waits for the rows it reads: a project still being read
+#: then shows its last row (or ``"unknown"``), and the read goes on for the next poll.
+STATUS_BUDGET_S = 1.0
+#: A row read this recently is answered again without reading (many tabs poll).
+STATUS_TTL_S = 2.0
+
+
+class StatusReader:
+    """Reads status rows in a thread pool, never on the server's event loop: each
+    project is one task with at most one read in flight, a row is reused for
+    :data:`STATUS_TTL_S`, and an answer waits at most :data:`STATUS_BUDGET_S` for
+    the projects it reads (a stuck one costs its own row, not the answer)."""
+
+    def __init__(
+        self, budget: float = STATUS_BUDGET_S, ttl: float = STATUS_TTL_S, workers: int = 4
+    ) -> None:
+        self.budget = budget
+        self.ttl = ttl
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="aisearch-status")
+        # Its own thread: reads stuck in every worker still leave the listing free.
+        self._lister = ThreadPoolExecutor(1, thread_name_prefix="aisearch-status-list")
+        self._lock = threading.RLock()  # RLock: a done callback may run inside it
+        self._last: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
+        self._inflight: dict[tuple[str, str, str], Future[dict[str, Any]]] = {}
+        self._gen = 0  # bumped by forget(): a read started before it is not kept
+
+    def forget(self) -> None:
+        """Drop every kept row (an action just changed a project: the next poll reads)."""
+        with self._lock:
+            self._gen += 1
+            self._last.clear()
+            self._inflight.clear()
+
+    def _row(self, key: tuple[str, str, str]) -> Future[dict[str, Any]]:
+        with self._lock:
+            hit = self._last.get(key)
+            if hit is not None and time.monotonic() - hit[0] < self.ttl:
+                done: Future[dict[str, Any]] = Future()
+                done.set_result(hit[1])
+                return done
+            fut = self._inflight.get(key)
+            if fut is None:
+                fut = self._pool.submit(project_row, Path(key[0]), key[1], key[2])
+                self._inflight[key] = fut
+                gen = self._gen
+                fut.add_done_callback(lambda f, key=key, gen=gen: self._done(key, f, gen))
+            return fut
+
+    def _done(self, key: tuple[str, str, str], fut: Future[dict[str, Any]], gen: int) -> None:
+        with self._lock:
+            if gen != self._gen:
+                return
+            self._inflight.pop(key, None)
+            if not fut.cancelled() and fut.exception() is None:
+                self._last[key] = (time.monotonic(), fut.result())
+
+    async def rows(self, home: Path, root: str) -> list[dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        listing = loop.run_in_executor(self._lister, project_names, home)
+        names = await asyncio.wait_for(asyncio.shield(listing), timeout=max(self.budget, 5.0))
+        keys = [(str(home), root, n) for n in names]
+        waiting = [asyncio.wrap_future(self._row(k)) for k in keys]
+        if waiting:
+            await asyncio.wait(waiting, timeout=self.budget)  # never cancels a read
+        rows = []
+        with self._lock:
+            for key, w in zip(keys, waiting, strict=True):
+                if w.done() and not w.cancelled() and w.exception() is None:
+                    rows.append(w.result())
+                elif key in self._last:  # still reading: the last row, marked as such
+                    rows.append({**self._last[key][1], "stale": True})
+                else:
+                    rows.append(
+                        {"name": key[2], "folder": None, "state": "unknown", "error": "Timeout"}
+                    )
+            current = set(keys)
+            for k in [k for k in self._last if k[0] == str(home) and k not in current]:
+                del self._last[k]  # a project deleted from the home
+        return rows
+
+
+_STATUS = StatusReader()
+#: Actions touch files and start processes: off the event loop too.
+_ACTIONS = ThreadPoolExecutor(2, thread_name_prefix="aisearch-action")
 
 
 class _Base(APIHandler):
@@ -122,92 +218,107 @@ class _Base(APIHandler):
     def root(self) -> str:
         return os.path.realpath(self.settings["server_root_dir"])
 
-    def _fail(self, status: int, message: str) -> None:
+    def _answer(self, status: int, data: dict[str, Any]) -> None:
         self.set_status(status)
-        self.finish(json.dumps({"message": message}))
+        self.finish(json.dumps(data))
 
 
 class StatusHandler(_Base):
     @tornado.web.authenticated
-    def get(self) -> None:
-        rows = project_rows(self.home, self.root)
+    async def get(self) -> None:
+        try:
+            rows = await _STATUS.rows(self.home, self.root)
+        except TimeoutError:
+            return self._answer(503, {"message": "The projects' home did not answer in time."})
         self.finish(json.dumps({"projects": rows}))
 
 
 class ActionHandler(_Base):
     @tornado.web.authenticated
-    def post(self) -> None:
-        from . import _requests
-
+    async def post(self) -> None:
         try:
             body = self.get_json_body() or {}
         except Exception:
-            return self._fail(400, "The body is not JSON.")
-        if not isinstance(body, dict):
-            return self._fail(400, "The body is not a JSON object.")
-        action = body.get("action")
-        if action not in _requests.ACTIONS:
-            return self._fail(400, f"Unknown action: use one of {', '.join(_requests.ACTIONS)}.")
-        model = body.get("model") or None
-        schedule = body.get("schedule") or None
-        if not isinstance(model, (str, type(None))) or not isinstance(schedule, (str, type(None))):
-            return self._fail(400, "'model' and 'schedule' must be texts.")
-        name = body.get("project")
-        folder_abs: str | None = None
-        if name is None:
-            rel = body.get("folder")
-            if not isinstance(rel, str):
-                return self._fail(
-                    400, "Name a 'folder' (relative to the server root) or a 'project'."
-                )
-            folder_abs = self._resolve(rel)
-            if folder_abs is None:
-                return self._fail(403, "That folder is not inside the server root.")
-            if not os.path.isdir(folder_abs):
-                return self._fail(404, "No such folder.")
-            name = self._project_of(folder_abs)
-            if name is None and action != "enable":
-                return self._fail(404, "That folder has no AI Search project.")
-        else:
-            try:
-                check_name(name)
-            except AISearchError:
-                return self._fail(400, "Invalid project name.")
-            if not (self.home / name / "project.json").exists():
-                return self._fail(404, "No such project.")
+            return self._answer(400, {"message": "The body is not JSON."})
+        home, root = self.home, self.root
+        loop = asyncio.get_running_loop()
+        code, data = await loop.run_in_executor(_ACTIONS, act, home, root, body)
+        if code == 200:
+            _STATUS.forget()  # the next status poll shows what this action changed
+        self._answer(code, data)
+
+
+def act(home: Path, root: str, body: Any) -> tuple[int, dict[str, Any]]:
+    """What ``POST /action`` answers: (HTTP status, JSON body). Every value is checked
+    before anything is sent or started: a bad action, schedule, model, project name
+    or folder is a 400 (or 403/404) with the reason, and nothing happens."""
+    from . import _requests
+
+    def fail(code: int, message: str) -> tuple[int, dict[str, Any]]:
+        return code, {"message": message.replace(str(home), "$AISEARCH_HOME")}
+
+    if not isinstance(body, dict):
+        return fail(400, "The body is not a JSON object.")
+    action = body.get("action")
+    if action not in _requests.ACTIONS:
+        return fail(400, f"Unknown action: use one of {', '.join(_requests.ACTIONS)}.")
+    try:
+        schedule = _requests.check_schedule(body.get("schedule") or None)
+        model = _requests.check_model(body.get("model") or None)
+    except AISearchError as exc:
+        return fail(400, str(exc))
+    name = body.get("project")
+    folder_abs: str | None = None
+    if name is None:
+        rel = body.get("folder")
+        if not isinstance(rel, str):
+            return fail(400, "Name a 'folder' (relative to the server root) or a 'project'.")
+        folder_abs = _resolve(root, rel)
+        if folder_abs is None:
+            return fail(403, "That folder is not inside the server root.")
+        if not os.path.isdir(folder_abs):
+            return fail(404, "No such folder.")
+        name = _project_of(home, folder_abs)
+        if name is None and action != "enable":
+            return fail(404, "That folder has no AI Search project.")
+    else:
         try:
-            how = _requests.dispatch(
-                self.home,
-                action,
-                name=name,
-                folder=folder_abs,
-                model=model,
-                schedule=schedule,
-            )
-        except AISearchError as exc:
-            return self._fail(409, str(exc))
-        self.finish(json.dumps({"project": name, "action": action, **how}))
+            check_name(name)
+        except AISearchError:
+            return fail(400, "Invalid project name.")
+        if not (home / name / "project.json").exists():
+            return fail(404, "No such project.")
+    try:
+        how = _requests.dispatch(
+            home, action, name=name, folder=folder_abs, model=model, schedule=schedule
+        )
+    except InvalidArgument as exc:
+        return fail(400, str(exc))
+    except _requests.RunnersBusy as exc:
+        return fail(429, str(exc))
+    except AISearchError as exc:
+        return fail(409, str(exc))
+    return 200, {"project": name, "action": action, **how}
 
-    def _resolve(self, rel: str) -> str | None:
-        """The real path of a folder given relative to the root, if it lies inside."""
-        if "\0" in rel or os.path.isabs(rel):
-            return None
-        root = self.root
-        real = os.path.realpath(os.path.join(root, rel))
-        return real if _relative(real, root) is not None else None
 
-    def _project_of(self, folder: str) -> str | None:
-        from .project import Project
+def _resolve(root: str, rel: str) -> str | None:
+    """The real path of a folder given relative to the root, if it lies inside."""
+    if "\0" in rel or os.path.isabs(rel):
+        return None
+    real = os.path.realpath(os.path.join(root, rel))
+    return real if _relative(real, root) is not None else None
 
-        for name in Project.names(self.home):
-            try:
-                cfg = read_config(self.home / name / "project.json", name)
-            except AISearchError:
-                continue
+
+def _project_of(home: Path, folder: str) -> str | None:
+    for name in project_names(home):
+        try:
+            cfg = read_config(home / name / "project.json", name)
             f = project_folder(cfg)
             if f and os.path.realpath(f) == folder:
                 return name
-        return None
+        except Exception:  # a broken project is nobody's folder
+            continue
+    return None
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:

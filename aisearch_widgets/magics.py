@@ -45,7 +45,7 @@ def _find_open(name: str, home: Path) -> Any:
 def open_panel(line: str) -> Any:
     """What ``%aisearch`` does; returns the panel (displayed by IPython)."""
     from ._errors import SourcesChanged
-    from ._home import resolve_home
+    from ._home import parse_interval, resolve_home
     from .cli import project_name_for
     from .embedder import DEFAULT_MODEL, parse_model_spec
     from .project import Project
@@ -59,6 +59,7 @@ def open_panel(line: str) -> Any:
         raise AISearchError(
             "usage: %aisearch PATH_OR_PROJECT [--model M] [--name N] [--schedule 10m]"
         ) from exc
+    parse_interval(args.schedule)  # a bad --schedule is refused before anything opens
     home = resolve_home(args.home)
     model = args.model or os.environ.get("AISEARCH_MODEL") or DEFAULT_MODEL
     if len(args.target) > 1 or Path(args.target[0]).expanduser().is_file():

@@ -45,6 +45,7 @@ from ._home import (
     project_names,
     read_config,
     resolve_home,
+    stored_interval,
     upgrade_config,
     write_json_atomic,
 )
@@ -331,7 +332,8 @@ class Project:
         if cfg.get("enabled"):
             # An enabled project keeps itself current: resume the schedule, and catch
             # up at once if the last sync is older than one interval or unfinished.
-            interval = parse_interval(cfg.get("schedule"))
+            # A schedule an older version saved out of range is clamped, with a warning.
+            interval = stored_interval(cfg.get("schedule"), f"Project {name!r}")
             self.runner.set_schedule(interval)
             last = self.catalog.get_meta("last_sync")
             dirty = self.catalog.get_meta("dirty", False)
@@ -483,8 +485,19 @@ class Project:
 
     @property
     def schedule(self) -> str | None:
-        """The update schedule (``"10m"``…) or None for manual updates only."""
+        """The update schedule (``"10m"``…) or None for manual updates only. Setting it
+        (``proj.schedule = "1h"``) checks it (1 s … 365 d), saves it, and applies it at
+        once when the project is enabled; :meth:`enable` sets it too."""
         return self._cfg.get("schedule")
+
+    @schedule.setter
+    def schedule(self, schedule: str | float | None) -> None:
+        self._check_open()
+        interval = parse_interval(schedule)  # refused before anything is saved
+        self._cfg["schedule"] = schedule if interval else None
+        self._write_config()
+        if self._cfg.get("enabled"):
+            self.runner.set_schedule(interval)
 
     def _project_folders(self) -> list[str]:
         """Folders never scanned for images: every project's own folder in the home
@@ -687,7 +700,8 @@ class Project:
     # -- lifecycle --------------------------------------------------------------------
     def enable(self, schedule: str | float | None = "10m") -> Project:
         """Turn AI search on: embed every image in the background (returns at once) and
-        re-sync on ``schedule`` (e.g. ``"10m"``, ``"1h"``; ``None`` for manual only)."""
+        re-sync on ``schedule`` (e.g. ``"10m"``, ``"1h"``, between 1 s and 365 d; ``None``
+        for manual only). An invalid schedule is refused before anything is saved."""
         self._check_open()
         interval = parse_interval(schedule)
         self._cfg["enabled"] = True

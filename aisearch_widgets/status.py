@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from ._errors import ProjectNotFound
-from ._home import CONFIG_NAME, check_name, open_catalog, read_config, resolve_home
+from ._errors import ProjectCorrupt, ProjectNotFound
+from ._home import CONFIG_NAME, check_name, open_catalog, read_config, repair_hint, resolve_home
 
 
 def format_time(t: float | None) -> str:
@@ -63,6 +65,24 @@ class Status:
         return s + (f"; last error: {self.error}" if self.error else "")
 
 
+def _read_holder(lock: Path) -> dict[str, Any]:
+    """Who holds a project, from its lock file (empty if nobody or unreadable): read
+    without blocking and at most 4 KB, like every file a status poll reads."""
+    try:
+        fd = os.open(lock, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return {}
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return {}
+        holder = json.loads(os.read(fd, 4096) or b"{}")
+    except Exception:  # a damaged lock file only hides who holds it
+        return {}
+    finally:
+        os.close(fd)
+    return holder if isinstance(holder, dict) else {}
+
+
 def read_status(name: str, home: str | os.PathLike[str] | None = None) -> Status:
     """The status of project ``name`` in ``home`` (default: see ``resolve_home``),
     read from its files without opening it: no lock is taken, no model is loaded and
@@ -78,14 +98,13 @@ def read_status(name: str, home: str | os.PathLike[str] | None = None) -> Status
         from .embedder import model_identity, parse_model_spec
 
         identity = model_identity(parse_model_spec(cfg["model"]))
-    holder: dict[str, Any] = {}
-    lock = folder / "lock"
-    if lock.exists():
-        try:
-            holder = json.loads(lock.read_text() or "{}")
-        except (OSError, ValueError):
-            holder = {}
+    holder = _read_holder(folder / "lock")
     db = folder / "catalog.sqlite"
+    if db.exists() and not db.is_file():  # a FIFO would hang the reader: say it is broken
+        raise ProjectCorrupt(
+            f"The catalog {db} is not a regular file. {repair_hint(name)} to rebuild it.",
+            str(db),
+        )
     counts = {"embedded": 0, "total": 0, "failed": 0, "pending": 0, "missing": 0}
     updated, first, dirty = None, False, False
     failures: list[tuple[str, str, str]] = []

@@ -79,3 +79,14 @@ def test_status_goes_on_after_a_broken_project(
     out, err = capsys.readouterr()
     assert out.startswith("b-fine: disabled") and err.count("\n") == 1
     assert "a-broken" in err and "aisearch repair a-broken" in err
+
+
+def test_index_refuses_a_schedule_out_of_range_before_indexing(
+    tiny_model: str, images: Path, home: Path, capsys
+) -> None:
+    args = ["--home", str(home), "index", str(images), "--model", tiny_model, "-q", "--enable"]
+    assert main([*args, "--schedule", "200000d"]) == 1
+    err = capsys.readouterr().err
+    assert "'200000d' is out of range" in err and "between 1s and 365d" in err
+    assert err.count("\n") == 1  # one line, no traceback
+    assert not (home / "images").exists()  # refused before anything was indexed

@@ -300,3 +300,52 @@ def test_credentials_never_reach_project_json(
         p.close()
     assert "s3cret" not in cfg_path.read_text()
     assert "s3cret" not in (home / "q" / "catalog.sqlite").read_bytes().decode("latin-1")
+
+
+# -- schedules: one range, checked before saving; a bad stored one never stops the indexer
+def test_enable_refuses_a_schedule_out_of_range_and_saves_nothing(
+    project_factory, images: Path
+) -> None:
+    p = project_factory("p", images)
+    before = (p.folder / "project.json").read_text()
+    for bad in ("200000d", "1" * 400, 10**400):
+        with pytest.raises(aw.AISearchError, match="between 1s and 365d"):
+            p.enable(schedule=bad)
+    assert (p.folder / "project.json").read_text() == before
+    assert not p.enabled and p.runner.interval is None
+
+
+def test_schedule_setter_checks_saves_and_applies(project_factory, images: Path) -> None:
+    p = project_factory("p", images)
+    p.enable(schedule=None)
+    p.schedule = "1h"
+    assert p.schedule == "1h" and p.runner.interval == 3600
+    assert json.loads((p.folder / "project.json").read_text())["schedule"] == "1h"
+    with pytest.raises(aw.AISearchError, match="'200000d' is out of range"):
+        p.schedule = "200000d"
+    assert p.schedule == "1h" and p.runner.interval == 3600
+    p.schedule = "off"
+    assert p.schedule is None and p.runner.interval is None
+    p.wait(progress=False)
+
+
+def test_a_stored_schedule_out_of_range_is_clamped_and_updates_still_run(
+    tiny_model: str, images: Path, home: Path
+) -> None:
+    """An older version saved "200000d": the indexer thread died of OverflowError and
+    every update() waited forever. Now the project opens with a warning, the interval
+    is clamped to the range, and updates run."""
+    with aw.Project("p", sources=images, model=tiny_model, home=home) as p:
+        pass
+    path = home / "p" / "project.json"
+    cfg = json.loads(path.read_text())
+    cfg.update(enabled=True, schedule="200000d")
+    path.write_text(json.dumps(cfg))
+    with pytest.warns(UserWarning, match="'200000d' is out of range.*every 3.1536e\\+07 s"):
+        p = aw.Project.open("p", home=home)
+    try:
+        assert p.runner.interval == 365 * 86400
+        summary = p.update_async().result(timeout=60)  # hung forever before
+        assert summary.added == 12 and p.status.done == 12
+    finally:
+        p.close()

@@ -125,3 +125,31 @@ def test_a_new_project_records_format_identity_and_dim(project_factory, images: 
     cfg = json.loads((p.folder / "project.json").read_text())
     assert cfg["version"] == CONFIG_VERSION
     assert cfg["identity"] == p.model_identity and cfg["dim"] == 32
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("200000d", "'200000d'"),
+        ("1" * 400, "'1111111111"),  # 400 digits: named (cut short), not an overflow
+        (10**400, "1000000000"),
+        (float("inf"), "inf"),
+        (float("nan"), "nan"),
+        ("366d", "'366d'"),
+        ("0.5s", "'0.5s'"),
+        (0, "0"),
+    ],
+)
+def test_a_schedule_out_of_range_is_refused_naming_value_and_range(value, shown) -> None:
+    with pytest.raises(aw.AISearchError, match="out of range") as ei:
+        parse_interval(value)
+    msg = str(ei.value)
+    assert shown in msg and "between 1s and 365d" in msg and len(msg) < 250
+
+
+def test_schedule_edges_and_non_schedules() -> None:
+    assert parse_interval("365d") == 365 * 86400 and parse_interval("1s") == 1
+    assert parse_interval(" 2H ") == 7200 and parse_interval("None") is None
+    for bad in (True, "-5", "10 minutes", "--home=/tmp", [1]):
+        with pytest.raises(aw.AISearchError, match="Invalid schedule"):
+            parse_interval(bad)  # type: ignore[arg-type]

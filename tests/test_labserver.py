@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -17,6 +19,8 @@ import pytest
 
 import aisearch_widgets as aw
 from aisearch_widgets import _requests
+from aisearch_widgets._errors import InvalidArgument
+from aisearch_widgets.labserver import StatusReader, project_rows
 from aisearch_widgets.status import read_status
 
 from _helpers import make_folder
@@ -24,6 +28,32 @@ from _helpers import make_folder
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "test-token-0123456789"
 EVIL = "<img src=x onerror=alert(1)>"
+
+# A seam for the test of the status endpoint: in the server process, reading the status
+# of a project whose name starts with "slow" waits until the test drops a "gate" file
+# into that project's folder (at most 20 s), and says it started with an "entered" file.
+SLOW_STATUS_HOOK = """
+import time
+from pathlib import Path
+
+import aisearch_widgets.status as _status
+from aisearch_widgets._home import resolve_home
+
+_read_status = _status.read_status
+
+
+def _slow_read_status(name, home=None):
+    if name.startswith("slow"):
+        folder = resolve_home(home) / name
+        (folder / "entered").touch()
+        deadline = time.monotonic() + 20
+        while not (folder / "gate").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    return _read_status(name, home)
+
+
+_status.read_status = _slow_read_status
+"""
 
 HOLDER = """
 import sys, time
@@ -55,6 +85,7 @@ class Server:
         (cfg / "jupyter_server_config.d" / "aisearch_widgets.json").write_text(
             (REPO / "jupyter-config" / "server-config" / "aisearch_widgets.json").read_text()
         )
+        (cfg / "jupyter_server_config.py").write_text(SLOW_STATUS_HOOK)
         self.port = _free_port()
         env = dict(os.environ)
         env.update(
@@ -94,7 +125,12 @@ class Server:
                 time.sleep(0.2)
 
     def request(
-        self, method: str, path: str, body: object = None, token: str | None = TOKEN
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        token: str | None = TOKEN,
+        timeout: float = 30,
     ) -> tuple[int, dict]:
         headers = {"Content-Type": "application/json"}
         if token:
@@ -106,7 +142,7 @@ class Server:
             method=method,
         )
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
                 return r.status, json.loads(r.read() or b"{}")
         except urllib.error.HTTPError as e:
             raw = e.read()
@@ -302,13 +338,14 @@ def test_owner_applies_requests(project_factory, images: Path) -> None:
     proj = project_factory(sources=str(images))
     assert not proj.enabled
     _requests.write_request(proj.folder, "enable", schedule="off")
-    assert _requests.poll_once() == 1
+    # Applied when poll_once returns, by it or by the watcher thread (they take turns).
+    _requests.poll_once()
     assert proj.enabled and proj._cfg["schedule"] is None
     proj.wait(progress=False)
     assert proj.status.done == 12
     (images / "late.png").write_bytes((next(images.rglob("*.png"))).read_bytes())
     _requests.write_request(proj.folder, "update")
-    assert _requests.poll_once() == 1
+    _requests.poll_once()
     proj.wait(progress=False)
     assert proj.status.done == 13
     _requests.write_request(proj.folder, "disable")
@@ -336,7 +373,9 @@ def test_stale_and_garbage_requests_are_dropped(project_factory, images: Path) -
     (d / ".x.tmp").write_text(json.dumps({"action": "enable", "at": time.time()}))
     assert _requests.take_requests(proj.folder) == []
     assert not proj.enabled
-    assert [p.name for p in d.iterdir()] == [".x.tmp"]  # a half-written one is left alone
+    # Garbage is moved aside (out of the queue, kept for a look); the expired request is
+    # dropped; a half-written one is left alone.
+    assert sorted(p.name for p in d.iterdir()) == [".x.tmp", "a.json.bad", "b.json.bad"]
 
 
 def test_dispatch_never_writes_a_held_project(project_factory, images: Path) -> None:
@@ -378,3 +417,304 @@ def test_enable_a_new_folder_starts_a_runner(
         except aw.ProjectLocked:
             assert time.monotonic() < deadline, "the runner process kept the project"
             time.sleep(0.2)
+
+
+# -- bounded and validated: request files, runners, the status endpoint -----------------
+def _request_text(action: str = "enable", **params: object) -> str:
+    return json.dumps({"action": action, "at": time.time(), **params})
+
+
+def _names(d: Path) -> list[str]:
+    return sorted(p.name for p in d.iterdir())
+
+
+def test_a_bad_request_file_never_blocks_later_requests(project_factory, tmp_path: Path) -> None:
+    """Deeply nested JSON raised RecursionError: the file stayed, and no later request
+    to any project of the process was applied."""
+    make_folder(tmp_path / "a", 2, sub=False)
+    make_folder(tmp_path / "b", 2, sub=False)
+    a = project_factory("a", str(tmp_path / "a"))
+    b = project_factory("b", str(tmp_path / "b"))
+    d = a.folder / "requests"
+    d.mkdir()
+    (d / "deep.json").write_text("[" * 50_000)  # under the size cap: the parser refuses it
+    os.utime(d / "deep.json", (1, 1))  # the oldest: read first
+    _requests.write_request(a.folder, "enable", schedule="off")
+    _requests.write_request(b.folder, "enable", schedule="off")
+    _requests.poll_once()  # (or the watcher thread, whichever comes first)
+    assert a.enabled and b.enabled
+    assert _names(d) == ["deep.json.bad"]  # out of the queue, kept for a look
+    a.wait(progress=False)
+    b.wait(progress=False)
+
+
+def test_request_files_are_capped_in_size(project_factory, images: Path) -> None:
+    proj = project_factory(sources=str(images))
+    d = proj.folder / "requests"
+    d.mkdir()
+    padded = _request_text(schedule="off") + " " * _requests.MAX_REQUEST_BYTES
+    (d / "padded.json").write_text(padded)  # a valid request, but too big to be one
+    with open(d / "huge.json", "wb") as fh:
+        fh.truncate(1 << 30)  # 1 GB (sparse): refused by its size, never read
+    assert _requests.take_requests(proj.folder) == []
+    assert not proj.enabled
+    assert _names(d) == ["huge.json.bad", "padded.json.bad"]
+
+
+def test_a_fifo_request_file_does_not_hang_the_reader(project_factory, images: Path) -> None:
+    proj = project_factory(sources=str(images))
+    d = proj.folder / "requests"
+    d.mkdir()
+    os.mkfifo(d / "fifo.json")
+    _requests.write_request(proj.folder, "enable", schedule="off")
+    _requests.poll_once()
+    assert proj.enabled and _names(d) == ["fifo.json.bad"]
+    proj.wait(progress=False)
+
+
+def test_a_symlinked_requests_folder_is_never_followed(
+    project_factory, images: Path, tmp_path: Path
+) -> None:
+    """A requests/ that links elsewhere: its *.json files were read and deleted."""
+    proj = project_factory(sources=str(images))
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "notes.json").write_text('{"keep": true}')
+    (victim / "enable.json").write_text(_request_text(schedule="off"))
+    (proj.folder / "requests").symlink_to(victim, target_is_directory=True)
+    _requests.poll_once()
+    assert _names(victim) == ["enable.json", "notes.json"] and not proj.enabled
+    with pytest.raises(_requests.UnsafeRequestsFolder, match="not a real folder"):
+        _requests.write_request(proj.folder, "disable")
+    with pytest.raises(aw.AISearchError, match="not a real folder"):
+        _requests.dispatch(proj.home, "disable", name=proj.name)  # held here: a request
+    assert _names(victim) == ["enable.json", "notes.json"]
+
+
+def test_a_symlinked_request_file_is_not_read(
+    project_factory, images: Path, tmp_path: Path
+) -> None:
+    proj = project_factory(sources=str(images))
+    target = tmp_path / "elsewhere.json"
+    target.write_text(_request_text(schedule="off"))
+    d = proj.folder / "requests"
+    d.mkdir()
+    (d / "link.json").symlink_to(target)
+    assert _requests.take_requests(proj.folder) == [] and not proj.enabled
+    assert _names(d) == ["link.json.bad"] and target.is_file()
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="giving a folder to another user needs root")
+def test_a_requests_folder_of_another_user_is_left_alone(project_factory, images: Path) -> None:
+    proj = project_factory(sources=str(images))
+    d = proj.folder / "requests"
+    d.mkdir()
+    (d / "x.json").write_text(_request_text(schedule="off"))
+    os.chown(d, 65534, 65534)
+    assert _requests.take_requests(proj.folder) == []
+    assert _names(d) == ["x.json"] and not proj.enabled
+
+
+class _FakeRunner:
+    """Stands in for a runner process: records its command line, runs until told."""
+
+    started: list[_FakeRunner]
+
+    def __init__(self, cmd: list[str], **kw: object) -> None:
+        self.cmd = cmd
+        self.pid = 40000 + len(self.started)
+        self.alive = True
+        self.started.append(self)
+
+    def poll(self) -> int | None:
+        return None if self.alive else 0
+
+
+@pytest.fixture
+def fake_runners(monkeypatch: pytest.MonkeyPatch) -> list[_FakeRunner]:
+    started: list[_FakeRunner] = []
+    monkeypatch.setattr(_FakeRunner, "started", started, raising=False)
+    monkeypatch.setattr(_requests.subprocess, "Popen", _FakeRunner)
+    monkeypatch.setattr(_requests, "_runners", {}, raising=False)
+    monkeypatch.setattr(_requests, "_sent", {}, raising=False)
+    return started
+
+
+def test_action_posts_start_one_runner_per_project(
+    fake_runners: list[_FakeRunner], tiny_model: str, images: Path, home: Path
+) -> None:
+    """16 "update" POSTs started 16 runners (15 died with ProjectLocked)."""
+    aw.Project("p", sources=str(images), model=tiny_model, home=home).close()
+    hows = [_requests.dispatch(home, "update", name="p") for _ in range(16)]
+    assert len(fake_runners) == 1
+    assert [h["via"] for h in hows[:2]] == ["process", "request"]
+    assert {h["via"] for h in hows[2:]} == {"coalesced"}  # the same request, still waiting
+    assert len(list((home / "p" / "requests").glob("*.json"))) == 1
+    # Another action goes to that runner too, in order, rather than to a second runner.
+    assert _requests.dispatch(home, "enable", name="p", schedule="1h")["via"] == "request"
+    assert len(fake_runners) == 1
+    fake_runners[0].alive = False  # once it has ended, the next action starts one again
+    assert _requests.dispatch(home, "update", name="p")["via"] == "process"
+    assert len(fake_runners) == 2
+
+
+def test_runner_arguments_are_checked_and_never_pass_as_options(
+    fake_runners: list[_FakeRunner], tiny_model: str, images: Path, home: Path
+) -> None:
+    for model in ("bogus", "-5", "--home=/tmp/x", "ViT-B-32\n--home=/tmp"):
+        with pytest.raises(InvalidArgument, match="model"):
+            _requests.dispatch(home, "enable", folder=str(images), model=model)
+    for schedule in ("bogus", "-5", "--home=/tmp/x", "200000d"):
+        with pytest.raises(InvalidArgument, match="chedule"):
+            _requests.dispatch(home, "enable", folder=str(images), model="demo", schedule=schedule)
+    assert fake_runners == []
+    _requests.dispatch(home, "enable", folder=str(images), model=tiny_model, schedule="1h")
+    cmd = fake_runners[0].cmd
+    options = cmd[cmd.index("run") + 2 :]
+    assert all(o.startswith("--") and "=" in o for o in options), options
+    assert f"--model={tiny_model}" in options and "--schedule=1h" in options
+
+
+def test_at_most_max_runners_at_once(
+    fake_runners: list[_FakeRunner], tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_requests, "MAX_RUNNERS", 2)
+    folders = [str(tmp_path / f"f{i}") for i in range(3)]
+    for f in folders:
+        os.mkdir(f)
+    for f in folders[:2]:
+        assert _requests.dispatch(home, "enable", folder=f, model="demo")["via"] == "process"
+    assert _requests.dispatch(home, "enable", folder=folders[0])["via"] == "coalesced"
+    with pytest.raises(_requests.RunnersBusy, match="at most 2 at once"):
+        _requests.dispatch(home, "enable", folder=folders[2], model="demo")
+    fake_runners[0].alive = False
+    assert _requests.dispatch(home, "enable", folder=folders[2], model="demo")["via"] == "process"
+    assert len(fake_runners) == 3
+
+
+def _broken_config(root: str) -> dict:
+    return {
+        "version": 3,
+        "model": "demo",
+        "identity": "demo-test",
+        "dim": 32,
+        "enabled": False,
+        "sources": [{"kind": "folder", "label": "x", "root": root}],
+    }
+
+
+def test_a_project_with_a_nul_byte_is_one_broken_row(tmp_path: Path) -> None:
+    home, root = tmp_path / "home", str(tmp_path)
+    for name, src in (("good", str(tmp_path / "imgs")), ("nul", "/x\x00y")):
+        (home / name).mkdir(parents=True)
+        (home / name / "project.json").write_text(json.dumps(_broken_config(src)))
+    (home / "fifo").mkdir()
+    (home / "fifo" / "project.json").write_text(json.dumps(_broken_config(root)))
+    os.mkfifo(home / "fifo" / "catalog.sqlite")  # opening it would hang the reader
+    os.mkfifo(home / "fifo" / "lock")
+    rows = {r["name"]: r for r in project_rows(home, root)}
+    assert rows["nul"] == {"name": "nul", "folder": None, "state": "broken", "error": "ValueError"}
+    assert rows["fifo"]["state"] == "broken" and rows["fifo"]["error"] == "ProjectCorrupt"
+    assert (rows["good"]["state"], rows["good"]["folder"]) == ("disabled", "imgs")
+
+
+def test_status_reader_keeps_rows_briefly_and_forgets_them_after_an_action(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    home, root = tmp_path / "home", str(tmp_path)
+    (home / "p").mkdir(parents=True)
+    cfg = _broken_config(str(tmp_path / "imgs"))
+    (home / "p" / "project.json").write_text(json.dumps(cfg))
+    reader = StatusReader(budget=5.0, ttl=60.0, workers=2)
+    assert [r["state"] for r in asyncio.run(reader.rows(home, root))] == ["disabled"]
+    (home / "p" / "project.json").write_text(json.dumps({**cfg, "enabled": True}))
+    assert asyncio.run(reader.rows(home, root))[0]["state"] == "disabled"  # kept: not read
+    reader.forget()  # what a successful action does
+    assert asyncio.run(reader.rows(home, root))[0]["state"] == "waiting"
+    shutil.rmtree(home / "p")
+    assert asyncio.run(reader.rows(home, root)) == []  # a deleted project leaves no row
+
+
+def test_actions_with_a_bad_schedule_or_model_are_refused_with_the_reason(
+    server: Server, projects: dict[str, Path]
+) -> None:
+    before = (server.home / "ready" / "project.json").read_text()
+    cases = [
+        ({"folder": "ready", "schedule": "200000d"}, "'200000d' is out of range"),
+        ({"folder": "ready", "schedule": "1" * 400}, "between 1s and 365d"),
+        ({"folder": "ready", "schedule": "bogus"}, "Invalid schedule 'bogus'"),
+        ({"folder": "ready", "schedule": "-5"}, "Invalid schedule '-5'"),
+        ({"project": "ready", "schedule": 5}, "'schedule' must be a text"),
+        ({"folder": "data", "model": "bogus"}, "Unknown model 'bogus'"),
+        ({"folder": "data", "model": "-5"}, "Invalid model '-5'"),
+        ({"project": "ready", "model": "--home=/tmp"}, "Invalid model '--home=/tmp'"),
+    ]
+    for body, reason in cases:
+        code, data = server.request(
+            "POST", "/aisearch-widgets/action", {"action": "enable", **body}
+        )
+        assert (code, reason in data.get("message", "")) == (400, True), (body, data)
+    assert (server.home / "ready" / "project.json").read_text() == before
+    assert (
+        not (server.home / "runner-new.log").exists()
+        or "bogus" not in (server.home / "runner-new.log").read_text()
+    )
+
+
+def test_a_broken_project_is_one_broken_row_of_the_status(
+    server: Server, projects: dict[str, Path]
+) -> None:
+    """A NUL byte in one project's root made /status answer 500 for every project."""
+    bad = server.home / "nul-root"
+    bad.mkdir()
+    (bad / "project.json").write_text(json.dumps(_broken_config("/x\x00y")))
+    try:
+        rows = server.status()
+        assert (rows["nul-root"]["state"], rows["nul-root"]["error"]) == ("broken", "ValueError")
+        assert all("error" not in rows[n] for n in projects)
+    finally:
+        shutil.rmtree(bad)
+
+
+def test_status_is_read_off_the_event_loop(server: Server, projects: dict[str, Path]) -> None:
+    """Reading every catalog on the event loop blocked /api/contents for seconds. Here
+    one project's status read is stuck (see SLOW_STATUS_HOOK): the server still answers
+    other requests at once, /status answers within its budget with that row unknown,
+    and shows the row once it has been read."""
+    slow = server.home / "slow-one"
+    slow.mkdir()
+    (slow / "project.json").write_text(json.dumps(_broken_config(str(server.root / "ready"))))
+    answer: dict[str, tuple[int, dict]] = {}
+    t = threading.Thread(
+        target=lambda: answer.setdefault(
+            "status", server.request("GET", "/aisearch-widgets/status")
+        )
+    )
+    t.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not (slow / "entered").exists():
+            assert time.monotonic() < deadline, "the status read never started"
+            time.sleep(0.02)
+        code, _ = server.request("GET", "/api/contents", timeout=10)  # not behind the read
+        assert code == 200
+        t.join(15)
+        assert not t.is_alive()
+        code, data = answer["status"]
+        rows = {r["name"]: r for r in data["projects"]}
+        assert code == 200 and rows["slow-one"]["state"] == "unknown"
+        assert rows["ready"]["folder"] == "ready"  # the other projects are all there
+    finally:
+        (slow / "gate").touch()
+        t.join(30)
+    try:
+        deadline = time.monotonic() + 20
+        while server.status()["slow-one"]["state"] == "unknown":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        row = server.status()["slow-one"]
+        assert (row["state"], row["folder"]) == ("disabled", "ready")
+    finally:
+        shutil.rmtree(slow)

@@ -168,3 +168,14 @@ def test_magic_on_a_selection_of_image_files(tiny_model: str, images: Path, home
         prompt.close()
         if prompt.project is not None:
             prompt.project.close()
+
+
+def test_magic_refuses_a_schedule_out_of_range_before_asking(
+    tiny_model: str, images: Path, home: Path
+) -> None:
+    for bad in ("200000d", "1" * 400):
+        with pytest.raises(aw.AISearchError, match=r"out of range.*between 1s and 365d"):
+            open_panel(f"{images} --model {tiny_model} --schedule {bad}")
+    with pytest.raises(aw.AISearchError, match="Invalid schedule 'soon'"):
+        open_panel(f"{images} --schedule soon")
+    assert not home.exists() or aw.Project.names(home) == []  # nothing made
