@@ -55,6 +55,34 @@ class ModelSpec:
     label: str | None = None  # "demo" for the bundled model
 
 
+# A stored vector whose norm is below this is "zero": it has no direction to compare.
+MIN_NORM = 1e-6
+
+
+def bad_rows(vectors: np.ndarray) -> np.ndarray:
+    """A boolean mask of the rows of ``vectors`` that must never be stored or searched
+    with: any NaN or infinity, or a (near) zero norm. A damaged model, or a damaged
+    int8 cache of one, gives such vectors for every input, silently."""
+    x = np.asarray(vectors, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[None, :]
+    if not len(x):
+        return np.zeros(0, dtype=bool)
+    with np.errstate(invalid="ignore", over="ignore"):
+        norms = np.linalg.norm(x, axis=1)
+    return ~np.isfinite(x).all(axis=1) | ~(norms > MIN_NORM)
+
+
+def describe_bad(vector: np.ndarray) -> str:
+    """What is wrong with one vector flagged by :func:`bad_rows`, in words."""
+    v = np.asarray(vector, dtype=np.float32)
+    if np.isnan(v).any():
+        return "NaN values"
+    if not np.isfinite(v).all():
+        return "infinite values"
+    return "a zero vector"
+
+
 def demo_model_dir() -> str:
     from .demo import DEMO_MODEL_DIR
 
