@@ -63,14 +63,17 @@ def bad_rows(vectors: np.ndarray) -> np.ndarray:
     """A boolean mask of the rows of ``vectors`` that must never be stored or searched
     with: any NaN or infinity, or a (near) zero norm. A damaged model, or a damaged
     int8 cache of one, gives such vectors for every input, silently."""
-    x = np.asarray(vectors, dtype=np.float32)
+    x = np.asarray(vectors)
     if x.ndim == 1:
         x = x[None, :]
-    if not len(x):
-        return np.zeros(0, dtype=bool)
-    with np.errstate(invalid="ignore", over="ignore"):
-        norms = np.linalg.norm(x, axis=1)
-    return ~np.isfinite(x).all(axis=1) | ~(norms > MIN_NORM)
+    out = np.zeros(len(x), dtype=bool)
+    # In blocks of rows: a mask of a whole 1M x 512 matrix would be 0.5 GB.
+    for start in range(0, len(x), 16384):
+        block = x[start : start + 16384].astype(np.float32, copy=False)
+        with np.errstate(invalid="ignore", over="ignore"):
+            norms = np.linalg.norm(block, axis=1)
+        out[start : start + len(block)] = ~np.isfinite(block).all(axis=1) | ~(norms > MIN_NORM)
+    return out
 
 
 def describe_bad(vector: np.ndarray) -> str:
