@@ -209,7 +209,7 @@ def quantize_onnx(src: Path, dst: Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = _atomic_target(dst)
-    quiet = _DropRecords("pre-processing before quantization")
+    quiet = DropRecords("pre-processing before quantization")
     logging.getLogger().addFilter(quiet)  # a root-logger hint that users cannot act on
     try:
         quantize_dynamic(
@@ -223,7 +223,9 @@ def quantize_onnx(src: Path, dst: Path) -> Path:
     return dst
 
 
-class _DropRecords(logging.Filter):
+class DropRecords(logging.Filter):
+    """A logging filter that drops the records whose message contains ``text``."""
+
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text

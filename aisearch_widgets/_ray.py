@@ -130,9 +130,17 @@ def _init_bounded(ray: Any, address: str, kw: dict[str, Any], timeout: float) ->
         except BaseException as exc:  # handed to the caller
             got["error"] = exc
 
+    # Ray warns that a thread other than the main one cannot set its SIGTERM handler:
+    # true, and nothing a user can act on (syncs join from the indexer's thread too).
+    from ._quantize import DropRecords
+
+    quiet = DropRecords("SIGTERM handler is not set")
+    worker_log = logging.getLogger("ray._private.worker")
+    worker_log.addFilter(quiet)
     t = threading.Thread(target=connect, name="aisearch-ray-connect", daemon=True)
     t.start()
     t.join(timeout)
+    worker_log.removeFilter(quiet)
     if t.is_alive():
         _CONNECTING[address] = t
         raise RayUnavailable(
