@@ -517,3 +517,34 @@ def test_frames_with_nan_vectors_are_not_stored(tmp_path: Path, home: Path) -> N
         assert "no frame gave a usable vector" in fails.loc[str(path), "message"]
         assert frame_rows(p, path) == {} and p.store.count() == 0
         assert p.status.failed == 1 and problems(p) == []
+
+
+def test_export_frames_never_follows_a_symlinked_name_and_checks_quality(
+    tmp_path: Path, home: Path
+) -> None:
+    root = tmp_path / "cams"
+    write_video(root / "line.mp4", seconds=4, event=None)
+    outside = tmp_path / "private.txt"
+    outside.write_text("not yours")
+    dest = tmp_path / "frames"
+    dest.mkdir()
+    (dest / "line_t0.jpg").symlink_to(outside)  # leads out of the folder
+    (dest / "line_t1.jpg").symlink_to(tmp_path / "nowhere.jpg")  # dangling
+    (dest / "line_t2.jpg").symlink_to(dest / "kept.txt")  # inside, dangling
+    with aw.Project("exp", sources=root, model="demo", home=home) as p:
+        p.update()
+        frames = p.search(PROMPT, limit=10)
+        assert len(frames) == 4
+        out = frames.export_frames(dest, quality=80)
+        assert out["status"].tolist() == ["exported"] * 4, out["message"].tolist()
+        names = sorted(os.path.basename(t) for t in out["target"])
+        assert names == ["line_t0 (1).jpg", "line_t1 (1).jpg", "line_t2 (1).jpg", "line_t3.jpg"]
+        assert outside.read_text() == "not yours"
+        assert os.readlink(dest / "line_t0.jpg") == str(outside)
+        assert not (tmp_path / "nowhere.jpg").exists() and not (dest / "kept.txt").exists()
+
+        for bad in (0, 101, -5, 1.5, "x", None, float("nan"), True):
+            with pytest.raises(aw.InvalidArgument, match=rf"quality .*1 and <= 100.*{bad!r}"):
+                frames.export_frames(tmp_path / "never", quality=bad)
+        assert not (tmp_path / "never").exists()  # refused before anything is written
+        assert (frames.head(1).export_frames(dest, quality=100.0)["status"] == "exported").all()
