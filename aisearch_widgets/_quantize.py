@@ -209,7 +209,7 @@ def quantize_onnx(src: Path, dst: Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = _atomic_target(dst)
-    quiet = _DropRecords("pre-processing before quantization")
+    quiet = DropRecords("pre-processing before quantization")
     logging.getLogger().addFilter(quiet)  # a root-logger hint that users cannot act on
     try:
         quantize_dynamic(
@@ -223,7 +223,9 @@ def quantize_onnx(src: Path, dst: Path) -> Path:
     return dst
 
 
-class _DropRecords(logging.Filter):
+class DropRecords(logging.Filter):
+    """A logging filter that drops the records whose message contains ``text``."""
+
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
@@ -280,9 +282,7 @@ def _agreement(model: Any, tower: OrtTower, image_size: int, n: int = 32) -> flo
     with a plain resize + normalisation (the tower's inputs only need to be varied)."""
     import torch
 
-    imgs = check_images(n, image_size)
-    x = torch.from_numpy(np.stack([np.asarray(im, np.float32) / 255 for im in imgs]))
-    x = ((x - 0.45) / 0.27).permute(0, 3, 1, 2).contiguous()
+    x = _probe_pixels(image_size, n)
     with torch.inference_mode():
         ref = model.encode_image(x).float().numpy()
     got = tower(x)
@@ -291,11 +291,55 @@ def _agreement(model: Any, tower: OrtTower, image_size: int, n: int = 32) -> flo
     return float((ref * got).sum(1).min())
 
 
+class _Damaged(Exception):
+    """A cached tower that must not be used (its bytes changed, or it gives NaN)."""
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _probe_pixels(image_size: int, n: int) -> Any:
+    """``n`` drawn images as a model input (plain resize and normalisation)."""
+    import torch
+
+    imgs = check_images(n, image_size)
+    x = torch.from_numpy(np.stack([np.asarray(im, np.float32) / 255 for im in imgs]))
+    return ((x - 0.45) / 0.27).permute(0, 3, 1, 2).contiguous()
+
+
+def _load_cached(path: Path, meta: Path, model: Any, image_size: int) -> OrtTower:
+    """The cached tower at ``path`` once it passed its checks: its bytes are those
+    recorded when it was built (a bit flip on disk can make every vector NaN while
+    the file still loads) and it gives finite vectors. A cache written before digests
+    were recorded is compared with fp32 on a few images instead, then given one."""
+    info = json.loads(meta.read_text())
+    want = info.get("sha256")
+    if want is not None and _sha256(path) != want:
+        raise _Damaged("its bytes changed since it was built")
+    tower = OrtTower(path)
+    out = tower(_probe_pixels(image_size, 2))
+    if not np.isfinite(out).all():
+        raise _Damaged("it gives NaN or infinite vectors")
+    if want is None:
+        cos = _agreement(model, tower, image_size, n=4)
+        if not cos >= MIN_COSINE:  # NaN fails too
+            raise _Damaged(f"its vectors differ from fp32 (minimum cosine {cos:.4f})")
+        info["sha256"] = _sha256(path)
+        with contextlib.suppress(OSError):  # a read-only cache stays usable
+            tmp = _atomic_target(meta)
+            tmp.write_text(json.dumps(info, indent=2))
+            _publish(tmp, meta)
+    return tower
+
+
 def int8_tower(model: Any, identity: str, image_size: int) -> OrtTower:
     """The int8 ONNX Runtime image tower of ``model`` (whose weights ``identity``
     names): loaded from the cache, or exported, quantised, checked against fp32 and
-    cached. Raises :class:`ModelLoadError` if ONNX Runtime is missing or the int8
-    vectors disagree with fp32."""
+    cached. A cached tower that is damaged (see :func:`_load_cached`) is built again,
+    with a warning. Raises :class:`ModelLoadError` if ONNX Runtime is missing or the
+    int8 vectors disagree with fp32."""
     try:
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
@@ -309,9 +353,9 @@ def int8_tower(model: Any, identity: str, image_size: int) -> OrtTower:
     path, meta = folder / f"{key}.onnx", folder / f"{key}.json"
     if path.is_file() and meta.is_file():
         try:
-            return OrtTower(path)
+            return _load_cached(path, meta, model, image_size)
         except Exception as exc:  # a damaged cache file: build it again
-            log.warning("rebuilding the cached int8 model %s: %s", path, exc)
+            log.warning("the cached int8 model %s is damaged (%s): building it again", path, exc)
     folder.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=folder, prefix=".build-") as tmp:
@@ -319,17 +363,19 @@ def int8_tower(model: Any, identity: str, image_size: int) -> OrtTower:
         quantize_onnx(fp32, Path(tmp) / "int8.onnx")
         tower = OrtTower(Path(tmp) / "int8.onnx")
         cos = _agreement(model, tower, image_size)
-        if cos < MIN_COSINE:
+        if not cos >= MIN_COSINE:  # NaN vectors give a NaN cosine: refused too
             raise ModelLoadError(
                 f"int8 vectors of {identity} differ from fp32 (minimum cosine {cos:.4f} < "
                 f"{MIN_COSINE} on drawn images); use precision='fp32' for this model."
             )
+        digest = _sha256(Path(tmp) / "int8.onnx")
         os.replace(Path(tmp) / "int8.onnx", path)  # same folder: atomic
     info = {
         "identity": identity,
         "versions": versions(),
         "min_cosine": round(cos, 6),
         "build_s": round(time.perf_counter() - t0, 1),
+        "sha256": digest,
     }
     tmp_meta = _atomic_target(meta)
     tmp_meta.write_text(json.dumps(info, indent=2))

@@ -76,10 +76,88 @@ def _import_ray() -> Any:
     return ray
 
 
+# A bare "host:port" address is a head's GCS port, which Ray retries for many minutes
+# when nothing (or something else) answers there: the port is probed first, and the
+# whole connection is bounded.
+PROBE_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 60.0
+_CONNECTING: dict[str, threading.Thread] = {}  # address -> a connection still trying
+
+
+def _is_bare(address: str | None) -> bool:
+    return address not in (None, "auto", "local") and "://" not in str(address)
+
+
+def _what_to_do(address: str) -> str:
+    port = address.rpartition(":")[2]
+    return (
+        f"Start the Ray head there (ray start --head --port={port or 6379}) or fix the "
+        "address: a head's GCS port ('host:6379' by default), 'auto' for the cluster this "
+        "machine belongs to, 'ray://host:10001' for Ray Client, or no address for a local "
+        "Ray."
+    )
+
+
+def probe_address(address: str, timeout: float = PROBE_TIMEOUT_S) -> None:
+    """Raise :class:`RayUnavailable` unless something accepts TCP connections at the
+    bare ``host:port`` Ray ``address`` within ``timeout`` seconds."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise RayUnavailable(
+            f"ray_address={address!r} is not an address Ray can join: give 'host:port' "
+            "(a head's GCS port), 'auto', or 'ray://host:port'."
+        )
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise RayUnavailable(
+            f"nothing answers at the Ray address {address!r} ({why}, within {timeout:g} s). "
+            + _what_to_do(address)
+        ) from None
+
+
+def _init_bounded(ray: Any, address: str, kw: dict[str, Any], timeout: float) -> None:
+    """``ray.init`` in a helper thread, waited for at most ``timeout`` seconds."""
+    got: dict[str, BaseException] = {}
+
+    def connect() -> None:
+        try:
+            ray.init(address=address, **kw)
+        except BaseException as exc:  # handed to the caller
+            got["error"] = exc
+
+    # Ray warns that a thread other than the main one cannot set its SIGTERM handler:
+    # true, and nothing a user can act on (syncs join from the indexer's thread too).
+    from ._quantize import DropRecords
+
+    quiet = DropRecords("SIGTERM handler is not set")
+    worker_log = logging.getLogger("ray._private.worker")
+    worker_log.addFilter(quiet)
+    t = threading.Thread(target=connect, name="aisearch-ray-connect", daemon=True)
+    t.start()
+    t.join(timeout)
+    worker_log.removeFilter(quiet)
+    if t.is_alive():
+        _CONNECTING[address] = t
+        raise RayUnavailable(
+            f"Ray at {address!r} did not answer within {timeout:g} s although its port is "
+            "open: is it a Ray head's GCS port? " + _what_to_do(address)
+        )
+    if "error" in got:
+        raise got["error"]
+
+
 def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> Any:
     """Connect this process to Ray once: ``address=None`` starts a local instance
-    (quiet, no dashboard; ``num_cpus`` caps it), ``"auto"`` or ``"ray://host:port"``
-    joins a running cluster. A process already connected keeps its connection."""
+    (quiet, no dashboard; ``num_cpus`` caps it), ``"auto"``, ``"host:port"`` or
+    ``"ray://host:port"`` joins a running cluster. A process already connected keeps
+    its connection. A ``"host:port"`` address is probed first (a few seconds) and
+    joined within :data:`CONNECT_TIMEOUT_S`; otherwise :class:`RayUnavailable` says
+    what to do."""
     ray = _import_ray()
     with _INIT_LOCK:
         if not ray.is_initialized():
@@ -91,7 +169,18 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> Any:
             }
             if address is None:
                 kw["num_cpus"] = num_cpus
+            pending = [a for a, t in _CONNECTING.items() if t.is_alive()]
+            if pending:
+                raise RayUnavailable(
+                    f"this process is still trying to join Ray at {pending[0]!r} (an earlier "
+                    "attempt that did not answer); restart the Python process (the kernel) "
+                    "to use another address."
+                )
             try:
+                if address is not None and _is_bare(address):
+                    probe_address(address)
+                    _init_bounded(ray, address, kw, CONNECT_TIMEOUT_S)
+                    return _configure(ray)
                 try:
                     ray.init(address=address, **kw)
                 except Exception:
@@ -102,15 +191,21 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> Any:
                     log.warning("local Ray did not start; trying once more")
                     ray.shutdown()
                     ray.init(address=address, **kw)
+            except RayUnavailable:
+                raise
             except Exception as exc:
                 where = "a local Ray instance" if address is None else f"Ray at {address!r}"
                 raise RayUnavailable(
                     f"could not start or join {where}: {exc}. Check the address "
                     "(ray_address='auto' joins the cluster this machine belongs to)."
                 ) from exc
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False  # the project's own progress shows the rate
-        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        return _configure(ray)
+
+
+def _configure(ray: Any) -> Any:
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False  # the project's own progress shows the rate
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
     return ray
 
 

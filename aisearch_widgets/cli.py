@@ -66,6 +66,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"aisearch: {printable(path)}: no such folder or file", file=sys.stderr)
         return 2
+    if not (path.is_dir() or path.is_file()):  # /dev/null, a FIFO, a socket
+        print(
+            f"aisearch: {printable(path)}: not a folder or a regular file (a device, pipe "
+            "or socket); give a folder of images",
+            file=sys.stderr,
+        )
+        return 2
     name = args.name or project_name_for(path, args.home or None)
     ray = {} if args.ray is None else {"engine": "ray", "ray_address": args.ray or None}
     with Project(name, sources=str(path), model=args.model, home=args.home, **ray) as proj:
@@ -119,18 +126,43 @@ def cmd_repair(args: argparse.Namespace) -> int:
     return 0
 
 
+def _csv_problem(dest: str) -> str | None:
+    """Why ``--csv dest`` cannot be written (checked before searching), or None."""
+    if dest == "-":
+        return None
+    path = Path(dest).expanduser()
+    if path.is_dir():
+        return "it is a folder"
+    if not path.parent.is_dir():
+        return f"the folder {path.parent} does not exist"
+    return None
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from .project import Project
 
+    def csv_error(why: str) -> int:
+        print(
+            f"aisearch: cannot write the CSV to {printable(args.csv)}: {printable(why)}; give "
+            "a file path you can write to (or '-' for the terminal)",
+            file=sys.stderr,
+        )
+        return 2
+
+    if args.csv and (why := _csv_problem(args.csv)):
+        return csv_error(why)
     with Project.open(args.project, home=args.home) as proj:
         res = proj.search(args.prompt, limit=args.limit, tags=args.tag or None)
         df = res.df[["rank", "score", "path", "tags"]]
         if args.csv:
             from .collection import write_csv
 
-            write_csv(df, sys.stdout if args.csv == "-" else args.csv)
+            try:
+                write_csv(df, sys.stdout if args.csv == "-" else args.csv)
+            except OSError as exc:  # /dev/full, a read-only folder, a vanished disk
+                return csv_error(exc.strerror or str(exc))
             if args.csv != "-":
-                print(f"{len(df)} results written to {args.csv}")
+                print(f"{len(df)} results written to {printable(args.csv)}")
         else:
             for r in df.itertuples(index=False):
                 print(f"{r.rank:5d}  {r.score:.4f}  {printable(r.path)}")
@@ -161,6 +193,9 @@ def cmd_collections(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo.run import run_demo
 
+    if args.n < 1:  # before any folder is made
+        print(f"aisearch: demo --n must be at least 1 image (got {args.n})", file=sys.stderr)
+        return 2
     return run_demo(
         folder=args.folder,
         n=args.n,

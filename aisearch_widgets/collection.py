@@ -531,14 +531,23 @@ class Collection:
 
     def export_frames(self, directory: str | os.PathLike[str], quality: int = 92) -> pd.DataFrame:
         """Write the video frames of this collection as JPEG files (full resolution)
-        named ``<video stem>_t<seconds>.jpg``. Nothing is overwritten: a taken name
-        gets `` (1)``, `` (2)``… Returns one row per item: id, source (the video),
-        target, status (``exported``, ``skipped`` for images, or ``error``), message.
+        named ``<video stem>_t<seconds>.jpg``. Nothing is overwritten or followed: a
+        name taken by a file, a folder or a symlink gets `` (1)``, `` (2)``… ``quality``:
+        the JPEG quality, an integer from 1 to 100. Returns one row per item: id,
+        source (the video), target, status (``exported``, ``skipped`` for images, or
+        ``error``), message.
         """
         import io
 
+        from ._errors import UnsafePathError, check_int, show_value
         from .video import frame_at, frame_name
 
+        if check_int("quality", quality, 1, " and <= 100 (the JPEG quality)") > 100:
+            raise InvalidArgument(
+                f"quality must be an integer >= 1 and <= 100 (the JPEG quality) "
+                f"(got {show_value(quality)})."
+            )
+        quality = int(quality)
         recs = self._project.catalog.records(self.ids)
         root = Path(directory).expanduser()
         try:
@@ -565,8 +574,18 @@ class Collection:
                 continue
             buf = io.BytesIO()
             img.save(buf, format="JPEG", quality=quality)
+            # A name taken on disk (a symlink too, wherever it points) is never used:
+            # the first free "name (n)" is, as for any taken name.
+            stem, ext = os.path.splitext(frame_name(rec.path, t_ms))
+            name, n = stem + ext, 0
+            while name in taken or os.path.lexists(root / name):
+                n += 1
+                name = f"{stem} ({n}){ext}"
             try:
-                target = _fileops.write_new(root, frame_name(rec.path, t_ms), buf.getvalue(), taken)
+                target = _fileops.write_new(root, name, buf.getvalue(), taken)
+            except UnsafePathError as exc:  # a link appeared under that name meanwhile
+                out.append(_fileops.Outcome(pid, rec.path, None, "error", str(exc)))
+                continue
             except OSError as exc:
                 out.append(_fileops.Outcome(pid, rec.path, None, "error", str(exc.strerror or exc)))
                 continue

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ._errors import InvalidArgument, check_int, show_value
+from .embedder import bad_rows, describe_bad
+from .search import corrupt_vectors
 from .store import VectorStore
 
 METHODS = ("centroids", "random")
@@ -53,6 +55,7 @@ def load_vectors(
         got = store.retrieve(wanted)
         ids = [i for i in wanted if i in got]
         vecs = np.stack([got[i] for i in ids]) if ids else np.zeros((0, store.dim), np.float32)
+        _check_usable(store, ids, vecs)
         return ids, vecs, population, population > len(ids)
     population = max(0, store.count() - len(excl))
     ids: list[str] = []
@@ -65,7 +68,18 @@ def load_vectors(
             break
     vecs = np.concatenate(chunks)[:sample] if chunks else np.zeros((0, store.dim), np.float32)
     ids = ids[:sample]
+    _check_usable(store, ids, vecs)
     return ids, vecs, population, population > len(ids)
+
+
+def _check_usable(store: VectorStore, ids: list[str], vecs: np.ndarray) -> None:
+    """Clustering (and every explore view, which loads its vectors here) needs every
+    vector to have a direction: a NaN or zero vector is a damaged project, said as such
+    (k-means++ would stop with numpy's "probabilities contain NaN")."""
+    bad = np.flatnonzero(bad_rows(vecs)) if len(vecs) else []
+    if len(bad):
+        k = int(bad[0])
+        raise corrupt_vectors(store, len(bad), ids[k], describe_bad(vecs[k]))
 
 
 def _init_centres(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -195,6 +209,18 @@ def sample_diverse(
     n, method, clusters, _, seed = check_args(n, method, clusters, 1, seed)
     if not ids:
         return pd.DataFrame(columns=["id", "score", "cluster", "pick"]), {}
+    vecs = np.asarray(vecs, dtype=np.float32)
+    if vecs.ndim != 2 or len(vecs) != len(ids):
+        raise InvalidArgument(
+            f"vecs must be one vector per id: {len(ids)} ids, got an array of shape {vecs.shape}."
+        )
+    bad = np.flatnonzero(bad_rows(vecs))
+    if len(bad):
+        raise InvalidArgument(
+            f"the vector of id {ids[int(bad[0])]!r} has no direction "
+            f"({describe_bad(vecs[int(bad[0])])}; {len(bad)} such vectors): every vector "
+            "needs one to be clustered."
+        )
     k = max(1, min(int(clusters or n), len(ids)))
     labels, centres = cluster(vecs, k, seed)
     sims = np.einsum("ij,ij->i", vecs, centres[labels])

@@ -55,6 +55,37 @@ class ModelSpec:
     label: str | None = None  # "demo" for the bundled model
 
 
+# A stored vector whose norm is below this is "zero": it has no direction to compare.
+MIN_NORM = 1e-6
+
+
+def bad_rows(vectors: np.ndarray) -> np.ndarray:
+    """A boolean mask of the rows of ``vectors`` that must never be stored or searched
+    with: any NaN or infinity, or a (near) zero norm. A damaged model, or a damaged
+    int8 cache of one, gives such vectors for every input, silently."""
+    x = np.asarray(vectors)
+    if x.ndim == 1:
+        x = x[None, :]
+    out = np.zeros(len(x), dtype=bool)
+    # In blocks of rows: a mask of a whole 1M x 512 matrix would be 0.5 GB.
+    for start in range(0, len(x), 16384):
+        block = x[start : start + 16384].astype(np.float32, copy=False)
+        with np.errstate(invalid="ignore", over="ignore"):
+            norms = np.linalg.norm(block, axis=1)
+        out[start : start + len(block)] = ~np.isfinite(block).all(axis=1) | ~(norms > MIN_NORM)
+    return out
+
+
+def describe_bad(vector: np.ndarray) -> str:
+    """What is wrong with one vector flagged by :func:`bad_rows`, in words."""
+    v = np.asarray(vector, dtype=np.float32)
+    if np.isnan(v).any():
+        return "NaN values"
+    if not np.isfinite(v).all():
+        return "infinite values"
+    return "a zero vector"
+
+
 def demo_model_dir() -> str:
     from .demo import DEMO_MODEL_DIR
 

@@ -47,6 +47,7 @@ import numpy as np
 from ._errors import AISearchError
 from ._thumbs import ThumbnailCache
 from .catalog import Catalog
+from .embedder import bad_rows, describe_bad
 from .images import (
     MAX_FILE_BYTES,
     DecodeFailure,
@@ -76,6 +77,16 @@ class SyncCancelled(AISearchError):
 
 class DiskFull(AISearchError):
     """The project home's disk has too little free space; nothing was half-written."""
+
+
+def _bad_vector_message(p: _Prepared, vector: np.ndarray) -> str:
+    where = p.entry.path if p.t_ms is None else f"{p.entry.path} at t={p.t_ms / 1000:g} s"
+    return (
+        f"{where}: the model gave {describe_bad(vector)} instead of a vector; nothing was "
+        "stored. If many files fail so, the model's weights or its cached int8 copy are "
+        "damaged: reopen the project (the int8 copy is checked and rebuilt when loaded) or "
+        "use precision='fp32', then run proj.update(retry_failed=True)."
+    )
 
 
 def _free_bytes(path: str) -> int:
@@ -116,6 +127,7 @@ class _VideoDone:
     stopped: str | None = None  # where a partly decodable video stopped
     fail: tuple[str, str] | None = None  # no frame at all
     error: BaseException | None = None  # a disk error: stops the sync
+    bad: str | None = None  # some frames gave unusable vectors (not stored)
 
 
 _END = object()
@@ -182,6 +194,9 @@ class Indexer:
         # ``prepared_batches`` (see _embed_remote), e.g. _ray.RayEngine.
         self.engine = engine
         self.progress = Progress()
+        # video key -> {t_ms: message} of the frames whose vectors were refused in
+        # this sync; read when the video is finished.
+        self._bad_frames: dict[str, dict[int, str]] = {}
 
     @property
     def video_fps(self) -> float:
@@ -263,6 +278,7 @@ class Indexer:
     ) -> SyncSummary:
         t0 = time.perf_counter()
         prog = self.progress = Progress(phase="scanning", started_at=time.time())
+        self._bad_frames = {}
         model = self._model_identity()
         skip = self._skip() if callable(self._skip) else self._skip
         scanned = scan(self._sources(), skip=skip)
@@ -556,6 +572,15 @@ class Indexer:
         if d.error is not None:
             raise self._disk_full(_free_bytes(self.home), self.min_free_mb * 2**20) from d.error
         key = d.entry.key
+        unusable = self._bad_frames.pop(key, {})
+        if unusable:  # frames whose vectors were refused: not frames of the video now
+            d.seen -= set(unusable)
+            first = unusable[min(unusable)]
+            if not d.seen and d.fail is None:
+                d.fail = ("bad_vector", f"no frame gave a usable vector: {first}")
+                d.stopped = None
+            elif d.fail is None:
+                d.bad = f"{len(unusable)} frames gave unusable vectors, e.g. {first}"
         stale = [pid for t, (pid, _, _) in self.catalog.frames_of(key).items() if t not in d.seen]
         if stale:
             store.delete(stale)
@@ -570,8 +595,12 @@ class Indexer:
             log.warning("%s", msg)
             return
         error = ("video_partial", d.stopped) if d.stopped else None
-        if d.stopped:
-            log.warning("%s", d.stopped)
+        if d.bad:
+            error = (
+                ("video_partial", f"{d.stopped}; {d.bad}") if d.stopped else ("bad_vector", d.bad)
+            )
+        if error:
+            log.warning("%s", error[1])
         self.catalog.finish_video(key, "embedded", model, fps, len(d.seen), error)
 
     # -- the embedding step on another engine (engine="ray") ---------------------------
@@ -651,14 +680,17 @@ class Indexer:
         if reuse:
             got = store.retrieve([p.reuse for p in reuse])
             for p in reuse:
-                if p.reuse not in got:  # the source vector vanished: embed after all
+                lent = got.get(p.reuse)  # type: ignore[arg-type]
+                # The source vector vanished, or is unusable (NaN or zero, stored by an
+                # older version from a damaged model): embed after all.
+                if lent is None or bad_rows(lent)[0]:
                     if p.t_ms is not None:
                         p.reuse = None  # a frame keeps its pixels for this
                         continue
                     q = self._prepare(p.entry, p.id, model, allow_reuse=False)
                     p.reuse, p.pixels, p.fail = None, q.pixels, q.fail
         ok = [p for p in prepared if p.pixels is not None and not p.reuse]
-        ids: list[str] = []
+        who: list[_Prepared] = []
         vecs: list[np.ndarray] = []
         if ok:
             # Only rows that decoded are stacked, so ids and vectors stay aligned.
@@ -666,24 +698,38 @@ class Indexer:
 
             emb = emb or self._embedder()
             vecs.append(emb.encode_batch(torch.stack([p.pixels for p in ok])))
-            ids += [p.id for p in ok]
-            s.embedded += len(ok)
+            who += ok
         done_elsewhere = [p for p in prepared if p.vector is not None]
         if done_elsewhere:
             vecs.append(np.stack([p.vector for p in done_elsewhere]).astype(np.float32))
-            ids += [p.id for p in done_elsewhere]
-            s.embedded += len(done_elsewhere)
+            who += done_elsewhere
         reused = [p for p in prepared if p.reuse]
         if reused:
             vecs.append(np.stack([got[p.reuse] for p in reused]))  # type: ignore[index]
-            ids += [p.id for p in reused]
-            s.reused += len(reused)
-            if self.thumbs is not None:
-                for p in reused:
-                    if p.reuse != p.id and p.t_ms is None:
-                        self.thumbs.copy(p.reuse, p.id)  # type: ignore[arg-type]
-        if ids:
-            store.upsert(ids, np.concatenate(vecs))
+            who += reused
+        if who:
+            # Every vector is checked before it is written: a NaN, infinite or zero
+            # vector (a damaged model or int8 cache gives one for every file) is never
+            # stored or counted as embedded; its row fails as ``bad_vector``.
+            matrix = np.concatenate(vecs)
+            unusable = bad_rows(matrix)
+            kept = []
+            for k, p in enumerate(who):
+                if unusable[k]:
+                    p.fail = ("bad_vector", _bad_vector_message(p, matrix[k]))
+                    p.reuse = None
+                else:
+                    kept.append(k)
+            if kept:
+                store.upsert([who[k].id for k in kept], matrix[kept])
+            for k in kept:
+                p = who[k]
+                if p.reuse:
+                    s.reused += 1
+                    if self.thumbs is not None and p.reuse != p.id and p.t_ms is None:
+                        self.thumbs.copy(p.reuse, p.id)
+                else:
+                    s.embedded += 1
         bad = [p for p in prepared if p.fail]
         if bad:
             # A file whose current content cannot be embedded must not be found by its
@@ -696,6 +742,9 @@ class Indexer:
         failed = []
         for p in bad:
             kind, msg = p.fail  # type: ignore[misc]
+            if p.t_ms is not None:  # a frame: its video says so when it is finished
+                self._bad_frames.setdefault(p.entry.key, {})[p.t_ms] = msg
+                continue
             if p.had_vector:
                 msg += "; its previous version was removed from search"
             failed.append((p.entry.key, kind, msg))
@@ -715,7 +764,7 @@ class Indexer:
                 model,
             )
             for p in prepared
-            if p.t_ms is not None
+            if p.t_ms is not None and p.fail is None
         ]
         self.catalog.commit_batch(done, failed, frames)  # type: ignore[arg-type]
 

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._errors import AISearchError, InvalidArgument, check_int, show_value
+from ._errors import (
+    AISearchError,
+    InvalidArgument,
+    ModelLoadError,
+    ProjectCorrupt,
+    check_int,
+    show_value,
+)
+from .embedder import bad_rows, describe_bad
 from .store import as_matrix
 
 if TYPE_CHECKING:
@@ -116,6 +124,69 @@ def check_ids(catalog: Catalog, ids: Any, project: str) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+# -- vectors that cannot be searched with ---------------------------------------------
+def corrupt_vectors(store: VectorStore, count: int, example: str, what: str) -> ProjectCorrupt:
+    """The error for ``count`` stored vectors that hold NaN, infinity or zeros (written
+    by an older version from a damaged model); ``what`` is one of them, described."""
+    return ProjectCorrupt(
+        f"{count} stored vector{'s' if count != 1 else ''} of this project cannot be "
+        f"searched (e.g. id {example}: {what}); they were written from a damaged model. "
+        "Embed those files again: touch or re-save them and run proj.update(), or "
+        "re-embed everything with proj.reembed(precision='fp32').",
+        path=str(getattr(store, "path", "") or ""),
+    )
+
+
+def check_stored(store: VectorStore, vectors: dict[str, np.ndarray]) -> None:
+    """Raise :func:`corrupt_vectors` when any of the stored ``vectors`` is unusable."""
+    if not vectors:
+        return
+    ids = list(vectors)
+    bad = np.flatnonzero(bad_rows(np.stack([vectors[i] for i in ids])))
+    if len(bad):
+        first = ids[int(bad[0])]
+        raise corrupt_vectors(store, len(bad), first, describe_bad(vectors[first]))
+
+
+def scan_stored(
+    store: VectorStore,
+    only: AbstractCollection[str] | None = None,
+    exclude: AbstractCollection[str] | None = None,
+) -> None:
+    """Check every stored vector (or those of ``only``), leaving out ``exclude``; a
+    pass over the store, run only when a search gave fewer results than it should."""
+    excl = exclude or ()
+    if only is not None:
+        wanted = [i for i in only if i not in excl]
+        for start in range(0, len(wanted), 4096):
+            check_stored(store, store.retrieve(wanted[start : start + 4096]))
+        return
+    count, first, what = 0, "", ""
+    for ids, vecs in store.iter_vectors():
+        bad = np.flatnonzero(bad_rows(vecs))
+        bad = [k for k in bad if ids[k] not in excl]
+        if bad and not count:
+            first, what = ids[int(bad[0])], describe_bad(vecs[int(bad[0])])
+        count += len(bad)
+    if count:
+        raise corrupt_vectors(store, count, first, what)
+
+
+def check_query(vectors: np.ndarray, what: str = "the query") -> np.ndarray:
+    """Query vectors as a matrix, or InvalidArgument when one has no direction (NaN,
+    infinity, or zero: e.g. a negative that cancels its prompt)."""
+    q = np.asarray(vectors, dtype=np.float32)
+    bad = bad_rows(q)
+    if bad.any():
+        row = q[int(np.flatnonzero(bad)[0])] if q.ndim == 2 else q
+        raise InvalidArgument(
+            f"{what} has no direction ({describe_bad(row)}): there is nothing to compare "
+            "with. A negative that equals the prompt or reference cancels it; lower "
+            "negative_weight or change the negative."
+        )
+    return as_matrix(q)
+
+
 def vectors_of_ids(store: VectorStore, ids: list[str]) -> np.ndarray:
     """The stored vectors of ids of the project (already checked with check_ids)."""
     stored = store.retrieve(ids)
@@ -125,7 +196,18 @@ def vectors_of_ids(store: VectorStore, ids: list[str]) -> np.ndarray:
             f"{len(missing)} of the reference images have no embedding yet (e.g. "
             f"{missing[0]}); run proj.update() and try again."
         )
+    check_stored(store, stored)
     return as_matrix(np.stack([stored[i] for i in ids]))
+
+
+def _model_gave_bad(vectors: np.ndarray, what: str) -> None:
+    bad = bad_rows(vectors)
+    if bad.any():
+        raise ModelLoadError(
+            f"the model gave {describe_bad(vectors[int(np.flatnonzero(bad)[0])])} for {what}: "
+            "its weights or its cached int8 copy are damaged. Reopen the project (the "
+            "int8 copy is checked and built again when loaded) or use precision='fp32'."
+        )
 
 
 def resolve_images(
@@ -150,6 +232,7 @@ def resolve_images(
             ids[i] = by_path[paths[i]]
     known = [i for i in ids if i is not None]
     stored = store.retrieve(known) if known else {}
+    check_stored(store, stored)
     to_embed: list[tuple[int, Any]] = []
     for i, r in enumerate(refs):
         pid = ids[i]
@@ -174,7 +257,9 @@ def resolve_images(
                     raise AISearchError(f"Reference image {f.message}") from None
             else:
                 imgs.append(r)
-        for (i, _), v in zip(to_embed, emb.encode_images(imgs), strict=True):
+        fresh = emb.encode_images(imgs)
+        _model_gave_bad(fresh, "a reference image")
+        for (i, _), v in zip(to_embed, fresh, strict=True):
             vectors[i] = v
     return as_matrix(np.stack(vectors)), [i for i in ids if i is not None and i in stored]
 
@@ -209,7 +294,9 @@ class TextVectors:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        v = as_matrix(self.embedder().encode_text(list(key)).mean(axis=0))[0]
+        raw = self.embedder().encode_text(list(key))
+        _model_gave_bad(raw, f"the prompt {show_value(key[0])}")
+        v = as_matrix(raw.mean(axis=0))[0]
         v.setflags(write=False)
         with self._lock:
             self._cache[key] = v
@@ -219,7 +306,9 @@ class TextVectors:
 
     def encode(self, prompts: Sequence[str]) -> np.ndarray:
         """One vector per prompt (not cached; for negatives)."""
-        return self.embedder().encode_text(list(prompts))
+        out = self.embedder().encode_text(list(prompts))
+        _model_gave_bad(out, "a negative prompt")
+        return out
 
 
 def negative_vector(
@@ -287,16 +376,18 @@ def nearest(
     limit = check_limit(limit)
     if limit > COUNT_ABOVE_LIMIT:
         limit = min(limit, max(1, store.count()))
-    q = as_matrix(vectors)
+    q = check_query(vectors)
     if fusion == "mean" or len(q) == 1:
-        q = as_matrix(q.mean(axis=0)) if len(q) > 1 else q
+        q = check_query(q.mean(axis=0), "the mean of the references") if len(q) > 1 else q
         hits = store.query(q, limit, only=only, exclude=exclude)[0]
+        _check_complete(store, len(hits), limit, only, exclude)
         return pd.DataFrame(
             {"id": [h.id for h in hits], "score": np.array([h.score for h in hits], dtype=float)}
         )
     if fusion == "max":
         # The fused top-k is contained in the union of each query's top-k.
         per = store.query(q, limit, only=only, exclude=exclude)
+        _check_complete(store, max(map(len, per)), limit, only, exclude)
         best: dict[str, float] = {}
         for hits in per:
             for h in hits:
@@ -305,9 +396,30 @@ def nearest(
     else:
         depth = max(2 * limit, 100)
         per = store.query(q, depth, only=only, exclude=exclude)
+        _check_complete(store, max(map(len, per)), depth, only, exclude)
         best = {}
         for hits in per:
             for rank, h in enumerate(hits, start=1):
                 best[h.id] = best.get(h.id, 0.0) + 1.0 / (RRF_K + rank)
     df = pd.DataFrame({"id": list(best), "score": np.array(list(best.values()), dtype=float)})
     return df.sort_values("score", ascending=False, kind="stable").head(limit)
+
+
+def _check_complete(
+    store: VectorStore,
+    got: int,
+    limit: int,
+    only: AbstractCollection[str] | None,
+    exclude: AbstractCollection[str] | None,
+) -> None:
+    """A search that gave fewer than ``limit`` results while more points qualify: the
+    store leaves out points it cannot score (NaN vectors) without a word. Find them
+    and say so rather than return a silently short result."""
+    if got >= limit:
+        return
+    if only is not None:
+        eligible = len(set(only) - set(exclude or ()))
+        if got < eligible:
+            scan_stored(store, only, exclude)
+    elif got < store.count() - len(set(exclude or ())):
+        scan_stored(store, None, exclude)

@@ -209,6 +209,7 @@ class VideoFrames:
         last_key: int | None = None  # pts of the last keyframe decoded
         resume: int | None = None  # pts of the keyframe to decode again from
         yielded = 0
+        end: float | None = None  # the time of the latest frame decoded (sampled or not)
 
         def target() -> float:
             return k * step
@@ -232,6 +233,7 @@ class VideoFrames:
                     if fr.time is None:
                         continue
                     t = fr.time - start
+                    end = t if end is None else max(end, t)
                     if self.mode == "keyframes":
                         # Back to every frame, from the keyframe before, to the end: at a
                         # sampling time with no keyframe on it (keyframes off the sampling
@@ -283,12 +285,20 @@ class VideoFrames:
             return
         if not yielded:
             raise DecodeFailure("video_corrupt", f"{self.path}: the video has no decodable frame")
-        if (
-            self.duration is not None
-            and self.last_time is not None
-            and self.duration - self.last_time > max(2 * step, 1.0) + 1.0 / rate
-        ):
-            self.stopped = self._where("the data ends early (a truncated file?)")
+        if self.duration is not None and end is not None:
+            # Frames stop short of the duration the header gives: a file cut short (a
+            # copy interrupted, a camera that lost power) decodes without an error up
+            # to where its data ends. Read sequentially, the last frame decoded is the
+            # last one there is; seeking and keyframes-only reading may stop up to a
+            # sampling interval (or a keyframe interval) before it. Half a second more
+            # for a container whose duration counts a slightly longer audio track.
+            slack = 1.0 / rate + 0.5
+            if self.mode == "seek":
+                slack += step + tol
+            elif self.mode == "keyframes":
+                slack += max(self.gop or 0.0, step) + tol
+            if self.duration - end > slack:
+                self.stopped = self._where("the data ends early (a truncated file?)")
 
     def _choose(self, gop: float, step: float, tol: float) -> str:
         """The way to read, from the first keyframe interval ``gop`` (seconds)."""

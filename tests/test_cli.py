@@ -90,3 +90,46 @@ def test_index_refuses_a_schedule_out_of_range_before_indexing(
     assert "'200000d' is out of range" in err and "between 1s and 365d" in err
     assert err.count("\n") == 1  # one line, no traceback
     assert not (home / "images").exists()  # refused before anything was indexed
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith("aisearch: ")
+    return err
+
+
+def test_search_csv_to_a_folder_or_a_full_device_is_a_one_line_error(
+    tiny_model: str, images: Path, home: Path, tmp_path: Path, capsys
+) -> None:
+    assert main(["--home", str(home), "index", str(images), "--model", tiny_model, "-q"]) == 0
+    capsys.readouterr()
+    search = ["--home", str(home), "search", "images", "a red disc", "--limit", "3"]
+
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+    assert main([*search, "--csv", str(folder)]) == 2
+    assert "is a folder" in _one_line_error(capsys)
+    assert list(folder.iterdir()) == []
+
+    assert main([*search, "--csv", str(tmp_path / "missing" / "hits.csv")]) == 2
+    assert "does not exist" in _one_line_error(capsys)
+
+    if Path("/dev/full").exists():
+        assert main([*search, "--csv", "/dev/full"]) == 2
+        assert "No space left" in _one_line_error(capsys)
+
+
+def test_demo_refuses_a_count_below_one(home: Path, tmp_path: Path, capsys) -> None:
+    demo = ["--home", str(home), "demo", "--no-lab", "--no-browser"]
+    assert main([*demo, "--n", "-5"]) == 2
+    assert "--n must be at least 1 image (got -5)" in _one_line_error(capsys)
+    new = tmp_path / "new-demo"
+    assert main([*demo, "--n", "0", "--folder", str(new)]) == 2
+    assert "(got 0)" in _one_line_error(capsys)
+    assert not new.exists()
+
+
+def test_index_of_a_device_says_what_it_is(home: Path, capsys) -> None:
+    assert main(["--home", str(home), "index", "/dev/null"]) == 2
+    assert "/dev/null: not a folder or a regular file" in _one_line_error(capsys)

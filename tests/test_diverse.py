@@ -99,3 +99,32 @@ def test_a_small_group_next_to_a_big_one_gets_its_own_pick() -> None:
         df, _ = sample_diverse(ids, vecs, n=20, method="centroids", seed=seed)
         found += any(int(i) >= 1500 for i in df["id"])
     assert found == 5
+
+
+def test_nan_vectors_make_diverse_and_explore_say_the_project_is_damaged(
+    project_factory, images: Path
+) -> None:
+    proj = project_factory("p", images)
+    proj.update()
+    ids = sorted(proj.catalog.embedded_ids(proj.model_identity))
+    proj.store.upsert([ids[3]], np.full((1, proj.store.dim), np.nan, np.float32))
+    # Was numpy's "ValueError: Probabilities contain NaN" from k-means++.
+    with pytest.raises(aw.ProjectCorrupt, match=rf"{ids[3]}.*NaN.*update\(\)"):
+        proj.diverse(n=4)
+    with pytest.raises(aw.ProjectCorrupt, match=ids[3]):
+        proj.diverse(n=4, tags=None, exclude=[ids[0]])
+    with pytest.raises(aw.ProjectCorrupt, match=ids[3]):
+        proj.outliers(n=3, progress=False)
+    with pytest.raises(aw.ProjectCorrupt, match=ids[3]):
+        proj.map(method="pca", progress=False)
+
+
+def test_sample_diverse_refuses_vectors_without_direction() -> None:
+    vecs, _ = clustered([10, 10], dim=8)
+    vecs[4] = 0.0
+    ids = [f"i{k}" for k in range(20)]
+    with pytest.raises(aw.InvalidArgument, match=r"'i4' has no direction .*zero vector"):
+        sample_diverse(ids, vecs, n=3)
+    vecs[4] = np.inf
+    with pytest.raises(aw.InvalidArgument, match=r"'i4'.*infinite"):
+        sample_diverse(ids, vecs, n=3)

@@ -194,3 +194,87 @@ def test_a_failed_sync_is_reported_and_the_next_one_runs(
     fake.fail = None
     assert runner.request().result(WAIT) == {"run": 2}
     assert runner.last_error is None and runner.last_summary == {"run": 2}
+
+
+# -- vectors are checked before they are written ------------------------------------------
+
+
+def _poison(emb, rows: dict[int, float], calls: int = 1) -> list[int]:
+    """Make ``encode_batch`` of ``emb`` give NaN (value ``nan``), infinite or zero rows at
+    the given positions of its first ``calls`` batches, as a damaged model does."""
+    import numpy as np
+
+    original = emb.encode_batch
+    seen: list[int] = []
+
+    def damaged(pixels):
+        out = np.array(original(pixels))
+        if len(seen) < calls:
+            for r, value in rows.items():
+                if r < len(out):
+                    out[r] = value
+        seen.append(len(out))
+        return out
+
+    emb.encode_batch = damaged
+    return seen
+
+
+def test_nan_inf_and_zero_vectors_are_never_stored(project_factory, images) -> None:
+    import numpy as np
+
+    from aisearch_widgets import _integrity
+
+    proj = project_factory("nan", images)
+    _poison(proj.embedder, {0: np.nan, 1: 0.0, 2: np.inf})
+    summary = proj.update()
+    st = proj.status
+    assert (st.done, st.failed) == (9, 3) and summary.embedded == 9 and summary.failed == 3
+    fails = proj.failures
+    assert list(fails["kind"]) == ["bad_vector"] * 3
+    text = " ".join(fails["message"])
+    assert "NaN" in text and "zero vector" in text and "infinite" in text
+    assert "precision='fp32'" in text
+    stored = proj.store.retrieve(list(fails["id"]))
+    assert stored == {}  # the failed rows have no vector at all
+    every = proj.store.retrieve(sorted(proj.store.ids()))
+    assert len(every) == 9 and all(np.isfinite(v).all() for v in every.values())
+    assert not _integrity.problems(proj)
+    # Once the model is sound again, a retry embeds them.
+    del proj.embedder.encode_batch
+    proj.update(retry_failed=True)
+    assert (proj.status.done, proj.status.failed) == (12, 0)
+
+
+def test_a_model_that_gives_nan_for_everything_embeds_nothing(project_factory, images) -> None:
+    import numpy as np
+
+    proj = project_factory("allnan", images)
+    _poison(proj.embedder, {r: np.nan for r in range(64)}, calls=10)
+    proj.update()
+    assert (proj.status.done, proj.status.failed) == (0, 12)
+    assert proj.store.count() == 0
+    assert set(proj.failures["kind"]) == {"bad_vector"}
+
+
+def test_a_stored_nan_vector_is_never_lent_to_a_copy(project_factory, tmp_path) -> None:
+    """A vector stored by an older version from a damaged model is not reused for a file
+    with the same bytes: the copy is embedded."""
+    import shutil
+
+    import numpy as np
+
+    from _helpers import draw
+
+    root = tmp_path / "imgs"
+    draw(root / "a.png", "red")
+    proj = project_factory("lend", root)
+    proj.update()
+    (pid,) = proj.store.ids()
+    proj.store.upsert([pid], np.full((1, proj.store.dim), np.nan, np.float32))
+    shutil.copy(root / "a.png", root / "b.png")
+    summary = proj.update()
+    assert summary.reused == 0 and summary.embedded == 1
+    vecs = proj.store.retrieve(sorted(proj.store.ids()))
+    new = [v for i, v in vecs.items() if i != pid]
+    assert len(new) == 1 and np.isfinite(new[0]).all()

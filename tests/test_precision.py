@@ -119,6 +119,61 @@ def test_a_damaged_cache_file_is_rebuilt(tiny_model: str, cache: Path) -> None:
     assert onnx_file.stat().st_size > 1000
 
 
+def _poison_onnx(path: Path, image_size: int) -> None:
+    """Overwrite, in place, the bytes of one float weight of the ONNX file with NaN
+    (the size stays, the file still loads): the first weight that makes every
+    output NaN, as bit rot in a cached model can."""
+    import onnx
+    import onnxruntime as ort
+
+    data = path.read_bytes()
+    x = np.zeros((1, 3, image_size, image_size), np.float32)
+    for init in onnx.load(str(path)).graph.initializer:
+        raw = init.raw_data
+        if init.data_type != onnx.TensorProto.FLOAT or len(raw) < 16 or data.count(raw) != 1:
+            continue
+        at = data.index(raw)
+        nan = np.full(len(raw) // 4, np.nan, np.float32).tobytes()
+        damaged = data[:at] + nan + data[at + len(raw) :]
+        sess = ort.InferenceSession(damaged, providers=["CPUExecutionProvider"])
+        if np.isnan(sess.run(None, {"pixels": x})[0]).all():
+            path.write_bytes(damaged)
+            return
+    raise AssertionError("no weight of the ONNX file turns every output into NaN")
+
+
+@needs_ort
+@pytest.mark.parametrize("digest", [True, False], ids=["with-digest", "older-cache"])
+def test_a_cached_int8_model_that_gives_nan_is_rebuilt(
+    digest: bool, cache: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    first = Embedder("demo", device="cpu", precision="int8")
+    images = q.check_images(6, 96, seed=3)
+    want = first.encode_images(images)
+    onnx_file = next(cache.glob("*.onnx"))
+    meta_file = next(cache.glob("*.json"))
+    if not digest:  # a cache written before digests were recorded
+        meta = json.loads(meta_file.read_text())
+        meta.pop("sha256", None)
+        meta_file.write_text(json.dumps(meta))
+    size = onnx_file.stat().st_size
+    _poison_onnx(onnx_file, first.image_size)
+    assert onnx_file.stat().st_size == size
+    with caplog.at_level(logging.WARNING, logger="aisearch_widgets"):
+        again = Embedder("demo", device="cpu", precision="int8")
+    got = again.encode_images(images)
+    assert np.isfinite(got).all()
+    assert _min_cosine(got, want) >= 0.9999  # the same model, built again
+    assert any("damaged" in r.getMessage() for r in caplog.records)
+    assert "sha256" in json.loads(meta_file.read_text())
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aisearch_widgets"):
+        Embedder("demo", device="cpu", precision="int8")  # sound now: loaded, not rebuilt
+    assert not any("damaged" in r.getMessage() for r in caplog.records)
+
+
 @needs_ort
 def test_the_cache_key_follows_weights_and_library_versions(
     monkeypatch: pytest.MonkeyPatch,

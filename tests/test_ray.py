@@ -184,6 +184,89 @@ def test_pure_preprocess_gives_the_pixels_of_the_model_transform(
             np.testing.assert_array_equal(got, want, err_msg=f"{spec} {w}x{h}")
 
 
+JOIN = r"""
+import sys, time
+import aisearch_widgets as aw
+from aisearch_widgets import _ray
+
+home, images, model, address, bound = sys.argv[1:6]
+_ray.CONNECT_TIMEOUT_S = float(bound)
+t0 = time.monotonic()
+with aw.Project("p", sources=images, model=model, home=home, engine="ray",
+                ray_address=address) as proj:
+    try:
+        proj.update()
+    except _ray.RayUnavailable as exc:
+        print(f"{time.monotonic() - t0:.1f}|{exc}", flush=True)
+        sys.exit(0)
+print("no error", flush=True)
+sys.exit(1)
+"""
+
+
+def _join(tmp_path: Path, model: str, address: str, bound: float = 60) -> tuple[float, str]:
+    """Index a folder on Ray at ``address`` in a fresh process (it must not be
+    connected to Ray already): the seconds until it failed, and its message."""
+    images = tmp_path / "imgs"
+    make_folder(images, 2)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            JOIN,
+            str(tmp_path / "home"),
+            str(images),
+            model,
+            address,
+            str(bound),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,  # Ray alone retries a dead address for many minutes
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert out.returncode == 0, out.stdout + out.stderr[-3000:]
+    seconds, _, message = out.stdout.strip().splitlines()[-1].partition("|")
+    return float(seconds), message
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_bare_address_where_nothing_listens_fails_in_seconds(
+    tmp_path: Path, tiny_model: str
+) -> None:
+    address = f"127.0.0.1:{_free_port()}"
+    seconds, message = _join(tmp_path, tiny_model, address)
+    assert seconds < 30, seconds
+    assert address in message and "nothing answers" in message
+    assert "ray start --head" in message and "'auto'" in message
+
+
+def test_a_bare_address_that_never_speaks_ray_fails_within_the_bound(
+    tmp_path: Path, tiny_model: str
+) -> None:
+    import socket
+
+    with socket.socket() as server:  # accepts connections (the backlog), says nothing
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        address = f"127.0.0.1:{server.getsockname()[1]}"
+        seconds, message = _join(tmp_path, tiny_model, address, bound=4)
+    assert seconds < 30, seconds
+    assert address in message and "did not answer within 4 s" in message
+
+
+def test_a_malformed_bare_address_is_refused_at_once() -> None:
+    with pytest.raises(_ray.RayUnavailable, match="not an address Ray can join"):
+        _ray.probe_address("localhost")
+
+
 NO_TORCH = r"""
 import sys
 import numpy as np

@@ -190,3 +190,50 @@ def test_a_huge_limit_returns_every_image_without_allocating_for_it(ready) -> No
         res = ready.similar(ids=ready.search("x", limit=2).ids, limit=10**12, fusion=fusion)
         assert len(res) == ready.status.done - 2
     assert len(ready.search("x", limit=10**12)) == ready.status.done
+
+
+# -- vectors that cannot be searched with ---------------------------------------------
+
+
+def _damage(proj: aw.Project, name: str, value: float) -> str:
+    """Overwrite the stored vector of image ``name`` with ``value`` everywhere (what an
+    older version stored from a damaged model); returns its id."""
+    pid = _ids_by_name(proj)[name]
+    proj.store.upsert([pid], np.full((1, proj.store.dim), value, np.float32))
+    return pid
+
+
+def test_a_nan_vector_is_reported_not_searched_silently(ready: aw.Project, images: Path) -> None:
+    bad = _damage(ready, "red_000.jpg", np.nan)
+    n = len(_ids_by_name(ready))
+    # A reference whose vector is NaN matched nothing, silently.
+    with pytest.raises(aw.ProjectCorrupt, match=rf"{bad}.*NaN.*reembed") as err:
+        ready.similar(ids=[bad])
+    assert err.value.path  # names the damaged store
+    with pytest.raises(aw.ProjectCorrupt, match=bad):
+        ready.similar(images / "red_000.jpg")
+    # The store leaves a NaN point out of every result: a full-length search says so.
+    with pytest.raises(aw.ProjectCorrupt, match=rf"1 stored vector .*{bad}"):
+        ready.search("a red disc", limit=n)
+    with pytest.raises(aw.ProjectCorrupt, match=bad):
+        ready.similar(ids=[_ids_by_name(ready)["green_001.png"]], limit=n)
+    # A short search whose results are complete still works.
+    assert len(ready.search("a red disc", limit=3)) == 3
+
+
+def test_a_zero_reference_vector_is_reported(ready: aw.Project) -> None:
+    bad = _damage(ready, "blue_002.jpg", 0.0)
+    with pytest.raises(aw.ProjectCorrupt, match=rf"{bad}.*zero vector"):
+        ready.similar(ids=[bad])
+
+
+def test_a_query_without_direction_is_an_invalid_argument(ready: aw.Project) -> None:
+    with pytest.raises(aw.InvalidArgument, match=r"no direction.*negative_weight"):
+        ready.search("a red disc", negative="a red disc", negative_weight=1.0)
+
+
+def test_a_model_that_gives_nan_for_a_prompt_says_so(ready: aw.Project) -> None:
+    original = ready.embedder.encode_text
+    ready.embedder.encode_text = lambda texts: original(texts) * np.nan
+    with pytest.raises(aw.ModelLoadError, match=r"NaN.*'a red disc'.*precision='fp32'"):
+        ready.search("a red disc")

@@ -446,3 +446,119 @@ def test_panel_shows_frame_times_and_segments(proj: aw.Project) -> None:
         assert panel.gallery.segments[0]["frames"] == 1
     finally:
         panel.close()
+
+
+def _noisy_video(path: Path, seconds: int = 6, fps: int = 25, gop: int | None = None) -> Path:
+    """A video of noise frames (every second costs about the same bytes) whose header,
+    written first (``faststart``), gives its duration: cut short, the header still
+    says ``seconds``."""
+    rng = np.random.default_rng(0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as out:
+        s = out.add_stream("libx264", rate=fps)
+        s.width, s.height, s.pix_fmt = 160, 120, "yuv420p"
+        s.options = {"preset": "ultrafast", **({"g": str(gop)} if gop else {})}
+        for _ in range(seconds * fps):
+            arr = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+            for pkt in s.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
+                out.mux(pkt)
+        for pkt in s.encode():
+            out.mux(pkt)
+    return path
+
+
+def test_a_video_cut_at_70_percent_without_a_decoder_error_is_partial(
+    tmp_path: Path, home: Path
+) -> None:
+    """The header says 6 s; the frames end near 4 s, and FFmpeg reports nothing."""
+    root = tmp_path / "cams"
+    cut = _noisy_video(root / "cut.mp4")
+    data = cut.read_bytes()
+    cut.write_bytes(data[: int(len(data) * 0.7)])
+    v, frames = read(cut)
+    assert v.duration == 6.0 and 3.5 <= frames[-1].time < 4.5
+    assert v.stopped and "frames kept up to t=4.0 s of 6.0 s" in v.stopped
+    with aw.Project("cut", sources=root, model="demo", home=home) as p:
+        p.update()
+        fails = p.failures.set_index("path")
+        assert fails.loc[str(cut), "kind"] == "video_partial"
+        assert "the data ends early" in fails.loc[str(cut), "message"]
+        assert sorted(frame_rows(p, cut)) == [0, 1000, 2000, 3000, 4000]
+        assert p.status.failed == 0 and problems(p) == []
+
+
+@pytest.mark.parametrize(
+    ("gop", "seek", "mode"),
+    [(None, None, "sequential"), (25, None, "keyframes"), (5, None, "seek"), (None, True, "seek")],
+)
+def test_a_whole_video_is_never_partial(tmp_path: Path, gop: int | None, seek, mode) -> None:
+    path = _noisy_video(tmp_path / "whole.mp4", seconds=6, fps=25, gop=gop)
+    v, frames = read(path, seek=seek)
+    assert v.mode == mode
+    assert [f.t_ms for f in frames] == [0, 1000, 2000, 3000, 4000, 5000], v.mode
+    assert v.stopped is None, (v.mode, v.stopped)
+
+
+def test_frames_with_nan_vectors_are_not_stored(tmp_path: Path, home: Path) -> None:
+    root = tmp_path / "cams"
+    path = write_video(root / "quiet.mp4", seconds=10, event=None)
+    with aw.Project("nan", sources=root, model="demo", home=home) as p:
+        original = p.embedder.encode_batch
+        calls: list[int] = []
+
+        def damaged(pixels):
+            out = np.array(original(pixels))
+            if not calls:
+                out[0] = np.nan  # the first frame of the first batch
+            calls.append(len(out))
+            return out
+
+        p.embedder.encode_batch = damaged
+        p.update()
+        fails = p.failures.set_index("path")
+        assert fails.loc[str(path), "kind"] == "bad_vector"
+        assert "1 frames gave unusable vectors" in fails.loc[str(path), "message"]
+        assert sorted(frame_rows(p, path)) == list(range(1000, 10_000, 1000))
+        assert p.store.count() == 9 and p.status.failed == 0 and problems(p) == []
+
+    other = write_video(tmp_path / "other" / "line.mp4", seconds=10, event=(2, 4))
+    with aw.Project("allnan", sources=other.parent, model="demo", home=home) as p:
+        p.embedder.encode_batch = lambda pixels: np.full((len(pixels), 256), np.nan)
+        p.update()
+        path = other
+        fails = p.failures.set_index("path")
+        assert fails.loc[str(path), "kind"] == "bad_vector"
+        assert "no frame gave a usable vector" in fails.loc[str(path), "message"]
+        assert frame_rows(p, path) == {} and p.store.count() == 0
+        assert p.status.failed == 1 and problems(p) == []
+
+
+def test_export_frames_never_follows_a_symlinked_name_and_checks_quality(
+    tmp_path: Path, home: Path
+) -> None:
+    root = tmp_path / "cams"
+    write_video(root / "line.mp4", seconds=4, event=None)
+    outside = tmp_path / "private.txt"
+    outside.write_text("not yours")
+    dest = tmp_path / "frames"
+    dest.mkdir()
+    (dest / "line_t0.jpg").symlink_to(outside)  # leads out of the folder
+    (dest / "line_t1.jpg").symlink_to(tmp_path / "nowhere.jpg")  # dangling
+    (dest / "line_t2.jpg").symlink_to(dest / "kept.txt")  # inside, dangling
+    with aw.Project("exp", sources=root, model="demo", home=home) as p:
+        p.update()
+        frames = p.search(PROMPT, limit=10)
+        assert len(frames) == 4
+        out = frames.export_frames(dest, quality=80)
+        assert out["status"].tolist() == ["exported"] * 4, out["message"].tolist()
+        names = sorted(os.path.basename(t) for t in out["target"])
+        assert names == ["line_t0 (1).jpg", "line_t1 (1).jpg", "line_t2 (1).jpg", "line_t3.jpg"]
+        assert outside.read_text() == "not yours"
+        assert os.readlink(dest / "line_t0.jpg") == str(outside)
+        assert not (tmp_path / "nowhere.jpg").exists() and not (dest / "kept.txt").exists()
+
+        for bad in (0, 101, -5, 1.5, "x", None, float("nan"), True):
+            with pytest.raises(aw.InvalidArgument, match=rf"quality .*1 and <= 100.*{bad!r}"):
+                frames.export_frames(tmp_path / "never", quality=bad)
+        assert not (tmp_path / "never").exists()  # refused before anything is written
+        assert (frames.head(1).export_frames(dest, quality=100.0)["status"] == "exported").all()
