@@ -31,11 +31,15 @@ class _Part(anywidget.AnyWidget):
     message = t.Unicode("").tag(sync=True)
     message_kind = _enum(MessageKind, "info").tag(sync=True)
 
-    def _send(self, msg: Any, buffers: Any = None) -> None:
-        # Every message of a part (trait updates and replies alike) leaves here: JSON
-        # has no NaN or Infinity, and a message holding one is dropped on its way to
-        # the browser ("Out of range float values are not JSON compliant").
-        super()._send(finite(msg), buffers)
+    # Every message of a part leaves through these two: its state (at open and on each
+    # trait change) and its replies. JSON has no NaN or Infinity, and a message holding
+    # one is dropped on its way to the browser ("Out of range float values are not
+    # JSON compliant"): such a number travels as null.
+    def get_state(self, key: Any = None, drop_defaults: bool = False) -> dict:
+        return finite(super().get_state(key, drop_defaults))
+
+    def send(self, content: Any, buffers: Any = None) -> None:
+        super().send(finite(content), buffers)
 
 
 def finite(value: Any) -> Any:
