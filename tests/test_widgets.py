@@ -716,7 +716,7 @@ def test_map_lasso_fills_the_gallery_and_gallery_selection_highlights(panel) -> 
     assert panel.gallery.total == 7 and panel.project.last is query
     # No stale scores: the query's scores are not this selection's.
     assert all(it["score"] is None for it in panel.gallery.items)
-    assert panel.header == "Map selection · 7" and panel.chart.layout.display == "none"
+    assert panel.header == "Map selection · 7" and panel.chart.children == ()
     # Selecting in the gallery highlights on the map, and does not refill the gallery.
     panel.gallery.selected = res.ids[:2]
     assert sorted(view.ids[r] for r in widget.selection) == sorted(res.ids[:2])

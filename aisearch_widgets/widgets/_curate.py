@@ -316,7 +316,7 @@ _COMPARE_SIDE = 320  # px: the pictures of a compared group
 _DIFF_SIDE = 256
 #: Collection columns that every result has; the others of a duplicates view (kind,
 #: pixel evidence…) are shown in the compare view as they are.
-_PLAIN = {"id", "path", "score", "rank", "kind", "t", "tags", "group", "best"}
+_PLAIN = {"id", "path", "score", "rank", "kind", "t", "tags", "group", "best", "width", "height"}
 
 
 def compare_group(rows: pd.DataFrame, keep: set[str], max_bytes: int | None) -> Reply:

@@ -183,13 +183,11 @@ class SearchPanel(Curation, SelectionActions, W.VBox):
         self._threshold.observe(self._on_threshold, "value")
         self._range_label = W.Label("")
         self._make_figure(np.array([0.0, 1.0]), np.zeros(2, dtype=int))
-        self.chart = W.VBox(
-            [
-                self.figure,
-                W.HBox([*self._quick.values(), suggested, self._threshold, self._range_label]),
-            ],
-            layout=W.Layout(width="100%"),
+        self._chart_row = W.HBox(
+            [*self._quick.values(), suggested, self._threshold, self._range_label]
         )
+        # Empty until a result with scores is shown (no axes before a search).
+        self.chart = W.VBox([], layout=W.Layout(width="100%"))
 
     def _make_figure(self, centers: np.ndarray, counts: np.ndarray) -> None:
         """A new histogram figure for a new result. bqplot scales do not recompute their
@@ -230,7 +228,8 @@ class SearchPanel(Curation, SelectionActions, W.VBox):
             animation_duration=0,
         )
         if old is not None:
-            self.chart.children = (self.figure, *self.chart.children[1:])
+            if self.chart.children:
+                self.chart.children = (self.figure, self._chart_row)
             parts = [*old.marks, *old.axes, old.interaction]
             parts += [sc for m in old.marks for sc in m.scales.values()]
             for w in [old, *parts]:
@@ -491,8 +490,9 @@ class SearchPanel(Curation, SelectionActions, W.VBox):
         if value is not None and np.isfinite(value):
             self._threshold.value = float(value)
         self._update_chart()
-        # A result without scores (a map selection, a saved list) has no histogram.
-        self.chart.layout.display = "flex" if len(scores) else "none"
+        # A result without scores (a map selection, a saved list) has no histogram. The
+        # figure leaves the page (a hidden bqplot figure draws negative sizes).
+        self.chart.children = (self.figure, self._chart_row) if len(scores) else ()
         with self.gallery.hold_sync():
             self._apply_filter(kind, lo, hi, sync_brush=True)
             self.gallery.selected = tab.selected
