@@ -40,7 +40,7 @@ function render({ model, el }) {
   const empty = h("div", { class: "aisw-empty aisw-muted", text: "No results yet." });
   const overlayImg = h("img", { class: "aisw-preview", alt: "" });
   const overlayCaption = h("div", { class: "aisw-preview-caption" });
-  const overlay = h("div", { class: "aisw-overlay", hidden: true, tabindex: "-1" }, [
+  const overlay = h("div", { class: "aisw-overlay aisw-lightbox", hidden: true, tabindex: "-1" }, [
     h("div", { class: "aisw-preview-box" }, [overlayImg, overlayCaption]),
   ]);
   const compareBody = h("div", { class: "aisw-compare-body" });

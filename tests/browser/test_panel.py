@@ -150,7 +150,7 @@ panel
 
     # A click on a thumbnail asks for a preview; its reply carries the image.
     page.locator(".aisw-card .aisw-frame").first.click()
-    overlay = page.locator(".aisw-overlay")
+    overlay = page.locator(".aisw-lightbox")
     expect(overlay).to_be_visible()
     assert page.locator(".aisw-preview").get_attribute("src").startswith("blob:")
     page.keyboard.press("Escape")
