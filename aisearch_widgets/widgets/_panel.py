@@ -303,6 +303,10 @@ class SearchPanel(Curation, SelectionActions, W.VBox):
         score filter may hide some of them: see ``hidden_selected``)."""
         return list(self.gallery.selected)
 
+    @selected.setter
+    def selected(self, ids: Sequence[str]) -> None:
+        self.gallery.selected = list(dict.fromkeys(ids))
+
     @property
     def hidden_selected(self) -> list[str]:
         """Selected images that the score filter hides (acted on as part of the
@@ -324,10 +328,6 @@ class SearchPanel(Curation, SelectionActions, W.VBox):
     @mode.setter
     def mode(self, value: str) -> None:
         self.controls.mode = Mode(value).value
-
-    @selected.setter
-    def selected(self, ids: Sequence[str]) -> None:
-        self.gallery.selected = list(dict.fromkeys(ids))
 
     def search(self, prompt: str, limit: int | None = None) -> Collection | None:
         """Run a prompt search as if typed in the panel. An error is shown in the
