@@ -228,7 +228,7 @@ def fake_trash(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeTrash:
     return fake
 
 
-def _show_groups(panel, sizes: list[int], extra: dict | None = None):
+def _show_groups(panel, sizes: list[int], extra: dict | None = None, query: dict | None = None):
     """Show a designed duplicates result: groups of the project's images (the first
     of each group proposed as the best copy)."""
     recs = panel.project.catalog.records(sorted(panel.project.catalog.all_ids()))
@@ -236,7 +236,7 @@ def _show_groups(panel, sizes: list[int], extra: dict | None = None):
     groups = [g for g, n in enumerate(sizes) for _ in range(n)]
     best = [i == 0 or groups[i] != groups[i - 1] for i in range(len(ids))]
     items = pd.DataFrame({"id": ids, "score": 0.99, "group": groups, "best": best, **(extra or {})})
-    coll = aw.Collection(panel.project, items, query={"type": "duplicates"})
+    coll = aw.Collection(panel.project, items, query={"type": "duplicates", **(query or {})})
     panel.show(coll)
     return coll
 
@@ -894,7 +894,9 @@ def test_duplicates_keep_best_only_proposes_and_each_group_is_confirmed(dup_pane
     panel.duplicates()
     g = panel.gallery
     ids = [it["id"] for it in g.items]  # group 0: red_000 + 2 copies; group 1: 1 copy
-    assert panel.header == "Duplicates · 2 groups · 5 images"
+    # (Said as "Duplicates (near) · … (2 exact)" where duplicates() says its kinds.)
+    dup = r"^Duplicates( \(near\))? · {} · {}( \({}\))?$"
+    assert re.match(dup.format("2 groups", "5 images", "2 exact"), panel.header), panel.header
     # Compare: the kept copy first, facts per file, a difference image per copy.
     reply = _msg(g, type="compare", group=0)
     rows, bufs = reply["rows"], g.sent[-1][1]
@@ -914,12 +916,22 @@ def test_duplicates_keep_best_only_proposes_and_each_group_is_confirmed(dup_pane
     assert os.path.exists(kept) and not panel.originals[0].exists()
     assert panel.copies[2].exists() and panel.originals[1].exists()  # group 1 untouched
     assert [it["id"] for it in g.items] == ids[3:] and panel.actions.extra_copies == 1
-    assert panel.header == "Duplicates · 1 group · 2 images"
+    assert re.match(dup.format("1 group", "2 images", "1 exact"), panel.header), panel.header
 
 
 def test_a_duplicates_kind_column_is_shown(panel) -> None:
     panel.project.update()
-    _show_groups(panel, [2, 3], {"dup_kind": ["exact"] * 2 + ["near"] * 3})
+    # ``match``: how each row matches its group's best copy (the best itself: exact).
+    match = ["exact", "exact", "exact", "exact", "near"]
+    _show_groups(panel, [2, 3], {"match": match, "pixel_similarity": [1, 1, 1, 1, 0.93]})
     assert panel.header == "Duplicates · 2 groups · 5 images (1 exact, 1 near)"
-    kinds = [it["group_kind"] for it in panel.gallery.items]
-    assert kinds == ["exact", "exact", "near", "near", "near"]
+    _show_groups(panel, [2], {"match": ["exact", "similar"]}, query={"kind": "similar"})
+    assert panel.header == "Duplicates (similar) · 1 group · 2 images (1 similar)"
+    _show_groups(panel, [2, 3], {"match": match, "pixel_similarity": [1, 1, 1, 1, 0.93]})
+    items = panel.gallery.items
+    assert [it["group_kind"] for it in items] == ["exact", "exact", "near", "near", "near"]
+    assert [it.get("match") for it in items] == [None, "exact", None, "exact", "near"]
+    reply = _msg(panel.gallery, type="compare", group=1)
+    facts = [r["facts"] for r in reply["rows"]]
+    assert [f["match"] for f in facts] == ["exact", "exact", "near"]
+    assert [f["pixel_similarity"] for f in facts] == ["1.0", "1.0", "0.93"]

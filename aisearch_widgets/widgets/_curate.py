@@ -186,16 +186,18 @@ class Curation:
             return [{} for _ in range(len(rows))]
         sizes = self._view_df["group"].value_counts()
         keep = _results.keeper_ids(self._view_df, self._keepers)
+        kinds = _results.group_kinds(self._view_df)
         col = _results.dup_kind_column(self._view_df)
-        kinds = rows[col] if col is not None else None
+        match = rows[col].astype(str).tolist() if col is not None else [""] * len(rows)
         return [
             {
                 "group": int(g),
                 "group_size": int(sizes.get(g, 0)),
                 "best": i in keep,
-                **({"group_kind": str(kinds.iloc[n])} if kinds is not None else {}),
+                **({"group_kind": kinds[int(g)]} if int(g) in kinds else {}),
+                **({"match": m} if m and i not in keep else {}),
             }
-            for n, (g, i) in enumerate(zip(rows["group"], rows["id"], strict=True))
+            for g, i, m in zip(rows["group"], rows["id"], match, strict=True)
         ]
 
     def _count_extra_copies(self) -> None:

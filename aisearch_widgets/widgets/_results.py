@@ -77,7 +77,8 @@ def title(res: Collection, names: dict[str, str] | None = None) -> str:
         method = {"centroids": "nearest to centroid", "random": "random per cluster"}
         return f"Diverse sample ({method.get(q.get('method'), q.get('method'))})"
     if kind == "duplicates":
-        return "Duplicates"
+        wide = q.get("kind")  # exact, near or similar: how wide the search was
+        return f"Duplicates ({wide})" if isinstance(wide, str) and wide else "Duplicates"
     if kind == "outliers":
         return "Outliers"
     if kind == "map":
@@ -97,9 +98,8 @@ def header(mode: str, tab: Tab, shown: pd.DataFrame) -> str:
     if "group" in shown.columns:
         groups = int(shown["group"].nunique())
         count = f"{groups} {'group' if groups == 1 else 'groups'} · {n} images"
-        col = dup_kind_column(shown)
-        if col is not None and n:
-            kinds = shown.groupby("group")[col].first().value_counts()
+        kinds = pd.Series(group_kinds(shown)).value_counts()
+        if len(kinds):
             count += " (" + ", ".join(f"{v} {k}" for k, v in kinds.items()) + ")"
     else:
         count = f"{n}" if n == total else f"{n} of {total}"
@@ -112,22 +112,38 @@ def header(mode: str, tab: Tab, shown: pd.DataFrame) -> str:
     return f"{tab.title} · {count}{flt}"
 
 
-#: What a duplicate group is (``Project.duplicates`` results that say it).
-DUP_KINDS = frozenset({"exact", "near", "similar"})
+#: How a copy matches its group's best copy, closest first (``Project.duplicates``
+#: results say it per row, in ``match``).
+DUP_KINDS = ("exact", "near", "similar")
 
 
 def dup_kind_column(df: pd.DataFrame) -> str | None:
-    """The column of a duplicates view that says each group's kind (exact, near,
-    similar), if the result has one. ``Collection.df``'s own ``kind`` (image or video
-    frame) is not it."""
+    """The column of a duplicates view that says how each row matches its group's
+    best copy (exact, near, similar), if the result has one. ``Collection.df``'s own
+    ``kind`` (image or video frame) is not it."""
     if "group" not in df.columns or df.empty:
         return None
-    for col in ("dup_kind", "match", "kind"):
+    for col in ("match", "dup_kind", "kind"):
         if col in df.columns:
             vals = set(df[col].dropna().astype(str))
-            if vals and vals <= DUP_KINDS:
+            if vals and vals <= set(DUP_KINDS):
                 return col
     return None
+
+
+def group_kinds(df: pd.DataFrame) -> dict[int, str]:
+    """Each group's kind: the loosest match of its copies to the best one (a group of
+    byte copies and one re-encoded copy is "near"). Empty without such a column."""
+    col = dup_kind_column(df)
+    if col is None:
+        return {}
+    rank = {k: i for i, k in enumerate(DUP_KINDS)}
+    copies = df[~df["best"].astype(bool)] if "best" in df.columns else df
+    out: dict[int, str] = {}
+    for g, kind in zip(copies["group"], copies[col].astype(str), strict=True):
+        if rank.get(kind, 0) >= rank.get(out.get(int(g), "exact"), 0):
+            out[int(g)] = kind
+    return out
 
 
 def copies(shown: pd.DataFrame, keepers: dict[int, str], group: int | None = None) -> list[str]:

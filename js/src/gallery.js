@@ -272,6 +272,7 @@ function render({ model, el }) {
       frame.addEventListener("click", () => send(Request.PREVIEW, { id: it.id }, showPreview));
       const caption = h("div", { class: "aisw-caption" }, [
         it.best ? h("span", { class: "aisw-best-badge", text: "keep", title: "The copy kept: only proposed until you trash the others" }) : null,
+        it.match ? h("span", { class: "aisw-match", text: it.match, title: `How this copy matches the kept one: ${it.match}` }) : null,
         h("span", { class: "aisw-score", text: fmtScore(it.score) }),
         it.time ? h("span", { class: "aisw-time", text: it.time, title: `time in ${it.name}` }) : null,
         h("span", { class: "aisw-name", text: it.name, title: it.path || it.name }),
