@@ -935,3 +935,27 @@ def test_a_duplicates_kind_column_is_shown(panel) -> None:
     facts = [r["facts"] for r in reply["rows"]]
     assert [f["match"] for f in facts] == ["exact", "exact", "near"]
     assert [f["pixel_similarity"] for f in facts] == ["1.0", "1.0", "0.93"]
+
+
+def test_delete_and_undo_with_the_project_trash(panel) -> None:
+    """The same as above through the project's own trash (``Collection.delete`` into
+    ``proj.trash``, ``proj.trash.select(ids).restore()``), where the project has one."""
+    from aisearch_widgets.project import Project
+
+    if not hasattr(Project, "trash"):
+        pytest.skip("this checkout has no project trash yet (Project.trash)")
+    panel.project.update()
+    res = panel.search("x", limit=10)
+    paths = dict(zip(res.ids, panel.result.df["path"], strict=True))
+    doomed = res.ids[1:4]
+    panel.selected = doomed
+    assert _msg(panel.actions, type="delete", count=3)["ok"]
+    a = panel.actions
+    assert a.message == "Moved 3 to trash" and a.undo == "Undo"
+    assert not any(os.path.exists(paths[i]) for i in doomed)
+    assert sorted(panel.project.trash.ids) == sorted(doomed)
+    assert panel.result.ids == [i for i in res.ids if i not in doomed]
+    assert _msg(a, type="undo_delete")["ok"] and a.message == "Restored 3."
+    assert all(os.path.exists(paths[i]) for i in doomed) and len(panel.project.trash) == 0
+    assert panel.result.ids == res.ids and panel.selected == doomed
+    assert panel.project.search("x", limit=10).ids == res.ids  # vectors back, not re-embedded
