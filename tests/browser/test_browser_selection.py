@@ -192,6 +192,66 @@ def test_delete_moves_to_the_trash_and_undo_restores(lab: Lab, demo_images: str)
     lab.run_cell_code(page, "panel.close(); proj.close()")
 
 
+def test_duplicate_groups_are_compared_and_confirmed(lab: Lab) -> None:
+    """Keeping the best is only proposed: the user compares a group side by side,
+    keeps another copy, and confirms one group at a time."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    from playwright.sync_api import expect
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from _helpers import make_folder, touch_later, write_tiny_model
+
+    folder = lab.root / "dup-images"
+    shutil.rmtree(folder, ignore_errors=True)
+    files = make_folder(folder, 3, sub=False)
+    copies = [folder / "copy_a.jpg", folder / "copy_b.jpg", folder / "copy_c.png"]
+    for src, dst in zip([files[0], files[0], files[1]], copies, strict=True):
+        shutil.copyfile(src, dst)
+        touch_later(dst, 60)  # the originals are the oldest: proposed as the best copies
+    model = write_tiny_model(lab.root / "dup-model")
+    cells = [
+        f"""
+import aisearch_widgets as aw
+proj = aw.Project("dups", sources={str(folder)!r}, model={str(model)!r})
+proj.update()
+panel = aw.SearchPanel(proj)
+panel
+"""
+    ]
+    page = lab.open_notebook("dups.ipynb", cells, timeout=120)
+    header = page.locator(".aisw-result-header")
+    page.locator(".aisw-tab", has_text="Duplicates").click()
+    page.locator(".aisw-find-duplicates").click()
+    expect(header).to_have_text(re.compile(r"^Duplicates.* · 2 groups · 5 images"))
+    expect(page.locator(".aisw-group-header")).to_have_count(2)
+    expect(page.locator(".aisw-dup-summary")).to_contain_text("3 copies proposed for the trash")
+
+    # Compare group 1 side by side, keep copy_b instead of the original, confirm.
+    page.locator(".aisw-group-header").first.locator(".aisw-compare-btn").click()
+    cols = page.locator(".aisw-compare-col")
+    expect(cols).to_have_count(3)
+    expect(cols.first).to_contain_text(files[0].name)
+    expect(cols.first).to_contain_text(re.compile(r"(JPEG|PNG) · \d+×\d+ px · [\d.]+ (B|KB)"))
+    expect(page.locator(".aisw-compare-diff")).to_have_count(2)
+    cols.filter(has_text="copy_b.jpg").locator(".aisw-keep-this").click()
+    expect(cols.first).to_contain_text("copy_b.jpg")
+    page.locator(".aisw-compare-trash").click()
+    expect(page.locator(".aisw-compare")).to_be_hidden()
+    expect(header).to_have_text(re.compile(r"^Duplicates.* · 1 group · 2 images"))
+    assert not files[0].exists() and not copies[0].exists() and copies[1].exists()
+
+    # The other group: confirmed in place, from its header.
+    page.locator(".aisw-trash-group").click()
+    page.locator(".aisw-trash-group-confirm").click()
+    expect(header).to_have_text(re.compile(r"^Duplicates.* · 0 groups · 0 images"))
+    assert files[1].exists() and not copies[2].exists() and files[2].exists()
+    lab.assert_no_errors(page)
+    lab.run_cell_code(page, "panel.close(); proj.close()")
+
+
 def test_panel_screenshots(lab: Lab, demo_images: str) -> None:
     """The panel as a user sees it, at 1,000 and 1,920 px wide: a prompt search with a
     few images selected and the menu open."""
