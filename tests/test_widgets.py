@@ -812,8 +812,7 @@ def test_each_tab_shows_its_own_result_and_header(panel) -> None:
 def test_opening_a_collection_names_it_and_clears_the_similar_chips(panel) -> None:
     panel.project.update()
     res = panel.search("a red disc", limit=6)
-    res.save("red-discs")
-    panel._refresh_collections()
+    res.save("red-discs")  # saved from Python: the panel opens it by name
     panel.similar(res.ids[:1])
     assert panel.controls.references and panel.header.startswith("Similar to ")
     assert _msg(panel.actions, type="open", name="red-discs")["ok"]

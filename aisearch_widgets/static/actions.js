@@ -243,7 +243,12 @@ function render({ model, el }) {
     "aria-haspopup": "menu",
     "aria-expanded": "false"
   });
-  const menu = h("div", { class: "aisw-menu", role: "menu", hidden: true });
+  const menu = h("div", {
+    class: "aisw-menu",
+    role: "menu",
+    hidden: true,
+    "data-lm-suppress-shortcuts": "true"
+  });
   const item = (text, cls, fn) => h("button", { class: `aisw-menu-item ${cls}`, role: "menuitem", text, on: { click: fn } });
   for (const a of ACTIONS) menu.append(item(a.item, `aisw-do-${a.key}`, () => openForm(a)));
   const similarItem = item("Search similar to the selection", "aisw-do-similar", () => {
@@ -273,13 +278,24 @@ function render({ model, el }) {
     if (e.key === "Escape") {
       closeMenu();
       menuBtn.focus();
+    } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      const items = [...menu.querySelectorAll("button")].filter((b) => !b.disabled && !b.hidden);
+      const at = items.indexOf(document.activeElement);
+      const step = e.key === "ArrowDown" ? 1 : -1;
+      items[(at + step + items.length) % items.length]?.focus();
     }
   });
   const formLabel = h("span", { class: "aisw-form-label" });
   const formInput = h("input", { type: "text", class: "aisw-field aisw-form-input" });
   const formOk = h("button", { class: "aisw-btn aisw-primary aisw-form-ok" });
   const formCancel = h("button", { class: "aisw-btn aisw-form-cancel", text: "Cancel" });
-  const form = h("div", { class: "aisw-row aisw-form", role: "group", hidden: true }, [
+  const form = h("div", {
+    class: "aisw-row aisw-form",
+    role: "group",
+    hidden: true,
+    "data-lm-suppress-shortcuts": "true"
+  }, [
     formLabel,
     formInput,
     formOk,
