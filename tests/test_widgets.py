@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import traitlets
 
@@ -133,7 +134,7 @@ def test_selection_then_search_similar(panel) -> None:
     res = panel.search("x", limit=10)
     panel.gallery.selected = res.ids[:2]
     assert panel.selected == res.ids[:2]
-    _msg(panel.gallery, type="similar_selected")
+    _msg(panel.actions, type="similar_selected", count=2)
     assert panel.controls.mode == "similar"
     assert [r["id"] for r in panel.controls.references] == res.ids[:2]
     assert panel.result is not None and panel.result.query["type"] == "similar"
@@ -147,15 +148,17 @@ def test_save_tag_export_from_the_actions_bar(panel, tmp_path: Path) -> None:
     panel.project.update()
     panel.search("x", limit=10)
     panel.above(float(np.median(panel.result.scores)))
-    _msg(panel.actions, type="save", name="best half")
+    n = len(panel.collection)
+    assert panel.actions.n_shown == n and panel.actions.n_selected == 0
+    _msg(panel.actions, type="save", name="best half", count=n)
     assert "best half" in panel.project.collections
-    assert len(panel.project.collections["best half"]) == len(panel.collection)
+    assert len(panel.project.collections["best half"]) == n
     assert panel.actions.collections == ["best half"]
-    _msg(panel.actions, type="save", name="best half")
+    _msg(panel.actions, type="save", name="best half", count=n)
     assert panel.actions.message_kind == "error" and "overwrite" in panel.actions.message
-    _msg(panel.actions, type="tag", tag="good")
-    assert panel.project.tags == {"good": len(panel.collection)}
-    _msg(panel.actions, type="export", path=str(tmp_path / "m.csv"))
+    _msg(panel.actions, type="tag", tag="good", count=n)
+    assert panel.project.tags == {"good": n}
+    _msg(panel.actions, type="export", path=str(tmp_path / "m.csv"), count=n)
     assert (tmp_path / "m.csv").exists() and panel.actions.message_kind == "info"
     _msg(panel.actions, type="open", name="best half")
     assert panel.result.name == "best half"
@@ -166,6 +169,76 @@ def test_diverse_from_the_controls(panel) -> None:
     _msg(panel.controls, type="search_diverse", method="random", n=6, clusters=3)
     assert panel.result is not None and len(panel.result) == 6
     assert set(panel.result.df["cluster"]) <= {0, 1, 2}
+
+
+class FakeTrash:
+    """The trash API another part of the project provides, faked for the panel's tests:
+    ``Collection.delete(confirm=True)`` moves each file into a folder and reports it
+    ``trashed`` (or ``skipped`` with the reason in ``skip``); ``project.trash.select(ids)
+    .restore()`` puts the files back and reports them ``restored``."""
+
+    COLUMNS = ("id", "source", "target", "status", "message")
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir()
+        self.held: dict[str, tuple[str, str]] = {}  # id -> (original path, trash path)
+        self.skip: dict[str, str] = {}
+        self.chosen: list[str] = []
+        self.deletes: list[list[str]] = []
+
+    def delete(self, col, confirm=False, *, videos=False, permanent=False):
+        assert confirm and not permanent
+        recs = col._project.catalog.records(col.ids)
+        self.deletes.append(col.ids)
+        rows = []
+        for i in col.ids:
+            src = recs[i].path
+            if i in self.skip:
+                rows.append((i, src, None, "skipped", self.skip[i]))
+                continue
+            target = str(self.folder / f"{i}{Path(src).suffix}")
+            os.replace(src, target)
+            self.held[i] = (src, target)
+            rows.append((i, src, target, "trashed", ""))
+        return pd.DataFrame(rows, columns=list(self.COLUMNS))
+
+    def select(self, ids):
+        self.chosen = list(ids)
+        return self
+
+    def restore(self):
+        rows = []
+        for i in self.chosen:
+            src, target = self.held.pop(i)
+            os.replace(target, src)
+            rows.append((i, target, src, "restored", ""))
+        return pd.DataFrame(rows, columns=list(self.COLUMNS))
+
+
+@pytest.fixture
+def fake_trash(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeTrash:
+    from aisearch_widgets.project import Project
+
+    fake = FakeTrash(tmp_path / "fake-trash")
+    monkeypatch.setattr(
+        aw.Collection, "delete", lambda self, confirm=False, **k: fake.delete(self, confirm, **k)
+    )
+    monkeypatch.setattr(Project, "trash", property(lambda self: fake), raising=False)
+    return fake
+
+
+def _show_groups(panel, sizes: list[int], extra: dict | None = None, query: dict | None = None):
+    """Show a designed duplicates result: groups of the project's images (the first
+    of each group proposed as the best copy)."""
+    recs = panel.project.catalog.records(sorted(panel.project.catalog.all_ids()))
+    ids = [i for i, r in recs.items() if os.path.exists(r.path)][: sum(sizes)]
+    groups = [g for g, n in enumerate(sizes) for _ in range(n)]
+    best = [i == 0 or groups[i] != groups[i - 1] for i in range(len(ids))]
+    items = pd.DataFrame({"id": ids, "score": 0.99, "group": groups, "best": best, **(extra or {})})
+    coll = aw.Collection(panel.project, items, query={"type": "duplicates", **(query or {})})
+    panel.show(coll)
+    return coll
 
 
 # -- a hostile front end -------------------------------------------------------------------
@@ -247,11 +320,12 @@ def test_similar_messages_name_ids_of_the_project_only(spied, tmp_path: Path) ->
 
 def test_selection_from_the_browser_keeps_project_ids_only(spied, tmp_path: Path) -> None:
     panel = spied
-    pid = sorted(panel.project.catalog.all_ids())[0]
+    pid = panel.search("x", limit=30).ids[0]
+    panel.calls.clear()
     hostile = [h for h in _hostile_ids(tmp_path, panel) if isinstance(h, str)]
     panel.gallery.set_state({"selected": [*hostile, pid]})  # what a comm message does
     assert panel.selected == [pid]
-    _msg(panel.gallery, type="similar_selected")
+    _msg(panel.actions, type="similar_selected", count=1)
     assert panel.calls == [(None, [pid])] and panel.reads == []
 
 
@@ -273,13 +347,13 @@ def test_copy_and_export_targets_from_the_browser(spied, tmp_path: Path) -> None
         "",
         "a\x00b.csv",
     ]
-    assert "must be a string" in _msg(panel.actions, type="export", path=None)["error"]
+    assert "must be a string" in _msg(panel.actions, type="export", path=None, count=4)["error"]
     replies = set()
     for target in bad_exports:
-        _msg(panel.actions, type="export", path=target)
+        _msg(panel.actions, type="export", path=target, count=4)
         replies.add((panel.actions.message, panel.actions.message_kind))
     for target in [str(outside), str(allowed / ".." / "up"), str(allowed / "link"), "/tmp"]:
-        reply = _msg(panel.actions, type="copy", dir=target)
+        reply = _msg(panel.actions, type="copy", dir=target, count=4)
         assert reply["ok"] is False and reply["error"] == panel.actions.message
         replies.add((panel.actions.message, panel.actions.message_kind))
     assert len(replies) == 1 and next(iter(replies))[1] == "error"
@@ -288,11 +362,11 @@ def test_copy_and_export_targets_from_the_browser(spied, tmp_path: Path) -> None
     assert not (tmp_path.parent / "via-link.csv").exists() and not (tmp_path.parent / "up").exists()
     assert (allowed / "taken.csv").read_text() == "mine"
     # Inside the allowed folder both work; a second copy skips, never overwrites.
-    _msg(panel.actions, type="export", path=str(allowed / "ok.csv"))
+    _msg(panel.actions, type="export", path=str(allowed / "ok.csv"), count=4)
     assert (allowed / "ok.csv").exists() and panel.actions.message_kind == "info"
-    _msg(panel.actions, type="copy", dir=str(allowed / "picked"))
+    _msg(panel.actions, type="copy", dir=str(allowed / "picked"), count=4)
     assert len(list((allowed / "picked").iterdir())) == 4
-    _msg(panel.actions, type="copy", dir=str(allowed / "picked"))
+    _msg(panel.actions, type="copy", dir=str(allowed / "picked"), count=4)
     assert "4 skipped" in panel.actions.message
     assert panel.reads == []
 
@@ -306,10 +380,10 @@ def test_allowed_dirs_can_be_set(project_factory, tmp_path: Path) -> None:
     _record_sends(panel)
     try:
         panel.search("x", limit=2)
-        _msg(panel.actions, type="export", path=str(tmp_path / "m.csv"))
+        _msg(panel.actions, type="export", path=str(tmp_path / "m.csv"), count=2)
         assert panel.actions.message_kind == "error" and not (tmp_path / "m.csv").exists()
         (tmp_path / "exports").mkdir()
-        _msg(panel.actions, type="export", path=str(tmp_path / "exports" / "m.csv"))
+        _msg(panel.actions, type="export", path=str(tmp_path / "exports" / "m.csv"), count=2)
         assert (tmp_path / "exports" / "m.csv").exists()
     finally:
         panel.close()
@@ -352,7 +426,7 @@ def test_closed_sets_are_enum_traits(panel) -> None:
     assert set(c.traits()["method"].values) == {m.value for m in proto.Method}
 
 
-def test_every_request_type_is_dispatched_and_answered(panel, tmp_path: Path) -> None:
+def test_every_request_type_is_dispatched_and_answered(panel, tmp_path: Path, fake_trash) -> None:
     """One valid request of every type: each gets exactly one ok reply with its id."""
     panel.project.update()
     c, g, a = panel.controls, panel.gallery, panel.actions
@@ -387,14 +461,29 @@ def test_every_request_type_is_dispatched_and_answered(panel, tmp_path: Path) ->
     ok(g, type="similar_one", id=shown[0])
     assert shown[0] not in panel.result.ids
     g.selected = panel.result.ids[:2]
-    ok(g, type="similar_selected")
+    ok(a, type="similar_selected", count=2)
     assert panel.selected == [] and panel.result.query["type"] == "similar"
-    ok(a, type="save", name="kept")
-    ok(a, type="tag", tag="good")
-    ok(a, type="copy", dir=str(tmp_path / "copied"))
-    ok(a, type="export", path=str(tmp_path / "m.csv"))
+    n = a.n_shown
+    ok(a, type="save", name="kept", count=n)
+    ok(a, type="tag", tag="good", count=n)
+    ok(a, type="untag", tag="good", count=n)
+    ok(a, type="copy", dir=str(tmp_path / "copied"), count=n)
+    ok(a, type="export", path=str(tmp_path / "m.csv"), count=n)
     ok(a, type="open", name="kept")
     assert panel.result.name == "kept" and (tmp_path / "m.csv").exists()
+    assert panel.project.tags == {}
+    g.selected = panel.result.ids[:1]
+    ok(a, type="move", dir=str(tmp_path / "moved"), count=1)
+    assert len(list((tmp_path / "moved").iterdir())) == 1
+    ok(a, type="delete", count=1)
+    assert a.undo == "Undo" and len(panel.result) == 3
+    ok(a, type="undo_delete")
+    assert len(panel.result) == 4 and fake_trash.held == {}
+    g.selected = panel.result.ids[:2]
+    panel.above(float(panel.result.scores[0]))
+    assert a.n_hidden == 1
+    ok(a, type="drop_hidden")
+    assert panel.selected == panel.result.ids[:1]
     was = panel.project.enabled
     ok(c, type="toggle_enabled")
     assert panel.project.enabled is (not was) and c.enabled is (not was)
@@ -409,6 +498,11 @@ def test_every_request_type_is_dispatched_and_answered(panel, tmp_path: Path) ->
     assert c.mode == "duplicates" and panel.result.query["type"] == "duplicates"
     ok(a, type="tag_all_but_best", tag="dup")
     ok(a, type="delete_all_but_best", count=a.extra_copies)
+    _show_groups(panel, [3, 2])
+    reply = ok(g, type="compare", group=0)
+    assert len(reply["rows"]) == 3 and len(g.sent[-1][1]) == 3 + 2  # pictures, differences
+    ok(g, type="set_keeper", id=panel.result.ids[1])
+    ok(g, type="trash_group", group=0, count=2)
     assert seen == set(Request), f"untested request types: {set(Request) - seen}"
 
 
@@ -580,7 +674,7 @@ def test_duplicates_mode_groups_and_acts_on_all_but_the_best(dup_panel) -> None:
     assert _msg(panel.actions, type="delete_all_but_best", count=3)["ok"]
     assert not any(c.exists() for c in panel.copies)
     assert all(o.exists() for o in panel.originals)
-    assert "3 trashed" in panel.actions.message, panel.actions.message
+    assert panel.actions.message == "Moved 3 to trash", panel.actions.message
     assert len(panel.result) == 0 and panel.actions.extra_copies == 0
     assert_consistent(panel.project)
     # Not a duplicates view: nothing to act on.
@@ -617,8 +711,11 @@ def test_map_lasso_fills_the_gallery_and_gallery_selection_highlights(panel) -> 
     widget.selection = np.array(sorted(in_query + others), dtype=np.uint32)
     res = panel.result
     assert res.query["type"] == "map" and set(res.ids) == {view.ids[r] for r in in_query + others}
-    assert res.ids[:3] == query.ids[:3]  # sorted by the query's score; unscored last
+    assert res.ids == [view.ids[r] for r in sorted(in_query + others)]  # in map order
     assert panel.gallery.total == 7 and panel.project.last is query
+    # No stale scores: the query's scores are not this selection's.
+    assert all(it["score"] is None for it in panel.gallery.items)
+    assert panel.header == "Map selection · 7" and panel.chart.children == ()
     # Selecting in the gallery highlights on the map, and does not refill the gallery.
     panel.gallery.selected = res.ids[:2]
     assert sorted(view.ids[r] for r in widget.selection) == sorted(res.ids[:2])
@@ -631,3 +728,232 @@ def test_map_lasso_fills_the_gallery_and_gallery_selection_highlights(panel) -> 
     assert view.scatter.color()["by"] == "cluster"
     panel.show_map(False)
     assert panel.map_view is None and panel.map_pane.children[1].children == ()
+
+
+# -- selection semantics, the result header, tabs -------------------------------------------
+def test_save_stores_the_selection_not_every_result(panel) -> None:
+    """Issue 20 item 6: with some thumbnails selected, Save stored all results."""
+    panel.project.update()
+    res = panel.search("x", limit=30)
+    picked = [res.ids[i] for i in (1, 4, 7, 11, 20)]
+    panel.gallery.selected = picked  # what a click on five checkboxes does
+    a = panel.actions
+    assert (a.n_selected, a.n_hidden, a.n_shown) == (5, 0, 30)
+    assert _msg(a, type="save", name="five", count=5)["ok"]
+    assert sorted(panel.project.collections["five"].ids) == sorted(picked)
+    assert a.message == "Saved 5 images as 'five'."
+    # The count the menu showed is the count acted on: another number does nothing.
+    reply = _msg(a, type="save", name="thirty", count=30)
+    assert reply["ok"] is False and "the menu said 30" in reply["error"]
+    assert "thirty" not in panel.project.collections
+    # Without a selection the menu acts on every image shown.
+    panel.selected = []
+    assert _msg(a, type="save", name="all", count=30)["ok"]
+    assert len(panel.project.collections["all"]) == 30
+
+
+def test_selected_images_hidden_by_a_filter_are_counted_never_acted_on_silently(panel) -> None:
+    """Issue 20 item 6: after a filter narrowed the view, Tag acted on the shown images
+    while the menu still said "60 selected"."""
+    panel.project.update()
+    res = panel.search("x", limit=30)
+    t = float(np.median(res.scores))
+    high = [i for i, s in zip(res.ids, res.scores, strict=True) if s >= t][:3]
+    low = [i for i, s in zip(res.ids, res.scores, strict=True) if s < t][:4]
+    panel.selected = high + low
+    panel.above(t)
+    a = panel.actions
+    assert (a.n_selected, a.n_hidden) == (7, 4) and sorted(panel.hidden_selected) == sorted(low)
+    assert panel.header.startswith("Prompt 'x' · ") and f"above {t:.3f}" in panel.header
+    # The menu says 7 (4 hidden): acting on the 3 shown only is refused, nothing tagged.
+    reply = _msg(a, type="tag", tag="seen", count=3)
+    assert reply["ok"] is False and panel.project.tags == {}
+    # Acting on the 7 the menu named tags all 7, hidden ones included.
+    assert _msg(a, type="tag", tag="seen", count=7)["ok"]
+    assert sorted(panel.project.tagged("seen").ids) == sorted(high + low)
+    # Or drop the hidden ones from the selection first.
+    assert _msg(a, type="drop_hidden")["ok"]
+    assert panel.selected == high and (a.n_selected, a.n_hidden) == (3, 0)
+    assert _msg(a, type="untag", tag="seen", count=3)["ok"]
+    assert sorted(panel.project.tagged("seen").ids) == sorted(low)
+
+
+def test_each_tab_shows_its_own_result_and_header(panel) -> None:
+    """Issue 20 item 7: back on the Prompt tab the box said "a red circle…" while the
+    gallery and histogram showed the Similar results."""
+    panel.project.update()
+    c, g, a = panel.controls, panel.gallery, panel.actions
+    prompt = panel.search("a red disc", limit=10)
+    assert panel.header == "Prompt 'a red disc' · 10"
+    panel.selected = prompt.ids[:2]
+    assert _msg(a, type="similar_selected", count=2)["ok"]
+    similar = panel.result
+    assert c.mode == "similar" and panel.header == "Similar to 2 images · 10"
+    assert panel.selected == []
+    _msg(a, type="export", path="/nonexistent/x.csv", count=10)
+    assert a.message_kind == "error"
+    # Back to the Prompt tab (a click on it writes the trait): its own result.
+    c.mode = "prompt"
+    assert panel.result is prompt and c.prompt == "a red disc"
+    assert [it["id"] for it in g.items] == prompt.ids[:8]
+    assert panel.header == "Prompt 'a red disc' · 10" and panel.selected == prompt.ids[:2]
+    assert int(np.sum(panel._bars.y)) == 10
+    assert a.message == "" and c.message == ""  # messages belong to what they answered
+    # A tab that never ran shows nothing, and says so.
+    c.mode = "diverse"
+    assert panel.result is None and g.items == [] and g.total == 0
+    assert panel.header == "Diverse: no results yet" and a.n_shown == 0
+    c.mode = "similar"
+    assert panel.result is similar and [r["id"] for r in c.references] == prompt.ids[:2]
+    assert panel.header == "Similar to 2 images · 10"
+
+
+def test_opening_a_collection_names_it_and_clears_the_similar_chips(panel) -> None:
+    panel.project.update()
+    res = panel.search("a red disc", limit=6)
+    res.save("red-discs")  # saved from Python: the panel opens it by name
+    panel.similar(res.ids[:1])
+    assert panel.controls.references and panel.header.startswith("Similar to ")
+    assert _msg(panel.actions, type="open", name="red-discs")["ok"]
+    assert panel.controls.mode == "similar" and panel.controls.references == []
+    assert panel.header == "Collection red-discs · 6"
+    panel.controls.mode = "prompt"
+    assert _msg(panel.actions, type="open", name="red-discs")["ok"]
+    assert panel.controls.prompt == "" and panel.header == "Collection red-discs · 6"
+
+
+def test_no_message_the_panel_sends_holds_a_non_finite_number(
+    panel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20 item 8: a lasso sent NaN over the comm ("Out of range float values are
+    not JSON compliant"). Every message of every widget of the panel, in a scenario of
+    searches, unscored results and a map selection, must be JSON without NaN."""
+    import json
+
+    import comm
+
+    sent: list = []
+    real = comm.DummyComm.publish_msg
+
+    def publish(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        sent.append((msg_type, data))
+        return real(self, msg_type, data, metadata, buffers, **keys)
+
+    monkeypatch.setattr(comm.DummyComm, "publish_msg", publish)
+    panel.project.update()
+    for part in (panel.controls, panel.gallery, panel.actions):
+        del part.send  # the real send: through the comm
+    res = panel.search("a red disc", limit=10)
+    panel.show_map()
+    widget = panel.map_view.scatter.widget
+    widget.selection = np.array([0, 3, 5], dtype=np.uint32)  # a lasso
+    assert panel.result.query["type"] == "map"
+    panel.gallery._handle_custom_msg({"rid": "t", "type": "thumbs", "ids": res.ids[:2]}, [])
+    unscored = aw.Collection(panel.project, pd.DataFrame({"id": res.ids[:4]}))
+    panel.show(unscored)
+    panel.above(0.5)
+    panel.diverse(n=4)
+    panel.show_map(False)
+    assert len(sent) > 50
+    for _type, data in sent:
+        json.dumps(data, allow_nan=False)  # raises on NaN or Infinity
+
+
+def test_delete_moves_to_the_trash_and_undo_restores(panel, fake_trash) -> None:
+    panel.project.update()
+    res = panel.search("x", limit=10)
+    paths = dict(zip(res.ids, panel.result.df["path"], strict=True))
+    doomed = res.ids[2:5]
+    panel.selected = doomed
+    fake_trash.skip = {doomed[2]: "changed on disk since the last sync"}
+    assert _msg(panel.actions, type="delete", count=3)["ok"]
+    a = panel.actions
+    name = os.path.basename(paths[doomed[2]])
+    assert a.message == (
+        f"Moved 2 to trash · 1 skipped ({name}: changed on disk since the last sync)"
+    )
+    assert a.undo == "Undo" and fake_trash.deletes == [doomed]
+    assert not any(os.path.exists(paths[i]) for i in doomed[:2])
+    assert panel.result.ids == [i for i in res.ids if i not in doomed[:2]]
+    assert panel.selected == [doomed[2]] and panel.header == "Prompt 'x' · 8"
+    assert _msg(a, type="undo_delete")["ok"]
+    assert a.message == "Restored 2." and a.undo == ""
+    assert all(os.path.exists(paths[i]) for i in doomed) and fake_trash.chosen == doomed[:2]
+    assert panel.result.ids == res.ids and panel.selected == doomed
+    # Undo is for the delete just made: a new result or another tab ends it.
+    assert _msg(a, type="delete", count=3)["ok"] and a.undo == "Undo"
+    panel.controls.mode = "diverse"
+    assert a.undo == "" and a.message == ""
+    assert _msg(a, type="undo_delete")["ok"] is False
+
+
+def test_duplicates_keep_best_only_proposes_and_each_group_is_confirmed(dup_panel) -> None:
+    panel = dup_panel
+    panel.duplicates()
+    g = panel.gallery
+    ids = [it["id"] for it in g.items]  # group 0: red_000 + 2 copies; group 1: 1 copy
+    # (Said as "Duplicates (near) · … (2 exact)" where duplicates() says its kinds.)
+    dup = r"^Duplicates( \(near\))? · {} · {}( \({}\))?$"
+    assert re.match(dup.format("2 groups", "5 images", "2 exact"), panel.header), panel.header
+    # Compare: the kept copy first, facts per file, a difference image per copy.
+    reply = _msg(g, type="compare", group=0)
+    rows, bufs = reply["rows"], g.sent[-1][1]
+    assert [r["id"] for r in rows] == ids[:3] and [r["keep"] for r in rows] == [1, 0, 0]
+    assert all(r["format"] in ("JPEG", "PNG") and r["width"] > 0 < r["height"] for r in rows)
+    assert [r["bytes"] for r in rows] == [os.path.getsize(r["path"]) for r in rows]
+    assert [r["pic"] for r in rows] == [0, 1, 2] and [r["diff"] for r in rows] == [-1, 3, 4]
+    assert all(b[:2] == b"\xff\xd8" for b in bufs) and len(bufs) == 5
+    assert [r["diff_pct"] for r in rows[1:]] == [0.0, 0.0]  # byte copies: the same pixels
+    # The user keeps a copy instead of the proposed original, then confirms group 0.
+    assert _msg(g, type="set_keeper", id=ids[2])["ok"]
+    assert [it["best"] for it in g.items][:3] == [False, False, True]
+    reply = _msg(g, type="trash_group", group=0, count=3)
+    assert reply["ok"] is False and "confirmed 3" in reply["error"]
+    assert _msg(g, type="trash_group", group=0, count=2)["ok"]
+    kept = panel.project.catalog.records([ids[2]])[ids[2]].path
+    assert os.path.exists(kept) and not panel.originals[0].exists()
+    assert panel.copies[2].exists() and panel.originals[1].exists()  # group 1 untouched
+    assert [it["id"] for it in g.items] == ids[3:] and panel.actions.extra_copies == 1
+    assert re.match(dup.format("1 group", "2 images", "1 exact"), panel.header), panel.header
+
+
+def test_a_duplicates_kind_column_is_shown(panel) -> None:
+    panel.project.update()
+    # ``match``: how each row matches its group's best copy (the best itself: exact).
+    match = ["exact", "exact", "exact", "exact", "near"]
+    _show_groups(panel, [2, 3], {"match": match, "pixel_similarity": [1, 1, 1, 1, 0.93]})
+    assert panel.header == "Duplicates · 2 groups · 5 images (1 exact, 1 near)"
+    _show_groups(panel, [2], {"match": ["exact", "similar"]}, query={"kind": "similar"})
+    assert panel.header == "Duplicates (similar) · 1 group · 2 images (1 similar)"
+    _show_groups(panel, [2, 3], {"match": match, "pixel_similarity": [1, 1, 1, 1, 0.93]})
+    items = panel.gallery.items
+    assert [it["group_kind"] for it in items] == ["exact", "exact", "near", "near", "near"]
+    assert [it.get("match") for it in items] == [None, "exact", None, "exact", "near"]
+    reply = _msg(panel.gallery, type="compare", group=1)
+    facts = [r["facts"] for r in reply["rows"]]
+    assert [f["match"] for f in facts] == ["exact", "exact", "near"]
+    assert [f["pixel_similarity"] for f in facts] == ["1.0", "1.0", "0.93"]
+
+
+def test_delete_and_undo_with_the_project_trash(panel) -> None:
+    """The same as above through the project's own trash (``Collection.delete`` into
+    ``proj.trash``, ``proj.trash.select(ids).restore()``), where the project has one."""
+    from aisearch_widgets.project import Project
+
+    if not hasattr(Project, "trash"):
+        pytest.skip("this checkout has no project trash yet (Project.trash)")
+    panel.project.update()
+    res = panel.search("x", limit=10)
+    paths = dict(zip(res.ids, panel.result.df["path"], strict=True))
+    doomed = res.ids[1:4]
+    panel.selected = doomed
+    assert _msg(panel.actions, type="delete", count=3)["ok"]
+    a = panel.actions
+    assert a.message == "Moved 3 to trash" and a.undo == "Undo"
+    assert not any(os.path.exists(paths[i]) for i in doomed)
+    assert sorted(panel.project.trash.ids) == sorted(doomed)
+    assert panel.result.ids == [i for i in res.ids if i not in doomed]
+    assert _msg(a, type="undo_delete")["ok"] and a.message == "Restored 3."
+    assert all(os.path.exists(paths[i]) for i in doomed) and len(panel.project.trash) == 0
+    assert panel.result.ids == res.ids and panel.selected == doomed
+    assert panel.project.search("x", limit=10).ids == res.ids  # vectors back, not re-embedded

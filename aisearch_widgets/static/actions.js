@@ -42,12 +42,20 @@ var Request = Object.freeze({
   "OPEN": "open",
   "SAVE": "save",
   "TAG": "tag",
+  "UNTAG": "untag",
   "COPY": "copy",
+  "MOVE": "move",
+  "DELETE": "delete",
   "EXPORT": "export",
+  "UNDO_DELETE": "undo_delete",
+  "DROP_HIDDEN": "drop_hidden",
   "SEARCH_DUPLICATES": "search_duplicates",
   "SEARCH_OUTLIERS": "search_outliers",
   "TAG_ALL_BUT_BEST": "tag_all_but_best",
-  "DELETE_ALL_BUT_BEST": "delete_all_but_best"
+  "DELETE_ALL_BUT_BEST": "delete_all_but_best",
+  "COMPARE": "compare",
+  "SET_KEEPER": "set_keeper",
+  "TRASH_GROUP": "trash_group"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -83,16 +91,24 @@ var FIELDS = Object.freeze({
   "thumbs": Object.freeze({ "ids": "list" }),
   "preview": Object.freeze({ "id": "string" }),
   "similar_one": Object.freeze({ "id": "string" }),
-  "similar_selected": Object.freeze({}),
+  "similar_selected": Object.freeze({ "count": "integer" }),
   "open": Object.freeze({ "name": "string" }),
-  "save": Object.freeze({ "name": "string" }),
-  "tag": Object.freeze({ "tag": "string" }),
-  "copy": Object.freeze({ "dir": "string" }),
-  "export": Object.freeze({ "path": "string" }),
+  "save": Object.freeze({ "name": "string", "count": "integer" }),
+  "tag": Object.freeze({ "tag": "string", "count": "integer" }),
+  "untag": Object.freeze({ "tag": "string", "count": "integer" }),
+  "copy": Object.freeze({ "dir": "string", "count": "integer" }),
+  "move": Object.freeze({ "dir": "string", "count": "integer" }),
+  "delete": Object.freeze({ "count": "integer" }),
+  "export": Object.freeze({ "path": "string", "count": "integer" }),
+  "undo_delete": Object.freeze({}),
+  "drop_hidden": Object.freeze({}),
   "search_duplicates": Object.freeze({}),
   "search_outliers": Object.freeze({ "n": "integer" }),
   "tag_all_but_best": Object.freeze({ "tag": "string" }),
-  "delete_all_but_best": Object.freeze({ "count": "integer" })
+  "delete_all_but_best": Object.freeze({ "count": "integer" }),
+  "compare": Object.freeze({ "group": "integer" }),
+  "set_keeper": Object.freeze({ "id": "string" }),
+  "trash_group": Object.freeze({ "group": "integer", "count": "integer" })
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -104,16 +120,24 @@ var PARTS = Object.freeze({
   "thumbs": "gallery",
   "preview": "gallery",
   "similar_one": "gallery",
-  "similar_selected": "gallery",
+  "similar_selected": "actions",
   "open": "actions",
   "save": "actions",
   "tag": "actions",
+  "untag": "actions",
   "copy": "actions",
+  "move": "actions",
+  "delete": "actions",
   "export": "actions",
+  "undo_delete": "actions",
+  "drop_hidden": "actions",
   "search_duplicates": "controls",
   "search_outliers": "controls",
   "tag_all_but_best": "actions",
-  "delete_all_but_best": "actions"
+  "delete_all_but_best": "actions",
+  "compare": "gallery",
+  "set_keeper": "gallery",
+  "trash_group": "gallery"
 });
 
 // src/requests.js
@@ -143,92 +167,294 @@ function requester(model, messageEl) {
 }
 
 // src/actions.js
+var plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 function render({ model, el }) {
   el.classList.add("aisw", "aisw-actions");
-  const message = h("div", { class: "aisw-message", hidden: true });
+  const message = h("span", { class: "aisw-message", hidden: true });
   const send = requester(model, message);
-  const field = (placeholder, label) => h("input", { type: "text", placeholder, "aria-label": label, class: "aisw-field" });
-  const nameIn = field("collection name", "Collection name");
-  const tagIn = field("tag", "Tag");
-  const dirIn = field("folder", "Target folder");
-  const exportIn = field("manifest.csv or .jsonl", "Export path");
-  const act = (input, type, key) => () => {
-    const value = input.value.trim();
-    if (!value) {
-      input.focus();
-      return;
+  const selected = () => model.get("n_selected");
+  const count = () => selected() || model.get("n_shown");
+  const ACTIONS = [
+    {
+      key: "save",
+      item: "Save as collection\u2026",
+      request: Request.SAVE,
+      field: "name",
+      placeholder: "collection name",
+      ok: "Save",
+      label: (n) => `Save ${plural(n, "image", "images")} as the collection`
+    },
+    {
+      key: "tag",
+      item: "Tag\u2026",
+      request: Request.TAG,
+      field: "tag",
+      placeholder: "tag",
+      ok: "Tag",
+      label: (n) => `Add a tag to ${plural(n, "image", "images")}:`
+    },
+    {
+      key: "untag",
+      item: "Remove a tag\u2026",
+      request: Request.UNTAG,
+      field: "tag",
+      placeholder: "tag",
+      ok: "Remove tag",
+      label: (n) => `Remove a tag from ${plural(n, "image", "images")}:`
+    },
+    {
+      key: "copy",
+      item: "Copy to folder\u2026",
+      request: Request.COPY,
+      field: "dir",
+      placeholder: "folder",
+      ok: "Copy",
+      label: (n) => `Copy ${plural(n, "file", "files")} into the folder`
+    },
+    {
+      key: "move",
+      item: "Move to folder\u2026",
+      request: Request.MOVE,
+      field: "dir",
+      placeholder: "folder",
+      ok: "Move",
+      label: (n) => `Move ${plural(n, "file", "files")} into the folder`
+    },
+    {
+      key: "delete",
+      item: "Delete (move to trash)\u2026",
+      request: Request.DELETE,
+      ok: "Move to trash",
+      danger: true,
+      label: (n) => `Move ${plural(n, "file", "files")} to the project's trash? You can undo it.`
+    },
+    {
+      key: "export",
+      item: "Export manifest\u2026",
+      request: Request.EXPORT,
+      field: "path",
+      placeholder: "manifest.csv or .jsonl",
+      ok: "Export",
+      label: (n) => `Export ${plural(n, "row", "rows")} (path, score, tags) to`
     }
-    send(type, { [key]: value });
-  };
-  const btn = (text, fn, cls = "aisw-btn") => h("button", { class: cls, text, on: { click: fn } });
-  const saved = h("select", { class: "aisw-saved", "aria-label": "Saved collections" });
-  const openBtn = btn("Open", () => saved.value && send(Request.OPEN, { name: saved.value }));
-  const summary = h("span", { class: "aisw-muted aisw-summary" });
-  const inputs = [
-    [nameIn, Request.SAVE, "name"],
-    [tagIn, Request.TAG, "tag"],
-    [dirIn, Request.COPY, "dir"],
-    [exportIn, Request.EXPORT, "path"]
   ];
-  for (const [input, type, key] of inputs) {
-    input.addEventListener("keydown", (e) => e.key === "Enter" && act(input, type, key)());
+  const menuBtn = h("button", {
+    class: "aisw-btn aisw-primary aisw-menu-btn",
+    "aria-haspopup": "menu",
+    "aria-expanded": "false"
+  });
+  const menu = h("div", {
+    class: "aisw-menu",
+    role: "menu",
+    hidden: true,
+    "data-lm-suppress-shortcuts": "true"
+  });
+  const item = (text, cls, fn) => h("button", { class: `aisw-menu-item ${cls}`, role: "menuitem", text, on: { click: fn } });
+  for (const a of ACTIONS) menu.append(item(a.item, `aisw-do-${a.key}`, () => openForm(a)));
+  const similarItem = item("Search similar to the selection", "aisw-do-similar", () => {
+    closeMenu();
+    send(Request.SIMILAR_SELECTED, { count: count() });
+  });
+  const dropItem = item("", "aisw-do-drop-hidden", () => {
+    closeMenu();
+    send(Request.DROP_HIDDEN);
+  });
+  menu.append(h("hr", { class: "aisw-menu-sep" }), similarItem, dropItem);
+  const openMenu = () => {
+    menu.hidden = false;
+    menuBtn.setAttribute("aria-expanded", "true");
+    menu.querySelector("button:not([disabled])")?.focus();
+  };
+  function closeMenu() {
+    menu.hidden = true;
+    menuBtn.setAttribute("aria-expanded", "false");
   }
-  const dupTag = h("input", { type: "text", value: "duplicate", "aria-label": "Tag for the copies", class: "aisw-field" });
+  menuBtn.addEventListener("click", () => menu.hidden ? openMenu() : closeMenu());
+  const onOutside = (e) => {
+    if (!menu.hidden && !menuBtn.contains(e.target) && !menu.contains(e.target)) closeMenu();
+  };
+  document.addEventListener("click", onOutside, true);
+  menu.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      closeMenu();
+      menuBtn.focus();
+    } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      const items = [...menu.querySelectorAll("button")].filter((b) => !b.disabled && !b.hidden);
+      const at = items.indexOf(document.activeElement);
+      const step = e.key === "ArrowDown" ? 1 : -1;
+      items[(at + step + items.length) % items.length]?.focus();
+    }
+  });
+  const formLabel = h("span", { class: "aisw-form-label" });
+  const formInput = h("input", { type: "text", class: "aisw-field aisw-form-input" });
+  const formOk = h("button", { class: "aisw-btn aisw-primary aisw-form-ok" });
+  const formCancel = h("button", { class: "aisw-btn aisw-form-cancel", text: "Cancel" });
+  const form = h("div", {
+    class: "aisw-row aisw-form",
+    role: "group",
+    hidden: true,
+    "data-lm-suppress-shortcuts": "true"
+  }, [
+    formLabel,
+    formInput,
+    formOk,
+    formCancel
+  ]);
+  let current = null;
+  function openForm(action) {
+    closeMenu();
+    current = action;
+    el.dataset.action = action.key;
+    formInput.value = "";
+    formInput.hidden = !action.field;
+    formInput.placeholder = action.placeholder || "";
+    formInput.setAttribute("aria-label", action.placeholder || action.item);
+    formOk.textContent = action.ok;
+    formOk.classList.toggle("aisw-danger", Boolean(action.danger));
+    formOk.classList.toggle("aisw-primary", !action.danger);
+    formOk.disabled = false;
+    form.hidden = false;
+    updateForm();
+    (action.field ? formInput : formOk).focus();
+  }
+  function updateForm() {
+    if (current) formLabel.textContent = current.label((current.count || count)());
+  }
+  function closeForm() {
+    current = null;
+    delete el.dataset.action;
+    form.hidden = true;
+    formInput.value = "";
+  }
+  function submit() {
+    const a = current;
+    if (!a) return;
+    const fields = { count: (a.count || count)() };
+    if (a.field) {
+      const value = formInput.value.trim();
+      if (!value) {
+        formInput.focus();
+        return;
+      }
+      fields[a.field] = value;
+    }
+    formOk.disabled = true;
+    send(a.request, fields, (reply) => {
+      formOk.disabled = false;
+      if (reply.ok && current === a) closeForm();
+    });
+  }
+  formOk.addEventListener("click", submit);
+  formCancel.addEventListener("click", closeForm);
+  formInput.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") submit();
+    if (e.key === "Escape") closeForm();
+  });
+  const header = h("div", { class: "aisw-result-header", role: "heading", "aria-level": "2" });
+  const saved = h("select", { class: "aisw-saved", "aria-label": "Saved collections" });
+  const openBtn = h("button", {
+    class: "aisw-btn aisw-open",
+    text: "Open",
+    on: { click: () => saved.value && send(Request.OPEN, { name: saved.value }) }
+  });
+  const undoBtn = h("button", {
+    class: "aisw-btn aisw-undo",
+    hidden: true,
+    on: { click: () => send(Request.UNDO_DELETE) }
+  });
+  const messageRow = h("div", { class: "aisw-row aisw-message-row" }, [message, undoBtn]);
+  const dupTag = h("input", {
+    type: "text",
+    value: "duplicate",
+    "aria-label": "Tag for the copies",
+    class: "aisw-field"
+  });
   const dupText = h("span", { class: "aisw-muted aisw-dup-summary" });
+  const trashAll = {
+    key: "trash-copies",
+    item: "Trash all proposed copies\u2026",
+    request: Request.DELETE_ALL_BUT_BEST,
+    ok: "Move to trash",
+    danger: true,
+    count: () => model.get("extra_copies"),
+    label: (n) => `Move ${plural(n, "copy", "copies")} to the project's trash (every copy but the kept one of each group)? You can undo it.`
+  };
   const dupRow = h("div", { class: "aisw-row aisw-dup-actions", hidden: true }, [
     dupText,
     h("span", { class: "aisw-spacer" }),
     dupTag,
-    btn("Tag all but the best", act(dupTag, Request.TAG_ALL_BUT_BEST, "tag"), "aisw-btn aisw-tag-but-best"),
-    btn("Delete all but the best", () => {
-      const n = model.get("extra_copies");
-      const ok = window.confirm(
-        `Delete ${n} ${n === 1 ? "file" : "files"} from disk (every copy but the best of each group)? This cannot be undone.`
-      );
-      if (ok) send(Request.DELETE_ALL_BUT_BEST, { count: n });
-    }, "aisw-btn aisw-delete-but-best")
+    h("button", {
+      class: "aisw-btn aisw-tag-but-best",
+      text: "Tag all but the kept",
+      on: { click: () => dupTag.value.trim() && send(Request.TAG_ALL_BUT_BEST, { tag: dupTag.value.trim() }) }
+    }),
+    h("button", {
+      class: "aisw-btn aisw-delete-but-best",
+      text: "Trash all proposed copies\u2026",
+      on: { click: () => openForm(trashAll) }
+    })
   ]);
+  el.append(
+    h("div", { class: "aisw-row aisw-result-bar" }, [
+      header,
+      h("span", { class: "aisw-spacer" }),
+      saved,
+      openBtn,
+      h("span", { class: "aisw-menu-wrap" }, [menuBtn, menu])
+    ]),
+    form,
+    messageRow,
+    dupRow
+  );
+  function updateCounts() {
+    const sel = selected();
+    const hidden = model.get("n_hidden");
+    const shown = model.get("n_shown");
+    menuBtn.textContent = sel ? `With ${sel} selected${hidden ? ` (${hidden} hidden)` : ""} \u25BE` : `All ${shown} shown \u25BE`;
+    menuBtn.disabled = count() === 0;
+    if (menuBtn.disabled) closeMenu();
+    similarItem.disabled = sel === 0;
+    similarItem.title = sel ? "" : "Select example images first";
+    dropItem.hidden = hidden === 0;
+    dropItem.textContent = `Drop the ${hidden} hidden from the selection`;
+    updateForm();
+  }
+  function updateHeader() {
+    header.textContent = model.get("header");
+    if (current && current !== trashAll) closeForm();
+  }
   function updateDup() {
     const n = model.get("extra_copies");
     dupRow.hidden = n === 0;
-    dupText.textContent = `${n} ${n === 1 ? "copy" : "copies"} besides the best of each group`;
+    dupText.textContent = `${plural(n, "copy", "copies")} proposed for the trash; the kept copy of each group is marked (change it in Compare)`;
+    if (n === 0 && current === trashAll) closeForm();
+    updateForm();
   }
-  model.on("change:extra_copies", updateDup);
-  updateDup();
-  el.append(
-    dupRow,
-    h("div", { class: "aisw-row" }, [
-      summary,
-      h("span", { class: "aisw-spacer" }),
-      nameIn,
-      btn("Save", act(...inputs[0]), "aisw-btn aisw-primary aisw-save"),
-      tagIn,
-      btn("Tag", act(...inputs[1]), "aisw-btn aisw-tag"),
-      dirIn,
-      btn("Copy to folder", act(...inputs[2]), "aisw-btn aisw-copy"),
-      exportIn,
-      btn("Export", act(...inputs[3]), "aisw-btn aisw-export"),
-      saved,
-      openBtn
-    ]),
-    message
-  );
   function updateSaved() {
-    const current = saved.value;
+    const now = saved.value;
     clear(saved);
     saved.append(h("option", { value: "", text: "saved collections\u2026" }));
     for (const name of model.get("collections")) saved.append(h("option", { value: name, text: name }));
-    saved.value = model.get("collections").includes(current) ? current : "";
+    saved.value = model.get("collections").includes(now) ? now : "";
   }
+  function updateMessage() {
+    showMessage(message, model.get("message"), model.get("message_kind"));
+    const undo = model.get("undo");
+    undoBtn.hidden = !undo;
+    undoBtn.textContent = undo || "Undo";
+  }
+  model.on("change:n_selected change:n_hidden change:n_shown", updateCounts);
+  model.on("change:header", updateHeader);
+  model.on("change:extra_copies", updateDup);
   model.on("change:collections", updateSaved);
-  model.on("change:summary", () => summary.textContent = model.get("summary"));
-  model.on(
-    "change:message change:message_kind",
-    () => showMessage(message, model.get("message"), model.get("message_kind"))
-  );
+  model.on("change:message change:message_kind change:undo", updateMessage);
+  updateCounts();
+  updateHeader();
+  updateDup();
   updateSaved();
-  summary.textContent = model.get("summary");
-  showMessage(message, model.get("message"), model.get("message_kind"));
+  updateMessage();
+  return () => document.removeEventListener("click", onOutside, true);
 }
 var actions_default = { render };
 export {

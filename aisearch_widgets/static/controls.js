@@ -42,12 +42,20 @@ var Request = Object.freeze({
   "OPEN": "open",
   "SAVE": "save",
   "TAG": "tag",
+  "UNTAG": "untag",
   "COPY": "copy",
+  "MOVE": "move",
+  "DELETE": "delete",
   "EXPORT": "export",
+  "UNDO_DELETE": "undo_delete",
+  "DROP_HIDDEN": "drop_hidden",
   "SEARCH_DUPLICATES": "search_duplicates",
   "SEARCH_OUTLIERS": "search_outliers",
   "TAG_ALL_BUT_BEST": "tag_all_but_best",
-  "DELETE_ALL_BUT_BEST": "delete_all_but_best"
+  "DELETE_ALL_BUT_BEST": "delete_all_but_best",
+  "COMPARE": "compare",
+  "SET_KEEPER": "set_keeper",
+  "TRASH_GROUP": "trash_group"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -83,16 +91,24 @@ var FIELDS = Object.freeze({
   "thumbs": Object.freeze({ "ids": "list" }),
   "preview": Object.freeze({ "id": "string" }),
   "similar_one": Object.freeze({ "id": "string" }),
-  "similar_selected": Object.freeze({}),
+  "similar_selected": Object.freeze({ "count": "integer" }),
   "open": Object.freeze({ "name": "string" }),
-  "save": Object.freeze({ "name": "string" }),
-  "tag": Object.freeze({ "tag": "string" }),
-  "copy": Object.freeze({ "dir": "string" }),
-  "export": Object.freeze({ "path": "string" }),
+  "save": Object.freeze({ "name": "string", "count": "integer" }),
+  "tag": Object.freeze({ "tag": "string", "count": "integer" }),
+  "untag": Object.freeze({ "tag": "string", "count": "integer" }),
+  "copy": Object.freeze({ "dir": "string", "count": "integer" }),
+  "move": Object.freeze({ "dir": "string", "count": "integer" }),
+  "delete": Object.freeze({ "count": "integer" }),
+  "export": Object.freeze({ "path": "string", "count": "integer" }),
+  "undo_delete": Object.freeze({}),
+  "drop_hidden": Object.freeze({}),
   "search_duplicates": Object.freeze({}),
   "search_outliers": Object.freeze({ "n": "integer" }),
   "tag_all_but_best": Object.freeze({ "tag": "string" }),
-  "delete_all_but_best": Object.freeze({ "count": "integer" })
+  "delete_all_but_best": Object.freeze({ "count": "integer" }),
+  "compare": Object.freeze({ "group": "integer" }),
+  "set_keeper": Object.freeze({ "id": "string" }),
+  "trash_group": Object.freeze({ "group": "integer", "count": "integer" })
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -104,16 +120,24 @@ var PARTS = Object.freeze({
   "thumbs": "gallery",
   "preview": "gallery",
   "similar_one": "gallery",
-  "similar_selected": "gallery",
+  "similar_selected": "actions",
   "open": "actions",
   "save": "actions",
   "tag": "actions",
+  "untag": "actions",
   "copy": "actions",
+  "move": "actions",
+  "delete": "actions",
   "export": "actions",
+  "undo_delete": "actions",
+  "drop_hidden": "actions",
   "search_duplicates": "controls",
   "search_outliers": "controls",
   "tag_all_but_best": "actions",
-  "delete_all_but_best": "actions"
+  "delete_all_but_best": "actions",
+  "compare": "gallery",
+  "set_keeper": "gallery",
+  "trash_group": "gallery"
 });
 
 // src/requests.js
@@ -274,7 +298,7 @@ function render({ model, el }) {
     on: { click: () => send(Request.SEARCH_DUPLICATES) }
   });
   const duplicatesRow = h("div", { class: "aisw-row", dataset: { pane: Mode.DUPLICATES } }, [
-    h("span", { class: "aisw-muted", text: "Groups of copies, biggest first; the best copy of each is marked." }),
+    h("span", { class: "aisw-muted", text: "Groups of copies, biggest first. The copy proposed to keep is marked; nothing goes to the trash until you confirm a group (or all)." }),
     dupBtn
   ]);
   const outN = numberInput(model.get("limit"), 1, "How many", "aisw-limit aisw-outliers-n");

@@ -61,12 +61,20 @@ var Request = Object.freeze({
   "OPEN": "open",
   "SAVE": "save",
   "TAG": "tag",
+  "UNTAG": "untag",
   "COPY": "copy",
+  "MOVE": "move",
+  "DELETE": "delete",
   "EXPORT": "export",
+  "UNDO_DELETE": "undo_delete",
+  "DROP_HIDDEN": "drop_hidden",
   "SEARCH_DUPLICATES": "search_duplicates",
   "SEARCH_OUTLIERS": "search_outliers",
   "TAG_ALL_BUT_BEST": "tag_all_but_best",
-  "DELETE_ALL_BUT_BEST": "delete_all_but_best"
+  "DELETE_ALL_BUT_BEST": "delete_all_but_best",
+  "COMPARE": "compare",
+  "SET_KEEPER": "set_keeper",
+  "TRASH_GROUP": "trash_group"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -102,16 +110,24 @@ var FIELDS = Object.freeze({
   "thumbs": Object.freeze({ "ids": "list" }),
   "preview": Object.freeze({ "id": "string" }),
   "similar_one": Object.freeze({ "id": "string" }),
-  "similar_selected": Object.freeze({}),
+  "similar_selected": Object.freeze({ "count": "integer" }),
   "open": Object.freeze({ "name": "string" }),
-  "save": Object.freeze({ "name": "string" }),
-  "tag": Object.freeze({ "tag": "string" }),
-  "copy": Object.freeze({ "dir": "string" }),
-  "export": Object.freeze({ "path": "string" }),
+  "save": Object.freeze({ "name": "string", "count": "integer" }),
+  "tag": Object.freeze({ "tag": "string", "count": "integer" }),
+  "untag": Object.freeze({ "tag": "string", "count": "integer" }),
+  "copy": Object.freeze({ "dir": "string", "count": "integer" }),
+  "move": Object.freeze({ "dir": "string", "count": "integer" }),
+  "delete": Object.freeze({ "count": "integer" }),
+  "export": Object.freeze({ "path": "string", "count": "integer" }),
+  "undo_delete": Object.freeze({}),
+  "drop_hidden": Object.freeze({}),
   "search_duplicates": Object.freeze({}),
   "search_outliers": Object.freeze({ "n": "integer" }),
   "tag_all_but_best": Object.freeze({ "tag": "string" }),
-  "delete_all_but_best": Object.freeze({ "count": "integer" })
+  "delete_all_but_best": Object.freeze({ "count": "integer" }),
+  "compare": Object.freeze({ "group": "integer" }),
+  "set_keeper": Object.freeze({ "id": "string" }),
+  "trash_group": Object.freeze({ "group": "integer", "count": "integer" })
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -123,16 +139,24 @@ var PARTS = Object.freeze({
   "thumbs": "gallery",
   "preview": "gallery",
   "similar_one": "gallery",
-  "similar_selected": "gallery",
+  "similar_selected": "actions",
   "open": "actions",
   "save": "actions",
   "tag": "actions",
+  "untag": "actions",
   "copy": "actions",
+  "move": "actions",
+  "delete": "actions",
   "export": "actions",
+  "undo_delete": "actions",
+  "drop_hidden": "actions",
   "search_duplicates": "controls",
   "search_outliers": "controls",
   "tag_all_but_best": "actions",
-  "delete_all_but_best": "actions"
+  "delete_all_but_best": "actions",
+  "compare": "gallery",
+  "set_keeper": "gallery",
+  "trash_group": "gallery"
 });
 
 // src/requests.js
@@ -173,8 +197,6 @@ function render({ model, el }) {
   const countLabel = h("span", { class: "aisw-count", "aria-live": "polite" });
   const prevBtn = h("button", { class: "aisw-btn", text: "\u2039 Prev", title: "Previous page" });
   const nextBtn = h("button", { class: "aisw-btn", text: "Next \u203A", title: "Next page" });
-  const selLabel = h("span", { class: "aisw-muted aisw-selcount" });
-  const similarBtn = h("button", { class: "aisw-btn aisw-primary aisw-similar-selected" });
   const selectPageBtn = h("button", { class: "aisw-btn", text: "Select page" });
   const clearBtn = h("button", { class: "aisw-btn", text: "Clear selection" });
   const viewBtn = h("button", { class: "aisw-btn aisw-view-toggle", hidden: true });
@@ -184,8 +206,6 @@ function render({ model, el }) {
     nextBtn,
     viewBtn,
     h("span", { class: "aisw-spacer" }),
-    selLabel,
-    similarBtn,
     selectPageBtn,
     clearBtn
   ]);
@@ -200,10 +220,21 @@ function render({ model, el }) {
   const empty = h("div", { class: "aisw-empty aisw-muted", text: "No results yet." });
   const overlayImg = h("img", { class: "aisw-preview", alt: "" });
   const overlayCaption = h("div", { class: "aisw-preview-caption" });
-  const overlay = h("div", { class: "aisw-overlay", hidden: true, tabindex: "-1" }, [
+  const overlay = h("div", { class: "aisw-overlay aisw-lightbox", hidden: true, tabindex: "-1" }, [
     h("div", { class: "aisw-preview-box" }, [overlayImg, overlayCaption])
   ]);
-  el.append(toolbar, message, grid, segTable, empty, overlay);
+  const compareBody = h("div", { class: "aisw-compare-body" });
+  const compareTitle = h("div", { class: "aisw-compare-title", role: "heading", "aria-level": "3" });
+  const compareTrash = h("button", { class: "aisw-btn aisw-danger aisw-compare-trash" });
+  const compareClose = h("button", { class: "aisw-btn aisw-compare-close", text: "Close" });
+  const compare = h("div", { class: "aisw-overlay aisw-compare", hidden: true, tabindex: "-1", role: "dialog", "aria-label": "Compare a group" }, [
+    h("div", { class: "aisw-compare-box" }, [
+      compareTitle,
+      compareBody,
+      h("div", { class: "aisw-row" }, [h("span", { class: "aisw-spacer" }), compareTrash, compareClose])
+    ])
+  ]);
+  el.append(toolbar, message, grid, segTable, empty, overlay, compare);
   viewBtn.addEventListener("click", () => {
     model.set("view", model.get("view") === View.SEGMENTS ? View.GRID : View.SEGMENTS);
     model.save_changes();
@@ -254,7 +285,6 @@ function render({ model, el }) {
       model.save_changes();
     }
   });
-  similarBtn.addEventListener("click", () => send(Request.SIMILAR_SELECTED));
   clearBtn.addEventListener("click", () => {
     model.set("selected", []);
     model.save_changes();
@@ -278,11 +308,7 @@ function render({ model, el }) {
       c.box.checked = sel.has(id);
       c.card.classList.toggle("aisw-selected", sel.has(id));
     }
-    const n = sel.size;
-    selLabel.textContent = n ? `${n} selected` : "";
-    similarBtn.textContent = n ? `With ${n} selected \u2192 Search similar` : "Search similar";
-    similarBtn.disabled = n === 0;
-    clearBtn.disabled = n === 0;
+    clearBtn.disabled = sel.size === 0;
   }
   function updateToolbar() {
     const total = model.get("total");
@@ -295,14 +321,94 @@ function render({ model, el }) {
   }
   function groupHeader(it) {
     const n = it.group_size;
+    const copies = n - 1;
+    const kind = it.group_kind ? ` \xB7 ${it.group_kind}` : "";
+    const trash = h("button", { class: "aisw-btn aisw-trash-group", text: `Trash ${copies} ${copies === 1 ? "copy" : "copies"}\u2026` });
+    const confirm = h("button", { class: "aisw-btn aisw-danger aisw-trash-group-confirm", hidden: true, text: `Move ${copies} to trash` });
+    const cancel = h("button", { class: "aisw-btn", hidden: true, text: "Cancel" });
+    const ask = (on) => {
+      trash.hidden = on;
+      confirm.hidden = !on;
+      cancel.hidden = !on;
+      if (on) confirm.focus();
+    };
+    trash.addEventListener("click", () => ask(true));
+    cancel.addEventListener("click", () => ask(false));
+    confirm.addEventListener(
+      "click",
+      () => send(Request.TRASH_GROUP, { group: it.group, count: copies }, () => ask(false))
+    );
     return h("div", {
       class: "aisw-group-header",
-      role: "heading",
-      "aria-level": "3",
-      dataset: { group: String(it.group) },
-      text: `Group ${it.group + 1} \xB7 ${n} ${n === 1 ? "image" : "images"}`
-    });
+      dataset: { group: String(it.group) }
+    }, [
+      h("span", { role: "heading", "aria-level": "3", text: `Group ${it.group + 1} \xB7 ${n} ${n === 1 ? "image" : "images"}${kind}` }),
+      h("button", { class: "aisw-btn aisw-compare-btn", text: "Compare", on: { click: () => openCompare(it.group) } }),
+      trash,
+      confirm,
+      cancel
+    ]);
   }
+  const compareUrls = new BlobUrls();
+  let compareGroup = null;
+  const kb = (b) => b === null || b === void 0 ? "?" : b < 1024 ? `${b} B` : b < 1048576 ? `${(b / 1024).toFixed(1)} KB` : `${(b / 1048576).toFixed(2)} MB`;
+  function openCompare(group) {
+    compareGroup = group;
+    send(Request.COMPARE, { group }, showCompare);
+  }
+  function closeCompare() {
+    compare.hidden = true;
+    compareGroup = null;
+    compareUrls.revokeAll();
+    clear(compareBody);
+  }
+  function showCompare(reply, buffers) {
+    if (!reply.ok || compareGroup === null) return;
+    compareUrls.revokeAll();
+    clear(compareBody);
+    const rows = reply.rows || [];
+    const copies = rows.filter((r) => !r.keep).length;
+    compareTitle.textContent = `Group ${compareGroup + 1} \xB7 ${rows.length} images \xB7 the kept copy first`;
+    for (const r of rows) {
+      const pic = h("img", { class: "aisw-compare-pic", alt: r.name });
+      if (r.pic >= 0 && buffers[r.pic]) pic.src = compareUrls.make(buffers[r.pic]);
+      const facts = [
+        `${r.format || "?"} \xB7 ${r.width ?? "?"}\xD7${r.height ?? "?"} px \xB7 ${kb(r.bytes)}`,
+        ...Object.entries(r.facts || {}).map(([k, v]) => `${k}: ${v}`)
+      ];
+      const col = h("div", { class: r.keep ? "aisw-compare-col aisw-compare-kept" : "aisw-compare-col", dataset: { id: r.id } }, [
+        r.keep ? h("span", { class: "aisw-best-badge", text: "kept" }) : h("button", {
+          class: "aisw-btn aisw-keep-this",
+          text: "Keep this one instead",
+          on: { click: () => send(Request.SET_KEEPER, { id: r.id }, (rep) => rep.ok && openCompare(compareGroup)) }
+        }),
+        h("div", { class: "aisw-frame aisw-compare-frame" }, [pic]),
+        h("div", { class: "aisw-name", text: r.name, title: r.path }),
+        ...facts.map((f) => h("div", { class: "aisw-muted aisw-compare-fact", text: f })),
+        r.error ? h("div", { class: "aisw-error", text: r.error }) : null
+      ]);
+      if (r.diff >= 0 && buffers[r.diff]) {
+        col.append(
+          h("div", { class: "aisw-frame aisw-compare-frame" }, [
+            h("img", { class: "aisw-compare-diff", alt: `difference of ${r.name} to the kept copy`, src: compareUrls.make(buffers[r.diff]) })
+          ]),
+          h("div", { class: "aisw-muted aisw-compare-fact", text: `difference to the kept copy: ${r.diff_pct}% (brightened 4\xD7)` })
+        );
+      }
+      compareBody.append(col);
+    }
+    compareTrash.textContent = `Keep the marked copy, move ${copies} to trash`;
+    compareTrash.hidden = copies === 0;
+    compareTrash.onclick = () => {
+      const g = compareGroup;
+      send(Request.TRASH_GROUP, { group: g, count: copies }, (rep) => rep.ok && closeCompare());
+    };
+    compare.hidden = false;
+    compare.focus();
+  }
+  compareClose.addEventListener("click", closeCompare);
+  compare.addEventListener("click", (e) => e.target === compare && closeCompare());
+  compare.addEventListener("keydown", (e) => e.key === "Escape" && closeCompare());
   function buildPage() {
     urls.revokeAll();
     clear(grid);
@@ -334,7 +440,8 @@ function render({ model, el }) {
       const frame = h("div", { class: "aisw-frame", title: "Click to enlarge" }, [img]);
       frame.addEventListener("click", () => send(Request.PREVIEW, { id: it.id }, showPreview));
       const caption = h("div", { class: "aisw-caption" }, [
-        it.best ? h("span", { class: "aisw-best-badge", text: "best", title: "The copy kept" }) : null,
+        it.best ? h("span", { class: "aisw-best-badge", text: "keep", title: "The copy kept: only proposed until you trash the others" }) : null,
+        it.match ? h("span", { class: "aisw-match", text: it.match, title: `How this copy matches the kept one: ${it.match}` }) : null,
         h("span", { class: "aisw-score", text: fmtScore(it.score) }),
         it.time ? h("span", { class: "aisw-time", text: it.time, title: `time in ${it.name}` }) : null,
         h("span", { class: "aisw-name", text: it.name, title: it.path || it.name })
@@ -399,6 +506,7 @@ function render({ model, el }) {
   return () => {
     urls.revokeAll();
     previewUrls.revokeAll();
+    compareUrls.revokeAll();
   };
 }
 var gallery_default = { render };

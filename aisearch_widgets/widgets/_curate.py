@@ -11,7 +11,9 @@ built only when asked for (the "Map" toggle), so a panel stays light.
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
@@ -20,7 +22,8 @@ import pandas as pd
 
 from .._errors import AISearchError
 from ..collection import Collection
-from ._protocol import Mode
+from . import _results
+from ._protocol import Mode, Reply
 
 if TYPE_CHECKING:
     from ._map import MapView
@@ -116,59 +119,90 @@ class Curation:
         c.limit = n
         return res
 
-    def _all_but_best(self) -> Collection:
-        """The shown duplicates that are not their group's best copy. Computed here
-        from the result Python holds: the front end names no ids for this."""
-        view = self._view
-        if view is None or "best" not in view.df.columns:
+    def _copies(self, group: int | None = None) -> Collection:
+        """The shown duplicates that are not their group's keeper (of one group, or of
+        all). Computed here from the result Python holds: the front end names no ids
+        for this."""
+        res = self._result
+        if res is None or "best" not in self._view_df.columns:
             raise AISearchError("Find duplicates first (the Duplicates tab).")
-        return view.keep_best()
+        ids = _results.copies(self._view_df, self._keepers, group)
+        if group is not None and not ids:
+            raise AISearchError(f"Group {group + 1} is not shown any more: find duplicates again.")
+        return res.select(ids)
 
     def _tag_all_but_best(self, tag: str) -> None:
-        extra = self._all_but_best()
+        extra = self._copies()
         extra.tag(tag)
         self._message(  # type: ignore[attr-defined]
-            f"Tagged {len(extra)} copies {tag!r} (the best of each group is untagged).",
+            f"Tagged {len(extra)} copies {tag!r} (the copy kept of each group is untagged).",
             where=self.actions,  # type: ignore[attr-defined]
         )
-        self._view_df = self._view.df  # type: ignore[union-attr]
 
     def _delete_all_but_best(self, count: int) -> None:
-        """Delete from disk every shown duplicate but each group's best. ``count`` is
-        the number the user confirmed in the browser: if what would be deleted is not
-        that many (the view changed meanwhile), nothing is deleted."""
-        extra = self._all_but_best()
+        """Move to the trash every shown duplicate but each group's keeper. ``count``
+        is the number the user confirmed in the browser: if what would be trashed is
+        not that many (the view changed meanwhile), nothing is done."""
+        self._trash(self._confirmed(self._copies(), count))  # type: ignore[attr-defined]
+
+    def _trash_group(self, group: int, count: int) -> None:
+        """One group confirmed: trash its copies, keep its keeper."""
+        self._trash(self._confirmed(self._copies(group), count))  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _confirmed(extra: Collection, count: int) -> Collection:
         if count != len(extra):
             raise AISearchError(
-                f"Not deleted: you confirmed {count} files but {len(extra)} are shown now. "
-                "Look at the groups again and confirm once more."
+                f"Nothing was moved to the trash: you confirmed {count} files but {len(extra)} "
+                "are proposed now. Look at the groups again and confirm once more."
             )
-        report = extra.delete(confirm=True)
-        counts = report["status"].value_counts().to_dict()
-        text = "Delete: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + "."
-        res = self._run(lambda: self.project.duplicates(progress=False))  # type: ignore
-        bad = report[report["status"] == "error"]
-        if len(bad):
-            raise AISearchError(f"{text} First error: {bad['message'].iloc[0]}")
-        self._message(  # type: ignore[attr-defined]
-            f"{text} {len(res)} duplicates remain.",
-            where=self.actions,  # type: ignore
-        )
+        return extra
+
+    def _set_keeper(self, id: str) -> None:
+        """Keep this copy of its group instead of the proposed one."""
+        rows = self._view_df[self._view_df["id"] == id] if "group" in self._view_df else None
+        if rows is None or rows.empty:
+            raise AISearchError("That image is not part of this project.")
+        self._keepers[int(rows["group"].iloc[0])] = id
+        self._count_extra_copies()
+        self._show_page()  # type: ignore[attr-defined]
+
+    def _compare_group(self, group: int) -> Reply:
+        """A group side by side: per member its facts (format, dimensions, file size,
+        the duplicates columns such as ``kind``) and a picture; per copy a difference
+        image against the keeper."""
+        df = self._view_df
+        if "group" not in df.columns or not (df["group"] == group).any():
+            raise AISearchError("Find duplicates first (the Duplicates tab).")
+        rows = df[df["group"] == group]
+        keep = _results.keeper_ids(rows, self._keepers)
+        rows = pd.concat([rows[rows["id"].isin(keep)], rows[~rows["id"].isin(keep)]])
+        return compare_group(rows, keep, self.project.indexer.max_file_bytes)  # type: ignore
 
     def _group_fields(self, rows: pd.DataFrame) -> list[dict[str, Any]]:
-        """Per gallery item of a duplicates view: its group, the group's size and
-        whether it is the best copy (empty dicts otherwise)."""
+        """Per gallery item of a duplicates view: its group, the group's size, whether
+        it is the copy kept and the group's kind (empty dicts otherwise)."""
         if "group" not in rows.columns or "best" not in rows.columns:
             return [{} for _ in range(len(rows))]
         sizes = self._view_df["group"].value_counts()
+        keep = _results.keeper_ids(self._view_df, self._keepers)
+        kinds = _results.group_kinds(self._view_df)
+        col = _results.dup_kind_column(self._view_df)
+        match = rows[col].astype(str).tolist() if col is not None else [""] * len(rows)
         return [
-            {"group": int(g), "group_size": int(sizes.get(g, 0)), "best": bool(b)}
-            for g, b in zip(rows["group"], rows["best"], strict=True)
+            {
+                "group": int(g),
+                "group_size": int(sizes.get(g, 0)),
+                "best": i in keep,
+                **({"group_kind": kinds[int(g)]} if int(g) in kinds else {}),
+                **({"match": m} if m and i not in keep else {}),
+            }
+            for g, i, m in zip(rows["group"], rows["id"], match, strict=True)
         ]
 
     def _count_extra_copies(self) -> None:
         df = self._view_df
-        n = int((~df["best"].astype(bool)).sum()) if "best" in df.columns else 0
+        n = len(_results.copies(df, self._keepers)) if "best" in df.columns else 0
         self.actions.extra_copies = n  # type: ignore[attr-defined]
 
     # -- map -------------------------------------------------------------------------
@@ -260,20 +294,14 @@ class Curation:
             self._report(exc, self.controls, "map selection")  # type: ignore[attr-defined]
 
     def _show_map_selection(self, ids: list[str]) -> None:
+        """The lassoed images, in map order. They carry no scores: the scores of the
+        query the map is coloured by belong to that query's result, not to this one."""
         ids = self._project_ids(ids)  # type: ignore[attr-defined]
         if not ids:
             return
-        scores = np.full(len(ids), np.nan)
-        q = self._query
-        if q is not None:
-            known = dict(zip(q.ids, q.scores, strict=True))
-            scores = np.array([known.get(i, np.nan) for i in ids], dtype=float)
-        what = {"type": "map", "n": len(ids)}
-        if q is not None:
-            what["scored_by"] = q.query.get("text") or q.query.get("type")
-        coll = Collection(self.project, pd.DataFrame({"id": ids, "score": scores}), query=what)  # type: ignore
+        what: dict[str, Any] = {"type": "map", "n": len(ids)}
+        coll = Collection(self.project, pd.DataFrame({"id": ids}), query=what)  # type: ignore
         self._set_result(coll)  # type: ignore[attr-defined]
-        self._message(f"{len(ids)} images selected on the map.")  # type: ignore[attr-defined]
 
     def _highlight(self, ids: list[str]) -> None:
         if self._map_view is None:
@@ -284,3 +312,85 @@ class Curation:
 
     def _on_gallery_selected(self, change: dict) -> None:
         self._highlight(list(self.gallery.selected))  # type: ignore[attr-defined]
+
+
+_COMPARE_SIDE = 320  # px: the pictures of a compared group
+_DIFF_SIDE = 256
+#: Collection columns that every result has; the others of a duplicates view (kind,
+#: pixel evidence…) are shown in the compare view as they are.
+_PLAIN = {"id", "path", "score", "rank", "kind", "t", "tags", "group", "best", "width", "height"}
+
+
+def compare_group(rows: pd.DataFrame, keep: set[str], max_bytes: int | None) -> Reply:
+    """A duplicate group side by side (the keeper first): per member its file facts
+    and a JPEG; per copy a difference image against the keeper (pixels scaled to the
+    keeper's size, differences brightened 4x) and the mean difference in percent."""
+    from PIL import Image
+
+    from ..images import DecodeFailure, decode, read_bytes, thumbnail_jpeg
+
+    out: list[dict[str, Any]] = []
+    buffers: list[bytes] = []
+    pictures: dict[str, Image.Image] = {}
+    for r in rows.to_dict("records"):
+        row: dict[str, Any] = {
+            "id": r["id"],
+            "name": os.path.basename(r["path"]),
+            "path": r["path"],
+            "keep": r["id"] in keep,
+            "score": None if pd.isna(r["score"]) else float(r["score"]),
+            "format": "",
+            "width": None,
+            "height": None,
+            "bytes": None,
+            "error": "",
+            "facts": {
+                k: str(v)
+                for k, v in r.items()
+                if k not in _PLAIN and not (isinstance(v, float) and np.isnan(v))
+            },
+            "pic": -1,
+            "diff": -1,
+            "diff_pct": None,
+        }
+        try:
+            if r.get("kind") == "frame":
+                raise DecodeFailure("frame", "a video frame: open the video to compare")
+            data = read_bytes(r["path"], max_bytes)
+            row["bytes"] = len(data)
+            with Image.open(io.BytesIO(data)) as im:
+                row["format"], (row["width"], row["height"]) = im.format or "", im.size
+            img = decode(data, r["path"], _COMPARE_SIDE)
+            pictures[r["id"]] = img
+            row["pic"] = len(buffers)
+            buffers.append(thumbnail_jpeg(img, size=_COMPARE_SIDE, quality=85))
+        except (DecodeFailure, OSError, ValueError) as exc:
+            row["error"] = getattr(exc, "message", None) or str(exc)
+        out.append(row)
+    kept = next((pictures.get(r["id"]) for r in out if r["keep"]), None)
+    for row in out:
+        img = pictures.get(row["id"])
+        if row["keep"] or kept is None or img is None:
+            continue
+        diff, pct = _difference(kept, img)
+        row["diff"], row["diff_pct"] = len(buffers), pct
+        buffers.append(diff)
+    return Reply({"rows": out}, buffers)
+
+
+def _difference(a: Any, b: Any) -> tuple[bytes, float]:
+    """|a - b| with ``b`` scaled to ``a``'s shape (at most ``_DIFF_SIDE`` px), as a
+    JPEG, and the mean absolute difference in percent of full scale."""
+    from PIL import Image
+
+    small = a.copy()
+    small.thumbnail((_DIFF_SIDE, _DIFF_SIDE))
+    size = small.size
+    x = np.asarray(small.convert("RGB"), dtype=np.int16)
+    y = np.asarray(b.convert("RGB").resize(size, Image.Resampling.BILINEAR), dtype=np.int16)
+    d = np.abs(x - y)
+    pct = round(float(d.mean()) / 255 * 100, 2)
+    img = Image.fromarray(np.clip(d * 4, 0, 255).astype(np.uint8))
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=85)
+    return buf.getvalue(), pct

@@ -22,9 +22,12 @@ import pandas as pd
 from .._errors import AISearchError
 from ..collection import Collection
 from ..project import Project
+from . import _results
+from ._actions import SelectionActions
 from ._curate import Curation
 from ._parts import Actions, Controls, Gallery
 from ._protocol import REPLY, MessageKind, Method, Mode, Part, Reply, Request, parse, request_id
+from ._results import NO_FILTER, Filter, Tab
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +55,13 @@ def _inside(path: str, folder: str) -> bool:
         return False
 
 
-class SearchPanel(Curation, W.VBox):
+class SearchPanel(Curation, SelectionActions, W.VBox):
     """Search a project by prompt, diversity or example images; brush the score
-    histogram; select, save, tag, copy and export results.
+    histogram; select images and act on them with the "With N selected ▾" menu (save,
+    tag, untag, copy, move, delete to the trash with Undo, export, search similar).
+
+    Each mode tab keeps its own last result, filter and selection; the header above
+    the gallery names what it shows (``panel.header``).
 
     >>> panel = aw.SearchPanel(proj)          # doctest: +SKIP
     >>> panel                                  # shows it in the notebook
@@ -97,13 +104,17 @@ class SearchPanel(Curation, W.VBox):
         self.gallery = Gallery(page_size=page_size)
         self.actions = Actions()
         self._result: Collection | None = None
+        self._title = ""
         self._view: Collection | None = None
         self._view_df: pd.DataFrame = pd.DataFrame(columns=["id", "path", "score", "rank"])
-        self._filter: tuple[str, float | None, float | None] = ("all", None, None)
+        self._filter: Filter = NO_FILTER
+        self._tabs: dict[str, Tab] = {}  # the other tabs' views (see _on_mode)
+        self._undo: tuple[list[str], Tab] | None = None
+        self._keepers: dict[int, str] = {}  # duplicates: the copy the user keeps per group
         self._build_chart()
         self.map_pane = self._build_map()
         super().__init__(
-            [self.controls, self.chart, self.actions, self.map_pane, self.gallery],
+            [self.controls, self.chart, self.map_pane, self.actions, self.gallery],
             layout=W.Layout(width="100%"),
         )
         self._parts = {Part.CONTROLS: self.controls, Part.GALLERY: self.gallery}
@@ -124,18 +135,28 @@ class SearchPanel(Curation, W.VBox):
             Request.OPEN: self._open,
             Request.SAVE: self._save,
             Request.TAG: self._tag,
+            Request.UNTAG: self._untag,
             Request.COPY: self._copy,
+            Request.MOVE: self._move,
+            Request.DELETE: self._delete,
             Request.EXPORT: self._export,
+            Request.UNDO_DELETE: self._undo_delete,
+            Request.DROP_HIDDEN: self._drop_hidden,
             Request.SEARCH_DUPLICATES: self._search_duplicates,
             Request.SEARCH_OUTLIERS: self._search_outliers,
             Request.TAG_ALL_BUT_BEST: self._tag_all_but_best,
             Request.DELETE_ALL_BUT_BEST: self._delete_all_but_best,
+            Request.COMPARE: self._compare_group,
+            Request.SET_KEEPER: self._set_keeper,
+            Request.TRASH_GROUP: self._trash_group,
         }
         for part, widget in self._parts.items():
             widget.on_msg(lambda _w, msg, _bufs, part=part: self._dispatch(part, msg))
         self.gallery.observe(lambda _: self._show_page(), "page")
         self.gallery.observe(self._on_selected, "selected")
         self.gallery.observe(self._on_gallery_selected, "selected")
+        self.controls.observe(self._on_mode, "mode")
+        self._update_counts()
         self._stop = threading.Event()
         self._refresh_status()
         self._refresh_collections()
@@ -162,13 +183,11 @@ class SearchPanel(Curation, W.VBox):
         self._threshold.observe(self._on_threshold, "value")
         self._range_label = W.Label("")
         self._make_figure(np.array([0.0, 1.0]), np.zeros(2, dtype=int))
-        self.chart = W.VBox(
-            [
-                self.figure,
-                W.HBox([*self._quick.values(), suggested, self._threshold, self._range_label]),
-            ],
-            layout=W.Layout(width="100%"),
+        self._chart_row = W.HBox(
+            [*self._quick.values(), suggested, self._threshold, self._range_label]
         )
+        # Empty until a result with scores is shown (no axes before a search).
+        self.chart = W.VBox([], layout=W.Layout(width="100%"))
 
     def _make_figure(self, centers: np.ndarray, counts: np.ndarray) -> None:
         """A new histogram figure for a new result. bqplot scales do not recompute their
@@ -209,7 +228,8 @@ class SearchPanel(Curation, W.VBox):
             animation_duration=0,
         )
         if old is not None:
-            self.chart.children = (self.figure, *self.chart.children[1:])
+            if self.chart.children:
+                self.chart.children = (self.figure, self._chart_row)
             parts = [*old.marks, *old.axes, old.interaction]
             parts += [sc for m in old.marks for sc in m.scales.values()]
             for w in [old, *parts]:
@@ -242,6 +262,7 @@ class SearchPanel(Curation, W.VBox):
         if kind == "all" or self._result is None:
             return None
         s = self._result.scores
+        s = s[np.isfinite(s)]
         smin, smax = (float(s.min()), float(s.max())) if len(s) else (0.0, 0.0)
         return (lo if lo is not None else smin, hi if hi is not None else smax)
 
@@ -278,12 +299,35 @@ class SearchPanel(Curation, W.VBox):
 
     @property
     def selected(self) -> list[str]:
-        """Ids of the images selected in the gallery."""
+        """Ids of the images selected in the gallery (images of the result only; a
+        score filter may hide some of them: see ``hidden_selected``)."""
         return list(self.gallery.selected)
 
     @selected.setter
     def selected(self, ids: Sequence[str]) -> None:
         self.gallery.selected = list(dict.fromkeys(ids))
+
+    @property
+    def hidden_selected(self) -> list[str]:
+        """Selected images that the score filter hides (acted on as part of the
+        selection, and counted on the menu: "60 selected (44 hidden)")."""
+        shown = set(self._view_df["id"])
+        return [i for i in self.gallery.selected if i not in shown]
+
+    @property
+    def header(self) -> str:
+        """What the gallery shows, as the header above it says."""
+        return self.actions.header
+
+    @property
+    def mode(self) -> str:
+        """The tab shown (``prompt``, ``diverse``, ``similar``, ``duplicates`` or
+        ``outliers``); setting it shows that tab's own last result."""
+        return self.controls.mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        self.controls.mode = Mode(value).value
 
     def search(self, prompt: str, limit: int | None = None) -> Collection | None:
         """Run a prompt search as if typed in the panel. An error is shown in the
@@ -406,17 +450,99 @@ class SearchPanel(Curation, W.VBox):
         self.controls.limit = limit
         return res
 
-    def _set_result(self, res: Collection) -> None:
-        self._result = res
+    def _set_result(self, res: Collection, title: str | None = None) -> None:
+        """Show a new result in the current tab (no filter, nothing selected). The
+        tab's own inputs stop naming an older search when it is not theirs: opening
+        a saved collection in the Similar tab clears its example chips."""
+        c = self.controls
+        if not _results.is_own(c.mode, res):
+            with c.hold_sync():
+                if c.mode == Mode.SIMILAR:
+                    c.references = []
+                if c.mode == Mode.PROMPT:
+                    c.prompt = ""
+        if res.query.get("type") == "duplicates":
+            self._keepers = {}
+        self._clear_undo()
+        self._message("", where=self.actions)
+        names = {r["id"]: r["name"] for r in c.references}
+        self._show_tab(Tab(res, title or _results.title(res, names)))
+
+    def _tab_state(self) -> Tab:
+        """The current tab's view, to keep while another tab is shown."""
+        return Tab(self._result, self._title, self._filter, list(self.gallery.selected))
+
+    def _show_tab(self, tab: Tab) -> None:
+        """Show a tab's view: its result in the chart and gallery, its filter and its
+        selection."""
+        res = self._result = tab.result
+        self._title = tab.title
         self._update_suggested(res)
-        self._note_query(res)
-        scores = res.scores
-        if len(scores):
-            self._threshold.value = round(float(np.median(scores)), 4)
+        if res is not None:
+            self._note_query(res)
+        scores = res.scores if res is not None else np.zeros(0)
+        scores = scores[np.isfinite(scores)]
+        kind, lo, hi = tab.filter
+        self._filter = NO_FILTER  # the threshold below must not re-filter the old view
+        value = lo if kind == "above" else hi if kind == "below" else None
+        if value is None and len(scores):
+            value = round(float(np.median(scores)), 4)
+        if value is not None and np.isfinite(value):
+            self._threshold.value = float(value)
         self._update_chart()
-        self._apply_filter("all", None, None, sync_brush=True)
-        what = res.query.get("text") or res.query.get("type") or (res.name or "")
-        self._message(f"{len(res)} results" + (f" for {what!r}" if what else "") + ".")
+        # A result without scores (a map selection, a saved list) has no histogram. The
+        # figure leaves the page (a hidden bqplot figure draws negative sizes).
+        self.chart.children = (self.figure, self._chart_row) if len(scores) else ()
+        with self.gallery.hold_sync():
+            self._apply_filter(kind, lo, hi, sync_brush=True)
+            self.gallery.selected = tab.selected
+        self._update_counts()
+
+    def _on_mode(self, change: dict) -> None:
+        """A tab switch (a click, or a search from Python): keep the old tab's view,
+        show the new tab's own last result (or none). Messages belong to what they
+        answered and go."""
+        self._tabs[change["old"]] = self._tab_state()
+        for part in self._parts.values():
+            self._message("", where=part)
+        self._clear_undo()
+        self._show_tab(self._tabs.pop(change["new"], Tab()))
+
+    def _restore_tab(self, tab: Tab) -> None:
+        self._show_tab(tab)
+
+    def _drop_from_result(self, ids: list[str]) -> None:
+        """Take ``ids`` (deleted files) out of the result shown, keeping its filter and
+        the rest of the selection; a duplicate group left with one image goes too."""
+        res = self._result
+        if res is None or not ids:
+            return
+        gone = set(ids)
+        df = res.df
+        keep = df[~df["id"].isin(gone)]
+        if "group" in keep.columns:
+            sizes = keep["group"].value_counts()
+            keep = keep[keep["group"].map(sizes) > 1]
+        tab = self._tab_state()
+        tab.result = res.select(list(keep["id"]))
+        tab.selected = [i for i in tab.selected if i not in gone]
+        self._show_tab(tab)
+
+    def _clear_undo(self) -> None:
+        self._undo = None
+        self.actions.undo = ""
+
+    def _update_counts(self) -> None:
+        """The result bar: the header and the counts of the "With N selected" menu."""
+        sel = self.gallery.selected
+        shown = set(self._view_df["id"])
+        tab = Tab(self._result, self._title, self._filter)
+        a = self.actions
+        with a.hold_sync():
+            a.header = _results.header(self.controls.mode, tab, self._view_df)
+            a.n_shown = len(self._view_df)
+            a.n_selected = len(sel)
+            a.n_hidden = sum(1 for i in sel if i not in shown)
 
     def _apply_filter(
         self, kind: str, lo: float | None, hi: float | None, sync_brush: bool = False
@@ -436,17 +562,17 @@ class SearchPanel(Curation, W.VBox):
         self._view = view
         self._view_df = view.df if view is not None else self._view_df.iloc[0:0]
         self._count_extra_copies()
+        rng = self.score_range
         if sync_brush:
-            self._brush.selected = None if kind == "all" else np.array(self.score_range)
+            ok = rng is not None and bool(np.isfinite(rng).all())
+            self._brush.selected = np.array(rng) if ok and kind != "all" else None
         for k, b in self._quick.items():
             b.button_style = "info" if k == kind else ""
-        rng = self.score_range
         self._range_label.value = (
             "full range" if rng is None else f"score {rng[0]:.3f} – {rng[1]:.3f}"
         )
         segments = self._segments(view)
-        n, total = len(self._view_df), (len(res) if res is not None else 0)
-        self.actions.summary = f"Showing {n} of {total} results" if res is not None else ""
+        n = len(self._view_df)
         with self.gallery.hold_sync():
             self.gallery.total = n
             self.gallery.empty_text = (
@@ -458,6 +584,7 @@ class SearchPanel(Curation, W.VBox):
             if self.gallery.page != 0:
                 self.gallery.page = 0  # the observer shows the page
         self._show_page()
+        self._update_counts()
 
     def _segments(self, view: Collection | None) -> list[dict[str, Any]]:
         """The time segments of the video frames shown (best first), each with the id
@@ -509,10 +636,17 @@ class SearchPanel(Curation, W.VBox):
         return [i for i in dict.fromkeys(strs) if i in known]
 
     def _on_selected(self, change: dict) -> None:
-        new = change["new"]
-        ok = self._project_ids(list(new))
-        if ok != list(new):
-            self.gallery.selected = ok  # the browser may select images of the project only
+        new = list(change["new"])
+        ok = self._project_ids(new)  # the browser may select images of the project only
+        if self._result is not None:  # … and of the result shown
+            ids = set(self._result.ids)
+            ok = [i for i in ok if i in ids]
+        else:
+            ok = []
+        if ok != new:
+            self.gallery.selected = ok
+            return
+        self._update_counts()
 
     def _set_references(self, ids: Sequence[str]) -> None:
         recs = self.project.catalog.records(list(ids))
@@ -635,50 +769,12 @@ class SearchPanel(Curation, W.VBox):
         time = "" if pd.isna(r["t"]) else _clock(r["t"])
         return Reply({"name": name, "score": score, "time": time}, [data])
 
-    def _similar_selected(self) -> Collection:
-        res = self._similar_ids(self.selected)
-        self.gallery.selected = []
-        return res
-
     def _open(self, name: str) -> None:
         try:
             coll = self.project.collections[name]
         except KeyError as exc:
             raise AISearchError(str(exc.args[0] if exc.args else exc)) from exc
         self.show(coll)
-
-    def _shown_view(self) -> Collection:
-        if self._view is None:
-            raise AISearchError("Run a search first.")
-        return self._view
-
-    def _save(self, name: str) -> None:
-        view = self._shown_view()
-        view.save(name)
-        self._refresh_collections()
-        self._message(f"Saved {len(view)} images as {name!r}.", where=self.actions)
-
-    def _tag(self, tag: str) -> None:
-        view = self._shown_view()
-        view.tag(tag)
-        self._message(f"Tagged {len(view)} images {tag!r}.", where=self.actions)
-        self._view_df = view.df
-
-    def _copy(self, dir: str) -> Reply:
-        view = self._shown_view()
-        rep = view.copy_to(self._allowed_target(dir, folder=True), on_conflict="skip")
-        counts = rep["status"].value_counts().to_dict()
-        text = "Copy: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + "."
-        bad = rep[rep["status"] == "error"]
-        if len(bad):
-            return Reply(error=f"{text} First error: {bad['message'].iloc[0]}")
-        self._message(text, where=self.actions)
-        return Reply()
-
-    def _export(self, path: str) -> None:
-        view = self._shown_view()
-        p = view.export(self._allowed_target(path, folder=False))
-        self._message(f"Exported {len(view)} rows to {p}.", where=self.actions)
 
     def _allowed_target(self, raw: Any, folder: bool) -> str:
         """A copy/export target the browser sent, resolved (symlinks, ``..``) and

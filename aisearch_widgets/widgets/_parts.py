@@ -6,7 +6,9 @@ selections the front end writes: ``Controls.mode``, ``Gallery.page`` and
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any
 
 import anywidget
 import traitlets as t
@@ -28,6 +30,28 @@ class _Part(anywidget.AnyWidget):
 
     message = t.Unicode("").tag(sync=True)
     message_kind = _enum(MessageKind, "info").tag(sync=True)
+
+    # Every message of a part leaves through these two: its state (at open and on each
+    # trait change) and its replies. JSON has no NaN or Infinity, and a message holding
+    # one is dropped on its way to the browser ("Out of range float values are not
+    # JSON compliant"): such a number travels as null.
+    def get_state(self, key: Any = None, drop_defaults: bool = False) -> dict:
+        return finite(super().get_state(key, drop_defaults))
+
+    def send(self, content: Any, buffers: Any = None) -> None:
+        super().send(finite(content), buffers)
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (also inside dicts, lists and tuples)
+    replaced by None: what JSON can carry."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
 
 
 class Controls(_Part):
@@ -69,11 +93,20 @@ class Gallery(_Part):
 
 
 class Actions(_Part):
-    """Save / tag / copy / export the collection the gallery shows."""
+    """The result bar above the gallery: a header naming what the gallery shows, and
+    the "With N selected ▾" menu (save, tag, untag, copy, move, delete to the trash,
+    export, search similar) acting on the selection, or on every image shown when
+    nothing is selected; reopening a saved collection."""
 
     _esm = STATIC / "actions.js"
     collections = t.List(t.Unicode()).tag(sync=True)
-    summary = t.Unicode("").tag(sync=True)
-    # Shown duplicates that are not their group's best copy (0: not a duplicates view;
+    # What the gallery shows, e.g. "Prompt 'a red circle' · 120 of 500 · above 0.410".
+    header = t.Unicode("").tag(sync=True)
+    n_shown = t.Int(0).tag(sync=True)  # images the score filter lets through
+    n_selected = t.Int(0).tag(sync=True)  # selected images of the result (shown or not)
+    n_hidden = t.Int(0).tag(sync=True)  # of those, the ones the filter hides
+    # Set while the last delete can be undone (the label of the Undo button).
+    undo = t.Unicode("").tag(sync=True)
+    # Shown duplicates that are not their group's keeper (0: not a duplicates view;
     # the "all but the best" buttons are hidden).
     extra_copies = t.Int(0).tag(sync=True)

@@ -56,12 +56,20 @@ class Request(StrEnum):
     OPEN = "open"
     SAVE = "save"
     TAG = "tag"
+    UNTAG = "untag"
     COPY = "copy"
+    MOVE = "move"
+    DELETE = "delete"
     EXPORT = "export"
+    UNDO_DELETE = "undo_delete"
+    DROP_HIDDEN = "drop_hidden"
     SEARCH_DUPLICATES = "search_duplicates"
     SEARCH_OUTLIERS = "search_outliers"
     TAG_ALL_BUT_BEST = "tag_all_but_best"
     DELETE_ALL_BUT_BEST = "delete_all_but_best"
+    COMPARE = "compare"
+    SET_KEEPER = "set_keeper"
+    TRASH_GROUP = "trash_group"
 
 
 #: The one message type Python sends: the answer to a request.
@@ -147,21 +155,53 @@ SPECS: dict[Request, Spec] = {
         doc="a large preview: one JPEG buffer (time: a video frame's time, else empty)",
     ),
     Request.SIMILAR_ONE: Spec(Part.GALLERY, {"id": "string"}, doc="similar to one image"),
-    Request.SIMILAR_SELECTED: Spec(Part.GALLERY, doc="similar to the selection"),
+    Request.SIMILAR_SELECTED: Spec(
+        Part.ACTIONS, {"count": "integer"}, doc="similar to the selection (count: as shown)"
+    ),
     Request.OPEN: Spec(Part.ACTIONS, {"name": "string"}, doc="show a saved collection"),
-    Request.SAVE: Spec(Part.ACTIONS, {"name": "string"}, doc="save what is shown"),
-    Request.TAG: Spec(Part.ACTIONS, {"tag": "string"}, doc="tag what is shown"),
-    Request.COPY: Spec(Part.ACTIONS, {"dir": "string"}, doc="copy what is shown"),
-    Request.EXPORT: Spec(Part.ACTIONS, {"path": "string"}, doc="export a manifest"),
+    # The actions of the "With N selected" menu act on the selection, or on every image
+    # shown when nothing is selected. ``count`` is the number the menu showed the user:
+    # when the images acted on are not that many (the view changed meanwhile), nothing
+    # is done and the reply says why.
+    Request.SAVE: Spec(Part.ACTIONS, {"name": "string", "count": "integer"}, doc="save"),
+    Request.TAG: Spec(Part.ACTIONS, {"tag": "string", "count": "integer"}, doc="add a tag"),
+    Request.UNTAG: Spec(Part.ACTIONS, {"tag": "string", "count": "integer"}, doc="remove a tag"),
+    Request.COPY: Spec(Part.ACTIONS, {"dir": "string", "count": "integer"}, doc="copy files"),
+    Request.MOVE: Spec(Part.ACTIONS, {"dir": "string", "count": "integer"}, doc="move files"),
+    Request.DELETE: Spec(
+        Part.ACTIONS, {"count": "integer"}, doc="move the files to the project's trash"
+    ),
+    Request.EXPORT: Spec(
+        Part.ACTIONS, {"path": "string", "count": "integer"}, doc="export a manifest"
+    ),
+    Request.UNDO_DELETE: Spec(Part.ACTIONS, doc="restore what the last delete moved to the trash"),
+    Request.DROP_HIDDEN: Spec(
+        Part.ACTIONS, doc="drop the selected images a score filter hides from the selection"
+    ),
     Request.SEARCH_DUPLICATES: Spec(Part.CONTROLS, doc="groups of duplicate images"),
     Request.SEARCH_OUTLIERS: Spec(Part.CONTROLS, {"n": "integer"}, doc="the n most unusual"),
     Request.TAG_ALL_BUT_BEST: Spec(
-        Part.ACTIONS, {"tag": "string"}, doc="tag the shown duplicates but each group's best"
+        Part.ACTIONS, {"tag": "string"}, doc="tag the shown duplicates but each group's keeper"
     ),
     Request.DELETE_ALL_BUT_BEST: Spec(
         Part.ACTIONS,
         {"count": "integer"},
-        doc="delete the shown duplicates but each group's best; count: what the user confirmed",
+        doc="trash the shown duplicates but each group's keeper; count: what the user confirmed",
+    ),
+    Request.COMPARE: Spec(
+        Part.GALLERY,
+        {"group": "integer"},
+        reply={"rows": "object[]"},
+        doc="a duplicate group side by side: per member a JPEG buffer, then per copy a "
+        "difference image against the keeper (empty when not made)",
+    ),
+    Request.SET_KEEPER: Spec(
+        Part.GALLERY, {"id": "string"}, doc="keep this copy of its group (not the proposed one)"
+    ),
+    Request.TRASH_GROUP: Spec(
+        Part.GALLERY,
+        {"group": "integer", "count": "integer"},
+        doc="trash a group's copies but its keeper; count: what the user confirmed",
     ),
 }
 

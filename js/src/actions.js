@@ -1,93 +1,261 @@
-// Collection actions on what the gallery shows: save under a name, tag, copy to a
-// folder, export a manifest; and reopening a saved collection. For a duplicates view:
-// tag or delete every copy but the best of each group (deleting asks first).
+// The result bar above the gallery: a header naming what the gallery shows (set by
+// Python), and the "With N selected ▾" menu holding every action. Without a
+// selection it reads "All N shown ▾". The number on the button is the number acted
+// on: each request carries it, and Python refuses when it no longer matches.
+// Selected images hidden by the score filter are counted openly ("(44 hidden)").
+// Actions that need a name or a folder open a small form whose field starts empty.
+// A delete moves files to the project's trash and offers Undo. For a duplicates
+// view: tag or trash every copy but the kept one of each group (confirmed first).
 import { h, clear, showMessage } from "./dom.js";
 import { Request } from "./protocol.js";
 import { requester } from "./requests.js";
 
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
 function render({ model, el }) {
   el.classList.add("aisw", "aisw-actions");
-  const message = h("div", { class: "aisw-message", hidden: true });
+  const message = h("span", { class: "aisw-message", hidden: true });
   const send = requester(model, message);
-  const field = (placeholder, label) =>
-    h("input", { type: "text", placeholder, "aria-label": label, class: "aisw-field" });
-  const nameIn = field("collection name", "Collection name");
-  const tagIn = field("tag", "Tag");
-  const dirIn = field("folder", "Target folder");
-  const exportIn = field("manifest.csv or .jsonl", "Export path");
-  const act = (input, type, key) => () => {
-    const value = input.value.trim();
-    if (!value) {
-      input.focus();
-      return;
-    }
-    send(type, { [key]: value });
-  };
-  const btn = (text, fn, cls = "aisw-btn") => h("button", { class: cls, text, on: { click: fn } });
-  const saved = h("select", { class: "aisw-saved", "aria-label": "Saved collections" });
-  const openBtn = btn("Open", () => saved.value && send(Request.OPEN, { name: saved.value }));
-  const summary = h("span", { class: "aisw-muted aisw-summary" });
-  const inputs = [
-    [nameIn, Request.SAVE, "name"],
-    [tagIn, Request.TAG, "tag"],
-    [dirIn, Request.COPY, "dir"],
-    [exportIn, Request.EXPORT, "path"],
+  const selected = () => model.get("n_selected");
+  const count = () => selected() || model.get("n_shown");
+
+  // -- the menu and its actions ------------------------------------------------------
+  // label(n): what the form asks; field: the request's text field (none: a plain
+  // confirmation); danger: the confirm button is red.
+  const ACTIONS = [
+    { key: "save", item: "Save as collection…", request: Request.SAVE, field: "name",
+      placeholder: "collection name", ok: "Save",
+      label: (n) => `Save ${plural(n, "image", "images")} as the collection` },
+    { key: "tag", item: "Tag…", request: Request.TAG, field: "tag", placeholder: "tag", ok: "Tag",
+      label: (n) => `Add a tag to ${plural(n, "image", "images")}:` },
+    { key: "untag", item: "Remove a tag…", request: Request.UNTAG, field: "tag", placeholder: "tag",
+      ok: "Remove tag", label: (n) => `Remove a tag from ${plural(n, "image", "images")}:` },
+    { key: "copy", item: "Copy to folder…", request: Request.COPY, field: "dir", placeholder: "folder",
+      ok: "Copy", label: (n) => `Copy ${plural(n, "file", "files")} into the folder` },
+    { key: "move", item: "Move to folder…", request: Request.MOVE, field: "dir", placeholder: "folder",
+      ok: "Move", label: (n) => `Move ${plural(n, "file", "files")} into the folder` },
+    { key: "delete", item: "Delete (move to trash)…", request: Request.DELETE, ok: "Move to trash",
+      danger: true,
+      label: (n) => `Move ${plural(n, "file", "files")} to the project's trash? You can undo it.` },
+    { key: "export", item: "Export manifest…", request: Request.EXPORT, field: "path",
+      placeholder: "manifest.csv or .jsonl", ok: "Export",
+      label: (n) => `Export ${plural(n, "row", "rows")} (path, score, tags) to` },
   ];
-  for (const [input, type, key] of inputs) {
-    input.addEventListener("keydown", (e) => e.key === "Enter" && act(input, type, key)());
+  const menuBtn = h("button", {
+    class: "aisw-btn aisw-primary aisw-menu-btn",
+    "aria-haspopup": "menu",
+    "aria-expanded": "false",
+  });
+  // Keys pressed in the menu and the form are theirs, not JupyterLab's notebook
+  // shortcuts (ArrowDown would otherwise also move to the next cell).
+  const menu = h("div", {
+    class: "aisw-menu", role: "menu", hidden: true, "data-lm-suppress-shortcuts": "true",
+  });
+  const item = (text, cls, fn) =>
+    h("button", { class: `aisw-menu-item ${cls}`, role: "menuitem", text, on: { click: fn } });
+  for (const a of ACTIONS) menu.append(item(a.item, `aisw-do-${a.key}`, () => openForm(a)));
+  const similarItem = item("Search similar to the selection", "aisw-do-similar", () => {
+    closeMenu();
+    send(Request.SIMILAR_SELECTED, { count: count() });
+  });
+  const dropItem = item("", "aisw-do-drop-hidden", () => {
+    closeMenu();
+    send(Request.DROP_HIDDEN);
+  });
+  menu.append(h("hr", { class: "aisw-menu-sep" }), similarItem, dropItem);
+  const openMenu = () => {
+    menu.hidden = false;
+    menuBtn.setAttribute("aria-expanded", "true");
+    menu.querySelector("button:not([disabled])")?.focus();
+  };
+  function closeMenu() {
+    menu.hidden = true;
+    menuBtn.setAttribute("aria-expanded", "false");
   }
-  const dupTag = h("input", { type: "text", value: "duplicate", "aria-label": "Tag for the copies", class: "aisw-field" });
+  menuBtn.addEventListener("click", () => (menu.hidden ? openMenu() : closeMenu()));
+  const onOutside = (e) => {
+    if (!menu.hidden && !menuBtn.contains(e.target) && !menu.contains(e.target)) closeMenu();
+  };
+  document.addEventListener("click", onOutside, true);
+  menu.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      closeMenu();
+      menuBtn.focus();
+    } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault(); // the notebook must not scroll or move to another cell
+      const items = [...menu.querySelectorAll("button")].filter((b) => !b.disabled && !b.hidden);
+      const at = items.indexOf(document.activeElement);
+      const step = e.key === "ArrowDown" ? 1 : -1;
+      items[(at + step + items.length) % items.length]?.focus();
+    }
+  });
+
+  // -- the form of the chosen action -----------------------------------------------------
+  const formLabel = h("span", { class: "aisw-form-label" });
+  const formInput = h("input", { type: "text", class: "aisw-field aisw-form-input" });
+  const formOk = h("button", { class: "aisw-btn aisw-primary aisw-form-ok" });
+  const formCancel = h("button", { class: "aisw-btn aisw-form-cancel", text: "Cancel" });
+  const form = h("div", {
+    class: "aisw-row aisw-form", role: "group", hidden: true, "data-lm-suppress-shortcuts": "true",
+  }, [
+    formLabel, formInput, formOk, formCancel,
+  ]);
+  let current = null;
+  function openForm(action) {
+    closeMenu();
+    current = action;
+    el.dataset.action = action.key;
+    formInput.value = ""; // old text never stays in an action's field
+    formInput.hidden = !action.field;
+    formInput.placeholder = action.placeholder || "";
+    formInput.setAttribute("aria-label", action.placeholder || action.item);
+    formOk.textContent = action.ok;
+    formOk.classList.toggle("aisw-danger", Boolean(action.danger));
+    formOk.classList.toggle("aisw-primary", !action.danger);
+    formOk.disabled = false;
+    form.hidden = false;
+    updateForm();
+    (action.field ? formInput : formOk).focus();
+  }
+  function updateForm() {
+    if (current) formLabel.textContent = current.label((current.count || count)());
+  }
+  function closeForm() {
+    current = null;
+    delete el.dataset.action;
+    form.hidden = true;
+    formInput.value = "";
+  }
+  function submit() {
+    const a = current;
+    if (!a) return;
+    const fields = { count: (a.count || count)() };
+    if (a.field) {
+      const value = formInput.value.trim();
+      if (!value) {
+        formInput.focus();
+        return;
+      }
+      fields[a.field] = value;
+    }
+    formOk.disabled = true;
+    send(a.request, fields, (reply) => {
+      formOk.disabled = false;
+      if (reply.ok && current === a) closeForm();
+    });
+  }
+  formOk.addEventListener("click", submit);
+  formCancel.addEventListener("click", closeForm);
+  formInput.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") submit();
+    if (e.key === "Escape") closeForm();
+  });
+
+  // -- header, saved collections, message with Undo -------------------------------------
+  const header = h("div", { class: "aisw-result-header", role: "heading", "aria-level": "2" });
+  const saved = h("select", { class: "aisw-saved", "aria-label": "Saved collections" });
+  const openBtn = h("button", {
+    class: "aisw-btn aisw-open",
+    text: "Open",
+    on: { click: () => saved.value && send(Request.OPEN, { name: saved.value }) },
+  });
+  const undoBtn = h("button", {
+    class: "aisw-btn aisw-undo",
+    hidden: true,
+    on: { click: () => send(Request.UNDO_DELETE) },
+  });
+  const messageRow = h("div", { class: "aisw-row aisw-message-row" }, [message, undoBtn]);
+
+  // -- duplicates: every copy but the kept one of each group --------------------------------
+  const dupTag = h("input", {
+    type: "text", value: "duplicate", "aria-label": "Tag for the copies", class: "aisw-field",
+  });
   const dupText = h("span", { class: "aisw-muted aisw-dup-summary" });
+  const trashAll = {
+    key: "trash-copies", item: "Trash all proposed copies…", request: Request.DELETE_ALL_BUT_BEST,
+    ok: "Move to trash", danger: true, count: () => model.get("extra_copies"),
+    label: (n) => `Move ${plural(n, "copy", "copies")} to the project's trash (every copy but the kept one of each group)? You can undo it.`,
+  };
   const dupRow = h("div", { class: "aisw-row aisw-dup-actions", hidden: true }, [
     dupText,
     h("span", { class: "aisw-spacer" }),
     dupTag,
-    btn("Tag all but the best", act(dupTag, Request.TAG_ALL_BUT_BEST, "tag"), "aisw-btn aisw-tag-but-best"),
-    btn("Delete all but the best", () => {
-      const n = model.get("extra_copies");
-      const ok = window.confirm(
-        `Delete ${n} ${n === 1 ? "file" : "files"} from disk (every copy but the best of each group)? This cannot be undone.`,
-      );
-      if (ok) send(Request.DELETE_ALL_BUT_BEST, { count: n });
-    }, "aisw-btn aisw-delete-but-best"),
+    h("button", {
+      class: "aisw-btn aisw-tag-but-best",
+      text: "Tag all but the kept",
+      on: { click: () => dupTag.value.trim() && send(Request.TAG_ALL_BUT_BEST, { tag: dupTag.value.trim() }) },
+    }),
+    h("button", {
+      class: "aisw-btn aisw-delete-but-best",
+      text: "Trash all proposed copies…",
+      on: { click: () => openForm(trashAll) },
+    }),
   ]);
+
+  el.append(
+    h("div", { class: "aisw-row aisw-result-bar" }, [
+      header,
+      h("span", { class: "aisw-spacer" }),
+      saved,
+      openBtn,
+      h("span", { class: "aisw-menu-wrap" }, [menuBtn, menu]),
+    ]),
+    form,
+    messageRow,
+    dupRow,
+  );
+
+  // -- model → DOM ------------------------------------------------------------------------
+  function updateCounts() {
+    const sel = selected();
+    const hidden = model.get("n_hidden");
+    const shown = model.get("n_shown");
+    menuBtn.textContent = sel
+      ? `With ${sel} selected${hidden ? ` (${hidden} hidden)` : ""} ▾`
+      : `All ${shown} shown ▾`;
+    menuBtn.disabled = count() === 0;
+    if (menuBtn.disabled) closeMenu();
+    similarItem.disabled = sel === 0;
+    similarItem.title = sel ? "" : "Select example images first";
+    dropItem.hidden = hidden === 0;
+    dropItem.textContent = `Drop the ${hidden} hidden from the selection`;
+    updateForm();
+  }
+  function updateHeader() {
+    header.textContent = model.get("header");
+    if (current && current !== trashAll) closeForm(); // another result: start afresh
+  }
   function updateDup() {
     const n = model.get("extra_copies");
     dupRow.hidden = n === 0;
-    dupText.textContent = `${n} ${n === 1 ? "copy" : "copies"} besides the best of each group`;
+    dupText.textContent = `${plural(n, "copy", "copies")} proposed for the trash; the kept copy of each group is marked (change it in Compare)`;
+    if (n === 0 && current === trashAll) closeForm();
+    updateForm();
   }
-  model.on("change:extra_copies", updateDup);
-  updateDup();
-
-  el.append(
-    dupRow,
-    h("div", { class: "aisw-row" }, [
-      summary,
-      h("span", { class: "aisw-spacer" }),
-      nameIn, btn("Save", act(...inputs[0]), "aisw-btn aisw-primary aisw-save"),
-      tagIn, btn("Tag", act(...inputs[1]), "aisw-btn aisw-tag"),
-      dirIn, btn("Copy to folder", act(...inputs[2]), "aisw-btn aisw-copy"),
-      exportIn, btn("Export", act(...inputs[3]), "aisw-btn aisw-export"),
-      saved, openBtn,
-    ]),
-    message,
-  );
-
   function updateSaved() {
-    const current = saved.value;
+    const now = saved.value;
     clear(saved);
     saved.append(h("option", { value: "", text: "saved collections…" }));
     for (const name of model.get("collections")) saved.append(h("option", { value: name, text: name }));
-    saved.value = model.get("collections").includes(current) ? current : "";
+    saved.value = model.get("collections").includes(now) ? now : "";
   }
+  function updateMessage() {
+    showMessage(message, model.get("message"), model.get("message_kind"));
+    const undo = model.get("undo");
+    undoBtn.hidden = !undo;
+    undoBtn.textContent = undo || "Undo";
+  }
+  model.on("change:n_selected change:n_hidden change:n_shown", updateCounts);
+  model.on("change:header", updateHeader);
+  model.on("change:extra_copies", updateDup);
   model.on("change:collections", updateSaved);
-  model.on("change:summary", () => (summary.textContent = model.get("summary")));
-  model.on("change:message change:message_kind", () =>
-    showMessage(message, model.get("message"), model.get("message_kind")),
-  );
+  model.on("change:message change:message_kind change:undo", updateMessage);
+  updateCounts();
+  updateHeader();
+  updateDup();
   updateSaved();
-  summary.textContent = model.get("summary");
-  showMessage(message, model.get("message"), model.get("message_kind"));
+  updateMessage();
+  return () => document.removeEventListener("click", onOutside, true);
 }
 
 export default { render };

@@ -132,7 +132,7 @@ function render({ model, el }) {
     on: { click: () => send(Request.SEARCH_DUPLICATES) },
   });
   const duplicatesRow = h("div", { class: "aisw-row", dataset: { pane: Mode.DUPLICATES } }, [
-    h("span", { class: "aisw-muted", text: "Groups of copies, biggest first; the best copy of each is marked." }),
+    h("span", { class: "aisw-muted", text: "Groups of copies, biggest first. The copy proposed to keep is marked; nothing goes to the trash until you confirm a group (or all)." }),
     dupBtn,
   ]);
   const outN = numberInput(model.get("limit"), 1, "How many", "aisw-limit aisw-outliers-n");

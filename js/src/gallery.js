@@ -3,6 +3,10 @@
 // request for exactly the ids on screen, and are shown through blob URLs that are
 // revoked when the page changes. Frames of videos carry their time stamp; for them
 // a "Segments" view lists the time ranges Python merged (Collection.segments).
+// Actions on the selection live in the result bar's "With N selected" menu
+// (actions.js). A duplicates view heads each group with Compare (the group side by
+// side: file facts and difference images; choose the copy to keep) and a confirmed
+// "Trash N copies".
 import { h, clear, fmtScore, showMessage, BlobUrls } from "./dom.js";
 import { Request, View } from "./protocol.js";
 import { requester } from "./requests.js";
@@ -19,13 +23,11 @@ function render({ model, el }) {
   const countLabel = h("span", { class: "aisw-count", "aria-live": "polite" });
   const prevBtn = h("button", { class: "aisw-btn", text: "‹ Prev", title: "Previous page" });
   const nextBtn = h("button", { class: "aisw-btn", text: "Next ›", title: "Next page" });
-  const selLabel = h("span", { class: "aisw-muted aisw-selcount" });
-  const similarBtn = h("button", { class: "aisw-btn aisw-primary aisw-similar-selected" });
   const selectPageBtn = h("button", { class: "aisw-btn", text: "Select page" });
   const clearBtn = h("button", { class: "aisw-btn", text: "Clear selection" });
   const viewBtn = h("button", { class: "aisw-btn aisw-view-toggle", hidden: true });
   const toolbar = h("div", { class: "aisw-toolbar" }, [
-    prevBtn, countLabel, nextBtn, viewBtn, h("span", { class: "aisw-spacer" }), selLabel, similarBtn, selectPageBtn, clearBtn,
+    prevBtn, countLabel, nextBtn, viewBtn, h("span", { class: "aisw-spacer" }), selectPageBtn, clearBtn,
   ]);
   const grid = h("div", { class: "aisw-grid", role: "list" });
   const segBody = h("tbody");
@@ -38,10 +40,21 @@ function render({ model, el }) {
   const empty = h("div", { class: "aisw-empty aisw-muted", text: "No results yet." });
   const overlayImg = h("img", { class: "aisw-preview", alt: "" });
   const overlayCaption = h("div", { class: "aisw-preview-caption" });
-  const overlay = h("div", { class: "aisw-overlay", hidden: true, tabindex: "-1" }, [
+  const overlay = h("div", { class: "aisw-overlay aisw-lightbox", hidden: true, tabindex: "-1" }, [
     h("div", { class: "aisw-preview-box" }, [overlayImg, overlayCaption]),
   ]);
-  el.append(toolbar, message, grid, segTable, empty, overlay);
+  const compareBody = h("div", { class: "aisw-compare-body" });
+  const compareTitle = h("div", { class: "aisw-compare-title", role: "heading", "aria-level": "3" });
+  const compareTrash = h("button", { class: "aisw-btn aisw-danger aisw-compare-trash" });
+  const compareClose = h("button", { class: "aisw-btn aisw-compare-close", text: "Close" });
+  const compare = h("div", { class: "aisw-overlay aisw-compare", hidden: true, tabindex: "-1", role: "dialog", "aria-label": "Compare a group" }, [
+    h("div", { class: "aisw-compare-box" }, [
+      compareTitle,
+      compareBody,
+      h("div", { class: "aisw-row" }, [h("span", { class: "aisw-spacer" }), compareTrash, compareClose]),
+    ]),
+  ]);
+  el.append(toolbar, message, grid, segTable, empty, overlay, compare);
 
   viewBtn.addEventListener("click", () => {
     model.set("view", model.get("view") === View.SEGMENTS ? View.GRID : View.SEGMENTS);
@@ -97,7 +110,6 @@ function render({ model, el }) {
       model.save_changes();
     }
   });
-  similarBtn.addEventListener("click", () => send(Request.SIMILAR_SELECTED));
   clearBtn.addEventListener("click", () => {
     model.set("selected", []);
     model.save_changes();
@@ -123,11 +135,7 @@ function render({ model, el }) {
       c.box.checked = sel.has(id);
       c.card.classList.toggle("aisw-selected", sel.has(id));
     }
-    const n = sel.size;
-    selLabel.textContent = n ? `${n} selected` : "";
-    similarBtn.textContent = n ? `With ${n} selected → Search similar` : "Search similar";
-    similarBtn.disabled = n === 0;
-    clearBtn.disabled = n === 0;
+    clearBtn.disabled = sel.size === 0;
   }
 
   function updateToolbar() {
@@ -140,18 +148,100 @@ function render({ model, el }) {
     nextBtn.disabled = page() + 1 >= pages();
   }
 
-  // A duplicates view: a header where a group starts (its number and size), the best
-  // copy marked. Every string is text (textContent), never HTML.
+  // A duplicates view: a header where a group starts (its number, size and kind),
+  // Compare, and "Trash N copies" confirmed in place. The copy kept is marked; it is
+  // only proposed until the user confirms. Every string is text, never HTML.
   function groupHeader(it) {
     const n = it.group_size;
+    const copies = n - 1;
+    const kind = it.group_kind ? ` · ${it.group_kind}` : "";
+    const trash = h("button", { class: "aisw-btn aisw-trash-group", text: `Trash ${copies} ${copies === 1 ? "copy" : "copies"}…` });
+    const confirm = h("button", { class: "aisw-btn aisw-danger aisw-trash-group-confirm", hidden: true, text: `Move ${copies} to trash` });
+    const cancel = h("button", { class: "aisw-btn", hidden: true, text: "Cancel" });
+    const ask = (on) => {
+      trash.hidden = on;
+      confirm.hidden = !on;
+      cancel.hidden = !on;
+      if (on) confirm.focus();
+    };
+    trash.addEventListener("click", () => ask(true));
+    cancel.addEventListener("click", () => ask(false));
+    confirm.addEventListener("click", () =>
+      send(Request.TRASH_GROUP, { group: it.group, count: copies }, () => ask(false)),
+    );
     return h("div", {
       class: "aisw-group-header",
-      role: "heading",
-      "aria-level": "3",
       dataset: { group: String(it.group) },
-      text: `Group ${it.group + 1} · ${n} ${n === 1 ? "image" : "images"}`,
-    });
+    }, [
+      h("span", { role: "heading", "aria-level": "3", text: `Group ${it.group + 1} · ${n} ${n === 1 ? "image" : "images"}${kind}` }),
+      h("button", { class: "aisw-btn aisw-compare-btn", text: "Compare", on: { click: () => openCompare(it.group) } }),
+      trash, confirm, cancel,
+    ]);
   }
+
+  // -- compare a duplicate group side by side ------------------------------------------
+  const compareUrls = new BlobUrls();
+  let compareGroup = null;
+  const kb = (b) => (b === null || b === undefined ? "?" : b < 1024 ? `${b} B` : b < 1048576 ? `${(b / 1024).toFixed(1)} KB` : `${(b / 1048576).toFixed(2)} MB`);
+  function openCompare(group) {
+    compareGroup = group;
+    send(Request.COMPARE, { group }, showCompare);
+  }
+  function closeCompare() {
+    compare.hidden = true;
+    compareGroup = null;
+    compareUrls.revokeAll();
+    clear(compareBody);
+  }
+  function showCompare(reply, buffers) {
+    if (!reply.ok || compareGroup === null) return;
+    compareUrls.revokeAll();
+    clear(compareBody);
+    const rows = reply.rows || [];
+    const copies = rows.filter((r) => !r.keep).length;
+    compareTitle.textContent = `Group ${compareGroup + 1} · ${rows.length} images · the kept copy first`;
+    for (const r of rows) {
+      const pic = h("img", { class: "aisw-compare-pic", alt: r.name });
+      if (r.pic >= 0 && buffers[r.pic]) pic.src = compareUrls.make(buffers[r.pic]);
+      const facts = [
+        `${r.format || "?"} · ${r.width ?? "?"}×${r.height ?? "?"} px · ${kb(r.bytes)}`,
+        ...Object.entries(r.facts || {}).map(([k, v]) => `${k}: ${v}`),
+      ];
+      const col = h("div", { class: r.keep ? "aisw-compare-col aisw-compare-kept" : "aisw-compare-col", dataset: { id: r.id } }, [
+        r.keep
+          ? h("span", { class: "aisw-best-badge", text: "kept" })
+          : h("button", {
+              class: "aisw-btn aisw-keep-this",
+              text: "Keep this one instead",
+              on: { click: () => send(Request.SET_KEEPER, { id: r.id }, (rep) => rep.ok && openCompare(compareGroup)) },
+            }),
+        h("div", { class: "aisw-frame aisw-compare-frame" }, [pic]),
+        h("div", { class: "aisw-name", text: r.name, title: r.path }),
+        ...facts.map((f) => h("div", { class: "aisw-muted aisw-compare-fact", text: f })),
+        r.error ? h("div", { class: "aisw-error", text: r.error }) : null,
+      ]);
+      if (r.diff >= 0 && buffers[r.diff]) {
+        col.append(
+          h("div", { class: "aisw-frame aisw-compare-frame" }, [
+            h("img", { class: "aisw-compare-diff", alt: `difference of ${r.name} to the kept copy`, src: compareUrls.make(buffers[r.diff]) }),
+          ]),
+          h("div", { class: "aisw-muted aisw-compare-fact", text: `difference to the kept copy: ${r.diff_pct}% (brightened 4×)` }),
+        );
+      }
+      compareBody.append(col);
+    }
+    compareTrash.textContent = `Keep the marked copy, move ${copies} to trash`;
+    compareTrash.hidden = copies === 0;
+    compareTrash.onclick = () => {
+      const g = compareGroup;
+      send(Request.TRASH_GROUP, { group: g, count: copies }, (rep) => rep.ok && closeCompare());
+    };
+    compare.hidden = false;
+    compare.focus();
+  }
+  compareClose.addEventListener("click", closeCompare);
+  compare.addEventListener("click", (e) => e.target === compare && closeCompare());
+  compare.addEventListener("keydown", (e) => e.key === "Escape" && closeCompare());
 
   function buildPage() {
     urls.revokeAll();
@@ -181,7 +271,8 @@ function render({ model, el }) {
       const frame = h("div", { class: "aisw-frame", title: "Click to enlarge" }, [img]);
       frame.addEventListener("click", () => send(Request.PREVIEW, { id: it.id }, showPreview));
       const caption = h("div", { class: "aisw-caption" }, [
-        it.best ? h("span", { class: "aisw-best-badge", text: "best", title: "The copy kept" }) : null,
+        it.best ? h("span", { class: "aisw-best-badge", text: "keep", title: "The copy kept: only proposed until you trash the others" }) : null,
+        it.match ? h("span", { class: "aisw-match", text: it.match, title: `How this copy matches the kept one: ${it.match}` }) : null,
         h("span", { class: "aisw-score", text: fmtScore(it.score) }),
         it.time ? h("span", { class: "aisw-time", text: it.time, title: `time in ${it.name}` }) : null,
         h("span", { class: "aisw-name", text: it.name, title: it.path || it.name }),
@@ -248,6 +339,7 @@ function render({ model, el }) {
   return () => {
     urls.revokeAll();
     previewUrls.revokeAll();
+    compareUrls.revokeAll();
   };
 }
 

@@ -108,34 +108,49 @@ panel
     expect(page.locator(".aisw-card")).to_have_count(41)
     assert _py(lab, page, "panel.score_range") is None
 
-    # Select two images, then "Search similar".
+    # Select two images, then "Search similar" from the "With 2 selected" menu.
     cards = page.locator(".aisw-card")
     picked = [cards.nth(0).get_attribute("data-id"), cards.nth(1).get_attribute("data-id")]
     cards.nth(0).locator(".aisw-check").check()
     cards.nth(1).locator(".aisw-check").check()
-    expect(page.locator(".aisw-similar-selected")).to_have_text("With 2 selected → Search similar")
+    menu = page.locator(".aisw-menu-btn")
+    expect(menu).to_have_text("With 2 selected ▾")
     assert _py(lab, page, "panel.selected") == picked
-    page.locator(".aisw-similar-selected").click()
+    menu.click()
+    page.locator(".aisw-do-similar").click()
     expect(page.locator(".aisw-chip")).to_have_count(2)
     expect(page.locator(".aisw-card")).to_have_count(39)
+    expect(page.locator(".aisw-result-header")).to_have_text("Similar to 2 images · 39")
     state = _py(lab, page, "[panel.result.query['type'], panel.result.ids]")
     assert state[0] == "similar" and not set(picked) & set(state[1])
 
-    # Save what is shown as a collection.
-    page.get_by_label("Collection name").fill("look-alikes")
-    page.locator(".aisw-save").click()
-    expect(page.locator(".aisw-actions .aisw-message")).to_contain_text("Saved 39 images")
+    # Nothing selected in this tab: the menu acts on all shown. Save them.
+    expect(menu).to_have_text("All 39 shown ▾")
+    menu.click()
+    page.locator(".aisw-do-save").click()
+    page.locator(".aisw-form-input").fill("look-alikes")
+    page.locator(".aisw-form-ok").click()
+    expect(page.locator(".aisw-actions .aisw-message")).to_have_text(
+        "Saved 39 images as 'look-alikes'."
+    )
+    expect(page.locator(".aisw-form")).to_be_hidden()
     assert _py(lab, page, "list(proj.collections)") == ["look-alikes"]
 
-    # A refused request comes back as an error reply, shown where it was asked.
-    page.locator(".aisw-save").click()
+    # A refused request comes back as an error reply, shown where it was asked; the
+    # form stays open, and opens empty the next time.
+    menu.click()
+    page.locator(".aisw-do-save").click()
+    expect(page.locator(".aisw-form-input")).to_have_value("")
+    page.locator(".aisw-form-input").fill("look-alikes")
+    page.locator(".aisw-form-input").press("Enter")
     refused = page.locator(".aisw-actions .aisw-message.aisw-error")
     expect(refused).to_contain_text("overwrite")
     assert refused.get_attribute("role") == "alert"
+    page.locator(".aisw-form-cancel").click()
 
     # A click on a thumbnail asks for a preview; its reply carries the image.
     page.locator(".aisw-card .aisw-frame").first.click()
-    overlay = page.locator(".aisw-overlay")
+    overlay = page.locator(".aisw-lightbox")
     expect(overlay).to_be_visible()
     assert page.locator(".aisw-preview").get_attribute("src").startswith("blob:")
     page.keyboard.press("Escape")

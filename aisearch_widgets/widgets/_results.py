@@ -1,0 +1,204 @@
+"""What the panel shows, per tab: each mode tab keeps its own last result, score
+filter and selection (:class:`Tab`), and the result bar's header names what the
+gallery shows (:func:`header`), e.g. ``Prompt 'a red circle' · 120 of 500 · above
+0.410``. Pure functions of a :class:`~aisearch_widgets.collection.Collection` and the
+rows shown, so they are tested without a browser."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ._protocol import Mode
+
+if TYPE_CHECKING:
+    from ..collection import Collection
+
+#: A score filter: ("all" | "above" | "below" | "between", low, high).
+Filter = tuple[str, float | None, float | None]
+NO_FILTER: Filter = ("all", None, None)
+
+#: The result type each tab's own search makes (``Collection.query["type"]``).
+OWN_TYPE = {
+    Mode.PROMPT: "prompt",
+    Mode.DIVERSE: "diverse",
+    Mode.SIMILAR: "similar",
+    Mode.DUPLICATES: "duplicates",
+    Mode.OUTLIERS: "outliers",
+}
+_TAB_NAME = {
+    Mode.PROMPT: "Prompt",
+    Mode.DIVERSE: "Diverse",
+    Mode.SIMILAR: "Similar",
+    Mode.DUPLICATES: "Duplicates",
+    Mode.OUTLIERS: "Outliers",
+}
+
+
+@dataclass
+class Tab:
+    """One tab's view: its last result (None: nothing yet), what it is called, the
+    score filter and the selection."""
+
+    result: Collection | None = None
+    title: str = ""
+    filter: Filter = NO_FILTER
+    selected: list[str] = field(default_factory=list)
+
+
+def is_own(mode: str, res: Collection) -> bool:
+    """Whether ``res`` is the tab's own kind of search (not a saved collection, a
+    map selection or another tab's result shown there)."""
+    return res.name is None and res.query.get("type") == OWN_TYPE.get(Mode(mode))
+
+
+def title(res: Collection, names: dict[str, str] | None = None) -> str:
+    """What a result is, without its counts: ``Prompt 'a red circle'``, ``Collection
+    red-circles``, ``Similar to 3 images``… ``names``: file names of reference ids."""
+    q = res.query
+    kind = q.get("type")
+    if res.name is not None:
+        return f"Collection {res.name}"
+    if kind == "prompt":
+        text = q.get("text")
+        text = " + ".join(map(str, text)) if isinstance(text, list) else str(text)
+        return f"Prompt {text!r}"
+    if kind == "similar":
+        refs = q.get("references")
+        refs = refs if isinstance(refs, list) else [refs]
+        if len(refs) == 1:
+            ref = str(refs[0])
+            return f"Similar to {(names or {}).get(ref) or os.path.basename(ref)}"
+        return f"Similar to {len(refs)} images"
+    if kind == "diverse":
+        method = {"centroids": "nearest to centroid", "random": "random per cluster"}
+        return f"Diverse sample ({method.get(q.get('method'), q.get('method'))})"
+    if kind == "duplicates":
+        wide = q.get("kind")  # exact, near or similar: how wide the search was
+        return f"Duplicates ({wide})" if isinstance(wide, str) and wide else "Duplicates"
+    if kind == "outliers":
+        return "Outliers"
+    if kind == "map":
+        return "Map selection"
+    if kind == "tagged":
+        return "Tagged " + ", ".join(map(str, q.get("tags", [])))
+    return str(kind or "Result").capitalize()
+
+
+def header(mode: str, tab: Tab, shown: pd.DataFrame) -> str:
+    """The result bar's header: the tab's title, how many images are shown of how
+    many, and the score filter. ``shown``: the rows the gallery shows."""
+    res = tab.result
+    if res is None:
+        return f"{_TAB_NAME.get(Mode(mode), mode)}: no results yet"
+    n, total = len(shown), len(res)
+    if "group" in shown.columns:
+        groups = int(shown["group"].nunique())
+        count = f"{groups} {'group' if groups == 1 else 'groups'} · {n} images"
+        kinds = pd.Series(group_kinds(shown)).value_counts()
+        if len(kinds):
+            count += " (" + ", ".join(f"{v} {k}" for k, v in kinds.items()) + ")"
+    else:
+        count = f"{n}" if n == total else f"{n} of {total}"
+    kind, lo, hi = tab.filter
+    flt = {
+        "above": f" · above {lo:.3f}" if lo is not None else "",
+        "below": f" · below {hi:.3f}" if hi is not None else "",
+        "between": f" · {lo:.3f} – {hi:.3f}" if lo is not None and hi is not None else "",
+    }.get(kind, "")
+    return f"{tab.title} · {count}{flt}"
+
+
+#: How a copy matches its group's best copy, closest first (``Project.duplicates``
+#: results say it per row, in ``match``).
+DUP_KINDS = ("exact", "near", "similar")
+
+
+def dup_kind_column(df: pd.DataFrame) -> str | None:
+    """The column of a duplicates view that says how each row matches its group's
+    best copy (exact, near, similar), if the result has one. ``Collection.df``'s own
+    ``kind`` (image or video frame) is not it."""
+    if "group" not in df.columns or df.empty:
+        return None
+    for col in ("match", "dup_kind", "kind"):
+        if col in df.columns:
+            vals = set(df[col].dropna().astype(str))
+            if vals and vals <= set(DUP_KINDS):
+                return col
+    return None
+
+
+def group_kinds(df: pd.DataFrame) -> dict[int, str]:
+    """Each group's kind: the loosest match of its copies to the best one (a group of
+    byte copies and one re-encoded copy is "near"). Empty without such a column."""
+    col = dup_kind_column(df)
+    if col is None:
+        return {}
+    rank = {k: i for i, k in enumerate(DUP_KINDS)}
+    copies = df[~df["best"].astype(bool)] if "best" in df.columns else df
+    out: dict[int, str] = {}
+    for g, kind in zip(copies["group"], copies[col].astype(str), strict=True):
+        if rank.get(kind, 0) >= rank.get(out.get(int(g), "exact"), 0):
+            out[int(g)] = kind
+    return out
+
+
+def copies(shown: pd.DataFrame, keepers: dict[int, str], group: int | None = None) -> list[str]:
+    """Ids of the shown duplicates that are not their group's keeper (the user's
+    choice in ``keepers``, else the proposed best copy), of one group or of all."""
+    if "group" not in shown.columns:
+        return []
+    rows = shown if group is None else shown[shown["group"] == group]
+    keep = keeper_ids(rows, keepers)
+    return [i for i in rows["id"] if i not in keep]
+
+
+def keeper_ids(shown: pd.DataFrame, keepers: dict[int, str]) -> set[str]:
+    """The id kept in each shown group: the user's choice if it is shown, else the
+    proposed best copy (else the group's first row)."""
+    out: set[str] = set()
+    for g, rows in shown.groupby("group", sort=False):
+        ids = list(rows["id"])
+        chosen = keepers.get(int(g))
+        if chosen in ids:
+            out.add(chosen)
+            continue
+        best = [i for i, b in zip(ids, rows["best"], strict=True) if bool(b)]
+        out.add(best[0] if best else ids[0])
+    return out
+
+
+def describe_report(report: pd.DataFrame, verbs: dict[str, str]) -> tuple[str, str | None]:
+    """A file action's report (id, source, target, status, message) as one line, e.g.
+    ``Moved 5 to trash · 2 skipped (…)``, and the first error (None if none).
+    ``verbs``: status -> how to say it (``{"trashed": "Moved {n} to trash"}``)."""
+    counts = report["status"].value_counts().to_dict() if len(report) else {}
+    parts = [verbs[s].format(n=counts[s]) for s in verbs if counts.get(s)]
+    skipped = report[report["status"] == "skipped"]
+    if len(skipped):
+        parts.append(f"{len(skipped)} skipped ({_first_reason(skipped)})")
+    other = {s: n for s, n in counts.items() if s not in verbs and s not in ("skipped", "error")}
+    parts += [f"{n} {s}" for s, n in other.items()]
+    bad = report[report["status"] == "error"]
+    if len(bad):
+        parts.append(f"{len(bad)} failed")
+    text = " · ".join(parts) if parts else "Nothing to do"
+    first = None
+    if len(bad):
+        first = f"{_name(bad.iloc[0])}: {bad['message'].iloc[0]}"
+    return text, first
+
+
+def _first_reason(rows: pd.DataFrame) -> str:
+    r = rows.iloc[0]
+    reason = str(r.get("message") or "no reason given")
+    more = f"; {len(rows) - 1} more" if len(rows) > 1 else ""
+    return f"{_name(r)}: {reason}{more}"
+
+
+def _name(row: Any) -> str:
+    src = row.get("source") if hasattr(row, "get") else None
+    return os.path.basename(str(src)) if src else str(row.get("id", "?"))
