@@ -13,7 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
-PYTHON=${PYTHON:-python3.11}
+# The Python of binder/runtime.txt (python-3.11 → python3.11), unless BINDER_PYTHON says.
+PYTHON=${BINDER_PYTHON:-python$(sed -n "s/^python-//p" binder/runtime.txt)}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/aisearch-binder.XXXXXX")
 cleanup() { if [ "${BINDER_KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi; }
 trap cleanup EXIT
