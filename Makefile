@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint js-check labext browser-deps clean
+.PHONY: setup demo test lint js-check labext browser-deps binder-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ labext: setup
 
 browser-deps:
 	bash scripts/install-browser-deps.sh
+
+# The Binder image, built as Binder builds it (binder/requirements.txt, which installs
+# this package with its extras from pyproject.toml, then binder/postBuild) in a
+# temporary venv with the Python of binder/runtime.txt, then every notebook run in it,
+# one after another. Needs the network (PyPI); pip's cache makes later runs faster.
+binder-check:
+	bash binder/check.sh
 
 test: setup lint js-check browser-deps
 	$(BIN)/python -m pytest

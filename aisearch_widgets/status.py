@@ -5,6 +5,7 @@ Jupyter server extension) can show a project that a kernel is indexing."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import stat
@@ -21,7 +22,7 @@ def format_time(t: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "never"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Status:
     """A snapshot of a project's embedding state.
 
@@ -63,6 +64,67 @@ class Status:
             + held
         )
         return s + (f"; last error: {self.error}" if self.error else "")
+
+    def __repr__(self) -> str:
+        # The same facts as str(), named: no raw epoch floats, no failure list.
+        parts = [
+            f"{self.name!r}",
+            self.state,
+            f"{self.done}/{self.total} embedded",
+            f"{self.failed} failed",
+            f"{self.pending} pending",
+        ]
+        if self.missing:
+            parts.append(f"{self.missing} missing")
+        if self.phase != "idle":
+            parts.append(f"phase {self.phase}")
+        parts += [
+            f"model {self.model}",
+            f"schedule {self.schedule or 'manual'}",
+            f"updated {format_time(self.updated_at)}",
+        ]
+        if self.holder.get("pid"):
+            parts.append(f"open in pid {self.holder.get('pid')}")
+        if self.error:
+            parts.append(f"last error: {self.error}")
+        return f"<Status {', '.join(parts)}>"
+
+    def _repr_html_(self) -> str:
+        """A small table for notebooks: state, progress bar, counts, model, schedule,
+        last update (local time), holder and error. Every value is escaped."""
+        e = html.escape
+        colour = {"ready": "#2e7d32", "indexing": "#1565c0", "disabled": "#757575"}
+        badge = (
+            f'<span style="color:#fff;background:{colour.get(self.state, "#c62828")};'
+            f'padding:1px 6px;border-radius:8px">{e(self.state)}</span>'
+        )
+        counts = f"{self.done:,} / {self.total:,} embedded"
+        bar = f'<progress value="{self.done}" max="{max(self.total, 1)}"></progress> {counts}'
+        rows = [
+            ("project", e(self.name) + " " + badge),
+            ("progress", bar),
+            ("failed / pending", f"{self.failed:,} / {self.pending:,}"),
+        ]
+        if self.missing:
+            rows.append(("missing", f"{self.missing:,} (folder gone or empty: kept until pruned)"))
+        if self.phase != "idle":
+            rows.append(("phase", e(self.phase)))
+        rows += [
+            ("model", f"<code>{e(self.model)}</code>"),
+            ("schedule", e(self.schedule or "manual")),
+            ("updated", e(format_time(self.updated_at))),
+        ]
+        if self.holder.get("pid"):
+            who = f"pid {self.holder.get('pid')} on {self.holder.get('host', '?')}"
+            rows.append(("open in", e(who)))
+        if self.error:
+            rows.append(("last error", f'<span style="color:#c62828">{e(self.error)}</span>'))
+        body = "".join(
+            f'<tr><th style="text-align:left;padding-right:1em">{k}</th>'
+            f'<td style="text-align:left">{v}</td></tr>'
+            for k, v in rows
+        )
+        return f'<table class="aisw-status">{body}</table>'
 
 
 def _read_holder(lock: Path) -> dict[str, Any]:

@@ -61,6 +61,17 @@ def test_no_html_injection_sinks_in_the_lab_extension() -> None:
         assert not sinks.search(f.read_text()), f"{f} writes HTML: use textContent"
 
 
+def test_the_plugins_notebook_runs_wherever_it_opens() -> None:
+    """Notebook 7 opens the notebook of "AI Search…" in another browser tab: the
+    request to run it goes through localStorage to an autorun plugin, which the shipped
+    build registers (tests/browser/test_notebook7.py checks it in a real Notebook 7)."""
+    src = (SRC / "src" / "index.ts").read_text()
+    assert "export default [plugin, autorun]" in src
+    assert "requestRun(nbPath)" in src and "'notebook:run-all-cells'" not in src
+    shipped = "".join(f.read_text() for f in SHIPPED.joinpath("static").glob("*.js"))
+    assert "aisearch-widgets:autorun" in shipped and "aisearch-widgets:run" in shipped
+
+
 def test_schema_has_the_default_model_setting() -> None:
     schema = json.loads((SRC / "schema" / "plugin.json").read_text())
     assert schema["properties"]["defaultModel"]["type"] == "string"

@@ -3,6 +3,12 @@
 // card, command palette entries and a status bar item. The server side is
 // aisearch_widgets/labserver.py; the search panel itself runs in a notebook
 // (`%aisearch FOLDER`). Every name from disk reaches the page through textContent.
+//
+// The notebook that "AI Search…" opens runs its cell wherever it opens: in JupyterLab
+// in the same page, in Notebook 7 in a new browser tab (the tree page cannot reach into
+// that tab). So the request to run travels through localStorage, shared by the tabs of
+// one server: `requestRun(path)` before opening, and the `autorun` plugin below, loaded
+// in every page, runs the notebook when it is shown there and the request is fresh.
 import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
@@ -16,6 +22,7 @@ import {
 import { PathExt, URLExt } from '@jupyterlab/coreutils';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
+import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
@@ -35,6 +42,65 @@ const ICON = new LabIcon({
     '<path d="M9.5 3a6.5 6.5 0 0 1 5.2 10.4l5.4 5.4-1.4 1.4-5.4-5.4A6.5 6.5 0 1 1 9.5 3zm0 2a4.5 4.5 0 1 0 0 9 4.5 4.5 0 0 0 0-9z"/>' +
     '<path d="M9.5 6.5l.8 1.9 1.9.8-1.9.8-.8 1.9-.8-1.9-1.9-.8 1.9-.8z"/></g></svg>'
 });
+
+const RUN_KEY = 'aisearch-widgets:run';
+/** How long a request to run a notebook waits for its tab to open. */
+const RUN_TTL_MS = 120_000;
+
+/** Paths of the notebooks asked to run, each with the time its request expires. */
+function pendingRuns(): Record<string, number> {
+  try {
+    const raw = JSON.parse(window.localStorage.getItem(RUN_KEY) || '{}');
+    const now = Date.now();
+    const out: Record<string, number> = {};
+    for (const [path, until] of Object.entries(raw)) {
+      if (typeof until === 'number' && until > now) out[path] = until;
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+function savePendingRuns(runs: Record<string, number>): void {
+  try {
+    if (Object.keys(runs).length) window.localStorage.setItem(RUN_KEY, JSON.stringify(runs));
+    else window.localStorage.removeItem(RUN_KEY);
+  } catch {
+    // No storage (private mode, quota): the notebook opens, its cell waits for Run.
+  }
+}
+
+/** Ask whichever page shows the notebook `path` next to run it (once). */
+export function requestRun(path: string): void {
+  savePendingRuns({ ...pendingRuns(), [path]: Date.now() + RUN_TTL_MS });
+}
+
+/** Whether `path` was asked to run; the request is used up. */
+export function takeRun(path: string): boolean {
+  const runs = pendingRuns();
+  const due = path in runs;
+  delete runs[path];
+  savePendingRuns(runs);
+  return due;
+}
+
+/** Resolves once the panel's document and kernel are ready (true), or the panel is
+ * disposed first (false: Notebook 7's file browser page makes a panel only to open the
+ * notebook in another tab). */
+async function whenReady(panel: NotebookPanel): Promise<boolean> {
+  if (panel.isDisposed) return false;
+  const gone = new Promise<false>(resolve => panel.disposed.connect(() => resolve(false)));
+  const ready = Promise.all([panel.context.ready, panel.sessionContext.ready]).then(() => true);
+  return (await Promise.race([ready, gone])) && !panel.isDisposed;
+}
+
+/** Run every cell of `panel` if it is shown here and was asked to run. */
+async function runIfRequested(panel: NotebookPanel): Promise<void> {
+  if (!(await whenReady(panel)) || !panel.isAttached) return;
+  if (!takeRun(panel.context.path)) return;
+  await NotebookActions.runAll(panel.content, panel.sessionContext);
+}
 
 /** One project as the server reports it (status only). */
 export interface IProjectRow {
@@ -269,15 +335,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
           }
         });
       }
+      // A new panel runs through the autorun plugin; one open already (AI Search… chosen
+      // again) is run here. Notebook 7 opens it in another tab, whose autorun runs it.
+      requestRun(nbPath);
       const widget: any = await commands.execute('docmanager:open', {
         path: nbPath,
         factory: 'Notebook'
       });
-      if (!widget || !widget.sessionContext) return;
-      await widget.context.ready;
-      await widget.sessionContext.ready;
+      if (!(widget instanceof NotebookPanel)) return;
       app.shell.activateById(widget.id);
-      await commands.execute('notebook:run-all-cells');
+      await runIfRequested(widget);
     }
 
     async function act(action: 'enable' | 'disable' | 'update', folder: string): Promise<void> {
@@ -463,4 +530,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+/** Runs a notebook that "AI Search…" asked to run, in whichever page shows it. */
+const autorun: JupyterFrontEndPlugin<void> = {
+  id: 'aisearch-widgets:autorun',
+  description: 'Runs the notebook opened by "AI Search…" (JupyterLab and Notebook 7).',
+  autoStart: true,
+  requires: [INotebookTracker],
+  activate: (app: JupyterFrontEnd, tracker: INotebookTracker) => {
+    tracker.widgetAdded.connect((_, panel) => void runIfRequested(panel));
+  }
+};
+
+export default [plugin, autorun];
