@@ -213,7 +213,11 @@ def quantize_onnx(src: Path, dst: Path) -> Path:
     logging.getLogger().addFilter(quiet)  # a root-logger hint that users cannot act on
     try:
         quantize_dynamic(
-            str(src), str(tmp), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"]
+            str(src),
+            str(tmp),
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul", "Gemm"],
+            reduce_range=not has_vnni(),
         )
         _publish(tmp, dst)
     finally:
@@ -255,6 +259,21 @@ class OrtTower:
         return self.session.run(None, {"pixels": x})[0]
 
 
+def has_vnni() -> bool:
+    """Whether this x86 CPU has VNNI. Without it ONNX Runtime's u8s8 int8 kernels
+    (VPMADDUBSW) can saturate and lose accuracy, so weights are quantized to 7 bits
+    (``reduce_range``), as ONNX Runtime's quantization guide advises; measured here on
+    an AVX2-only CPU: the demo model's cosine to fp32 went from 0.996 to above 0.999."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            flags = fh.read(200_000)
+    except OSError:
+        return True  # not Linux/x86: keep the 8-bit weights measured before
+    if " avx2" not in flags:
+        return True  # not x86 (e.g. Arm): the saturation does not apply
+    return "vnni" in flags
+
+
 def versions() -> dict[str, str]:
     import open_clip
     import torch
@@ -272,7 +291,10 @@ def versions() -> dict[str, str]:
 
 
 def cache_key(identity: str, precision: str, backend: str) -> str:
-    blob = json.dumps([identity, precision, backend, versions()], sort_keys=True)
+    blob = json.dumps(
+        [identity, precision, backend, versions(), {"reduce_range": not has_vnni()}],
+        sort_keys=True,
+    )
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in identity)[:60]
     return f"{safe}-{precision}-{backend}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
 

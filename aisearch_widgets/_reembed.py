@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .catalog import Catalog
-from .embedder import Embedder
+from .embedder import Embedder, bad_rows
 from .images import DecodeFailure, content_hash, decode, read_bytes
 from .store import VectorStore
 from .video import VideoFrames, pixel_hash
@@ -109,10 +109,16 @@ def embed_into(
 
     def flush() -> None:
         if ids:
-            vecs = embedder.encode_batch(torch.stack(pixels))
-            store.upsert(ids, np.asarray(vecs))
-            out.made_from.update(zip(ids, contents, strict=True))
-            out.embedded += len(ids)
+            vecs = np.asarray(embedder.encode_batch(torch.stack(pixels)))
+            # A damaged model gives NaN or zero vectors silently: those rows fail like
+            # an undecodable file (never stored), the others go on.
+            good = ~bad_rows(vecs)
+            keep = [i for i, ok in zip(ids, good, strict=True) if ok]
+            if keep:
+                store.upsert(keep, vecs[good])
+            out.made_from.update((i, c) for i, c, ok in zip(ids, contents, good, strict=True) if ok)
+            out.embedded += len(keep)
+            out.failed += len(ids) - len(keep)
         ids.clear()
         contents.clear()
         pixels.clear()

@@ -212,3 +212,52 @@ def test_vectors_an_earlier_run_left_in_the_new_store_are_dropped(
     assert proj.reembed("int8").result(timeout=300).embedded == 18
     _integrity.assert_consistent(proj)
     assert proj.store.count() == 18
+
+
+def test_a_reembed_never_stores_nan_vectors(tmp_path: Path) -> None:
+    """A damaged model gives NaN for some images: those rows fail like undecodable
+    files and are never written to the new store; the others are."""
+    from PIL import Image
+
+    paths = []
+    for i in range(4):
+        p = tmp_path / f"img{i}.png"
+        Image.new("RGB", (40, 40), (60 * i, 20, 200 - 40 * i)).save(p)
+        paths.append(p)
+    rows = [(f"id{i}", str(p)) for i, p in enumerate(paths)]
+
+    class Catalog:
+        def query(self, sql: str, params: tuple) -> list:
+            return [] if "GROUP BY" in sql else rows
+
+    class Embedder:
+        precision = "fp32"
+        image_size = 32
+
+        def preprocess(self, img):
+            import torch
+
+            return torch.zeros(3, 32, 32)
+
+        def encode_batch(self, pixels):
+            out = np.eye(len(pixels), 8, dtype=np.float32)
+            out[1] = np.nan  # the damaged rows
+            out[3] = 0.0
+            return out
+
+    class Store:
+        def __init__(self) -> None:
+            self.points: dict[str, np.ndarray] = {}
+
+        def upsert(self, ids, vecs) -> None:
+            assert np.isfinite(vecs).all()
+            self.points.update(zip(ids, vecs, strict=True))
+
+        def flush(self) -> None:
+            pass
+
+    store = Store()
+    out = embed_into(Catalog(), "m", Embedder(), store, max_file_bytes=1 << 20)
+    assert sorted(store.points) == ["id0", "id2"]
+    assert out.embedded == 2 and out.failed == 2
+    assert sorted(out.made_from) == ["id0", "id2"]
