@@ -30,12 +30,12 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from _lookalikes import make_set
-
 from aisearch_widgets.embedder import Embedder
 from aisearch_widgets.explore import duplicates as dup
 from aisearch_widgets.explore import find_duplicates
 from aisearch_widgets.images import content_hash
+
+from _lookalikes import make_set
 
 
 def _pairs(df) -> set[tuple[str, str]]:

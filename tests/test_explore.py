@@ -26,6 +26,8 @@ from aisearch_widgets.explore import (
 from aisearch_widgets.explore import knn as knn_mod
 from aisearch_widgets.images import content_hash
 
+from _lookalikes import altered_copy
+
 needs_demo = pytest.mark.skipif(
     not (DEMO_MODEL_DIR / "open_clip_config.json").exists(), reason="demo model not built"
 )
@@ -48,23 +50,6 @@ def _clustered(n: int, dim: int = 32, k: int = 5, seed: int = 0) -> tuple[list[s
 
 
 # --- data drawn for the quality tests ----------------------------------------------
-
-
-def _alter(img: Image.Image, rng: np.random.Generator) -> bytes:
-    """One to three of: crop <= 4 %, resize to 50-90 %, JPEG quality 45-80."""
-    w, h = img.size
-    ops = set(rng.permutation(["crop", "resize", "jpeg"])[: int(rng.integers(1, 4))])
-    if "crop" in ops:
-        f = rng.uniform(0.01, 0.04)
-        dx, dy = round(w * f), round(h * f)
-        left, top = int(rng.integers(0, dx + 1)), int(rng.integers(0, dy + 1))
-        img = img.crop((left, top, w - (dx - left), h - (dy - top)))
-    if "resize" in ops:
-        s = rng.uniform(0.5, 0.9)
-        img = img.resize((int(img.width * s), int(img.height * s)), Image.Resampling.BICUBIC)
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=int(rng.integers(45, 81)) if "jpeg" in ops else 95)
-    return buf.getvalue()
 
 
 def _off_domain(kind: str, k: int, size: int = 128) -> Image.Image:
@@ -119,7 +104,7 @@ def scenes(embedder, tmp_path_factory: pytest.TempPathFactory) -> dict:
         copies = [(f"s{i:03d}.png", buf.getvalue())]
         u = rng.random()
         if u < 0.35:
-            copies.append((f"s{i:03d}_alt.jpg", _alter(img, rng)))
+            copies.append((f"s{i:03d}_alt.jpg", altered_copy(img, rng)))
         elif u < 0.45:
             copies.append((f"s{i:03d}_copy.png", buf.getvalue()))
         for name, blob in copies:
@@ -582,9 +567,9 @@ def test_near_duplicates_are_copies_of_one_picture_not_lookalikes(lookalikes: di
 
 
 def test_pixel_similarity_tells_a_copy_from_a_lookalike(tmp_path: Path) -> None:
-    from _lookalikes import altered_copy, lookalike, random_scene, render
-
     from aisearch_widgets.explore.duplicates import fingerprint_image, pixel_similarity
+
+    from _lookalikes import altered_copy, lookalike, random_scene, render
 
     rng = np.random.default_rng(3)
     scene = random_scene(rng)
