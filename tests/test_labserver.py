@@ -622,19 +622,26 @@ def test_status_reader_keeps_rows_briefly_and_forgets_them_after_an_action(
     tmp_path: Path,
 ) -> None:
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    def rows() -> list[dict]:
+        # On a thread of its own: an earlier test of the session may have left an
+        # event loop set as running on this one, where asyncio.run() refuses to start.
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, reader.rows(home, root)).result()
 
     home, root = tmp_path / "home", str(tmp_path)
     (home / "p").mkdir(parents=True)
     cfg = _broken_config(str(tmp_path / "imgs"))
     (home / "p" / "project.json").write_text(json.dumps(cfg))
     reader = StatusReader(budget=5.0, ttl=60.0, workers=2)
-    assert [r["state"] for r in asyncio.run(reader.rows(home, root))] == ["disabled"]
+    assert [r["state"] for r in rows()] == ["disabled"]
     (home / "p" / "project.json").write_text(json.dumps({**cfg, "enabled": True}))
-    assert asyncio.run(reader.rows(home, root))[0]["state"] == "disabled"  # kept: not read
+    assert rows()[0]["state"] == "disabled"  # kept: not read
     reader.forget()  # what a successful action does
-    assert asyncio.run(reader.rows(home, root))[0]["state"] == "waiting"
+    assert rows()[0]["state"] == "waiting"
     shutil.rmtree(home / "p")
-    assert asyncio.run(reader.rows(home, root)) == []  # a deleted project leaves no row
+    assert rows() == []  # a deleted project leaves no row
 
 
 def test_actions_with_a_bad_schedule_or_model_are_refused_with_the_reason(
