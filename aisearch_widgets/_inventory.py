@@ -21,47 +21,44 @@ from typing import Any
 
 import numpy as np
 
+from ._config import ProjectConfig
 from ._fileops import recover
 from ._thumbs import ThumbnailCache
+from ._vectors import Vectors
 from .catalog import Catalog, TrashEntry
 from .sources import FILES_LABEL, Source, key_for, point_id
-from .store import VectorStore
 from .video import frame_key
 
 
 class Inventory:
     """The bookkeeping of one project's files.
 
-    ``config`` is the project's parsed ``project.json`` (its ``sources`` list is
-    updated in place) and ``save_config`` writes it; ``store`` returns the vector
-    store (opened on first use, without loading a model); ``pause`` returns a context
-    that holds the project's syncs off (and fails if the project is closed)."""
+    ``config`` owns the project's ``project.json`` (the ``files`` source changes
+    through it); ``vectors`` the store (opened on first use, without loading a model)
+    and the model's identity; ``pause`` returns a context that holds the project's
+    syncs off (and fails if the project is closed)."""
 
     def __init__(
         self,
         project: str,
         catalog: Catalog,
-        store: Callable[[], VectorStore],
+        vectors: Vectors,
         thumbs: ThumbnailCache,
-        config: dict[str, Any],
+        config: ProjectConfig,
         *,
-        save_config: Callable[[], None],
         pause: Callable[[], contextlib.AbstractContextManager[Any]],
         trash_dir: str | os.PathLike[str] | None = None,
-        identity: Callable[[], str] | None = None,
     ) -> None:
         self.project = project
         self.catalog = catalog
-        self._store = store
+        self.vectors = vectors
         self.thumbs = thumbs
-        self._config = config
-        self._save_config = save_config
+        self.config = config
         self._pause = pause
         # The trash folder (in the project home) and the identity of the store's model.
         self.trash_dir = (
             Path(trash_dir) if trash_dir is not None else Path(catalog.path).parent / "trash"
         )
-        self._identity = identity
 
     @contextlib.contextmanager
     def action(self) -> Iterator[None]:
@@ -81,7 +78,7 @@ class Inventory:
                         recover(self)
 
     def sources(self) -> list[Source]:
-        return [Source.from_json(d) for d in self._config["sources"]]
+        return self.config.sources
 
     def key_for(self, path: str | os.PathLike[str]) -> tuple[str, str]:
         """``(key, source label)`` a file at ``path`` has in this project."""
@@ -90,7 +87,7 @@ class Inventory:
     def set_loose_files(self, add: Sequence[str], remove: Sequence[str]) -> None:
         """Keep the ``files`` source listing loose images: ``add`` paths, drop
         ``remove`` ones (idempotent; writes the config only when it changes)."""
-        srcs = self._config["sources"]
+        srcs = self.config.source_dicts  # a copy: the config changes by update() only
         files = next((s for s in srcs if s["kind"] == "files"), None)
         if files is None:
             if not add:
@@ -105,7 +102,7 @@ class Inventory:
         if not paths:
             srcs.remove(files)
         if paths != before or not paths:
-            self._save_config()
+            self.config.update(sources=srcs)
 
     def moved(self, pid: str, old: str, new: str) -> None:
         """The file ``pid`` is now at ``new``. A row that held ``new`` before (a file the
@@ -116,25 +113,18 @@ class Inventory:
         self.set_loose_files([new] if label == FILES_LABEL else [], [old] if old != new else [])
         displaced = [i for i in self.catalog.ids_of_keys([key]).values() if i != pid]
         if displaced:
-            self._forget(displaced)
+            self.vectors.forget(displaced)
         self.catalog.move_file(pid, key, new, label, st.st_size, st.st_mtime_ns)
 
     def deleted(self, pid: str, path: str) -> None:
         """The file ``pid`` (last at ``path``) was deleted: forget it."""
-        self._forget([pid])
+        self.vectors.forget([pid])
         self.set_loose_files([], [path])
-
-    def _forget(self, ids: list[str]) -> None:
-        ids = self.catalog.expand_videos(ids)  # a video: its frames' vectors and rows
-        self._store().delete(ids)  # vectors first: a row left over is retried
-        self.catalog.forget_ids(ids)
-        for pid in ids:
-            self.thumbs.remove(pid)
 
     # -- trash ------------------------------------------------------------------------
     def identity(self) -> str | None:
         """The identity of the model whose vectors the store holds."""
-        return self._identity() if self._identity is not None else None
+        return self.vectors.identity
 
     def path_taken(self, path: str) -> bool:
         """A row of the inventory has the key a file at ``path`` would have."""
@@ -149,7 +139,7 @@ class Inventory:
         if entry is None:
             record = self.catalog.rows_of(pid)
             ids = [r["id"] for r in record["files"]]
-            found = self._store().retrieve(ids) if ids else {}
+            found = self.vectors.store().retrieve(ids) if ids else {}
             vids = [i for i in ids if i in found]
             blob = (
                 np.stack([np.asarray(found[i], dtype=np.float32) for i in vids]).tobytes()
@@ -172,7 +162,7 @@ class Inventory:
         ids = [r["id"] for r in entry.record.get("files", [])]
         gone = [i for i in ids if i not in self.catalog.ids_taken(ids)]
         if gone:
-            self._store().delete(gone)
+            self.vectors.store().delete(gone)
         for i in ids:
             self.thumbs.remove(i)
         self.set_loose_files([], [src])
@@ -228,7 +218,7 @@ class Inventory:
             new_ids[row["id"]] = files[-1]["id"]
         if entry.vector_ids and entry.vectors:
             vecs = np.frombuffer(entry.vectors, dtype=np.float32).reshape(len(entry.vector_ids), -1)
-            self._store().upsert([new_ids.get(i, i) for i in entry.vector_ids], vecs)
+            self.vectors.store().upsert([new_ids.get(i, i) for i in entry.vector_ids], vecs)
         tags = {new_ids.get(i, i): t for i, t in entry.tags.items()}
         self.catalog.trash_take(entry.id, {"files": files, "videos": videos}, tags)
         if label == FILES_LABEL:

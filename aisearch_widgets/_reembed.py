@@ -215,3 +215,94 @@ def _frames(
     except DecodeFailure:
         out.failed += 1
     yield left
+
+
+class Reembedder:
+    """Runs one re-embedding at a time for a project's :class:`~._vectors.Vectors`,
+    in a thread; the swap holds the ``runner``'s syncs off, and asks it for a sync
+    when rows changed meanwhile (if the project is enabled)."""
+
+    def __init__(self, vectors: Any, runner: Any, *, batch_size: int, max_file_bytes: int) -> None:
+        self.vectors = vectors
+        self.runner = runner
+        self.batch_size = batch_size
+        self.max_file_bytes = max_file_bytes
+        self.job: tuple[ReembedFuture, threading.Thread] | None = None
+
+    def start(self, precision: str) -> ReembedFuture:
+        from ._errors import InvalidArgument
+        from .embedder import (
+            model_identity,
+            parse_model_spec,
+            pick_device,
+            resolve_precision,
+            with_precision,
+        )
+
+        vec = self.vectors
+        spec = parse_model_spec(vec.config.model)
+        device = pick_device("cpu" if precision == "int8" else vec.device)
+        prec = resolve_precision(spec, device, precision)
+        running = self.job
+        if running is not None and running[1].is_alive() and not running[0].stop.is_set():
+            if running[0].precision == prec:
+                return running[0]
+            raise InvalidArgument(
+                f"Project {vec.name!r} is already re-embedding to "
+                f"precision={running[0].precision!r}. Wait for it (.result()) or cancel "
+                "it (.cancel()) before asking for another precision."
+            )
+        fut = ReembedFuture(prec)
+        if prec == vec.precision:
+            fut.set_result(ReembedSummary(prec))
+            return fut
+        new_id = with_precision(model_identity(spec), prec)
+        before = running[1] if running is not None else None
+
+        def progress(done: int, total: int) -> None:
+            fut.progress = (done, total)
+
+        def run() -> None:
+            if before is not None:
+                before.join()  # a cancelled run still cleaning up its store
+            store = None
+            try:
+                emb = vec.load_embedder(prec)
+                store = vec.open_store(new_id, emb.dim)
+                summary = embed_into(
+                    vec.catalog,
+                    vec.identity,
+                    emb,
+                    store,
+                    max_file_bytes=self.max_file_bytes,
+                    batch_size=self.batch_size,
+                    cancel=fut.stop,
+                    progress=progress,
+                )
+                # Vectors an earlier, interrupted run left in that store for items
+                # gone since would be orphans after the swap.
+                if extra := store.ids() - set(summary.made_from):
+                    store.delete(sorted(extra))
+                if not fut.set_running_or_notify_cancel():
+                    raise InterruptedError("re-embedding cancelled")
+                stale = vec.swap(new_id, prec, emb, store, summary.made_from, self.runner.paused())
+                if stale and vec.config.enabled:
+                    self.runner.request()
+            except BaseException as exc:
+                if store is not None:
+                    vec.discard(store, new_id)
+                if not fut.cancelled():
+                    fut.set_exception(exc)
+            else:
+                fut.set_result(summary)
+
+        thread = threading.Thread(target=run, name=f"aisearch-reembed-{vec.name}", daemon=True)
+        self.job = (fut, thread)
+        thread.start()
+        return fut
+
+    def stop(self) -> None:
+        """Cancel a running re-embedding and wait for it (it reads the catalog)."""
+        if self.job is not None:
+            self.job[0].cancel()
+            self.job[1].join()

@@ -18,15 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ._config import Layout, ProjectConfig
 from ._errors import ProjectCorrupt
-from ._home import (
-    CONFIG_VERSION,
-    config_problem,
-    open_catalog,
-    read_config,
-    upgrade_config,
-    write_json_atomic,
-)
+from ._home import config_problem, open_catalog, read_config
 from .catalog import Catalog
 
 
@@ -35,7 +29,7 @@ def repair_files(folder: Path, name: str, model: str | None) -> list[str]:
     lock the caller holds). Returns the report lines."""
     report: list[str] = []
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    cat_path = folder / "catalog.sqlite"
+    cat_path = Layout(folder).catalog
     salvaged_cfg = None
     try:
         cat = open_catalog(cat_path, name)
@@ -116,7 +110,7 @@ def _salvage(db_path: Path) -> dict[str, Any]:
         "config": None,
     }
     with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "catalog.sqlite"
+        copy = Layout(Path(tmp)).catalog
         shutil.copyfile(db_path, copy)
         if Path(f"{db_path}-wal").exists():
             shutil.copyfile(f"{db_path}-wal", f"{copy}-wal")
@@ -152,7 +146,7 @@ def _repair_config(
     stamp: str,
     report: list[str],
 ) -> dict[str, Any]:
-    path = folder / "project.json"
+    path = Layout(folder).config
     try:
         cfg = read_config(path, name)
     except ProjectCorrupt:
@@ -168,16 +162,7 @@ def _repair_config(
     cfg = salvaged or cat.get_meta("config")
     how = "the copy kept in the catalog"
     if config_problem(cfg) is not None:
-        cfg = {
-            "version": CONFIG_VERSION,
-            "name": name,
-            "sources": _sources_from_catalog(cat),
-            "model": model,
-            "enabled": False,
-            "schedule": None,
-            "qdrant_url": None,
-            "created_at": time.time(),
-        }
+        cfg = ProjectConfig.skeleton(name, model, _sources_from_catalog(cat))
         how = "the sources the catalog lists"
         if model is None:
             models = [r[0] for r in cat.query("SELECT DISTINCT model FROM files") if r[0]]
@@ -193,10 +178,11 @@ def _repair_config(
         cfg["model"] = model
     if model is not None:
         cfg.pop("identity", None)  # recomputed below for the model given
-    upgrade_config(cfg, folder)
+    config = ProjectConfig(Layout(folder), name, cfg)
+    config.upgrade()
     if path.exists():
         report.append(f"project.json: damaged, moved aside to {_aside(path, stamp)}")
-    write_json_atomic(path, cfg)
+    config.save()
     report.append(f"project.json: rebuilt from {how}")
     return cfg
 
@@ -229,7 +215,7 @@ def _repair_shard(
 ) -> None:
     from .store import open_store, shard_folder
 
-    upgrade_config(cfg, folder)  # an older project.json: its identity is computed once
+    ProjectConfig(Layout(folder), name, cfg).upgrade()  # an older one: identity computed once
     path = shard_folder(folder, cfg["identity"])
     if not (path.is_dir() and any(path.iterdir())):
         return
@@ -241,3 +227,29 @@ def _repair_shard(
             f"vector shard: damaged, moved aside to {kept}; every image is re-embedded "
             "(tags and collections are kept)"
         )
+
+
+def repair_project(opener: Any, home: Path, name: str, model: str | None, sync: bool) -> list[str]:
+    """``Project.repair``: repair the files under the project's lock, then (``sync``)
+    open it with ``opener(name, home=...)`` and update it."""
+    from ._errors import ProjectNotFound
+    from ._home import HomeLock
+
+    folder = Layout.of(home, name).folder
+    if not folder.is_dir():
+        raise ProjectNotFound(f"No project {name!r} in {home}.")
+    lock = HomeLock(folder, name)
+    lock.acquire()
+    try:
+        report = repair_files(folder, name, model)
+    finally:
+        lock.release()
+    if sync:
+        with opener(name, home=home) as proj:
+            summary = proj.update()
+            st = proj.status
+            report.append(
+                f"synced: {st.done}/{st.total} embedded, {st.failed} failed "
+                f"({summary.embedded} embedded now)"
+            )
+    return report

@@ -311,11 +311,11 @@ def _apply_pending(project: Any) -> int:
 
 def poll_once() -> int:
     """Apply the pending requests of every project this process owns; how many."""
-    from .project import Project
+    from . import _registry
 
     n = 0
     with _poll_lock:
-        for p in Project.opened():
+        for p in _registry.opened():
             if _owned(p):
                 n += _apply_pending(p)
     return n
@@ -323,11 +323,11 @@ def poll_once() -> int:
 
 def _loop() -> None:
     global _thread
-    from .project import Project
+    from . import _registry
 
     while True:
         with _lock:
-            if not any(_owned(p) for p in Project.opened()):
+            if not any(_owned(p) for p in _registry.opened()):
                 _thread = None
                 return
         try:

@@ -11,7 +11,9 @@ import contextlib
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .images import MAX_FILE_BYTES, DecodeFailure, load, thumbnail_jpeg
 
@@ -97,3 +99,44 @@ class ThumbnailCache:
                 if n.endswith(_TMP_SUFFIX) and n.rsplit(".", 4)[1] != mine:
                     with contextlib.suppress(OSError):
                         os.remove(os.path.join(dirpath, n))
+
+
+def thumbnail_of(thumbs: ThumbnailCache, rec: Any) -> bytes | None:
+    """The thumbnail of a catalog record (made once, then cached): an image's from its
+    file, a video frame's from its video; None for a video row or an undecodable file."""
+    if rec is None or rec.kind == "video":
+        return None
+    if rec.kind == "frame":
+        from .video import frame_at
+
+        img = frame_at(rec.path, round((rec.t or 0.0) * 1000), THUMB_SIZE)
+        if img is None:
+            return None
+        data = thumbnail_jpeg(img, THUMB_SIZE)
+        thumbs.put(rec.id, data)
+        return data
+    return thumbs.make(rec.id, rec.path)
+
+
+def thumbnails_of(
+    thumbs: ThumbnailCache,
+    catalog: Any,
+    ids: Any,
+    on_error: Callable[[str, Exception], None] | None = None,
+) -> list[bytes | None]:
+    """The thumbnail of each id, in order: the cached ones from the cache, the
+    records of the others read in one catalog query. ``on_error(id, exc)``: a
+    thumbnail that fails is None and reported there (None: raised)."""
+    ids = list(ids)
+    out = [thumbs.get(pid) for pid in ids]
+    todo = [pid for pid, data in zip(ids, out, strict=True) if data is None]
+    recs = catalog.records(todo) if todo else {}
+    for n, pid in enumerate(ids):
+        if out[n] is None and pid in recs:
+            try:
+                out[n] = thumbnail_of(thumbs, recs[pid])
+            except Exception as exc:
+                if on_error is None:
+                    raise
+                on_error(pid, exc)
+    return out

@@ -37,15 +37,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ._config import ProjectConfig
 from ._errors import AISearchError
 from ._thumbs import ThumbnailCache
+from ._vectors import Vectors
 from .catalog import Catalog
 from .embedder import bad_rows, describe_bad
 from .images import (
@@ -56,7 +57,7 @@ from .images import (
     read_bytes,
     thumbnail_jpeg,
 )
-from .sources import FileEntry, Source, iter_batches, plan_sync, point_id, scan
+from .sources import FileEntry, iter_batches, plan_sync, point_id, scan
 from .store import VectorStore
 from .video import DEFAULT_FPS, VideoFrames, frame_key, is_video, pixel_hash
 
@@ -161,10 +162,8 @@ class Indexer:
         self,
         project: str,
         catalog: Catalog,
-        sources: Callable[[], Sequence[Source]],
-        model_identity: Callable[[], str],
-        embedder: Callable[[], Any],
-        store: Callable[[], VectorStore],
+        config: ProjectConfig,
+        vectors: Vectors,
         skip: Sequence[str] | Callable[[], Sequence[str]] = (),
         thumbs: ThumbnailCache | None = None,
         batch_size: int = 32,
@@ -172,16 +171,12 @@ class Indexer:
         home: str | None = None,
         min_free_mb: int = MIN_FREE_MB,
         max_file_bytes: int = MAX_FILE_BYTES,
-        video_fps: float | Callable[[], float] = DEFAULT_FPS,
         engine: Any = None,
     ) -> None:
         self.project = project
-        self._video_fps = video_fps
         self.catalog = catalog
-        self._sources = sources
-        self._model_identity = model_identity
-        self._embedder = embedder
-        self._store = store
+        self.config = config
+        self.vectors = vectors
         self._skip = skip
         self.thumbs = thumbs
         self.batch_size = batch_size
@@ -197,10 +192,6 @@ class Indexer:
         # video key -> {t_ms: message} of the frames whose vectors were refused in
         # this sync; read when the video is finished.
         self._bad_frames: dict[str, dict[int, str]] = {}
-
-    @property
-    def video_fps(self) -> float:
-        return self._video_fps() if callable(self._video_fps) else self._video_fps
 
     # -- free space -------------------------------------------------------------------
     def _disk_full(self, free: int, need: int) -> DiskFull:
@@ -225,7 +216,7 @@ class Indexer:
         self, entry: FileEntry, pid: str, model: str, allow_reuse: bool, prev: str | None = None
     ) -> _Prepared:
         """``prev``: the content hash this key had when ``model`` last embedded it."""
-        emb = self._embedder()
+        emb = self.vectors.embedder()
         try:
             data = read_bytes(entry.path, self.max_file_bytes)
             content = content_hash(data)
@@ -279,11 +270,12 @@ class Indexer:
         t0 = time.perf_counter()
         prog = self.progress = Progress(phase="scanning", started_at=time.time())
         self._bad_frames = {}
-        model = self._model_identity()
+        settings = self.config.snapshot()  # one reading of the settings per sync
+        model = self.vectors.settled_identity()
         skip = self._skip() if callable(self._skip) else self._skip
-        scanned = scan(self._sources(), skip=skip)
+        scanned = scan(list(settings.sources), skip=skip)
         known = self.catalog.known()
-        fps = self.video_fps
+        fps = settings.video_fps
         plan = plan_sync(
             scanned,
             known,
@@ -308,10 +300,10 @@ class Indexer:
         dirty = self.catalog.get_meta("dirty", False)
         if dirty and self.thumbs is not None:
             self.thumbs.sweep()
-        store = self._store() if (plan.embed or plan.delete) else None
+        store = self.vectors.store() if (plan.embed or plan.delete) else None
         dim = store.dim if store is not None else 512
         if dirty and store is not None:
-            self._reconcile(store)
+            self.vectors.drop_orphans(store)
         todo = plan.embed
         if todo:
             self._check_space(min(len(todo), self.batch_size), dim)
@@ -334,7 +326,7 @@ class Indexer:
                 raise SyncCancelled("sync cancelled")
             prog.phase = "deleting"
             self._check_space(0, dim)
-            self._delete(plan.delete, store)
+            self.vectors.forget(self.catalog.ids_of_keys(plan.delete).values(), keys=plan.delete)
         if store is not None:
             store.flush()
         s.seconds = time.perf_counter() - t0
@@ -399,7 +391,7 @@ class Indexer:
             if not videos:
                 return
             items = videos
-        emb = self._embedder()
+        emb = self.vectors.embedder()
         prog = self.progress
         # Units of work in plan order: runs of images (a batch each) and single videos.
         units: list[Any] = []
@@ -511,7 +503,7 @@ class Indexer:
 
         done = _VideoDone(entry, set())
         try:
-            emb = self._embedder()
+            emb = self.vectors.embedder()
             known = self.catalog.frames_of(entry.key)
             frames = VideoFrames(entry.path, fps, min_side=emb.image_size)
             counted = False
@@ -696,7 +688,7 @@ class Indexer:
             # Only rows that decoded are stacked, so ids and vectors stay aligned.
             import torch
 
-            emb = emb or self._embedder()
+            emb = emb or self.vectors.embedder()
             vecs.append(emb.encode_batch(torch.stack([p.pixels for p in ok])))
             who += ok
         done_elsewhere = [p for p in prepared if p.vector is not None]
@@ -767,167 +759,3 @@ class Indexer:
             if p.t_ms is not None and p.fail is None
         ]
         self.catalog.commit_batch(done, failed, frames)  # type: ignore[arg-type]
-
-    def _delete(self, keys: list[str], store: VectorStore) -> None:
-        pids = self.catalog.expand_videos(list(self.catalog.ids_of_keys(keys).values()))
-        for chunk in iter_batches(pids, 1000):
-            store.delete(list(chunk))  # vectors first: a crash here leaves rows to retry
-        self.catalog.delete_keys(keys)
-        self.catalog.forget_ids(pids)  # their tags
-        if self.thumbs is not None:
-            for pid in pids:
-                self.thumbs.remove(pid)
-
-    def _reconcile(self, store: VectorStore) -> None:
-        """After an interrupted run: drop vectors whose rows are gone."""
-        orphans = store.ids() - self.catalog.all_ids()
-        if orphans:
-            log.info("removing %d orphan vectors left by an interrupted run", len(orphans))
-            store.delete(sorted(orphans))
-
-
-@dataclass
-class SyncRequest:
-    """A request for a sync, answered through ``future``. Only a user's explicit
-    request sets ``prune_missing``: scheduled runs never prune."""
-
-    retry_failed: bool = False
-    prune_missing: bool = False
-    future: Future[SyncSummary] = field(default_factory=Future)
-
-
-class Runner:
-    """Runs :meth:`Indexer.sync` in one background thread: on request and on a
-    schedule. At most one sync runs at a time; requests made while one runs are
-    served by the next run."""
-
-    def __init__(self, indexer: Indexer, name: str = "aisearch-indexer") -> None:
-        self.indexer = indexer
-        self.name = name
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._cancel = threading.Event()
-        self._requests: list[SyncRequest] = []
-        self._thread: threading.Thread | None = None
-        self._run_lock = threading.Lock()
-        self._pause_depth = 0
-        self._stopping = False
-        self.interval: float | None = None
-        self.next_due: float | None = None
-        self.running = False
-        self.last_error: BaseException | None = None
-        self.last_summary: SyncSummary | None = None
-
-    @property
-    def busy(self) -> bool:
-        with self._lock:
-            return self.running or bool(self._requests)
-
-    def _ensure_thread(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._stopping = False
-            self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
-            self._thread.start()
-
-    def request(
-        self, retry_failed: bool = False, prune_missing: bool = False
-    ) -> Future[SyncSummary]:
-        """Ask for a sync. Only such a request can prune missing files: scheduled runs
-        never do."""
-        req = SyncRequest(retry_failed, prune_missing)
-        with self._lock:
-            self._requests.append(req)
-            self._ensure_thread()
-        self._wake.set()
-        return req.future
-
-    def set_schedule(self, interval: float | None) -> None:
-        with self._lock:
-            self.interval = interval
-            self.next_due = time.time() + interval if interval else None
-            if interval:
-                self._ensure_thread()
-        self._wake.set()
-
-    def cancel_current(self) -> None:
-        self._cancel.set()
-
-    def stop(self, timeout: float | None = 30) -> None:
-        self._stopping = True
-        self._cancel.set()
-        self._wake.set()
-        t = self._thread
-        if t is not None and t is not threading.current_thread():
-            t.join(timeout)
-
-    @contextmanager
-    def paused(self) -> Iterator[None]:
-        """Hold syncs off while the caller changes files and inventory together. A
-        running sync stops at its next batch and runs again afterwards."""
-        with self._lock:
-            self._pause_depth += 1
-        self._cancel.set()
-        self._run_lock.acquire()
-        try:
-            yield
-        finally:
-            self._run_lock.release()
-            with self._lock:
-                self._pause_depth -= 1
-            self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stopping:
-            nd = self.next_due
-            self._wake.wait(None if nd is None else max(0.0, nd - time.time()))
-            self._wake.clear()
-            if self._stopping:
-                break
-            with self._run_lock:
-                with self._lock:
-                    due = self.next_due is not None and time.time() >= self.next_due
-                    if self._pause_depth or (not self._requests and not due):
-                        continue
-                    reqs, self._requests = self._requests, []
-                    self.running = True
-                    self._cancel.clear()
-                self._run(reqs)
-        with self._lock:
-            pending, self._requests = self._requests, []
-        for r in pending:
-            r.future.set_exception(SyncCancelled("the project was closed before this update ran"))
-
-    def _run(self, reqs: list[SyncRequest]) -> None:
-        retry = any(r.retry_failed for r in reqs)
-        prune = any(r.prune_missing for r in reqs)
-        try:
-            summary = self.indexer.sync(
-                cancel=self._cancel, retry_failed=retry, prune_missing=prune
-            )
-        except BaseException as exc:
-            with self._lock:
-                requeue = (
-                    isinstance(exc, SyncCancelled) and self._pause_depth and not self._stopping
-                )
-                if requeue:  # paused for a file action: run again afterwards
-                    self._requests = reqs + self._requests
-                    self.next_due = time.time()
-            if requeue:
-                return
-            self.last_error = exc
-            if not isinstance(exc, SyncCancelled):
-                log.exception("sync failed")
-            for r in reqs:
-                r.future.set_exception(exc)
-        else:
-            self.last_error = None
-            self.last_summary = summary
-            for r in reqs:
-                r.future.set_result(summary)
-        finally:
-            with self._lock:
-                self.running = False
-                if not self.interval:
-                    self.next_due = None  # requeued requests wait in _requests, not on a due time
-                elif self.next_due is None or self.next_due <= time.time():
-                    self.next_due = time.time() + self.interval

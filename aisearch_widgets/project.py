@@ -1,72 +1,38 @@
-"""``Project``: the object a user holds. It opens or creates the project home, wires
-the catalog, the store, the embedder and the background indexer together, and
-offers enable/disable/update/status/wait and the searches."""
+"""``Project``: the object a user holds, a facade. It opens the project's parts
+(``_parts``: config, catalog, vectors, indexer) and hands each call to the module
+that owns the work: syncs to ``_runner``, searches to ``search``, explore views to
+``explore.views``, re-embedding to ``_reembed``."""
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import itertools
 import logging
 import os
-import shutil
-import threading
 import time
 import warnings
-import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import _fileops, _requests
-from ._errors import (
-    AISearchError,
-    EmbeddingsNotReady,
-    InvalidArgument,
-    ModelMismatch,
-    ProjectClosed,
-    ProjectExists,
-    ProjectNotFound,
-    SourcesChanged,
-    check_real,
-    show_value,
-)
-from ._home import (
-    CONFIG_NAME,
-    CONFIG_VERSION,
-    HomeLock,
-    check_name,
-    open_catalog,
-    parse_interval,
-    project_names,
-    read_config,
-    resolve_home,
-    stored_interval,
-    upgrade_config,
-    write_json_atomic,
-)
-from ._inventory import Inventory
-from ._reembed import ReembedFuture, ReembedSummary, embed_into
-from ._thumbs import THUMB_SIZE, ThumbnailCache
+from . import _fileops, _registry, _requests
+from ._config import Layout, check_fps, require_project
+from ._errors import InvalidArgument, ProjectExists
+from ._home import check_name, parse_interval, project_names, resolve_home
+from ._parts import closed_error, open_parts
+from ._reembed import ReembedFuture
+from ._runner import check_ready, status_of, wait_for
+from ._thumbs import thumbnails_of
 from .collection import Collection, SavedCollections, trash_collection
-from .embedder import DEFAULT_MODEL, Embedder
-from .images import MAX_FILE_BYTES
-from .indexer import Indexer, Runner, SyncCancelled, SyncSummary
-from .search import TextVectors
-from .sources import Source, normalize_sources, same_sources
+from .embedder import Embedder
+from .indexer import SyncSummary
+from .search import check_tags
+from .sources import Source, normalize_sources
 from .status import Status
-from .store import VectorStore, open_store, shard_folder, slug
-from .video import DEFAULT_FPS
+from .store import VectorStore
 
 log = logging.getLogger(__name__)
-
-# The projects open in this process, by the order they were opened in.
-_OPEN: weakref.WeakValueDictionary[int, Project] = weakref.WeakValueDictionary()
-_SERIAL = itertools.count()
 
 
 class Project:
@@ -146,276 +112,35 @@ class Project:
         server_options: dict[str, Any] | None = None,
     ) -> None:
         self.name = check_name(name)
-        if engine not in ("local", "ray"):
-            raise InvalidArgument(f"engine={engine!r}: use 'local' (default) or 'ray'.")
-        self._server_options = _check_server_options(server_options)
-        if video_fps is not None:
-            video_fps = _check_fps(video_fps)
         self.home = resolve_home(home)
-        self.folder = self.home / self.name
-        cfg_path = self.folder / CONFIG_NAME
-        self._closed = True
-        self._lock_obj: HomeLock | None = None
-        self._store: VectorStore | None = None
-        self._embedder: Embedder | None = None
-        self._init_lock = threading.RLock()
-        self._reembed_job: tuple[ReembedFuture, threading.Thread] | None = None
-        self._last: Any = None
-        self._text = TextVectors(self._get_embedder)
-        self.device = device
-
-        write = False
-        if cfg_path.exists():
-            cfg = read_config(cfg_path, name)
-            if model is not None and not _same_model(model, cfg["model"]):
-                stored = cfg["model"]
-                raise ModelMismatch(
-                    f"Project {name!r} was created with model {stored!r}; its vectors cannot "
-                    f"be mixed with {model!r}. Open it without model=, or create a new project "
-                    "for the other model."
-                )
-            stored_prec = cfg.get("precision", "fp32")
-            if precision not in ("auto", stored_prec):
-                raise ModelMismatch(
-                    f"Project {name!r} holds {stored_prec} vectors; they cannot be mixed with "
-                    f"{precision} ones. Open it without precision=, or convert it in the "
-                    f"background with proj.reembed(precision={precision!r})."
-                )
-            if sources is not None:
-                given = [s.to_json() for s in normalize_sources(sources, path_column=path_column)]
-                if not same_sources(cfg["sources"], given):
-                    if not replace_sources:
-                        raise SourcesChanged(
-                            f"Project {name!r} in {self.home} indexes "
-                            f"{_describe_sources(cfg['sources'])}, not "
-                            f"{_describe_sources(given)}. Changing its sources drops the "
-                            "embeddings, tags and collection members of the files left out: "
-                            "to do it, call proj.set_sources(...) or pass replace_sources=True; "
-                            "to keep both, give the other folder a project of its own name."
-                        )
-                    cfg["sources"] = given
-                    write = True
-            if video_fps is not None and video_fps != cfg.get("video_fps", DEFAULT_FPS):
-                cfg["video_fps"] = video_fps  # the next sync samples its videos again
-                write = True
-            if isinstance(qdrant_url, str) and qdrant_url != cfg.get("qdrant_url"):
-                cfg["qdrant_url"] = _strip_credentials(qdrant_url)
-                write = True
-            if cfg.get("qdrant_url") and cfg["qdrant_url"] != _strip_credentials(cfg["qdrant_url"]):
-                # Written by an older version: keep the credentials for this session only.
-                qdrant_url = qdrant_url if qdrant_url is not None else cfg["qdrant_url"]
-                cfg["qdrant_url"] = _strip_credentials(cfg["qdrant_url"])
-                write = True
-        else:
-            if sources is None:
-                raise ProjectNotFound(
-                    f"No project {name!r} in {self.home}. Pass sources= to create it"
-                    + (
-                        f"; existing projects: {', '.join(project_names(self.home))}"
-                        if project_names(self.home)
-                        else ""
-                    )
-                    + "."
-                )
-            from .embedder import (
-                model_dim,
-                model_identity,
-                parse_model_spec,
-                pick_device,
-                resolve_precision,
-                with_precision,
-            )
-
-            spec = model or DEFAULT_MODEL
-            parsed = parse_model_spec(spec)  # fail early on a typo, before anything is written
-            prec = resolve_precision(parsed, pick_device(device), precision)
-            cfg = {
-                "version": CONFIG_VERSION,
-                "identity": with_precision(model_identity(parsed), prec),
-                "precision": prec,
-                # "auto" may still fall back to fp32 if the int8 check fails on first use.
-                "precision_auto": precision == "auto",
-                "dim": model_dim(parsed),
-                "name": name,
-                "sources": [
-                    s.to_json() for s in normalize_sources(sources, path_column=path_column)
-                ],
-                "model": spec,
-                "enabled": False,
-                "schedule": None,
-                "qdrant_url": (
-                    _strip_credentials(qdrant_url) if isinstance(qdrant_url, str) else None
-                ),
-                "created_at": time.time(),
-                "video_fps": video_fps or DEFAULT_FPS,
-            }
-            write = True
-        self._cfg = cfg
-        # The URL as given (credentials included) lives in memory only, like the key.
-        self._qdrant = qdrant_url if qdrant_url is not None else cfg.get("qdrant_url")
-        self._qdrant_api_key = qdrant_api_key or os.environ.get("QDRANT_API_KEY") or None
-        if self._server_options and self._qdrant is None:
-            raise InvalidArgument(
-                f"server_options={self._server_options!r} apply to a Qdrant server "
-                f"collection, and project {name!r} keeps its vectors in an embedded shard: "
-                "pass qdrant_url= (a URL or a QdrantClient) too, or drop server_options."
-            )
-
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if self._qdrant is None:
-            self._lock_obj = HomeLock(self.folder, name)
-            self._lock_obj.acquire()
-        try:
-            self.catalog = open_catalog(self.folder / "catalog.sqlite", name)
-            # An older project.json is brought up to date in place (under the lock).
-            write = upgrade_config(cfg, self.folder) or write
-            if write:
-                self._write_config()
-            self._identity: str = cfg["identity"]
-            self.thumbs = ThumbnailCache(self.folder / "thumbs", max_file_bytes or MAX_FILE_BYTES)
-            self.inventory = Inventory(
-                name,
-                self.catalog,
-                self._get_store,
-                self.thumbs,
-                cfg,
-                save_config=self._write_config,
-                pause=self._file_action_guard,
-                trash_dir=self.folder / "trash",
-                identity=lambda: self._identity,
-            )
-            self.indexer = Indexer(
-                name,
-                self.catalog,
-                sources=lambda: self.sources,
-                model_identity=self._settled_identity,
-                embedder=self._get_embedder,
-                store=self._get_store,
-                skip=self._project_folders,
-                thumbs=self.thumbs if thumbnails else None,
-                batch_size=batch_size,
-                workers=workers,
-                video_fps=lambda: float(self._cfg.get("video_fps", DEFAULT_FPS)),
-                engine=self._ray_engine(ray_address, batch_size) if engine == "ray" else None,
-                **{
-                    k: v
-                    for k, v in (("min_free_mb", min_free_mb), ("max_file_bytes", max_file_bytes))
-                    if v is not None
-                },
-            )
-            self.runner = Runner(self.indexer, name=f"aisearch-{name}")
-            if self._qdrant is None:
-                self._check_edge_store()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                if self._store is not None:
-                    self._store.close()
-                    self._store = None
-                if getattr(self, "catalog", None) is not None:
-                    self.catalog.close()
-            if self._lock_obj is not None:
-                self._lock_obj.release()
-            raise
+        self.layout = Layout.of(self.home, self.name)
+        self.folder = self.layout.folder
+        self._closed, self._lock_obj, self._last, self.device = True, None, None, device
+        options = {k: v for k, v in locals().items() if k not in ("self", "name", "home")}
+        self.config, self._lock_obj, self._parts = open_parts(self.layout, name, **options)
+        self.catalog, self.thumbs = self._parts.catalog, self._parts.thumbs
+        self._vectors, self.indexer = self._parts.vectors, self._parts.indexer
+        self.runner, self.inventory = self._parts.runner, self._parts.inventory
         self._closed = False
-        self._serial = next(_SERIAL)
-        _OPEN[self._serial] = self
+        self._serial = _registry.register(self)
         _requests.watch()  # applies enable/disable/update requests of the JupyterLab plugin
-        if self.catalog.journal_pending():
-            # Finish or undo file actions a crash interrupted, before any sync runs (a
-            # sync would take a half-moved file for a deleted one).
-            try:
-                with self.runner.paused():
-                    _fileops.recover(self.inventory)
-            except BaseException:
-                self.close()
-                raise
-        if cfg.get("enabled"):
-            # An enabled project keeps itself current: resume the schedule, and catch
-            # up at once if the last sync is older than one interval or unfinished.
-            # A schedule an older version saved out of range is clamped, with a warning.
-            interval = stored_interval(cfg.get("schedule"), f"Project {name!r}")
-            self.runner.set_schedule(interval)
-            last = self.catalog.get_meta("last_sync")
-            dirty = self.catalog.get_meta("dirty", False)
-            if dirty or last is None or (interval and time.time() - last > interval):
-                self.runner.request()
-
-    def _ray_engine(self, address: str | None, batch_size: int) -> Any:
-        from ._ray import RayEngine  # Ray itself is imported when a sync first runs
-
-        return RayEngine(
-            self._cfg["model"],
-            self._identity,
-            address,
-            precision=self.precision,
-            batch_size=batch_size,
-        )
-
-    # -- store vs catalog -------------------------------------------------------------
-    def _shard_path(self) -> Path:
-        return shard_folder(self.folder, self._identity)
-
-    def _check_edge_store(self) -> None:
-        """On open, without loading the model: if the catalog says vectors exist, the
-        shard must hold them. A deleted or emptied vectors folder (or one that lost
-        points) turns the rows concerned back to pending, so the next sync re-embeds
-        them and status does not claim N/N embedded while searches find nothing."""
-        if not self.catalog.counts(self._identity)["embedded"]:
-            return
-        path = self._shard_path()
-        if path.is_dir() and any(path.iterdir()):
-            self._store = open_store(self.name, self.folder, self._identity, None)
-        self._reconcile_store(self._store)
-
-    def _reconcile_store(self, store: VectorStore | None) -> None:
-        embedded = self.catalog.embedded_ids(self._identity)
-        if not embedded:
-            return
-        if store is None:
-            missing = embedded
-        elif store.count() >= len(embedded):
-            return
-        else:
-            missing = embedded - store.ids()
-        if not missing:
-            return
-        where = self._shard_path() if self._qdrant is None else "the Qdrant collection"
-        log.warning(
-            "Project %r: %d of %d embedded images have no vector in %s (deleted or damaged); "
-            "they are marked pending and re-embedded by the next update().",
-            self.name,
-            len(missing),
-            len(embedded),
-            where,
-        )
-        self.catalog.reset_to_pending(sorted(missing))
-        meta: dict[str, Any] = {"dirty": True}
-        if len(missing) == len(embedded):
-            meta["first_pass_done"] = False  # searches say "update first", not "0 results"
-        self.catalog.set_meta(**meta)
+        try:
+            self._parts.start(f"Project {name!r}")
+        except BaseException:
+            self.close()
+            raise
 
     # -- construction helpers ---------------------------------------------------------
     @classmethod
     def open(cls, name: str, home: str | os.PathLike[str] | None = None, **kwargs: Any) -> Project:
         """Reopen an existing project from its home."""
-        h = resolve_home(home)
-        if not (h / check_name(name) / CONFIG_NAME).exists():
-            names = project_names(h)
-            raise ProjectNotFound(
-                f"No project {name!r} in {h}."
-                + (
-                    f" Existing projects: {', '.join(names)}."
-                    if names
-                    else " It holds no projects."
-                )
-            )
-        return cls(name, home=h, **kwargs)
+        return cls(name, home=require_project(resolve_home(home), check_name(name)), **kwargs)
 
     @classmethod
     def create(cls, name: str, sources: Any, **kwargs: Any) -> Project:
         """Create a new project; fails if one of that name exists."""
         h = resolve_home(kwargs.get("home"))
-        if (h / check_name(name) / CONFIG_NAME).exists():
+        if Layout.of(h, check_name(name)).exists():
             raise ProjectExists(f"Project {name!r} already exists in {h}; use Project.open().")
         return cls(name, sources=sources, **kwargs)
 
@@ -440,27 +165,9 @@ class Project:
 
         ``sync=False`` skips the final update (which re-embeds what is pending).
         """
-        from . import _repair
+        from ._repair import repair_project
 
-        h = resolve_home(home)
-        folder = h / check_name(name)
-        if not folder.is_dir():
-            raise ProjectNotFound(f"No project {name!r} in {h}.")
-        lock = HomeLock(folder, name)
-        lock.acquire()
-        try:
-            report = _repair.repair_files(folder, name, model)
-        finally:
-            lock.release()
-        if sync:
-            with cls(name, home=h) as proj:
-                summary = proj.update()
-                st = proj.status
-                report.append(
-                    f"synced: {st.done}/{st.total} embedded, {st.failed} failed "
-                    f"({summary.embedded} embedded now)"
-                )
-        return report
+        return repair_project(cls, resolve_home(home), check_name(name), model, sync)
 
     @staticmethod
     def names(home: str | os.PathLike[str] | None = None) -> list[str]:
@@ -471,7 +178,7 @@ class Project:
     @classmethod
     def opened(cls) -> list[Project]:
         """The projects open in this process (not closed yet), oldest first."""
-        return [p for _, p in sorted(_OPEN.items()) if not p.closed]
+        return _registry.opened()
 
     @property
     def closed(self) -> bool:
@@ -488,112 +195,25 @@ class Project:
         """The update schedule (``"10m"``…) or None for manual updates only. Setting it
         (``proj.schedule = "1h"``) checks it (1 s … 365 d), saves it, and applies it at
         once when the project is enabled; :meth:`enable` sets it too."""
-        return self._cfg.get("schedule")
+        return self.config.schedule
 
     @schedule.setter
     def schedule(self, schedule: str | float | None) -> None:
         self._check_open()
         interval = parse_interval(schedule)  # refused before anything is saved
-        self._cfg["schedule"] = schedule if interval else None
-        self._write_config()
-        if self._cfg.get("enabled"):
+        self.config.update(schedule=schedule if interval else None)
+        if self.config.enabled:
             self.runner.set_schedule(interval)
-
-    def _project_folders(self) -> list[str]:
-        """Folders never scanned for images: every project's own folder in the home
-        (thumbnails live there), but not other data kept beside them."""
-        return [str(self.home / n) for n in project_names(self.home)] + [str(self.folder)]
-
-    def _write_config(self) -> None:
-        write_json_atomic(self.folder / CONFIG_NAME, self._cfg)
-        # A copy in the catalog lets `aisearch repair` rebuild a damaged project.json.
-        self.catalog.set_meta(config=self._cfg)
 
     def _check_open(self) -> None:
         if self._closed:
-            raise _closed_error(self.name)
-
-    def _get_embedder(self) -> Embedder:
-        """The model, loaded on first use: only prompts, new reference images and
-        indexing need it."""
-        with self._init_lock:
-            if self._embedder is None:
-                emb = self._load_embedder()
-                if emb.identity != self._identity:
-                    raise ModelMismatch(
-                        f"The weights of {self._cfg['model']!r} changed on disk "
-                        f"({self._identity} → {emb.identity}). Restore them, or create a "
-                        "new project for the new weights."
-                    )
-                if self._cfg.get("dim") != emb.dim:
-                    # Not known from the model's config when the project was created.
-                    self._cfg["dim"] = emb.dim
-                    self._write_config()
-                self._embedder = emb
-            return self._embedder
-
-    def _load_embedder(self, precision: str | None = None) -> Embedder:
-        """The model at the project's precision (int8 runs on the CPU whatever the
-        device). An int8 tower that fails its quality check falls back to fp32 when the
-        precision was chosen by ``"auto"`` and no vector was written yet."""
-        from ._errors import ModelLoadError
-
-        prec = precision or self.precision
-        device = "cpu" if prec == "int8" else self.device
-        try:
-            emb = Embedder(self._cfg["model"], device=device, precision=prec)
-        except ModelLoadError as exc:
-            auto = precision is None and self._cfg.get("precision_auto")
-            if not (
-                auto and prec == "int8" and not self.catalog.counts(self._identity)["embedded"]
-            ):
-                raise
-            log.warning("Project %r: %s; embedding in fp32 instead.", self.name, exc)
-            emb = Embedder(self._cfg["model"], device=self.device, precision="fp32")
-            self._cfg.update(precision="fp32", identity=emb.identity)
-            self._identity = self._cfg["identity"]
-        else:
-            if precision is not None or not self._cfg.get("precision_auto"):
-                return emb
-        self._cfg["precision_auto"] = False  # settled: the int8 check ran once
-        self._write_config()
-        return emb
-
-    def _settled_identity(self) -> str:
-        """The identity a sync writes under: an ``"auto"`` int8 choice is settled first
-        (its check may fall back to fp32, which is another identity)."""
-        if self._cfg.get("precision_auto") and self.precision == "int8":
-            self._get_embedder()
-        return self._identity
+            raise closed_error(self.name)
 
     @property
     def precision(self) -> str:
         """The precision of the project's image vectors: ``"fp32"``, ``"int8"`` (CPU),
         ``"fp16"`` or ``"bf16"`` (CUDA). Fixed unless :meth:`reembed` converts them."""
-        return str(self._cfg.get("precision", "fp32"))
-
-    def _get_store(self) -> VectorStore:
-        """The vector store, opened on first use. Its size comes from project.json
-        (or the shard itself), so opening it never loads the model."""
-        with self._init_lock:
-            if self._store is None:
-                self._settled_identity()  # before the shard (named by identity) is made
-                dim = self._cfg.get("dim")
-                if dim is None and not (self._qdrant is None and self._shard_path().is_dir()):
-                    dim = self._get_embedder().dim
-                store = open_store(
-                    self.name,
-                    self.folder,
-                    self._identity,
-                    dim,
-                    qdrant=self._qdrant,
-                    api_key=self._qdrant_api_key,
-                    server_options=self._server_options,
-                )
-                if self._qdrant is not None:
-                    self._reconcile_store(store)
-                self._store = store
-            return self._store
+        return self.config.precision
 
     def set_sources(self, sources: Any, *, path_column: str | None = None) -> Project:
         """Point the project at other images. The next sync embeds the new files and
@@ -606,8 +226,7 @@ class Project:
         self._check_open()
         given = [s.to_json() for s in normalize_sources(sources, path_column=path_column)]
         with self.runner.paused():
-            self._cfg["sources"] = given
-            self._write_config()
+            self.config.update(sources=given)
         if self.enabled:
             self.runner.request()
         return self
@@ -615,7 +234,7 @@ class Project:
     @property
     def video_fps(self) -> float:
         """Frames sampled per second of video (see :meth:`set_video_fps`)."""
-        return float(self._cfg.get("video_fps", DEFAULT_FPS))
+        return self.config.video_fps
 
     def set_video_fps(self, fps: float) -> Project:
         """Sample videos at ``fps`` frames per second from now on. The next sync
@@ -626,10 +245,9 @@ class Project:
         >>> proj.set_video_fps(0.5)       # one frame every 2 s     # doctest: +SKIP
         """
         self._check_open()
-        fps = _check_fps(fps)
+        fps = check_fps(fps)
         with self.runner.paused():
-            self._cfg["video_fps"] = fps
-            self._write_config()
+            self.config.update(video_fps=fps)
         if self.enabled:
             self.runner.request()
         return self
@@ -637,57 +255,38 @@ class Project:
     # -- public properties ------------------------------------------------------------
     @property
     def sources(self) -> list[Source]:
-        return [Source.from_json(d) for d in self._cfg["sources"]]
+        return self.config.sources
 
     @property
     def model(self) -> str:
         """The model spec the project was created with."""
-        return self._cfg["model"]
+        return self.config.model
 
     @property
     def model_identity(self) -> str:
-        return self._identity
+        return self._vectors.identity
 
     @property
     def embedder(self) -> Embedder:
         """The loaded model (loaded on first use)."""
         self._check_open()
-        return self._get_embedder()
+        return self._vectors.embedder()
 
     @property
     def store(self) -> VectorStore:
         """The vector store (opened on first use)."""
         self._check_open()
-        return self._get_store()
+        return self._vectors.store()
 
     @property
     def enabled(self) -> bool:
-        return bool(self._cfg.get("enabled"))
+        return self.config.enabled
 
     @property
     def status(self) -> Status:
         """Embedding state: enabled, state, done/total, failed, updated_at, model…"""
-        c = self.catalog.counts(self._identity)
         running = (not self._closed) and self.runner.busy
-        prog = self.indexer.progress
-        state = "indexing" if running else ("ready" if self.enabled else "disabled")
-        err = self.runner.last_error
-        return Status(
-            name=self.name,
-            enabled=self.enabled,
-            state=state,
-            done=c["embedded"],
-            total=c["total"],
-            failed=c["failed"],
-            pending=c["pending"],
-            missing=c["missing"],
-            updated_at=self.catalog.get_meta("last_sync"),
-            model=self._identity,
-            schedule=self._cfg.get("schedule"),
-            first_pass_done=bool(self.catalog.get_meta("first_pass_done", False)),
-            phase=prog.phase if running else "idle",
-            error=None if err is None or isinstance(err, SyncCancelled) else str(err),
-        )
+        return status_of(self.name, self.config, self.catalog, self.runner, running)
 
     @property
     def failures(self) -> pd.DataFrame:
@@ -704,9 +303,7 @@ class Project:
         for manual only). An invalid schedule is refused before anything is saved."""
         self._check_open()
         interval = parse_interval(schedule)
-        self._cfg["enabled"] = True
-        self._cfg["schedule"] = schedule if interval else None
-        self._write_config()
+        self.config.update(enabled=True, schedule=schedule if interval else None)
         self.runner.set_schedule(interval)
         self.runner.request()
         return self
@@ -715,8 +312,7 @@ class Project:
         """Stop updates (the running one stops at its next batch). Embeddings stay;
         ``enable()`` later reuses them."""
         self._check_open()
-        self._cfg["enabled"] = False
-        self._write_config()
+        self.config.update(enabled=False)
         self.runner.set_schedule(None)
         self.runner.cancel_current()
         return self
@@ -763,225 +359,26 @@ class Project:
         >>> fut.result().embedded        # doctest: +SKIP
         1250
         """
-        from .embedder import (
-            model_identity,
-            parse_model_spec,
-            pick_device,
-            resolve_precision,
-            with_precision,
-        )
-
         self._check_open()
-        spec = parse_model_spec(self.model)
-        device = pick_device("cpu" if precision == "int8" else self.device)
-        prec = resolve_precision(spec, device, precision)
-        running = self._reembed_job
-        if running is not None and running[1].is_alive() and not running[0].stop.is_set():
-            if running[0].precision == prec:
-                return running[0]
-            raise InvalidArgument(
-                f"Project {self.name!r} is already re-embedding to "
-                f"precision={running[0].precision!r}. Wait for it (.result()) or cancel "
-                "it (.cancel()) before asking for another precision."
-            )
-        fut = ReembedFuture(prec)
-        if prec == self.precision:
-            fut.set_result(ReembedSummary(prec))
-            return fut
-        new_id = with_precision(model_identity(spec), prec)
-        before = running[1] if running is not None else None
-
-        def progress(done: int, total: int) -> None:
-            fut.progress = (done, total)
-
-        def run() -> None:
-            if before is not None:
-                before.join()  # a cancelled run still cleaning up its store
-            store = None
-            try:
-                emb = self._load_embedder(prec)
-                store = open_store(
-                    self.name,
-                    self.folder,
-                    new_id,
-                    emb.dim,
-                    qdrant=self._qdrant,
-                    api_key=self._qdrant_api_key,
-                    server_options=self._server_options,
-                )
-                summary = embed_into(
-                    self.catalog,
-                    self._identity,
-                    emb,
-                    store,
-                    max_file_bytes=self.indexer.max_file_bytes,
-                    batch_size=self.indexer.batch_size,
-                    cancel=fut.stop,
-                    progress=progress,
-                )
-                # Vectors an earlier, interrupted run left in that store for items
-                # gone since would be orphans after the swap.
-                if extra := store.ids() - set(summary.made_from):
-                    store.delete(sorted(extra))
-                if not fut.set_running_or_notify_cancel():
-                    raise InterruptedError("re-embedding cancelled")
-                self._swap_vectors(new_id, prec, emb, store, summary.made_from)
-            except BaseException as exc:
-                if store is not None and store is not self._store:
-                    store.close()
-                    if self._qdrant is None:
-                        shutil.rmtree(shard_folder(self.folder, new_id), ignore_errors=True)
-                if not fut.cancelled():
-                    fut.set_exception(exc)
-            else:
-                fut.set_result(summary)
-
-        thread = threading.Thread(target=run, name=f"aisearch-reembed-{self.name}", daemon=True)
-        self._reembed_job = (fut, thread)
-        thread.start()
-        return fut
-
-    def _swap_vectors(
-        self,
-        new_id: str,
-        prec: str,
-        emb: Embedder,
-        store: VectorStore,
-        made_from: dict[str, str],
-    ) -> None:
-        """Switch to the re-embedded vectors in one step, syncs held off: rows whose
-        content is what was re-embedded move to the new identity; the others (changed
-        or failed meanwhile) become pending for the next sync, and so does the video
-        of any such frame (its other frames keep their new vectors)."""
-        with self.runner.paused(), self._init_lock:
-            old_id, old_store = self._identity, self._store
-            rows = self.catalog.query(
-                "SELECT id, content, video_key FROM files WHERE status = 'embedded' AND model = ?",
-                (old_id,),
-            )
-            keep = [pid for pid, content, _ in rows if made_from.get(pid) == content]
-            stale = [pid for pid, content, _ in rows if made_from.get(pid) != content]
-            stale_videos = {vk for pid, c, vk in rows if vk is not None and made_from.get(pid) != c}
-            with self.catalog.transaction() as db:
-                db.executemany(
-                    "UPDATE files SET model = ? WHERE id = ?", [(new_id, pid) for pid in keep]
-                )
-                db.execute(
-                    "UPDATE videos SET model = ? WHERE model = ? AND status = 'embedded'",
-                    (new_id, old_id),
-                )
-                db.executemany(
-                    "UPDATE videos SET status = 'pending' WHERE key = ? AND status = 'embedded'",
-                    [(vk,) for vk in sorted(stale_videos)],
-                )
-            if stale:
-                store.delete(stale)
-                self.catalog.reset_to_pending(stale)
-                self.catalog.set_meta(dirty=True)
-            self._cfg.update(precision=prec, identity=new_id, precision_auto=False, dim=emb.dim)
-            self._write_config()
-            self._identity, self._store, self._embedder = new_id, store, emb
-            self._text = TextVectors(self._get_embedder)
-        if old_store is not None:
-            old_store.close()
-        if self._qdrant is None:
-            shutil.rmtree(shard_folder(self.folder, old_id), ignore_errors=True)
-        if stale and self.enabled:
-            self.runner.request()
+        return self._parts.reembedder.start(precision)
 
     def wait(self, timeout: float | None = None, progress: bool = True) -> Status:
         """Block until no sync is running, showing a progress bar (a widget in
         notebooks). Raises ``TimeoutError`` after ``timeout`` seconds and re-raises the
         error of a failed sync."""
         self._check_open()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        bar = None
-        try:
-            while self.runner.busy:
-                prog = self.indexer.progress
-                if progress and prog.phase == "embedding" and prog.total:
-                    if bar is None:
-                        from tqdm.auto import tqdm
-
-                        bar = tqdm(total=prog.total, desc=f"Embedding {self.name}", unit="img")
-                    if bar.total != prog.total:
-                        bar.reset(total=prog.total)
-                    done = min(prog.done, prog.total)
-                    if done != bar.n:  # redraw on progress only (logs stay short)
-                        bar.set_postfix(failed=prog.failed, refresh=False)
-                        bar.update(done - bar.n)
-                if deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"Project {self.name!r} is still indexing after {timeout} s "
-                        f"({prog.done}/{prog.total})."
-                    )
-                time.sleep(0.1)
-            if bar is not None:
-                bar.n = bar.total
-                bar.refresh()
-        finally:
-            if bar is not None:
-                bar.close()
-        err = self.runner.last_error
-        if err is not None and not isinstance(err, SyncCancelled):
-            raise AISearchError(f"The last sync of {self.name!r} failed: {err}") from err
+        wait_for(self.runner, self.name, timeout, progress)
         return self.status
 
     # -- searches ---------------------------------------------------------------------
     def _check_ready(self, allow_partial: bool) -> None:
         self._check_open()
-        if allow_partial or self.catalog.get_meta("first_pass_done", False):
-            return
-        c = self.catalog.counts(self._identity)
-        if self.runner.busy:
-            msg = (
-                f"Search is unavailable while the embeddings of {self.name!r} are being "
-                f"prepared ({c['embedded']}/{c['total']} done). Wait with proj.wait(), or pass "
-                "allow_partial=True to search what is embedded so far."
-            )
-        else:
-            msg = (
-                f"Project {self.name!r} has no embeddings yet: call proj.enable() (or "
-                "proj.update()) first."
-            )
-        raise EmbeddingsNotReady(msg, c["embedded"], c["total"])
-
-    def _filters(self, tags: Any, exclude: Any) -> tuple[set[str] | None, set[str]]:
-        only = None
-        if tags is not None and not (isinstance(tags, (list, tuple, set)) and not tags):
-            only = self.catalog.ids_with_tags(_check_tags(tags, "tags"))
-        ex: set[str] = set()
-        if exclude is not None:
-            if isinstance(exclude, Collection):
-                ex = set(exclude.ids)
-            elif isinstance(exclude, pd.DataFrame):
-                if "id" not in exclude:
-                    raise InvalidArgument("exclude: the DataFrame has no 'id' column.")
-                ex = set(exclude["id"])
-            else:
-                single = isinstance(exclude, (str, os.PathLike))
-                items = [exclude] if single else exclude
-                if not isinstance(items, (list, tuple, set, frozenset)) or not all(
-                    isinstance(i, (str, os.PathLike)) for i in items
-                ):
-                    raise InvalidArgument(
-                        "exclude must be ids, paths, a Collection or a DataFrame with an "
-                        f"'id' column (got {show_value(exclude)})."
-                    )
-                strs = [os.fspath(i) for i in items]
-                by_path = self.catalog.ids_by_path([os.path.abspath(p) for p in strs])
-                ex = {by_path.get(os.path.abspath(p), p) for p in strs}
-        return only, ex
-
-    def _negative(self, negative: Any) -> np.ndarray | None:
-        from .search import negative_vector
-
-        return negative_vector(negative, self._text, self.catalog, self.store)
+        check_ready(self.runner, self.catalog, self._vectors.identity, self.name, allow_partial)
 
     def _result(
         self, items: pd.DataFrame, query: dict[str, Any], info: dict | None = None
     ) -> Collection:
-        query = {**query, "model": self._identity, "at": time.time()}
+        query = {**query, "model": self._vectors.identity, "at": time.time()}
         col = Collection(self, items, query=query, info=info)
         self._last = col
         return col
@@ -1005,17 +402,10 @@ class Project:
         from . import search as _s
 
         _s.check_prompt(prompt)
-        limit = _s.check_limit(limit)
-        if negative is not None:
-            negative_weight = check_real("negative_weight", negative_weight)
+        limit, weight = _s.check_limit(limit), _s.check_weight(negative, negative_weight)
         self._check_ready(allow_partial)
-        only, ex = self._filters(tags, exclude)
-        q = _s.apply_negative(self._text.vector(prompt), self._negative(negative), negative_weight)
-        items = _s.nearest(self.store, q, limit, only=only, exclude=ex)
-        query = {"type": "prompt", "text": prompt, "negative": _describe(negative), "limit": limit}
-        if tags:
-            query["tags"] = tags
-        return self._result(items, query)
+        kw = {"negative": negative, "negative_weight": weight, "tags": tags, "exclude": exclude}
+        return self._result(*_s.prompt_search(self._vectors, self.catalog, prompt, limit, **kw))
 
     def similar(
         self,
@@ -1042,35 +432,14 @@ class Project:
         """
         from . import search as _s
 
-        limit = _s.check_limit(limit)
-        _s.check_fusion(fusion)
-        if negative is not None:
-            negative_weight = check_real("negative_weight", negative_weight)
-        if ids is not None and images is not None:
-            raise InvalidArgument("Give reference images or ids=, not both.")
-        if ids is None and images is None:
-            raise InvalidArgument(
-                f"No reference images: give images ({_s.IMAGES_ACCEPTED}) or ids=[...]."
-            )
+        limit, _ = _s.check_limit(limit), _s.check_fusion(fusion)
+        weight = _s.check_weight(negative, negative_weight)
+        _s.check_similar_refs(images, ids)
         self._check_ready(allow_partial)
-        only, ex = self._filters(tags, exclude)
-        if ids is not None:
-            ref_ids = _s.check_ids(self.catalog, ids, self.name)
-            vecs = _s.vectors_of_ids(self.store, ref_ids)
-            images = ref_ids
-        else:
-            vecs, ref_ids = _s.resolve_images(images, self.catalog, self.store, self._get_embedder)
-        if not include_references:
-            ex |= set(ref_ids)
-        q = _s.apply_negative(vecs, self._negative(negative), negative_weight)
-        items = _s.nearest(self.store, q, limit, fusion=fusion, only=only, exclude=ex)
-        query = {
-            "type": "similar",
-            "references": _describe(images.ids if isinstance(images, Collection) else images),
-            "fusion": fusion,
-            "limit": limit,
-        }
-        return self._result(items, query)
+        kw = {"negative": negative, "negative_weight": weight, "tags": tags, "exclude": exclude}
+        kw |= {"fusion": fusion, "include_references": include_references}
+        found = _s.similar_search(self._vectors, self.catalog, self.name, images, ids, limit, **kw)
+        return self._result(*found)
 
     def diverse(
         self,
@@ -1090,51 +459,14 @@ class Project:
         (e.g. already-labelled images) is never returned. The result has a ``cluster``
         column and ``cluster_sizes``."""
         from . import diverse as _d
+        from .explore.views import diverse_sample
 
         n, method, clusters, sample, seed = _d.check_args(n, method, clusters, sample, seed)
         self._check_ready(allow_partial)
-        only, ex = self._filters(tags, exclude)
-        ids, vecs, population, sampled = _d.load_vectors(self.store, sample, only, ex)
-        items, sizes = _d.sample_diverse(ids, vecs, n, method, clusters, seed)
-        if sampled and ids:
-            scale = population / len(ids)
-            sizes = {c: round(s * scale) for c, s in sizes.items()}
-        query = {"type": "diverse", "method": method, "n": n, "clusters": clusters, "seed": seed}
-        info = {"cluster_sizes": sizes, "population": population, "sampled": sampled}
-        return self._result(items, query, info)
+        args = (n, method, clusters, seed, sample, tags, exclude)
+        return self._result(*diverse_sample(self._vectors, self.catalog, *args))
 
     # -- explore and curate (one kNN graph, cached per state of the vectors) --------
-    def _explore_inputs(self, allow_partial: bool) -> tuple[list[str], np.ndarray]:
-        from .diverse import load_vectors
-
-        self._check_ready(allow_partial)
-        store = self.store
-        ids, vecs, _, _ = load_vectors(store, max(1, store.count()))
-        return ids, vecs
-
-    @property
-    def _explore_dir(self) -> Path:  # per model: other vectors, other caches
-        return self.folder / "explore" / slug(self._identity)
-
-    def _paths_of(self, ids: Sequence[str]) -> list[str | None]:
-        recs = self.catalog.records(list(ids))
-        return [recs[i].path if i in recs else None for i in ids]
-
-    @contextlib.contextmanager
-    def _explore_progress(self, desc: str, show: bool) -> Iterator[Any]:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=100, desc=f"{desc} of {self.name}", disable=not show, leave=False)
-
-        def step(stage: str, fraction: float) -> None:
-            bar.set_postfix_str(stage, refresh=False)
-            bar.update(max(0, int(fraction * 100) - bar.n))
-
-        try:
-            yield step
-        finally:
-            bar.close()
-
     def map(
         self,
         method: str = "umap",
@@ -1153,23 +485,11 @@ class Project:
         Cached in the project home per state of the vectors; after an update the new
         images are placed with the fitted map, and a full refit happens when more than
         a fifth of the images changed (or with ``refit=True``)."""
-        from .explore import compute_map
+        from .explore.views import project_map
 
-        ids, vecs = self._explore_inputs(allow_partial)
-        with self._explore_progress("map", progress) as step:
-            df = compute_map(
-                ids,
-                vecs,
-                method,
-                sample,
-                clusters=clusters,
-                seed=seed,
-                cache_dir=self._explore_dir,
-                refit=refit,
-                progress=step,
-            )
-        df.insert(1, "path", self._paths_of(df["id"].tolist()))
-        return df
+        self._check_ready(allow_partial)
+        kw = {"clusters": clusters, "seed": seed, "refit": refit, "progress": progress}
+        return project_map(self._vectors, self.catalog, method, sample, **kw)
 
     def duplicates(
         self,
@@ -1191,46 +511,23 @@ class Project:
         exact, near or similar) and ``pixel_similarity`` (the pixel evidence: 1.0 the
         same pixels, >= 0.9 the same picture). ``.keep_best()`` gives the others.
         ``confirm=False`` is the old spelling of ``kind="similar"`` (deprecated)."""
-        from .explore import find_duplicates
+        from .explore.views import duplicate_groups
 
-        if confirm is not None:
-            warnings.warn(
-                "duplicates(confirm=...) is deprecated: use kind='near' or kind='similar'.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            kind = "near" if confirm else "similar"
-        ids, vecs = self._explore_inputs(allow_partial)
-        meta = self.catalog.content_and_mtime(self._identity)
-        with self._explore_progress("duplicates", progress) as step:
-            df = find_duplicates(
-                ids,
-                vecs,
-                self._paths_of,
-                content=[meta.get(i, (None, 0))[0] for i in ids],
-                mtimes=[meta.get(i, (None, 0))[1] / 1e9 for i in ids],
-                threshold=threshold,
-                kind=kind,
-                stat_files=True,  # a link and its target are one file, never copies
-                cache_dir=self._explore_dir,
-                max_bytes=self.indexer.max_file_bytes,
-                progress=step,
-            )
-        groups = int(df["group"].nunique()) if len(df) else 0
-        query = {"type": "duplicates", "threshold": threshold, "kind": kind}
-        return self._result(df, query, {"groups": groups})
+        kind = _deprecated_confirm(confirm, kind)
+        self._check_ready(allow_partial)
+        limit = self.indexer.max_file_bytes
+        found = duplicate_groups(self._vectors, self.catalog, threshold, kind, limit, progress)
+        return self._result(*found)
 
     def outliers(
         self, n: int = 100, *, k: int = 10, progress: bool = True, allow_partial: bool = False
     ) -> Collection:
         """The ``n`` most unusual images (broken, off-domain, rare), most unusual first:
         ``score`` is the cosine distance to the ``k``-th nearest neighbour."""
-        from .explore import find_outliers
+        from .explore.views import unusual
 
-        ids, vecs = self._explore_inputs(allow_partial)
-        with self._explore_progress("outliers", progress) as step:
-            df = find_outliers(ids, vecs, n=n, k=k, cache_dir=self._explore_dir, progress=step)
-        return self._result(df[["id", "score"]], {"type": "outliers", "n": n, "k": k})
+        self._check_ready(allow_partial)
+        return self._result(*unusual(self._vectors, n, k, progress))
 
     def tagged(self, *tags: str) -> Collection:
         """Every image carrying any of the tags, as a collection (no scores). Not a
@@ -1238,7 +535,7 @@ class Project:
         self._check_open()
         if not tags:
             raise InvalidArgument("tagged(): name at least one tag.")
-        ids = sorted(self.catalog.ids_with_tags(_check_tags(list(tags), "tag")))
+        ids = sorted(self.catalog.ids_with_tags(check_tags(list(tags), "tag")))
         items = pd.DataFrame({"id": ids, "score": np.nan})
         return Collection(self, items, query={"type": "tagged", "tags": list(tags)})
 
@@ -1282,52 +579,31 @@ class Project:
         """JPEG thumbnail bytes of an image (made once, cached in the project home);
         None for an id that is not an image of the project, or one that cannot be
         decoded."""
-        self._check_open()
-        data = self.thumbs.get(pid)
-        if data is not None:
-            return data
-        rec = self.catalog.records([pid]).get(pid)
-        if rec is None or rec.kind == "video":
-            return None
-        if rec.kind == "frame":
-            from .images import thumbnail_jpeg
-            from .video import frame_at
+        return self.thumbnails([pid])[0]
 
-            img = frame_at(rec.path, round((rec.t or 0.0) * 1000), THUMB_SIZE)
-            if img is None:
-                return None
-            data = thumbnail_jpeg(img, THUMB_SIZE)
-            self.thumbs.put(pid, data)
-            return data
-        return self.thumbs.make(pid, rec.path)
-
-    def _file_action_guard(self) -> contextlib.AbstractContextManager[None]:
+    def thumbnails(
+        self,
+        ids: Sequence[str],
+        on_error: Callable[[str, Exception], None] | None = None,
+    ) -> list[bytes | None]:
+        """:meth:`thumbnail` of each id, in order, the records of the ones not cached
+        yet read in one catalog query (a page of the panel). ``on_error(id, exc)``:
+        a thumbnail that fails is None and reported there (default: raised)."""
         self._check_open()
-        return self.runner.paused()
+        return thumbnails_of(self.thumbs, self.catalog, ids, on_error)
 
     def close(self) -> None:
         """Stop the background indexer, flush and release the project (idempotent)."""
         if self._closed:
             return
         self._closed = True
-        if self._reembed_job is not None:  # it reads the catalog: let it stop first
-            self._reembed_job[0].cancel()
-            self._reembed_job[1].join()
-        self.runner.stop()
-        if self.indexer.engine is not None:
-            self.indexer.engine.close()  # the model actors it keeps between syncs
-        with self._init_lock:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
-        self.catalog.close()
+        self._parts.close(self.name)
         # Whatever still reaches for the catalog (status, tags, failures, a widget's
         # poller) gets a clear "closed" error, not sqlite's "closed database".
-        self.catalog = _ClosedCatalog(self.name)  # type: ignore[assignment]
-        self.inventory.catalog = self.catalog
+        self.catalog = self._parts.catalog  # type: ignore[assignment]
         if self._lock_obj is not None:
             self._lock_obj.release()
-        _OPEN.pop(self._serial, None)
+        _registry.unregister(self._serial)
 
     def __enter__(self) -> Project:
         return self
@@ -1341,115 +617,12 @@ class Project:
         return f"<Project {self.name!r} {self.status}>"
 
 
-def _same_model(given: str, stored: str) -> bool:
-    """Whether ``given`` names the model ``stored`` names (parsed only when the two
-    texts differ: parsing imports open_clip)."""
-    if given == stored:
-        return True
-    from .embedder import parse_model_spec
-
-    return parse_model_spec(given) == parse_model_spec(stored)
-
-
-def _check_server_options(options: Any) -> dict[str, Any] | None:
-    """``server_options`` as a dict of :class:`~.store.server.ServerStore` keyword
-    options, or :class:`InvalidArgument` naming what is wrong."""
-    if options is None:
-        return None
-    if not isinstance(options, dict):
-        raise InvalidArgument(
-            f"server_options must be a dict of Qdrant collection options, not {show_value(options)}."
-        )
-    import inspect
-
-    from .store.server import ServerStore
-
-    known = [
-        p.name
-        for p in inspect.signature(ServerStore.__init__).parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
-    ]
-    unknown = sorted(str(k) for k in options if k not in known)
-    if unknown:
-        raise InvalidArgument(
-            f"server_options: unknown option(s) {', '.join(map(repr, unknown))}; "
-            f"accepted: {', '.join(known)}."
-        )
-    return dict(options)
-
-
-def _describe_sources(srcs: list[dict]) -> str:
-    parts = [
-        s["root"] if s["kind"] == "folder" else f"{len(s.get('paths', []))} listed files"
-        for s in srcs
-    ]
-    return ", ".join(parts) if parts else "no sources"
-
-
-def _strip_credentials(url: str) -> str:
-    """``url`` without ``user:password@``: credentials are never written to disk."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port is not None:
-        host += f":{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-
-
-def _closed_error(name: str) -> ProjectClosed:
-    return ProjectClosed(f"Project {name!r} is closed; reopen it with Project.open({name!r}).")
-
-
-class _ClosedCatalog:
-    """Stands in for the catalog of a closed project: any use says so."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str) -> Any:
-        raise _closed_error(self._name)
-
-
-def _check_fps(fps: Any) -> float:
-    v = check_real("video_fps", fps, 0.0)
-    if not 0 < v <= 1000:
-        raise InvalidArgument(
-            f"video_fps must be a number of frames per second in (0, 1000], e.g. 1.0 or 0.2 "
-            f"(got {show_value(fps)})."
-        )
-    return v
-
-
-def _check_tags(tags: Any, arg: str) -> list[str]:
-    items = [tags] if isinstance(tags, str) else tags
-    if not isinstance(items, (list, tuple, set, frozenset)) or not all(
-        isinstance(t, str) and t.strip() for t in items
-    ):
-        raise InvalidArgument(f"{arg} must be a tag or a list of tags (got {show_value(tags)}).")
-    return list(items)
-
-
-def _describe(x: Any) -> Any:
-    """A JSON-friendly description of a query argument."""
-    if x is None or isinstance(x, (str, int, float)):
-        return x
-    if isinstance(x, os.PathLike):
-        return os.fspath(x)
-    if isinstance(x, (list, tuple)):
-        return [_describe(i) for i in x]
-    return type(x).__name__
-
-
-@atexit.register
-def _close_all() -> None:
-    for p in list(_OPEN.values()):
-        with contextlib.suppress(Exception):
-            p.close()
+def _deprecated_confirm(confirm: bool | None, kind: str) -> str:
+    if confirm is None:
+        return kind
+    warnings.warn(
+        "duplicates(confirm=...) is deprecated: use kind='near' or kind='similar'.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return "near" if confirm else "similar"

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from collections.abc import Collection as AbstractCollection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ from ._errors import (
     ModelLoadError,
     ProjectCorrupt,
     check_int,
+    check_real,
     show_value,
 )
 from .embedder import bad_rows, describe_bad
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
     from .store import VectorStore
 
     EmbedderFn = Callable[[], Embedder]
+
+    class HasEmbedder(Protocol):
+        def embedder(self) -> Embedder: ...
+
 
 FUSIONS = ("max", "mean", "rrf")
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
@@ -280,10 +285,11 @@ def check_prompt(prompt: Any, arg: str = "prompt") -> list[str]:
 class TextVectors:
     """Prompt vectors, cached: a prompt re-run with another limit or filter does not
     run the text tower again. Several prompts are averaged (a prompt ensemble).
-    ``embedder`` is called only on a cache miss."""
+    ``model.embedder()`` (the project's :class:`~._vectors.Vectors`) is called only on
+    a cache miss."""
 
-    def __init__(self, embedder: EmbedderFn, size: int = 256) -> None:
-        self.embedder = embedder
+    def __init__(self, model: HasEmbedder, size: int = 256) -> None:
+        self.model = model
         self.size = size
         self._cache: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -294,7 +300,7 @@ class TextVectors:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        raw = self.embedder().encode_text(list(key))
+        raw = self.model.embedder().encode_text(list(key))
         _model_gave_bad(raw, f"the prompt {show_value(key[0])}")
         v = as_matrix(raw.mean(axis=0))[0]
         v.setflags(write=False)
@@ -306,7 +312,7 @@ class TextVectors:
 
     def encode(self, prompts: Sequence[str]) -> np.ndarray:
         """One vector per prompt (not cached; for negatives)."""
-        out = self.embedder().encode_text(list(prompts))
+        out = self.model.embedder().encode_text(list(prompts))
         _model_gave_bad(out, "a negative prompt")
         return out
 
@@ -423,3 +429,119 @@ def _check_complete(
             scan_stored(store, only, exclude)
     elif got < store.count() - len(set(exclude or ())):
         scan_stored(store, None, exclude)
+
+
+# -- the searches a project runs (its public methods check the arguments) -----------
+def describe(x: Any) -> Any:
+    """A JSON-friendly description of a query argument."""
+    if x is None or isinstance(x, (str, int, float)):
+        return x
+    if isinstance(x, os.PathLike):
+        return os.fspath(x)
+    if isinstance(x, (list, tuple)):
+        return [describe(i) for i in x]
+    return type(x).__name__
+
+
+def check_tags(tags: Any, arg: str) -> list[str]:
+    items = [tags] if isinstance(tags, str) else tags
+    if not isinstance(items, (list, tuple, set, frozenset)) or not all(
+        isinstance(t, str) and t.strip() for t in items
+    ):
+        raise InvalidArgument(f"{arg} must be a tag or a list of tags (got {show_value(tags)}).")
+    return list(items)
+
+
+def filters(catalog: Catalog, tags: Any, exclude: Any) -> tuple[set[str] | None, set[str]]:
+    """The ids a search may return (None: any) and the ids it leaves out."""
+    only = None
+    if tags is not None and not (isinstance(tags, (list, tuple, set)) and not tags):
+        only = catalog.ids_with_tags(check_tags(tags, "tags"))
+    ex: set[str] = set()
+    if exclude is not None:
+        if isinstance(exclude, pd.DataFrame):
+            if "id" not in exclude:
+                raise InvalidArgument("exclude: the DataFrame has no 'id' column.")
+            ex = set(exclude["id"])
+        elif hasattr(exclude, "ids") and hasattr(exclude, "df"):  # a Collection
+            ex = set(exclude.ids)
+        else:
+            single = isinstance(exclude, (str, os.PathLike))
+            items = [exclude] if single else exclude
+            if not isinstance(items, (list, tuple, set, frozenset)) or not all(
+                isinstance(i, (str, os.PathLike)) for i in items
+            ):
+                raise InvalidArgument(
+                    "exclude must be ids, paths, a Collection or a DataFrame with an "
+                    f"'id' column (got {show_value(exclude)})."
+                )
+            strs = [os.fspath(i) for i in items]
+            by_path = catalog.ids_by_path([os.path.abspath(p) for p in strs])
+            ex = {by_path.get(os.path.abspath(p), p) for p in strs}
+    return only, ex
+
+
+def check_weight(negative: Any, negative_weight: Any) -> float:
+    return negative_weight if negative is None else check_real("negative_weight", negative_weight)
+
+
+def check_similar_refs(images: Any, ids: Any) -> None:
+    if ids is not None and images is not None:
+        raise InvalidArgument("Give reference images or ids=, not both.")
+    if ids is None and images is None:
+        raise InvalidArgument(f"No reference images: give images ({IMAGES_ACCEPTED}) or ids=[...].")
+
+
+def prompt_search(
+    vectors: Any,
+    catalog: Catalog,
+    prompt: str | list[str],
+    limit: int,
+    *,
+    negative: Any,
+    negative_weight: float,
+    tags: Any,
+    exclude: Any,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The rows and the query of a prompt search (arguments checked by the caller)."""
+    only, ex = filters(catalog, tags, exclude)
+    store = vectors.store()
+    q = vectors.text.vector(prompt)
+    q = apply_negative(q, negative_vector(negative, vectors.text, catalog, store), negative_weight)
+    query = {"type": "prompt", "text": prompt, "negative": describe(negative), "limit": limit}
+    if tags:
+        query["tags"] = tags
+    return nearest(store, q, limit, only=only, exclude=ex), query
+
+
+def similar_search(
+    vectors: Any,
+    catalog: Catalog,
+    project: str,
+    images: Any,
+    ids: Sequence[str] | None,
+    limit: int,
+    *,
+    fusion: str,
+    negative: Any,
+    negative_weight: float,
+    tags: Any,
+    exclude: Any,
+    include_references: bool,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The rows and the query of a search by reference images (arguments checked)."""
+    only, ex = filters(catalog, tags, exclude)
+    store = vectors.store()
+    if ids is not None:
+        ref_ids = check_ids(catalog, ids, project)
+        vecs = vectors_of_ids(store, ref_ids)
+        images = ref_ids
+    else:
+        vecs, ref_ids = resolve_images(images, catalog, store, vectors.embedder)
+    if not include_references:
+        ex = ex | set(ref_ids)
+    neg = negative_vector(negative, vectors.text, catalog, store)
+    q = apply_negative(vecs, neg, negative_weight)
+    refs = images.ids if hasattr(images, "ids") and hasattr(images, "df") else images
+    query = {"type": "similar", "references": describe(refs), "fusion": fusion, "limit": limit}
+    return nearest(store, q, limit, fusion=fusion, only=only, exclude=ex), query

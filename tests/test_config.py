@@ -276,7 +276,7 @@ def test_credentials_never_reach_project_json(
     url = "http://alice:s3cret@127.0.0.1:6333/base"
     p = aw.Project("q", sources=images, model=tiny_model, home=home, qdrant_url=url)
     try:
-        assert p._qdrant == url and p._qdrant_api_key == "env-key-123"
+        assert p._vectors.qdrant == url and p._vectors.api_key == "env-key-123"
     finally:
         p.close()
     cfg_path = home / "q" / "project.json"
@@ -286,7 +286,7 @@ def test_credentials_never_reach_project_json(
     assert stat.S_IMODE(os.stat(cfg_path).st_mode) == 0o600
     p = aw.Project("q", home=home, qdrant_api_key="arg-key")
     try:
-        assert p._qdrant_api_key == "arg-key"
+        assert p._vectors.api_key == "arg-key"
     finally:
         p.close()
     # A config written by an older version is cleaned on open.
@@ -295,7 +295,7 @@ def test_credentials_never_reach_project_json(
     cfg_path.write_text(json.dumps(cfg))
     p = aw.Project("q", home=home)
     try:
-        assert p._qdrant == url
+        assert p._vectors.qdrant == url
     finally:
         p.close()
     assert "s3cret" not in cfg_path.read_text()

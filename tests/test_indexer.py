@@ -10,7 +10,8 @@ from concurrent.futures import Future
 
 import pytest
 
-from aisearch_widgets.indexer import Runner, SyncCancelled
+from aisearch_widgets._runner import Runner
+from aisearch_widgets.indexer import SyncCancelled
 
 WAIT = 10  # seconds: a generous bound for things that happen at once
 

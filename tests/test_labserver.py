@@ -190,13 +190,11 @@ def projects(server: Server, tiny_model: str) -> Iterator[dict[str, Path]]:
         "ready", sources=str(folders["ready"]), model=tiny_model, home=server.home
     ) as p:
         p.update()
-        p._cfg["enabled"] = True
-        p._write_config()
+        p.config.update(enabled=True)
     with aw.Project("off", sources=str(folders["off"]), model=tiny_model, home=server.home) as p:
         p.update()
     with aw.Project("held", sources=str(folders["held"]), model=tiny_model, home=server.home) as p:
-        p._cfg["enabled"] = True
-        p._write_config()
+        p.config.update(enabled=True)
     aw.Project(
         "outside", sources=str(folders["outside"]), model=tiny_model, home=server.home
     ).close()
@@ -340,7 +338,7 @@ def test_owner_applies_requests(project_factory, images: Path) -> None:
     _requests.write_request(proj.folder, "enable", schedule="off")
     # Applied when poll_once returns, by it or by the watcher thread (they take turns).
     _requests.poll_once()
-    assert proj.enabled and proj._cfg["schedule"] is None
+    assert proj.enabled and proj.config.schedule is None
     proj.wait(progress=False)
     assert proj.status.done == 12
     (images / "late.png").write_bytes((next(images.rglob("*.png"))).read_bytes())

@@ -299,7 +299,7 @@ def test_auto_falls_back_to_fp32_when_the_int8_check_fails(
 def test_reembed_switches_precision_in_the_background(
     project_factory, images, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aisearch_widgets import _integrity, project
+    from aisearch_widgets import _integrity, _reembed
     from aisearch_widgets._reembed import embed_into
 
     proj = project_factory("re", images)  # fp32
@@ -316,7 +316,7 @@ def test_reembed_switches_precision_in_the_background(
         assert proj.update().changed == 1
         return out
 
-    monkeypatch.setattr(project, "embed_into", embed_then_edit)
+    monkeypatch.setattr(_reembed, "embed_into", embed_then_edit)
     summary = proj.reembed("int8").result(timeout=120)
     assert summary.precision == "int8" and summary.embedded == 12
     assert proj.precision == "int8" and proj.model_identity.endswith("+int8")

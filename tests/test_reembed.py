@@ -15,7 +15,7 @@ pytest.importorskip("av")
 
 from test_video import write_video
 
-from aisearch_widgets import _integrity, project
+from aisearch_widgets import _integrity, _reembed
 from aisearch_widgets._reembed import embed_into
 
 from _helpers import make_folder, touch_later
@@ -58,7 +58,7 @@ def test_reembed_keeps_video_frames_searchable_at_the_new_precision(
 
         return embed_into(*a, **{**k, "progress": progress})
 
-    monkeypatch.setattr(project, "embed_into", recorded)
+    monkeypatch.setattr(_reembed, "embed_into", recorded)
     fut = proj.reembed("int8")
     summary = fut.result(timeout=300)
     assert summary.embedded == 18 and summary.failed == 0
@@ -121,7 +121,7 @@ def test_a_video_synced_during_the_reembed_is_requeued(
         assert proj.update().changed == 1  # the frames hold new pixels now
         return out
 
-    monkeypatch.setattr(project, "embed_into", embed_then_edit)
+    monkeypatch.setattr(_reembed, "embed_into", embed_then_edit)
     proj.reembed("int8").result(timeout=300)
     _integrity.assert_consistent(proj)
     assert _video_row(proj)[0] == "pending"
@@ -143,7 +143,7 @@ def _held_after_first_batch(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
 
         return embed_into(*a, **{**k, "progress": progress})
 
-    monkeypatch.setattr(project, "embed_into", held)
+    monkeypatch.setattr(_reembed, "embed_into", held)
     return reached
 
 
@@ -163,7 +163,7 @@ def test_a_cancelled_reembed_leaves_the_old_vectors_in_use(
     _integrity.assert_consistent(proj)
     assert proj.status.pending == 0
 
-    monkeypatch.setattr(project, "embed_into", embed_into)
+    monkeypatch.setattr(_reembed, "embed_into", embed_into)
     summary = proj.reembed("int8").result(timeout=300)  # after the cancelled one ends
     assert summary.embedded == 18
     _integrity.assert_consistent(proj)
