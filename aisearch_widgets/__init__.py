@@ -26,7 +26,8 @@ from ._errors import (
     SourcesChanged,
     UnsafePathError,
 )
-from .collection import Collection, SavedCollections
+from ._saved import SavedCollections
+from .collection import Collection
 from .embedder import Embedder
 from .indexer import SyncSummary
 from .project import Project

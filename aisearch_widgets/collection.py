@@ -19,10 +19,10 @@ import json
 import os
 import time
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,31 @@ from ._errors import AISearchError, InvalidArgument, check_real
 from ._fileops import safe_target  # noqa: F401  (public here since 0.1)
 
 if TYPE_CHECKING:
-    from .project import Project
+    from ._inventory import Inventory
+    from .catalog import Catalog
+
+
+class Host(Protocol):
+    """What a collection uses of its project: the catalog, the file inventory (for
+    file actions), the model identity and a page of thumbnails."""
+
+    name: str
+    catalog: Catalog
+    inventory: Inventory
+
+    @property
+    def model_identity(self) -> str: ...
+
+    def thumbnails(
+        self, ids: Sequence[str], on_error: Callable[[str, Exception], None] | None = None
+    ) -> list[bytes | None]: ...
+
+
+def catalog_state(catalog: Catalog) -> tuple[int, int]:
+    """A value that changes whenever the catalog does: rows changed through this
+    connection (``total_changes()``) and commits by other ones (``data_version``)."""
+    row = catalog.query("SELECT total_changes(), (SELECT data_version FROM pragma_data_version)")
+    return int(row[0][0]), int(row[0][1])
 
 
 @dataclass(frozen=True)
@@ -130,7 +154,7 @@ class Collection:
 
     def __init__(
         self,
-        project: Project,
+        project: Host,
         items: pd.DataFrame,
         *,
         name: str | None = None,
@@ -157,6 +181,7 @@ class Collection:
         self.model = self.query.get("model", project.model_identity)
         self.created_at = created_at or time.time()
         self.info = dict(info or {})
+        self._df_cache: tuple[tuple[int, int], pd.DataFrame] | None = None
 
     # -- views ------------------------------------------------------------------------
     @property
@@ -190,7 +215,13 @@ class Collection:
         is the video file, ``t`` the frame's time in seconds; NaN for images).
         Items deleted from the project since the search are left out. For
         ``proj.trash``: ``path`` is where each file was, with ``deleted_at`` and
-        ``trash_path``."""
+        ``trash_path``. Built once per state of the catalog (a copy each time)."""
+        state = catalog_state(self._project.catalog)
+        if self._df_cache is None or self._df_cache[0] != state:
+            self._df_cache = (state, self._build_df())
+        return self._df_cache[1].copy()
+
+    def _build_df(self) -> pd.DataFrame:
         items = self._items
         if self.query.get("type") == "trash":
             return self._trash_df()
@@ -631,8 +662,8 @@ class Collection:
     def _repr_html_(self) -> str:
         df = self.df.head(24)
         cells = []
-        for r in df.itertuples(index=False):
-            data = self._project.thumbnail(r.id)
+        thumbs = self._project.thumbnails(df["id"].tolist())
+        for r, data in zip(df.itertuples(index=False), thumbs, strict=True):
             src = "data:image/jpeg;base64," + base64.b64encode(data).decode() if data else ""
             name = html.escape(os.path.basename(r.path))
             cells.append(
@@ -658,100 +689,8 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def trash_collection(project: Project) -> Collection:
+def trash_collection(project: Host) -> Collection:
     """``proj.trash``: the trashed files, newest first."""
     ids = [e.id for e in project.catalog.trash_entries(vectors=False)]
     items = pd.DataFrame({"id": pd.Series(ids, dtype=object), "score": np.nan})
     return Collection(project, items, query={"type": "trash"})
-
-
-class SavedCollections(MutableMapping[str, Collection]):
-    """``proj.collections``: saved collections by name (dict-like)."""
-
-    def __init__(self, project: Project) -> None:
-        self._project = project
-
-    @staticmethod
-    def _lookup(name: object) -> str | None:
-        """The normal form of ``name``, or None if it cannot name a collection."""
-        try:
-            return collection_name(name)
-        except AISearchError:
-            return None
-
-    def __getitem__(self, name: str) -> Collection:
-        key = self._lookup(name)
-        got = None if key is None else self._project.catalog.load_collection(key)
-        if got is None:
-            names = self._project.catalog.collection_names()
-            raise KeyError(
-                f"No saved collection {name!r}"
-                + (f"; saved: {', '.join(map(repr, names))}" if names else "")
-            )
-        name = key  # type: ignore[assignment]
-        info, created, rows = got
-        items = pd.DataFrame(
-            [{"id": i, "score": s, **(json.loads(e) if e else {})} for i, s, e in rows],
-            columns=None,
-        )
-        if items.empty:
-            items = pd.DataFrame({"id": pd.Series(dtype=str), "score": pd.Series(dtype=float)})
-        return Collection(
-            self._project,
-            items,
-            name=name,
-            query=info.get("query"),
-            created_at=created,
-            info=info.get("info"),
-        )
-
-    def __setitem__(self, name: str, col: Collection) -> None:
-        col.save(name, overwrite=True)
-
-    def __delitem__(self, name: str) -> None:
-        key = self._lookup(name)
-        if key is None or not self._project.catalog.delete_collection(key):
-            raise KeyError(f"No saved collection {name!r}")
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._project.catalog.collection_names())
-
-    def __len__(self) -> int:
-        return len(self._project.catalog.collection_names())
-
-    def __contains__(self, name: object) -> bool:
-        key = self._lookup(name)
-        return key is not None and key in self._project.catalog.collection_names()
-
-    def rename(self, old: str, new: str) -> None:
-        """Give a saved collection another name (both normalised like ``save``)."""
-        new = collection_name(new)
-        key = self._lookup(old)
-        if key is None or key not in self:
-            raise KeyError(f"No saved collection {old!r}")
-        if new == key:
-            return
-        if new in self:
-            raise AISearchError(f"A collection named {new!r} already exists.")
-        self._project.catalog.rename_collection(key, new)
-
-    @property
-    def df(self) -> pd.DataFrame:
-        """One row per saved collection: name, size, query, created_at."""
-        sizes = self._project.catalog.collection_sizes()
-        rows = []
-        for n in self:
-            got = self._project.catalog.load_collection(n)
-            q = got[0].get("query", {}) if got else {}
-            rows.append(
-                {
-                    "name": n,
-                    "size": sizes.get(n, 0),
-                    "query": q.get("text") or q.get("type"),
-                    "created_at": pd.Timestamp(got[1], unit="s") if got else None,
-                }
-            )
-        return pd.DataFrame(rows, columns=["name", "size", "query", "created_at"])
-
-    def __repr__(self) -> str:
-        return f"<SavedCollections {list(self)}>"

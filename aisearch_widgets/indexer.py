@@ -38,17 +38,25 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ._config import ProjectConfig
-from ._errors import AISearchError
+from ._sync_types import (
+    _END,
+    DiskFull,
+    Progress,
+    SyncCancelled,
+    SyncSummary,
+    _bad_vector_message,
+    _Prepared,
+    _VideoDone,
+)
 from ._thumbs import ThumbnailCache
 from ._vectors import Vectors
 from .catalog import Catalog
-from .embedder import bad_rows, describe_bad
+from .embedder import bad_rows
 from .images import (
     MAX_FILE_BYTES,
     DecodeFailure,
@@ -63,6 +71,8 @@ from .video import DEFAULT_FPS, VideoFrames, frame_key, is_video, pixel_hash
 
 log = logging.getLogger(__name__)
 
+__all__ = ["DiskFull", "Indexer", "Progress", "SyncCancelled", "SyncSummary"]
+
 # Free space kept on the project home's file system, beyond what a batch needs.
 MIN_FREE_MB = 256
 # What one stored point costs on disk, besides its vector: a thumbnail (~10 KB),
@@ -72,85 +82,9 @@ _POINT_OVERHEAD = 16 * 1024
 _FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
-class SyncCancelled(AISearchError):
-    """The sync stopped at a batch boundary because it was cancelled (disable/close)."""
-
-
-class DiskFull(AISearchError):
-    """The project home's disk has too little free space; nothing was half-written."""
-
-
-def _bad_vector_message(p: _Prepared, vector: np.ndarray) -> str:
-    where = p.entry.path if p.t_ms is None else f"{p.entry.path} at t={p.t_ms / 1000:g} s"
-    return (
-        f"{where}: the model gave {describe_bad(vector)} instead of a vector; nothing was "
-        "stored. If many files fail so, the model's weights or its cached int8 copy are "
-        "damaged: reopen the project (the int8 copy is checked and rebuilt when loaded) or "
-        "use precision='fp32', then run proj.update(retry_failed=True)."
-    )
-
-
 def _free_bytes(path: str) -> int:
     """Free bytes on the file system holding ``path`` (the one probe tests replace)."""
     return shutil.disk_usage(path).free
-
-
-@dataclass
-class Progress:
-    """Live progress of the current sync; read by ``Project.status`` and progress bars."""
-
-    phase: str = "idle"  # idle | scanning | embedding | deleting | optimizing
-    done: int = 0
-    total: int = 0
-    failed: int = 0
-    started_at: float | None = None
-
-
-@dataclass
-class _Prepared:
-    entry: FileEntry
-    id: str
-    content: str | None = None
-    pixels: Any = None
-    reuse: str | None = None
-    fail: tuple[str, str] | None = None
-    had_vector: bool = False  # an earlier version of the file is in the store
-    t_ms: int | None = None  # a video frame: its time (``entry`` is the video)
-    vector: Any = None  # embedded elsewhere (engine="ray"): written as it is
-
-
-@dataclass
-class _VideoDone:
-    """The end of a video's frames, sent after its last frame."""
-
-    entry: FileEntry
-    seen: set[int]  # the t_ms of the frames this decode gave
-    stopped: str | None = None  # where a partly decodable video stopped
-    fail: tuple[str, str] | None = None  # no frame at all
-    error: BaseException | None = None  # a disk error: stops the sync
-    bad: str | None = None  # some frames gave unusable vectors (not stored)
-
-
-_END = object()
-
-
-@dataclass
-class SyncSummary:
-    added: int = 0
-    changed: int = 0
-    retried: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-    missing: int = 0
-    restored: int = 0
-    embedded: int = 0
-    reused: int = 0
-    failed: int = 0
-    scan_errors: list[tuple[str, str]] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 class Indexer:

@@ -23,9 +23,11 @@ from ._home import check_name, parse_interval, project_names, resolve_home
 from ._parts import closed_error, open_parts
 from ._reembed import ReembedFuture
 from ._runner import check_ready, status_of, wait_for
+from ._saved import SavedCollections
 from ._thumbs import thumbnails_of
-from .collection import Collection, SavedCollections, trash_collection
+from .collection import Collection, trash_collection
 from .embedder import Embedder
+from .explore.views import ExploreViews
 from .indexer import SyncSummary
 from .search import check_tags
 from .sources import Source, normalize_sources
@@ -35,7 +37,7 @@ from .store import VectorStore
 log = logging.getLogger(__name__)
 
 
-class Project:
+class Project(ExploreViews):
     """A set of images made searchable with CLIP.
 
     >>> import aisearch_widgets as aw                                    # doctest: +SKIP
@@ -317,7 +319,9 @@ class Project:
         self.runner.cancel_current()
         return self
 
-    def update(self, retry_failed: bool = False, prune_missing: bool = False) -> SyncSummary:
+    def update(
+        self, retry_failed: bool = False, prune_missing: bool = False, *, wait: bool | None = None
+    ) -> SyncSummary:
         """Sync now and wait for it: embed new and changed files, drop deleted ones.
         Returns what the sync did (:class:`SyncSummary`); :meth:`update_async` returns
         at once with a future of it.
@@ -331,7 +335,15 @@ class Project:
         ``failures`` lists them. They are back as they were, without re-embedding,
         when the files return; ``prune_missing=True`` forgets them for good. A
         scheduled sync never prunes.
+
+        ``wait=`` (the first release's spelling) is deprecated: ``update(wait=True)``
+        is ``update()``, ``update(wait=False)`` is ``update_async()``.
         """
+        if wait is not None:
+            use = "update()" if wait else "update_async()"
+            warnings.warn(f"update(wait={wait!r}) is deprecated: use {use}.", DeprecationWarning, 2)
+            if not wait:
+                return self.update_async(retry_failed, prune_missing)  # type: ignore[return-value]
         return self.update_async(retry_failed, prune_missing).result()
 
     def update_async(
@@ -441,94 +453,6 @@ class Project:
         found = _s.similar_search(self._vectors, self.catalog, self.name, images, ids, limit, **kw)
         return self._result(*found)
 
-    def diverse(
-        self,
-        n: int = 100,
-        method: str = "centroids",
-        clusters: int | None = None,
-        exclude: Any = None,
-        seed: int = 0,
-        *,
-        tags: str | list[str] | None = None,
-        sample: int = 10_000,
-        allow_partial: bool = False,
-    ) -> Collection:
-        """``n`` images spread over the dataset: k-means into ``clusters`` (default
-        ``n``) groups, then round-robin across groups, either the members nearest each
-        centre first (``"centroids"``) or random members (``"random"``). ``exclude``
-        (e.g. already-labelled images) is never returned. The result has a ``cluster``
-        column and ``cluster_sizes``."""
-        from . import diverse as _d
-        from .explore.views import diverse_sample
-
-        n, method, clusters, sample, seed = _d.check_args(n, method, clusters, sample, seed)
-        self._check_ready(allow_partial)
-        args = (n, method, clusters, seed, sample, tags, exclude)
-        return self._result(*diverse_sample(self._vectors, self.catalog, *args))
-
-    # -- explore and curate (one kNN graph, cached per state of the vectors) --------
-    def map(
-        self,
-        method: str = "umap",
-        sample: int | None = None,
-        *,
-        clusters: int | None = 20,
-        seed: int = 0,
-        refit: bool = False,
-        progress: bool = True,
-        allow_partial: bool = False,
-    ) -> pd.DataFrame:
-        """A 2-D map of every embedded image: DataFrame ``id, path, x, y, cluster``.
-
-        ``method="umap"`` (the ``explore`` extra; fitted on up to ``sample`` images,
-        the others placed through the kNN graph) or ``"pca"`` (fast, approximate).
-        Cached in the project home per state of the vectors; after an update the new
-        images are placed with the fitted map, and a full refit happens when more than
-        a fifth of the images changed (or with ``refit=True``)."""
-        from .explore.views import project_map
-
-        self._check_ready(allow_partial)
-        kw = {"clusters": clusters, "seed": seed, "refit": refit, "progress": progress}
-        return project_map(self._vectors, self.catalog, method, sample, **kw)
-
-    def duplicates(
-        self,
-        threshold: float | None = None,
-        *,
-        kind: str = "near",
-        confirm: bool | None = None,
-        progress: bool = True,
-        allow_partial: bool = False,
-    ) -> Collection:
-        """Groups of copies of one picture. ``kind="near"`` (default): byte copies and
-        the same picture re-encoded, resized, lightly cropped or recompressed
-        (candidates above the embedding ``threshold``, default 0.9, confirmed by
-        aligned pixels: another tint, position, size or blur is a look-alike, not a
-        copy); ``"exact"``: byte copies only; ``"similar"``: every candidate pair,
-        look-alikes too (a wider search, on purpose). Columns: ``group`` (biggest
-        first), ``best`` (never a symlink, then the largest, then oldest copy, first),
-        ``score`` (similarity to the best), ``match`` (how the row matches the best:
-        exact, near or similar) and ``pixel_similarity`` (the pixel evidence: 1.0 the
-        same pixels, >= 0.9 the same picture). ``.keep_best()`` gives the others.
-        ``confirm=False`` is the old spelling of ``kind="similar"`` (deprecated)."""
-        from .explore.views import duplicate_groups
-
-        kind = _deprecated_confirm(confirm, kind)
-        self._check_ready(allow_partial)
-        limit = self.indexer.max_file_bytes
-        found = duplicate_groups(self._vectors, self.catalog, threshold, kind, limit, progress)
-        return self._result(*found)
-
-    def outliers(
-        self, n: int = 100, *, k: int = 10, progress: bool = True, allow_partial: bool = False
-    ) -> Collection:
-        """The ``n`` most unusual images (broken, off-domain, rare), most unusual first:
-        ``score`` is the cosine distance to the ``k``-th nearest neighbour."""
-        from .explore.views import unusual
-
-        self._check_ready(allow_partial)
-        return self._result(*unusual(self._vectors, n, k, progress))
-
     def tagged(self, *tags: str) -> Collection:
         """Every image carrying any of the tags, as a collection (no scores). Not a
         search: it does not replace ``proj.last``."""
@@ -615,14 +539,3 @@ class Project:
         if self._closed:
             return f"<Project {self.name!r} (closed)>"
         return f"<Project {self.name!r} {self.status}>"
-
-
-def _deprecated_confirm(confirm: bool | None, kind: str) -> str:
-    if confirm is None:
-        return kind
-    warnings.warn(
-        "duplicates(confirm=...) is deprecated: use kind='near' or kind='similar'.",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return "near" if confirm else "similar"

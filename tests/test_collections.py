@@ -442,3 +442,18 @@ def test_csv_cells_cannot_run_as_formulas(project_factory, tmp_path: Path, home:
         cells = [c for row in rows for k, c in row.items() if k in ("id", "path", "tags")]
         assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], f
         assert rows[0]["tags"].startswith("'") and "=HYPERLINK" in rows[0]["tags"]
+
+
+def test_df_is_built_once_per_catalog_state(ready: aw.Project, monkeypatch) -> None:
+    from aisearch_widgets.catalog import Catalog
+
+    res = ready.search("a red disc", limit=5)
+    calls: list[int] = []
+    records = Catalog.records
+    monkeypatch.setattr(Catalog, "records", lambda cat, ids: calls.append(1) or records(cat, ids))
+    first, again = res.df, res.df
+    assert len(calls) == 1 and first.equals(again)
+    first.loc[0, "path"] = "changed by the caller"  # a copy: the cached frame stays
+    assert res.df.loc[0, "path"] != "changed by the caller" and len(calls) == 1
+    res.tag("picked")  # the catalog changed: built again, with the new tag
+    assert list(res.df["tags"]) == [["picked"]] * 5 and len(calls) == 2

@@ -265,3 +265,30 @@ def test_concurrent_update_requests_never_embed_twice(project_factory, images: P
     runs = {id(s): s for s in (f.result(timeout=60) for f in futures)}
     assert sum(s.embedded for s in runs.values()) == 12
     assert proj.store.count() == 12
+
+
+def test_update_wait_keyword_of_the_first_release_still_works(project_factory, images) -> None:
+    proj = project_factory("w", images)
+    with pytest.warns(DeprecationWarning, match=r"use update\(\)"):
+        summary = proj.update(wait=True)
+    assert isinstance(summary, aw.SyncSummary) and summary.embedded == 12
+    with pytest.warns(DeprecationWarning, match=r"use update_async\(\)"):
+        fut = proj.update(wait=False)
+    assert fut.result(timeout=120).unchanged == 12
+
+
+def test_thumbnails_of_a_page_take_one_catalog_query(project_factory, images, monkeypatch) -> None:
+    from aisearch_widgets.catalog import Catalog
+
+    proj = project_factory("page", images, thumbnails=False)  # none made by the sync
+    proj.update()
+    ids = proj.search("a red disc", limit=12).ids
+    calls: list[list[str]] = []
+    records = Catalog.records
+    monkeypatch.setattr(
+        Catalog, "records", lambda cat, some: calls.append(list(some)) or records(cat, some)
+    )
+    page = proj.thumbnails([*ids, "not-an-id"])
+    assert len(calls) == 1 and len(page) == len(ids) + 1 and page[-1] is None
+    assert all(data is not None and data[:2] == b"\xff\xd8" for data in page[:-1])
+    assert proj.thumbnails(ids) == page[:-1] and len(calls) == 1  # cached: no query at all

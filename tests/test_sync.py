@@ -371,3 +371,28 @@ def test_project_settings_reach_the_indexer(project_factory, images: Path) -> No
     proj.update()
     kinds = set(proj.failures["kind"])
     assert kinds == {"too_large"} and proj.status.done == 0
+
+
+def test_a_sync_reads_the_settings_once(project_factory, images: Path, monkeypatch) -> None:
+    """One snapshot of sources and frame rate per sync: a setting read twice could
+    change between the reads."""
+    from aisearch_widgets._config import ProjectConfig
+
+    proj = project_factory("once", images)
+    reads = {"snapshot": 0, "sources": 0, "video_fps": 0}
+    snapshot, sources, fps = ProjectConfig.snapshot, ProjectConfig.sources, ProjectConfig.video_fps
+
+    def counted(name: str, get):
+        def read(cfg):
+            reads[name] += 1
+            return get(cfg)
+
+        return read
+
+    monkeypatch.setattr(ProjectConfig, "snapshot", counted("snapshot", snapshot))
+    monkeypatch.setattr(ProjectConfig, "sources", property(counted("sources", sources.fget)))
+    monkeypatch.setattr(ProjectConfig, "video_fps", property(counted("video_fps", fps.fget)))
+    proj.update()
+    assert reads == {"snapshot": 1, "sources": 1, "video_fps": 1}
+    proj.update()
+    assert reads == {"snapshot": 2, "sources": 2, "video_fps": 2}

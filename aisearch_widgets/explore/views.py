@@ -1,17 +1,21 @@
 """The explore views of a project (map, duplicates, outliers, diverse samples): the
 vectors loaded once, a progress bar, the explore cache of the current vectors, and
-the paths joined back from the catalog. ``Project`` checks readiness and arguments
-and hands the results on as collections."""
+the paths joined back from the catalog. :class:`ExploreViews` gives ``Project`` these
+methods: each checks its arguments and readiness, then hands to a function here."""
 
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from ..collection import Collection
 
 
 def load_all(vectors: Any) -> tuple[list[str], np.ndarray]:
@@ -144,3 +148,110 @@ def unusual(vectors: Any, n: int, k: int, progress: bool) -> tuple[pd.DataFrame,
     with progress_bar(f"outliers of {vectors.name}", progress) as step:
         df = find_outliers(ids, vecs, n=n, k=k, cache_dir=_cache_dir(vectors), progress=step)
     return df[["id", "score"]], {"type": "outliers", "n": n, "k": k}
+
+
+def _deprecated_confirm(confirm: bool | None, kind: str) -> str:
+    if confirm is None:
+        return kind
+    warnings.warn(
+        "duplicates(confirm=...) is deprecated: use kind='near' or kind='similar'.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return "near" if confirm else "similar"
+
+
+class ExploreViews:
+    """The explore methods of ``Project`` (one kNN graph, cached per state of the
+    vectors). They use what the project holds: ``_vectors``, ``catalog``,
+    ``indexer.max_file_bytes``, ``_check_ready`` and ``_result``."""
+
+    _vectors: Any
+    catalog: Any
+    indexer: Any
+
+    def _check_ready(self, allow_partial: bool) -> None:
+        raise NotImplementedError
+
+    def _result(self, items: pd.DataFrame, query: dict[str, Any], info: dict | None = None) -> Any:
+        raise NotImplementedError
+
+    def diverse(
+        self,
+        n: int = 100,
+        method: str = "centroids",
+        clusters: int | None = None,
+        exclude: Any = None,
+        seed: int = 0,
+        *,
+        tags: str | list[str] | None = None,
+        sample: int = 10_000,
+        allow_partial: bool = False,
+    ) -> Collection:
+        """``n`` images spread over the dataset: k-means into ``clusters`` (default
+        ``n``) groups, then round-robin across groups, either the members nearest each
+        centre first (``"centroids"``) or random members (``"random"``). ``exclude``
+        (e.g. already-labelled images) is never returned. The result has a ``cluster``
+        column and ``cluster_sizes``."""
+        from .. import diverse as _d
+
+        n, method, clusters, sample, seed = _d.check_args(n, method, clusters, sample, seed)
+        self._check_ready(allow_partial)
+        args = (n, method, clusters, seed, sample, tags, exclude)
+        return self._result(*diverse_sample(self._vectors, self.catalog, *args))
+
+    def map(
+        self,
+        method: str = "umap",
+        sample: int | None = None,
+        *,
+        clusters: int | None = 20,
+        seed: int = 0,
+        refit: bool = False,
+        progress: bool = True,
+        allow_partial: bool = False,
+    ) -> pd.DataFrame:
+        """A 2-D map of every embedded image: DataFrame ``id, path, x, y, cluster``.
+
+        ``method="umap"`` (the ``explore`` extra; fitted on up to ``sample`` images,
+        the others placed through the kNN graph) or ``"pca"`` (fast, approximate).
+        Cached in the project home per state of the vectors; after an update the new
+        images are placed with the fitted map, and a full refit happens when more than
+        a fifth of the images changed (or with ``refit=True``)."""
+        self._check_ready(allow_partial)
+        kw = {"clusters": clusters, "seed": seed, "refit": refit, "progress": progress}
+        return project_map(self._vectors, self.catalog, method, sample, **kw)
+
+    def duplicates(
+        self,
+        threshold: float | None = None,
+        *,
+        kind: str = "near",
+        confirm: bool | None = None,
+        progress: bool = True,
+        allow_partial: bool = False,
+    ) -> Collection:
+        """Groups of copies of one picture. ``kind="near"`` (default): byte copies and
+        the same picture re-encoded, resized, lightly cropped or recompressed
+        (candidates above the embedding ``threshold``, default 0.9, confirmed by
+        aligned pixels: another tint, position, size or blur is a look-alike, not a
+        copy); ``"exact"``: byte copies only; ``"similar"``: every candidate pair,
+        look-alikes too (a wider search, on purpose). Columns: ``group`` (biggest
+        first), ``best`` (never a symlink, then the largest, then oldest copy, first),
+        ``score`` (similarity to the best), ``match`` (how the row matches the best:
+        exact, near or similar) and ``pixel_similarity`` (the pixel evidence: 1.0 the
+        same pixels, >= 0.9 the same picture). ``.keep_best()`` gives the others.
+        ``confirm=False`` is the old spelling of ``kind="similar"`` (deprecated)."""
+        kind = _deprecated_confirm(confirm, kind)
+        self._check_ready(allow_partial)
+        limit = self.indexer.max_file_bytes
+        found = duplicate_groups(self._vectors, self.catalog, threshold, kind, limit, progress)
+        return self._result(*found)
+
+    def outliers(
+        self, n: int = 100, *, k: int = 10, progress: bool = True, allow_partial: bool = False
+    ) -> Collection:
+        """The ``n`` most unusual images (broken, off-domain, rare), most unusual first:
+        ``score`` is the cosine distance to the ``k``-th nearest neighbour."""
+        self._check_ready(allow_partial)
+        return self._result(*unusual(self._vectors, n, k, progress))

@@ -726,17 +726,15 @@ class SearchPanel(Curation, SelectionActions, W.VBox):
         images whose thumbnail fails (the page still finishes; the error is shown)."""
         ids = [i for i in ids if isinstance(i, str)][:500]
         known = set(self._view_df["id"])
-        bufs: list[bytes] = []
         broken: list[str] = []
-        for i in ids:
-            data = b""
-            if i in known:
-                try:
-                    data = self.project.thumbnail(i) or b""
-                except Exception as exc:
-                    log.error("thumbnail of image %s failed", i, exc_info=exc)
-                    broken.append(f"{type(exc).__name__}: {exc}")
-            bufs.append(data)
+
+        def failed(i: str, exc: Exception) -> None:
+            log.error("thumbnail of image %s failed", i, exc_info=exc)
+            broken.append(f"{type(exc).__name__}: {exc}")
+
+        shown = [i for i in ids if i in known]  # their records: one catalog query
+        got = dict(zip(shown, self.project.thumbnails(shown, on_error=failed), strict=True))
+        bufs = [got.get(i) or b"" for i in ids]
         error = None
         if broken:
             error = (
