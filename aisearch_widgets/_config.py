@@ -22,8 +22,11 @@ from ._errors import (
     show_value,
 )
 from ._home import (
+    CATALOG_NAME,
     CONFIG_NAME,
     CONFIG_VERSION,
+    LOCK_NAME,
+    REQUESTS_DIR,
     project_names,
     read_config,
     upgrade_config,
@@ -32,12 +35,9 @@ from ._home import (
 from .sources import Source, normalize_sources, same_sources
 from .video import DEFAULT_FPS
 
-CATALOG_NAME = "catalog.sqlite"
-LOCK_NAME = "lock"
 THUMBS_DIR = "thumbs"
 EXPLORE_DIR = "explore"
 TRASH_DIR = "trash"
-REQUESTS_DIR = "requests"
 VECTORS_DIR = "vectors"
 
 
@@ -111,6 +111,11 @@ class ProjectConfig:
         self.name = name
         self._data = data
         self._mirror: Callable[[dict[str, Any]], None] | None = None
+
+    @classmethod
+    def read(cls, layout: Layout, name: str) -> ProjectConfig:
+        """The checked ``project.json`` at ``layout`` (see ``_home.read_config``)."""
+        return cls(layout, name, read_config(layout.config, name))
 
     # -- reading ----------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:

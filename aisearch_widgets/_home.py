@@ -21,6 +21,9 @@ from ._errors import AISearchError, ProjectCorrupt, ProjectFormatTooNew, Project
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 CONFIG_NAME = "project.json"
+CATALOG_NAME = "catalog.sqlite"
+LOCK_NAME = "lock"
+REQUESTS_DIR = "requests"  # requests to the owner of a locked project (_requests)
 # The format of project.json. Bump it with a step in upgrade_config() when fields
 # are added or change meaning. 1: the first release. 2: "identity" (the exact
 # weights) and "dim" (the vector size), so that a project opens without its model.
@@ -155,7 +158,7 @@ def read_config(path: Path, name: str) -> dict[str, Any]:
     else:
         why = config_problem(cfg)
     if why is None:
-        check_not_newer(path, config_version(cfg), CONFIG_VERSION, "project.json")
+        check_not_newer(path, config_version(cfg), CONFIG_VERSION, CONFIG_NAME)
         return cfg
     raise ProjectCorrupt(
         f"{path} cannot be used ({why}). {repair_hint(name)} to rebuild it from the "
@@ -309,7 +312,7 @@ class HomeLock:
     say who holds the project and what to do."""
 
     def __init__(self, folder: Path, project: str) -> None:
-        self.path = folder / "lock"
+        self.path = folder / LOCK_NAME
         self.project = project
         self._fh: Any = None
 

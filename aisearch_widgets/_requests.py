@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import AISearchError, InvalidArgument, ProjectLocked
+from ._home import REQUESTS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,6 @@ ACTIONS = ("enable", "disable", "update")
 POLL_SECONDS = 1.0
 #: A request nobody applied within this time is dropped, not applied late.
 MAX_AGE_SECONDS = 600.0
-REQUESTS_DIR = "requests"
 #: A request is a few dozen bytes: a bigger file is not one, and is never read whole.
 MAX_REQUEST_BYTES = 64 * 1024
 #: Request files read per project and poll (the oldest first).
@@ -469,7 +469,7 @@ def dispatch(
 
     Everything is checked first: :class:`InvalidArgument` for a bad action, schedule,
     model or folder, :class:`RunnersBusy` when :data:`MAX_RUNNERS` run already."""
-    from ._home import HomeLock, check_name, read_config, write_json_atomic
+    from ._home import CONFIG_NAME, HomeLock, check_name
 
     _check_action(action)
     schedule = check_schedule(schedule)
@@ -492,7 +492,7 @@ def dispatch(
             }
     check_name(name)
     pfolder = home / name
-    if not (pfolder / "project.json").exists():
+    if not (pfolder / CONFIG_NAME).exists():
         raise AISearchError(f"No project {name!r} in the home.")
     key = f"{home}\0{name}"
     with _runners_lock:
@@ -506,9 +506,9 @@ def dispatch(
             return {"via": "request"}
         if action == "disable":
             try:
-                cfg = read_config(pfolder / "project.json", name)
-                cfg["enabled"] = False
-                write_json_atomic(pfolder / "project.json", cfg)
+                from ._config import Layout, ProjectConfig
+
+                ProjectConfig.read(Layout(pfolder), name).update(enabled=False)
             finally:
                 lock.release()
             return {"via": "written"}
@@ -569,6 +569,7 @@ def _run(argv: list[str] | None = None) -> int:
     p.add_argument("--model")
     p.add_argument("--schedule", default=None)
     args = p.parse_args(argv)
+    from ._home import CONFIG_NAME
     from .cli import project_name_for
     from .project import Project
 
@@ -578,7 +579,7 @@ def _run(argv: list[str] | None = None) -> int:
     else:
         folder = Path(args.folder)
         name = project_name_for(folder, home)
-        exists = (home / name / "project.json").exists()
+        exists = (home / name / CONFIG_NAME).exists()
         proj = Project(name, sources=str(folder), model=None if exists else args.model, home=home)
     with proj:
         print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {args.action} {proj.name}", flush=True)

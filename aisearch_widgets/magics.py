@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ._errors import AISearchError
+from ._home import CONFIG_NAME
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -72,7 +73,7 @@ def open_panel(line: str) -> Any:
         name = args.name or project_name_for(path, home)
         proj = _find_open(name, home)
         if proj is None:
-            if not (home / name / "project.json").exists():
+            if not (home / name / CONFIG_NAME).exists():
                 # Nothing is created before the user says so.
                 return EnablePrompt(
                     os.path.abspath(path),
@@ -134,7 +135,7 @@ def _open_files(args: argparse.Namespace, home: Path, model: str) -> Any:
     base = project_name_for(Path(paths[0]).parent)[:50]
     name = args.name or f"{base}-files-{digest}"
     proj = _find_open(name, home)
-    if proj is None and (home / name / "project.json").exists():
+    if proj is None and (home / name / CONFIG_NAME).exists():
         proj = Project(name, sources=paths, home=home)
     if proj is not None and (proj.enabled or proj.status.first_pass_done):
         return SearchPanel(proj, limit=args.limit)

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ProjectCorrupt, ProjectNotFound
-from ._home import CONFIG_NAME, check_name, open_catalog, read_config, repair_hint, resolve_home
+from ._home import (
+    CATALOG_NAME,
+    CONFIG_NAME,
+    check_name,
+    open_catalog,
+    read_config,
+    repair_hint,
+    resolve_home,
+)
 
 
 def format_time(t: float | None) -> str:
@@ -161,7 +169,7 @@ def read_status(name: str, home: str | os.PathLike[str] | None = None) -> Status
 
         identity = model_identity(parse_model_spec(cfg["model"]))
     holder = _read_holder(folder / "lock")
-    db = folder / "catalog.sqlite"
+    db = folder / CATALOG_NAME
     if db.exists() and not db.is_file():  # a FIFO would hang the reader: say it is broken
         raise ProjectCorrupt(
             f"The catalog {db} is not a regular file. {repair_hint(name)} to rebuild it.",
