@@ -295,7 +295,8 @@ class TextVectors:
         self._lock = threading.Lock()
 
     def vector(self, prompt: str | Sequence[str]) -> np.ndarray:
-        key = tuple(check_prompt(prompt))
+        """The vector of a prompt checked by ``check_prompt`` (blank ones dropped)."""
+        key = tuple(str(p) for p in ([prompt] if isinstance(prompt, str) else prompt) if p.strip())
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -374,12 +375,11 @@ def nearest(
     exclude: AbstractCollection[str] | None = None,
 ) -> pd.DataFrame:
     """Search the store with one or several query vectors and fuse the results into
-    ``id, score`` sorted best first, at most ``limit`` rows."""
-    check_fusion(fusion)
+    ``id, score`` sorted best first, at most ``limit`` rows. ``limit`` and ``fusion``
+    are checked by the public methods (``check_limit``, ``check_fusion``)."""
     # A limit above the number of stored points asks for nothing more: cap it, so
     # that limit=10**12 does not ask the store to allocate for it. Counting is a pass
     # over the shard (~10 ms at 100k points): only large limits pay for it.
-    limit = check_limit(limit)
     if limit > COUNT_ABOVE_LIMIT:
         limit = min(limit, max(1, store.count()))
     q = check_query(vectors)
