@@ -128,15 +128,23 @@ def thumbnails_of(
     records of the others read in one catalog query. ``on_error(id, exc)``: a
     thumbnail that fails is None and reported there (None: raised)."""
     ids = list(ids)
-    out = [thumbs.get(pid) for pid in ids]
-    todo = [pid for pid, data in zip(ids, out, strict=True) if data is None]
+    out: list[bytes | None] = [None] * len(ids)
+    failed: set[int] = set()
+
+    def attempt(n: int, make: Callable[[], bytes | None]) -> None:
+        try:
+            out[n] = make()
+        except Exception as exc:
+            if on_error is None:
+                raise
+            failed.add(n)
+            on_error(ids[n], exc)
+
+    for n, pid in enumerate(ids):
+        attempt(n, lambda pid=pid: thumbs.get(pid))
+    todo = [pid for n, pid in enumerate(ids) if out[n] is None and n not in failed]
     recs = catalog.records(todo) if todo else {}
     for n, pid in enumerate(ids):
-        if out[n] is None and pid in recs:
-            try:
-                out[n] = thumbnail_of(thumbs, recs[pid])
-            except Exception as exc:
-                if on_error is None:
-                    raise
-                on_error(pid, exc)
+        if out[n] is None and n not in failed and pid in recs:
+            attempt(n, lambda pid=pid: thumbnail_of(thumbs, recs[pid]))
     return out

@@ -567,19 +567,19 @@ def test_an_unexpected_handler_error_is_shown_answered_and_logged(
 def test_a_broken_thumbnail_does_not_stop_the_page(
     panel, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
-    from aisearch_widgets.project import Project
+    from aisearch_widgets._thumbs import ThumbnailCache
 
     panel.project.update()
     panel.search("x", limit=8)
     ids = [it["id"] for it in panel.gallery.items]
-    real = Project.thumbnail
+    real = ThumbnailCache.get
 
-    def thumbnail(self, pid):
+    def get(self, pid):  # the disk fails on one thumbnail file
         if pid == ids[2]:
             raise OSError(5, "Input/output error")
         return real(self, pid)
 
-    monkeypatch.setattr(Project, "thumbnail", thumbnail)
+    monkeypatch.setattr(ThumbnailCache, "get", get)
     with caplog.at_level(logging.ERROR, logger="aisearch_widgets"):
         reply = _msg(panel.gallery, type="thumbs", ids=ids)
     buffers = panel.gallery.sent[-1][1]
