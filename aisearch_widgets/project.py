@@ -5,7 +5,6 @@ that owns the work: syncs to ``_runner``, searches to ``search``, explore views 
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 import warnings
@@ -33,8 +32,6 @@ from .search import check_tags
 from .sources import Source, normalize_sources
 from .status import Status
 from .store import VectorStore
-
-log = logging.getLogger(__name__)
 
 
 class Project(ExploreViews):
