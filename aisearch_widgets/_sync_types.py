@@ -21,7 +21,7 @@ class DiskFull(AISearchError):
     """The project home's disk has too little free space; nothing was half-written."""
 
 
-def _bad_vector_message(p: _Prepared, vector: np.ndarray) -> str:
+def bad_vector_message(p: Prepared, vector: np.ndarray) -> str:
     where = p.entry.path if p.t_ms is None else f"{p.entry.path} at t={p.t_ms / 1000:g} s"
     return (
         f"{where}: the model gave {describe_bad(vector)} instead of a vector; nothing was "
@@ -43,7 +43,7 @@ class Progress:
 
 
 @dataclass
-class _Prepared:
+class Prepared:
     entry: FileEntry
     id: str
     content: str | None = None
@@ -56,7 +56,7 @@ class _Prepared:
 
 
 @dataclass
-class _VideoDone:
+class VideoDone:
     """The end of a video's frames, sent after its last frame."""
 
     entry: FileEntry
@@ -67,7 +67,7 @@ class _VideoDone:
     bad: str | None = None  # some frames gave unusable vectors (not stored)
 
 
-_END = object()
+END = object()
 
 
 @dataclass

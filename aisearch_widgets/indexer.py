@@ -44,14 +44,14 @@ import numpy as np
 
 from ._config import ProjectConfig
 from ._sync_types import (
-    _END,
+    END,
     DiskFull,
+    Prepared,
     Progress,
     SyncCancelled,
     SyncSummary,
-    _bad_vector_message,
-    _Prepared,
-    _VideoDone,
+    VideoDone,
+    bad_vector_message,
 )
 from ._thumbs import ThumbnailCache
 from ._vectors import Vectors
@@ -148,7 +148,7 @@ class Indexer:
     # -- one file (runs in worker threads) --------------------------------------------
     def _prepare(
         self, entry: FileEntry, pid: str, model: str, allow_reuse: bool, prev: str | None = None
-    ) -> _Prepared:
+    ) -> Prepared:
         """``prev``: the content hash this key had when ``model`` last embedded it."""
         emb = self.vectors.embedder()
         try:
@@ -159,22 +159,22 @@ class Indexer:
                 # same bytes elsewhere (a move, a rename, a copy) lends its vector.
                 src = pid if prev == content else self.catalog.find_by_content(content, model)
                 if src is not None:
-                    return _Prepared(entry, pid, content, reuse=src)
+                    return Prepared(entry, pid, content, reuse=src)
             img = decode(data, entry.path, emb.image_size)
             pixels = emb.preprocess(img)
             if self.thumbs is not None:
                 self.thumbs.put(pid, thumbnail_jpeg(img))
-            return _Prepared(entry, pid, content, pixels=pixels)
+            return Prepared(entry, pid, content, pixels=pixels)
         except DecodeFailure as f:
-            return _Prepared(entry, pid, fail=(f.kind, f.message))
+            return Prepared(entry, pid, fail=(f.kind, f.message))
         except OSError as exc:
             if exc.errno in _FULL_ERRNOS:  # the disk's fault, not the file's: stop
                 raise self._disk_full(_free_bytes(self.home), self.min_free_mb * 2**20) from exc
             log.exception("unexpected error preparing %s", entry.path)
-            return _Prepared(entry, pid, fail=("error", f"{entry.path}: {exc}"))
+            return Prepared(entry, pid, fail=("error", f"{entry.path}: {exc}"))
         except Exception as exc:  # a bug or an exotic file must not stop the run
             log.exception("unexpected error preparing %s", entry.path)
-            return _Prepared(
+            return Prepared(
                 entry, pid, fail=("error", f"{entry.path}: {type(exc).__name__}: {exc}")
             )
 
@@ -364,19 +364,19 @@ class Indexer:
                         )
                     nxt += 1
 
-            def stream() -> Iterator[_Prepared | _VideoDone]:
+            def stream() -> Iterator[Prepared | VideoDone]:
                 while inflight:
                     head = inflight[0]
                     if isinstance(head, list):
                         for f in head:
                             yield f.result()
                     else:
-                        while (got := head.get()) is not _END:
+                        while (got := head.get()) is not END:
                             yield got
                     inflight.popleft()
                     top_up()
 
-            batch: list[_Prepared] = []
+            batch: list[Prepared] = []
 
             def commit() -> None:
                 nonlocal last_flush
@@ -396,7 +396,7 @@ class Indexer:
             try:
                 top_up()
                 for p in stream():
-                    if isinstance(p, _VideoDone):
+                    if isinstance(p, VideoDone):
                         if batch:
                             commit()  # its frames are in before the video is finished
                         self._finish_video(p, model, fps, store, s)
@@ -424,7 +424,7 @@ class Indexer:
         stop: threading.Event,
     ) -> None:
         """Put the sampled frames of a video on ``q`` as they are decoded, then a
-        :class:`_VideoDone`, then ``_END``. Never more than ``q``'s size at a time."""
+        :class:`VideoDone`, then ``END``. Never more than ``q``'s size at a time."""
 
         def put(item: Any) -> bool:
             while not stop.is_set():
@@ -435,7 +435,7 @@ class Indexer:
                     continue
             return False
 
-        done = _VideoDone(entry, set())
+        done = VideoDone(entry, set())
         try:
             emb = self.vectors.embedder()
             known = self.catalog.frames_of(entry.key)
@@ -456,7 +456,7 @@ class Indexer:
                 else:
                     reuse = self.catalog.find_by_content(content, model)
                 # Pixels even when reusing: the lender's vector may be gone at commit.
-                p = _Prepared(entry, pid, content, pixels=emb.preprocess(fr.image))
+                p = Prepared(entry, pid, content, pixels=emb.preprocess(fr.image))
                 p.reuse, p.t_ms = reuse, fr.t_ms
                 if self.thumbs is not None and reuse != pid:
                     self.thumbs.put(pid, thumbnail_jpeg(fr.image))
@@ -478,7 +478,7 @@ class Indexer:
         if done.fail and done.seen:  # it broke midway: keep what it gave
             done.stopped, done.fail = done.fail[1], None
         if put(done):
-            put(_END)
+            put(END)
 
     def _frame_id(self, video_key: str, t_ms: int) -> str:
         """A new frame's stable id (another one if that id is taken, e.g. by a frame of
@@ -491,7 +491,7 @@ class Indexer:
         return pid
 
     def _finish_video(
-        self, d: _VideoDone, model: str, fps: float, store: VectorStore, s: SyncSummary
+        self, d: VideoDone, model: str, fps: float, store: VectorStore, s: SyncSummary
     ) -> None:
         """After a video's last frame is committed: drop the frames it no longer has
         (store first, then catalog), then mark it done or failed."""
@@ -560,7 +560,7 @@ class Indexer:
                     raise SyncCancelled("sync cancelled")
                 prepared = []
                 for r in batch:
-                    p = _Prepared(entries[r["key"]], r["id"], r["content"], reuse=r["reuse"])
+                    p = Prepared(entries[r["key"]], r["id"], r["content"], reuse=r["reuse"])
                     p.fail, p.vector = r["fail"], r["vector"]
                     p.had_vector = prev.get(p.entry.key) is not None
                     prepared.append(p)
@@ -596,7 +596,7 @@ class Indexer:
     # -- writing one batch --------------------------------------------------------------
     def _commit(
         self,
-        prepared: list[_Prepared],
+        prepared: list[Prepared],
         model: str,
         emb: Any,
         store: VectorStore,
@@ -616,7 +616,7 @@ class Indexer:
                     q = self._prepare(p.entry, p.id, model, allow_reuse=False)
                     p.reuse, p.pixels, p.fail = None, q.pixels, q.fail
         ok = [p for p in prepared if p.pixels is not None and not p.reuse]
-        who: list[_Prepared] = []
+        who: list[Prepared] = []
         vecs: list[np.ndarray] = []
         if ok:
             # Only rows that decoded are stacked, so ids and vectors stay aligned.
@@ -642,7 +642,7 @@ class Indexer:
             kept = []
             for k, p in enumerate(who):
                 if unusable[k]:
-                    p.fail = ("bad_vector", _bad_vector_message(p, matrix[k]))
+                    p.fail = ("bad_vector", bad_vector_message(p, matrix[k]))
                     p.reuse = None
                 else:
                     kept.append(k)
