@@ -19,15 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ProjectCorrupt
-from ._home import (
-    CONFIG_VERSION,
-    config_problem,
-    open_catalog,
-    read_config,
-    upgrade_config,
-    write_json_atomic,
-)
-from .catalog import Catalog
+from ._home import CONFIG_VERSION, config_problem, read_config, write_json_atomic
+from ._upgrade import upgrade_config
+from .catalog import Catalog, open_catalog
 
 
 def repair_files(folder: Path, name: str, model: str | None) -> list[str]:

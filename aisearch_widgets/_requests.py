@@ -569,7 +569,7 @@ def _run(argv: list[str] | None = None) -> int:
     p.add_argument("--model")
     p.add_argument("--schedule", default=None)
     args = p.parse_args(argv)
-    from .cli import project_name_for
+    from ._names import project_name_for
     from .project import Project
 
     home = Path(args.home)

@@ -40,25 +40,25 @@ from ._home import (
     CONFIG_VERSION,
     HomeLock,
     check_name,
-    open_catalog,
     parse_interval,
     project_names,
     read_config,
     resolve_home,
     stored_interval,
-    upgrade_config,
     write_json_atomic,
 )
 from ._inventory import Inventory
 from ._reembed import ReembedFuture, ReembedSummary, embed_into
 from ._thumbs import THUMB_SIZE, ThumbnailCache
+from ._upgrade import upgrade_config
+from .catalog import open_catalog
 from .collection import Collection, SavedCollections, trash_collection
 from .embedder import DEFAULT_MODEL, Embedder
 from .images import MAX_FILE_BYTES
 from .indexer import Indexer, Runner, SyncCancelled, SyncSummary
 from .search import TextVectors
 from .sources import Source, normalize_sources, same_sources
-from .status import Status
+from .status import Status, project_state
 from .store import VectorStore, open_store, shard_folder, slug
 from .video import DEFAULT_FPS
 
@@ -670,7 +670,7 @@ class Project:
         c = self.catalog.counts(self._identity)
         running = (not self._closed) and self.runner.busy
         prog = self.indexer.progress
-        state = "indexing" if running else ("ready" if self.enabled else "disabled")
+        state = project_state(self.enabled, running)
         err = self.runner.last_error
         return Status(
             name=self.name,
