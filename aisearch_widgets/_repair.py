@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ProjectCorrupt
-from ._home import CONFIG_VERSION, config_problem, read_config, write_json_atomic
+from ._home import CONFIG_NAME, CONFIG_VERSION, config_problem, read_config, write_json_atomic
 from ._upgrade import upgrade_config
 from .catalog import Catalog, open_catalog
 
@@ -146,7 +146,7 @@ def _repair_config(
     stamp: str,
     report: list[str],
 ) -> dict[str, Any]:
-    path = folder / "project.json"
+    path = folder / CONFIG_NAME
     try:
         cfg = read_config(path, name)
     except ProjectCorrupt:

@@ -32,7 +32,14 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from ._errors import AISearchError, InvalidArgument
-from ._home import check_name, holder_alive, project_names, read_config, resolve_home
+from ._home import (
+    CONFIG_NAME,
+    check_name,
+    holder_alive,
+    project_names,
+    read_config,
+    resolve_home,
+)
 
 NAMESPACE = "aisearch-widgets"
 
@@ -65,7 +72,7 @@ def project_row(home: Path, root: str, name: str) -> dict[str, Any]:
 
     row: dict[str, Any] = {"name": name, "folder": None}
     try:
-        cfg = read_config(home / name / "project.json", name)
+        cfg = read_config(home / name / CONFIG_NAME, name)
         folder = project_folder(cfg)
         row["folder"] = _relative(folder, root) if folder else None
         st = read_status(name, home)
@@ -257,7 +264,7 @@ def act(home: Path, root: str, body: Any) -> tuple[int, dict[str, Any]]:
             check_name(name)
         except AISearchError:
             return fail(400, "Invalid project name.")
-        if not (home / name / "project.json").exists():
+        if not (home / name / CONFIG_NAME).exists():
             return fail(404, "No such project.")
     try:
         how = _requests.dispatch(
@@ -283,7 +290,7 @@ def _resolve(root: str, rel: str) -> str | None:
 def _project_of(home: Path, folder: str) -> str | None:
     for name in project_names(home):
         try:
-            cfg = read_config(home / name / "project.json", name)
+            cfg = read_config(home / name / CONFIG_NAME, name)
             f = project_folder(cfg)
             if f and os.path.realpath(f) == folder:
                 return name

@@ -45,7 +45,7 @@ def _find_open(name: str, home: Path) -> Any:
 def open_panel(line: str) -> Any:
     """What ``%aisearch`` does; returns the panel (displayed by IPython)."""
     from ._errors import SourcesChanged
-    from ._home import parse_interval, resolve_home
+    from ._home import CONFIG_NAME, parse_interval, resolve_home
     from ._names import project_name_for
     from .embedder import DEFAULT_MODEL, parse_model_spec
     from .project import Project
@@ -72,7 +72,7 @@ def open_panel(line: str) -> Any:
         name = args.name or project_name_for(path, home)
         proj = _find_open(name, home)
         if proj is None:
-            if not (home / name / "project.json").exists():
+            if not (home / name / CONFIG_NAME).exists():
                 # Nothing is created before the user says so.
                 return EnablePrompt(
                     os.path.abspath(path),
@@ -121,6 +121,7 @@ def _open_files(args: argparse.Namespace, home: Path, model: str) -> Any:
     folder and a hash of the list unless ``--name``), asked for like a folder."""
     import hashlib
 
+    from ._home import CONFIG_NAME
     from ._names import project_name_for
     from .project import Project
     from .widgets import SearchPanel
@@ -134,7 +135,7 @@ def _open_files(args: argparse.Namespace, home: Path, model: str) -> Any:
     base = project_name_for(Path(paths[0]).parent)[:50]
     name = args.name or f"{base}-files-{digest}"
     proj = _find_open(name, home)
-    if proj is None and (home / name / "project.json").exists():
+    if proj is None and (home / name / CONFIG_NAME).exists():
         proj = Project(name, sources=paths, home=home)
     if proj is not None and (proj.enabled or proj.status.first_pass_done):
         return SearchPanel(proj, limit=args.limit)
