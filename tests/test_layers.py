@@ -279,15 +279,19 @@ def test_every_module_is_used_by_the_package() -> None:
 
 
 def test_the_version_has_one_owner() -> None:
-    """``__version__`` comes from ``_version.py``, which matches the distribution's;
-    no module imports the package face to learn it."""
+    """``__version__`` lives in ``_version.py`` alone: the build reads it from there
+    (``pyproject.toml`` declares the version dynamic) and no module imports the package
+    face to learn it."""
     import tomllib
+    from importlib.metadata import version
 
     import aisearch_widgets
     from aisearch_widgets._version import __version__
 
     meta = tomllib.loads((PKG.parent / "pyproject.toml").read_text(encoding="utf-8"))
-    assert aisearch_widgets.__version__ == __version__ == meta["project"]["version"]
+    assert "version" not in meta["project"] and "version" in meta["project"]["dynamic"]
+    assert meta["tool"]["hatch"]["version"]["path"] == "aisearch_widgets/_version.py"
+    assert aisearch_widgets.__version__ == __version__ == version("aisearch-widgets")
     users = sorted(m for m, targets in GRAPH.items() if "__init__" in targets)
     assert users == [], f"modules that import the package face: {users}"
 
