@@ -191,8 +191,9 @@ def read_status(name: str, home: str | os.PathLike[str] | None = None) -> Status
             cat.close()
     enabled = bool(cfg.get("enabled"))
     held = holder_alive(holder)
-    # Unfinished: files left, or never synced (the first scan has not counted them).
-    unfinished = counts["total"] - counts["embedded"] - counts["failed"] > 0 or updated is None
+    # Unfinished: files left to embed, or never synced (the first scan has not counted
+    # them). Missing files are not left: they wait for their folder or a prune.
+    unfinished = counts["pending"] > 0 or updated is None
     # A sync marks the catalog dirty until it ends (a cancelled or crashed one leaves
     # the mark): only an enabled project with a live holder is taken to be indexing.
     indexing = held and enabled and (dirty or unfinished)

@@ -772,3 +772,31 @@ def test_the_server_and_read_status_give_a_project_one_state(
     row = project_row(home, root, "p")
     assert (st.state, row["state"]) == (want, want)
     assert row["open"] is (holder == "alive")
+
+
+def test_missing_files_leave_a_synced_project_ready(tmp_path: Path) -> None:
+    """Files whose folder vanished are kept until pruned; they are not work left, so an
+    enabled, synced project with some is ``ready``, not ``waiting`` for ever."""
+    import sqlite3
+
+    from aisearch_widgets.catalog import Catalog
+    from aisearch_widgets.labserver import project_row
+
+    home, root = tmp_path / "home", str(tmp_path)
+    folder = home / "p"
+    folder.mkdir(parents=True)
+    cfg = {**_broken_config(str(tmp_path / "imgs")), "enabled": True}
+    (folder / "project.json").write_text(json.dumps(cfg))
+    cat = Catalog(str(folder / "catalog.sqlite"))
+    cat.set_meta(last_sync=time.time(), first_pass_done=True)
+    cat.close()
+    with sqlite3.connect(folder / "catalog.sqlite") as db:
+        for key, status in (("x/a.png", "embedded"), ("x/b.png", "missing")):
+            db.execute(
+                "INSERT INTO files(key, id, path, source, size, mtime_ns, status, model, "
+                "updated_at) VALUES (?, ?, ?, 'x', 1, 1, ?, ?, 0)",
+                (key, key, f"/gone/{key}", status, cfg["identity"]),
+            )
+    st = read_status("p", home)
+    assert (st.done, st.missing, st.pending) == (1, 1, 0)
+    assert (st.state, project_row(home, root, "p")["state"]) == ("ready", "ready")
