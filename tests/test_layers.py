@@ -2,8 +2,9 @@
 
 The graph is read from the source with :mod:`ast`, so it sees every import a module
 can run: at module level, inside functions and methods, under ``try``, and
-``importlib.import_module("…")`` with a literal name. Only imports under
-``if TYPE_CHECKING:`` are left out: they never run and exist for the type checker.
+``importlib.import_module("…")`` with a literal name. Imports under
+``if TYPE_CHECKING:`` never run: cycles are counted without them, and the layers are
+checked once without and once with them.
 
 An import of ``pkg.mod`` counts as an arrow to ``pkg.mod`` alone, not to the
 packages above it (whose ``__init__`` Python runs first): otherwise every module would
@@ -22,8 +23,7 @@ import pytest
 PKG = Path(__file__).resolve().parent.parent / "aisearch_widgets"
 
 # Lowest first. A module may import modules of its own layer or of a lower one; a
-# module of a package that is not named falls back to its package's entry. The README's
-# "Architecture" section draws the same floors.
+# module of a package that is not named falls back to its package's entry.
 LAYERS: list[tuple[str, list[str]]] = [
     ("leaf utilities", ["_version", "_errors", "_quantize", "images", "video", "demo.shapes"]),
     ("home and sources", ["_home", "_thumbs", "sources", "_names"]),
