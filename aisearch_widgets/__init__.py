@@ -27,13 +27,12 @@ from ._errors import (
     UnsafePathError,
 )
 from ._saved import SavedCollections
+from ._version import __version__
 from .collection import Collection
 from .embedder import Embedder
 from .indexer import SyncSummary
 from .project import Project
 from .status import Status, read_status
-
-__version__ = "0.1.0"
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -29,9 +29,9 @@ from ._home import (
     REQUESTS_DIR,
     project_names,
     read_config,
-    upgrade_config,
     write_json_atomic,
 )
+from ._upgrade import upgrade_config
 from .sources import Source, normalize_sources, same_sources
 from .video import DEFAULT_FPS
 

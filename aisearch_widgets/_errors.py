@@ -131,3 +131,28 @@ def check_real(name: str, value: object, minimum: float = 0.0) -> float:
     ):
         return float(value)  # type: ignore[arg-type]
     raise InvalidArgument(f"{name} must be a finite number >= {minimum} (got {show_value(value)}).")
+
+
+# -- texts that several layers put in their messages -------------------------------------
+
+
+def repair_hint(name: str) -> str:
+    """The way out of a damaged project, as every message about one says it."""
+    return f"Run `aisearch repair {name}` (or aw.Project.repair({name!r}))"
+
+
+def check_not_newer(path: object, found: int, supported: int, what: str) -> None:
+    """:class:`ProjectFormatTooNew` if ``found`` is above what this package reads."""
+    if found <= supported:
+        return
+    from ._version import __version__
+
+    raise ProjectFormatTooNew(
+        f"{path} is a {what} of format version {found}, written by a newer "
+        f"aisearch_widgets; this aisearch_widgets {__version__} reads versions up to "
+        f"{supported}. Upgrade aisearch_widgets (pip install -U aisearch-widgets) to open "
+        "this project; nothing was changed.",
+        str(path),
+        found,
+        supported,
+    )

@@ -55,20 +55,41 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
 
 from ._errors import AISearchError, UnsafePathError
 
 if TYPE_CHECKING:
-    from ._inventory import Inventory
-    from .catalog import Catalog, FileRecord
+    from .catalog import Catalog, FileRecord, TrashEntry
 
 log = logging.getLogger(__name__)
 
 CONFLICTS = ("skip", "rename", "overwrite")
 _TMP_MARK = ".aisearch-"
+
+
+class Records(Protocol):
+    """What a file action tells the project's records, and asks of them: implemented by
+    :class:`~._inventory.Inventory`, which also calls :func:`recover` here. Named as a
+    Protocol so that the file actions depend on what they use, not on the inventory."""
+
+    project: str
+    catalog: Catalog
+    trash_dir: Path
+
+    def moved(self, pid: str, old: str, new: str) -> None: ...
+
+    def deleted(self, pid: str, path: str) -> None: ...
+
+    def trashed(self, pid: str, src: str, dst: str) -> None: ...
+
+    def restored(self, entry: TrashEntry, path: str) -> None: ...
+
+    def path_taken(self, path: str) -> bool: ...
+
+    def identity(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -406,7 +427,7 @@ def copy(catalog: Catalog, steps: Sequence[Step]) -> list[Outcome]:
     return out
 
 
-def move(inventory: Inventory, steps: Sequence[Step], guard: Guard | None = None) -> list[Outcome]:
+def move(inventory: Records, steps: Sequence[Step], guard: Guard | None = None) -> list[Outcome]:
     """Move planned rows; the inventory follows each file (same id, vector, tags).
     ``guard`` re-checks each file right before it moves."""
     out: list[Outcome] = []
@@ -514,7 +535,7 @@ def _rename_no_clobber(src: str, target: Path) -> None:
         raise
 
 
-def delete(inventory: Inventory, ids: Sequence[str], guard: Guard | None = None) -> list[Outcome]:
+def delete(inventory: Records, ids: Sequence[str], guard: Guard | None = None) -> list[Outcome]:
     """Delete files from disk and from the project for good (``delete(permanent=True)``;
     see :func:`trash` for the default). ``guard`` re-checks each file right before."""
     out: list[Outcome] = []
@@ -559,7 +580,7 @@ def delete(inventory: Inventory, ids: Sequence[str], guard: Guard | None = None)
 
 
 # -- trash ----------------------------------------------------------------------------
-def trash(inventory: Inventory, ids: Sequence[str], guard: Guard | None = None) -> list[Outcome]:
+def trash(inventory: Records, ids: Sequence[str], guard: Guard | None = None) -> list[Outcome]:
     """Move files into the project's trash folder (``delete()``); their records (rows,
     tags, vectors) move into the catalog's trash and leave searches.
 
@@ -615,7 +636,7 @@ def trash(inventory: Inventory, ids: Sequence[str], guard: Guard | None = None) 
     return out
 
 
-def _restore_target(inventory: Inventory, original: str) -> Path:
+def _restore_target(inventory: Records, original: str) -> Path:
     """The original path if it is free on disk and in the inventory, else the first
     free ``name (1).ext`` beside it."""
     path = Path(original)
@@ -630,7 +651,7 @@ def _restore_target(inventory: Inventory, original: str) -> Path:
         taken.add(name)
 
 
-def restore(inventory: Inventory, ids: Sequence[str]) -> list[Outcome]:
+def restore(inventory: Records, ids: Sequence[str]) -> list[Outcome]:
     """Put trashed files back where they were (``Collection.restore``): same bytes,
     inventory rows, tags and vectors; nothing is embedded again. A path taken since
     is not overwritten: the file comes back as ``name (1).ext`` (status ``renamed``).
@@ -713,7 +734,7 @@ def parse_age(older_than: str | float | int | None) -> float | None:
     return seconds
 
 
-def purge(inventory: Inventory, older_than: str | float | int | None) -> list[Outcome]:
+def purge(inventory: Records, older_than: str | float | int | None) -> list[Outcome]:
     """Delete for good the trashed files older than ``older_than`` (all with None)."""
     age = parse_age(older_than)
     catalog = inventory.catalog
@@ -740,7 +761,7 @@ def purge(inventory: Inventory, older_than: str | float | int | None) -> list[Ou
 
 
 # -- recovery -----------------------------------------------------------------------
-def recover(inventory: Inventory) -> list[str]:
+def recover(inventory: Records) -> list[str]:
     """Finish or undo the file actions a crash interrupted (run when a project opens
     and before each file action). Returns what was done."""
     done: list[str] = []
@@ -773,7 +794,7 @@ def recover(inventory: Inventory) -> list[str]:
     return done
 
 
-def _recover_move(inventory: Inventory, pid: str, src: str, dst: str, overwrite: bool) -> str:
+def _recover_move(inventory: Records, pid: str, src: str, dst: str, overwrite: bool) -> str:
     """Roll forward when the file reached ``dst``, back otherwise.
 
     ``dst`` only ever appears whole (link or rename of a complete file). Without
@@ -823,7 +844,7 @@ def _drop_source(src: str, dst: str) -> None:
         _fsync_dir(os.path.dirname(src))
 
 
-def _recover_trash(inventory: Inventory, pid: str, src: str, dst: str) -> str:
+def _recover_trash(inventory: Records, pid: str, src: str, dst: str) -> str:
     """Roll a move into the trash forward when the file reached the trash (recording
     it from the rows and vectors still in place), else leave the file where it is."""
     recorded = any(e.trash_path == dst for e in inventory.catalog.trash_entries([pid]))
@@ -834,7 +855,7 @@ def _recover_trash(inventory: Inventory, pid: str, src: str, dst: str) -> str:
     return f"undid the unfinished move of {src} to the trash"
 
 
-def _recover_restore(inventory: Inventory, tid: str, src: str, dst: str) -> str:
+def _recover_restore(inventory: Records, tid: str, src: str, dst: str) -> str:
     """Roll a restore forward when the file is back at ``dst``, else keep it in the
     trash (``src``)."""
     entry = next(iter(inventory.catalog.trash_entries([tid])), None)

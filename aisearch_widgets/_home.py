@@ -16,7 +16,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ._errors import AISearchError, ProjectCorrupt, ProjectFormatTooNew, ProjectLocked
+from ._errors import (
+    AISearchError,
+    ProjectCorrupt,
+    ProjectLocked,
+    check_not_newer,
+    repair_hint,
+)
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -85,10 +91,6 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def repair_hint(name: str) -> str:
-    return f"Run `aisearch repair {name}` (or aw.Project.repair({name!r}))"
-
-
 def config_problem(cfg: Any) -> str | None:
     """What is wrong with a parsed project.json, or None."""
     if not isinstance(cfg, dict):
@@ -129,28 +131,11 @@ def config_version(cfg: dict[str, Any]) -> int:
     return v if isinstance(v, int) and not isinstance(v, bool) and v >= 1 else 1
 
 
-def check_not_newer(path: Path | str, found: int, supported: int, what: str) -> None:
-    """:class:`ProjectFormatTooNew` if ``found`` is above what this package reads."""
-    if found <= supported:
-        return
-    from . import __version__
-
-    raise ProjectFormatTooNew(
-        f"{path} is a {what} of format version {found}, written by a newer "
-        f"aisearch_widgets; this aisearch_widgets {__version__} reads versions up to "
-        f"{supported}. Upgrade aisearch_widgets (pip install -U aisearch-widgets) to open "
-        "this project; nothing was changed.",
-        str(path),
-        found,
-        supported,
-    )
-
-
 def read_config(path: Path, name: str) -> dict[str, Any]:
     """A project's ``project.json``, checked; :class:`ProjectCorrupt` naming the file
     and the way out if it cannot be read or lacks what a project needs,
     :class:`ProjectFormatTooNew` if a newer version of the package wrote it. An older
-    format is returned as it is: :func:`upgrade_config` brings it up to date."""
+    format is returned as it is: :func:`._upgrade.upgrade_config` brings it up to date."""
     try:
         cfg = read_json(path)
     except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError too
@@ -166,63 +151,6 @@ def read_config(path: Path, name: str) -> dict[str, Any]:
         '"sources": [{"kind": "folder", "label": "<name>", "root": "/abs/folder"}]}.',
         str(path),
     )
-
-
-def upgrade_config(cfg: dict[str, Any], folder: Path) -> bool:
-    """Bring a parsed project.json up to :data:`CONFIG_VERSION` in place (the caller
-    writes it). Returns whether anything changed.
-
-    1 -> 2: records the model identity (this once, the spec is parsed, which imports
-    open_clip) and the vector size, read from the project's shard when it has one,
-    else from the model's config (None when neither says: recorded on first embed).
-
-    2 -> 3: ``video_fps`` (1.0, the default rate) when the file does not say.
-    """
-    if config_version(cfg) >= CONFIG_VERSION and cfg.get("identity"):
-        return False
-    if not cfg.get("identity"):
-        from .embedder import model_dim, model_identity, parse_model_spec
-
-        spec = parse_model_spec(cfg["model"])
-        cfg["identity"] = model_identity(spec)
-        if cfg.get("dim") is None:
-            from .store import edge_shard_dim, shard_folder
-
-            cfg["dim"] = edge_shard_dim(shard_folder(folder, cfg["identity"])) or model_dim(spec)
-    cfg.setdefault("video_fps", 1.0)
-    cfg["version"] = CONFIG_VERSION
-    return True
-
-
-def open_catalog(path: Path, name: str, readonly: bool = False) -> Any:
-    """The project's catalog, checked; :class:`ProjectCorrupt` naming the file and the
-    way out if SQLite cannot read it.
-
-    The owner (``readonly=False``) runs ``PRAGMA quick_check`` once per open (~0.25 s
-    per 200k rows); status readers, which poll, only check that the file is a catalog.
-    """
-    import sqlite3
-
-    from .catalog import Catalog
-
-    cat = None
-    try:
-        cat = Catalog(str(path), readonly=readonly)
-        if not readonly:
-            res = cat.query("PRAGMA quick_check(1)")
-            if res and res[0][0] != "ok":
-                raise sqlite3.DatabaseError(str(res[0][0]))
-        cat.query("SELECT 1 FROM files LIMIT 1")  # an empty or foreign database lacks it
-        return cat
-    except sqlite3.Error as exc:
-        if cat is not None:
-            with contextlib.suppress(sqlite3.Error):
-                cat.close()
-        raise ProjectCorrupt(
-            f"The catalog {path} is damaged ({exc}). {repair_hint(name)}: it keeps the damaged "
-            "file aside, salvages tags and saved collections, and rescans the sources.",
-            str(path),
-        ) from None
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -306,6 +234,69 @@ def stored_interval(schedule: object, where: str) -> float | None:
         return seconds
 
 
+#: The lock file in a project folder. Its holder writes who it is, as JSON:
+#: ``{"pid", "host", "since", "cmd"}``; :func:`read_holder` reads it back.
+LOCK_NAME = "lock"
+_HOLDER_MAX = 4096  # bytes of a lock file worth reading; the record is ~300
+
+
+def holder_record() -> dict[str, Any]:
+    """Who this process is, as a lock file records it."""
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "since": time.time(),
+        "cmd": " ".join(sys.argv)[:200],
+    }
+
+
+def parse_holder(raw: bytes | str) -> dict[str, Any]:
+    """The record of a lock file's text (empty when it is empty or damaged: a damaged
+    lock file only hides who holds the project)."""
+    try:
+        holder = json.loads(raw or "{}")
+    except (ValueError, RecursionError):  # RecursionError: 4 KB of '['
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
+def read_holder(lock: Path) -> dict[str, Any]:
+    """Who holds a project, from its lock file (empty if nobody or unreadable): read
+    without blocking and at most 4 KB, like every file a status poll reads. The record
+    stays after a holder dies: :func:`holder_alive` says whether it still runs."""
+    try:
+        fd = os.open(lock, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return {}
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return {}
+        return parse_holder(os.read(fd, _HOLDER_MAX))
+    except OSError:
+        return {}
+    finally:
+        os.close(fd)
+
+
+def holder_alive(holder: dict[str, Any]) -> bool:
+    """Whether the process named in a lock record still runs (the lock is released by
+    the OS when its holder dies, but the file keeps its last words)."""
+    pid = holder.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool):
+        return False
+    if holder.get("host") not in (None, socket.gethostname()):
+        return True  # another machine: trust the record
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OverflowError, ValueError):  # a pid no process can have
+        return False
+    return True
+
+
 class HomeLock:
     """An exclusive, non-blocking lock on a project folder (``flock``; released by the
     OS if the process dies). The holder writes who it is, so a second process can
@@ -324,10 +315,7 @@ class HomeLock:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.seek(0)
-            try:
-                holder = json.loads(fh.read() or "{}")
-            except ValueError:
-                holder = {}
+            holder = parse_holder(fh.read(_HOLDER_MAX))
             fh.close()
             since = holder.get("since")
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since)) if since else "?"
@@ -341,16 +329,7 @@ class HomeLock:
             ) from None
         fh.seek(0)
         fh.truncate()
-        fh.write(
-            json.dumps(
-                {
-                    "pid": os.getpid(),
-                    "host": socket.gethostname(),
-                    "since": time.time(),
-                    "cmd": " ".join(sys.argv)[:200],
-                }
-            )
-        )
+        fh.write(json.dumps(holder_record()))
         fh.flush()
         self._fh = fh
 

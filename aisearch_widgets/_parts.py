@@ -14,13 +14,13 @@ from typing import Any
 from ._config import Layout, ProjectConfig, check_fps, check_server_options, skipped_folders
 from ._errors import InvalidArgument, ProjectClosed
 from ._fileops import recover
-from ._home import HomeLock, open_catalog, stored_interval
+from ._home import HomeLock, stored_interval
 from ._inventory import Inventory
 from ._reembed import Reembedder
 from ._runner import Runner, resume
 from ._thumbs import ThumbnailCache
 from ._vectors import Vectors, ray_engine
-from .catalog import Catalog
+from .catalog import Catalog, open_catalog
 from .embedder import DEFAULT_MODEL
 from .images import MAX_FILE_BYTES
 from .indexer import Indexer

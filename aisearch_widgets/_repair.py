@@ -20,8 +20,8 @@ from typing import Any
 
 from ._config import Layout, ProjectConfig
 from ._errors import ProjectCorrupt
-from ._home import config_problem, open_catalog, read_config
-from .catalog import Catalog
+from ._home import config_problem, read_config
+from .catalog import Catalog, open_catalog
 
 
 def repair_files(folder: Path, name: str, model: str | None) -> list[str]:

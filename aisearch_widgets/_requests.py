@@ -10,7 +10,7 @@ a folder that is usually absent, so the cost is nil.
 
 When nobody holds the project, :func:`dispatch` takes the lock itself: a disable is
 written at once (config only; embeddings stay); enable and update start
-``python -m aisearch_widgets._requests run …`` in a detached process, which opens the
+``python -m aisearch_widgets._request_runner run …`` in a detached process, which opens the
 project, applies the action, runs the pass to its end and exits (its log is
 ``runner.log`` in the project home). Two processes never write one project: whoever
 writes holds the lock, and a request file is applied only by the lock holder.
@@ -21,7 +21,6 @@ request files, an identical pending one is not written twice) and at most
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib.util
 import json
@@ -532,7 +531,14 @@ def _spawn(
             f"{len(_runners)} AI Search runners started by this server are still running "
             f"(at most {MAX_RUNNERS} at once); try again when one of them has finished."
         )
-    cmd = [sys.executable, "-m", "aisearch_widgets._requests", "run", action, f"--home={home}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "aisearch_widgets._request_runner",
+        "run",
+        action,
+        f"--home={home}",
+    ]
     if name:
         cmd.append(f"--name={name}")
     if folder:
@@ -554,45 +560,3 @@ def _spawn(
         )
     _runners[key] = proc
     return proc.pid
-
-
-def _run(argv: list[str] | None = None) -> int:
-    """``python -m aisearch_widgets._requests run ACTION …``: open the project, apply
-    the action, finish the pass, apply what was requested meanwhile, exit. A disable
-    request arriving meanwhile stops it."""
-    p = argparse.ArgumentParser(prog="aisearch-runner")
-    p.add_argument("cmd", choices=["run"])
-    p.add_argument("action", choices=["enable", "update"])
-    p.add_argument("--home", required=True)
-    p.add_argument("--name")
-    p.add_argument("--folder")
-    p.add_argument("--model")
-    p.add_argument("--schedule", default=None)
-    args = p.parse_args(argv)
-    from ._home import CONFIG_NAME
-    from .cli import project_name_for
-    from .project import Project
-
-    home = Path(args.home)
-    if args.name:
-        proj = Project.open(args.name, home=home)
-    else:
-        folder = Path(args.folder)
-        name = project_name_for(folder, home)
-        exists = (home / name / CONFIG_NAME).exists()
-        proj = Project(name, sources=str(folder), model=None if exists else args.model, home=home)
-    with proj:
-        print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {args.action} {proj.name}", flush=True)
-        apply(proj, {"action": args.action, "schedule": args.schedule})
-        while True:
-            with contextlib.suppress(Exception):  # a disable request cancels the pass
-                proj.wait(progress=False)
-            with _poll_lock:  # requests sent while this ran: not left behind at exit
-                if not _apply_pending(proj):
-                    break
-        print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} done: {proj.status}", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_run())

@@ -238,11 +238,11 @@ def check_ready(
 
 def status_of(name: str, config: Any, catalog: Any, runner: Runner, running: bool) -> Any:
     """The :class:`~.status.Status` of an open project (``running``: a sync runs)."""
-    from .status import Status
+    from .status import Status, project_state
 
     identity = config.identity
     c = catalog.counts(identity)
-    state = "indexing" if running else ("ready" if config.enabled else "disabled")
+    state = project_state(config.enabled, running)
     err = runner.last_error
     return Status(
         name=name,

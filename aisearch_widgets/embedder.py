@@ -36,6 +36,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -86,9 +87,13 @@ def describe_bad(vector: np.ndarray) -> str:
     return "a zero vector"
 
 
-def demo_model_dir() -> str:
-    from .demo import DEMO_MODEL_DIR
+#: The bundled demo model (model spec ``"demo"``): an open_clip ``local-dir:`` folder
+#: (config + safetensors) built by ``scripts/train_demo_model.py``. Named here, where
+#: specs are resolved, so that resolving one never imports the demo app.
+DEMO_MODEL_DIR: Path = Path(__file__).resolve().parent / "demo" / "model"
 
+
+def demo_model_dir() -> str:
     return os.fspath(DEMO_MODEL_DIR)
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,26 +32,16 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from ._errors import AISearchError, InvalidArgument
-from ._home import CONFIG_NAME, check_name, project_names, read_config, resolve_home
+from ._home import (
+    CONFIG_NAME,
+    check_name,
+    holder_alive,
+    project_names,
+    read_config,
+    resolve_home,
+)
 
 NAMESPACE = "aisearch-widgets"
-
-
-def _alive(holder: dict[str, Any]) -> bool:
-    """Whether the process named in a lock file still runs (the lock is released by
-    the OS when its holder dies, but the file keeps its last words)."""
-    pid = holder.get("pid")
-    if not isinstance(pid, int):
-        return False
-    if holder.get("host") not in (None, socket.gethostname()):
-        return True  # another machine: trust the record
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _relative(path: str, root: str) -> str | None:
@@ -90,19 +79,8 @@ def project_row(home: Path, root: str, name: str) -> dict[str, Any]:
     except Exception as exc:  # one broken project is one broken row
         row.update(folder=None, state="broken", error=type(exc).__name__)
         return row
-    held = bool(st.holder) and _alive(st.holder)
-    # Unfinished: files left, or never synced (the first scan has not counted them).
-    unfinished = st.total - st.done - st.failed > 0 or st.updated_at is None
-    if not st.enabled:
-        state = "disabled"
-    elif unfinished and held:
-        state = "indexing"
-    elif unfinished:
-        state = "waiting"  # enabled, not finished, and no process has it open
-    else:
-        state = "ready"
     row.update(
-        state=state,
+        state=st.state,
         enabled=st.enabled,
         done=st.done,
         total=st.total,
@@ -111,7 +89,7 @@ def project_row(home: Path, root: str, name: str) -> dict[str, Any]:
         updated_at=st.updated_at,
         model=st.model,
         schedule=st.schedule,
-        open=held,
+        open=holder_alive(st.holder),
     )
     return row
 

@@ -47,7 +47,7 @@ def open_panel(line: str) -> Any:
     """What ``%aisearch`` does; returns the panel (displayed by IPython)."""
     from ._errors import SourcesChanged
     from ._home import parse_interval, resolve_home
-    from .cli import project_name_for
+    from ._names import project_name_for
     from .embedder import DEFAULT_MODEL, parse_model_spec
     from .project import Project
     from .sources import same_sources
@@ -122,7 +122,7 @@ def _open_files(args: argparse.Namespace, home: Path, model: str) -> Any:
     folder and a hash of the list unless ``--name``), asked for like a folder."""
     import hashlib
 
-    from .cli import project_name_for
+    from ._names import project_name_for
     from .project import Project
     from .widgets import SearchPanel
     from .widgets._enable import EnablePrompt
@@ -212,7 +212,7 @@ def load_ipython_extension(ipython: Any) -> None:
             try:
                 return open_panel(line)
             except AISearchError as exc:
-                from .cli import printable
+                from ._names import printable
 
                 print(f"aisearch: {printable(exc)}")
                 return None

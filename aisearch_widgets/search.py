@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from collections.abc import Collection as AbstractCollection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -80,13 +80,20 @@ def check_array_image(a: np.ndarray) -> np.ndarray:
     return a[:, :, 0] if a.ndim == 3 and a.shape[2] == 1 else a
 
 
+@runtime_checkable
+class HasIds(Protocol):
+    """Stored images given as a set: what :class:`~.collection.Collection` offers as
+    references (its ``ids``), without this module importing the collections."""
+
+    @property
+    def ids(self) -> list[str]: ...
+
+
 def _check_refs(refs: Any, arg: str = "images") -> list[Any]:
     """A non-empty list of usable references, or InvalidArgument saying what is accepted."""
     from PIL import Image
 
-    from .collection import Collection
-
-    if isinstance(refs, Collection):
+    if isinstance(refs, HasIds):  # a Collection (or anything that lists stored ids)
         refs = refs.ids
     if isinstance(refs, (str, os.PathLike, Image.Image, np.ndarray)):
         refs = [refs]

@@ -6,22 +6,20 @@ Jupyter server extension) can show a project that a kernel is indexing."""
 from __future__ import annotations
 
 import html
-import json
 import os
-import stat
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ._errors import ProjectCorrupt, ProjectNotFound
+from ._errors import ProjectCorrupt, ProjectNotFound, repair_hint
 from ._home import (
     CATALOG_NAME,
     CONFIG_NAME,
+    LOCK_NAME,
     check_name,
-    open_catalog,
+    holder_alive,
     read_config,
-    repair_hint,
+    read_holder,
     resolve_home,
 )
 
@@ -34,8 +32,10 @@ def format_time(t: float | None) -> str:
 class Status:
     """A snapshot of a project's embedding state.
 
-    ``state``: ``"disabled"``, ``"ready"`` (enabled, idle) or ``"indexing"``; read
-    from another process, ``"indexing"`` means the holder's sync has not finished.
+    ``state`` (the rule: :func:`project_state`): ``"disabled"``, ``"ready"`` (enabled,
+    idle) or ``"indexing"``; read from another process, ``"indexing"`` means that a live
+    holder's sync has not finished, and ``"waiting"`` that files are left and no
+    process holds the project to embed them (open it, or ``aisearch index``).
     ``holder``: who holds the project open (pid, host, since, cmd), empty when no
     process does or when read by the holder itself. ``failures``: (path, kind,
     message) of failed and missing files (filled by :func:`read_status` only;
@@ -101,7 +101,12 @@ class Status:
         """A small table for notebooks: state, progress bar, counts, model, schedule,
         last update (local time), holder and error. Every value is escaped."""
         e = html.escape
-        colour = {"ready": "#2e7d32", "indexing": "#1565c0", "disabled": "#757575"}
+        colour = {
+            "ready": "#2e7d32",
+            "indexing": "#1565c0",
+            "waiting": "#ef6c00",
+            "disabled": "#757575",
+        }
         badge = (
             f'<span style="color:#fff;background:{colour.get(self.state, "#c62828")};'
             f'padding:1px 6px;border-radius:8px">{e(self.state)}</span>'
@@ -135,22 +140,17 @@ class Status:
         return f'<table class="aisw-status">{body}</table>'
 
 
-def _read_holder(lock: Path) -> dict[str, Any]:
-    """Who holds a project, from its lock file (empty if nobody or unreadable): read
-    without blocking and at most 4 KB, like every file a status poll reads."""
-    try:
-        fd = os.open(lock, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return {}
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return {}
-        holder = json.loads(os.read(fd, 4096) or b"{}")
-    except Exception:  # a damaged lock file only hides who holds it
-        return {}
-    finally:
-        os.close(fd)
-    return holder if isinstance(holder, dict) else {}
+def project_state(enabled: bool, syncing: bool, waiting: bool = False) -> str:
+    """A project's state, by the one rule that :attr:`Project.status`, :func:`read_status`
+    and the Jupyter server extension share: ``"indexing"`` while a sync runs (it may be
+    finishing its batch after ``disable()``), else ``"disabled"`` when turned off,
+    ``"waiting"`` when enabled with files left and no process holding the project to
+    embed them, else ``"ready"``."""
+    if syncing:
+        return "indexing"
+    if not enabled:
+        return "disabled"
+    return "waiting" if waiting else "ready"
 
 
 def read_status(name: str, home: str | os.PathLike[str] | None = None) -> Status:
@@ -168,7 +168,7 @@ def read_status(name: str, home: str | os.PathLike[str] | None = None) -> Status
         from .embedder import model_identity, parse_model_spec
 
         identity = model_identity(parse_model_spec(cfg["model"]))
-    holder = _read_holder(folder / "lock")
+    holder = read_holder(folder / LOCK_NAME)
     db = folder / CATALOG_NAME
     if db.exists() and not db.is_file():  # a FIFO would hang the reader: say it is broken
         raise ProjectCorrupt(
@@ -179,6 +179,8 @@ def read_status(name: str, home: str | os.PathLike[str] | None = None) -> Status
     updated, first, dirty = None, False, False
     failures: list[tuple[str, str, str]] = []
     if db.exists():
+        from .catalog import open_catalog  # sqlite3 and the schema: when there is one
+
         cat = open_catalog(db, name, readonly=True)
         try:
             counts = cat.counts(identity)
@@ -189,11 +191,17 @@ def read_status(name: str, home: str | os.PathLike[str] | None = None) -> Status
         finally:
             cat.close()
     enabled = bool(cfg.get("enabled"))
-    indexing = bool(holder.get("pid")) and dirty
+    held = holder_alive(holder)
+    # Unfinished: files left to embed, or never synced (the first scan has not counted
+    # them). Missing files are not left: they wait for their folder or a prune.
+    unfinished = counts["pending"] > 0 or updated is None
+    # A sync marks the catalog dirty until it ends (a cancelled or crashed one leaves
+    # the mark): only an enabled project with a live holder is taken to be indexing.
+    indexing = held and enabled and (dirty or unfinished)
     return Status(
         name=name,
         enabled=enabled,
-        state="indexing" if indexing else ("ready" if enabled else "disabled"),
+        state=project_state(enabled, indexing, waiting=enabled and unfinished and not held),
         done=counts["embedded"],
         total=counts["total"],
         failed=counts["failed"],

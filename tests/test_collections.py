@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 import aisearch_widgets as aw
-from aisearch_widgets._integrity import assert_consistent
 from aisearch_widgets.collection import safe_target
 
 from _helpers import draw
+from _integrity import assert_consistent
 
 
 @pytest.fixture

@@ -16,10 +16,10 @@ import pytest
 
 import aisearch_widgets as aw
 from aisearch_widgets._errors import ProjectCorrupt, SourcesChanged
-from aisearch_widgets._integrity import assert_consistent
 from aisearch_widgets.cli import main
 
 from _helpers import make_folder
+from _integrity import assert_consistent
 
 
 def _two_folders(tmp_path: Path) -> tuple[Path, Path]:

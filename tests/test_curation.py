@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 import aisearch_widgets as aw
-from aisearch_widgets import _integrity
 
+import _integrity
 from _helpers import draw, inject, make_folder, unit
 
 

@@ -31,9 +31,9 @@ from typing import Any
 import pytest
 
 import aisearch_widgets as aw
-from aisearch_widgets._integrity import problems
 
 from _helpers import draw
+from _integrity import problems
 
 pytestmark = pytest.mark.faults
 

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 import aisearch_widgets as aw
-from aisearch_widgets._integrity import assert_consistent
 
 from _helpers import make_folder
+from _integrity import assert_consistent
 
 # Catalog schema 1, as release 0.1 creates it.
 V1_CATALOG = """

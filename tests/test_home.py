@@ -12,15 +12,18 @@ import aisearch_widgets as aw
 from aisearch_widgets._errors import ProjectCorrupt, ProjectFormatTooNew, ProjectLocked
 from aisearch_widgets._home import (
     CONFIG_VERSION,
+    LOCK_NAME,
     HomeLock,
     check_name,
+    holder_alive,
     parse_interval,
     project_names,
     read_config,
+    read_holder,
     resolve_home,
-    upgrade_config,
     write_json_atomic,
 )
+from aisearch_widgets._upgrade import upgrade_config
 
 
 def test_resolve_home_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -70,6 +73,24 @@ def test_lock_is_exclusive_and_says_who_holds_it(tmp_path: Path) -> None:
     b.acquire()  # free again
     b.release()
     assert (tmp_path / "lock").read_text() == ""  # no stale holder after release
+
+
+def test_the_lock_record_is_read_back_by_one_reader(tmp_path: Path) -> None:
+    """What a holder writes is what a status reader and a second opener read."""
+    a = HomeLock(tmp_path, "p")
+    a.acquire()
+    try:
+        held = read_holder(tmp_path / LOCK_NAME)
+        assert held["pid"] == os.getpid() and holder_alive(held)
+        with pytest.raises(ProjectLocked) as ei:
+            HomeLock(tmp_path, "p").acquire()
+        assert ei.value.holder == held
+    finally:
+        a.release()
+    assert read_holder(tmp_path / LOCK_NAME) == {}  # released: nobody
+    (tmp_path / LOCK_NAME).write_text("[" * 4000)  # damaged: hides the holder, no error
+    assert read_holder(tmp_path / LOCK_NAME) == {}
+    assert not holder_alive({"pid": True}) and not holder_alive({"pid": 2**80})
 
 
 def test_schedule_parsing() -> None:

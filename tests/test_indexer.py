@@ -224,7 +224,7 @@ def _poison(emb, rows: dict[int, float], calls: int = 1) -> list[int]:
 def test_nan_inf_and_zero_vectors_are_never_stored(project_factory, images) -> None:
     import numpy as np
 
-    from aisearch_widgets import _integrity
+    import _integrity
 
     proj = project_factory("nan", images)
     _poison(proj.embedder, {0: np.nan, 1: 0.0, 2: np.inf})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -723,3 +724,77 @@ def test_status_is_read_off_the_event_loop(server: Server, projects: dict[str, P
         assert (row["state"], row["folder"]) == ("disabled", "ready")
     finally:
         shutil.rmtree(slow)
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait(20)
+    return p.pid
+
+
+@pytest.mark.parametrize(
+    ("enabled", "holder", "dirty", "want"),
+    [
+        (False, None, False, "disabled"),
+        (True, None, False, "waiting"),  # files left and nobody to embed them
+        (True, "dead", True, "waiting"),  # a crashed holder leaves its record and the mark
+        (False, "dead", True, "disabled"),
+        (True, "alive", True, "indexing"),
+        (False, "alive", True, "disabled"),  # a cancelled sync leaves the mark too
+    ],
+)
+def test_the_server_and_read_status_give_a_project_one_state(
+    tmp_path: Path, enabled: bool, holder: str | None, dirty: bool, want: str
+) -> None:
+    """``read_status`` (the CLI, ``aw.read_status``) and the server's row apply one rule:
+    a lock record whose process is gone holds nothing, and a project that is on with
+    files left and no live holder is waiting."""
+    from aisearch_widgets.catalog import Catalog
+    from aisearch_widgets.labserver import project_row
+
+    home, root = tmp_path / "home", str(tmp_path)
+    folder = home / "p"
+    folder.mkdir(parents=True)
+    (folder / "project.json").write_text(
+        json.dumps({**_broken_config(str(tmp_path / "imgs")), "enabled": enabled})
+    )
+    cat = Catalog(str(folder / "catalog.sqlite"))
+    cat.set_meta(dirty=dirty)
+    cat.close()
+    if holder is not None:  # the record a holder leaves in its lock file
+        pid = os.getpid() if holder == "alive" else _dead_pid()
+        record = {"pid": pid, "host": socket.gethostname(), "since": time.time(), "cmd": "x"}
+        (folder / "lock").write_text(json.dumps(record))
+    st = read_status("p", home)
+    row = project_row(home, root, "p")
+    assert (st.state, row["state"]) == (want, want)
+    assert row["open"] is (holder == "alive")
+
+
+def test_missing_files_leave_a_synced_project_ready(tmp_path: Path) -> None:
+    """Files whose folder vanished are kept until pruned; they are not work left, so an
+    enabled, synced project with some is ``ready``, not ``waiting`` for ever."""
+    import sqlite3
+
+    from aisearch_widgets.catalog import Catalog
+    from aisearch_widgets.labserver import project_row
+
+    home, root = tmp_path / "home", str(tmp_path)
+    folder = home / "p"
+    folder.mkdir(parents=True)
+    cfg = {**_broken_config(str(tmp_path / "imgs")), "enabled": True}
+    (folder / "project.json").write_text(json.dumps(cfg))
+    cat = Catalog(str(folder / "catalog.sqlite"))
+    cat.set_meta(last_sync=time.time(), first_pass_done=True)
+    cat.close()
+    with sqlite3.connect(folder / "catalog.sqlite") as db:
+        for key, status in (("x/a.png", "embedded"), ("x/b.png", "missing")):
+            db.execute(
+                "INSERT INTO files(key, id, path, source, size, mtime_ns, status, model, "
+                "updated_at) VALUES (?, ?, ?, 'x', 1, 1, ?, ?, 0)",
+                (key, key, f"/gone/{key}", status, cfg["identity"]),
+            )
+    st = read_status("p", home)
+    assert (st.done, st.missing, st.pending) == (1, 1, 0)
+    assert (st.state, project_row(home, root, "p")["state"]) == ("ready", "ready")

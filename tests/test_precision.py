@@ -262,7 +262,7 @@ def _top(proj, prompt: str, n: int = 5) -> list[str]:
 def test_a_new_project_on_cpu_embeds_in_int8_by_default(
     project_factory, images, home, tiny_model: str
 ) -> None:
-    from aisearch_widgets import _integrity
+    import _integrity
 
     proj = project_factory("auto", images, precision="auto")
     assert proj.precision == "int8" and proj.model_identity.endswith("+int8")
@@ -281,7 +281,7 @@ def test_a_new_project_on_cpu_embeds_in_int8_by_default(
 def test_auto_falls_back_to_fp32_when_the_int8_check_fails(
     project_factory, images, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aisearch_widgets import _integrity
+    import _integrity
 
     def refuse(*a, **k):
         raise ModelLoadError("int8 vectors disagree with fp32 (min cosine 0.97)")
@@ -299,8 +299,10 @@ def test_auto_falls_back_to_fp32_when_the_int8_check_fails(
 def test_reembed_switches_precision_in_the_background(
     project_factory, images, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aisearch_widgets import _integrity, _reembed
+    from aisearch_widgets import _reembed
     from aisearch_widgets._reembed import embed_into
+
+    import _integrity
 
     proj = project_factory("re", images)  # fp32
     proj.update()

@@ -211,7 +211,7 @@ def test_server_adapter_end_to_end(tiny_model: str, images: Path, home: Path) ->
 def test_server_options_reach_the_collection(tiny_model: str, images: Path, home: Path) -> None:
     from qdrant_client import QdrantClient
 
-    from aisearch_widgets._integrity import problems
+    from _integrity import problems
 
     client = QdrantClient(":memory:")
     created: dict = {}

@@ -17,9 +17,10 @@ import pytest
 pytest.importorskip("ray")
 
 import aisearch_widgets as aw
-from aisearch_widgets import _integrity, _ray
+from aisearch_widgets import _ray
 from aisearch_widgets.cli import main
 
+import _integrity
 from _helpers import draw, make_folder
 
 pytestmark = pytest.mark.ray

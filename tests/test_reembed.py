@@ -15,9 +15,10 @@ pytest.importorskip("av")
 
 from test_video import write_video
 
-from aisearch_widgets import _integrity, _reembed
+from aisearch_widgets import _reembed
 from aisearch_widgets._reembed import embed_into
 
+import _integrity
 from _helpers import make_folder, touch_later
 
 

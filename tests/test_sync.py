@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 import aisearch_widgets as aw
-from aisearch_widgets import _integrity, indexer
+from aisearch_widgets import indexer
 from aisearch_widgets.catalog import Catalog
 
+import _integrity
 from _helpers import draw, touch_later
 
 

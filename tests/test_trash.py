@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import aisearch_widgets as aw
-from aisearch_widgets._integrity import assert_consistent
 from aisearch_widgets.catalog import SCHEMA_VERSION, Catalog
 
 from _helpers import draw, touch_later
+from _integrity import assert_consistent
 
 
 def _digest(path: str | Path) -> str:

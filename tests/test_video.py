@@ -21,9 +21,10 @@ av = pytest.importorskip("av")
 
 import aisearch_widgets as aw  # noqa: E402
 from aisearch_widgets._errors import AISearchError  # noqa: E402
-from aisearch_widgets._integrity import problems  # noqa: E402
 from aisearch_widgets.catalog import SCHEMA_VERSION, Catalog  # noqa: E402
 from aisearch_widgets.video import VideoFrames, pixel_hash  # noqa: E402
+
+from _integrity import problems  # noqa: E402
 
 PROMPT = "a red circle"
 

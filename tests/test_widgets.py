@@ -647,7 +647,7 @@ def dup_panel(project_factory, tmp_path: Path):
 
 
 def test_duplicates_mode_groups_and_acts_on_all_but_the_best(dup_panel) -> None:
-    from aisearch_widgets._integrity import assert_consistent
+    from _integrity import assert_consistent
 
     panel = dup_panel
     assert _msg(panel.controls, type="search_duplicates")["ok"]

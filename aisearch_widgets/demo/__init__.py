@@ -11,13 +11,9 @@ built by ``scripts/train_demo_model.py``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from ..embedder import DEMO_MODEL_DIR
 from .run import ensure_dataset
 from .shapes import COLORS, RARE_SHAPE, SHAPES, caption_for, generate, make_dataset
-
-#: The bundled demo model: ``open_clip.create_model_and_transforms(f"local-dir:{DEMO_MODEL_DIR}")``.
-DEMO_MODEL_DIR: Path = Path(__file__).resolve().parent / "model"
 
 __all__ = [
     "COLORS",

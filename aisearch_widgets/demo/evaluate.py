@@ -198,7 +198,7 @@ def evaluate(
     """
     from PIL import Image
 
-    from . import DEMO_MODEL_DIR
+    from ..embedder import DEMO_MODEL_DIR
 
     model_dir = Path(model_dir) if model_dir is not None else DEMO_MODEL_DIR
     model, preprocess, tokenizer = load_model(model_dir)

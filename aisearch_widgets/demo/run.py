@@ -42,7 +42,7 @@ def ensure_dataset(
 ) -> Path:
     """The demo images (and ``labels.csv``) in ``folder`` (default: in the home),
     generated unless the same dataset is already there."""
-    from . import make_dataset
+    from .shapes import make_dataset
 
     folder = Path(folder).expanduser() if folder is not None else default_data_folder()
     stamp = folder / "dataset.json"

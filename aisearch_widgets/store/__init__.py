@@ -15,19 +15,12 @@ import json
 import os
 import re
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Hit:
-    """One search result: point id and cosine similarity."""
-
-    id: str
-    score: float
+from .base import Hit, as_matrix
 
 
 @runtime_checkable
@@ -74,16 +67,6 @@ class VectorStore(Protocol):
         """Release files and connections."""
 
 
-def as_matrix(vectors: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
-    """A 2-D float32 array of L2-normalised rows."""
-    m = np.asarray(vectors, dtype=np.float32)
-    if m.ndim == 1:
-        m = m[None, :]
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return m / norms
-
-
 def slug(identity: str) -> str:
     """A file- and collection-name-safe form of a model identity, unique per identity."""
     readable = re.sub(r"[^A-Za-z0-9]+", "-", identity).strip("-")[:40]
@@ -121,8 +104,7 @@ def open_store(
     :class:`~.server.ServerStore` (shards, replicas, on-disk vectors, quantization,
     graph, upsert chunks). A shard Qdrant cannot load is :class:`ProjectCorrupt`, with
     the way out. Opening a store never loads a model."""
-    from .._errors import ProjectCorrupt, ProjectLocked
-    from .._home import repair_hint
+    from .._errors import ProjectCorrupt, ProjectLocked, repair_hint
 
     if qdrant is not None:
         from .server import ServerStore

@@ -1,16 +1,35 @@
-"""What the two store adapters share: id filters (an empty ``only`` finds nothing
+"""What the two store adapters share: the result type (:class:`Hit`), the row
+normalisation (:func:`as_matrix`), id filters (an empty ``only`` finds nothing
 without asking the engine), batched queries and the scrolling loops. An adapter
 supplies three small hooks: ``_id_filter``, ``_search`` and ``_scroll``."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._errors import check_int
-from . import Hit, as_matrix
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: point id and cosine similarity."""
+
+    id: str
+    score: float
+
+
+def as_matrix(vectors: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+    """A 2-D float32 array of L2-normalised rows."""
+    m = np.asarray(vectors, dtype=np.float32)
+    if m.ndim == 1:
+        m = m[None, :]
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return m / norms
 
 
 class StoreBase:

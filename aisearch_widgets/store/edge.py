@@ -28,8 +28,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import ProjectLocked
-from . import Hit, as_matrix
-from .base import StoreBase
+from .base import Hit, StoreBase, as_matrix
 
 try:  # imported lazily by users of the server adapter alone
     import qdrant_edge as qe

@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import Hit, as_matrix
-from .base import StoreBase
+from .base import Hit, StoreBase, as_matrix
 
 
 class ServerStore(StoreBase):

@@ -11,7 +11,9 @@ After every operation, and after a crash and reopen, these must agree:
 - every frame row belongs to a video row.
 
 :func:`problems` lists what disagrees (empty when all is well). The tests call it
-after every fault they inject; ``aisearch repair`` uses it to say what it fixes.
+after every operation and every fault they inject. It lives with the tests: the
+package itself keeps the records in step (and ``aisearch repair`` mends them), it
+never needs to list their disagreements.
 """
 
 from __future__ import annotations
