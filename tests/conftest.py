@@ -9,6 +9,19 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _helpers import make_folder, write_tiny_model
 
+# Budgets for tests known to run long (the default, `timeout` in pyproject.toml, fits
+# every other test): a real browser and JupyterLab, or a wheel build, or model training.
+SLOW_TIMEOUT = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests and tests marked ``slow`` get ``SLOW_TIMEOUT`` unless they name
+    their own ``@pytest.mark.timeout``."""
+    for item in items:
+        slow = item.get_closest_marker("slow") or item.get_closest_marker("browser")
+        if slow and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _model_cache(tmp_path_factory: pytest.TempPathFactory):

@@ -20,6 +20,8 @@ from aisearch_widgets.demo import DEMO_MODEL_DIR, make_dataset
 
 pytestmark = [
     pytest.mark.slow,
+    # The first test of each precision also indexes the 2,000 images (~1 min idle).
+    pytest.mark.timeout(600),
     pytest.mark.skipif(
         not (DEMO_MODEL_DIR / "open_clip_config.json").exists(), reason="demo model not built"
     ),
