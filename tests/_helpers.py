@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+T = TypeVar("T")
 
 TINY_CFG = {
     "embed_dim": 32,
@@ -121,3 +126,41 @@ def slow_down(proj, seconds: float) -> None:
         return original(*a, **kw)
 
     proj.indexer._commit = slow
+
+
+def wait_for(
+    condition: Callable[[], T],
+    timeout: float,
+    what: str | Callable[[], str] = "the condition",
+    *,
+    retry_on: tuple[type[BaseException], ...] = (),
+) -> T:
+    """Wait until ``condition()`` returns a true value (and return it) or fail with an
+    ``AssertionError`` after ``timeout`` s naming ``what`` (a callable gives the text at
+    that moment, e.g. a log's tail). The one waiting loop of the tests, for things that
+    have no event to wait on (another process, a file, a thread of the library): it
+    checks every 10 ms at first and backs off to 0.25 s, so a quick answer is seen
+    quickly and a slow one costs little CPU. Exceptions in ``retry_on`` mean "not yet";
+    any other is raised at once (e.g. "the server process died")."""
+    deadline = time.monotonic() + timeout
+    pause = 0.01
+    while True:
+        try:
+            value = condition()
+        except retry_on:
+            value = None  # type: ignore[assignment]
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            text = what() if callable(what) else what
+            raise AssertionError(f"waited {timeout:g} s for {text}")
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.25)
+
+
+def from_frontend(widget, content: dict, buffers: list[bytes] | None = None) -> None:
+    """Deliver ``content`` to ``widget`` the way its front end does: a custom message
+    on the widget's comm (the Jupyter widget message protocol), so the test goes
+    through the same dispatch as a click in the browser."""
+    msg = {"content": {"data": {"method": "custom", "content": content}}}
+    widget.comm.handle_msg({**msg, "buffers": list(buffers or [])})

@@ -1,13 +1,30 @@
 from __future__ import annotations
 
+import importlib.util
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _helpers import make_folder, write_tiny_model
+
+# Budgets for tests known to run long (the default, `timeout` in pyproject.toml, fits
+# every other test): a real browser and JupyterLab, or a wheel build, or model training.
+SLOW_TIMEOUT = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests and tests marked ``slow`` get ``SLOW_TIMEOUT`` unless they name
+    their own ``@pytest.mark.timeout``."""
+    for item in items:
+        slow = item.get_closest_marker("slow") or item.get_closest_marker("browser")
+        if slow and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -64,3 +81,53 @@ def project_factory(tiny_model: str, home: Path):
     yield make
     for p in made:
         p.close()
+
+
+# -- the demo's evaluation set, indexed once per session and precision -----------------
+
+DEMO_PRECISIONS = ["fp32"] + (["int8"] if importlib.util.find_spec("onnxruntime") else [])
+
+
+class DemoIndex(NamedTuple):
+    project: Any  # aw.Project of the 2,000 evaluation images, model="demo"
+    labels: Any  # their labels (pandas DataFrame indexed by path, plus a column "cls")
+    precision: str
+    index_seconds: float
+
+
+@pytest.fixture(scope="session")
+def demo_eval_images(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """The demo's evaluation images (2,000, the seed of ``demo.evaluate``, unlike the
+    training data's), written once per session: ``(folder, labels by path)``."""
+    import numpy as np
+
+    from aisearch_widgets.demo import make_dataset
+    from aisearch_widgets.demo.evaluate import EVAL_SEED
+
+    root = tmp_path_factory.mktemp("quality-images")
+    df = make_dataset(root, n=2000, seed=EVAL_SEED)
+    df["cls"] = np.where(df["rare"], df["shape"], df["color"] + " " + df["shape"])
+    return root, df.set_index("path")
+
+
+@pytest.fixture(scope="session", params=DEMO_PRECISIONS)
+def demo_index(
+    request: pytest.FixtureRequest,
+    demo_eval_images: tuple[Path, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[DemoIndex]:
+    """A project of the evaluation images embedded by the demo model at each precision,
+    built once per session."""
+    import aisearch_widgets as aw
+
+    folder, labels = demo_eval_images
+    home = tmp_path_factory.mktemp(f"quality-home-{request.param}")
+    proj = aw.Project("quality", sources=folder, model="demo", home=home, precision=request.param)
+    t0 = time.perf_counter()
+    proj.update()
+    seconds = round(time.perf_counter() - t0, 1)
+    assert proj.status.done == len(labels)
+    if request.param != "fp32":
+        assert proj.model_identity.endswith("+" + request.param)
+    yield DemoIndex(proj, labels, request.param, seconds)
+    proj.close()

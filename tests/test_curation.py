@@ -12,21 +12,37 @@ import pytest
 from PIL import Image
 
 import aisearch_widgets as aw
+from aisearch_widgets.demo import DEMO_MODEL_DIR
 
 import _integrity
 from _helpers import draw, inject, make_folder, unit
 
 
-@pytest.fixture
-def curated(project_factory, tmp_path: Path) -> aw.Project:
-    root = tmp_path / "cur"
+def _curation_folder(root: Path) -> Path:
+    """24 discs in four colours, a byte copy, a bigger copy and one picture of noise."""
     files = make_folder(root, 24, colors=("red", "green", "blue", "yellow"), sub=False)
     shutil.copy(files[0], root / f"copy_of_first{files[0].suffix}")
     big = Image.open(files[1]).convert("RGB")
     big.resize((big.width * 2, big.height * 2)).save(root / "bigger_second.png")
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(root / "noise.png")
-    proj = project_factory("cur", root)
+    return root
+
+
+@pytest.fixture
+def curated(project_factory, tmp_path: Path) -> aw.Project:
+    proj = project_factory("cur", _curation_folder(tmp_path / "cur"))
+    proj.update()
+    return proj
+
+
+@pytest.fixture
+def curated_demo(project_factory, tmp_path: Path) -> aw.Project:
+    """The same pictures embedded by the bundled demo model: it has learnt colours and
+    shapes, so the noise is far from everything (the tiny random model cannot tell)."""
+    if not (DEMO_MODEL_DIR / "open_clip_config.json").exists():
+        pytest.skip("demo model not built")
+    proj = project_factory("cur", _curation_folder(tmp_path / "cur"), model="demo")
     proj.update()
     return proj
 
@@ -45,14 +61,23 @@ def test_duplicates_groups_copies_best_first_and_keep_best(curated: aw.Project) 
     assert not _integrity.problems(curated)
 
 
-def test_outliers_and_map_cover_the_project(curated: aw.Project) -> None:
-    out = curated.outliers(n=3, progress=False)
+def test_outliers_and_map_cover_the_project(curated_demo: aw.Project) -> None:
+    out = curated_demo.outliers(n=3, progress=False)
     assert len(out) == 3 and list(out.scores) == sorted(out.scores, reverse=True)
-    m = curated.map(method="pca", progress=False)
-    assert len(m) == curated.status.done and {"id", "path", "x", "y", "cluster"} <= set(m)
+    assert Path(out.paths[0]).name == "noise.png", out.paths  # the planted outlier leads
+    assert out.scores[0] > 2 * out.scores[1]  # by far: discs have discs for neighbours
+    m = curated_demo.map(method="pca", progress=False)
+    assert len(m) == curated_demo.status.done and {"id", "path", "x", "y", "cluster"} <= set(m)
     assert m["path"].map(lambda p: Path(p).exists()).all()
-    again = curated.map(method="pca", progress=False)  # cached: same coordinates
+    # Cached in the project home: a second call reads the file and does not rewrite it.
+    (cache,) = curated_demo.folder.glob("explore/*/map-pca.npz")
+    stamp = lambda: (cache.stat().st_ino, cache.stat().st_mtime_ns, cache.read_bytes())  # noqa: E731
+    before = stamp()
+    again = curated_demo.map(method="pca", progress=False)
+    assert stamp() == before
     assert np.allclose(again[["x", "y"]].to_numpy(), m[["x", "y"]].to_numpy())
+    curated_demo.map(method="pca", refit=True, progress=False)  # the check sees a rewrite
+    assert stamp()[:2] != before[:2]
 
 
 def test_filter_above_auto_uses_the_suggested_threshold(curated: aw.Project) -> None:

@@ -3,23 +3,20 @@ a freshly generated dataset whose seed differs from the training data's."""
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import importlib.util
-import inspect
 import json
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import aisearch_widgets as aw
-from aisearch_widgets.demo import DEMO_MODEL_DIR, make_dataset
+from aisearch_widgets.demo import DEMO_MODEL_DIR
 
 pytestmark = [
     pytest.mark.slow,
+    # The first test of each precision also indexes the 2,000 images (~1 min idle).
+    pytest.mark.timeout(600),
     pytest.mark.skipif(
         not (DEMO_MODEL_DIR / "open_clip_config.json").exists(), reason="demo model not built"
     ),
@@ -27,49 +24,11 @@ pytestmark = [
 REPORT = Path(__file__).resolve().parent.parent / "test-artifacts" / "demo-quality.json"
 
 
-PRECISIONS = ["fp32"] + (["int8"] if importlib.util.find_spec("onnxruntime") else [])
-
-
-@contextlib.contextmanager
-def _precision(precision: str, cache: Path) -> Iterator[dict[str, str]]:
-    """Keyword arguments for ``aw.Project`` that embed at ``precision``."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AISEARCH_CACHE", str(cache))
-        if precision == "fp32":
-            yield {}
-        elif "precision" in inspect.signature(aw.Project).parameters:
-            yield {"precision": precision}
-        else:  # until Project takes a precision: its embedder and identity at int8
-            import aisearch_widgets.project as project_module
-            from aisearch_widgets.embedder import Embedder, with_precision
-
-            mp.setattr(project_module, "Embedder", functools.partial(Embedder, precision=precision))
-            ident = project_module.model_identity
-            mp.setattr(
-                project_module, "model_identity", lambda s: with_precision(ident(s), precision)
-            )
-            yield {}
-
-
-@pytest.fixture(scope="module", params=PRECISIONS)
-def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    from aisearch_widgets.demo.evaluate import EVAL_SEED
-
-    root = tmp_path_factory.mktemp("quality")
-    df = make_dataset(root / "images", n=2000, seed=EVAL_SEED)
-    df["cls"] = np.where(df["rare"], df["shape"], df["color"] + " " + df["shape"])
-    with _precision(request.param, root / "cache") as kw:
-        proj = aw.Project(
-            "quality", sources=root / "images", model="demo", home=root / "home", **kw
-        )
-        t0 = time.perf_counter()
-        proj.update()
-        assert proj.status.done == 2000
-        if request.param != "fp32":
-            assert proj.model_identity.endswith("+" + request.param)
-        _record("index_seconds", round(time.perf_counter() - t0, 1), request.param)
-        yield proj, df.set_index("path"), request.param
-        proj.close()
+@pytest.fixture(scope="module")
+def demo(demo_index) -> tuple[aw.Project, pd.DataFrame, str]:
+    """The session's demo index (tests/conftest.py); its indexing time goes to the report."""
+    _record("index_seconds", demo_index.index_seconds, demo_index.precision)
+    return demo_index.project, demo_index.labels, demo_index.precision
 
 
 def _record(key: str, value: object, precision: str = "fp32") -> None:

@@ -340,6 +340,7 @@ def test_knn_ivf_recall() -> None:
 
 
 @pytest.mark.slow  # numba compiles pynndescent on first use (~40 s here)
+@pytest.mark.timeout(600)
 def test_knn_nndescent_recall(tmp_path: Path) -> None:
     pytest.importorskip("pynndescent")
     ids, x = _clustered(3000, dim=64, k=30, seed=3)

@@ -24,7 +24,7 @@ from aisearch_widgets._errors import InvalidArgument
 from aisearch_widgets.labserver import StatusReader, project_rows
 from aisearch_widgets.status import read_status
 
-from _helpers import make_folder
+from _helpers import make_folder, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "test-token-0123456789"
@@ -115,15 +115,19 @@ class Server:
                 stdout=log,
                 stderr=log,
             )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.request("GET", "/api/status")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError(self.log.read_text()[-3000:]) from None
-                time.sleep(0.2)
+
+        def answers() -> bool:
+            if self.proc.poll() is not None:
+                raise RuntimeError(self.log.read_text()[-3000:])
+            self.request("GET", "/api/status")
+            return True
+
+        wait_for(
+            answers,
+            60,
+            lambda: "the server: " + self.log.read_text()[-3000:],
+            retry_on=(urllib.error.URLError, ConnectionError),
+        )
 
     def request(
         self,
@@ -190,8 +194,8 @@ def projects(server: Server, tiny_model: str) -> Iterator[dict[str, Path]]:
     with aw.Project(
         "ready", sources=str(folders["ready"]), model=tiny_model, home=server.home
     ) as p:
-        p.update()
-        p.config.update(enabled=True)
+        p.enable(schedule=None)
+        p.wait(progress=False)
     with aw.Project("off", sources=str(folders["off"]), model=tiny_model, home=server.home) as p:
         p.update()
     with aw.Project("held", sources=str(folders["held"]), model=tiny_model, home=server.home) as p:
@@ -322,10 +326,11 @@ def test_update_of_a_free_project_runs_a_runner(server: Server, projects: dict[s
         "POST", "/aisearch-widgets/action", {"action": "update", "folder": "data/off"}
     )
     assert (code, data["via"]) == (200, "process"), data
-    deadline = time.monotonic() + 120
-    while read_status("off", server.home).done < before.done + 2:
-        assert time.monotonic() < deadline, (server.home / "off" / "runner.log").read_text()
-        time.sleep(0.2)
+    wait_for(
+        lambda: read_status("off", server.home).done >= before.done + 2,
+        120,
+        lambda: "the runner: " + (server.home / "off" / "runner.log").read_text(),
+    )
     st = read_status("off", server.home)
     assert st.enabled is False  # an update does not enable
     log = (server.home / "off" / "runner.log").read_text()
@@ -339,7 +344,7 @@ def test_owner_applies_requests(project_factory, images: Path) -> None:
     _requests.write_request(proj.folder, "enable", schedule="off")
     # Applied when poll_once returns, by it or by the watcher thread (they take turns).
     _requests.poll_once()
-    assert proj.enabled and proj.config.schedule is None
+    assert proj.enabled and proj.schedule is None
     proj.wait(progress=False)
     assert proj.status.done == 12
     (images / "late.png").write_bytes((next(images.rglob("*.png"))).read_bytes())
@@ -356,10 +361,8 @@ def test_owner_applies_requests(project_factory, images: Path) -> None:
 def test_watcher_thread_applies_requests(project_factory, images: Path) -> None:
     proj = project_factory(sources=str(images))
     _requests.write_request(proj.folder, "enable", schedule="off")
-    deadline = time.monotonic() + 20
-    while not proj.enabled:  # the watcher started when the project opened
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    # The watcher started when the project opened.
+    wait_for(lambda: proj.enabled, 20, "the watcher to apply the request")
 
 
 def test_stale_and_garbage_requests_are_dropped(project_factory, images: Path) -> None:
@@ -403,19 +406,19 @@ def test_enable_a_new_folder_starts_a_runner(
     body = {"action": "enable", "folder": "fresh", "model": tiny_model, "schedule": "off"}
     code, data = server.request("POST", "/aisearch-widgets/action", body)
     assert (code, data["via"], data["project"]) == (200, "process", None), data
-    deadline = time.monotonic() + 120
-    while "fresh" not in server.status() or server.status()["fresh"]["state"] != "ready":
-        assert time.monotonic() < deadline, (server.home / "runner-new.log").read_text()
-        time.sleep(0.2)
-    row = server.status()["fresh"]
+    row = wait_for(
+        lambda: (r := server.status().get("fresh", {})).get("state") == "ready" and r,
+        120,
+        lambda: "the runner: " + (server.home / "runner-new.log").read_text(),
+    )
     assert (row["folder"], row["done"], row["enabled"]) == ("fresh", 3, True)
-    while True:  # the runner lets go of the project once its sync is done
-        try:
-            aw.Project.open("fresh", home=server.home).close()
-            break
-        except aw.ProjectLocked:
-            assert time.monotonic() < deadline, "the runner process kept the project"
-            time.sleep(0.2)
+    # The runner lets go of the project once its sync is done.
+    wait_for(
+        lambda: aw.Project.open("fresh", home=server.home).close() or True,
+        120,
+        "the runner process to let go of the project",
+        retry_on=(aw.ProjectLocked,),
+    )
 
 
 # -- bounded and validated: request files, runners, the status endpoint -----------------
@@ -700,10 +703,7 @@ def test_status_is_read_off_the_event_loop(server: Server, projects: dict[str, P
     )
     t.start()
     try:
-        deadline = time.monotonic() + 20
-        while not (slow / "entered").exists():
-            assert time.monotonic() < deadline, "the status read never started"
-            time.sleep(0.02)
+        wait_for((slow / "entered").exists, 20, "the status read to start")
         code, _ = server.request("GET", "/api/contents", timeout=10)  # not behind the read
         assert code == 200
         t.join(15)
@@ -716,11 +716,11 @@ def test_status_is_read_off_the_event_loop(server: Server, projects: dict[str, P
         (slow / "gate").touch()
         t.join(30)
     try:
-        deadline = time.monotonic() + 20
-        while server.status()["slow-one"]["state"] == "unknown":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        row = server.status()["slow-one"]
+        row = wait_for(
+            lambda: (r := server.status()["slow-one"])["state"] != "unknown" and r,
+            20,
+            "the status of slow-one",
+        )
         assert (row["state"], row["folder"]) == ("disabled", "ready")
     finally:
         shutil.rmtree(slow)

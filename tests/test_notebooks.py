@@ -22,9 +22,10 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 def needs_demo(test: Any) -> Any:
-    """Slow, and skipped without the bundled demo model."""
+    """Slow (a kernel runs the notebook), and skipped without the bundled demo model."""
     built = (DEMO_MODEL / "open_clip_config.json").exists()
-    return pytest.mark.slow(pytest.mark.skipif(not built, reason="demo model not built")(test))
+    test = pytest.mark.skipif(not built, reason="demo model not built")(test)
+    return pytest.mark.slow(pytest.mark.timeout(600)(test))
 
 
 @pytest.fixture(scope="module")

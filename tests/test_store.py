@@ -33,6 +33,7 @@ class _Spy:
         self._lock = threading.Lock()
         self.created: dict = {}
         self.upserts: list[tuple[int, bool, str]] = []
+        self.search_params: list = []  # the ``params`` of every query sent
 
     def create_collection(self, name, **kw):  # type: ignore[no-untyped-def]
         self.created = kw
@@ -44,6 +45,10 @@ class _Spy:
         self.upserts.append((len(points.ids), wait, threading.current_thread().name))
         with self._lock:
             return self._inner.upsert(name, points=points, wait=wait)
+
+    def query_batch_points(self, name, requests, **kw):  # type: ignore[no-untyped-def]
+        self.search_params += [r.params for r in requests]
+        return self._inner.query_batch_points(name, requests=requests, **kw)
 
     def __getattr__(self, name):  # type: ignore[no-untyped-def]
         return getattr(self._inner, name)
@@ -165,7 +170,8 @@ def test_server_collection_options_are_recorded_and_used() -> None:
     sq = vp.quantization_config.scalar
     assert (sq.type, sq.quantile, sq.always_ram) == (models.ScalarType.INT8, 0.99, True)
     assert vp.hnsw_config.m == 16
-    p = s._params
+    s.query(_data(1), limit=1)  # the search options go with every query
+    (p,) = spy.search_params
     assert p.exact is False and p.hnsw_ef == 256
     assert (p.quantization.rescore, p.quantization.oversampling) == (True, 4.0)
 
@@ -193,16 +199,18 @@ def test_server_collection_options_are_recorded_and_used() -> None:
 
 
 def test_server_defaults_scan_quantized_and_old_collections_stay_exact() -> None:
-    from qdrant_client import QdrantClient, models
+    from qdrant_client import models
 
-    client = QdrantClient(":memory:")
+    client = _Spy()
     s = ServerStore(client, "new", DIM)
     vp = client.get_collection("new").config.params.vectors
     assert vp.quantization_config.scalar.type == models.ScalarType.INT8
     assert vp.hnsw_config.m == 0 and vp.on_disk is False  # no graph: a quantized scan
-    assert s._params.exact is False and s._params.hnsw_ef is None
+    s.query(_data(1), limit=1)
+    assert client.search_params[-1].exact is False and client.search_params[-1].hnsw_ef is None
 
     client.create_collection(  # as made by earlier versions
         "old", vectors_config=models.VectorParams(size=DIM, distance=models.Distance.COSINE)
     )
-    assert ServerStore(client, "old", DIM)._params.exact is True
+    ServerStore(client, "old", DIM).query(_data(1), limit=1)
+    assert client.search_params[-1].exact is True

@@ -18,7 +18,7 @@ from aisearch_widgets import indexer
 from aisearch_widgets.catalog import Catalog
 
 import _integrity
-from _helpers import draw, touch_later
+from _helpers import draw, touch_later, wait_for
 
 
 def _ids(proj: aw.Project) -> dict[str, str]:
@@ -112,14 +112,9 @@ def test_prune_missing_is_explicit_and_a_schedule_never_prunes(
 
     # A scheduled run (no request) only marks them missing.
     proj.runner.last_summary = None
-    proj.runner.set_schedule(3600)
-    proj.runner.next_due = time.time()
-    proj.runner._wake.set()
-    deadline = time.monotonic() + 60
-    while proj.runner.last_summary is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proj.runner.set_schedule(0.05)  # due at once
+    wait_for(lambda: proj.runner.last_summary is not None, 60, "the scheduled run")
     proj.runner.set_schedule(None)
-    assert proj.runner.last_summary is not None
     assert proj.status.missing == 12 and proj.store.count() == 12
     assert proj.update().deleted == 0
 

@@ -24,6 +24,7 @@ from aisearch_widgets._errors import AISearchError  # noqa: E402
 from aisearch_widgets.catalog import SCHEMA_VERSION, Catalog  # noqa: E402
 from aisearch_widgets.video import VideoFrames, pixel_hash  # noqa: E402
 
+from _helpers import from_frontend  # noqa: E402
 from _integrity import problems  # noqa: E402
 
 PROMPT = "a red circle"
@@ -440,7 +441,7 @@ def test_panel_shows_frame_times_and_segments(proj: aw.Project) -> None:
         assert segs[0]["start"] == "0:40.0" and segs[0]["end"] == "0:49.0"
         assert segs[0]["id"] in proj.last.ids
         panel.gallery.view = "segments"
-        panel.gallery._handle_custom_msg({"rid": "r1", "type": "preview", "id": segs[0]["id"]}, [])
+        from_frontend(panel.gallery, {"rid": "r1", "type": "preview", "id": segs[0]["id"]})
         ((reply, bufs),) = [(m, b) for m, b in sent if m.get("rid") == "r1"]
         assert reply["ok"] and reply["time"].startswith("0:4") and bufs[0][:2] == b"\xff\xd8"
         panel.search("a blue square", limit=1)
