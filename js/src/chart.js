@@ -20,6 +20,13 @@ function s(tag, attrs = {}, text = null) {
   return node;
 }
 
+/** A round tick step near `raw` (1, 2 or 5 times a power of ten) and its decimals. */
+function niceStep(raw) {
+  const p = 10 ** Math.floor(Math.log10(raw > 0 ? raw : 0.01));
+  const step = [1, 2, 5, 10].map((m) => m * p).find((v) => v >= raw) || 10 * p;
+  return [step, Math.max(0, -Math.floor(Math.log10(step) + 1e-9))];
+}
+
 const fmt = (v) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(3) : "–");
 
 function render({ model, el }) {
@@ -148,11 +155,11 @@ function render({ model, el }) {
     });
     // Axes: the score below, the count on the left.
     svg.append(s("line", { class: "aisw-axis", x1: M.left, x2: M.left + innerW(), y1: base, y2: base }));
-    const ticks = Math.max(2, Math.min(6, Math.floor(innerW() / 90)));
-    for (let k = 0; k <= ticks; k++) {
-      const v = e[0] + ((e[e.length - 1] - e[0]) * k) / ticks;
+    const [step, digits] = niceStep((e[e.length - 1] - e[0]) / Math.max(2, Math.min(10, innerW() / 90)));
+    for (let v = Math.ceil(e[0] / step) * step; v <= e[e.length - 1] + step * 1e-6; v += step) {
       svg.append(s("line", { class: "aisw-axis", x1: x(v), x2: x(v), y1: base, y2: base + 4 }));
-      svg.append(s("text", { class: "aisw-tick", x: x(v), y: base + 15, "text-anchor": "middle" }, v.toFixed(3)));
+      const text = Math.abs(v) < step / 2 ? "0" : v.toFixed(digits);
+      svg.append(s("text", { class: "aisw-tick", x: x(v), y: base + 15, "text-anchor": "middle" }, text));
     }
     svg.append(s("text", { class: "aisw-tick", x: M.left + innerW(), y: HEIGHT - 1, "text-anchor": "end" }, "similarity score"));
     for (const v of [0, top]) {
