@@ -373,13 +373,15 @@ function render({ model, el }) {
         s("rect", { class: "aisw-threshold-handle", x: tx - 6, y: M.top - 10, width: 12, height: 12, rx: 2 }),
         s("rect", { class: "aisw-threshold-hit", x: tx - 7, y: M.top - 10, width: 14, height: base - M.top + 10 })
       );
-      const right = tx > width - 60;
-      g.append(s("text", {
-        class: "aisw-threshold-label",
-        x: tx + (right ? -9 : 9),
-        y: M.top,
-        "text-anchor": right ? "end" : "start"
-      }, t.toFixed(3)));
+      if (sug === null || Math.abs(t - sug) >= 5e-4) {
+        const right = tx > width - 60;
+        g.append(s("text", {
+          class: "aisw-threshold-label",
+          x: tx + (right ? -9 : 9),
+          y: M.top,
+          "text-anchor": right ? "end" : "start"
+        }, t.toFixed(3)));
+      }
       svg.append(g);
     }
   }

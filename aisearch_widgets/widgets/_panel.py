@@ -592,7 +592,8 @@ class SearchPanel(Requests, ScoreFilters, Curation, SelectionActions, W.VBox):
             if self.project.closed:
                 return
             try:
-                self._refresh_status()
+                with self._lock:  # a worker may be showing a result in the same parts
+                    self._refresh_status()
             except Exception:  # the project was closed, or the kernel is shutting down
                 log.debug("status poll failed", exc_info=True)
                 return
