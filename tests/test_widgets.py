@@ -1068,6 +1068,7 @@ def test_a_search_from_the_panel_leaves_the_kernel_free_and_a_newer_one_wins(slo
     rid1 = _send(c, type="search_diverse", n=4, method="random", clusters=0)
     assert time.monotonic() - t0 < 1.0, "the comm handler waited for the search"
     assert _replies(c, rid1) == [] and c.busy and c.busy_label == "Sampling"
+    assert "aisw-working" in panel._dom_classes  # the results shown are the old ones
     # Meanwhile the kernel answers: another cell, and quick requests of the page.
     assert panel.project.status.done == 30
     assert _msg(panel.chart, type="full_range")["ok"]
@@ -1079,6 +1080,7 @@ def test_a_search_from_the_panel_leaves_the_kernel_free_and_a_newer_one_wins(slo
     panel._jobs.join()
     assert panel.result.query["type"] == "prompt" and c.mode == "prompt"  # dropped
     assert c.busy is False and c.message_kind == "info"
+    assert "aisw-working" not in panel._dom_classes
     assert len(_replies(c, rid1)) == 1  # answered once, never again
 
 

@@ -109,6 +109,9 @@ class Requests:
         self._message("Cancelled.")
 
     def _show_busy(self, label: str) -> None:
+        """The spinner's text ("" when nothing runs); meanwhile the results shown are
+        dimmed: they are the previous ones."""
         with self.controls.hold_sync():
             self.controls.busy_label = label
             self.controls.busy = bool(label)
+        (self.add_class if label else self.remove_class)("aisw-working")  # type: ignore
