@@ -15,7 +15,6 @@ views and the header).
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
@@ -58,20 +57,9 @@ _LABELS = {
 }
 
 
-def _locked(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a method under the panel's lock (a worker may be showing a result)."""
-
-    @functools.wraps(fn)
-    def run(self: SearchPanel, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            return fn(self, *args, **kwargs)
-
-    return run
-
-
 class SearchPanel(Requests, ScoreFilters, Curation, SelectionActions, W.VBox):
-    """Search a project by prompt, diversity or example images; brush the score
-    histogram; select images and act on them with the "With N selected ▾" menu (save,
+    """Search a project by prompt, diversity or example images; filter the result by
+    one score threshold on its chart; select images and act on them with the "With N selected ▾" menu (save,
     tag, untag, copy, move, delete to the trash with Undo, export, search similar).
 
     Each mode tab keeps its own last result, filter and selection; the header above
@@ -178,10 +166,10 @@ class SearchPanel(Requests, ScoreFilters, Curation, SelectionActions, W.VBox):
         for part, widget in self._parts.items():
             widget.on_msg(lambda _w, msg, _bufs, part=part: self._dispatch(part, msg))
         # The traits the browser writes are handled under the lock, like its requests.
-        self.gallery.observe(_locked(lambda self, _: self._show_page()).__get__(self), "page")
-        self.gallery.observe(_locked(SearchPanel._on_selected).__get__(self), "selected")
+        self.gallery.observe(self._locked(lambda _: self._show_page()), "page")
+        self.gallery.observe(self._locked(self._on_selected), "selected")
         self.gallery.observe(self._on_gallery_selected, "selected")
-        self.controls.observe(_locked(SearchPanel._on_mode).__get__(self), "mode")
+        self.controls.observe(self._locked(self._on_mode), "mode")
         self._update_counts()
         self._stop = threading.Event()
         self._refresh_status()
@@ -276,6 +264,15 @@ class SearchPanel(Requests, ScoreFilters, Curation, SelectionActions, W.VBox):
         super().close()
 
     # -- internals ----------------------------------------------------------------
+    def _locked(self, fn: Callable[[dict], None]) -> Callable[[dict], None]:
+        """``fn`` run under the panel's lock (a worker may be showing a result)."""
+
+        def run(change: dict) -> None:
+            with self._lock:
+                fn(change)
+
+        return run
+
     def _shown(self, fn: Callable[..., Any], *args: Any) -> Collection | None:
         """A call from Python: it runs here and now (a search running for the page is
         dropped); its error is shown in the panel and logged, not raised."""
