@@ -406,7 +406,7 @@ function render({ model, el }) {
     const state = model.get("state");
     enableBtn.textContent = enabled ? "Disable AI search" : "Enable AI search";
     enableBtn.classList.toggle("aisw-primary", !enabled);
-    let text = `${state} \xB7 ${num(done)} / ${num(total)} embedded`;
+    let text = `${state} \xB7 ${num(done)}/${num(total)} embedded`;
     if (failed) text += ` \xB7 ${num(failed)} failed`;
     const eta = model.get("eta");
     if (state === State.INDEXING && eta >= 0) text += ` \xB7 about ${duration(eta)} left`;

@@ -234,7 +234,7 @@ function render({ model, el }) {
     const state = model.get("state");
     enableBtn.textContent = enabled ? "Disable AI search" : "Enable AI search";
     enableBtn.classList.toggle("aisw-primary", !enabled);
-    let text = `${state} · ${num(done)} / ${num(total)} embedded`;
+    let text = `${state} · ${num(done)}/${num(total)} embedded`;
     if (failed) text += ` · ${num(failed)} failed`;
     const eta = model.get("eta");
     if (state === State.INDEXING && eta >= 0) text += ` · about ${duration(eta)} left`;
