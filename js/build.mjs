@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shipped = join(here, "..", "aisearch_widgets", "static");
-const entries = ["controls", "gallery", "actions"];
+const entries = ["controls", "gallery", "actions", "chart"];
 const check = process.argv.includes("--check");
 const outdir = check ? mkdtempSync(join(tmpdir(), "aisw-")) : shipped;
 

@@ -4,6 +4,8 @@ import itertools
 import logging
 import os
 import re
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,7 @@ _rids = itertools.count(1)
 
 def _record_sends(panel) -> None:
     """Replace each part's ``send`` by a recorder: ``part.sent`` holds (msg, buffers)."""
-    for part in (panel.controls, panel.gallery, panel.actions):
+    for part in (panel.controls, panel.gallery, panel.actions, panel.chart):
         part.sent = []
         part.send = lambda msg, buffers=None, part=part: part.sent.append((msg, buffers or []))
 
@@ -41,20 +43,40 @@ def panel(project_factory, tmp_path: Path):
     panel.close()
 
 
-def _msg(widget, **content) -> dict:
-    """Send a request as the front end does (with a fresh request id); the one reply
-    Python sent back to that part."""
+def _send(widget, **content) -> str:
+    """Send a request as the front end does (with a fresh request id); its id."""
     rid = f"t-{next(_rids)}"
     widget._handle_custom_msg({"rid": rid, **content}, [])
-    replies = [m for m, _ in widget.sent if m.get("rid") == rid]
+    return rid
+
+
+def _replies(widget, rid: str) -> list[dict]:
+    return [m for m, _ in widget.sent if m.get("rid") == rid]
+
+
+def _wait_reply(widget, rid: str, timeout: float = 30.0) -> dict:
+    """The one reply to ``rid`` (a search is answered from a worker thread)."""
+    end = time.monotonic() + timeout
+    while not _replies(widget, rid) and time.monotonic() < end:
+        time.sleep(0.005)
+    time.sleep(0.01)  # a second reply would be a bug: give it the chance to show
+    replies = _replies(widget, rid)
     assert len(replies) == 1 and replies[0]["type"] == proto.REPLY, replies
     return replies[0]
 
 
+def _msg(widget, **content) -> dict:
+    """Send a request as the front end does; the one reply Python sent back to that
+    part (waited for: searches run off the comm handler)."""
+    return _wait_reply(widget, _send(widget, **content))
+
+
 def test_bundle_ships_with_the_package() -> None:
-    for f in ("controls.js", "gallery.js", "actions.js", "widgets.css"):
+    for f in ("controls.js", "gallery.js", "actions.js", "chart.js", "widgets.css"):
         assert (STATIC / f).stat().st_size > 500
-    js = "".join((STATIC / f).read_text() for f in ("controls.js", "gallery.js", "actions.js"))
+    js = "".join(
+        (STATIC / f).read_text() for f in ("controls.js", "gallery.js", "actions.js", "chart.js")
+    )
     assert "innerHTML" not in js and "insertAdjacentHTML" not in js
 
 
@@ -77,7 +99,7 @@ def test_prompt_search_fills_chart_and_gallery(panel) -> None:
     scores = [it["score"] for it in panel.gallery.items]
     assert scores == sorted(scores, reverse=True)
     assert [it["id"] for it in panel.gallery.items] == res.ids[:8]
-    assert int(np.sum(panel._bars.y)) == 20
+    assert sum(panel.chart.counts) == 20 and len(panel.chart.edges) == len(panel.chart.counts) + 1
     panel.gallery.page = 2
     assert [it["id"] for it in panel.gallery.items] == res.ids[16:20]
 
@@ -86,17 +108,69 @@ def test_brush_filters_gallery_on_release(panel) -> None:
     panel.project.update()
     res = panel.search("x", limit=30)
     lo, hi = float(np.quantile(res.scores, 0.25)), float(np.quantile(res.scores, 0.75))
-    panel._brush.brushing = True
-    panel._brush.selected = np.array([lo, hi])
-    assert panel.gallery.total == 30  # nothing happens while the mouse moves
-    panel._brush.brushing = False
+    assert _msg(panel.chart, type="set_range", lo=lo, hi=hi)["ok"]
     want = int(np.sum((res.scores >= lo) & (res.scores <= hi)))
     assert panel.score_range == (lo, hi) and panel.gallery.total == want
     assert all(lo <= it["score"] <= hi for it in panel.gallery.items)
-    panel._brush.brushing = True
-    panel._brush.selected = None  # a cleared brush means the full range
-    panel._brush.brushing = False
-    assert panel.score_range is None and panel.gallery.total == 30
+    # The chart shows the range, and the threshold is its left end (one value).
+    c = panel.chart
+    assert (c.filter, c.lo, c.hi, c.threshold) == ("between", lo, hi, lo)
+    assert _msg(panel.chart, type="full_range")["ok"]
+    assert panel.score_range is None and panel.gallery.total == 30 and c.filter == "all"
+
+
+def test_a_brush_to_the_last_bar_keeps_the_top_hit(panel) -> None:
+    """Issue 21: brushing to the right end of the last bar gave 0.610-0.731 and
+    dropped the top hit at 0.732. The chart snaps a brush to bar edges; the last
+    edge is the top score, and both ends are included."""
+    panel.project.update()
+    res = panel.search("x", limit=30)
+    edges = panel.chart.edges
+    assert edges[-1] == pytest.approx(float(res.scores.max()), abs=1e-9)
+    assert _msg(panel.chart, type="set_range", lo=edges[-3], hi=edges[-1])["ok"]
+    assert res.ids[0] in [it["id"] for it in panel.gallery.items]
+    want = int(np.sum(panel.chart.counts[-2:]))
+    assert panel.gallery.total == want
+
+
+def test_one_threshold_typed_dragged_or_suggested(panel) -> None:
+    """Issue 21: the box, the line and the brush are one value; typing a value and
+    pressing Enter (a set_threshold request) applies it at once; the threshold does
+    not default to the median."""
+    panel.project.update()
+    res = panel.search("x", limit=30)
+    c = panel.chart
+    t0 = c.threshold
+    assert t0 == (panel.suggested_threshold or pytest.approx(round(float(res.scores.min()), 3)))
+    assert c.filter == "all"  # a new search shows everything; the line waits
+    t = round(float(np.quantile(res.scores, 0.6)), 3)
+    assert _msg(c, type="set_threshold", side="above", value=t)["ok"]
+    want = int(np.sum(res.scores >= t - 1e-6))
+    assert panel.threshold == t and panel.gallery.total == want
+    assert (c.filter, c.lo, c.threshold) == ("above", t, t)
+    assert panel.header.endswith(f"above {t:.3f}")
+    assert _msg(c, type="set_threshold", side="below", value=t)["ok"]
+    assert panel.gallery.total == 30 - want and (c.filter, c.hi) == ("below", t)
+    # Not a number: refused by the protocol, shown in the chart.
+    for bad in ("0.5", None, float("nan")):
+        reply = _msg(c, type="set_threshold", side="above", value=bad)
+        assert reply["ok"] is False and "finite number" in reply["error"]
+    assert panel.threshold == t and c.message_kind == "error"
+
+
+def test_the_score_chart_is_for_query_scores_only(panel) -> None:
+    """A diverse sample, outliers or a map selection has no similarity scores to
+    chart: nothing is drawn (and nothing before a search)."""
+    panel.project.update()
+    assert panel.chart.counts == []
+    panel.search("x", limit=10)
+    assert sum(panel.chart.counts) == 10
+    panel.diverse(n=4)
+    assert panel.chart.counts == [] and panel.chart.suggested is None
+    panel.outliers(3)
+    assert panel.chart.counts == []
+    panel.mode = "prompt"  # the prompt tab's own result, with its chart
+    assert sum(panel.chart.counts) == 10
 
 
 def test_quick_buttons_above_below_full(panel) -> None:
@@ -112,7 +186,7 @@ def test_quick_buttons_above_below_full(panel) -> None:
     panel.threshold = float(res.scores.max()) + 1
     assert panel.gallery.total == 30  # everything is below an impossible threshold
     panel.full_range()
-    assert panel.score_range is None and panel._brush.selected is None
+    assert panel.score_range is None and panel.chart.filter == "all"
 
 
 def test_thumbnails_travel_as_binary_buffers_a_page_at_a_time(panel) -> None:
@@ -401,7 +475,7 @@ def test_protocol_js_is_generated_from_python() -> None:
     for req, spec in proto.SPECS.items():
         assert f'"{req.value}"' in bundles[spec.part], f"{req.value}: rebuild the bundle"
     # The front end sends requests only through the protocol's names.
-    for f in ("controls.js", "gallery.js", "actions.js"):
+    for f in ("controls.js", "gallery.js", "actions.js", "chart.js"):
         src = (JS_SRC / f).read_text()
         assert "model.send(" not in src and "requester(" in src
         assert not re.search(r"send\(\s*[\"'`]", src), f"{f}: a bare message type"
@@ -411,7 +485,9 @@ def test_the_front_end_writes_only_its_view_selections() -> None:
     """Each value travels one way: search parameters in requests, the traits of the
     same names from Python. The front end writes the tab, the page, the selection and
     the gallery's view (thumbnails or video segments)."""
-    src = "".join((JS_SRC / f).read_text() for f in ("controls.js", "gallery.js", "actions.js"))
+    src = "".join(
+        (JS_SRC / f).read_text() for f in ("controls.js", "gallery.js", "actions.js", "chart.js")
+    )
     assert set(re.findall(r'model\.set\("(\w+)"', src)) == {"mode", "page", "selected", "view"}
 
 
@@ -439,6 +515,11 @@ def test_every_request_type_is_dispatched_and_answered(panel, tmp_path: Path, fa
         return reply
 
     ok(c, type="search_prompt", prompt="a red disc", limit=12)
+    ok(c, type="cancel")  # nothing runs: answered all the same
+    ok(panel.chart, type="set_threshold", side="above", value=float(panel.result.scores[5]))
+    assert panel.gallery.total == 6
+    ok(panel.chart, type="set_range", lo=0.0, hi=1.0)
+    ok(panel.chart, type="full_range")
     ids = panel.result.ids
     assert len(ids) == 12 and (c.mode, c.prompt, c.limit) == ("prompt", "a red disc", 12)
     ok(c, type="search_diverse", n=5, method="random", clusters=2)
@@ -611,17 +692,14 @@ def test_suggested_threshold_marker_and_button(panel) -> None:
     _show_scores(panel, head + list(0.20 + 0.08 * rng.random(20)))
     t = panel.suggested_threshold
     assert t is not None and 0.28 < t < 0.80
-    line = panel._suggested_line
-    assert line in panel.figure.marks and list(line.x) == [t, t]
-    btn = panel._suggested_btn
-    assert btn.disabled is False and btn.tooltip != "no clear cut"
-    btn.click()
+    assert panel.chart.suggested == t and panel.chart.threshold == t  # drawn, and the line
+    assert _msg(panel.chart, type="set_threshold", side="above", value=t)["ok"]
     assert panel.gallery.total == 10 and panel.score_range == (t, max(head))
-    # One mode, no cut: no marker, and the button says why it is off.
+    # One mode, no cut: no marker (the front end says why the button is off).
     _show_scores(panel, list(rng.normal(0.5, 0.02, 30)))
-    assert panel.suggested_threshold is None
-    assert btn.disabled is True and btn.tooltip == "no clear cut"
-    assert [m for m in panel.figure.marks if m is not panel._bars] == []
+    assert panel.suggested_threshold is None and panel.chart.suggested is None
+    panel.above_suggested()
+    assert "no clear cut" in panel.chart.message
 
 
 @pytest.fixture
@@ -715,7 +793,7 @@ def test_map_lasso_fills_the_gallery_and_gallery_selection_highlights(panel) -> 
     assert panel.gallery.total == 7 and panel.project.last is query
     # No stale scores: the query's scores are not this selection's.
     assert all(it["score"] is None for it in panel.gallery.items)
-    assert panel.header == "Map selection · 7" and panel.chart.children == ()
+    assert panel.header == "Map selection · 7" and panel.chart.counts == []
     # Selecting in the gallery highlights on the map, and does not refill the gallery.
     panel.gallery.selected = res.ids[:2]
     assert sorted(view.ids[r] for r in widget.selection) == sorted(res.ids[:2])
@@ -797,7 +875,7 @@ def test_each_tab_shows_its_own_result_and_header(panel) -> None:
     assert panel.result is prompt and c.prompt == "a red disc"
     assert [it["id"] for it in g.items] == prompt.ids[:8]
     assert panel.header == "Prompt 'a red disc' · 10" and panel.selected == prompt.ids[:2]
-    assert int(np.sum(panel._bars.y)) == 10
+    assert sum(panel.chart.counts) == 10
     assert a.message == "" and c.message == ""  # messages belong to what they answered
     # A tab that never ran shows nothing, and says so.
     c.mode = "diverse"
@@ -841,7 +919,7 @@ def test_no_message_the_panel_sends_holds_a_non_finite_number(
 
     monkeypatch.setattr(comm.DummyComm, "publish_msg", publish)
     panel.project.update()
-    for part in (panel.controls, panel.gallery, panel.actions):
+    for part in (panel.controls, panel.gallery, panel.actions, panel.chart):
         del part.send  # the real send: through the comm
     res = panel.search("a red disc", limit=10)
     panel.show_map()
@@ -957,3 +1035,90 @@ def test_delete_and_undo_with_the_project_trash(panel) -> None:
     assert all(os.path.exists(paths[i]) for i in doomed) and len(panel.project.trash) == 0
     assert panel.result.ids == res.ids and panel.selected == doomed
     assert panel.project.search("x", limit=10).ids == res.ids  # vectors back, not re-embedded
+
+
+# -- searches run off the comm handler (issue 22 item 6) ---------------------------------
+@pytest.fixture
+def slow(panel, monkeypatch: pytest.MonkeyPatch):
+    """Project.diverse and Project.similar wait for ``panel.release`` (at most 3 s)."""
+    from aisearch_widgets.project import Project
+
+    panel.project.update()
+    panel.release = threading.Event()  # type: ignore[attr-defined]
+    for name in ("diverse", "similar"):
+        real = getattr(Project, name)
+
+        def wait(self, *a, real=real, **k):
+            panel.release.wait(3)
+            return real(self, *a, **k)
+
+        monkeypatch.setattr(Project, name, wait)
+    yield panel
+    panel.release.set()
+    panel._jobs.join()
+
+
+def test_a_search_from_the_panel_leaves_the_kernel_free_and_a_newer_one_wins(slow) -> None:
+    """The comm handler returns at once (the kernel answers other cells and requests
+    while a diverse() runs); a newer search replaces the running one, whose reply says
+    cancelled; the late result is never shown. Fails where searches ran inside the
+    handler (it blocked for the whole call)."""
+    panel, c = slow, slow.controls
+    t0 = time.monotonic()
+    rid1 = _send(c, type="search_diverse", n=4, method="random", clusters=0)
+    assert time.monotonic() - t0 < 1.0, "the comm handler waited for the search"
+    assert _replies(c, rid1) == [] and c.busy and c.busy_label == "Sampling"
+    assert "aisw-working" in panel._dom_classes  # the results shown are the old ones
+    # Meanwhile the kernel answers: another cell, and quick requests of the page.
+    assert panel.project.status.done == 30
+    assert _msg(panel.chart, type="full_range")["ok"]
+    rid2 = _send(c, type="search_prompt", prompt="a red disc", limit=5)
+    first = _wait_reply(c, rid1, timeout=2)
+    assert first["ok"] is False and first["cancelled"] is True
+    assert _wait_reply(c, rid2)["ok"] and len(panel.result) == 5
+    panel.release.set()
+    panel._jobs.join()
+    assert panel.result.query["type"] == "prompt" and c.mode == "prompt"  # dropped
+    assert c.busy is False and c.message_kind == "info"
+    assert "aisw-working" not in panel._dom_classes
+    assert len(_replies(c, rid1)) == 1  # answered once, never again
+
+
+def test_cancel_and_the_reply_goes_to_the_part_that_asked(slow) -> None:
+    panel, c, g = slow, slow.controls, slow.gallery
+    res = panel.search("a red disc", limit=6)
+    rid = _send(g, type="similar_one", id=res.ids[0])
+    assert _replies(g, rid) == [] and c.busy
+    assert _msg(c, type="cancel")["ok"]
+    reply = _wait_reply(g, rid, timeout=2)  # answered in the gallery, at once
+    assert reply["cancelled"] is True and reply["ok"] is False
+    assert c.busy is False and c.message == "Cancelled." and panel.result is None
+    c.mode = "prompt"
+    assert panel.result is res
+    assert g.message_kind == "info"  # a cancel is not an error to show
+    # Not cancelled: the result comes back to the gallery's request.
+    rid = _send(g, type="similar_one", id=res.ids[0])
+    panel.release.set()
+    assert _wait_reply(g, rid)["ok"] and panel.result.query["type"] == "similar"
+
+
+def test_a_result_that_ends_in_another_tab_waits_in_its_own(slow) -> None:
+    panel, c = slow, slow.controls
+    rid = _send(c, type="search_diverse", n=4, method="random", clusters=0)
+    c.mode = "prompt"  # the user looks elsewhere meanwhile
+    panel.release.set()
+    assert _wait_reply(c, rid)["ok"]
+    assert panel.result is None and c.mode == "prompt"
+    c.mode = "diverse"
+    assert panel.result is not None and len(panel.result) == 4
+
+
+def test_time_left_of_a_sync_from_its_rate() -> None:
+    from aisearch_widgets.widgets._eta import Eta
+
+    eta = Eta(window=60)
+    assert eta.add(0, 1000, now=0.0) == -1.0  # one sample: no rate yet
+    assert eta.add(100, 1000, now=10.0) == 90.0  # 10 per second, 900 left
+    assert eta.add(300, 1000, now=20.0) == 46.7  # the rate of the window: 15 per second
+    assert eta.add(1000, 1000, now=30.0) == -1.0  # done
+    assert eta.add(5, 1000, now=31.0) == -1.0  # a new sync starts over

@@ -55,7 +55,11 @@ var Request = Object.freeze({
   "DELETE_ALL_BUT_BEST": "delete_all_but_best",
   "COMPARE": "compare",
   "SET_KEEPER": "set_keeper",
-  "TRASH_GROUP": "trash_group"
+  "TRASH_GROUP": "trash_group",
+  "CANCEL": "cancel",
+  "SET_THRESHOLD": "set_threshold",
+  "SET_RANGE": "set_range",
+  "FULL_RANGE": "full_range"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -80,6 +84,16 @@ var MessageKind = Object.freeze({
 var View = Object.freeze({
   "GRID": "grid",
   "SEGMENTS": "segments"
+});
+var Side = Object.freeze({
+  "ABOVE": "above",
+  "BELOW": "below"
+});
+var ScoreFilter = Object.freeze({
+  "ALL": "all",
+  "ABOVE": "above",
+  "BELOW": "below",
+  "BETWEEN": "between"
 });
 var FIELDS = Object.freeze({
   "search_prompt": Object.freeze({ "prompt": "string", "limit": "integer" }),
@@ -108,7 +122,11 @@ var FIELDS = Object.freeze({
   "delete_all_but_best": Object.freeze({ "count": "integer" }),
   "compare": Object.freeze({ "group": "integer" }),
   "set_keeper": Object.freeze({ "id": "string" }),
-  "trash_group": Object.freeze({ "group": "integer", "count": "integer" })
+  "trash_group": Object.freeze({ "group": "integer", "count": "integer" }),
+  "cancel": Object.freeze({}),
+  "set_threshold": Object.freeze({ "side": "Side", "value": "number" }),
+  "set_range": Object.freeze({ "lo": "number", "hi": "number" }),
+  "full_range": Object.freeze({})
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -137,7 +155,11 @@ var PARTS = Object.freeze({
   "delete_all_but_best": "actions",
   "compare": "gallery",
   "set_keeper": "gallery",
-  "trash_group": "gallery"
+  "trash_group": "gallery",
+  "cancel": "controls",
+  "set_threshold": "chart",
+  "set_range": "chart",
+  "full_range": "chart"
 });
 
 // src/requests.js
@@ -149,7 +171,7 @@ function requester(model, messageEl) {
     if (!msg || msg.type !== REPLY || !pending.has(msg.rid)) return;
     const onReply = pending.get(msg.rid);
     pending.delete(msg.rid);
-    if (!msg.ok) showMessage(messageEl, msg.error || "The request failed.", "error");
+    if (!msg.ok && !msg.cancelled) showMessage(messageEl, msg.error || "The request failed.", "error");
     onReply(msg, buffers || []);
   });
   return function send(type, fields = {}, onReply = () => {
@@ -233,7 +255,7 @@ function render({ model, el }) {
       item: "Export manifest\u2026",
       request: Request.EXPORT,
       field: "path",
-      placeholder: "manifest.csv or .jsonl",
+      placeholder: "e.g. manifest.csv",
       ok: "Export",
       label: (n) => `Export ${plural(n, "row", "rows")} (path, score, tags) to`
     }
@@ -286,8 +308,9 @@ function render({ model, el }) {
       items[(at + step + items.length) % items.length]?.focus();
     }
   });
-  const formLabel = h("span", { class: "aisw-form-label" });
-  const formInput = h("input", { type: "text", class: "aisw-field aisw-form-input" });
+  const inputId = `aisw-form-${Math.random().toString(36).slice(2, 8)}`;
+  const formLabel = h("label", { class: "aisw-form-label", for: inputId });
+  const formInput = h("input", { type: "text", class: "aisw-field aisw-form-input", id: inputId });
   const formOk = h("button", { class: "aisw-btn aisw-primary aisw-form-ok" });
   const formCancel = h("button", { class: "aisw-btn aisw-form-cancel", text: "Cancel" });
   const form = h("div", {
@@ -309,7 +332,6 @@ function render({ model, el }) {
     formInput.value = "";
     formInput.hidden = !action.field;
     formInput.placeholder = action.placeholder || "";
-    formInput.setAttribute("aria-label", action.placeholder || action.item);
     formOk.textContent = action.ok;
     formOk.classList.toggle("aisw-danger", Boolean(action.danger));
     formOk.classList.toggle("aisw-primary", !action.danger);
@@ -352,7 +374,8 @@ function render({ model, el }) {
     if (e.key === "Escape") closeForm();
   });
   const header = h("div", { class: "aisw-result-header", role: "heading", "aria-level": "2" });
-  const saved = h("select", { class: "aisw-saved", "aria-label": "Saved collections" });
+  const savedId = `aisw-saved-${Math.random().toString(36).slice(2, 8)}`;
+  const saved = h("select", { class: "aisw-saved", id: savedId });
   const openBtn = h("button", {
     class: "aisw-btn aisw-open",
     text: "Open",
@@ -364,11 +387,12 @@ function render({ model, el }) {
     on: { click: () => send(Request.UNDO_DELETE) }
   });
   const messageRow = h("div", { class: "aisw-row aisw-message-row" }, [message, undoBtn]);
+  const dupTagId = `aisw-duptag-${Math.random().toString(36).slice(2, 8)}`;
   const dupTag = h("input", {
     type: "text",
     value: "duplicate",
-    "aria-label": "Tag for the copies",
-    class: "aisw-field"
+    class: "aisw-field aisw-dup-tag",
+    id: dupTagId
   });
   const dupText = h("span", { class: "aisw-muted aisw-dup-summary" });
   const trashAll = {
@@ -383,7 +407,10 @@ function render({ model, el }) {
   const dupRow = h("div", { class: "aisw-row aisw-dup-actions", hidden: true }, [
     dupText,
     h("span", { class: "aisw-spacer" }),
-    dupTag,
+    h("span", { class: "aisw-field-wrap" }, [
+      h("label", { class: "aisw-field-label", for: dupTagId, text: "Tag for the copies" }),
+      dupTag
+    ]),
     h("button", {
       class: "aisw-btn aisw-tag-but-best",
       text: "Tag all but the kept",
@@ -399,8 +426,11 @@ function render({ model, el }) {
     h("div", { class: "aisw-row aisw-result-bar" }, [
       header,
       h("span", { class: "aisw-spacer" }),
-      saved,
-      openBtn,
+      h("span", { class: "aisw-group" }, [
+        h("label", { class: "aisw-field-label", for: savedId, text: "Saved" }),
+        saved,
+        openBtn
+      ]),
       h("span", { class: "aisw-menu-wrap" }, [menuBtn, menu])
     ]),
     form,

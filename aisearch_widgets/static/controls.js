@@ -55,7 +55,11 @@ var Request = Object.freeze({
   "DELETE_ALL_BUT_BEST": "delete_all_but_best",
   "COMPARE": "compare",
   "SET_KEEPER": "set_keeper",
-  "TRASH_GROUP": "trash_group"
+  "TRASH_GROUP": "trash_group",
+  "CANCEL": "cancel",
+  "SET_THRESHOLD": "set_threshold",
+  "SET_RANGE": "set_range",
+  "FULL_RANGE": "full_range"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -80,6 +84,16 @@ var MessageKind = Object.freeze({
 var View = Object.freeze({
   "GRID": "grid",
   "SEGMENTS": "segments"
+});
+var Side = Object.freeze({
+  "ABOVE": "above",
+  "BELOW": "below"
+});
+var ScoreFilter = Object.freeze({
+  "ALL": "all",
+  "ABOVE": "above",
+  "BELOW": "below",
+  "BETWEEN": "between"
 });
 var FIELDS = Object.freeze({
   "search_prompt": Object.freeze({ "prompt": "string", "limit": "integer" }),
@@ -108,7 +122,11 @@ var FIELDS = Object.freeze({
   "delete_all_but_best": Object.freeze({ "count": "integer" }),
   "compare": Object.freeze({ "group": "integer" }),
   "set_keeper": Object.freeze({ "id": "string" }),
-  "trash_group": Object.freeze({ "group": "integer", "count": "integer" })
+  "trash_group": Object.freeze({ "group": "integer", "count": "integer" }),
+  "cancel": Object.freeze({}),
+  "set_threshold": Object.freeze({ "side": "Side", "value": "number" }),
+  "set_range": Object.freeze({ "lo": "number", "hi": "number" }),
+  "full_range": Object.freeze({})
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -137,8 +155,13 @@ var PARTS = Object.freeze({
   "delete_all_but_best": "actions",
   "compare": "gallery",
   "set_keeper": "gallery",
-  "trash_group": "gallery"
+  "trash_group": "gallery",
+  "cancel": "controls",
+  "set_threshold": "chart",
+  "set_range": "chart",
+  "full_range": "chart"
 });
+var BACKGROUND = ["search_diverse", "search_duplicates", "search_outliers", "search_prompt", "search_similar", "similar_one", "similar_selected", "toggle_enabled"];
 
 // src/requests.js
 function requester(model, messageEl) {
@@ -149,7 +172,7 @@ function requester(model, messageEl) {
     if (!msg || msg.type !== REPLY || !pending.has(msg.rid)) return;
     const onReply = pending.get(msg.rid);
     pending.delete(msg.rid);
-    if (!msg.ok) showMessage(messageEl, msg.error || "The request failed.", "error");
+    if (!msg.ok && !msg.cancelled) showMessage(messageEl, msg.error || "The request failed.", "error");
     onReply(msg, buffers || []);
   });
   return function send(type, fields = {}, onReply = () => {
@@ -178,13 +201,81 @@ var MODES = [
   [Mode.DUPLICATES, "Duplicates"],
   [Mode.OUTLIERS, "Outliers"]
 ];
+var uid = 0;
 function numberInput(value, min, title, cls) {
   return h("input", { type: "number", min: String(min), step: "1", value: String(value), title, class: cls });
 }
+function field(text, input, cls = "") {
+  if (!input.id) input.id = `aisw-f${++uid}-${Math.random().toString(36).slice(2, 6)}`;
+  return h("span", { class: `aisw-field-wrap ${cls}` }, [
+    h("label", { class: "aisw-field-label", for: input.id, text }),
+    input
+  ]);
+}
+function duration(sec) {
+  if (sec < 60) return `${Math.max(1, Math.round(sec))} s`;
+  if (sec < 3600) return `${Math.round(sec / 60)} min`;
+  return `${Math.floor(sec / 3600)} h ${Math.round(sec % 3600 / 60)} min`;
+}
+var num = (n) => Number(n).toLocaleString("en-US");
 function render({ model, el }) {
   el.classList.add("aisw", "aisw-controls");
   const message = h("div", { class: "aisw-message", hidden: true });
-  const send = requester(model, message);
+  const request = requester(model, message);
+  const spinnerText = h("span", { class: "aisw-busy-text" });
+  const cancelBtn = h("button", {
+    class: "aisw-btn aisw-cancel",
+    text: "Cancel",
+    title: "Stop this search: its result is not shown",
+    on: { click: () => request(Request.CANCEL) }
+  });
+  const busyBox = h("span", { class: "aisw-busy-box", role: "status", hidden: true }, [
+    h("span", { class: "aisw-spinner", "aria-hidden": "true" }),
+    spinnerText,
+    cancelBtn
+  ]);
+  const pending = /* @__PURE__ */ new Map();
+  let since = 0;
+  let tick = null;
+  const LOCAL = {
+    [Request.SEARCH_PROMPT]: "Searching",
+    [Request.SEARCH_DIVERSE]: "Sampling",
+    [Request.SEARCH_SIMILAR]: "Searching similar images",
+    [Request.SEARCH_DUPLICATES]: "Finding duplicates",
+    [Request.SEARCH_OUTLIERS]: "Finding outliers"
+  };
+  function updateBusy() {
+    const labels = [...pending.values()];
+    const label = model.get("busy_label") || labels[labels.length - 1] || "";
+    const busy = Boolean(label);
+    if (busy && !since) since = performance.now();
+    if (!busy) since = 0;
+    busyBox.hidden = !busy;
+    el.classList.toggle("aisw-busy", busy);
+    cancelBtn.hidden = !busy || label === "Enabling" || label === "Disabling" || label === "Drawing the map";
+    if (busy) {
+      const s = (performance.now() - since) / 1e3;
+      spinnerText.textContent = s >= 1 ? `${label}\u2026 ${s.toFixed(0)} s` : `${label}\u2026`;
+      if (!tick) tick = setInterval(updateBusy, 250);
+    } else if (tick) {
+      clearInterval(tick);
+      tick = null;
+    }
+    updateButtons();
+  }
+  const send = (type, fields = {}, onReply = () => {
+  }) => {
+    if (!BACKGROUND.includes(type)) return request(type, fields, onReply);
+    const rid = request(type, fields, (reply, buffers) => {
+      pending.delete(rid);
+      updateBusy();
+      onReply(reply, buffers);
+    });
+    const toggle = model.get("enabled") ? "Disabling" : "Enabling";
+    pending.set(rid, type === Request.TOGGLE_ENABLED ? toggle : LOCAL[type] || "Working");
+    updateBusy();
+    return rid;
+  };
   const title = h("span", { class: "aisw-title" });
   const modelName = h("span", { class: "aisw-muted aisw-model" });
   const statusText = h("span", { class: "aisw-status", "aria-live": "polite" });
@@ -200,12 +291,10 @@ function render({ model, el }) {
     on: { click: () => send(Request.UPDATE_NOW) }
   });
   const header = h("div", { class: "aisw-header" }, [
-    title,
-    modelName,
-    statusText,
-    bar,
-    enableBtn,
-    updateBtn
+    h("span", { class: "aisw-group aisw-ident" }, [title, modelName]),
+    h("span", { class: "aisw-group aisw-sync" }, [statusText, bar]),
+    h("span", { class: "aisw-spacer" }),
+    h("span", { class: "aisw-group" }, [enableBtn, updateBtn])
   ]);
   const notice = h("div", { class: "aisw-notice", hidden: true });
   const tabs = h("div", { class: "aisw-tabs", role: "tablist" });
@@ -246,9 +335,8 @@ function render({ model, el }) {
   });
   searchBtn.addEventListener("click", runPrompt);
   const promptRow = h("div", { class: "aisw-row", dataset: { pane: "prompt" } }, [
-    promptInput,
-    h("label", { class: "aisw-muted", text: "limit" }),
-    limitInput,
+    field("Find", promptInput, "aisw-grow"),
+    field("Limit", limitInput),
     searchBtn
   ]);
   const methodSel = h("select", { class: "aisw-method", "aria-label": "Sampling method" }, [
@@ -267,12 +355,9 @@ function render({ model, el }) {
     })
   );
   const diverseRow = h("div", { class: "aisw-row", dataset: { pane: "diverse" } }, [
-    h("label", { class: "aisw-muted", text: "method" }),
-    methodSel,
-    h("label", { class: "aisw-muted", text: "samples" }),
-    nInput,
-    h("label", { class: "aisw-muted", text: "clusters" }),
-    clustersInput,
+    field("Method", methodSel),
+    field("Samples", nInput),
+    field("Clusters", clustersInput),
     sampleBtn
   ]);
   const chips = h("div", { class: "aisw-chips" });
@@ -287,8 +372,7 @@ function render({ model, el }) {
   );
   const similarRow = h("div", { class: "aisw-row", dataset: { pane: "similar" } }, [
     chips,
-    h("label", { class: "aisw-muted", text: "limit" }),
-    simLimit,
+    field("Limit", simLimit),
     simBtn
   ]);
   const dupBtn = h("button", {
@@ -306,11 +390,11 @@ function render({ model, el }) {
   outBtn.addEventListener("click", () => send(Request.SEARCH_OUTLIERS, { n: intValue(outN, model.get("limit")) }));
   const outliersRow = h("div", { class: "aisw-row", dataset: { pane: Mode.OUTLIERS } }, [
     h("span", { class: "aisw-muted", text: "The most unusual images first (broken, off-domain, rare)." }),
-    h("label", { class: "aisw-muted", text: "how many" }),
-    outN,
+    field("How many", outN),
     outBtn
   ]);
   const rows = [promptRow, diverseRow, similarRow, duplicatesRow, outliersRow];
+  tabs.append(h("span", { class: "aisw-spacer" }), busyBox);
   el.append(header, notice, tabs, ...rows, message);
   function updateHeader() {
     title.textContent = model.get("project");
@@ -322,8 +406,10 @@ function render({ model, el }) {
     const state = model.get("state");
     enableBtn.textContent = enabled ? "Disable AI search" : "Enable AI search";
     enableBtn.classList.toggle("aisw-primary", !enabled);
-    let text = `${state} \xB7 ${done}/${total} embedded`;
-    if (failed) text += ` \xB7 ${failed} failed`;
+    let text = `${state} \xB7 ${num(done)}/${num(total)} embedded`;
+    if (failed) text += ` \xB7 ${num(failed)} failed`;
+    const eta = model.get("eta");
+    if (state === State.INDEXING && eta >= 0) text += ` \xB7 about ${duration(eta)} left`;
     statusText.textContent = text;
     bar.max = Math.max(total, 1);
     bar.value = Math.min(done + failed, Math.max(total, 1));
@@ -331,7 +417,13 @@ function render({ model, el }) {
     const ready = model.get("ready");
     notice.hidden = ready;
     notice.textContent = ready ? "" : state === State.INDEXING ? "Search is unavailable while embeddings are being prepared." : "AI search is not enabled for this project yet: press \u201CEnable AI search\u201D.";
-    for (const b of [searchBtn, sampleBtn, simBtn, dupBtn, outBtn]) b.disabled = !ready || model.get("busy");
+    updateButtons();
+  }
+  function updateButtons() {
+    const busy = model.get("busy") || pending.size > 0;
+    const ready = model.get("ready");
+    for (const b of [searchBtn, sampleBtn, simBtn, dupBtn, outBtn]) b.disabled = !ready;
+    enableBtn.disabled = busy && [...pending.values(), model.get("busy_label")].some((l) => /abl/.test(l));
   }
   function updateMode() {
     const mode = model.get("mode");
@@ -377,18 +469,19 @@ function render({ model, el }) {
     show(clustersInput, model.get("clusters"));
     methodSel.value = model.get("method");
   }
-  model.on("change:project change:model_name change:enabled change:state change:done change:total change:failed change:ready change:busy", updateHeader);
+  model.on("change:project change:model_name change:enabled change:state change:done change:total change:failed change:ready change:eta", updateHeader);
+  model.on("change:busy change:busy_label", updateBusy);
   model.on("change:mode", updateMode);
   model.on("change:references", updateRefs);
   model.on("change:message change:message_kind", updateMessage);
   model.on("change:prompt change:limit change:n change:method change:clusters", updateInputs);
-  el.classList.toggle("aisw-busy", model.get("busy"));
-  model.on("change:busy", () => el.classList.toggle("aisw-busy", model.get("busy")));
   updateHeader();
+  updateBusy();
   updateMode();
   updateRefs();
   updateMessage();
   updateInputs();
+  return () => tick && clearInterval(tick);
 }
 var controls_default = { render };
 export {

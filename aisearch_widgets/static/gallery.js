@@ -74,7 +74,11 @@ var Request = Object.freeze({
   "DELETE_ALL_BUT_BEST": "delete_all_but_best",
   "COMPARE": "compare",
   "SET_KEEPER": "set_keeper",
-  "TRASH_GROUP": "trash_group"
+  "TRASH_GROUP": "trash_group",
+  "CANCEL": "cancel",
+  "SET_THRESHOLD": "set_threshold",
+  "SET_RANGE": "set_range",
+  "FULL_RANGE": "full_range"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -99,6 +103,16 @@ var MessageKind = Object.freeze({
 var View = Object.freeze({
   "GRID": "grid",
   "SEGMENTS": "segments"
+});
+var Side = Object.freeze({
+  "ABOVE": "above",
+  "BELOW": "below"
+});
+var ScoreFilter = Object.freeze({
+  "ALL": "all",
+  "ABOVE": "above",
+  "BELOW": "below",
+  "BETWEEN": "between"
 });
 var FIELDS = Object.freeze({
   "search_prompt": Object.freeze({ "prompt": "string", "limit": "integer" }),
@@ -127,7 +141,11 @@ var FIELDS = Object.freeze({
   "delete_all_but_best": Object.freeze({ "count": "integer" }),
   "compare": Object.freeze({ "group": "integer" }),
   "set_keeper": Object.freeze({ "id": "string" }),
-  "trash_group": Object.freeze({ "group": "integer", "count": "integer" })
+  "trash_group": Object.freeze({ "group": "integer", "count": "integer" }),
+  "cancel": Object.freeze({}),
+  "set_threshold": Object.freeze({ "side": "Side", "value": "number" }),
+  "set_range": Object.freeze({ "lo": "number", "hi": "number" }),
+  "full_range": Object.freeze({})
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -156,7 +174,11 @@ var PARTS = Object.freeze({
   "delete_all_but_best": "actions",
   "compare": "gallery",
   "set_keeper": "gallery",
-  "trash_group": "gallery"
+  "trash_group": "gallery",
+  "cancel": "controls",
+  "set_threshold": "chart",
+  "set_range": "chart",
+  "full_range": "chart"
 });
 
 // src/requests.js
@@ -168,7 +190,7 @@ function requester(model, messageEl) {
     if (!msg || msg.type !== REPLY || !pending.has(msg.rid)) return;
     const onReply = pending.get(msg.rid);
     pending.delete(msg.rid);
-    if (!msg.ok) showMessage(messageEl, msg.error || "The request failed.", "error");
+    if (!msg.ok && !msg.cancelled) showMessage(messageEl, msg.error || "The request failed.", "error");
     onReply(msg, buffers || []);
   });
   return function send(type, fields = {}, onReply = () => {

@@ -1,8 +1,7 @@
-"""The panel's curation views, mixed into :class:`SearchPanel`: the suggested score
-threshold on the histogram, the Duplicates and Outliers modes, and the Map view.
+"""The panel's curation views, mixed into :class:`SearchPanel`: the Duplicates and
+Outliers modes, and the Map view.
 
-Each goes through the public API a notebook user calls (``Collection.suggest_threshold``,
-``Project.duplicates``, ``Collection.keep_best``, ``Project.outliers``,
+Each goes through the public API a notebook user calls (``Project.duplicates``, ``Collection.keep_best``, ``Project.outliers``,
 ``Project.map``). The Map view is a jupyter-scatter plot (``_map.MapView``, WebGL,
 points as binary buffers) in an ipywidgets box next to the gallery, linked in Python:
 a lasso fills the gallery, the gallery's selection is highlighted on the map. It is
@@ -26,13 +25,13 @@ from . import _results
 from ._protocol import Mode, Reply
 
 if TYPE_CHECKING:
+    from ._jobs import Work
     from ._map import MapView
 
 log = logging.getLogger(__name__)
 
 #: Results whose scores are a query's: the map is coloured by them.
 _SCORED = ("prompt", "similar", "outliers")
-NO_CLEAR_CUT = "no clear cut"
 
 
 class Curation:
@@ -44,60 +43,6 @@ class Curation:
     _view: Collection | None
     _view_df: pd.DataFrame
 
-    # -- suggested threshold ---------------------------------------------------------
-    def _build_suggested(self) -> W.Button:
-        self._suggested: float | None = None
-        b = W.Button(
-            description="Suggested",
-            disabled=True,
-            tooltip=NO_CLEAR_CUT,
-            layout=W.Layout(width="130px"),
-        )
-        b.on_click(lambda _b: self.above_suggested())
-        self._suggested_btn = b
-        return b
-
-    def _update_suggested(self, res: Collection | None) -> None:
-        t = res.suggest_threshold() if res is not None and len(res) else None
-        self._suggested = t
-        b = self._suggested_btn
-        b.disabled = t is None
-        b.tooltip = NO_CLEAR_CUT if t is None else f"Show results scoring ≥ {t:.3f}"
-
-    def _suggested_marks(self, xs: Any, top: float) -> list:
-        """A vertical line at the suggested threshold (none when there is none)."""
-        from bqplot import LinearScale, Lines
-
-        t = self._suggested
-        if t is None:
-            return []
-        ys = LinearScale(min=0, max=1)
-        self._suggested_line = Lines(
-            x=[t, t],
-            y=[0, 1],
-            scales={"x": xs, "y": ys},
-            colors=["#d32f2f"],
-            line_style="dashed",
-            stroke_width=2,
-            labels=["suggested"],
-        )
-        return [self._suggested_line]
-
-    @property
-    def suggested_threshold(self) -> float | None:
-        """The result's :meth:`Collection.suggest_threshold` (None: no clear cut)."""
-        return self._suggested
-
-    def above_suggested(self) -> None:
-        """Show only results at or above the suggested threshold (the Suggested
-        button)."""
-        if self._suggested is None:
-            self._message(  # type: ignore[attr-defined]
-                "These scores show no clear cut: choose a threshold yourself."
-            )
-            return
-        self.above(self._suggested)  # type: ignore[attr-defined]
-
     # -- duplicates and outliers -----------------------------------------------------
     def duplicates(self) -> Collection | None:
         """Groups of duplicate images, as if asked in the panel's Duplicates tab."""
@@ -107,17 +52,18 @@ class Curation:
         """The ``n`` most unusual images, as if asked in the Outliers tab."""
         return self._shown(self._search_outliers, n)  # type: ignore[attr-defined]
 
-    def _search_duplicates(self) -> Collection:
+    def _search_duplicates(self) -> Work:
         self.controls.mode = Mode.DUPLICATES.value  # type: ignore[attr-defined]
         return self._run(lambda: self.project.duplicates(progress=False))  # type: ignore
 
-    def _search_outliers(self, n: int | None = None) -> Collection:
+    def _search_outliers(self, n: int | None = None) -> Work:
         c = self.controls  # type: ignore[attr-defined]
         c.mode = Mode.OUTLIERS.value
         n = c.limit if n is None else n
-        res = self._run(lambda: self.project.outliers(n, progress=False))  # type: ignore
-        c.limit = n
-        return res
+        return self._run(  # type: ignore[attr-defined, no-any-return]
+            lambda: self.project.outliers(n, progress=False),  # type: ignore[attr-defined]
+            lambda: setattr(c, "limit", n),
+        )
 
     def _copies(self, group: int | None = None) -> Collection:
         """The shown duplicates that are not their group's keeper (of one group, or of
@@ -245,11 +191,14 @@ class Curation:
             self._map_label.value = ""
             return
         try:
+            self._show_busy("Drawing the map")  # type: ignore[attr-defined]
             view = self._make_map()
         except Exception as exc:
             self._report(exc, self.controls, "map")  # type: ignore[attr-defined]
             self._map_toggle.value = False
             return
+        finally:
+            self._show_busy("")  # type: ignore[attr-defined]
         self._map_box.children = (view.widget,)
         self._map_box.layout.display = "flex"
 

@@ -13,7 +13,7 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from ._protocol import MessageKind, Method, Mode, State, View
+from ._protocol import MessageKind, Method, Mode, ScoreFilter, State, View
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -66,7 +66,11 @@ class Controls(_Part):
     total = t.Int(0).tag(sync=True)
     failed = t.Int(0).tag(sync=True)
     ready = t.Bool(False).tag(sync=True)
+    # Seconds the sync still needs at its measured rate (-1: not known yet).
+    eta = t.Float(-1.0).tag(sync=True)
     busy = t.Bool(False).tag(sync=True)
+    # What runs meanwhile ("Searching", "Enabling" …): the spinner's text.
+    busy_label = t.Unicode("").tag(sync=True)
     mode = _enum(Mode, "prompt").tag(sync=True)
     prompt = t.Unicode("").tag(sync=True)
     limit = t.Int(100).tag(sync=True)
@@ -110,3 +114,20 @@ class Actions(_Part):
     # Shown duplicates that are not their group's keeper (0: not a duplicates view;
     # the "all but the best" buttons are hidden).
     extra_copies = t.Int(0).tag(sync=True)
+
+
+class ScoreChart(_Part):
+    """The score histogram of a result that has a query's scores, with one threshold:
+    a line to drag, a box to type in (Enter applies), the side shown (above, below),
+    or a brushed range (``lo``–``hi``, both ends included). The suggested cut is
+    drawn and labelled. Empty ``counts``: nothing is drawn (no axes before a search,
+    none for unscored results)."""
+
+    _esm = STATIC / "chart.js"
+    counts = t.List(t.Int()).tag(sync=True)
+    edges = t.List(t.Float()).tag(sync=True)  # len(counts) + 1
+    threshold = t.Float(0.0).tag(sync=True)
+    suggested = t.Float(None, allow_none=True).tag(sync=True)
+    filter = _enum(ScoreFilter, "all").tag(sync=True)
+    lo = t.Float(None, allow_none=True).tag(sync=True)  # the range shown (None: open)
+    hi = t.Float(None, allow_none=True).tag(sync=True)

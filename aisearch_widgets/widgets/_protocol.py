@@ -5,7 +5,8 @@ where the fields are exactly those of :data:`SPECS` for that type. Python answer
 request with one *reply*: ``{"type": "reply", "rid": ..., "ok": true, ...result}`` or
 ``{"type": "reply", "rid": ..., "ok": false, "error": "<what went wrong>"}`` (a reply
 may carry binary buffers: thumbnails, a preview). So the front end never waits
-forever, and it shows the error.
+forever, and it shows the error. A search replaced by a newer one, or cancelled,
+is answered ``{"ok": false, "cancelled": true, "error": ...}``: not an error to show.
 
 Each value travels one way. Search parameters (prompt, limit, n, method, clusters,
 reference ids) travel in requests; the traits of the same names are view state that
@@ -24,6 +25,7 @@ gallery ``page``, ``selected`` and ``view`` (thumbnails or video segments).
 from __future__ import annotations
 
 import json
+import math
 import sys
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
@@ -38,6 +40,7 @@ class Part(StrEnum):
     CONTROLS = "controls"
     GALLERY = "gallery"
     ACTIONS = "actions"
+    CHART = "chart"
 
 
 class Request(StrEnum):
@@ -70,6 +73,10 @@ class Request(StrEnum):
     COMPARE = "compare"
     SET_KEEPER = "set_keeper"
     TRASH_GROUP = "trash_group"
+    CANCEL = "cancel"
+    SET_THRESHOLD = "set_threshold"
+    SET_RANGE = "set_range"
+    FULL_RANGE = "full_range"
 
 
 #: The one message type Python sends: the answer to a request.
@@ -109,10 +116,28 @@ class View(StrEnum):
     SEGMENTS = "segments"
 
 
-ENUMS: tuple[type[StrEnum], ...] = (Mode, Method, State, MessageKind, View)
+class Side(StrEnum):
+    """Which side of the threshold the gallery shows."""
 
-# Field types: "string", "integer" (>= 0; the API checks its own ranges), "list" (a
-# list of anything: ids the handler checks against the project), or a closed set.
+    ABOVE = "above"
+    BELOW = "below"
+
+
+class ScoreFilter(StrEnum):
+    """The score filter of the gallery: none, one side of the threshold, or a brushed
+    range (both ends included)."""
+
+    ALL = "all"
+    ABOVE = "above"
+    BELOW = "below"
+    BETWEEN = "between"
+
+
+ENUMS: tuple[type[StrEnum], ...] = (Mode, Method, State, MessageKind, View, Side, ScoreFilter)
+
+# Field types: "string", "integer" (>= 0; the API checks its own ranges), "number" (a
+# finite float), "list" (a list of anything: ids the handler checks against the
+# project), or a closed set.
 FieldType = str | type[StrEnum]
 
 
@@ -203,7 +228,35 @@ SPECS: dict[Request, Spec] = {
         {"group": "integer", "count": "integer"},
         doc="trash a group's copies but its keeper; count: what the user confirmed",
     ),
+    Request.CANCEL: Spec(
+        Part.CONTROLS, doc="stop waiting for the running search (its reply says cancelled)"
+    ),
+    Request.SET_THRESHOLD: Spec(
+        Part.CHART,
+        {"side": Side, "value": "number"},
+        doc="the threshold (typed + Enter, or the dragged line); show that side of it",
+    ),
+    Request.SET_RANGE: Spec(
+        Part.CHART, {"lo": "number", "hi": "number"}, doc="a brushed score range, ends included"
+    ),
+    Request.FULL_RANGE: Spec(Part.CHART, doc="no score filter"),
 }
+
+#: Requests that run off the comm handler, on a worker thread (``_jobs.py``): the
+#: kernel stays free meanwhile, and a newer one of these replaces an older one still
+#: running, whose reply then says ``cancelled`` (``ok`` false, nothing shown).
+BACKGROUND: frozenset[Request] = frozenset(
+    {
+        Request.SEARCH_PROMPT,
+        Request.SEARCH_DIVERSE,
+        Request.SEARCH_SIMILAR,
+        Request.SIMILAR_ONE,
+        Request.SIMILAR_SELECTED,
+        Request.SEARCH_DUPLICATES,
+        Request.SEARCH_OUTLIERS,
+        Request.TOGGLE_ENABLED,
+    }
+)
 
 
 @dataclass
@@ -256,6 +309,11 @@ def _check(req: Request, name: str, ftype: FieldType, value: Any) -> Any:
         raise InvalidArgument(f"{where} must be a string.")
     if ftype == "integer":
         return check_int(where, value, minimum=0)
+    if ftype == "number":
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if number and math.isfinite(value):
+            return float(value)
+        raise InvalidArgument(f"{where} must be a finite number.")
     if ftype == "list":
         if isinstance(value, list):
             return value
@@ -286,6 +344,7 @@ def to_js() -> str:
     out.append("/** Fields each request carries (besides type and rid). */\n")
     out.append(const("FIELDS", fields))
     out.append(const("PARTS", {r.value: s.part.value for r, s in SPECS.items()}))
+    out.append(const("BACKGROUND", sorted(r.value for r in BACKGROUND)))
     return "".join(out)
 
 

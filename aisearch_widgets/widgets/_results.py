@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ._media import clock
 from ._protocol import Mode
 
 if TYPE_CHECKING:
@@ -110,6 +111,28 @@ def header(mode: str, tab: Tab, shown: pd.DataFrame) -> str:
         "between": f" · {lo:.3f} – {hi:.3f}" if lo is not None and hi is not None else "",
     }.get(kind, "")
     return f"{tab.title} · {count}{flt}"
+
+
+def segments(view: Collection | None, df: pd.DataFrame) -> list[dict[str, Any]]:
+    """The time segments of the video frames shown (best first), each with the id
+    of its best frame (what a click on the row previews)."""
+    if view is None or df.empty or not (df["kind"] == "frame").any():
+        return []
+    seg = view.segments()
+    frames = df[df["kind"] == "frame"]
+    best = {(p, t): i for i, p, t in zip(frames["id"], frames["path"], frames["t"], strict=True)}
+    return [
+        {
+            "id": best.get((r.path, r.best_t), ""),
+            "name": os.path.basename(r.path),
+            "path": r.path,
+            "start": clock(r.start),
+            "end": clock(r.end),
+            "frames": int(r.frames),
+            "score": None if pd.isna(r.best_score) else float(r.best_score),
+        }
+        for r in seg.head(500).itertuples(index=False)
+    ]
 
 
 #: How a copy matches its group's best copy, closest first (``Project.duplicates``

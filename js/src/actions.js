@@ -38,7 +38,7 @@ function render({ model, el }) {
       danger: true,
       label: (n) => `Move ${plural(n, "file", "files")} to the project's trash? You can undo it.` },
     { key: "export", item: "Export manifest…", request: Request.EXPORT, field: "path",
-      placeholder: "manifest.csv or .jsonl", ok: "Export",
+      placeholder: "e.g. manifest.csv", ok: "Export",
       label: (n) => `Export ${plural(n, "row", "rows")} (path, score, tags) to` },
   ];
   const menuBtn = h("button", {
@@ -91,8 +91,9 @@ function render({ model, el }) {
   });
 
   // -- the form of the chosen action -----------------------------------------------------
-  const formLabel = h("span", { class: "aisw-form-label" });
-  const formInput = h("input", { type: "text", class: "aisw-field aisw-form-input" });
+  const inputId = `aisw-form-${Math.random().toString(36).slice(2, 8)}`;
+  const formLabel = h("label", { class: "aisw-form-label", for: inputId });
+  const formInput = h("input", { type: "text", class: "aisw-field aisw-form-input", id: inputId });
   const formOk = h("button", { class: "aisw-btn aisw-primary aisw-form-ok" });
   const formCancel = h("button", { class: "aisw-btn aisw-form-cancel", text: "Cancel" });
   const form = h("div", {
@@ -108,7 +109,6 @@ function render({ model, el }) {
     formInput.value = ""; // old text never stays in an action's field
     formInput.hidden = !action.field;
     formInput.placeholder = action.placeholder || "";
-    formInput.setAttribute("aria-label", action.placeholder || action.item);
     formOk.textContent = action.ok;
     formOk.classList.toggle("aisw-danger", Boolean(action.danger));
     formOk.classList.toggle("aisw-primary", !action.danger);
@@ -153,7 +153,8 @@ function render({ model, el }) {
 
   // -- header, saved collections, message with Undo -------------------------------------
   const header = h("div", { class: "aisw-result-header", role: "heading", "aria-level": "2" });
-  const saved = h("select", { class: "aisw-saved", "aria-label": "Saved collections" });
+  const savedId = `aisw-saved-${Math.random().toString(36).slice(2, 8)}`;
+  const saved = h("select", { class: "aisw-saved", id: savedId });
   const openBtn = h("button", {
     class: "aisw-btn aisw-open",
     text: "Open",
@@ -167,8 +168,9 @@ function render({ model, el }) {
   const messageRow = h("div", { class: "aisw-row aisw-message-row" }, [message, undoBtn]);
 
   // -- duplicates: every copy but the kept one of each group --------------------------------
+  const dupTagId = `aisw-duptag-${Math.random().toString(36).slice(2, 8)}`;
   const dupTag = h("input", {
-    type: "text", value: "duplicate", "aria-label": "Tag for the copies", class: "aisw-field",
+    type: "text", value: "duplicate", class: "aisw-field aisw-dup-tag", id: dupTagId,
   });
   const dupText = h("span", { class: "aisw-muted aisw-dup-summary" });
   const trashAll = {
@@ -179,7 +181,9 @@ function render({ model, el }) {
   const dupRow = h("div", { class: "aisw-row aisw-dup-actions", hidden: true }, [
     dupText,
     h("span", { class: "aisw-spacer" }),
-    dupTag,
+    h("span", { class: "aisw-field-wrap" }, [
+      h("label", { class: "aisw-field-label", for: dupTagId, text: "Tag for the copies" }), dupTag,
+    ]),
     h("button", {
       class: "aisw-btn aisw-tag-but-best",
       text: "Tag all but the kept",
@@ -196,8 +200,9 @@ function render({ model, el }) {
     h("div", { class: "aisw-row aisw-result-bar" }, [
       header,
       h("span", { class: "aisw-spacer" }),
-      saved,
-      openBtn,
+      h("span", { class: "aisw-group" }, [
+        h("label", { class: "aisw-field-label", for: savedId, text: "Saved" }), saved, openBtn,
+      ]),
       h("span", { class: "aisw-menu-wrap" }, [menuBtn, menu]),
     ]),
     form,

@@ -3,7 +3,7 @@
 // parameters; Python runs them through the public API. The traits of the same names
 // (prompt, limit, n, method, clusters) are what Python ran: shown, never written here.
 import { h, clear, showMessage } from "./dom.js";
-import { Method, Mode, Request, State } from "./protocol.js";
+import { BACKGROUND, Method, Mode, Request, State } from "./protocol.js";
 import { intValue, requester } from "./requests.js";
 
 const MODES = [
@@ -14,14 +14,89 @@ const MODES = [
   [Mode.OUTLIERS, "Outliers"],
 ];
 
+let uid = 0;
 function numberInput(value, min, title, cls) {
   return h("input", { type: "number", min: String(min), step: "1", value: String(value), title, class: cls });
 }
 
+/** A field with its visible label (not only a placeholder): `<label>text [input]</label>`. */
+function field(text, input, cls = "") {
+  if (!input.id) input.id = `aisw-f${++uid}-${Math.random().toString(36).slice(2, 6)}`;
+  return h("span", { class: `aisw-field-wrap ${cls}` }, [
+    h("label", { class: "aisw-field-label", for: input.id, text }),
+    input,
+  ]);
+}
+
+/** "2 min", "40 s", "1 h 5 min": a duration for people. */
+function duration(sec) {
+  if (sec < 60) return `${Math.max(1, Math.round(sec))} s`;
+  if (sec < 3600) return `${Math.round(sec / 60)} min`;
+  return `${Math.floor(sec / 3600)} h ${Math.round((sec % 3600) / 60)} min`;
+}
+
+const num = (n) => Number(n).toLocaleString("en-US");
+
 function render({ model, el }) {
   el.classList.add("aisw", "aisw-controls");
   const message = h("div", { class: "aisw-message", hidden: true });
-  const send = requester(model, message);
+  const request = requester(model, message);
+
+  // -- the spinner: shown at once for every request that runs in the background
+  // (searches, samples, enabling), until its reply; Cancel stops waiting for it.
+  const spinnerText = h("span", { class: "aisw-busy-text" });
+  const cancelBtn = h("button", {
+    class: "aisw-btn aisw-cancel",
+    text: "Cancel",
+    title: "Stop this search: its result is not shown",
+    on: { click: () => request(Request.CANCEL) },
+  });
+  const busyBox = h("span", { class: "aisw-busy-box", role: "status", hidden: true }, [
+    h("span", { class: "aisw-spinner", "aria-hidden": "true" }),
+    spinnerText,
+    cancelBtn,
+  ]);
+  const pending = new Map(); // rid -> label, for the requests sent from this view
+  let since = 0;
+  let tick = null;
+  const LOCAL = {
+    [Request.SEARCH_PROMPT]: "Searching",
+    [Request.SEARCH_DIVERSE]: "Sampling",
+    [Request.SEARCH_SIMILAR]: "Searching similar images",
+    [Request.SEARCH_DUPLICATES]: "Finding duplicates",
+    [Request.SEARCH_OUTLIERS]: "Finding outliers",
+  };
+  function updateBusy() {
+    const labels = [...pending.values()];
+    const label = model.get("busy_label") || labels[labels.length - 1] || "";
+    const busy = Boolean(label);
+    if (busy && !since) since = performance.now();
+    if (!busy) since = 0;
+    busyBox.hidden = !busy;
+    el.classList.toggle("aisw-busy", busy);
+    cancelBtn.hidden = !busy || label === "Enabling" || label === "Disabling" || label === "Drawing the map";
+    if (busy) {
+      const s = (performance.now() - since) / 1000;
+      spinnerText.textContent = s >= 1 ? `${label}… ${s.toFixed(0)} s` : `${label}…`;
+      if (!tick) tick = setInterval(updateBusy, 250);
+    } else if (tick) {
+      clearInterval(tick);
+      tick = null;
+    }
+    updateButtons();
+  }
+  const send = (type, fields = {}, onReply = () => {}) => {
+    if (!BACKGROUND.includes(type)) return request(type, fields, onReply);
+    const rid = request(type, fields, (reply, buffers) => {
+      pending.delete(rid);
+      updateBusy();
+      onReply(reply, buffers);
+    });
+    const toggle = model.get("enabled") ? "Disabling" : "Enabling";
+    pending.set(rid, type === Request.TOGGLE_ENABLED ? toggle : LOCAL[type] || "Working");
+    updateBusy(); // at once: the spinner does not wait for the kernel
+    return rid;
+  };
 
   // -- header ------------------------------------------------------------------
   const title = h("span", { class: "aisw-title" });
@@ -39,7 +114,10 @@ function render({ model, el }) {
     on: { click: () => send(Request.UPDATE_NOW) },
   });
   const header = h("div", { class: "aisw-header" }, [
-    title, modelName, statusText, bar, enableBtn, updateBtn,
+    h("span", { class: "aisw-group aisw-ident" }, [title, modelName]),
+    h("span", { class: "aisw-group aisw-sync" }, [statusText, bar]),
+    h("span", { class: "aisw-spacer" }),
+    h("span", { class: "aisw-group" }, [enableBtn, updateBtn]),
   ]);
   const notice = h("div", { class: "aisw-notice", hidden: true });
 
@@ -85,7 +163,7 @@ function render({ model, el }) {
   });
   searchBtn.addEventListener("click", runPrompt);
   const promptRow = h("div", { class: "aisw-row", dataset: { pane: "prompt" } }, [
-    promptInput, h("label", { class: "aisw-muted", text: "limit" }), limitInput, searchBtn,
+    field("Find", promptInput, "aisw-grow"), field("Limit", limitInput), searchBtn,
   ]);
 
   // -- diverse -----------------------------------------------------------------
@@ -104,9 +182,7 @@ function render({ model, el }) {
     }),
   );
   const diverseRow = h("div", { class: "aisw-row", dataset: { pane: "diverse" } }, [
-    h("label", { class: "aisw-muted", text: "method" }), methodSel,
-    h("label", { class: "aisw-muted", text: "samples" }), nInput,
-    h("label", { class: "aisw-muted", text: "clusters" }), clustersInput,
+    field("Method", methodSel), field("Samples", nInput), field("Clusters", clustersInput),
     sampleBtn,
   ]);
 
@@ -121,7 +197,7 @@ function render({ model, el }) {
     }),
   );
   const similarRow = h("div", { class: "aisw-row", dataset: { pane: "similar" } }, [
-    chips, h("label", { class: "aisw-muted", text: "limit" }), simLimit, simBtn,
+    chips, field("Limit", simLimit), simBtn,
   ]);
 
   // -- duplicates and outliers -------------------------------------------------------
@@ -140,10 +216,11 @@ function render({ model, el }) {
   outBtn.addEventListener("click", () => send(Request.SEARCH_OUTLIERS, { n: intValue(outN, model.get("limit")) }));
   const outliersRow = h("div", { class: "aisw-row", dataset: { pane: Mode.OUTLIERS } }, [
     h("span", { class: "aisw-muted", text: "The most unusual images first (broken, off-domain, rare)." }),
-    h("label", { class: "aisw-muted", text: "how many" }), outN, outBtn,
+    field("How many", outN), outBtn,
   ]);
   const rows = [promptRow, diverseRow, similarRow, duplicatesRow, outliersRow];
 
+  tabs.append(h("span", { class: "aisw-spacer" }), busyBox);
   el.append(header, notice, tabs, ...rows, message);
 
   // -- model → DOM ---------------------------------------------------------------
@@ -157,8 +234,10 @@ function render({ model, el }) {
     const state = model.get("state");
     enableBtn.textContent = enabled ? "Disable AI search" : "Enable AI search";
     enableBtn.classList.toggle("aisw-primary", !enabled);
-    let text = `${state} · ${done}/${total} embedded`;
-    if (failed) text += ` · ${failed} failed`;
+    let text = `${state} · ${num(done)}/${num(total)} embedded`;
+    if (failed) text += ` · ${num(failed)} failed`;
+    const eta = model.get("eta");
+    if (state === State.INDEXING && eta >= 0) text += ` · about ${duration(eta)} left`;
     statusText.textContent = text;
     bar.max = Math.max(total, 1);
     bar.value = Math.min(done + failed, Math.max(total, 1));
@@ -170,7 +249,14 @@ function render({ model, el }) {
       : state === State.INDEXING
         ? "Search is unavailable while embeddings are being prepared."
         : "AI search is not enabled for this project yet: press “Enable AI search”.";
-    for (const b of [searchBtn, sampleBtn, simBtn, dupBtn, outBtn]) b.disabled = !ready || model.get("busy");
+    updateButtons();
+  }
+  function updateButtons() {
+    const busy = model.get("busy") || pending.size > 0;
+    const ready = model.get("ready");
+    // A search can always replace the running one; nothing runs before the first pass.
+    for (const b of [searchBtn, sampleBtn, simBtn, dupBtn, outBtn]) b.disabled = !ready;
+    enableBtn.disabled = busy && [...pending.values(), model.get("busy_label")].some((l) => /abl/.test(l));
   }
   function updateMode() {
     const mode = model.get("mode");
@@ -218,18 +304,19 @@ function render({ model, el }) {
     methodSel.value = model.get("method");
   }
 
-  model.on("change:project change:model_name change:enabled change:state change:done change:total change:failed change:ready change:busy", updateHeader);
+  model.on("change:project change:model_name change:enabled change:state change:done change:total change:failed change:ready change:eta", updateHeader);
+  model.on("change:busy change:busy_label", updateBusy);
   model.on("change:mode", updateMode);
   model.on("change:references", updateRefs);
   model.on("change:message change:message_kind", updateMessage);
   model.on("change:prompt change:limit change:n change:method change:clusters", updateInputs);
-  el.classList.toggle("aisw-busy", model.get("busy"));
-  model.on("change:busy", () => el.classList.toggle("aisw-busy", model.get("busy")));
   updateHeader();
+  updateBusy();
   updateMode();
   updateRefs();
   updateMessage();
   updateInputs();
+  return () => tick && clearInterval(tick);
 }
 
 export default { render };

@@ -31,6 +31,10 @@ export const Request = Object.freeze({
   "COMPARE": "compare",
   "SET_KEEPER": "set_keeper",
   "TRASH_GROUP": "trash_group",
+  "CANCEL": "cancel",
+  "SET_THRESHOLD": "set_threshold",
+  "SET_RANGE": "set_range",
+  "FULL_RANGE": "full_range",
 });
 export const Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -55,6 +59,16 @@ export const MessageKind = Object.freeze({
 export const View = Object.freeze({
   "GRID": "grid",
   "SEGMENTS": "segments",
+});
+export const Side = Object.freeze({
+  "ABOVE": "above",
+  "BELOW": "below",
+});
+export const ScoreFilter = Object.freeze({
+  "ALL": "all",
+  "ABOVE": "above",
+  "BELOW": "below",
+  "BETWEEN": "between",
 });
 /** Fields each request carries (besides type and rid). */
 export const FIELDS = Object.freeze({
@@ -85,6 +99,10 @@ export const FIELDS = Object.freeze({
   "compare": Object.freeze({"group": "integer"}),
   "set_keeper": Object.freeze({"id": "string"}),
   "trash_group": Object.freeze({"group": "integer", "count": "integer"}),
+  "cancel": Object.freeze({}),
+  "set_threshold": Object.freeze({"side": "Side", "value": "number"}),
+  "set_range": Object.freeze({"lo": "number", "hi": "number"}),
+  "full_range": Object.freeze({}),
 });
 export const PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -114,4 +132,9 @@ export const PARTS = Object.freeze({
   "compare": "gallery",
   "set_keeper": "gallery",
   "trash_group": "gallery",
+  "cancel": "controls",
+  "set_threshold": "chart",
+  "set_range": "chart",
+  "full_range": "chart",
 });
+export const BACKGROUND = ["search_diverse", "search_duplicates", "search_outliers", "search_prompt", "search_similar", "similar_one", "similar_selected", "toggle_enabled"];

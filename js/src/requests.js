@@ -18,7 +18,8 @@ export function requester(model, messageEl) {
     if (!msg || msg.type !== REPLY || !pending.has(msg.rid)) return;
     const onReply = pending.get(msg.rid);
     pending.delete(msg.rid);
-    if (!msg.ok) showMessage(messageEl, msg.error || "The request failed.", "error");
+    // A search replaced by a newer one, or cancelled, is no error to show.
+    if (!msg.ok && !msg.cancelled) showMessage(messageEl, msg.error || "The request failed.", "error");
     onReply(msg, buffers || []);
   });
   return function send(type, fields = {}, onReply = () => {}) {

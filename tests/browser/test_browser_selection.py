@@ -112,7 +112,7 @@ def test_actions_follow_the_selection_and_tabs_keep_their_results(
     for i in chosen:
         cards.nth(i).locator(".aisw-check").click()
     expect(menu).to_have_text("With 7 selected ▾")
-    page.locator(".widget-button", has_text="Suggested").click()
+    page.locator(".aisw-suggested").click()
     expect(cards).to_have_count(top)
     expect(menu).to_have_text("With 7 selected (4 hidden) ▾")
     expect(header).to_have_text(
