@@ -55,7 +55,11 @@ var Request = Object.freeze({
   "DELETE_ALL_BUT_BEST": "delete_all_but_best",
   "COMPARE": "compare",
   "SET_KEEPER": "set_keeper",
-  "TRASH_GROUP": "trash_group"
+  "TRASH_GROUP": "trash_group",
+  "DETAILS": "details",
+  "TAG_IMAGES": "tag_images",
+  "UNTAG_IMAGES": "untag_images",
+  "SELECT_ALL": "select_all"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -108,7 +112,11 @@ var FIELDS = Object.freeze({
   "delete_all_but_best": Object.freeze({ "count": "integer" }),
   "compare": Object.freeze({ "group": "integer" }),
   "set_keeper": Object.freeze({ "id": "string" }),
-  "trash_group": Object.freeze({ "group": "integer", "count": "integer" })
+  "trash_group": Object.freeze({ "group": "integer", "count": "integer" }),
+  "details": Object.freeze({ "id": "string" }),
+  "tag_images": Object.freeze({ "ids": "list", "tag": "string" }),
+  "untag_images": Object.freeze({ "ids": "list", "tag": "string" }),
+  "select_all": Object.freeze({})
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -137,7 +145,11 @@ var PARTS = Object.freeze({
   "delete_all_but_best": "actions",
   "compare": "gallery",
   "set_keeper": "gallery",
-  "trash_group": "gallery"
+  "trash_group": "gallery",
+  "details": "gallery",
+  "tag_images": "gallery",
+  "untag_images": "gallery",
+  "select_all": "gallery"
 });
 
 // src/requests.js

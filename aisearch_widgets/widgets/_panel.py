@@ -25,6 +25,7 @@ from ..project import Project
 from . import _results
 from ._actions import SelectionActions
 from ._curate import Curation
+from ._gallery import GalleryRequests
 from ._parts import Actions, Controls, Gallery
 from ._protocol import REPLY, MessageKind, Method, Mode, Part, Reply, Request, parse, request_id
 from ._results import NO_FILTER, Filter, Tab
@@ -55,7 +56,7 @@ def _inside(path: str, folder: str) -> bool:
         return False
 
 
-class SearchPanel(Curation, SelectionActions, W.VBox):
+class SearchPanel(Curation, SelectionActions, GalleryRequests, W.VBox):
     """Search a project by prompt, diversity or example images; brush the score
     histogram; select images and act on them with the "With N selected ▾" menu (save,
     tag, untag, copy, move, delete to the trash with Undo, export, search similar).
@@ -149,12 +150,17 @@ class SearchPanel(Curation, SelectionActions, W.VBox):
             Request.COMPARE: self._compare_group,
             Request.SET_KEEPER: self._set_keeper,
             Request.TRASH_GROUP: self._trash_group,
+            Request.DETAILS: self._details,
+            Request.TAG_IMAGES: self._tag_images,
+            Request.UNTAG_IMAGES: self._untag_images,
+            Request.SELECT_ALL: self._select_all,
         }
         for part, widget in self._parts.items():
             widget.on_msg(lambda _w, msg, _bufs, part=part: self._dispatch(part, msg))
         self.gallery.observe(lambda _: self._show_page(), "page")
         self.gallery.observe(self._on_selected, "selected")
         self.gallery.observe(self._on_gallery_selected, "selected")
+        self.gallery.observe(self._on_tag_filter, "tag_filter")
         self.controls.observe(self._on_mode, "mode")
         self._update_counts()
         self._stop = threading.Event()
@@ -539,7 +545,9 @@ class SearchPanel(Curation, SelectionActions, W.VBox):
         tab = Tab(self._result, self._title, self._filter)
         a = self.actions
         with a.hold_sync():
-            a.header = _results.header(self.controls.mode, tab, self._view_df)
+            a.header = _results.header(
+                self.controls.mode, tab, self._view_df, tag=self.gallery.tag_filter
+            )
             a.n_shown = len(self._view_df)
             a.n_selected = len(sel)
             a.n_hidden = sum(1 for i in sel if i not in shown)
@@ -559,8 +567,7 @@ class SearchPanel(Curation, SelectionActions, W.VBox):
             view = res.filter(between=(lo, hi))  # type: ignore[arg-type]
         else:
             view = res
-        self._view = view
-        self._view_df = view.df if view is not None else self._view_df.iloc[0:0]
+        self._view, self._view_df = self._narrow_to_tag(view, self._view_df.iloc[0:0])
         self._count_extra_copies()
         rng = self.score_range
         if sync_brush:
@@ -621,6 +628,7 @@ class SearchPanel(Curation, SelectionActions, W.VBox):
                 "score": None if pd.isna(r.score) else float(r.score),
                 "rank": int(r.rank),
                 "time": "" if pd.isna(r.t) else _clock(r.t),  # a video frame's time
+                "tags": list(r.tags),
                 **group,
             }
             for r, group in zip(rows.itertuples(index=False), self._group_fields(rows), strict=True)

@@ -70,6 +70,10 @@ class Request(StrEnum):
     COMPARE = "compare"
     SET_KEEPER = "set_keeper"
     TRASH_GROUP = "trash_group"
+    DETAILS = "details"
+    TAG_IMAGES = "tag_images"
+    UNTAG_IMAGES = "untag_images"
+    SELECT_ALL = "select_all"
 
 
 #: The one message type Python sends: the answer to a request.
@@ -202,6 +206,23 @@ SPECS: dict[Request, Spec] = {
         Part.GALLERY,
         {"group": "integer", "count": "integer"},
         doc="trash a group's copies but its keeper; count: what the user confirmed",
+    ),
+    # The gallery's own requests (keyboard, preview, tag chips): ids of the result only.
+    Request.DETAILS: Spec(
+        Part.GALLERY,
+        {"id": "string"},
+        reply={"details": "object"},
+        doc="what the preview says of one image shown: name in the project, size, "
+        "dimensions, score, tags, video time",
+    ),
+    Request.TAG_IMAGES: Spec(
+        Part.GALLERY, {"ids": "list", "tag": "string"}, doc="add a tag to these images"
+    ),
+    Request.UNTAG_IMAGES: Spec(
+        Part.GALLERY, {"ids": "list", "tag": "string"}, doc="remove a tag from these images"
+    ),
+    Request.SELECT_ALL: Spec(
+        Part.GALLERY, reply={"count": "integer"}, doc="select every image shown (all pages)"
     ),
 }
 

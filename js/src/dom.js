@@ -35,6 +35,18 @@ export function showMessage(node, text, kind) {
   node.setAttribute("role", kind === "error" ? "alert" : "status");
 }
 
+/** A file size as people read it: "812 B", "4.2 KB", "1.31 MB"; "?" when unknown. */
+export function fmtBytes(b) {
+  if (b === null || b === undefined) return "?";
+  if (b < 1024) return `${b} B`;
+  return b < 1048576 ? `${(b / 1024).toFixed(1)} KB` : `${(b / 1048576).toFixed(2)} MB`;
+}
+
+/** Whether a key event carries Ctrl, Cmd or Alt (a host shortcut, not ours to take). */
+export function hasModifier(e) {
+  return e.ctrlKey || e.metaKey || e.altKey;
+}
+
 export function fmtScore(s) {
   return typeof s === "number" && Number.isFinite(s) ? s.toFixed(3) : "–";
 }

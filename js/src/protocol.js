@@ -31,6 +31,10 @@ export const Request = Object.freeze({
   "COMPARE": "compare",
   "SET_KEEPER": "set_keeper",
   "TRASH_GROUP": "trash_group",
+  "DETAILS": "details",
+  "TAG_IMAGES": "tag_images",
+  "UNTAG_IMAGES": "untag_images",
+  "SELECT_ALL": "select_all",
 });
 export const Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -85,6 +89,10 @@ export const FIELDS = Object.freeze({
   "compare": Object.freeze({"group": "integer"}),
   "set_keeper": Object.freeze({"id": "string"}),
   "trash_group": Object.freeze({"group": "integer", "count": "integer"}),
+  "details": Object.freeze({"id": "string"}),
+  "tag_images": Object.freeze({"ids": "list", "tag": "string"}),
+  "untag_images": Object.freeze({"ids": "list", "tag": "string"}),
+  "select_all": Object.freeze({}),
 });
 export const PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -114,4 +122,8 @@ export const PARTS = Object.freeze({
   "compare": "gallery",
   "set_keeper": "gallery",
   "trash_group": "gallery",
+  "details": "gallery",
+  "tag_images": "gallery",
+  "untag_images": "gallery",
+  "select_all": "gallery",
 });
