@@ -532,7 +532,7 @@ function render({ model, el }) {
   const tagHints = h("datalist", { id: `aisw-tags-${Math.random().toString(36).slice(2, 8)}` });
   tagInput.setAttribute("list", tagHints.id);
   const tagWhat = h("span", { class: "aisw-grid-tag-what" });
-  const tagForm = h("form", { class: "aisw-row aisw-form aisw-grid-tag-form", hidden: true }, [
+  const tagForm = h("form", { class: "aisw-row aisw-grid-tag-form", hidden: true, "data-lm-suppress-shortcuts": "true" }, [
     tagWhat,
     tagInput,
     tagHints,
@@ -656,9 +656,12 @@ function render({ model, el }) {
     for (const i of order.slice(a, b + 1)) sel.add(i);
     setSelected(sel);
   }
+  let allCount = null;
   function selectAll() {
     send(Request.SELECT_ALL, {}, (reply) => {
-      if (reply.ok) showMessage(message, `Selected all ${reply.count} images shown (every page).`, "info");
+      if (!reply.ok) return;
+      allCount = reply.count;
+      showMessage(message, `Selected all ${reply.count} images shown (every page).`, "info");
     });
   }
   function updateSelection() {
@@ -670,6 +673,10 @@ function render({ model, el }) {
       c.card.setAttribute("aria-selected", String(on));
     }
     clearBtn.disabled = sel.size === 0;
+    if (allCount !== null && sel.size !== allCount) {
+      allCount = null;
+      showMessage(message, "", "info");
+    }
     selCount.textContent = sel.size ? `${sel.size} selected` : "";
     lightbox.updateSelect();
   }

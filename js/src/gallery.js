@@ -75,7 +75,7 @@ function render({ model, el }) {
   const tagHints = h("datalist", { id: `aisw-tags-${Math.random().toString(36).slice(2, 8)}` });
   tagInput.setAttribute("list", tagHints.id);
   const tagWhat = h("span", { class: "aisw-grid-tag-what" });
-  const tagForm = h("form", { class: "aisw-row aisw-form aisw-grid-tag-form", hidden: true }, [
+  const tagForm = h("form", { class: "aisw-row aisw-grid-tag-form", hidden: true, "data-lm-suppress-shortcuts": "true" }, [
     tagWhat, tagInput, tagHints,
     h("button", { type: "submit", class: "aisw-btn aisw-primary", text: "Tag" }),
     h("button", { type: "button", class: "aisw-btn aisw-grid-tag-cancel", text: "Cancel" }),
@@ -209,9 +209,12 @@ function render({ model, el }) {
     setSelected(sel);
   }
 
+  let allCount = null; // the count Ctrl+A announced, while that selection stands
   function selectAll() {
     send(Request.SELECT_ALL, {}, (reply) => {
-      if (reply.ok) showMessage(message, `Selected all ${reply.count} images shown (every page).`, "info");
+      if (!reply.ok) return;
+      allCount = reply.count;
+      showMessage(message, `Selected all ${reply.count} images shown (every page).`, "info");
     });
   }
 
@@ -224,6 +227,10 @@ function render({ model, el }) {
       c.card.setAttribute("aria-selected", String(on));
     }
     clearBtn.disabled = sel.size === 0;
+    if (allCount !== null && sel.size !== allCount) {
+      allCount = null;
+      showMessage(message, "", "info"); // the announcement goes with the selection it announced
+    }
     selCount.textContent = sel.size ? `${sel.size} selected` : "";
     lightbox.updateSelect();
   }
