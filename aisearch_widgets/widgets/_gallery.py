@@ -137,6 +137,13 @@ class GalleryRequests:
         gallery.tags = tag_counts(df)
         self._show_page()  # type: ignore[attr-defined]
 
+    def _page_tags(self, rows: pd.DataFrame) -> dict[str, list[str]]:
+        """The tags of the images of a page, read now: a tag added from Python shows
+        when the page is drawn again."""
+        if rows.empty:
+            return {}
+        return self.project.catalog.tags_of(list(rows["id"]))  # type: ignore[attr-defined]
+
     # -- requests ------------------------------------------------------------------------
     def _shown_ids(self, ids: Any) -> list[str]:
         """``ids`` if every one is an image of the result shown (the selection may

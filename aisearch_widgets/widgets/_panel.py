@@ -620,6 +620,7 @@ class SearchPanel(Curation, SelectionActions, GalleryRequests, W.VBox):
     def _show_page(self) -> None:
         ps, page = self.gallery.page_size, self.gallery.page
         rows = self._view_df.iloc[page * ps : (page + 1) * ps]
+        tags = self._page_tags(rows)
         self.gallery.items = [
             {
                 "id": r.id,
@@ -628,7 +629,7 @@ class SearchPanel(Curation, SelectionActions, GalleryRequests, W.VBox):
                 "score": None if pd.isna(r.score) else float(r.score),
                 "rank": int(r.rank),
                 "time": "" if pd.isna(r.t) else _clock(r.t),  # a video frame's time
-                "tags": list(r.tags),
+                "tags": tags.get(r.id, []),
                 **group,
             }
             for r, group in zip(rows.itertuples(index=False), self._group_fields(rows), strict=True)
