@@ -758,6 +758,10 @@ function render({ model, el }) {
       closeTagForm();
     }
   });
+  el.addEventListener("keydown", (e) => {
+    if (hasModifier(e) || e.key === "Tab" || e.key === "Escape" || e.key === "Enter" && e.shiftKey) return;
+    e.stopPropagation();
+  });
   function setActive(id, focus) {
     if (!cards.has(id)) return;
     if (activeId !== id && cards.has(activeId)) cards.get(activeId).card.tabIndex = -1;

@@ -325,6 +325,13 @@ function render({ model, el }) {
     }
   });
 
+  // Plain keys pressed anywhere in the gallery (a page button, the tag filter, a group's
+  // Compare) stay here too; Tab, Esc, Shift+Enter and the host's Ctrl/Cmd shortcuts pass.
+  el.addEventListener("keydown", (e) => {
+    if (hasModifier(e) || e.key === "Tab" || e.key === "Escape" || (e.key === "Enter" && e.shiftKey)) return;
+    e.stopPropagation();
+  });
+
   // -- the grid's one Tab stop and its keys -----------------------------------------------
   function setActive(id, focus) {
     if (!cards.has(id)) return;

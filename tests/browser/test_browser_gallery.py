@@ -53,6 +53,22 @@ panel
     return page
 
 
+def _eventually(lab: Lab, page, expr: str, want, timeout: float = 15.0) -> None:
+    """``expr`` evaluated in the kernel becomes ``want``: the browser sends a burst of
+    selection changes one after another (ipywidgets holds the later ones back while
+    one is in flight), so the last may arrive after a cell asking for it."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    got = None
+    while time.monotonic() < deadline:
+        got = _py(lab, page, expr)
+        if got == want:
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"{expr} is {got!r}, not {want!r}")
+
+
 def _focused(page) -> dict:
     return page.evaluate(
         """() => { const a = document.activeElement;
@@ -78,6 +94,7 @@ def test_keyboard_preview_tags_and_the_tag_filter(lab: Lab, images: str) -> None
     expect(header).to_have_text(f"Prompt {PROMPT!r} · 100")
     expect(cards).to_have_count(60)
     ids = cards.evaluate_all("els => els.map(e => e.dataset.id)")
+    names = cards.evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
 
     # One Tab stop: from the "?" button Tab lands on the first card, the next Tab leaves.
     tabbable = page.locator(
@@ -153,8 +170,10 @@ def test_keyboard_preview_tags_and_the_tag_filter(lab: Lab, images: str) -> None
     kb.press("Shift+ArrowRight")
     kb.press("Shift+ArrowRight")
     kb.press("Shift+ArrowLeft")
+    expect(cards.nth(10)).to_have_attribute("aria-selected", "false")
+    expect(cards.nth(9)).to_have_attribute("aria-selected", "true")
     expect(menu).to_have_text("With 8 selected ▾")
-    assert sorted(_py(lab, page, "panel.selected")) == sorted(ids[2:10])
+    _eventually(lab, page, "sorted(panel.selected)", sorted(ids[2:10]))
     cards.nth(9).focus()  # running that cell took the focus: back to the grid
     expect(box).to_be_hidden()
 
@@ -166,6 +185,16 @@ def test_keyboard_preview_tags_and_the_tag_filter(lab: Lab, images: str) -> None
     expect(menu).to_have_text("With 100 selected ▾")
     kb.press("Escape")
     expect(menu).to_have_text("All 100 shown ▾")
+
+    # t on a card with nothing selected tags that card.
+    kb.press("t")
+    expect(page.locator(".aisw-grid-tag-input")).to_be_focused()
+    expect(page.locator(".aisw-grid-tag-form")).to_contain_text(f"Tag {names[9]}:")
+    kb.type("solo")
+    kb.press("Enter")
+    expect(page.locator(".aisw-grid-tag-form")).to_be_hidden()
+    expect(cards.nth(9).locator(".aisw-tag-chip")).to_have_text(["solo"])
+    assert _focused(page)["id"] == ids[9]
 
     # "?" lists the keys.
     kb.press("?")
@@ -185,6 +214,17 @@ def test_keyboard_preview_tags_and_the_tag_filter(lab: Lab, images: str) -> None
     expect(page.locator(".aisw-tag-filter")).to_have_value("keyboard")
     page.locator(".aisw-tag-filter").select_option(index=0)
     expect(cards).to_have_count(60)
+
+    # The preview turns the page: from the last image of page 1 to the first of page 2.
+    cards.nth(59).locator(".aisw-frame").click()
+    expect(page.locator(".aisw-lb-position")).to_have_text("60 of 100")
+    kb.press("ArrowRight")
+    expect(page.locator(".aisw-lb-position")).to_have_text("61 of 100")
+    expect(page.locator(".aisw-gallery .aisw-count")).to_have_text("61–100 of 100")
+    kb.press("ArrowLeft")
+    expect(page.locator(".aisw-lb-position")).to_have_text("60 of 100")
+    page.locator(".aisw-lb-close").click()
+    expect(page.locator(".aisw-lightbox")).to_be_hidden()
 
     # Pictures: cards with chips and the preview (a small image scaled up, sharp pixels).
     _shoot(lab, page, ids)
