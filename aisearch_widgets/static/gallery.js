@@ -30,6 +30,13 @@ function fmtBytes(b) {
   if (b < 1024) return `${b} B`;
   return b < 1048576 ? `${(b / 1024).toFixed(1)} KB` : `${(b / 1048576).toFixed(2)} MB`;
 }
+function fmtClock(seconds) {
+  const s = Math.max(0, seconds);
+  const h2 = Math.floor(s / 3600);
+  const m = Math.floor(s % 3600 / 60);
+  const sec = (s % 60).toFixed(1).padStart(4, "0");
+  return h2 ? `${h2}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
 function hasModifier(e) {
   return e.ctrlKey || e.metaKey || e.altKey;
 }
@@ -278,10 +285,10 @@ function createLightbox({ model, send, gallery }) {
     img.alt = item.name;
     title.textContent = item.name;
     title.title = item.name;
-    position.textContent = gallery.position(gallery.index(item.id));
     const i = gallery.index(item.id);
-    prev.disabled = !gallery.canGo(i, -1);
-    next.disabled = !gallery.canGo(i, 1);
+    position.textContent = i < 0 ? "" : gallery.position(i);
+    prev.disabled = i < 0 || !gallery.canGo(i, -1);
+    next.disabled = i < 0 || !gallery.canGo(i, 1);
     updateSelect();
     if (!isOpen()) {
       document.body.append(root);
@@ -311,7 +318,7 @@ function createLightbox({ model, send, gallery }) {
     title.title = d.name;
     row("Name", d.name);
     if (typeof d.score === "number") row("Score", `${fmtScore(d.score)} (#${d.rank})`);
-    if (current && current.time) row("Video time", current.time);
+    if (d.kind === "frame" && typeof d.t === "number") row("Video time", fmtClock(d.t));
     row("Dimensions", d.width && d.height ? `${d.width} \xD7 ${d.height} px` : "?");
     row(d.kind === "frame" ? "Video size" : "File size", fmtBytes(d.bytes));
     clear(tagList);
@@ -385,6 +392,7 @@ function createLightbox({ model, send, gallery }) {
   function go(delta) {
     if (!current) return;
     const i = gallery.index(current.id);
+    if (i < 0) return;
     const items = gallery.items();
     const j = i + delta;
     if (j >= 0 && j < items.length) show(items[j]);
@@ -588,9 +596,10 @@ function render({ model, el }) {
       focusCard: (id) => setActive(id, true)
     }
   });
-  const openPreview = (id) => {
+  const openPreview = (id, other = null) => {
     const it = cards.get(id);
     if (it) lightbox.show(it.item);
+    else if (other) lightbox.show(other);
   };
   function turnPage(delta, land) {
     const p = page() + delta;
@@ -611,7 +620,7 @@ function render({ model, el }) {
         h("td", { text: String(s.frames) }),
         h("td", { text: fmtScore(s.score) })
       ]);
-      if (s.id) row.addEventListener("click", () => openPreview(s.id));
+      if (s.id) row.addEventListener("click", () => openPreview(s.id, { id: s.id, name: s.name, time: "" }));
       segBody.append(row);
     }
     updateView();

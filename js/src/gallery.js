@@ -130,9 +130,11 @@ function render({ model, el }) {
       focusCard: (id) => setActive(id, true),
     },
   });
-  const openPreview = (id) => {
+  // `other`: an image shown but not on this page (a segment's best frame).
+  const openPreview = (id, other = null) => {
     const it = cards.get(id);
     if (it) lightbox.show(it.item);
+    else if (other) lightbox.show(other);
   };
 
   function turnPage(delta, land) {
@@ -155,7 +157,7 @@ function render({ model, el }) {
         h("td", { text: String(s.frames) }),
         h("td", { text: fmtScore(s.score) }),
       ]);
-      if (s.id) row.addEventListener("click", () => openPreview(s.id));
+      if (s.id) row.addEventListener("click", () => openPreview(s.id, { id: s.id, name: s.name, time: "" }));
       segBody.append(row);
     }
     updateView();

@@ -7,7 +7,7 @@
 // It is put on document.body while open: inside a notebook the output area may be a
 // containing block for fixed elements (a cell with `contain` or content-visibility),
 // which would clip it to the cell. Keys handled here never reach the host's shortcuts.
-import { h, clear, fmtScore, fmtBytes, hasModifier, BlobUrls } from "./dom.js";
+import { h, clear, fmtScore, fmtBytes, fmtClock, hasModifier, BlobUrls } from "./dom.js";
 import { Request } from "./protocol.js";
 
 const TINY = 300; // px: a preview this small is scaled up with sharp pixels
@@ -92,10 +92,10 @@ export function createLightbox({ model, send, gallery }) {
     img.alt = item.name;
     title.textContent = item.name;
     title.title = item.name;
-    position.textContent = gallery.position(gallery.index(item.id));
-    const i = gallery.index(item.id);
-    prev.disabled = !gallery.canGo(i, -1);
-    next.disabled = !gallery.canGo(i, +1);
+    const i = gallery.index(item.id); // -1: not on this page (a segment's best frame)
+    position.textContent = i < 0 ? "" : gallery.position(i);
+    prev.disabled = i < 0 || !gallery.canGo(i, -1);
+    next.disabled = i < 0 || !gallery.canGo(i, +1);
     updateSelect();
     if (!isOpen()) {
       document.body.append(root);
@@ -128,7 +128,7 @@ export function createLightbox({ model, send, gallery }) {
     title.title = d.name;
     row("Name", d.name);
     if (typeof d.score === "number") row("Score", `${fmtScore(d.score)} (#${d.rank})`);
-    if (current && current.time) row("Video time", current.time);
+    if (d.kind === "frame" && typeof d.t === "number") row("Video time", fmtClock(d.t));
     row("Dimensions", d.width && d.height ? `${d.width} × ${d.height} px` : "?");
     row(d.kind === "frame" ? "Video size" : "File size", fmtBytes(d.bytes));
     clear(tagList);
@@ -210,6 +210,7 @@ export function createLightbox({ model, send, gallery }) {
   function go(delta) {
     if (!current) return;
     const i = gallery.index(current.id);
+    if (i < 0) return;
     const items = gallery.items();
     const j = i + delta;
     if (j >= 0 && j < items.length) show(items[j]);
