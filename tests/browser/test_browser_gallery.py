@@ -228,6 +228,20 @@ def test_keyboard_preview_tags_and_the_tag_filter(lab: Lab, images: str) -> None
 
     # Pictures: cards with chips and the preview (a small image scaled up, sharp pixels).
     _shoot(lab, page, ids)
+
+    # The preview's actions: Space selects the image shown, Similar searches from it.
+    page.locator(".aisw-gallery .aisw-btn", has_text="Clear selection").click()
+    cards.nth(0).locator(".aisw-frame").click()
+    expect(page.locator(".aisw-lb-select")).to_have_attribute("aria-pressed", "false")
+    kb.press("Space")
+    expect(page.locator(".aisw-lb-select")).to_have_attribute("aria-pressed", "true")
+    expect(menu).to_have_text("With 1 selected ▾")
+    page.locator(".aisw-lb-next").click()
+    expect(page.locator(".aisw-lb-position")).to_have_text("2 of 100")
+    page.locator(".aisw-lb-similar").click()
+    expect(page.locator(".aisw-lightbox")).to_be_hidden()
+    expect(header).to_have_text(re.compile(r"^Similar to img_\d+\.(jpg|png) · 100$"))
+    assert _py(lab, page, "panel.controls.references[0]['id']") == ids[1]
     lab.assert_no_errors(page)
     lab.run_cell_code(page, "panel.close(); proj.close()")
 
