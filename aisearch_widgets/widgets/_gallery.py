@@ -160,16 +160,18 @@ class GalleryRequests:
     def _tag_images(self, ids: list, tag: str) -> None:
         target = self._result.select(self._shown_ids(ids))  # type: ignore[union-attr]
         target.tag(tag)
-        self._message(
-            f"Tagged {len(target)} {_images(len(target))} {tag.strip()!r}.", where=self.gallery
-        )  # type: ignore[attr-defined]
-        self._tags_changed()
+        n = len(target)
+        self._said(f"Tagged {n} {_images(n)} {tag.strip()!r}.")
 
     def _untag_images(self, ids: list, tag: str) -> None:
         target = self._result.select(self._shown_ids(ids))  # type: ignore[union-attr]
         target.untag(tag)
         n = len(target)
-        self._message(f"Removed the tag {tag.strip()!r} from {n} {_images(n)}.", where=self.gallery)  # type: ignore[attr-defined]
+        self._said(f"Removed the tag {tag.strip()!r} from {n} {_images(n)}.")
+
+    def _said(self, text: str) -> None:
+        """A tagging done: say so in the gallery, and redraw the chips."""
+        self._message(text, where=self.gallery)  # type: ignore[attr-defined]
         self._tags_changed()
 
     def _select_all(self) -> Reply:

@@ -1,8 +1,8 @@
 """The anywidget parts of the panel. They hold view state only; the panel
 (``_panel.py``) answers their requests (``_protocol.py``) through the public Project
 API. Traits are set by Python and displayed by the front end, except the view's
-selections the front end writes: ``Controls.mode``, ``Gallery.page`` and
-``Gallery.selected``, ``Gallery.tag_filter``."""
+selections the front end writes: ``Controls.mode``, ``Gallery.page``,
+``Gallery.selected`` and ``Gallery.tag_filter``."""
 
 from __future__ import annotations
 
