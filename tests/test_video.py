@@ -444,6 +444,12 @@ def test_panel_shows_frame_times_and_segments(proj: aw.Project) -> None:
         from_frontend(panel.gallery, {"rid": "r1", "type": "preview", "id": segs[0]["id"]})
         ((reply, bufs),) = [(m, b) for m, b in sent if m.get("rid") == "r1"]
         assert reply["ok"] and reply["time"].startswith("0:4") and bufs[0][:2] == b"\xff\xd8"
+        # The preview's facts of a frame: its video's name and size, the frame's time.
+        panel.gallery._handle_custom_msg({"rid": "r2", "type": "details", "id": segs[0]["id"]}, [])
+        ((reply, _),) = [(m, b) for m, b in sent if m.get("rid") == "r2"]
+        d = reply["details"]
+        assert d["kind"] == "frame" and d["name"].endswith("line.mp4") and "#" not in d["name"]
+        assert (d["width"], d["height"]) == (160, 120) and 40 <= d["t"] < 50
         panel.search("a blue square", limit=1)
         assert panel.gallery.segments[0]["frames"] == 1
     finally:

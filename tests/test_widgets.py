@@ -485,10 +485,15 @@ def test_the_front_end_writes_only_its_view_selections() -> None:
     """Each value travels one way: search parameters in requests, the traits of the
     same names from Python. The front end writes the tab, the page, the selection and
     the gallery's view (thumbnails or video segments)."""
-    src = "".join(
-        (JS_SRC / f).read_text() for f in ("controls.js", "gallery.js", "actions.js", "chart.js")
-    )
-    assert set(re.findall(r'model\.set\("(\w+)"', src)) == {"mode", "page", "selected", "view"}
+    files = ("controls.js", "gallery.js", "lightbox.js", "actions.js", "chart.js")
+    src = "".join((JS_SRC / f).read_text() for f in files)
+    assert set(re.findall(r'model\.set\("(\w+)"', src)) == {
+        "mode",
+        "page",
+        "selected",
+        "view",
+        "tag_filter",
+    }
 
 
 def test_closed_sets_are_enum_traits(panel) -> None:
@@ -539,6 +544,13 @@ def test_every_request_type_is_dispatched_and_answered(panel, tmp_path: Path, fa
     assert reply["ids"] == shown and all(b[:2] == b"\xff\xd8" for b in g.sent[-1][1])
     reply = ok(g, type="preview", id=shown[0])
     assert reply["name"].endswith((".png", ".jpg")) and g.sent[-1][1][0][:2] == b"\xff\xd8"
+    details = ok(g, type="details", id=shown[0])["details"]
+    assert details["name"] == f"imgs/{reply['name']}" and details["width"] > 0
+    ok(g, type="tag_images", ids=shown[:2], tag="kb")
+    assert sorted(panel.project.tagged("kb").ids) == sorted(shown[:2])
+    ok(g, type="untag_images", ids=shown[:2], tag="kb")
+    assert ok(g, type="select_all")["count"] == g.total == len(panel.selected)
+    g.selected = []
     ok(g, type="similar_one", id=shown[0])
     assert shown[0] not in panel.result.ids
     g.selected = panel.result.ids[:2]
@@ -1122,3 +1134,100 @@ def test_time_left_of_a_sync_from_its_rate() -> None:
     assert eta.add(300, 1000, now=20.0) == 46.7  # the rate of the window: 15 per second
     assert eta.add(1000, 1000, now=30.0) == -1.0  # done
     assert eta.add(5, 1000, now=31.0) == -1.0  # a new sync starts over
+# -- the gallery's own requests: preview details, tags from the keyboard, Ctrl+A ------------
+def test_tags_show_on_cards_and_the_tag_filter_narrows_the_gallery(panel) -> None:
+    panel.project.update()
+    panel._refresh_status()
+    res = panel.search("a red disc", limit=20)
+    g = panel.gallery
+    assert all(it["tags"] == [] for it in g.items) and g.tags == []
+    picked = [res.ids[1], res.ids[9], res.ids[17]]  # on pages 0, 1 and 2
+    reply = _msg(g, type="tag_images", ids=picked, tag=" seen ")
+    assert reply["ok"] and g.message == "Tagged 3 images 'seen'."
+    assert sorted(panel.project.tagged("seen").ids) == sorted(picked)
+    # The chips follow at once, on the same page; the filter offers the tag.
+    g.page = 1
+    _msg(g, type="tag_images", ids=[res.ids[9], res.ids[10]], tag="blue")
+    assert g.page == 1
+    chips = {it["id"]: it["tags"] for it in g.items}
+    assert chips[res.ids[9]] == ["blue", "seen"] and chips[res.ids[10]] == ["blue"]
+    assert g.tags == [{"tag": "seen", "n": 3}, {"tag": "blue", "n": 2}]
+    # Choosing a tag shows only its images; the header says so; actions act on them.
+    g.tag_filter = "seen"
+    assert g.total == 3 and [it["id"] for it in g.items] == picked
+    assert panel.header == "Prompt 'a red disc' · 3 of 20 · tagged 'seen'"
+    assert panel.collection is not None and sorted(panel.collection.ids) == sorted(picked)
+    assert panel.actions.n_shown == 3
+    # The score filter and the tag filter combine.
+    panel.above(float(res.scores[9]))
+    assert [it["id"] for it in g.items] == picked[:2]
+    assert panel.header.endswith(f"· above {float(res.scores[9]):.3f} · tagged 'seen'")
+    # Untagged from the preview with the filter on: the image leaves the view.
+    _msg(g, type="untag_images", ids=[picked[0]], tag="seen")
+    assert [it["id"] for it in g.items] == picked[1:2]
+    g.tag_filter = ""
+    panel.full_range()
+    assert g.total == 20 and panel.header == "Prompt 'a red disc' · 20"
+    # Tagging from the "With N selected" menu shows its chips too.
+    g.page = 0
+    g.selected = res.ids[:2]
+    _msg(panel.actions, type="tag", tag="menu", count=2)
+    assert [it["tags"] for it in g.items[:3]] == [["menu"], ["menu"], []]  # 1: untagged above
+
+
+def test_gallery_requests_act_on_images_of_the_result_only(spied, tmp_path: Path) -> None:
+    panel = spied
+    g = panel.gallery
+    res = panel.search("x", limit=10)
+    other = next(i for i in panel.project.catalog.all_ids() if i not in set(res.ids))
+    bads = [*(h for h in _hostile_ids(tmp_path, panel) if isinstance(h, str)), other]
+    for bad in bads:
+        for msg in (
+            {"type": "tag_images", "ids": [res.ids[0], bad], "tag": "x"},
+            {"type": "untag_images", "ids": [bad], "tag": "x"},
+            {"type": "details", "id": bad},
+        ):
+            reply = _msg(g, **msg)
+            assert (reply["ok"], reply["error"]) == (
+                False,
+                "That image is not part of this project.",
+            )
+    assert panel.project.tags == {} and panel.reads == []
+    assert _msg(g, type="tag_images", ids=[], tag="x")["error"].startswith("Select images")
+    bad_tag = _msg(g, type="tag_images", ids=res.ids[:1], tag="")
+    assert bad_tag["ok"] is False and "Invalid tag" in bad_tag["error"]
+
+
+def test_details_name_the_image_inside_the_project(panel, tmp_path: Path) -> None:
+    """The preview's facts: the name inside the project (never the kernel's path),
+    file size, dimensions, score and rank, tags."""
+    import json
+
+    from PIL import Image
+
+    panel.project.update()
+    panel._refresh_status()
+    res = panel.search("a red disc", limit=5)
+    pid = res.ids[2]
+    res.select([pid]).tag("b", "a")
+    path = res.df.set_index("id").loc[pid, "path"]
+    reply = _msg(panel.gallery, type="details", id=pid)
+    d = reply["details"]
+    with Image.open(path) as im:
+        assert (d["width"], d["height"]) == im.size
+    assert d["name"] == "imgs/" + os.path.basename(path)
+    assert d["bytes"] == os.path.getsize(path) and d["rank"] == 3 and d["kind"] == "image"
+    assert d["score"] == pytest.approx(float(res.scores[2])) and d["tags"] == ["a", "b"]
+    assert str(tmp_path) not in json.dumps(reply)
+
+
+def test_select_all_takes_every_page_shown(panel) -> None:
+    panel.project.update()
+    panel._refresh_status()
+    res = panel.search("a red disc", limit=20)
+    assert len(panel.gallery.items) == 8
+    assert _msg(panel.gallery, type="select_all")["count"] == 20
+    assert panel.selected == res.ids and panel.actions.n_selected == 20
+    panel.above(float(res.scores[4]))  # a filter: all *shown*
+    assert _msg(panel.gallery, type="select_all")["count"] == 5
+    assert panel.selected == res.ids[:5]

@@ -59,7 +59,11 @@ var Request = Object.freeze({
   "CANCEL": "cancel",
   "SET_THRESHOLD": "set_threshold",
   "SET_RANGE": "set_range",
-  "FULL_RANGE": "full_range"
+  "FULL_RANGE": "full_range",
+  "DETAILS": "details",
+  "TAG_IMAGES": "tag_images",
+  "UNTAG_IMAGES": "untag_images",
+  "SELECT_ALL": "select_all"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -126,7 +130,11 @@ var FIELDS = Object.freeze({
   "cancel": Object.freeze({}),
   "set_threshold": Object.freeze({ "side": "Side", "value": "number" }),
   "set_range": Object.freeze({ "lo": "number", "hi": "number" }),
-  "full_range": Object.freeze({})
+  "full_range": Object.freeze({}),
+  "details": Object.freeze({ "id": "string" }),
+  "tag_images": Object.freeze({ "ids": "list", "tag": "string" }),
+  "untag_images": Object.freeze({ "ids": "list", "tag": "string" }),
+  "select_all": Object.freeze({})
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -159,7 +167,11 @@ var PARTS = Object.freeze({
   "cancel": "controls",
   "set_threshold": "chart",
   "set_range": "chart",
-  "full_range": "chart"
+  "full_range": "chart",
+  "details": "gallery",
+  "tag_images": "gallery",
+  "untag_images": "gallery",
+  "select_all": "gallery"
 });
 
 // src/requests.js

@@ -25,6 +25,21 @@ function showMessage(node, text, kind) {
   node.classList.toggle("aisw-error", kind === "error");
   node.setAttribute("role", kind === "error" ? "alert" : "status");
 }
+function fmtBytes(b) {
+  if (b === null || b === void 0) return "?";
+  if (b < 1024) return `${b} B`;
+  return b < 1048576 ? `${(b / 1024).toFixed(1)} KB` : `${(b / 1048576).toFixed(2)} MB`;
+}
+function fmtClock(seconds) {
+  const s = Math.max(0, seconds);
+  const h2 = Math.floor(s / 3600);
+  const m = Math.floor(s % 3600 / 60);
+  const sec = (s % 60).toFixed(1).padStart(4, "0");
+  return h2 ? `${h2}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
+function hasModifier(e) {
+  return e.ctrlKey || e.metaKey || e.altKey;
+}
 function fmtScore(s) {
   return typeof s === "number" && Number.isFinite(s) ? s.toFixed(3) : "\u2013";
 }
@@ -78,7 +93,11 @@ var Request = Object.freeze({
   "CANCEL": "cancel",
   "SET_THRESHOLD": "set_threshold",
   "SET_RANGE": "set_range",
-  "FULL_RANGE": "full_range"
+  "FULL_RANGE": "full_range",
+  "DETAILS": "details",
+  "TAG_IMAGES": "tag_images",
+  "UNTAG_IMAGES": "untag_images",
+  "SELECT_ALL": "select_all"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -145,7 +164,11 @@ var FIELDS = Object.freeze({
   "cancel": Object.freeze({}),
   "set_threshold": Object.freeze({ "side": "Side", "value": "number" }),
   "set_range": Object.freeze({ "lo": "number", "hi": "number" }),
-  "full_range": Object.freeze({})
+  "full_range": Object.freeze({}),
+  "details": Object.freeze({ "id": "string" }),
+  "tag_images": Object.freeze({ "ids": "list", "tag": "string" }),
+  "untag_images": Object.freeze({ "ids": "list", "tag": "string" }),
+  "select_all": Object.freeze({})
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -178,7 +201,11 @@ var PARTS = Object.freeze({
   "cancel": "controls",
   "set_threshold": "chart",
   "set_range": "chart",
-  "full_range": "chart"
+  "full_range": "chart",
+  "details": "gallery",
+  "tag_images": "gallery",
+  "untag_images": "gallery",
+  "select_all": "gallery"
 });
 
 // src/requests.js
@@ -207,31 +234,347 @@ function requester(model, messageEl) {
   };
 }
 
+// src/lightbox.js
+var TINY = 300;
+function createLightbox({ model, send, gallery }) {
+  const urls = new BlobUrls();
+  let current = null;
+  let seq = 0;
+  const img = h("img", { class: "aisw-preview", alt: "" });
+  const prev = h("button", { class: "aisw-lb-nav aisw-lb-prev", text: "\u2039", title: "Previous (\u2190)", "aria-label": "Previous image" });
+  const next = h("button", { class: "aisw-lb-nav aisw-lb-next", text: "\u203A", title: "Next (\u2192)", "aria-label": "Next image" });
+  const close = h("button", { class: "aisw-btn aisw-lb-close", text: "\u2715", title: "Close (Esc)", "aria-label": "Close the preview" });
+  const position = h("span", { class: "aisw-lb-position" });
+  const title = h("span", { class: "aisw-lb-title", id: `aisw-lb-title-${Math.random().toString(36).slice(2, 8)}` });
+  const facts = h("dl", { class: "aisw-lb-facts" });
+  const tagList = h("div", { class: "aisw-lb-tags", "aria-label": "Tags" });
+  const selectBtn = h("button", { class: "aisw-btn aisw-lb-select", "aria-pressed": "false" });
+  const tagBtn = h("button", { class: "aisw-btn aisw-lb-tag", text: "Tag\u2026 (t)" });
+  const similarBtn = h("button", { class: "aisw-btn aisw-lb-similar", text: "\u2248 Similar images" });
+  const tagInput = h("input", { type: "text", class: "aisw-lb-tag-input", placeholder: "tag", "aria-label": "Tag name", maxlength: "100" });
+  const tagHints = h("datalist", { id: `aisw-lb-tags-${Math.random().toString(36).slice(2, 8)}` });
+  tagInput.setAttribute("list", tagHints.id);
+  const tagSelected = h("button", { type: "submit", class: "aisw-btn aisw-primary aisw-lb-tag-selected" });
+  const tagThis = h("button", { type: "button", class: "aisw-btn aisw-lb-tag-this", text: "This image" });
+  const tagCancel = h("button", { type: "button", class: "aisw-btn aisw-lb-tag-cancel", text: "Cancel" });
+  const tagForm = h("form", { class: "aisw-lb-tag-form", hidden: true }, [
+    h("label", { class: "aisw-lb-tag-label", text: "Tag" }),
+    tagInput,
+    tagHints,
+    h("div", { class: "aisw-row" }, [tagSelected, tagThis, tagCancel])
+  ]);
+  const status = h("div", { class: "aisw-lb-status", role: "status" });
+  const stage = h("div", { class: "aisw-lb-stage" }, [img, prev, next]);
+  const side = h("div", { class: "aisw-lb-side" }, [
+    facts,
+    h("div", { class: "aisw-lb-heading", text: "Tags" }),
+    tagList,
+    h("div", { class: "aisw-lb-actions" }, [selectBtn, tagBtn, similarBtn]),
+    tagForm,
+    status
+  ]);
+  const root = h("div", {
+    class: "aisw aisw-lightbox",
+    role: "dialog",
+    "aria-modal": "true",
+    "aria-labelledby": title.id,
+    tabindex: "-1"
+  }, [
+    h("div", { class: "aisw-lb-bar" }, [position, title, h("span", { class: "aisw-spacer" }), close]),
+    h("div", { class: "aisw-lb-main" }, [stage, side])
+  ]);
+  const isOpen = () => root.isConnected;
+  const selected = () => new Set(model.get("selected"));
+  function setSelected(set) {
+    model.set("selected", [...set]);
+    model.save_changes();
+  }
+  function show(item) {
+    const again = current && current.id === item.id;
+    current = item;
+    const mine = ++seq;
+    if (!again) {
+      urls.revokeAll();
+      const thumb = gallery.thumbUrl(item.id);
+      if (thumb) img.src = thumb;
+      else img.removeAttribute("src");
+      img.classList.remove("aisw-pixelated");
+      clear(facts);
+      clear(tagList);
+      status.textContent = "";
+      closeTagForm(false);
+    }
+    img.alt = item.name;
+    title.textContent = item.name;
+    title.title = item.name;
+    const i = gallery.index(item.id);
+    position.textContent = i < 0 ? "" : gallery.position(i);
+    prev.disabled = i < 0 || !gallery.canGo(i, -1);
+    next.disabled = i < 0 || !gallery.canGo(i, 1);
+    updateSelect();
+    if (!isOpen()) {
+      document.body.append(root);
+      root.focus();
+    }
+    if (again) return;
+    send(Request.PREVIEW, { id: item.id }, (reply, buffers) => {
+      if (mine !== seq || !reply.ok || !buffers[0]) return;
+      img.src = urls.make(buffers[0]);
+    });
+    loadDetails(mine);
+  }
+  function loadDetails(mine = seq) {
+    const id = current.id;
+    send(Request.DETAILS, { id }, (reply) => {
+      if (mine !== seq || !reply.ok) return;
+      showDetails(reply.details);
+    });
+  }
+  img.addEventListener("load", () => {
+    img.classList.toggle("aisw-pixelated", img.naturalWidth <= TINY && img.naturalHeight <= TINY);
+  });
+  function showDetails(d) {
+    clear(facts);
+    const row = (k, v) => facts.append(h("dt", { text: k }), h("dd", { text: v }));
+    title.textContent = d.name;
+    title.title = d.name;
+    row("Name", d.name);
+    if (typeof d.score === "number") row("Score", `${fmtScore(d.score)} (#${d.rank})`);
+    if (d.kind === "frame" && typeof d.t === "number") row("Video time", fmtClock(d.t));
+    row("Dimensions", d.width && d.height ? `${d.width} \xD7 ${d.height} px` : "?");
+    row(d.kind === "frame" ? "Video size" : "File size", fmtBytes(d.bytes));
+    clear(tagList);
+    if (!d.tags.length) tagList.append(h("span", { class: "aisw-muted", text: "none" }));
+    for (const t of d.tags) {
+      tagList.append(h("span", { class: "aisw-tag-chip" }, [
+        h("span", { class: "aisw-tag-chip-name", text: t }),
+        h("button", {
+          class: "aisw-tag-chip-x",
+          text: "\xD7",
+          title: `Remove the tag ${t}`,
+          "aria-label": `Remove the tag ${t}`,
+          on: { click: () => untag(t) }
+        })
+      ]));
+    }
+  }
+  function updateSelect() {
+    if (!current) return;
+    const on = selected().has(current.id);
+    selectBtn.textContent = on ? "\u2611 Selected (Space)" : "\u2610 Select (Space)";
+    selectBtn.setAttribute("aria-pressed", String(on));
+    const n = selected().size;
+    tagSelected.textContent = n ? `Tag ${n} selected` : "Tag this image";
+    tagThis.hidden = n === 0;
+  }
+  function toggleSelect() {
+    const sel = selected();
+    if (sel.has(current.id)) sel.delete(current.id);
+    else sel.add(current.id);
+    setSelected(sel);
+  }
+  function openTagForm() {
+    updateSelect();
+    clear(tagHints);
+    for (const t of gallery.knownTags()) tagHints.append(h("option", { value: t }));
+    tagForm.hidden = false;
+    tagInput.value = "";
+    tagInput.focus();
+  }
+  function closeTagForm(refocus = true) {
+    tagForm.hidden = true;
+    if (refocus && isOpen()) root.focus();
+  }
+  function tag(ids) {
+    const t = tagInput.value.trim();
+    if (!t) return tagInput.focus();
+    send(Request.TAG_IMAGES, { ids, tag: t }, (reply) => {
+      if (!reply.ok) {
+        status.textContent = reply.error || "Tagging failed.";
+        return;
+      }
+      status.textContent = `Tagged ${ids.length} ${ids.length === 1 ? "image" : "images"} \u201C${t}\u201D.`;
+      closeTagForm();
+      if (current) loadDetails();
+    });
+  }
+  function untag(t) {
+    send(Request.UNTAG_IMAGES, { ids: [current.id], tag: t }, (reply) => {
+      status.textContent = reply.ok ? `Removed the tag \u201C${t}\u201D.` : reply.error || "Untagging failed.";
+      if (reply.ok && current) loadDetails();
+    });
+  }
+  tagForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const sel = model.get("selected");
+    tag(sel.length ? [...sel] : [current.id]);
+  });
+  tagThis.addEventListener("click", () => tag([current.id]));
+  tagCancel.addEventListener("click", () => closeTagForm());
+  function go(delta) {
+    if (!current) return;
+    const i = gallery.index(current.id);
+    if (i < 0) return;
+    const items = gallery.items();
+    const j = i + delta;
+    if (j >= 0 && j < items.length) show(items[j]);
+    else gallery.turn(delta);
+  }
+  function hide() {
+    if (!isOpen()) return;
+    const id = current ? current.id : null;
+    root.remove();
+    urls.revokeAll();
+    img.removeAttribute("src");
+    current = null;
+    seq += 1;
+    if (id) gallery.focusCard(id);
+  }
+  prev.addEventListener("click", () => go(-1));
+  next.addEventListener("click", () => go(1));
+  close.addEventListener("click", hide);
+  selectBtn.addEventListener("click", toggleSelect);
+  tagBtn.addEventListener("click", openTagForm);
+  similarBtn.addEventListener("click", () => {
+    const id = current.id;
+    hide();
+    send(Request.SIMILAR_ONE, { id });
+  });
+  stage.addEventListener("click", (e) => e.target === stage && hide());
+  root.addEventListener("keydown", (e) => {
+    const typing = e.target === tagInput;
+    if (e.key === "Tab") return trapTab(e);
+    if (hasModifier(e)) return;
+    e.stopPropagation();
+    if (typing) {
+      if (e.key === "Escape") {
+        e.preventDefault();
+        closeTagForm();
+      }
+      return;
+    }
+    const keys = {
+      ArrowLeft: () => go(-1),
+      ArrowRight: () => go(1),
+      Escape: () => tagForm.hidden ? hide() : closeTagForm(),
+      " ": toggleSelect,
+      t: openTagForm
+    };
+    const fn = e.target.tagName === "BUTTON" && e.key === " " ? null : keys[e.key];
+    if (fn) {
+      e.preventDefault();
+      fn();
+    }
+  });
+  function trapTab(e) {
+    const focusable = [...root.querySelectorAll("button, input")].filter(
+      (n) => !n.disabled && n.offsetParent !== null
+    );
+    if (!focusable.length) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    if (e.shiftKey && (document.activeElement === first || document.activeElement === root)) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && document.activeElement === last) {
+      e.preventDefault();
+      first.focus();
+    }
+    e.stopPropagation();
+  }
+  return {
+    show,
+    hide,
+    isOpen,
+    current: () => current,
+    updateSelect,
+    destroy() {
+      hide();
+      urls.revokeAll();
+    }
+  };
+}
+
 // src/gallery.js
+var CHIPS = 3;
+var KEYS = [
+  ["\u2190 \u2192 \u2191 \u2193", "move between images"],
+  ["Shift + arrows", "select a range"],
+  ["Space", "select or deselect"],
+  ["Shift + click", "select a range"],
+  ["Ctrl/\u2318 + A", "select all results (every page)"],
+  ["Enter", "open the preview"],
+  ["t", "tag the selection (or this image)"],
+  ["Esc", "clear the selection"],
+  ["Home / End", "first / last image of the page"],
+  ["Page Up / Down", "previous / next page"],
+  ["In the preview", "\u2190 \u2192 previous / next \xB7 Space select \xB7 t tag \xB7 Esc close"]
+];
 function render({ model, el }) {
   el.classList.add("aisw", "aisw-gallery");
   const message = h("div", { class: "aisw-message", hidden: true });
   const send = requester(model, message);
   const urls = new BlobUrls();
-  const previewUrls = new BlobUrls();
   let token = 0;
   let cards = /* @__PURE__ */ new Map();
+  let order = [];
+  let activeId = null;
+  let anchorId = null;
+  let rangeBase = null;
+  let afterBuild = null;
   const countLabel = h("span", { class: "aisw-count", "aria-live": "polite" });
-  const prevBtn = h("button", { class: "aisw-btn", text: "\u2039 Prev", title: "Previous page" });
-  const nextBtn = h("button", { class: "aisw-btn", text: "Next \u203A", title: "Next page" });
+  const prevBtn = h("button", { class: "aisw-btn", text: "\u2039 Prev", title: "Previous page (Page Up)" });
+  const nextBtn = h("button", { class: "aisw-btn", text: "Next \u203A", title: "Next page (Page Down)" });
   const selectPageBtn = h("button", { class: "aisw-btn", text: "Select page" });
   const clearBtn = h("button", { class: "aisw-btn", text: "Clear selection" });
+  const selCount = h("span", { class: "aisw-sel-count aisw-muted", "aria-live": "polite" });
   const viewBtn = h("button", { class: "aisw-btn aisw-view-toggle", hidden: true });
+  const tagFilter = h("select", { class: "aisw-tag-filter", "aria-label": "Show only the images with this tag" });
+  const tagFilterWrap = h("label", { class: "aisw-tag-filter-wrap", hidden: true }, [
+    h("span", { class: "aisw-muted", text: "Tag" }),
+    tagFilter
+  ]);
+  const helpBtn = h("button", {
+    class: "aisw-btn aisw-help-btn",
+    text: "?",
+    title: "Keyboard shortcuts (?)",
+    "aria-label": "Keyboard shortcuts",
+    "aria-expanded": "false"
+  });
   const toolbar = h("div", { class: "aisw-toolbar" }, [
     prevBtn,
     countLabel,
     nextBtn,
     viewBtn,
+    tagFilterWrap,
     h("span", { class: "aisw-spacer" }),
+    selCount,
     selectPageBtn,
-    clearBtn
+    clearBtn,
+    helpBtn
   ]);
-  const grid = h("div", { class: "aisw-grid", role: "list" });
+  const help = h("div", { class: "aisw-help", role: "dialog", "aria-label": "Keyboard shortcuts", hidden: true, tabindex: "-1" }, [
+    h("div", { class: "aisw-help-title", text: "Keyboard (click a thumbnail or Tab to the grid first)" }),
+    h("dl", {}, KEYS.flatMap(([k, what]) => [h("dt", {}, [h("kbd", { text: k })]), h("dd", { text: what })])),
+    h("button", { class: "aisw-btn aisw-help-close", text: "Close" })
+  ]);
+  const tagInput = h("input", { type: "text", class: "aisw-grid-tag-input", placeholder: "tag", "aria-label": "Tag name", maxlength: "100" });
+  const tagHints = h("datalist", { id: `aisw-tags-${Math.random().toString(36).slice(2, 8)}` });
+  tagInput.setAttribute("list", tagHints.id);
+  const tagWhat = h("span", { class: "aisw-grid-tag-what" });
+  const tagForm = h("form", { class: "aisw-row aisw-grid-tag-form", hidden: true, "data-lm-suppress-shortcuts": "true" }, [
+    tagWhat,
+    tagInput,
+    tagHints,
+    h("button", { type: "submit", class: "aisw-btn aisw-primary", text: "Tag" }),
+    h("button", { type: "button", class: "aisw-btn aisw-grid-tag-cancel", text: "Cancel" })
+  ]);
+  const grid = h("div", {
+    class: "aisw-grid",
+    role: "listbox",
+    "aria-multiselectable": "true",
+    "aria-label": "Results"
+  });
   const segBody = h("tbody");
   const segTable = h("table", { class: "aisw-segments", hidden: true }, [
     h("thead", {}, [
@@ -240,11 +583,6 @@ function render({ model, el }) {
     segBody
   ]);
   const empty = h("div", { class: "aisw-empty aisw-muted", text: "No results yet." });
-  const overlayImg = h("img", { class: "aisw-preview", alt: "" });
-  const overlayCaption = h("div", { class: "aisw-preview-caption" });
-  const overlay = h("div", { class: "aisw-overlay aisw-lightbox", hidden: true, tabindex: "-1" }, [
-    h("div", { class: "aisw-preview-box" }, [overlayImg, overlayCaption])
-  ]);
   const compareBody = h("div", { class: "aisw-compare-body" });
   const compareTitle = h("div", { class: "aisw-compare-title", role: "heading", "aria-level": "3" });
   const compareTrash = h("button", { class: "aisw-btn aisw-danger aisw-compare-trash" });
@@ -256,11 +594,43 @@ function render({ model, el }) {
       h("div", { class: "aisw-row" }, [h("span", { class: "aisw-spacer" }), compareTrash, compareClose])
     ])
   ]);
-  el.append(toolbar, message, grid, segTable, empty, overlay, compare);
+  el.append(toolbar, help, tagForm, message, grid, segTable, empty, compare);
   viewBtn.addEventListener("click", () => {
     model.set("view", model.get("view") === View.SEGMENTS ? View.GRID : View.SEGMENTS);
     model.save_changes();
   });
+  const kb = fmtBytes;
+  const page = () => model.get("page");
+  const pages = () => Math.max(1, Math.ceil(model.get("total") / model.get("page_size")));
+  const items = () => model.get("items");
+  const indexOf = (id) => order.indexOf(id);
+  const lightbox = createLightbox({
+    model,
+    send,
+    gallery: {
+      items,
+      index: indexOf,
+      thumbUrl: (id) => cards.get(id) && cards.get(id).img.getAttribute("src") || null,
+      position: (i) => `${page() * model.get("page_size") + i + 1} of ${model.get("total")}`,
+      canGo: (i, d) => d < 0 ? i > 0 || page() > 0 : i + 1 < order.length || page() + 1 < pages(),
+      turn: (d) => turnPage(d, d > 0 ? "first" : "last"),
+      knownTags: () => (model.get("tags") || []).map((t) => t.tag),
+      focusCard: (id) => setActive(id, true)
+    }
+  });
+  const openPreview = (id, other = null) => {
+    const it = cards.get(id);
+    if (it) lightbox.show(it.item);
+    else if (other) lightbox.show(other);
+  };
+  function turnPage(delta, land) {
+    const p = page() + delta;
+    if (p < 0 || p >= pages()) return false;
+    afterBuild = land;
+    model.set("page", p);
+    model.save_changes();
+    return true;
+  }
   function buildSegments() {
     clear(segBody);
     const segs = model.get("segments") || [];
@@ -272,7 +642,7 @@ function render({ model, el }) {
         h("td", { text: String(s.frames) }),
         h("td", { text: fmtScore(s.score) })
       ]);
-      if (s.id) row.addEventListener("click", () => send(Request.PREVIEW, { id: s.id }, showPreview));
+      if (s.id) row.addEventListener("click", () => openPreview(s.id, { id: s.id, name: s.name, time: "" }));
       segBody.append(row);
     }
     updateView();
@@ -286,51 +656,60 @@ function render({ model, el }) {
     grid.hidden = segs;
     for (const b of [prevBtn, nextBtn, countLabel]) b.hidden = segs;
   }
-  const closeOverlay = () => {
-    overlay.hidden = true;
-    previewUrls.revokeAll();
-    overlayImg.removeAttribute("src");
-  };
-  overlay.addEventListener("click", closeOverlay);
-  overlay.addEventListener("keydown", (e) => e.key === "Escape" && closeOverlay());
-  const page = () => model.get("page");
-  const pages = () => Math.max(1, Math.ceil(model.get("total") / model.get("page_size")));
-  prevBtn.addEventListener("click", () => {
-    if (page() > 0) {
-      model.set("page", page() - 1);
-      model.save_changes();
-    }
-  });
-  nextBtn.addEventListener("click", () => {
-    if (page() + 1 < pages()) {
-      model.set("page", page() + 1);
-      model.save_changes();
-    }
-  });
-  clearBtn.addEventListener("click", () => {
-    model.set("selected", []);
-    model.save_changes();
-  });
+  prevBtn.addEventListener("click", () => turnPage(-1, null));
+  nextBtn.addEventListener("click", () => turnPage(1, null));
+  clearBtn.addEventListener("click", () => setSelected(/* @__PURE__ */ new Set()));
   selectPageBtn.addEventListener("click", () => {
     const sel = new Set(model.get("selected"));
-    for (const it of model.get("items")) sel.add(it.id);
-    model.set("selected", [...sel]);
-    model.save_changes();
+    for (const id of order) sel.add(id);
+    setSelected(sel);
   });
-  function toggle(id, on) {
-    const sel = new Set(model.get("selected"));
-    if (on) sel.add(id);
-    else sel.delete(id);
-    model.set("selected", [...sel]);
+  function setSelected(set) {
+    model.set("selected", [...set]);
     model.save_changes();
+  }
+  function toggle(id) {
+    const sel = new Set(model.get("selected"));
+    if (sel.has(id)) sel.delete(id);
+    else sel.add(id);
+    anchorId = id;
+    rangeBase = null;
+    setSelected(sel);
+  }
+  function selectRange(id) {
+    if (anchorId === null || indexOf(anchorId) < 0) {
+      toggle(id);
+      return;
+    }
+    if (rangeBase === null) rangeBase = new Set(model.get("selected"));
+    const [a, b] = [indexOf(anchorId), indexOf(id)].sort((x, y) => x - y);
+    const sel = new Set(rangeBase);
+    for (const i of order.slice(a, b + 1)) sel.add(i);
+    setSelected(sel);
+  }
+  let allCount = null;
+  function selectAll() {
+    send(Request.SELECT_ALL, {}, (reply) => {
+      if (!reply.ok) return;
+      allCount = reply.count;
+      showMessage(message, `Selected all ${reply.count} images shown (every page).`, "info");
+    });
   }
   function updateSelection() {
     const sel = new Set(model.get("selected"));
     for (const [id, c] of cards) {
-      c.box.checked = sel.has(id);
-      c.card.classList.toggle("aisw-selected", sel.has(id));
+      const on = sel.has(id);
+      c.box.checked = on;
+      c.card.classList.toggle("aisw-selected", on);
+      c.card.setAttribute("aria-selected", String(on));
     }
     clearBtn.disabled = sel.size === 0;
+    if (allCount !== null && sel.size !== allCount) {
+      allCount = null;
+      showMessage(message, "", "info");
+    }
+    selCount.textContent = sel.size ? `${sel.size} selected` : "";
+    lightbox.updateSelect();
   }
   function updateToolbar() {
     const total = model.get("total");
@@ -341,6 +720,152 @@ function render({ model, el }) {
     prevBtn.disabled = page() === 0;
     nextBtn.disabled = page() + 1 >= pages();
   }
+  function updateTags() {
+    const tags = model.get("tags") || [];
+    const chosen = model.get("tag_filter");
+    clear(tagFilter);
+    tagFilter.append(h("option", { value: "", text: "All images" }));
+    const names = tags.map((t) => t.tag);
+    if (chosen && !names.includes(chosen)) tags.unshift({ tag: chosen, n: 0 });
+    for (const t of tags) tagFilter.append(h("option", { value: t.tag, text: `${t.tag} (${t.n})` }));
+    tagFilter.value = chosen || "";
+    tagFilterWrap.hidden = tags.length === 0 && !chosen;
+    tagFilterWrap.classList.toggle("aisw-tag-filter-on", Boolean(chosen));
+    updateEmpty();
+  }
+  tagFilter.addEventListener("change", () => setTagFilter(tagFilter.value));
+  function setTagFilter(tag) {
+    model.set("tag_filter", tag);
+    model.save_changes();
+  }
+  function updateEmpty() {
+    const tag = model.get("tag_filter");
+    empty.textContent = tag && model.get("empty_text") !== "No results yet." ? `No results tagged \u201C${tag}\u201D here. Choose \u201CAll images\u201D in the tag filter to see the others.` : model.get("empty_text");
+  }
+  function toggleHelp(on = help.hidden) {
+    help.hidden = !on;
+    helpBtn.setAttribute("aria-expanded", String(on));
+    if (on) help.focus();
+    else if (activeId) setActive(activeId, true);
+  }
+  helpBtn.addEventListener("click", () => toggleHelp());
+  help.querySelector(".aisw-help-close").addEventListener("click", () => toggleHelp(false));
+  help.addEventListener("keydown", (e) => {
+    if (hasModifier(e) || e.key === "Tab") return;
+    e.stopPropagation();
+    if (e.key === "Escape" || e.key === "?") {
+      e.preventDefault();
+      toggleHelp(false);
+    }
+  });
+  let tagIds = [];
+  function openTagForm() {
+    const sel = model.get("selected");
+    tagIds = sel.length ? [...sel] : activeId ? [activeId] : [];
+    if (!tagIds.length) return;
+    tagWhat.textContent = sel.length ? `Tag the ${sel.length} selected ${sel.length === 1 ? "image" : "images"}:` : `Tag ${cards.get(activeId).item.name}:`;
+    clear(tagHints);
+    for (const t of model.get("tags") || []) tagHints.append(h("option", { value: t.tag }));
+    tagForm.hidden = false;
+    tagInput.value = "";
+    tagInput.focus();
+  }
+  function closeTagForm() {
+    tagForm.hidden = true;
+    if (activeId) setActive(activeId, true);
+  }
+  tagForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const tag = tagInput.value.trim();
+    if (!tag) return;
+    send(Request.TAG_IMAGES, { ids: tagIds, tag }, (reply) => reply.ok && closeTagForm());
+  });
+  tagForm.querySelector(".aisw-grid-tag-cancel").addEventListener("click", closeTagForm);
+  tagForm.addEventListener("keydown", (e) => {
+    if (hasModifier(e) || e.key === "Tab") return;
+    e.stopPropagation();
+    if (e.key === "Escape") {
+      e.preventDefault();
+      closeTagForm();
+    }
+  });
+  el.addEventListener("keydown", (e) => {
+    if (hasModifier(e) || e.key === "Tab" || e.key === "Escape" || e.key === "Enter" && e.shiftKey) return;
+    e.stopPropagation();
+  });
+  function setActive(id, focus) {
+    if (!cards.has(id)) return;
+    if (activeId !== id && cards.has(activeId)) cards.get(activeId).card.tabIndex = -1;
+    activeId = id;
+    const card = cards.get(id).card;
+    card.tabIndex = 0;
+    if (focus) {
+      card.focus({ preventScroll: true });
+      card.scrollIntoView({ block: "nearest", inline: "nearest" });
+    }
+  }
+  function vertical(dir) {
+    const cur = cards.get(activeId).card.getBoundingClientRect();
+    const cx = cur.left + cur.width / 2;
+    let best = null;
+    let bestKey = null;
+    for (const id of order) {
+      const r = cards.get(id).card.getBoundingClientRect();
+      const beyond = dir > 0 ? r.top >= cur.bottom - 1 : r.bottom <= cur.top + 1;
+      if (!beyond) continue;
+      const key = [Math.round(dir > 0 ? r.top : -r.bottom), Math.abs(r.left + r.width / 2 - cx)];
+      if (!bestKey || key[0] < bestKey[0] || key[0] === bestKey[0] && key[1] < bestKey[1]) {
+        best = id;
+        bestKey = key;
+      }
+    }
+    return best;
+  }
+  function moveTo(id, extend) {
+    if (id === null || id === void 0) return;
+    if (extend) {
+      if (anchorId === null || indexOf(anchorId) < 0) {
+        anchorId = activeId;
+        rangeBase = null;
+      }
+      setActive(id, true);
+      selectRange(id);
+    } else {
+      rangeBase = null;
+      setActive(id, true);
+    }
+  }
+  grid.addEventListener("keydown", (e) => {
+    const card = e.target.closest(".aisw-card");
+    if (!card || !cards.has(card.dataset.id)) return;
+    if (activeId !== card.dataset.id) setActive(card.dataset.id, false);
+    const i = indexOf(activeId);
+    const mod = e.ctrlKey || e.metaKey;
+    let done = true;
+    if (mod && !e.altKey && (e.key === "a" || e.key === "A")) selectAll();
+    else if (hasModifier(e) || e.key === "Tab") return;
+    else if (e.key === "Enter" && e.shiftKey) return;
+    else if (e.key === "ArrowRight") moveTo(order[Math.min(i + 1, order.length - 1)], e.shiftKey);
+    else if (e.key === "ArrowLeft") moveTo(order[Math.max(i - 1, 0)], e.shiftKey);
+    else if (e.key === "ArrowDown") moveTo(vertical(1), e.shiftKey);
+    else if (e.key === "ArrowUp") moveTo(vertical(-1), e.shiftKey);
+    else if (e.key === "Home") moveTo(order[0], e.shiftKey);
+    else if (e.key === "End") moveTo(order[order.length - 1], e.shiftKey);
+    else if (e.key === "PageDown") turnPage(1, "first");
+    else if (e.key === "PageUp") turnPage(-1, "first");
+    else if (e.key === " ") toggle(activeId);
+    else if (e.key === "Enter") openPreview(activeId);
+    else if (e.key === "t") openTagForm();
+    else if (e.key === "?") toggleHelp(true);
+    else if (e.key === "Escape") {
+      if (!model.get("selected").length) return;
+      anchorId = null;
+      rangeBase = null;
+      setSelected(/* @__PURE__ */ new Set());
+    } else done = false;
+    e.stopPropagation();
+    if (done) e.preventDefault();
+  });
   function groupHeader(it) {
     const n = it.group_size;
     const copies = n - 1;
@@ -373,7 +898,6 @@ function render({ model, el }) {
   }
   const compareUrls = new BlobUrls();
   let compareGroup = null;
-  const kb = (b) => b === null || b === void 0 ? "?" : b < 1024 ? `${b} B` : b < 1048576 ? `${(b / 1024).toFixed(1)} KB` : `${(b / 1048576).toFixed(2)} MB`;
   function openCompare(group) {
     compareGroup = group;
     send(Request.COMPARE, { group }, showCompare);
@@ -431,68 +955,139 @@ function render({ model, el }) {
   compareClose.addEventListener("click", closeCompare);
   compare.addEventListener("click", (e) => e.target === compare && closeCompare());
   compare.addEventListener("keydown", (e) => e.key === "Escape" && closeCompare());
+  function chipsOf(it) {
+    const tags = it.tags || [];
+    const shown = tags.slice(0, CHIPS);
+    const row = h("div", { class: "aisw-card-tags", title: tags.length ? `Tags: ${tags.join(", ")}` : null }, [
+      ...shown.map((t) => h("span", {
+        class: "aisw-tag-chip",
+        text: t,
+        title: `Show only the images tagged ${t}`,
+        dataset: { tag: t },
+        on: {
+          click: (e) => {
+            e.stopPropagation();
+            setTagFilter(t);
+          }
+        }
+      })),
+      tags.length > CHIPS ? h("span", { class: "aisw-tag-more", text: `+${tags.length - CHIPS}` }) : null
+    ]);
+    row.hidden = tags.length === 0;
+    return row;
+  }
+  function buildCard(it) {
+    const id = it.id;
+    const img = h("img", { class: "aisw-thumb", alt: it.name, loading: "eager", decoding: "async" });
+    const box = h("input", { type: "checkbox", class: "aisw-check", tabindex: "-1", "aria-label": `Select ${it.name}` });
+    box.addEventListener("click", (e) => {
+      e.stopPropagation();
+      if (e.shiftKey) selectRange(id);
+      else toggle(id);
+      setActive(id, true);
+    });
+    const menu = h("button", {
+      class: "aisw-similar-one",
+      text: "\u2248",
+      tabindex: "-1",
+      title: "Search similar to this image",
+      "aria-label": `Search similar to ${it.name}`,
+      on: { click: (e) => {
+        e.stopPropagation();
+        send(Request.SIMILAR_ONE, { id });
+      } }
+    });
+    const frame = h("div", { class: "aisw-frame", title: "Click to enlarge (Enter); Shift+click selects a range" }, [img]);
+    const caption = h("div", { class: "aisw-caption" }, [
+      it.best ? h("span", { class: "aisw-best-badge", text: "keep", title: "The copy kept: only proposed until you trash the others" }) : null,
+      it.match ? h("span", { class: "aisw-match", text: it.match, title: `How this copy matches the kept one: ${it.match}` }) : null,
+      h("span", { class: "aisw-score", text: fmtScore(it.score) }),
+      it.time ? h("span", { class: "aisw-time", text: it.time, title: `time in ${it.name}` }) : null,
+      h("span", { class: "aisw-name", text: it.name, title: it.path || it.name })
+    ]);
+    const tags = chipsOf(it);
+    const card = h("div", {
+      class: it.best ? "aisw-card aisw-best" : "aisw-card",
+      role: "option",
+      tabindex: "-1",
+      "aria-selected": "false",
+      "aria-label": it.name,
+      dataset: { id, rank: String(it.rank) }
+    }, [frame, box, menu, caption, tags]);
+    card.addEventListener("click", (e) => {
+      if (e.shiftKey) selectRange(id);
+      else if (e.ctrlKey || e.metaKey) toggle(id);
+      else {
+        setActive(id, true);
+        openPreview(id);
+        return;
+      }
+      setActive(id, true);
+    });
+    card.addEventListener("mousedown", (e) => e.shiftKey && e.preventDefault());
+    return { card, img, box, tags, item: it };
+  }
   function buildPage() {
+    const list = items();
+    const ids = list.map((it) => it.id);
+    const focused = grid.contains(document.activeElement);
+    if (ids.length && ids.length === order.length && ids.every((id, i) => id === order[i])) {
+      for (const it of list) {
+        const c = cards.get(it.id);
+        const chips = chipsOf(it);
+        c.tags.replaceWith(chips);
+        c.tags = chips;
+        c.item = it;
+      }
+      const cur = lightbox.current();
+      if (cur && cards.has(cur.id)) lightbox.show(cards.get(cur.id).item);
+      return;
+    }
     urls.revokeAll();
     clear(grid);
     cards = /* @__PURE__ */ new Map();
+    order = ids;
     token += 1;
     delete el.dataset.painted;
-    const items = model.get("items");
-    empty.hidden = items.length > 0;
-    empty.textContent = model.get("empty_text");
+    empty.hidden = list.length > 0;
+    updateEmpty();
     let group;
-    for (const it of items) {
+    for (const it of list) {
       if (it.group !== void 0 && it.group !== group) {
         group = it.group;
         grid.append(groupHeader(it));
       }
-      const img = h("img", { class: "aisw-thumb", alt: it.name, loading: "eager", decoding: "async" });
-      const box = h("input", { type: "checkbox", class: "aisw-check", "aria-label": `Select ${it.name}` });
-      box.addEventListener("change", () => toggle(it.id, box.checked));
-      const menu = h("button", {
-        class: "aisw-similar-one",
-        text: "\u2248",
-        title: "Search similar to this image",
-        "aria-label": `Search similar to ${it.name}`,
-        on: { click: (e) => {
-          e.stopPropagation();
-          send(Request.SIMILAR_ONE, { id: it.id });
-        } }
-      });
-      const frame = h("div", { class: "aisw-frame", title: "Click to enlarge" }, [img]);
-      frame.addEventListener("click", () => send(Request.PREVIEW, { id: it.id }, showPreview));
-      const caption = h("div", { class: "aisw-caption" }, [
-        it.best ? h("span", { class: "aisw-best-badge", text: "keep", title: "The copy kept: only proposed until you trash the others" }) : null,
-        it.match ? h("span", { class: "aisw-match", text: it.match, title: `How this copy matches the kept one: ${it.match}` }) : null,
-        h("span", { class: "aisw-score", text: fmtScore(it.score) }),
-        it.time ? h("span", { class: "aisw-time", text: it.time, title: `time in ${it.name}` }) : null,
-        h("span", { class: "aisw-name", text: it.name, title: it.path || it.name })
-      ]);
-      const card = h("div", { class: it.best ? "aisw-card aisw-best" : "aisw-card", role: "listitem", dataset: { id: it.id, rank: String(it.rank) } }, [
-        frame,
-        box,
-        menu,
-        caption
-      ]);
-      grid.append(card);
-      cards.set(it.id, { card, img, box });
+      const c = buildCard(it);
+      grid.append(c.card);
+      cards.set(it.id, c);
+    }
+    const land = afterBuild;
+    afterBuild = null;
+    const keep = cards.has(activeId) ? activeId : null;
+    const target = land === "last" ? order[order.length - 1] : land === "first" ? order[0] : keep || order[0];
+    if (target) setActive(target, focused && !lightbox.isOpen());
+    else activeId = null;
+    if (lightbox.isOpen()) {
+      const cur = lightbox.current();
+      if (land && target) lightbox.show(cards.get(target).item);
+      else if (!cur || !cards.has(cur.id)) lightbox.hide();
     }
     updateSelection();
     updateToolbar();
-    if (items.length) {
-      const page2 = token;
-      send(Request.THUMBS, { ids: items.map((i) => i.id) }, (reply, buffers) => {
-        if (page2 === token) paint(page2, reply, buffers);
+    if (list.length) {
+      const mine = token;
+      send(Request.THUMBS, { ids }, (reply, buffers) => {
+        if (mine === token) paint(mine, reply, buffers);
       });
     } else {
       el.dataset.painted = String(token);
     }
   }
-  function paint(page2, reply, buffers) {
+  function paint(mine, reply, buffers) {
     let pending = 0;
     const done = () => {
       pending -= 1;
-      if (pending <= 0 && page2 === token) el.dataset.painted = String(page2);
+      if (pending <= 0 && mine === token) el.dataset.painted = String(mine);
     };
     (reply.ids || []).forEach((id, i) => {
       const c = cards.get(id);
@@ -502,32 +1097,24 @@ function render({ model, el }) {
       c.img.addEventListener("error", done, { once: true });
       c.img.src = urls.make(buffers[i]);
     });
-    if (pending === 0) el.dataset.painted = String(page2);
-  }
-  function showPreview(reply, buffers) {
-    if (!reply.ok) return;
-    previewUrls.revokeAll();
-    if (buffers[0]) overlayImg.src = previewUrls.make(buffers[0]);
-    overlayImg.alt = reply.name;
-    const at = reply.time ? ` \xB7 t ${reply.time}` : "";
-    overlayCaption.textContent = `${reply.name}${at} \xB7 score ${fmtScore(reply.score)}`;
-    overlay.hidden = false;
-    overlay.focus();
+    if (pending === 0) el.dataset.painted = String(mine);
   }
   model.on("change:items", buildPage);
   model.on("change:segments", buildSegments);
   model.on("change:view", updateView);
   model.on("change:selected", updateSelection);
+  model.on("change:tags change:tag_filter", updateTags);
   model.on("change:total change:page change:page_size", updateToolbar);
-  model.on("change:empty_text", () => empty.textContent = model.get("empty_text"));
+  model.on("change:empty_text", updateEmpty);
   const updateMessage = () => showMessage(message, model.get("message"), model.get("message_kind"));
   model.on("change:message change:message_kind", updateMessage);
   updateMessage();
+  updateTags();
   buildPage();
   buildSegments();
   return () => {
     urls.revokeAll();
-    previewUrls.revokeAll();
+    lightbox.destroy();
     compareUrls.revokeAll();
   };
 }

@@ -69,11 +69,13 @@ class SelectionActions:
     def _tag(self, tag: str, count: int) -> None:
         target = self._acted_on(count)
         target.tag(tag)
+        self._tags_changed()  # type: ignore[attr-defined]
         self._done(f"Tagged {len(target)} images {tag!r}.")
 
     def _untag(self, tag: str, count: int) -> None:
         target = self._acted_on(count)
         target.untag(tag)
+        self._tags_changed()  # type: ignore[attr-defined]
         self._done(f"Removed the tag {tag!r} from {len(target)} images.")
 
     def _copy(self, dir: str, count: int) -> None:

@@ -33,6 +33,7 @@ from ._chart import ScoreFilters
 from ._curate import Curation
 from ._dispatch import Requests
 from ._eta import Eta
+from ._gallery import GalleryRequests
 from ._jobs import Jobs, Work
 from ._parts import Actions, Controls, Gallery, ScoreChart
 from ._protocol import (
@@ -57,7 +58,7 @@ _LABELS = {
 }
 
 
-class SearchPanel(Requests, ScoreFilters, Curation, SelectionActions, W.VBox):
+class SearchPanel(Requests, ScoreFilters, Curation, SelectionActions, GalleryRequests, W.VBox):
     """Search a project by prompt, diversity or example images; filter the result by
     one score threshold on its chart; select images and act on them with the "With N selected ▾" menu (save,
     tag, untag, copy, move, delete to the trash with Undo, export, search similar).
@@ -162,6 +163,10 @@ class SearchPanel(Requests, ScoreFilters, Curation, SelectionActions, W.VBox):
             Request.SET_THRESHOLD: self._set_threshold,
             Request.SET_RANGE: self._set_range,
             Request.FULL_RANGE: self.full_range,
+            Request.DETAILS: self._details,
+            Request.TAG_IMAGES: self._tag_images,
+            Request.UNTAG_IMAGES: self._untag_images,
+            Request.SELECT_ALL: self._select_all,
         }
         for part, widget in self._parts.items():
             widget.on_msg(lambda _w, msg, _bufs, part=part: self._dispatch(part, msg))
@@ -169,6 +174,7 @@ class SearchPanel(Requests, ScoreFilters, Curation, SelectionActions, W.VBox):
         self.gallery.observe(self._locked(lambda _: self._show_page()), "page")
         self.gallery.observe(self._locked(self._on_selected), "selected")
         self.gallery.observe(self._on_gallery_selected, "selected")
+        self.gallery.observe(self._locked(self._on_tag_filter), "tag_filter")
         self.controls.observe(self._locked(self._on_mode), "mode")
         self._update_counts()
         self._stop = threading.Event()
@@ -442,7 +448,9 @@ class SearchPanel(Requests, ScoreFilters, Curation, SelectionActions, W.VBox):
         tab = Tab(self._result, self._title, self._filter)
         a = self.actions
         with a.hold_sync():
-            a.header = _results.header(self.controls.mode, tab, self._view_df)
+            a.header = _results.header(
+                self.controls.mode, tab, self._view_df, tag=self.gallery.tag_filter
+            )
             a.n_shown = len(self._view_df)
             a.n_selected = len(sel)
             a.n_hidden = sum(1 for i in sel if i not in shown)
@@ -461,8 +469,7 @@ class SearchPanel(Requests, ScoreFilters, Curation, SelectionActions, W.VBox):
             view = res.filter(between=(lo, hi))  # type: ignore[arg-type]
         else:
             view = res
-        self._view = view
-        self._view_df = view.df if view is not None else self._view_df.iloc[0:0]
+        self._view, self._view_df = self._narrow_to_tag(view, self._view_df.iloc[0:0])
         self._count_extra_copies()
         self._show_filter(kind, self.score_range)
         segments = _results.segments(view, self._view_df)
@@ -483,6 +490,7 @@ class SearchPanel(Requests, ScoreFilters, Curation, SelectionActions, W.VBox):
     def _show_page(self) -> None:
         ps, page = self.gallery.page_size, self.gallery.page
         rows = self._view_df.iloc[page * ps : (page + 1) * ps]
+        tags = self._page_tags(rows)
         self.gallery.items = [
             {
                 "id": r.id,
@@ -491,6 +499,7 @@ class SearchPanel(Requests, ScoreFilters, Curation, SelectionActions, W.VBox):
                 "score": None if pd.isna(r.score) else float(r.score),
                 "rank": int(r.rank),
                 "time": "" if pd.isna(r.t) else _media.clock(r.t),  # a video frame's time
+                "tags": tags.get(r.id, []),
                 **group,
             }
             for r, group in zip(rows.itertuples(index=False), self._group_fields(rows), strict=True)

@@ -1,8 +1,8 @@
 """The anywidget parts of the panel. They hold view state only; the panel
 (``_panel.py``) answers their requests (``_protocol.py``) through the public Project
 API. Traits are set by Python and displayed by the front end, except the view's
-selections the front end writes: ``Controls.mode``, ``Gallery.page`` and
-``Gallery.selected``."""
+selections the front end writes: ``Controls.mode``, ``Gallery.page``,
+``Gallery.selected`` and ``Gallery.tag_filter``."""
 
 from __future__ import annotations
 
@@ -94,6 +94,10 @@ class Gallery(_Part):
     # rows {name, path, start, end, frames, score, id (the best frame)}.
     segments = t.List(t.Dict()).tag(sync=True)
     view = _enum(View, "grid").tag(sync=True)
+    # The tag filter: the tags of the images the score filter lets through, {tag, n}
+    # (set by Python), and the one chosen (written by the front end; "" for none).
+    tags = t.List(t.Dict()).tag(sync=True)
+    tag_filter = t.Unicode("").tag(sync=True)
 
 
 class Actions(_Part):

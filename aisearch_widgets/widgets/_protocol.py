@@ -77,6 +77,10 @@ class Request(StrEnum):
     SET_THRESHOLD = "set_threshold"
     SET_RANGE = "set_range"
     FULL_RANGE = "full_range"
+    DETAILS = "details"
+    TAG_IMAGES = "tag_images"
+    UNTAG_IMAGES = "untag_images"
+    SELECT_ALL = "select_all"
 
 
 #: The one message type Python sends: the answer to a request.
@@ -240,6 +244,23 @@ SPECS: dict[Request, Spec] = {
         Part.CHART, {"lo": "number", "hi": "number"}, doc="a brushed score range, ends included"
     ),
     Request.FULL_RANGE: Spec(Part.CHART, doc="no score filter"),
+    # The gallery's own requests (keyboard, preview, tag chips): ids of the result only.
+    Request.DETAILS: Spec(
+        Part.GALLERY,
+        {"id": "string"},
+        reply={"details": "object"},
+        doc="what the preview says of one image shown: name in the project, size, "
+        "dimensions, score, tags, video time",
+    ),
+    Request.TAG_IMAGES: Spec(
+        Part.GALLERY, {"ids": "list", "tag": "string"}, doc="add a tag to these images"
+    ),
+    Request.UNTAG_IMAGES: Spec(
+        Part.GALLERY, {"ids": "list", "tag": "string"}, doc="remove a tag from these images"
+    ),
+    Request.SELECT_ALL: Spec(
+        Part.GALLERY, reply={"count": "integer"}, doc="select every image shown (all pages)"
+    ),
 }
 
 #: Requests that run off the comm handler, on a worker thread (``_jobs.py``): the

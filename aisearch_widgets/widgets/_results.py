@@ -89,9 +89,10 @@ def title(res: Collection, names: dict[str, str] | None = None) -> str:
     return str(kind or "Result").capitalize()
 
 
-def header(mode: str, tab: Tab, shown: pd.DataFrame) -> str:
+def header(mode: str, tab: Tab, shown: pd.DataFrame, tag: str = "") -> str:
     """The result bar's header: the tab's title, how many images are shown of how
-    many, and the score filter. ``shown``: the rows the gallery shows."""
+    many, the score filter and the tag filter (``tag``: the one chosen, "" for none).
+    ``shown``: the rows the gallery shows."""
     res = tab.result
     if res is None:
         return f"{_TAB_NAME.get(Mode(mode), mode)}: no results yet"
@@ -110,6 +111,8 @@ def header(mode: str, tab: Tab, shown: pd.DataFrame) -> str:
         "below": f" · below {hi:.3f}" if hi is not None else "",
         "between": f" · {lo:.3f} – {hi:.3f}" if lo is not None and hi is not None else "",
     }.get(kind, "")
+    if tag:
+        flt += f" · tagged {tag!r}"
     return f"{tab.title} · {count}{flt}"
 
 

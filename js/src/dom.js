@@ -35,6 +35,27 @@ export function showMessage(node, text, kind) {
   node.setAttribute("role", kind === "error" ? "alert" : "status");
 }
 
+/** A file size as people read it: "812 B", "4.2 KB", "1.31 MB"; "?" when unknown. */
+export function fmtBytes(b) {
+  if (b === null || b === undefined) return "?";
+  if (b < 1024) return `${b} B`;
+  return b < 1048576 ? `${(b / 1024).toFixed(1)} KB` : `${(b / 1048576).toFixed(2)} MB`;
+}
+
+/** A video time in seconds as `m:ss.s` (`h:mm:ss.s` past an hour), as Python writes it. */
+export function fmtClock(seconds) {
+  const s = Math.max(0, seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = (s % 60).toFixed(1).padStart(4, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
+
+/** Whether a key event carries Ctrl, Cmd or Alt (a host shortcut, not ours to take). */
+export function hasModifier(e) {
+  return e.ctrlKey || e.metaKey || e.altKey;
+}
+
 export function fmtScore(s) {
   return typeof s === "number" && Number.isFinite(s) ? s.toFixed(3) : "–";
 }

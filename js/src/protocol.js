@@ -35,6 +35,10 @@ export const Request = Object.freeze({
   "SET_THRESHOLD": "set_threshold",
   "SET_RANGE": "set_range",
   "FULL_RANGE": "full_range",
+  "DETAILS": "details",
+  "TAG_IMAGES": "tag_images",
+  "UNTAG_IMAGES": "untag_images",
+  "SELECT_ALL": "select_all",
 });
 export const Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -103,6 +107,10 @@ export const FIELDS = Object.freeze({
   "set_threshold": Object.freeze({"side": "Side", "value": "number"}),
   "set_range": Object.freeze({"lo": "number", "hi": "number"}),
   "full_range": Object.freeze({}),
+  "details": Object.freeze({"id": "string"}),
+  "tag_images": Object.freeze({"ids": "list", "tag": "string"}),
+  "untag_images": Object.freeze({"ids": "list", "tag": "string"}),
+  "select_all": Object.freeze({}),
 });
 export const PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -136,5 +144,9 @@ export const PARTS = Object.freeze({
   "set_threshold": "chart",
   "set_range": "chart",
   "full_range": "chart",
+  "details": "gallery",
+  "tag_images": "gallery",
+  "untag_images": "gallery",
+  "select_all": "gallery",
 });
 export const BACKGROUND = ["search_diverse", "search_duplicates", "search_outliers", "search_prompt", "search_similar", "similar_one", "similar_selected", "toggle_enabled"];
