@@ -22,7 +22,7 @@ import pandas as pd
 from .._errors import AISearchError
 from ..collection import Collection
 from ..project import Project
-from . import _results
+from . import _results, _state
 from ._actions import SelectionActions
 from ._curate import Curation
 from ._parts import Actions, Controls, Gallery
@@ -168,6 +168,7 @@ class SearchPanel(Curation, SelectionActions, W.VBox):
                 target=self._poll, args=(poll_interval,), daemon=True, name="aisearch-panel"
             )
             self._poller.start()
+        _state.adopt(self)  # a panel of this project made before: show what it showed
 
     # -- chart --------------------------------------------------------------------
     def _build_chart(self) -> None:
