@@ -225,6 +225,16 @@ def _is_path(model: str) -> bool:
     )
 
 
+def default_model() -> str:
+    """The model a kernel of this server gives a new project when none is named:
+    ``$AISEARCH_MODEL`` (unless it is a path, which the page never sees), else the
+    package's default."""
+    from .embedder import DEFAULT_MODEL
+
+    env = os.environ.get("AISEARCH_MODEL", "").strip()
+    return env if env and not _is_path(env) else DEFAULT_MODEL
+
+
 def models(home: Path) -> list[dict[str, Any]]:
     """The models to offer: those of the projects here first (installed: their weights
     were loaded on this machine; model folders and checkpoints are left out, being
@@ -240,7 +250,7 @@ def models(home: Path) -> list[dict[str, Any]]:
         # A model folder is a path on this machine: the page never sees one.
         if isinstance(m, str) and m and (m == "demo" or not _is_path(m)):
             used[m] = used.get(m, 0) + 1
-    ids = list(dict.fromkeys([*used, "demo", DEFAULT_MODEL, *KNOWN_MODELS]))
+    ids = list(dict.fromkeys([*used, "demo", default_model(), DEFAULT_MODEL, *KNOWN_MODELS]))
     return [
         {
             "id": m,

@@ -364,10 +364,9 @@ class FoldersHandler(_Lookup):
 
 class ModelsHandler(_Lookup):
     def lookup(self, home: Path, root: str) -> dict[str, Any]:
-        from ._estimate import models
-        from .embedder import DEFAULT_MODEL
+        from ._estimate import default_model, models
 
-        return {"default": DEFAULT_MODEL, "models": models(home)}
+        return {"default": default_model(), "models": models(home)}
 
 
 class EstimateHandler(_Lookup):

@@ -109,7 +109,7 @@ def open_panel(line: str) -> Any:
         )
     if not proj.enabled and not proj.status.first_pass_done:
         folder = os.path.abspath(path) if path.exists() else proj.name
-        return EnablePrompt(
+        prompt = EnablePrompt(
             folder,
             name=proj.name,
             home=home,
@@ -118,6 +118,9 @@ def open_panel(line: str) -> Any:
             schedule=args.schedule,
             limit=args.limit,
         )
+        if args.enable and prompt.enable() is None:
+            raise AISearchError(prompt.message.value)
+        return prompt
     # A disabled project with embeddings opens as it is: search works, and the
     # panel's own button enables it again.
     return SearchPanel(proj, limit=args.limit)
