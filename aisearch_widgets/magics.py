@@ -217,7 +217,7 @@ def load_ipython_extension(ipython: Any) -> None:
         @line_magic
         @no_var_expand  # "{…}" or "$x" in a folder name must not run as code
         def aisearch(self, line: str) -> Any:
-            """%aisearch PATH_OR_PROJECT|IMAGE… [--model M] [--name N] [--schedule 10m]"""
+            """%aisearch PATH_OR_PROJECT|IMAGE… [--model M] [--name N] [--schedule 10m] [--enable]"""
             try:
                 return open_panel(line)
             except AISearchError as exc:

@@ -279,7 +279,7 @@ def test_launcher_home_lists_projects_picks_folders_and_opens(lab: Lab, demo_pro
     # The folder picker: folders under the root, the project's folder marked.
     demo_folder = home.locator(f".aisw-lab-folder[data-path='{DEMO}']")
     expect(demo_folder.locator(".aisw-lab-badge")).to_have_text("ready", timeout=T)
-    _shots(lab, page, "launcher-home", ".aisw-lab-home")
+    _shots(lab, page, "launcher-home", ".aisw-lab-home-inner")
     home.locator(f".aisw-lab-folder[data-path='{NEST}'] .aisw-lab-folder-name").click()
     expect(home.locator(".aisw-lab-crumb[aria-current]")).to_have_text(NEST, timeout=T)
     inner = home.locator(f".aisw-lab-folder[data-path='{NEST}/inner']")

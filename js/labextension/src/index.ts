@@ -330,13 +330,15 @@ class EnableBody extends Widget implements Dialog.IBodyWidget<string> {
 
 /** One row per project: name, folder (a button opening it), state, counts, last
  * update, and an Open button. Every string goes in as text. */
-const SHORT_TIME: Intl.DateTimeFormatOptions = {
-  year: '2-digit',
-  month: 'numeric',
-  day: 'numeric',
-  hour: 'numeric',
-  minute: '2-digit'
-};
+/** How long ago, for people: "just now", "5 min ago", "3 h ago", else the date. */
+export function fmtAgo(when: Date, now: number = Date.now()): string {
+  const s = (now - when.getTime()) / 1000;
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  if (s < 7 * 86400) return `${Math.floor(s / 86400)} d ago`;
+  return when.toLocaleDateString();
+}
 
 function projectsTable(rows: IProjectRow[], open: (folder: string) => void): HTMLElement {
   if (!rows.length) {
@@ -374,7 +376,7 @@ function projectsTable(rows: IProjectRow[], open: (folder: string) => void): HTM
     tr.appendChild(el('td', `${fmt(r.done)} / ${fmt(r.total)}`, 'aisw-lab-num'));
     tr.appendChild(el('td', fmt(r.failed), 'aisw-lab-num'));
     const when = r.updated_at ? new Date(r.updated_at * 1000) : null;
-    const updated = el('td', when ? when.toLocaleString(undefined, SHORT_TIME) : 'never');
+    const updated = el('td', when ? fmtAgo(when) : 'never');
     if (when) updated.title = when.toLocaleString();
     tr.appendChild(updated);
     tr.appendChild(action);
