@@ -30,9 +30,10 @@ REPO = Path(__file__).resolve().parents[1]
 TOKEN = "test-token-0123456789"
 EVIL = "<img src=x onerror=alert(1)>"
 
-# A seam for the test of the status endpoint: in the server process, reading the status
-# of a project whose name starts with "slow" waits until the test drops a "gate" file
-# into that project's folder (at most 20 s), and says it started with an "entered" file.
+# A seam for the tests of the status and estimate endpoints: in the server process,
+# reading the status of a project whose name starts with "slow" waits until the test
+# drops a "gate" file into that project's folder (at most 20 s), and says it started
+# with an "entered" file; counting a folder named "slow…" does the same.
 SLOW_STATUS_HOOK = """
 import time
 from pathlib import Path
@@ -54,6 +55,24 @@ def _slow_read_status(name, home=None):
 
 
 _status.read_status = _slow_read_status
+
+# The same for counting the images of a folder named "slow…" (the enable prompt's
+# estimate): it waits for a "gate" file in that folder.
+import aisearch_widgets._estimate as _estimate
+
+_count_media = _estimate.count_media
+
+
+def _slow_count_media(folder, *args, **kwargs):
+    if Path(folder).name.startswith("slow"):
+        (Path(folder) / ".entered").touch()
+        deadline = time.monotonic() + 20
+        while not (Path(folder) / ".gate").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    return _count_media(folder, *args, **kwargs)
+
+
+_estimate.count_media = _slow_count_media
 """
 
 HOLDER = """
@@ -821,3 +840,32 @@ def test_measured_rate_is_read_from_the_latest_run(tmp_path: Path) -> None:
     con.close()
     assert measured_rate(db) == pytest.approx(50 / 10.0)
     assert measured_rate(tmp_path / "none.sqlite") is None
+
+
+def test_the_estimate_counts_off_the_event_loop(server: Server, projects: dict[str, Path]) -> None:
+    """A count stuck on a slow disk (see SLOW_STATUS_HOOK) holds its own answer only:
+    the server answers the status, the folder listing and its contents API meanwhile."""
+    slow = server.root / "slow-disk"
+    make_folder(slow, 3, sub=False)
+    answer: dict[str, tuple[int, dict]] = {}
+    t = threading.Thread(
+        target=lambda: answer.setdefault(
+            "estimate", server.request("GET", "/aisearch-widgets/estimate?folder=slow-disk")
+        )
+    )
+    t.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not (slow / ".entered").exists():
+            assert time.monotonic() < deadline, "the count never started"
+            time.sleep(0.02)
+        t0 = time.monotonic()
+        for path in ("/api/contents", "/aisearch-widgets/status", "/aisearch-widgets/folders"):
+            code, _ = server.request("GET", path, timeout=10)
+            assert code == 200, path
+        assert time.monotonic() - t0 < 5 and t.is_alive()  # answered while it counts
+    finally:
+        (slow / ".gate").touch()
+        t.join(30)
+    code, est = answer["estimate"]
+    assert code == 200 and (est["images"], est["complete"]) == (3, True)

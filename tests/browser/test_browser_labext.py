@@ -306,5 +306,21 @@ def test_launcher_home_lists_projects_picks_folders_and_opens(lab: Lab, demo_pro
     row.locator("button.aisw-lab-open").click()
     lab._settle(page, DEMO_NB, None, 120)
     expect(page.locator(".aisw-controls .aisw-status")).to_contain_text("5/5 embedded", timeout=T)
+    search = page.locator(".aisw-prompt")
+    expect(search).to_be_enabled(timeout=T)
+    search.fill("a red disc")
+    search.press("Enter")
+    expect(page.locator(".aisw-card")).to_have_count(5, timeout=20_000)
+
+    # Opened again (from the status bar's list): the cell runs again, quietly, and the
+    # panel comes back as it was.
+    page.locator(".aisw-lab-status").click()
+    page.locator(f".aisw-lab-status-list tr[data-project='{DEMO}'] button.aisw-lab-open").click()
+    expect(page.locator(".jp-CodeCell .jp-InputPrompt").first).to_have_text(
+        re.compile(r"\[2\]:"), timeout=T
+    )
+    expect(page.locator(".aisw-prompt")).to_have_value("a red disc", timeout=T)
+    expect(page.locator(".aisw-card")).to_have_count(5, timeout=T)
+    assert "reload_ext" not in page.locator(".jp-OutputArea").first.inner_text()
     assert dialogs == []
     lab.assert_no_errors(page)
