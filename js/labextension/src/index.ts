@@ -498,6 +498,7 @@ class HomePanel extends Widget {
 class StatusPanel extends Widget {
   private readonly body: HTMLElement;
   private readonly heading: HTMLElement;
+  private readonly closeButton: HTMLButtonElement;
 
   constructor(
     private readonly rows: () => IProjectRow[],
@@ -519,6 +520,7 @@ class StatusPanel extends Widget {
     close.setAttribute('aria-label', 'Close');
     close.addEventListener('click', () => this.hide());
     bar.appendChild(close);
+    this.closeButton = close;
     this.node.appendChild(bar);
     this.body = el('div', undefined, 'aisw-lab-popup-body');
     this.node.appendChild(this.body);
@@ -538,6 +540,7 @@ class StatusPanel extends Widget {
       if (!this.isAttached) Widget.attach(this, document.body);
       this.update();
       this.show();
+      this.closeButton.focus(); // Esc closes it from the keyboard too
     }
   }
 
