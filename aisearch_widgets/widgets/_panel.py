@@ -22,12 +22,13 @@ import pandas as pd
 from .._errors import AISearchError
 from ..collection import Collection
 from ..project import Project
-from . import _results, _state
+from . import _results
 from ._actions import SelectionActions
 from ._curate import Curation
 from ._parts import Actions, Controls, Gallery
 from ._protocol import REPLY, MessageKind, Method, Mode, Part, Reply, Request, parse, request_id
 from ._results import NO_FILTER, Filter, Tab
+from ._state import PanelMemory
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def _inside(path: str, folder: str) -> bool:
         return False
 
 
-class SearchPanel(Curation, SelectionActions, W.VBox):
+class SearchPanel(Curation, SelectionActions, PanelMemory, W.VBox):
     """Search a project by prompt, diversity or example images; brush the score
     histogram; select images and act on them with the "With N selected ▾" menu (save,
     tag, untag, copy, move, delete to the trash with Undo, export, search similar).
@@ -168,7 +169,7 @@ class SearchPanel(Curation, SelectionActions, W.VBox):
                 target=self._poll, args=(poll_interval,), daemon=True, name="aisearch-panel"
             )
             self._poller.start()
-        _state.adopt(self)  # a panel of this project made before: show what it showed
+        self._remember()  # a panel of this project made before: show what it showed
 
     # -- chart --------------------------------------------------------------------
     def _build_chart(self) -> None:

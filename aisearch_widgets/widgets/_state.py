@@ -24,7 +24,6 @@ from ._results import Tab
 
 if TYPE_CHECKING:
     from ..collection import Collection
-    from ._panel import SearchPanel
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,7 @@ log = logging.getLogger(__name__)
 _INPUTS = ("prompt", "limit", "method", "n", "clusters", "references")
 
 _lock = threading.Lock()
-_latest: dict[tuple[str, str], SearchPanel] = {}
+_latest: dict[tuple[str, str], PanelMemory] = {}
 
 
 @dataclass
@@ -45,6 +44,7 @@ class PanelState:
     threshold: float | None = None
     page: int = 0
     map_on: bool = False
+    project: Any = None  # the Project object its results belong to
 
 
 def project_key(project: Any) -> tuple[str, str]:
@@ -52,77 +52,91 @@ def project_key(project: Any) -> tuple[str, str]:
     return (str(project.home.resolve()), str(project.name))
 
 
-def snapshot(panel: SearchPanel) -> PanelState:
-    """The state of ``panel`` as it is now."""
-    tabs = {mode: replace(tab, selected=list(tab.selected)) for mode, tab in panel._tabs.items()}
-    tabs[panel.mode] = panel._tab_state()
-    return PanelState(
-        mode=panel.mode,
-        tabs=tabs,
-        inputs={k: getattr(panel.controls, k) for k in _INPUTS},
-        threshold=panel.threshold if panel.result is not None else None,
-        page=int(panel.gallery.page),
-        map_on=_map_on(panel),
-    )
-
-
-def _map_on(panel: SearchPanel) -> bool:
-    """Whether the Map view is open (closing a panel closes its map, not its toggle)."""
-    toggle = getattr(panel, "_map_toggle", None)
-    return bool(toggle.value) if toggle is not None else panel.map_view is not None
-
-
-def _rebind(res: Collection | None, project: Any) -> Collection | None:
-    """``res`` as a collection of ``project``: the same object when it already is one;
-    a project closed and opened again gets a copy of the rows still in its catalog."""
-    if res is None or res._project is project:
+def _rebind(res: Collection | None, project: Any, same: bool) -> Collection | None:
+    """``res`` as a collection of ``project``: the same object when the project is the
+    same; a project closed and opened again gets a copy made of the ids and scores
+    still in its catalog (a duplicates result, whose groups those do not carry, is
+    not kept)."""
+    if res is None or same:
         return res
+    if res.query.get("type") == "duplicates":
+        return None
+    import pandas as pd
+
     from ..collection import Collection
 
     known = project.catalog.records(res.ids)
-    items = res._items[res._items["id"].isin(list(known))]
+    items = pd.DataFrame({"id": res.ids, "score": res.scores})
     return Collection(
-        project, items, name=res.name, query=res.query, created_at=res.created_at, info=res.info
+        project,
+        items[items["id"].isin(list(known))],
+        name=res.name,
+        query=res.query,
+        created_at=res.created_at,
+        info=res.info,
     )
 
 
-def restore(panel: SearchPanel, state: PanelState) -> None:
-    """Show ``state`` in ``panel`` (a new panel of the same project)."""
-    project = panel.project
-    tabs = {
-        m: Tab(_rebind(t.result, project), t.title, t.filter, list(t.selected))
-        for m, t in state.tabs.items()
-    }
-    c = panel.controls
-    with c.hold_sync():
-        for k, v in state.inputs.items():
-            setattr(c, k, v)
-    panel.mode = state.mode  # shows that tab's (still empty) view
-    current = tabs.pop(state.mode, Tab())
-    panel._tabs.update(tabs)
-    panel._restore_tab(current)
-    if state.threshold is not None and current.filter[0] not in ("above", "below"):
-        panel.threshold = state.threshold  # the box; it filters nothing in this mode
-    pages = -(-panel.gallery.total // max(1, panel.gallery.page_size))
-    if 0 < state.page < pages:
-        panel.gallery.page = state.page
-    if state.map_on:
-        panel.show_map(True)
+class PanelMemory:
+    """Mixin of :class:`SearchPanel`: its state kept per project (see the module)."""
 
+    def _remember(self) -> None:
+        """Called by every new panel: take over the state of the project's last panel
+        (if any), then become the panel whose state the next one takes."""
+        key = project_key(self.project)  # type: ignore[attr-defined]
+        with _lock:
+            last = _latest.get(key)
+            _latest[key] = self
+        if last is None or last is self:
+            return
+        try:
+            self.show_view_state(last.view_state())
+        except Exception:  # a state that cannot be shown again is not worth a broken panel
+            log.exception("could not restore the panel of %s", key[1])
 
-def adopt(panel: SearchPanel) -> None:
-    """Called by every new panel: take over the state of the project's last panel (if
-    any), then become the panel whose state the next one takes."""
-    key = project_key(panel.project)
-    with _lock:
-        last = _latest.get(key)
-        _latest[key] = panel
-    if last is None or last is panel:
-        return
-    try:
-        restore(panel, snapshot(last))
-    except Exception:  # a state that cannot be shown again is not worth a broken panel
-        log.exception("could not restore the panel of %s", key[1])
+    def view_state(self) -> PanelState:
+        """What this panel shows now: every tab's result, filter and selection, the
+        inputs, threshold, page and map (what a new panel of the project starts from)."""
+        p: Any = self
+        kept = self._tabs.items()  # type: ignore[attr-defined]
+        tabs = {m: replace(t, selected=list(t.selected)) for m, t in kept}
+        tabs[p.mode] = self._tab_state()  # type: ignore[attr-defined]
+        # Closing a panel closes its map, not its toggle.
+        toggle = getattr(p, "_map_toggle", None)
+        return PanelState(
+            mode=p.mode,
+            tabs=tabs,
+            inputs={k: getattr(p.controls, k) for k in _INPUTS},
+            threshold=p.threshold if p.result is not None else None,
+            page=int(p.gallery.page),
+            map_on=bool(toggle.value) if toggle is not None else p.map_view is not None,
+            project=p.project,
+        )
+
+    def show_view_state(self, state: PanelState) -> None:
+        """Show ``state`` (:meth:`view_state` of a panel of the same project)."""
+        p: Any = self
+        same = state.project is p.project
+        tabs = {
+            m: Tab(_rebind(t.result, p.project, same), t.title, t.filter, list(t.selected))
+            for m, t in state.tabs.items()
+        }
+        tabs = {m: t if t.result is not None else Tab() for m, t in tabs.items()}
+        c = p.controls
+        with c.hold_sync():
+            for k, v in state.inputs.items():
+                setattr(c, k, v)
+        p.mode = state.mode  # shows that tab's (still empty) view
+        current = tabs.pop(state.mode, Tab())
+        self._tabs.update(tabs)  # type: ignore[attr-defined]
+        self._restore_tab(current)  # type: ignore[attr-defined]
+        if state.threshold is not None and current.filter[0] not in ("above", "below"):
+            p.threshold = state.threshold  # the box; it filters nothing in this mode
+        pages = -(-p.gallery.total // max(1, p.gallery.page_size))
+        if 0 < state.page < pages:
+            p.gallery.page = state.page
+        if state.map_on:
+            p.show_map(True)
 
 
 def forget(project: Any = None) -> None:
