@@ -12,6 +12,12 @@
     answer (400 with the reason). Delivered to the process that owns the project, one
     runner per project at a time (see :mod:`aisearch_widgets._requests`).
 
+``GET  /aisearch-widgets/folders?path=REL``   the subfolders of a folder under the
+    server root (the launcher's folder picker); ``GET /aisearch-widgets/models`` the
+    models to offer when enabling; ``GET /aisearch-widgets/estimate?folder=REL&model=M``
+    images found, time at this machine's measured rate and disk for enabling a folder.
+    All three bounded and off the event loop (:mod:`aisearch_widgets._estimate`).
+
 Handlers subclass ``APIHandler`` with ``@tornado.web.authenticated``: the server's
 token/XSRF checks apply and unauthenticated requests get 403.
 """
@@ -299,6 +305,56 @@ def _project_of(home: Path, folder: str) -> str | None:
     return None
 
 
+#: Listing, counting and reading catalogs for the enable prompt: off the event loop,
+#: and an answer waits at most this long (a count stops itself sooner).
+_LOOKUPS = ThreadPoolExecutor(2, thread_name_prefix="aisearch-lookup")
+LOOKUP_BUDGET_S = 10.0
+
+
+class _Lookup(_Base):
+    """A GET answered by ``self.lookup(home, root)`` run in a worker thread."""
+
+    def lookup(self, home: Path, root: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        home, root = self.home, self.root
+        loop = asyncio.get_running_loop()
+        work = loop.run_in_executor(_LOOKUPS, self.lookup, home, root)
+        try:
+            data = await asyncio.wait_for(work, timeout=LOOKUP_BUDGET_S)
+        except FileNotFoundError:
+            return self._answer(404, {"message": "No such folder under the server root."})
+        except TimeoutError:
+            return self._answer(503, {"message": "The disk did not answer in time."})
+        except OSError as exc:
+            return self._answer(403, {"message": f"The folder cannot be read: {exc.strerror}."})
+        self.finish(json.dumps(data))
+
+
+class FoldersHandler(_Lookup):
+    def lookup(self, home: Path, root: str) -> dict[str, Any]:
+        from ._estimate import list_folders
+
+        return list_folders(root, self.get_query_argument("path", ""))
+
+
+class ModelsHandler(_Lookup):
+    def lookup(self, home: Path, root: str) -> dict[str, Any]:
+        from ._estimate import default_model, models
+
+        return {"default": default_model(), "models": models(home)}
+
+
+class EstimateHandler(_Lookup):
+    def lookup(self, home: Path, root: str) -> dict[str, Any]:
+        from ._estimate import estimate
+
+        model = self.get_query_argument("model", "") or None
+        return estimate(home, root, self.get_query_argument("folder", ""), model)
+
+
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     web_app = serverapp.web_app
     base = url_path_join(web_app.settings["base_url"], NAMESPACE)
@@ -307,6 +363,9 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         [
             (url_path_join(base, "status"), StatusHandler),
             (url_path_join(base, "action"), ActionHandler),
+            (url_path_join(base, "folders"), FoldersHandler),
+            (url_path_join(base, "models"), ModelsHandler),
+            (url_path_join(base, "estimate"), EstimateHandler),
         ],
     )
     serverapp.log.info("aisearch_widgets: server extension loaded at %s", base)

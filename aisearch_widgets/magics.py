@@ -4,8 +4,11 @@
 panel for a folder or a saved project. A folder without an enabled project shows a
 prompt first ("AI Search is not enabled for this folder: enable it?") with the model of
 the new project (``--model``, else ``$AISEARCH_MODEL``, else the default); only its
-button creates and enables the project. ``{…}`` and ``$name`` in the line are not
-expanded (a folder name is data, never code).
+button creates and enables the project. ``--enable`` skips that prompt (the
+JupyterLab plugin asked already) for a folder that has no project yet. ``{…}`` and
+``$name`` in the line are not expanded (a folder name is data, never code).
+Re-running the cell shows the project's panel as it was (see ``widgets/_state.py``),
+and ``%load_ext aisearch_widgets`` run again says nothing.
 ``%aisearch_status`` lists every project in the home with its state.
 """
 
@@ -31,6 +34,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--schedule", default="10m")
     p.add_argument("--home", default=None)
     p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--enable", action="store_true")
     return p
 
 
@@ -58,7 +62,7 @@ def open_panel(line: str) -> Any:
         args = _parser("%aisearch").parse_args(shlex.split(line))
     except (argparse.ArgumentError, SystemExit) as exc:
         raise AISearchError(
-            "usage: %aisearch PATH_OR_PROJECT [--model M] [--name N] [--schedule 10m]"
+            "usage: %aisearch PATH_OR_PROJECT [--model M] [--name N] [--schedule 10m] [--enable]"
         ) from exc
     parse_interval(args.schedule)  # a bad --schedule is refused before anything opens
     home = resolve_home(args.home)
@@ -74,8 +78,8 @@ def open_panel(line: str) -> Any:
         proj = _find_open(name, home)
         if proj is None:
             if not (home / name / CONFIG_NAME).exists():
-                # Nothing is created before the user says so.
-                return EnablePrompt(
+                # Nothing is created before the user says so (--enable: said already).
+                prompt = EnablePrompt(
                     os.path.abspath(path),
                     name=name,
                     home=home,
@@ -83,6 +87,9 @@ def open_panel(line: str) -> Any:
                     schedule=args.schedule,
                     limit=args.limit,
                 )
+                if args.enable and prompt.enable() is None:
+                    raise AISearchError(prompt.message.value)
+                return prompt
             proj = Project(name, sources=str(path), home=home)
             if args.model and parse_model_spec(args.model) != parse_model_spec(proj.model):
                 print(
@@ -103,7 +110,7 @@ def open_panel(line: str) -> Any:
         )
     if not proj.enabled and not proj.status.first_pass_done:
         folder = os.path.abspath(path) if path.exists() else proj.name
-        return EnablePrompt(
+        prompt = EnablePrompt(
             folder,
             name=proj.name,
             home=home,
@@ -112,6 +119,9 @@ def open_panel(line: str) -> Any:
             schedule=args.schedule,
             limit=args.limit,
         )
+        if args.enable and prompt.enable() is None:
+            raise AISearchError(prompt.message.value)
+        return prompt
     # A disabled project with embeddings opens as it is: search works, and the
     # panel's own button enables it again.
     return SearchPanel(proj, limit=args.limit)
@@ -208,7 +218,7 @@ def load_ipython_extension(ipython: Any) -> None:
         @line_magic
         @no_var_expand  # "{…}" or "$x" in a folder name must not run as code
         def aisearch(self, line: str) -> Any:
-            """%aisearch PATH_OR_PROJECT|IMAGE… [--model M] [--name N] [--schedule 10m]"""
+            """%aisearch PATH_OR_PROJECT|IMAGE… [--model M] [--name N] [--schedule 10m] [--enable]"""
             try:
                 return open_panel(line)
             except AISearchError as exc:
@@ -223,3 +233,30 @@ def load_ipython_extension(ipython: Any) -> None:
             return status_table(line.strip() or None)
 
     ipython.register_magics(AISearchMagics)
+    _quiet_reload(ipython)
+
+
+_EXTENSION = "aisearch_widgets"
+
+
+def _quiet_reload(ipython: Any) -> None:
+    """Make the next ``%load_ext aisearch_widgets`` load again, silently.
+
+    The notebook "AI Search…" writes starts with ``%load_ext aisearch_widgets`` and is
+    re-run each time the folder is opened again; IPython answers a second load of an
+    extension with "already loaded. To reload it, use: %reload_ext", printed above the
+    panel. Registering the magics is idempotent, so before the next cell runs the
+    extension is marked as not loaded: a ``%load_ext`` in it registers them again,
+    quietly."""
+    manager = getattr(ipython, "extension_manager", None)
+    events = getattr(ipython, "events", None)
+    if manager is None or events is None or not isinstance(getattr(manager, "loaded", None), set):
+        return
+
+    def forget(*_args: Any) -> None:
+        manager.loaded.discard(_EXTENSION)
+        events.unregister("pre_run_cell", forget)
+
+    waiting = events.callbacks.get("pre_run_cell", [])
+    if not any(getattr(cb, "__qualname__", "") == forget.__qualname__ for cb in waiting):
+        events.register("pre_run_cell", forget)

@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -30,9 +31,10 @@ REPO = Path(__file__).resolve().parents[1]
 TOKEN = "test-token-0123456789"
 EVIL = "<img src=x onerror=alert(1)>"
 
-# A seam for the test of the status endpoint: in the server process, reading the status
-# of a project whose name starts with "slow" waits until the test drops a "gate" file
-# into that project's folder (at most 20 s), and says it started with an "entered" file.
+# A seam for the tests of the status and estimate endpoints: in the server process,
+# reading the status of a project whose name starts with "slow" waits until the test
+# drops a "gate" file into that project's folder (at most 20 s), and says it started
+# with an "entered" file; counting a folder named "slow…" does the same.
 SLOW_STATUS_HOOK = """
 import time
 from pathlib import Path
@@ -54,6 +56,24 @@ def _slow_read_status(name, home=None):
 
 
 _status.read_status = _slow_read_status
+
+# The same for counting the images of a folder named "slow…" (the enable prompt's
+# estimate): it waits for a "gate" file in that folder.
+import aisearch_widgets._estimate as _estimate
+
+_count_media = _estimate.count_media
+
+
+def _slow_count_media(folder, *args, **kwargs):
+    if Path(folder).name.startswith("slow"):
+        (Path(folder) / ".entered").touch()
+        deadline = time.monotonic() + 20
+        while not (Path(folder) / ".gate").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    return _count_media(folder, *args, **kwargs)
+
+
+_estimate.count_media = _slow_count_media
 """
 
 HOLDER = """
@@ -798,3 +818,127 @@ def test_missing_files_leave_a_synced_project_ready(tmp_path: Path) -> None:
     st = read_status("p", home)
     assert (st.done, st.missing, st.pending) == (1, 1, 0)
     assert (st.state, project_row(home, root, "p")["state"]) == ("ready", "ready")
+
+
+def test_folders_lists_subfolders_under_the_root_only(
+    server: Server, projects: dict[str, Path]
+) -> None:
+    (server.root / "data" / EVIL).mkdir(exist_ok=True)
+    (server.root / "data" / ".hidden").mkdir(exist_ok=True)
+    link = server.root / "data" / "escape"
+    if not link.exists():
+        link.symlink_to(server.home.parent)
+    code, top = server.request("GET", "/aisearch-widgets/folders")
+    assert code == 200 and top["path"] == "" and not top["truncated"]
+    names = [f["path"] for f in top["folders"]]
+    assert {"data", "held", "ready"} <= set(names) and names == sorted(names, key=str.casefold)
+    code, data = server.request("GET", "/aisearch-widgets/folders?path=data")
+    assert code == 200
+    # The hostile name comes back as data; hidden folders and a link out of the root don't.
+    assert {f["name"]: f["path"] for f in data["folders"]} == {
+        EVIL: f"data/{EVIL}",
+        "off": "data/off",
+    }
+    for bad in ("..", "/etc", "data/escape", "nope", "ready/0.png"):
+        code, data = server.request("GET", f"/aisearch-widgets/folders?path={quote(bad)}")
+        assert code == 404, (bad, data)
+        assert str(server.home) not in json.dumps(data)
+    code, _ = server.request("GET", "/aisearch-widgets/folders", token=None)
+    assert code == 403
+
+
+def test_models_put_the_home_s_models_first_and_never_a_path(
+    server: Server, projects: dict[str, Path], tiny_model: str
+) -> None:
+    from aisearch_widgets.embedder import DEFAULT_MODEL
+
+    code, data = server.request("GET", "/aisearch-widgets/models")
+    assert code == 200 and data["default"] == DEFAULT_MODEL
+    ids = [m["id"] for m in data["models"]]
+    assert ids[:2] == ["demo", DEFAULT_MODEL] and len(ids) == len(set(ids))
+    assert tiny_model not in json.dumps(data)  # the projects' model is a folder: a path
+    demo = data["models"][0]
+    assert demo["installed"] is True and demo["dim"] == 256
+
+
+def test_estimate_counts_the_folder_and_prices_the_disk(
+    server: Server, projects: dict[str, Path]
+) -> None:
+    from aisearch_widgets import _estimate
+
+    folder = server.root / "new" / "deep"
+    make_folder(folder, 7, sub=False)
+    (folder / ".hidden.png").write_bytes(b"x")
+    (folder / "notes.txt").write_text("not an image")
+    code, est = server.request("GET", "/aisearch-widgets/estimate?folder=new&model=demo")
+    assert code == 200, est
+    assert (est["folder"], est["images"], est["videos"], est["complete"]) == ("new", 7, 0, True)
+    size = sum(
+        p.stat().st_size for p in folder.iterdir() if p.name[0] != "." and p.suffix != ".txt"
+    )
+    assert est["bytes"] == size
+    per = 256 * 4 + _estimate.THUMB_BYTES + _estimate.ROW_BYTES
+    assert est["disk_bytes"] == 7 * per
+    # No project here embedded with the demo model: no rate, no time.
+    assert est["rate"] is None and est["seconds"] is None
+    for bad in ("..", "/tmp", "ready/0.png"):
+        code, _ = server.request("GET", f"/aisearch-widgets/estimate?folder={quote(bad)}")
+        assert code == 404
+
+
+def test_a_count_is_bounded_and_says_so(tmp_path: Path) -> None:
+    from aisearch_widgets._estimate import count_media
+
+    make_folder(tmp_path / "a", 30, sub=True)
+    full = count_media(str(tmp_path))
+    assert full["complete"] and full["images"] == 30
+    part = count_media(str(tmp_path), max_entries=10)
+    assert not part["complete"] and part["images"] <= 10
+
+
+def test_measured_rate_is_read_from_the_latest_run(tmp_path: Path) -> None:
+    import sqlite3
+
+    from aisearch_widgets._estimate import measured_rate
+
+    db = tmp_path / "catalog.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE files(key TEXT, status TEXT, updated_at REAL)")
+    rows = [(f"old{i}", "embedded", 1000.0 + i) for i in range(50)]  # an older run
+    # The latest run: batches of 10 written every 2 s (the first batch's time opens it).
+    rows += [(f"k{b}{i}", "embedded", 5000.0 + 2 * b) for b in range(6) for i in range(10)]
+    rows += [(f"f{i}", "failed", 5020.0) for i in range(5)]
+    con.executemany("INSERT INTO files VALUES (?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    assert measured_rate(db) == pytest.approx(50 / 10.0)
+    assert measured_rate(tmp_path / "none.sqlite") is None
+
+
+def test_the_estimate_counts_off_the_event_loop(server: Server, projects: dict[str, Path]) -> None:
+    """A count stuck on a slow disk (see SLOW_STATUS_HOOK) holds its own answer only:
+    the server answers the status, the folder listing and its contents API meanwhile."""
+    slow = server.root / "slow-disk"
+    make_folder(slow, 3, sub=False)
+    answer: dict[str, tuple[int, dict]] = {}
+    t = threading.Thread(
+        target=lambda: answer.setdefault(
+            "estimate", server.request("GET", "/aisearch-widgets/estimate?folder=slow-disk")
+        )
+    )
+    t.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not (slow / ".entered").exists():
+            assert time.monotonic() < deadline, "the count never started"
+            time.sleep(0.02)
+        t0 = time.monotonic()
+        for path in ("/api/contents", "/aisearch-widgets/status", "/aisearch-widgets/folders"):
+            code, _ = server.request("GET", path, timeout=10)
+            assert code == 200, path
+        assert time.monotonic() - t0 < 5 and t.is_alive()  # answered while it counts
+    finally:
+        (slow / ".gate").touch()
+        t.join(30)
+    code, est = answer["estimate"]
+    assert code == 200 and (est["images"], est["complete"]) == (3, True)

@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("catalog and store", ["catalog", "store"]),
     ("embedder", ["embedder"]),
     ("queries", ["search", "diverse"]),
-    ("project files", ["_fileops", "_upgrade", "_config", "_repair", "status"]),
+    ("project files", ["_fileops", "_upgrade", "_config", "_repair", "status", "_estimate"]),
     (
         "indexing",
         ["_sync_types", "_vectors", "_inventory", "indexer", "_runner", "_ray", "_reembed"],

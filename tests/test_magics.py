@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import aisearch_widgets as aw
@@ -179,3 +180,95 @@ def test_magic_refuses_a_schedule_out_of_range_before_asking(
     with pytest.raises(aw.AISearchError, match="Invalid schedule 'soon'"):
         open_panel(f"{images} --schedule soon")
     assert not home.exists() or aw.Project.names(home) == []  # nothing made
+
+
+def test_load_ext_run_again_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    """The plugin's notebook starts with ``%load_ext``: re-running it (or "AI Search…"
+    chosen again) must not print IPython's "already loaded … %reload_ext" above the
+    panel, and the magics stay registered."""
+    from IPython.testing.globalipapp import get_ipython
+    from IPython.utils.capture import capture_output
+
+    ip = get_ipython()
+    for _ in range(3):
+        with capture_output() as out:
+            ip.run_cell("%load_ext aisearch_widgets")
+        assert "reload_ext" not in out.stdout and "already loaded" not in out.stdout
+        assert "aisearch" in ip.magics_manager.magics["line"]
+
+
+def test_rerun_shows_the_panel_as_it_was(tiny_model: str, images: Path, home: Path) -> None:
+    line = f"{images} --model {tiny_model} --schedule off"
+    panel = _enabled(line)
+    again = None
+    try:
+        panel.project.wait(progress=False)
+        panel._refresh_status()
+        panel.search("a red disc", limit=8)
+        panel.above(float(np.median(panel.result.scores)))
+        shown = panel.collection.ids
+        panel.selected = shown[:2]
+        panel.mode = "diverse"  # the prompt tab is kept while another is shown
+        panel.diverse(n=5)
+        panel.selected = panel.result.ids[:1]
+        panel.mode = "prompt"
+        again = open_panel(line)  # the cell run again
+        assert again is not panel and again.project is panel.project
+        assert again.mode == "prompt" and again.controls.prompt == "a red disc"
+        assert again.controls.limit == 8 and again.result.ids == panel.result.ids
+        assert again.collection.ids == shown and again.selected == shown[:2]
+        assert again.threshold == panel.threshold and again.header == panel.header
+        again.mode = "diverse"
+        assert again.result is not None and len(again.result) == 5
+        assert again.selected == panel._tabs["diverse"].selected
+    finally:
+        if again is not None:
+            again.close()
+        panel.close()
+        panel.project.close()
+
+
+def test_a_new_panel_keeps_page_and_map_of_the_last(project_factory, tmp_path: Path) -> None:
+    from aisearch_widgets.widgets import SearchPanel
+
+    from _helpers import make_folder
+
+    root = tmp_path / "imgs"
+    make_folder(root, 20, sub=False)
+    proj = project_factory("p", root)
+    proj.update()
+    first = SearchPanel(proj, page_size=4, poll_interval=0)
+    first.search("a blue square", limit=20)
+    first.gallery.page = 3
+    first.selected = [first.gallery.items[0]["id"]]
+    first.show_map(True)
+    paths = first.collection.df["path"].tolist()
+    first.close()  # closed, as when its notebook was closed: its state is still kept
+    second = SearchPanel(proj, page_size=4, poll_interval=0)
+    try:
+        assert second.gallery.page == 3 and second.selected == first.selected
+        assert [i["id"] for i in second.gallery.items] == [i["id"] for i in first.gallery.items]
+        assert second.map_view is not None
+    finally:
+        second.close()
+    proj.close()
+    with project_factory("p", root) as reopened:  # the same project, opened again
+        third = SearchPanel(reopened, page_size=4, poll_interval=0)
+        try:
+            assert third.controls.prompt == "a blue square" and third.gallery.page == 3
+            assert third.result.ids == first.result.ids
+            assert third.collection.df["path"].tolist() == paths  # read from the new one
+        finally:
+            third.close()
+
+
+def test_enable_flag_skips_the_prompt(tiny_model: str, images: Path, home: Path) -> None:
+    from aisearch_widgets.widgets import SearchPanel
+
+    shown = open_panel(f"{images} --model {tiny_model} --schedule off --enable")
+    try:
+        assert isinstance(shown, EnablePrompt) and isinstance(shown.panel, SearchPanel)
+        assert shown.children == (shown.panel,) and shown.project.enabled
+    finally:
+        shown.close()
+        shown.project.close()

@@ -1134,6 +1134,8 @@ def test_time_left_of_a_sync_from_its_rate() -> None:
     assert eta.add(300, 1000, now=20.0) == 46.7  # the rate of the window: 15 per second
     assert eta.add(1000, 1000, now=30.0) == -1.0  # done
     assert eta.add(5, 1000, now=31.0) == -1.0  # a new sync starts over
+
+
 # -- the gallery's own requests: preview details, tags from the keyboard, Ctrl+A ------------
 def test_tags_show_on_cards_and_the_tag_filter_narrows_the_gallery(panel) -> None:
     panel.project.update()

@@ -45,6 +45,7 @@ from ._protocol import (
     ScoreFilter,
 )
 from ._results import NO_FILTER, Filter, Tab
+from ._state import PanelMemory
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,9 @@ _LABELS = {
 }
 
 
-class SearchPanel(Requests, ScoreFilters, Curation, SelectionActions, GalleryRequests, W.VBox):
+class SearchPanel(
+    Requests, ScoreFilters, Curation, SelectionActions, GalleryRequests, PanelMemory, W.VBox
+):
     """Search a project by prompt, diversity or example images; filter the result by
     one score threshold on its chart; select images and act on them with the "With N selected ▾" menu (save,
     tag, untag, copy, move, delete to the trash with Undo, export, search similar).
@@ -188,6 +191,7 @@ class SearchPanel(Requests, ScoreFilters, Curation, SelectionActions, GalleryReq
                 target=self._poll, args=(poll_interval,), daemon=True, name="aisearch-panel"
             )
             self._poller.start()
+        self._remember()  # a panel of this project made before: show what it showed
 
     # -- public API ---------------------------------------------------------------
     @property

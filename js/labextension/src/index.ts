@@ -1,6 +1,8 @@
 // JupyterLab plugin of aisearch_widgets: "AI Search…" on folders (and image files) in
 // the file browser, Disable / Update now on folders that have a project, a launcher
-// card, command palette entries and a status bar item. The server side is
+// card opening the AI Search home (a folder picker and the list of projects), command
+// palette entries and a status bar item whose project list is a non-modal panel.
+// Enabling a folder asks first, with a model dropdown and an estimate of the work. The server side is
 // aisearch_widgets/labserver.py; the search panel itself runs in a notebook
 // (`%aisearch FOLDER`). Every name from disk reaches the page through textContent.
 //
@@ -16,7 +18,7 @@ import {
 import {
   Dialog,
   ICommandPalette,
-  InputDialog,
+  MainAreaWidget,
   showDialog
 } from '@jupyterlab/apputils';
 import { PathExt, URLExt } from '@jupyterlab/coreutils';
@@ -26,7 +28,7 @@ import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/no
 import { ServerConnection } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
-import { LabIcon } from '@jupyterlab/ui-components';
+import { folderIcon, LabIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
 const PLUGIN_ID = 'aisearch-widgets:plugin';
@@ -170,6 +172,11 @@ async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   return data as T;
 }
 
+function query(params: Record<string, string>): string {
+  const q = new URLSearchParams(params).toString();
+  return q ? `?${q}` : '';
+}
+
 function fmt(n: number | undefined): string {
   return (n ?? 0).toLocaleString('en-US');
 }
@@ -184,6 +191,369 @@ export function statusText(rows: IProjectRow[]): string {
   }
   const ready = rows.filter(r => r.state === 'ready').length;
   return `AI Search: ${ready} project${ready === 1 ? '' : 's'} ready`;
+}
+
+
+/** A byte count for people: "1.2 MB". */
+export function fmtBytes(n: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u += 1;
+  }
+  return u === 0 ? `${Math.round(v)} ${units[0]}` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
+
+/** A duration for people: "40 s", "12 min", "3.5 h". */
+export function fmtSeconds(s: number): string {
+  if (s < 90) return `${Math.max(1, Math.round(s))} s`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
+  const h = s / 3600;
+  return `${h < 10 ? h.toFixed(1) : Math.round(h)} h`;
+}
+
+/** A model the server offers for new projects. */
+export interface IModelRow {
+  id: string;
+  installed: boolean;
+  projects: number;
+  dim: number | null;
+}
+
+/** What enabling a folder would take (GET /aisearch-widgets/estimate). */
+export interface IEstimate {
+  folder: string;
+  model: string;
+  images: number;
+  videos: number;
+  bytes: number;
+  complete: boolean;
+  rate: number | null;
+  rate_from: string | null;
+  seconds: number | null;
+  disk_bytes: number;
+}
+
+/** The models of the dropdown: the setting's default first (even if the server does
+ * not know it), then the server's default, then the rest in the server's order. */
+export function modelChoices(setting: string, serverDefault: string, rows: IModelRow[]): IModelRow[] {
+  const out: IModelRow[] = [];
+  const add = (id: string) => {
+    if (!id || out.some(m => m.id === id)) return;
+    out.push(rows.find(m => m.id === id) ?? { id, installed: false, projects: 0, dim: null });
+  };
+  add(setting.trim());
+  add(serverDefault);
+  for (const m of rows) add(m.id);
+  return out;
+}
+
+function modelLabel(m: IModelRow): string {
+  const notes: string[] = [];
+  if (m.projects) notes.push(`used by ${m.projects} project${m.projects === 1 ? '' : 's'}`);
+  else if (m.installed) notes.push('installed');
+  else notes.push('downloaded on first use');
+  return `${m.id} (${notes.join(', ')})`;
+}
+
+/** The estimate as one line each: images found, time, disk. */
+export function estimateLines(e: IEstimate): string[] {
+  const more = e.complete ? '' : ' or more';
+  let found = `${fmt(e.images)}${more} image${e.images === 1 ? '' : 's'}`;
+  if (e.videos) found += ` and ${fmt(e.videos)} video${e.videos === 1 ? '' : 's'}`;
+  found += ` found (${fmtBytes(e.bytes)})`;
+  const time =
+    e.seconds !== null && e.rate
+      ? `Time: about ${fmtSeconds(e.seconds)} at ${e.rate.toFixed(1)} images/s, the rate measured on this machine` +
+        (e.rate_from ? ` (project ${e.rate_from})` : '')
+      : 'Time: not known yet (no project has been embedded with this model on this machine)';
+  const disk = `Disk: about ${fmtBytes(e.disk_bytes)} (vectors, thumbnails, catalog)`;
+  return [found, time, disk];
+}
+
+/** The body of the enable prompt: the folder, a model dropdown and the estimate,
+ * asked again of the server whenever the model changes. Its value is the model. */
+class EnableBody extends Widget implements Dialog.IBodyWidget<string> {
+  readonly select: HTMLSelectElement;
+  private readonly estimate: HTMLElement;
+  private seq = 0;
+
+  constructor(
+    private readonly folder: string,
+    models: IModelRow[]
+  ) {
+    super({ node: el('div', undefined, 'aisw-lab-dialog aisw-lab-enable') });
+    this.node.appendChild(el('p', 'AI Search is not enabled for this folder: enable it?', 'aisw-lab-question'));
+    const where = el('p', undefined, 'aisw-lab-where');
+    where.appendChild(el('span', 'Folder: '));
+    where.appendChild(el('code', folder || '(server root)'));
+    this.node.appendChild(where);
+    const label = el('label', 'Model', 'aisw-lab-field');
+    this.select = el('select', undefined, 'aisw-lab-model jp-mod-styled');
+    for (const m of models) {
+      const opt = el('option', modelLabel(m));
+      opt.value = m.id;
+      this.select.appendChild(opt);
+    }
+    label.appendChild(this.select);
+    this.node.appendChild(label);
+    this.estimate = el('div', undefined, 'aisw-lab-estimate');
+    this.estimate.setAttribute('aria-live', 'polite');
+    this.node.appendChild(this.estimate);
+    this.select.addEventListener('change', () => void this.refresh());
+    void this.refresh();
+  }
+
+  getValue(): string {
+    return this.select.value;
+  }
+
+  async refresh(): Promise<void> {
+    const seq = ++this.seq;
+    this.estimate.replaceChildren(el('p', 'Counting the images…', 'aisw-lab-counting'));
+    this.estimate.dataset.state = 'counting';
+    let lines: string[];
+    try {
+      const e = await api<IEstimate>('estimate' + query({ folder: this.folder, model: this.select.value }));
+      lines = estimateLines(e);
+      this.estimate.dataset.state = 'done';
+    } catch (reason) {
+      lines = [`No estimate: ${(reason as Error).message || reason}`];
+      this.estimate.dataset.state = 'error';
+    }
+    if (seq !== this.seq) return; // a newer model was picked meanwhile
+    this.estimate.replaceChildren(...lines.map(line => el('p', line)));
+  }
+}
+
+/** One row per project: name, folder (a button opening it), state, counts, last
+ * update, and an Open button. Every string goes in as text. */
+/** How long ago, for people: "just now", "5 min ago", "3 h ago", else the date. */
+export function fmtAgo(when: Date, now: number = Date.now()): string {
+  const s = (now - when.getTime()) / 1000;
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  if (s < 7 * 86400) return `${Math.floor(s / 86400)} d ago`;
+  return when.toLocaleDateString();
+}
+
+function projectsTable(rows: IProjectRow[], open: (folder: string) => void): HTMLElement {
+  if (!rows.length) {
+    return el('p', 'No AI Search projects yet: pick a folder to start one.', 'aisw-lab-empty');
+  }
+  const table = el('table', undefined, 'aisw-lab-table');
+  const head = el('tr');
+  for (const h of ['Project', 'Folder', 'State', 'Embedded', 'Failed', 'Last update', '']) {
+    head.appendChild(el('th', h));
+  }
+  table.appendChild(head);
+  for (const r of rows) {
+    const tr = el('tr');
+    tr.dataset.project = r.name;
+    tr.appendChild(el('td', r.name));
+    const folderCell = el('td');
+    const action = el('td');
+    if (r.folder !== null) {
+      const folder = r.folder;
+      const link = el('button', folder || '(server root)', 'aisw-lab-link');
+      link.title = 'Open the AI Search notebook of this folder';
+      link.addEventListener('click', () => open(folder));
+      folderCell.appendChild(link);
+      const btn = el('button', 'Open', 'aisw-lab-open jp-mod-styled jp-mod-accept');
+      btn.title = `Open the search panel of ${r.name}`;
+      btn.addEventListener('click', () => open(folder));
+      action.appendChild(btn);
+    } else {
+      folderCell.textContent = '(outside the server root)';
+    }
+    tr.appendChild(folderCell);
+    const state = el('td', r.state, 'aisw-lab-state');
+    state.dataset.state = r.state;
+    tr.appendChild(state);
+    tr.appendChild(el('td', `${fmt(r.done)} / ${fmt(r.total)}`, 'aisw-lab-num'));
+    tr.appendChild(el('td', fmt(r.failed), 'aisw-lab-num'));
+    const when = r.updated_at ? new Date(r.updated_at * 1000) : null;
+    const updated = el('td', when ? fmtAgo(when) : 'never');
+    if (when) updated.title = when.toLocaleString();
+    tr.appendChild(updated);
+    tr.appendChild(action);
+    table.appendChild(tr);
+  }
+  return table;
+}
+
+/** A folder under the server root and its subfolders (GET /aisearch-widgets/folders). */
+interface IFolderListing {
+  path: string;
+  folders: { name: string; path: string }[];
+  truncated: boolean;
+}
+
+/** The AI Search home, opened by the launcher card: a folder picker (the folders under
+ * the server root, one level at a time) and the list of projects. */
+class HomePanel extends Widget {
+  private readonly crumbs: HTMLElement;
+  private readonly list: HTMLElement;
+  private readonly projects: HTMLElement;
+  private readonly openHere: HTMLButtonElement;
+  private path = '';
+
+  constructor(
+    private readonly rows: () => IProjectRow[],
+    private readonly open: (folder: string) => void
+  ) {
+    super({ node: el('div', undefined, 'aisw-lab-home') });
+    this.id = 'aisearch-widgets-home';
+    this.title.label = 'AI Search';
+    this.title.icon = ICON;
+    this.title.closable = true;
+    const top = el('div', undefined, 'aisw-lab-home-inner');
+    top.appendChild(el('h2', 'AI Search'));
+    top.appendChild(
+      el('p', 'Search a folder of images by text or by example. Pick a folder, or open one of your projects.', 'aisw-lab-lead')
+    );
+    const picker = el('section', undefined, 'aisw-lab-section aisw-lab-picker');
+    picker.appendChild(el('h3', 'Open a folder'));
+    this.crumbs = el('nav', undefined, 'aisw-lab-crumbs');
+    this.crumbs.setAttribute('aria-label', 'Folder');
+    picker.appendChild(this.crumbs);
+    this.list = el('ul', undefined, 'aisw-lab-folders');
+    picker.appendChild(this.list);
+    this.openHere = el('button', 'Search this folder', 'aisw-lab-open-here jp-mod-styled jp-mod-accept');
+    this.openHere.addEventListener('click', () => this.open(this.path));
+    picker.appendChild(this.openHere);
+    const projects = el('section', undefined, 'aisw-lab-section aisw-lab-projects');
+    projects.appendChild(el('h3', 'Projects'));
+    this.projects = el('div');
+    projects.appendChild(this.projects);
+    top.appendChild(projects);
+    top.appendChild(picker);
+    this.node.appendChild(top);
+    this.update();
+    void this.go('');
+  }
+
+  /** Show the subfolders of `path`. */
+  async go(path: string): Promise<void> {
+    let listing: IFolderListing;
+    try {
+      listing = await api<IFolderListing>('folders' + query({ path }));
+    } catch (reason) {
+      this.list.replaceChildren(el('li', `Cannot list this folder: ${(reason as Error).message || reason}`, 'aisw-lab-error'));
+      return;
+    }
+    this.path = listing.path;
+    this.crumbs.replaceChildren();
+    const parts = listing.path ? listing.path.split('/') : [];
+    const crumb = (label: string, to: string, current: boolean) => {
+      const b = el('button', label, 'aisw-lab-crumb');
+      if (current) b.setAttribute('aria-current', 'location');
+      b.addEventListener('click', () => void this.go(to));
+      this.crumbs.appendChild(b);
+    };
+    crumb('Server root', '', !parts.length);
+    parts.forEach((part, i) => {
+      this.crumbs.appendChild(el('span', '/', 'aisw-lab-sep'));
+      crumb(part, parts.slice(0, i + 1).join('/'), i === parts.length - 1);
+    });
+    this.openHere.textContent = `Search ${parts.length ? `“${parts[parts.length - 1]}”` : 'the server root'}`;
+    this.list.replaceChildren();
+    if (!listing.folders.length) this.list.appendChild(el('li', 'No subfolders.', 'aisw-lab-empty'));
+    for (const f of listing.folders) {
+      const li = el('li', undefined, 'aisw-lab-folder');
+      li.dataset.path = f.path;
+      const name = el('button', undefined, 'aisw-lab-folder-name');
+      name.appendChild(folderIcon.element({ tag: 'span', className: 'aisw-lab-folder-icon' }));
+      name.appendChild(el('span', f.name, 'aisw-lab-folder-label'));
+      name.title = `Show the folders in ${f.name}`;
+      name.addEventListener('click', () => void this.go(f.path));
+      li.appendChild(name);
+      const row = this.rows().find(r => r.folder === f.path);
+      if (row) {
+        const badge = el('span', row.state, 'aisw-lab-badge');
+        badge.dataset.state = row.state;
+        badge.title = `Project ${row.name}: ${fmt(row.done)} / ${fmt(row.total)} embedded`;
+        li.appendChild(badge);
+      }
+      const open = el('button', row ? 'Open' : 'Search…', 'aisw-lab-folder-open jp-mod-styled');
+      open.title = row ? `Open the search panel of ${f.name}` : `Enable AI Search for ${f.name}`;
+      open.addEventListener('click', () => this.open(f.path));
+      li.appendChild(open);
+      this.list.appendChild(li);
+    }
+    if (listing.truncated) this.list.appendChild(el('li', 'More folders are not shown.', 'aisw-lab-empty'));
+  }
+
+  /** Show the projects as they are now (called after every status poll). */
+  update(): void {
+    this.projects.replaceChildren(projectsTable(this.rows(), this.open));
+  }
+}
+
+/** The status bar's project list: a panel above the status bar that leaves the rest
+ * of the page usable (no backdrop); closed by its button, Esc, or the item again. */
+class StatusPanel extends Widget {
+  private readonly body: HTMLElement;
+  private readonly heading: HTMLElement;
+  private readonly closeButton: HTMLButtonElement;
+
+  constructor(
+    private readonly rows: () => IProjectRow[],
+    private readonly open: (folder: string) => void,
+    private readonly home: () => void
+  ) {
+    super({ node: el('div', undefined, 'aisw-lab-popup aisw-lab-status-list') });
+    this.node.setAttribute('role', 'dialog');
+    this.node.setAttribute('aria-modal', 'false');
+    this.node.setAttribute('aria-label', 'AI Search projects');
+    const bar = el('div', undefined, 'aisw-lab-popup-bar');
+    this.heading = el('span', 'AI Search', 'aisw-lab-popup-title');
+    bar.appendChild(this.heading);
+    const homeBtn = el('button', 'AI Search home', 'aisw-lab-link');
+    homeBtn.addEventListener('click', () => this.home());
+    bar.appendChild(homeBtn);
+    const close = el('button', '×', 'aisw-lab-popup-close');
+    close.title = 'Close';
+    close.setAttribute('aria-label', 'Close');
+    close.addEventListener('click', () => this.hide());
+    bar.appendChild(close);
+    this.closeButton = close;
+    this.node.appendChild(bar);
+    this.body = el('div', undefined, 'aisw-lab-popup-body');
+    this.node.appendChild(this.body);
+    this.node.addEventListener('keydown', event => {
+      if (event.key === 'Escape') this.hide();
+    });
+    this.hide();
+  }
+
+  get shown(): boolean {
+    return this.isAttached && !this.isHidden;
+  }
+
+  toggle(): void {
+    if (this.shown) this.hide();
+    else {
+      if (!this.isAttached) Widget.attach(this, document.body);
+      this.update();
+      this.show();
+      this.closeButton.focus(); // Esc closes it from the keyboard too
+    }
+  }
+
+  update(): void {
+    const rows = this.rows();
+    this.heading.textContent = statusText(rows);
+    this.body.replaceChildren(
+      projectsTable(rows, folder => {
+        this.hide();
+        this.open(folder);
+      })
+    );
+  }
 }
 
 class StatusItem extends Widget {
@@ -220,7 +590,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
     let rows: IProjectRow[] = [];
     let timer: number | undefined;
-    const statusItem = new StatusItem(() => void showStatusList());
+    let home: HomePanel | null = null;
+    const statusPanel = new StatusPanel(
+      () => rows,
+      folder => void openFolder(folder),
+      () => void showHome()
+    );
+    const statusItem = new StatusItem(() => {
+      statusPanel.toggle();
+      void refresh();
+    });
 
     if (registry) {
       registry
@@ -247,6 +626,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         statusItem.text = 'AI Search: server extension not answering';
         statusItem.node.dataset.state = 'error';
       }
+      if (statusPanel.shown) statusPanel.update();
+      if (home && !home.isDisposed) home.update();
     }
     function schedule(): void {
       window.clearTimeout(timer);
@@ -284,8 +665,74 @@ const plugin: JupyterFrontEndPlugin<void> = {
       return images.length && images.length === items.length ? images.map(i => i.path) : [];
     }
 
+    // -- enabling ---------------------------------------------------------------------
+    /** Ask before enabling `folder`: the model (a dropdown) and the estimate. The model
+     * chosen, or null when the user cancels. */
+    async function askEnable(folder: string): Promise<string | null> {
+      let offered: IModelRow[] = [];
+      let serverDefault = '';
+      try {
+        const answer = await api<{ default: string; models: IModelRow[] }>('models');
+        offered = answer.models;
+        serverDefault = answer.default;
+      } catch (reason) {
+        console.warn('aisearch-widgets: no list of models', reason);
+      }
+      const body = new EnableBody(folder, modelChoices(settings.defaultModel, serverDefault, offered));
+      const result = await showDialog({
+        title: `AI Search: ${PathExt.basename(folder) || 'server root'}`,
+        body,
+        buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Enable AI search' })],
+        focusNodeSelector: 'select'
+      });
+      return result.button.accept ? result.value : null;
+    }
+
+    /** Open the search panel of `folder`, asking first when it has no project. */
+    async function openFolder(folder: string): Promise<void> {
+      await refresh();
+      let model: string | null = null;
+      if (!projectOf(folder)) {
+        model = await askEnable(folder);
+        if (model === null) return;
+      }
+      await openFor([folder], PathExt.basename(folder) || 'root', model);
+    }
+
+    async function showHome(): Promise<void> {
+      if (!home || home.isDisposed) {
+        const content = new HomePanel(() => rows, folder => void openFolder(folder));
+        home = content;
+        const main = new MainAreaWidget({ content });
+        main.id = 'aisearch-widgets-home-area';
+        main.title.label = 'AI Search';
+        main.title.icon = ICON;
+        main.title.closable = true;
+        app.shell.add(main, 'main');
+        content.disposed.connect(() => {
+          if (home === content) home = null;
+        });
+      }
+      const area = home.parent;
+      if (area) app.shell.activateById(area.id);
+      await refresh();
+    }
+
+    /** The notebook's only cell: load the extension, open the panel of `targets`.
+     * `enable`: the model the user chose in the enable prompt (the cell enables). */
+    function cellSource(where: string, targets: string[], enable: string | null): string {
+      // The kernel runs in the notebook's folder: name the targets from there.
+      const rel = targets.map(t => shellQuote(PathExt.relative(where || '', t) || '.'));
+      let magic = `%aisearch ${rel.join(' ')}`;
+      const model = enable ?? settings.defaultModel.trim();
+      if (model) magic += ` --model ${shellQuote(model)}`;
+      if (settings.schedule.trim()) magic += ` --schedule ${shellQuote(settings.schedule.trim())}`;
+      if (enable !== null) magic += ' --enable';
+      return `%load_ext aisearch_widgets\n${magic}`;
+    }
+
     // -- the notebook ---------------------------------------------------------------
-    async function openFor(targets: string[], title: string): Promise<void> {
+    async function openFor(targets: string[], title: string, enable: string | null = null): Promise<void> {
       for (const t of targets) {
         const why = unsafeName(t);
         if (why) {
@@ -306,12 +753,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
       // Listing the folder, not asking for the file: a 404 would be logged as an error.
       const listing = await contents.get(where, { content: true });
       const exists = (listing.content as { name: string }[]).some(m => m.name === nbName);
+      const source = cellSource(where, targets, enable);
+      if (exists && enable !== null) {
+        // Enabling from the prompt: the plugin's own notebook gets the new cell (one
+        // written by hand is left as it is, and asks in the notebook instead).
+        const nb = await contents.get(nbPath, { content: true });
+        const cells = (nb.content as { cells?: { source: string | string[] }[] }).cells ?? [];
+        const first = cells.length ? cells[0].source : '';
+        const text = Array.isArray(first) ? first.join('') : first;
+        if (cells.length === 1 && text.startsWith('%load_ext aisearch_widgets\n%aisearch ')) {
+          cells[0].source = source;
+          await contents.save(nbPath, { type: 'notebook', format: 'json', content: nb.content });
+        }
+      }
       if (!exists) {
-        // The kernel runs in the notebook's folder: name the targets from there.
-        const rel = targets.map(t => shellQuote(PathExt.relative(where || '', t) || '.'));
-        let magic = `%aisearch ${rel.join(' ')}`;
-        if (settings.defaultModel.trim()) magic += ` --model ${shellQuote(settings.defaultModel.trim())}`;
-        if (settings.schedule.trim()) magic += ` --schedule ${shellQuote(settings.schedule.trim())}`;
         await contents.save(nbPath, {
           type: 'notebook',
           format: 'json',
@@ -329,7 +784,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
                 metadata: {},
                 execution_count: null,
                 outputs: [],
-                source: `%load_ext aisearch_widgets\n${magic}`
+                source
               }
             ]
           }
@@ -363,52 +818,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
       await refresh();
     }
 
-    // -- status list ----------------------------------------------------------------
-    async function showStatusList(): Promise<void> {
-      await refresh();
-      const table = el('table', undefined, 'aisw-lab-table');
-      const head = el('tr');
-      for (const h of ['Project', 'Folder', 'State', 'Embedded', 'Failed', 'Last update']) {
-        head.appendChild(el('th', h));
-      }
-      table.appendChild(head);
-      let dialog: Dialog<unknown> | null = null;
-      for (const r of rows) {
-        const tr = el('tr');
-        tr.dataset.project = r.name;
-        tr.appendChild(el('td', r.name));
-        const folderCell = el('td');
-        if (r.folder !== null) {
-          const link = el('button', r.folder || '(server root)', 'aisw-lab-link');
-          link.title = 'Open the AI Search notebook of this folder';
-          const folder = r.folder;
-          link.addEventListener('click', () => {
-            if (dialog) dialog.resolve();
-            void openFor([folder], PathExt.basename(folder) || 'root');
-          });
-          folderCell.appendChild(link);
-        } else {
-          folderCell.textContent = '(outside the server root)';
-        }
-        tr.appendChild(folderCell);
-        tr.appendChild(el('td', r.state));
-        tr.appendChild(el('td', `${fmt(r.done)} / ${fmt(r.total)}`, 'aisw-lab-num'));
-        tr.appendChild(el('td', fmt(r.failed), 'aisw-lab-num'));
-        tr.appendChild(
-          el('td', r.updated_at ? new Date(r.updated_at * 1000).toLocaleString() : 'never')
-        );
-        table.appendChild(tr);
-      }
-      const node = el('div', undefined, 'aisw-lab-dialog aisw-lab-status-list');
-      node.appendChild(rows.length ? table : el('p', 'No AI Search projects yet.'));
-      dialog = new Dialog({
-        title: statusText(rows),
-        body: new Widget({ node }),
-        buttons: [Dialog.okButton({ label: 'Close' })]
-      });
-      await dialog.launch();
-    }
-
     // -- commands -------------------------------------------------------------------
     commands.addCommand('aisearch:open-selected', {
       label: 'AI Search…',
@@ -417,7 +826,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       isVisible: () => selectedFolder() !== null || selectedImages().length > 0,
       execute: async () => {
         const folder = selectedFolder();
-        if (folder !== null) return openFor([folder], PathExt.basename(folder) || 'root');
+        if (folder !== null) return openFolder(folder);
         const images = selectedImages();
         if (!images.length) return;
         const first = PathExt.basename(images[0]);
@@ -451,35 +860,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     commands.addCommand('aisearch:open-folder', {
       label: args => (args.isPalette ? 'AI Search: open a folder…' : 'AI Search'),
-      caption: 'Open the AI Search panel for a folder of images',
+      caption: 'Pick a folder of images to search, or open one of your AI Search projects',
       icon: args => (args.isPalette ? undefined : ICON),
-      execute: async () => {
-        const browser = factory.tracker.currentWidget;
-        const current = selectedFolder() ?? (browser ? browser.model.path : '');
-        const result = await InputDialog.getText({
-          title: 'AI Search: open a folder',
-          label: 'Folder (relative to the server root)',
-          text: current
-        });
-        if (!result.button.accept || result.value === null) return;
-        const folder = result.value.trim().replace(/^\/+|\/+$/g, '');
-        try {
-          const model = await serviceManager.contents.get(folder, { content: false });
-          if (model.type !== 'directory') throw new Error('not a folder');
-        } catch {
-          await showDialog({
-            title: 'AI Search',
-            body: textBody(folder, 'This is not a folder under the server root.'),
-            buttons: [Dialog.okButton()]
-          });
-          return;
-        }
-        await openFor([folder], PathExt.basename(folder) || 'root');
-      }
+      execute: () => showHome()
     });
     commands.addCommand('aisearch:show-status', {
       label: 'AI Search: show the projects',
-      execute: () => showStatusList()
+      execute: () => {
+        statusPanel.toggle();
+        void refresh();
+      }
     });
 
     // File browser context menu: folders, and image files.
