@@ -141,3 +141,23 @@ def test_the_view_says_which_method_drew_the_map() -> None:
     # Fewer than 4 points are always drawn by PCA, whatever was asked for.
     few = compute_map(ids[:3], vecs[:3], method="pca")
     assert few.attrs["method"] == "pca"
+
+
+def test_the_panel_names_the_method_that_drew_its_map(project_factory, tmp_path) -> None:
+    import aisearch_widgets as aw
+
+    from _helpers import make_folder
+
+    root = tmp_path / "imgs"
+    make_folder(root, 3, sub=False)
+    proj = project_factory("p", root)
+    proj.update()
+    # UMAP asked for, but 3 images are drawn by PCA: the label says PCA.
+    panel = aw.SearchPanel(proj, page_size=8, poll_interval=0, map_method="umap")
+    try:
+        assert proj.map(method="umap", progress=False).attrs["method"] == "pca"
+        panel.show_map()
+        assert panel.map_view is not None and panel.map_view.method == "pca"
+        assert panel._map_label.value == "3 images, PCA map"
+    finally:
+        panel.close()

@@ -141,8 +141,9 @@ class MapView:
         self.scatter = jscatter.Scatter(
             x="x", y="y", data=data, data_use_index=False, height=height, axes=False
         )
-        self.scatter.color(by="cluster")
-        self.scatter.size(default=3)
+        self.scatter.color(by="cluster", labeling={"variable": "cluster"})
+        # Points as large as their number allows: 8 px for a few dozen, 2 px at 100k.
+        self.scatter.size(default=int(np.clip(12 - 2 * np.log10(max(len(df), 1)), 2, 8)))
         self.scatter.legend(True, position="top-right", size="small")
         self.scatter.tooltip(True, properties=["color"])
         if named is not None:
@@ -180,7 +181,7 @@ class MapView:
         Collection); ids without a score are drawn at the lowest colour. None goes
         back to colouring by cluster."""
         if scores is None:
-            self.scatter.color(by="cluster")
+            self.scatter.color(by="cluster", labeling={"variable": "cluster"})
             return self
         if hasattr(scores, "ids") and hasattr(scores, "scores"):
             keys, vals = pd.Index(scores.ids), np.asarray(scores.scores, dtype=float)
@@ -199,7 +200,8 @@ class MapView:
         self.scatter.data(self._data)
         # The range of this query's scores: jupyter-scatter's default norm keeps the
         # range it saw first, which would colour every later query on that scale.
-        self.scatter.color(by="score", map="viridis", norm=(lo, hi if hi > lo else lo + 1e-6))
+        norm = (lo, hi if hi > lo else lo + 1e-6)
+        self.scatter.color(by="score", map="viridis", norm=norm, labeling={"variable": "score"})
         return self
 
     def selected_ids(self) -> list[str]:
