@@ -90,6 +90,13 @@ def _finite(a: np.ndarray) -> tuple[np.ndarray, int]:
     return np.where(bad, lo, a).astype(a.dtype), int(bad.sum())
 
 
+def _padded(a: np.ndarray, margin: float = 0.05) -> tuple[float, float]:
+    """The range of ``a`` with a margin, so that the outermost points are drawn whole."""
+    lo, hi = (float(a.min()), float(a.max())) if len(a) else (0.0, 1.0)
+    pad = (hi - lo) * margin or 1.0
+    return lo - pad, hi + pad
+
+
 class MapView:
     """A scatter plot of a map DataFrame with lasso selection as ids."""
 
@@ -139,7 +146,14 @@ class MapView:
             data["label"] = named
         self._data = data
         self.scatter = jscatter.Scatter(
-            x="x", y="y", data=data, data_use_index=False, height=height, axes=False
+            x="x",
+            y="y",
+            x_scale=_padded(x),
+            y_scale=_padded(y),
+            data=data,
+            data_use_index=False,
+            height=height,
+            axes=False,
         )
         self.scatter.color(by="cluster", labeling={"variable": "cluster"})
         # Points as large as their number allows: 8 px for a few dozen, 2 px at 100k.
