@@ -161,3 +161,13 @@ def test_the_panel_names_the_method_that_drew_its_map(project_factory, tmp_path)
         assert panel._map_label.value == "3 images, PCA map"
     finally:
         panel.close()
+
+
+def test_dragging_the_frame_sets_the_plots_height() -> None:
+    view = MapView(_map_df(5))
+    assert view.scatter.height() == 320
+    guard = view.widget.children[1]
+    guard.height = 500  # what the frame's resize handle sends
+    assert view.scatter.height() == 500 and view.plot.height == 500
+    guard.height = 40  # too small to use: ignored
+    assert view.scatter.height() == 500

@@ -44,8 +44,40 @@ function install(doc) {
   );
 }
 
+// Resizing: the map's frame has a CSS resize handle (bottom right); its new height is
+// sent to Python (the guard's `height`), which sets the plot's height to match.
+function watchSize(el, model) {
+  let tries = 0;
+  let seen = null;
+  const attach = () => {
+    const frame = el.closest(".aisw-mapframe");
+    if (!frame) {
+      // The guard is put in the frame once the plot beside it has rendered (seconds,
+      // the first time jupyter-scatter's bundle loads): wait for it, up to a minute.
+      if (tries++ < 600) setTimeout(attach, 100);
+      return;
+    }
+    let last = frame.clientHeight;
+    seen = new ResizeObserver(() => {
+      const h = Math.round(frame.clientHeight);
+      // Only a drag of the handle sets an explicit height on the frame.
+      if (!frame.style.height || Math.abs(h - last) < 4) return;
+      last = h;
+      model.set("height", h);
+      model.save_changes();
+    });
+    seen.observe(frame);
+  };
+  attach();
+  return () => {
+    tries = Infinity;
+    if (seen) seen.disconnect();
+  };
+}
+
 export default {
-  render({ el }) {
+  render({ el, model }) {
     install(el.ownerDocument);
+    return watchSize(el, model);
   },
 };

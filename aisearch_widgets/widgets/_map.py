@@ -31,6 +31,7 @@ import anywidget
 import ipywidgets as W
 import numpy as np
 import pandas as pd
+import traitlets
 
 from ..explore.knn import require
 from ._parts import STATIC
@@ -75,10 +76,12 @@ def _scatter_class() -> type:
 
 
 class _WheelGuard(anywidget.AnyWidget):
-    """Invisible: installs the page's wheel guard for maps (``static/map.js``)."""
+    """Invisible: installs the page's wheel guard for maps and reports the height the
+    map's frame is dragged to (``static/map.js``)."""
 
     _esm = STATIC / "map.js"
     _css = STATIC / "map.css"
+    height = traitlets.Int(0).tag(sync=True)
 
 
 def _finite(a: np.ndarray) -> tuple[np.ndarray, int]:
@@ -171,8 +174,12 @@ class MapView:
             js_mod.JupyterScatter = real
         plot.add_class(SCOPE)
         plot.layout.width = "100%"
-        self._frame = W.VBox([plot, _WheelGuard()], layout=W.Layout(width="100%"))
-        self._frame.children[1].add_class("aisw-map-guard")
+        guard = _WheelGuard()
+        guard.add_class("aisw-map-guard")
+        # The frame's handle (bottom right) resizes the map: its height comes back here.
+        guard.observe(lambda ch: self.resize(ch["new"]), names=["height"])
+        self._frame = W.VBox([plot, guard], layout=W.Layout(width="100%"))
+        self._frame.add_class("aisw-mapframe")
         self._callbacks: list[Callable[[list[str]], None]] = []
 
     @property
@@ -184,6 +191,12 @@ class MapView:
     def plot(self) -> Any:
         """jupyter-scatter's widget (selection, points)."""
         return self.scatter.widget
+
+    def resize(self, height: int) -> MapView:
+        """Set the plot's height in pixels (at least 120); the frame's handle calls this."""
+        if height >= 120 and height != self.scatter.height():
+            self.scatter.height(int(height))
+        return self
 
     def close(self) -> None:
         """Close the plot and its guard."""

@@ -1,7 +1,8 @@
 """The Map view inside a real JupyterLab keeps to itself: opening it restyles nothing
 outside it (the file browser's rows, the toolbar's icons), and the mouse wheel over a
 map that has not been clicked scrolls the notebook instead of zooming the map; once
-the map is clicked (or with Ctrl held) the wheel zooms it."""
+the map is clicked (or with Ctrl held) the wheel zooms it. Its frame's handle resizes
+it."""
 
 from __future__ import annotations
 
@@ -149,6 +150,32 @@ def test_the_wheel_scrolls_past_the_map_until_it_is_clicked(
     page.keyboard.up("Control")
     page.wait_for_timeout(600)
     assert page.evaluate(view) != cam2
+
+    # The frame's handle (bottom right) resizes the map: dragged 150 px down, the plot
+    # (Python's height, the canvas) follows.
+    frame = page.locator(".aisw-mapframe").first
+    frame.scroll_into_view_if_needed()
+    fbox = frame.bounding_box()
+    assert fbox is not None
+    h0 = page.locator(".aisw-scatter").first.bounding_box()["height"]
+    page.mouse.move(fbox["x"] + fbox["width"] - 3, fbox["y"] + fbox["height"] - 3)
+    page.mouse.down()
+    page.mouse.move(fbox["x"] + fbox["width"] - 3, fbox["y"] + fbox["height"] + 147, steps=15)
+    page.mouse.up()
+    height = None
+    for _ in range(50):
+        height = lab.run_cell_code(page, "print(panel.map_view.scatter.height())").strip()
+        if int(height) > 320:
+            break
+        page.wait_for_timeout(200)
+    assert int(height) >= 320 + 120, height
+    page.wait_for_timeout(800)
+    assert page.locator(".aisw-scatter").first.bounding_box()["height"] >= h0 + 120
+    tallest = "() => Math.max(...[...document.querySelectorAll('.aisw-scatter canvas')]"
+    tallest += ".map((c) => c.getBoundingClientRect().height))"
+    assert page.evaluate(tallest) >= h0 + 120
+    lab.run_cell_code(page, "panel.map_view.resize(320)")  # back, for the screenshots
+    page.evaluate("() => { document.querySelector('.aisw-mapframe').style.height = ''; }")
 
     # The panel with its map (zoomed back out), for the docs: a laptop and a wide screen.
     page.evaluate(f"() => {_API}.reset()")
