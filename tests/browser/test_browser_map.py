@@ -82,6 +82,8 @@ def _show_map(page) -> None:
 
 def test_opening_the_map_restyles_nothing_outside_it(lab: Lab, map_data: dict[str, str]) -> None:
     page = _open(lab, map_data, "mapstyle")
+    # Tagged images: their clusters are labelled on the map (drawn without errors).
+    lab.run_cell_code(page, "proj.search('a red disc', limit=20).tag('reddish')")
     page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:activate')")
     page.wait_for_selector(".jp-DirListing-item")
     page.wait_for_timeout(300)
@@ -90,6 +92,8 @@ def test_opening_the_map_restyles_nothing_outside_it(lab: Lab, map_data: dict[st
     _show_map(page)
     after = page.evaluate(_CHROME)
     assert after == before
+    labels = lab.run_cell_code(page, "print(sorted(set(panel.map_view._data['label'])))")
+    assert "reddish" in labels
     # The map's own reset is still in force inside it (its controls keep their look).
     sizing = page.evaluate(
         "() => getComputedStyle(document.querySelector('.aisw-scatter canvas')).boxSizing"
