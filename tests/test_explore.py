@@ -451,7 +451,7 @@ def test_map_view_lasso_reads_back_ids_and_gallery_selection_highlights() -> Non
     ids, x = _clustered(200, seed=8)
     df = compute_map(ids, x, method="pca")
     view = MapView(df)
-    w = view.widget
+    w = view.plot  # (view.widget: the plot in its frame)
     assert isinstance(w.points, np.ndarray) and w.points.shape[0] == 200  # binary, not JSON
     got: list[list[str]] = []
     view.on_select(got.append)

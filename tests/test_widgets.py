@@ -791,7 +791,7 @@ def test_map_lasso_fills_the_gallery_and_gallery_selection_highlights(panel) -> 
     panel.show_map()
     view = panel.map_view
     widget = view.scatter.widget
-    assert len(view.ids) == 30 and panel.map_pane.children[1].children == (widget,)
+    assert len(view.ids) == 30 and panel.map_pane.children[1].children == (view.widget,)
     # Points travel as binary arrays (jupyter-scatter's ndarray serialisation).
     assert isinstance(widget.points, np.ndarray) and widget.points.shape[0] == 30
     assert view.scatter.color()["by"] == "score"  # coloured by the query

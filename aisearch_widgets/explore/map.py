@@ -173,6 +173,7 @@ def compute_map(
     ``method``: "umap" (needs the ``explore`` extra) or "pca". ``sample``: the most
     points UMAP is fitted on (default 20,000); the rest are placed through the graph.
     Cached in ``cache_dir`` per state of the vectors; ``refit=True`` ignores the cache.
+    ``df.attrs["method"]`` names the method that drew it.
     """
     if method not in METHODS:
         raise InvalidArgument(f"Unknown map method {show_value(method)}: use 'umap' or 'pca'.")
@@ -187,10 +188,10 @@ def compute_map(
         require("umap", "map(method='umap')")
     n = len(ids)
     if n == 0:
-        return pd.DataFrame(
+        return _said(pd.DataFrame(
             {"id": pd.Series(dtype=object), "x": pd.Series(dtype=np.float32),
              "y": pd.Series(dtype=np.float32), "cluster": pd.Series(dtype=np.int64)}
-        )  # fmt: skip
+        ), method, n)  # fmt: skip
     fp = _cache.fingerprint(ids, x)
     key = f"{method}-{sample}-{clusters}-{seed}"
     path = _cache.cache_path(cache_dir, f"map-{method}.npz")
@@ -199,14 +200,15 @@ def compute_map(
         old = None
     if old is not None and str(old["_fingerprint"]) == fp:
         progress("map", 1.0)
-        return _frame(ids, old)
+        return _said(_frame(ids, old), method, n)
     if old is not None:
         placed = _incremental(ids, x, old, method)
         if placed is not None:
             xy, lab = placed
             _save(path, fp, key, ids, xy, lab, old["fit_ids"], old["centres"], old["pca"])
             progress("map", 1.0)
-            return _frame(ids, {"ids": np.asarray(ids, dtype=str), "xy": xy, "cluster": lab})
+            frame = _frame(ids, {"ids": np.asarray(ids, dtype=str), "xy": xy, "cluster": lab})
+            return _said(frame, method, n)
 
     order = np.argsort(np.asarray(ids, dtype=str), kind="stable")
     fit_rows = np.sort(order[:sample])  # the first hash ids: a uniform subset
@@ -227,7 +229,16 @@ def compute_map(
         path, fp, key, ids, xy, lab, np.asarray(ids, dtype=str), centres, np.vstack([mean, comps])
     )
     progress("map", 1.0)
-    return _frame(ids, {"ids": np.asarray(ids, dtype=str), "xy": xy, "cluster": lab})
+    return _said(
+        _frame(ids, {"ids": np.asarray(ids, dtype=str), "xy": xy, "cluster": lab}), method, n
+    )
+
+
+def _said(df: pd.DataFrame, method: str, n: int) -> pd.DataFrame:
+    """``df.attrs["method"]``: the method that drew the map ("pca" for fewer than 4
+    points even when UMAP was asked for), so that a view can say what it shows."""
+    df.attrs["method"] = "pca" if method == "pca" or n < 4 else "umap"
+    return df
 
 
 def _incremental(

@@ -207,10 +207,11 @@ class Curation:
 
         self._close_map()
         df = self.project.map(method=self.map_method, progress=False)  # type: ignore
-        view = MapView(df)
-        view.widget.layout.width = "100%"  # in a flex box the plot would get no width
+        tags = self.project.catalog.tags_of(df["id"].tolist())  # type: ignore[attr-defined]
+        view = MapView(df, labels=tags)  # clusters labelled by their most common tag
         self._map_view = view
-        self._map_label.value = f"{len(df)} images, {self.map_method.upper()} map"
+        method = (view.method or self.map_method).upper()
+        self._map_label.value = f"{len(df)} images, {method} map"
         self._color_map()
         self._highlight(self.gallery.selected)  # type: ignore[attr-defined]
         view.on_select(self._on_map_select)
@@ -220,7 +221,7 @@ class Curation:
         view, self._map_view = self._map_view, None
         if view is not None:
             self._map_box.children = ()
-            view.widget.close()
+            view.close()
 
     def _note_query(self, res: Collection) -> None:
         """Called for every result shown: remember it if its scores are a query's."""

@@ -6,6 +6,14 @@ binary buffers (jupyter-scatter's ndarray serialisation), never as JSON lists.
 A lasso selection is read back as point ids (``selected_ids``, or a callback with
 ``on_select``); ``select_ids`` highlights ids chosen elsewhere (the gallery).
 
+The map lives inside JupyterLab, so it keeps to itself: jupyter-scatter's style sheet
+(Tailwind's page-wide reset: ``*``, ``html``, ``img, svg``…) is sent scoped to the
+plot's own element (``@scope``), and the mouse wheel over a map that has not been
+clicked scrolls the notebook instead of zooming (``static/map.js``). No NaN or
+infinity reaches the browser: coordinates that are not finite are drawn at the map's
+lower-left edge (``unplaced`` counts them) and scores that are not finite count as
+unscored.
+
 >>> view = MapView(proj.map())                          # doctest: +SKIP
 >>> view.color_by_score(proj.search("a red circle", limit=5000))  # doctest: +SKIP
 >>> view.widget                                        # doctest: +SKIP
@@ -13,19 +21,97 @@ A lasso selection is read back as point ids (``selected_ids``, or a callback wit
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
+import anywidget
+import ipywidgets as W
 import numpy as np
 import pandas as pd
+import traitlets
 
 from ..explore.knn import require
+from ._parts import STATIC
+
+#: The plot's height in pixels: low enough that the gallery's first row stays in view
+#: under the panel's controls on a laptop screen.
+DEFAULT_HEIGHT = 320
+SCOPE = "aisw-scatter"  # the class of the plot's element, the root of its styles
+_LAYER = re.compile(r"^@layer [\w-]+ \{$", re.M)
+
+
+def scoped_css(css: str, scope: str = f".{SCOPE}") -> str:
+    """``css`` (jupyter-scatter's bundle) with the body of every ``@layer`` block
+    wrapped in ``@scope (scope)``: Tailwind's reset then styles the plot only, not
+    JupyterLab's file browser and toolbars. Rules outside layers (``@property``
+    registrations of ``--tw-*`` variables) affect nothing else and stay as they are."""
+    out: list[str] = []
+    pos = 0
+    for m in _LAYER.finditer(css):
+        if m.start() < pos:
+            continue  # inside a block already wrapped
+        depth, end = 0, m.end() - 1
+        for end in range(m.end() - 1, len(css)):
+            depth += {"{": 1, "}": -1}.get(css[end], 0)
+            if depth == 0:
+                break
+        out += [css[pos : m.end()], f"\n@scope ({scope}) {{", css[m.end() : end], "}\n"]
+        pos = end
+    out.append(css[pos:])
+    return "".join(out)
+
+
+@functools.cache
+def _scatter_class() -> type:
+    """jupyter-scatter's widget class with its style sheet scoped (a subclass: its
+    anywidget id differs, so the page-wide original is never loaded by our maps)."""
+    from jscatter import widget as js_widget
+
+    base = js_widget.JupyterScatter
+    css = scoped_css(Path(js_widget.__file__).with_name("bundle.css").read_text("utf-8"))
+    return type("ScopedScatter", (base,), {"_css": css, "__module__": __name__})
+
+
+class _WheelGuard(anywidget.AnyWidget):
+    """Invisible: installs the page's wheel guard for maps and reports the height the
+    map's frame is dragged to (``static/map.js``)."""
+
+    _esm = STATIC / "map.js"
+    _css = STATIC / "map.css"
+    height = traitlets.Int(0).tag(sync=True)
+
+
+def _finite(a: np.ndarray) -> tuple[np.ndarray, int]:
+    """``a`` with every non-finite value at the finite minimum, and how many there were."""
+    bad = ~np.isfinite(a)
+    if not bad.any():
+        return a, 0
+    lo = a[~bad].min() if (~bad).any() else 0.0
+    return np.where(bad, lo, a).astype(a.dtype), int(bad.sum())
+
+
+def _padded(a: np.ndarray, margin: float = 0.05) -> tuple[float, float]:
+    """The range of ``a`` with a margin, so that the outermost points are drawn whole."""
+    lo, hi = (float(a.min()), float(a.max())) if len(a) else (0.0, 1.0)
+    pad = (hi - lo) * margin or 1.0
+    return lo - pad, hi + pad
 
 
 class MapView:
     """A scatter plot of a map DataFrame with lasso selection as ids."""
 
-    def __init__(self, map_df: pd.DataFrame, height: int = 420) -> None:
+    def __init__(
+        self,
+        map_df: pd.DataFrame,
+        height: int = DEFAULT_HEIGHT,
+        *,
+        labels: Mapping[str, str | Iterable[str]] | None = None,
+    ) -> None:
+        """``labels``: texts per id (its tags, say); each cluster is then labelled on
+        the map with its most common text, and clusters without any are not."""
         jscatter = require("jscatter", "The map view")
         missing = {"id", "x", "y"} - set(map_df.columns)
         if missing:
@@ -40,35 +126,89 @@ class MapView:
             twice = self._index[self._index.duplicated()].unique()[:5].tolist()
             raise ValueError(f"map DataFrame repeats the id(s) {twice}: one point per id.")
         self.ids: list[str] = ids.tolist()
+        #: The method that drew the map ("umap" or "pca"), when the DataFrame says.
+        self.method: str | None = map_df.attrs.get("method")
+        x, bad_x = _finite(df["x"].to_numpy(np.float32))
+        y, bad_y = _finite(df["y"].to_numpy(np.float32))
+        #: Points whose coordinates were not finite (drawn at the lower-left edge).
+        self.unplaced = int((~np.isfinite(df["x"].to_numpy(float))
+                             | ~np.isfinite(df["y"].to_numpy(float))).sum()) if bad_x or bad_y else 0  # fmt: skip
+        cluster = (
+            df["cluster"].astype(int) if "cluster" in df else pd.Series(np.zeros(len(df), int))
+        )
         data = pd.DataFrame(
             {
-                "x": df["x"].to_numpy(np.float32),
-                "y": df["y"].to_numpy(np.float32),
-                "cluster": pd.Categorical(
-                    df["cluster"].astype(int) if "cluster" in df else np.zeros(len(df), int)
-                ),
+                "x": x,
+                "y": y,
+                "cluster": pd.Categorical(cluster.map(lambda c: f"cluster {c}")),
                 "score": np.zeros(len(df), np.float32),
             }
         )
+        named = _cluster_names(cluster.to_numpy(), ids, labels)
+        if named is not None:
+            data["label"] = named
         self._data = data
         self.scatter = jscatter.Scatter(
-            x="x", y="y", data=data, data_use_index=False, height=height, axes=False
+            x="x",
+            y="y",
+            x_scale=_padded(x),
+            y_scale=_padded(y),
+            data=data,
+            data_use_index=False,
+            height=height,
+            axes=False,
         )
-        self.scatter.color(by="cluster")
-        self.scatter.size(default=3)
+        self.scatter.color(by="cluster", labeling={"variable": "cluster"})
+        # Points as large as their number allows: 8 px for a few dozen, 2 px at 100k.
+        self.scatter.size(default=int(np.clip(12 - 2 * np.log10(max(len(df), 1)), 2, 8)))
+        self.scatter.legend(True, position="top-right", size="small")
+        self.scatter.tooltip(True, properties=["color"])
+        if named is not None:
+            self.scatter.label(by="label", exclude=[""])
+        from jscatter import jscatter as js_mod
+
+        real, js_mod.JupyterScatter = js_mod.JupyterScatter, _scatter_class()
+        try:
+            plot = self.scatter.widget
+        finally:
+            js_mod.JupyterScatter = real
+        plot.add_class(SCOPE)
+        plot.layout.width = "100%"
+        guard = _WheelGuard()
+        guard.add_class("aisw-map-guard")
+        # The frame's handle (bottom right) resizes the map: its height comes back here.
+        guard.observe(lambda ch: self.resize(ch["new"]), names=["height"])
+        self._frame = W.VBox([plot, guard], layout=W.Layout(width="100%"))
+        self._frame.add_class("aisw-mapframe")
         self._callbacks: list[Callable[[list[str]], None]] = []
 
     @property
     def widget(self) -> Any:
-        """The ipywidget to display."""
+        """The ipywidget to display (the plot and its wheel guard)."""
+        return self._frame
+
+    @property
+    def plot(self) -> Any:
+        """jupyter-scatter's widget (selection, points)."""
         return self.scatter.widget
+
+    def resize(self, height: int) -> MapView:
+        """Set the plot's height in pixels (at least 120); the frame's handle calls this."""
+        if height >= 120 and height != self.scatter.height():
+            self.scatter.height(int(height))
+        return self
+
+    def close(self) -> None:
+        """Close the plot and its guard."""
+        for w in (*self._frame.children, self._frame):
+            w.close()
 
     def color_by_score(self, scores: Mapping[str, float] | Any | None) -> MapView:
         """Colour by a query's score (``{id: score}``, a Series indexed by id, or a
         Collection); ids without a score are drawn at the lowest colour. None goes
         back to colouring by cluster."""
         if scores is None:
-            self.scatter.color(by="cluster")
+            self.scatter.color(by="cluster", labeling={"variable": "cluster"})
             return self
         if hasattr(scores, "ids") and hasattr(scores, "scores"):
             keys, vals = pd.Index(scores.ids), np.asarray(scores.scores, dtype=float)
@@ -76,8 +216,9 @@ class MapView:
             s = pd.Series(scores, dtype=float)
             keys, vals = s.index, s.to_numpy()
         rows = self._index.get_indexer(keys if keys.inferred_type == "string" else keys.astype(str))
-        ok = (rows >= 0) & np.isfinite(vals)
         values = np.full(len(self.ids), np.nan, np.float32)
+        with np.errstate(over="ignore"):  # a float64 beyond float32 becomes inf: unscored
+            ok = (rows >= 0) & np.isfinite(vals) & np.isfinite(vals.astype(np.float32))
         values[rows[ok]] = vals[ok]
         scored = values[rows[ok]]  # float32, as drawn: the range must be theirs
         lo = float(scored.min()) if len(scored) else 0.0
@@ -86,12 +227,13 @@ class MapView:
         self.scatter.data(self._data)
         # The range of this query's scores: jupyter-scatter's default norm keeps the
         # range it saw first, which would colour every later query on that scale.
-        self.scatter.color(by="score", map="viridis", norm=(lo, hi if hi > lo else lo + 1e-6))
+        norm = (lo, hi if hi > lo else lo + 1e-6)
+        self.scatter.color(by="score", map="viridis", norm=norm, labeling={"variable": "score"})
         return self
 
     def selected_ids(self) -> list[str]:
         """The ids of the points selected on the map (lasso or click), in map order."""
-        sel = self.scatter.widget.selection  # None until a first selection
+        sel = self.plot.selection  # None until a first selection
         rows = np.asarray(sel if sel is not None else [], dtype=np.int64).ravel()
         return [self.ids[r] for r in np.sort(rows) if 0 <= r < len(self.ids)]
 
@@ -105,10 +247,31 @@ class MapView:
     def on_select(self, callback: Callable[[list[str]], None]) -> None:
         """Call ``callback(ids)`` whenever the selection changes in the browser."""
         if not self._callbacks:
-            self.widget.observe(lambda _change: self._fire(), names=["selection"])
+            self.plot.observe(lambda _change: self._fire(), names=["selection"])
         self._callbacks.append(callback)
 
     def _fire(self) -> None:
         ids = self.selected_ids()
         for cb in self._callbacks:
             cb(ids)
+
+
+def _cluster_names(
+    cluster: np.ndarray, ids: np.ndarray, labels: Mapping[str, str | Iterable[str]] | None
+) -> list[str] | None:
+    """Per point, its cluster's most common label ("" where the cluster has none), or
+    None when no point has a label."""
+    rows = [
+        (c, t)
+        for c, i in zip(cluster.tolist(), ids.tolist(), strict=True)
+        for t in ([labels.get(i) or ""] if isinstance(labels.get(i), str) else labels.get(i) or [])
+        if t
+    ] if labels else []  # fmt: skip
+    if not rows:
+        return None
+    pairs = pd.DataFrame(rows, columns=["cluster", "label"])
+    counts = pairs.groupby(["cluster", "label"]).size().reset_index(name="n")
+    # The most common label per cluster; ties go to the first in alphabetical order.
+    top = counts.sort_values(["cluster", "n", "label"], ascending=[True, False, True])
+    best = top.drop_duplicates("cluster").set_index("cluster")["label"]
+    return [str(best.get(c, "")) for c in cluster.tolist()]
