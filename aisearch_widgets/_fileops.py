@@ -43,15 +43,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import filecmp
 import hashlib
 import logging
 import os
-import re
 import secrets
 import shutil
 import stat
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +137,7 @@ def safe_target(directory: str | os.PathLike[str], name: str) -> Path:
     return root / name
 
 
-def _free_name(directory: Path, name: str, taken: set[str]) -> str:
+def free_name(directory: Path, name: str, taken: set[str]) -> str:
     stem, ext = os.path.splitext(name)
     n = 1
     while name in taken or os.path.lexists(directory / name):
@@ -149,12 +146,12 @@ def _free_name(directory: Path, name: str, taken: set[str]) -> str:
     return name
 
 
-def _tmp_name(target: Path) -> Path:
+def tmp_name(target: Path) -> Path:
     """A temporary name next to ``target``; never any final name of a batch."""
     return target.with_name(f".{target.name}{_TMP_MARK}{secrets.token_hex(6)}.tmp")
 
 
-def _same_file(a: str, b: str) -> bool:
+def same_file(a: str, b: str) -> bool:
     try:
         return os.path.samefile(a, b)
     except OSError:
@@ -206,7 +203,7 @@ def plan(
         except UnsafePathError as exc:
             steps.append(Step(pid, src, None, "error", str(exc)))
             continue
-        if _same_file(src, str(target)) or os.path.realpath(src) == str(target):
+        if same_file(src, str(target)) or os.path.realpath(src) == str(target):
             steps.append(Step(pid, src, None, "skipped", f"{target} is this image itself"))
             taken.add(target.name)
             continue
@@ -216,7 +213,7 @@ def plan(
         replace = False
         if in_batch or exists:
             if on_conflict == "rename":
-                target = root / _free_name(root, target.name, taken)
+                target = root / free_name(root, target.name, taken)
             elif in_batch or batch_source:
                 why = (
                     "another image of this batch goes to the same name"
@@ -252,8 +249,8 @@ def write_new(directory: Path, name: str, data: bytes, taken: set[str]) -> Path:
     overwrites. Returns the path written; its name is added to ``taken``."""
     safe_target(directory, name)  # refuses names that leave the folder
     for _ in range(100):
-        target = directory / _free_name(directory, name, taken)
-        tmp = _tmp_name(target)
+        target = directory / free_name(directory, name, taken)
+        tmp = tmp_name(target)
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             with os.fdopen(fd, "wb") as fh:
@@ -261,17 +258,17 @@ def write_new(directory: Path, name: str, data: bytes, taken: set[str]) -> Path:
                 fh.flush()
                 os.fsync(fh.fileno())
             _place(tmp, target, replace=False)
-        except _Conflict:
+        except Conflict:
             continue  # created by someone else meanwhile: take the next free name
         finally:
-            _remove(tmp)
+            remove_path(tmp)
         taken.add(target.name)
         return target
     raise AISearchError(f"No free name for {name!r} in {directory}.")
 
 
 # -- low-level disk steps -----------------------------------------------------------
-def _fsync_dir(path: str | os.PathLike[str]) -> None:
+def fsync_dir(path: str | os.PathLike[str]) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
         try:
@@ -280,7 +277,7 @@ def _fsync_dir(path: str | os.PathLike[str]) -> None:
             os.close(fd)
 
 
-class _Conflict(Exception):
+class Conflict(Exception):
     """The target appeared after planning; nothing was overwritten."""
 
 
@@ -290,7 +287,7 @@ def _place(tmp: Path, target: Path, replace: bool) -> None:
         os.replace(tmp, target)
     else:
         _rename_no_clobber(str(tmp), target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def _copy_to_tmp(src: str, tmp: Path) -> None:
@@ -307,13 +304,13 @@ def _copy_to_tmp(src: str, tmp: Path) -> None:
     shutil.copystat(src, tmp)
 
 
-def _remove(path: str | os.PathLike[str] | None) -> None:
+def remove_path(path: str | os.PathLike[str] | None) -> None:
     if path:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
 
 
-def _why(exc: BaseException) -> str:
+def why_failed(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         where = f" ({exc.filename})" if exc.filename else ""
         return f"{exc.strerror or exc}{where}"
@@ -346,7 +343,7 @@ def changed_since_sync(
     except FileNotFoundError:
         return f"the file is gone from disk: {_RERUN}"
     except OSError as exc:
-        return f"cannot check the file ({_why(exc)}); nothing done"
+        return f"cannot check the file ({why_failed(exc)}); nothing done"
     if not stat.S_ISREG(st.st_mode):
         return "it is not a regular file any more; nothing done"
     if recorded is None:
@@ -364,7 +361,7 @@ def changed_since_sync(
     try:
         digest = file_digest(path)
     except OSError as exc:
-        return f"cannot read the file to check it ({_why(exc)}); nothing done"
+        return f"cannot read the file to check it ({why_failed(exc)}); nothing done"
     if digest != content:
         return f"changed on disk since the last sync (its content differs): {_RERUN}"
     return None
@@ -392,7 +389,7 @@ class Guard:
         kept = self._kept_recs.get(kid)
         if kid == pid or kept is None:
             return f"the copy its group keeps ({kid}) is not in the project any more: {_RERUN}"
-        if _same_file(path, kept.path) or os.path.realpath(path) == os.path.realpath(kept.path):
+        if same_file(path, kept.path) or os.path.realpath(path) == os.path.realpath(kept.path):
             return f"it is the same file as the copy kept ({kept.path}); nothing done"
         kept_why = changed_since_sync(kept.path, self._stats.get(kid), hash_always=True)
         if kept_why:
@@ -410,19 +407,19 @@ def copy(catalog: Catalog, steps: Sequence[Step]) -> list[Outcome]:
             out.append(Outcome(st.id, st.source, None, st.status, st.message))
             continue
         target = st.target
-        tmp = _tmp_name(target)
+        tmp = tmp_name(target)
         jid = catalog.journal_begin("copy", st.id, st.source, str(target), str(tmp), st.replace)
         try:
             _copy_to_tmp(st.source, tmp)
             _place(tmp, target, st.replace)
-        except _Conflict as exc:
+        except Conflict as exc:
             out.append(Outcome(st.id, st.source, None, "skipped", str(exc)))
         except OSError as exc:
-            out.append(Outcome(st.id, st.source, str(target), "error", _why(exc)))
+            out.append(Outcome(st.id, st.source, str(target), "error", why_failed(exc)))
         else:
             out.append(Outcome(st.id, st.source, str(target), "copied"))
         finally:
-            _remove(tmp)
+            remove_path(tmp)
         catalog.journal_end(jid)
     return out
 
@@ -440,19 +437,19 @@ def move(inventory: Records, steps: Sequence[Step], guard: Guard | None = None) 
         if guard is not None and (why := guard(st.id, src)):
             out.append(Outcome(st.id, src, None, "skipped", why))
             continue
-        tmp = _tmp_name(target)
+        tmp = tmp_name(target)
         jid = catalog.journal_begin("move", st.id, src, str(target), str(tmp), st.replace)
         try:
-            crossed = _move_on_disk(src, tmp, target, st.replace)
-        except _Conflict as exc:
-            _remove(tmp)
+            crossed = move_on_disk(src, tmp, target, st.replace)
+        except Conflict as exc:
+            remove_path(tmp)
             catalog.journal_end(jid)
             out.append(Outcome(st.id, src, None, "skipped", str(exc)))
             continue
         except OSError as exc:
-            _remove(tmp)
+            remove_path(tmp)
             catalog.journal_end(jid)
-            out.append(Outcome(st.id, src, str(target), "error", _why(exc)))
+            out.append(Outcome(st.id, src, str(target), "error", why_failed(exc)))
             continue
         # The file is at its target now. Never move it back: record it, and if that
         # fails the journal row stays and the next action or reopen completes it.
@@ -471,26 +468,26 @@ def move(inventory: Records, steps: Sequence[Step], guard: Guard | None = None) 
                 )
             )
             continue
-        msg = _remove_original(src, str(target)) if crossed else ""
+        msg = remove_original(src, str(target)) if crossed else ""
         catalog.journal_end(jid)
         out.append(Outcome(st.id, src, str(target), "error" if msg else "moved", msg))
     return out
 
 
-def _remove_original(src: str, where: str) -> str:
+def remove_original(src: str, where: str) -> str:
     """Remove the source of a copy across filesystems once it is recorded at its new
     place; what went wrong, or "" when it is gone."""
     try:
         os.unlink(src)
-        _fsync_dir(os.path.dirname(src))
+        fsync_dir(os.path.dirname(src))
     except FileNotFoundError:
         pass
     except OSError as exc:
-        return f"copied to {where}, but the original could not be removed: {_why(exc)}"
+        return f"copied to {where}, but the original could not be removed: {why_failed(exc)}"
     return ""
 
 
-def _move_on_disk(src: str, tmp: Path, target: Path, replace: bool) -> bool:
+def move_on_disk(src: str, tmp: Path, target: Path, replace: bool) -> bool:
     """Put ``src`` at ``target``. Returns True when it was copied across filesystems
     (the source still exists and is deleted once the inventory follows)."""
     if not os.path.lexists(src):
@@ -500,8 +497,8 @@ def _move_on_disk(src: str, tmp: Path, target: Path, replace: bool) -> bool:
             os.rename(src, target)
         else:
             _rename_no_clobber(src, target)
-        _fsync_dir(target.parent)
-        _fsync_dir(os.path.dirname(src))
+        fsync_dir(target.parent)
+        fsync_dir(os.path.dirname(src))
         return False
     except OSError as exc:
         if exc.errno != errno.EXDEV:
@@ -519,13 +516,13 @@ def _rename_no_clobber(src: str, target: Path) -> None:
     try:
         os.link(src, target, follow_symlinks=False)
     except FileExistsError as exc:
-        raise _Conflict(f"{target} appeared meanwhile; not overwritten") from exc
+        raise Conflict(f"{target} appeared meanwhile; not overwritten") from exc
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.EOPNOTSUPP):
             raise
         # No hard links on this filesystem: check, then rename (a small window).
         if os.path.lexists(target):
-            raise _Conflict(f"{target} appeared meanwhile; not overwritten") from exc
+            raise Conflict(f"{target} appeared meanwhile; not overwritten") from exc
         os.rename(src, target)
         return
     try:
@@ -557,7 +554,7 @@ def delete(inventory: Records, ids: Sequence[str], guard: Guard | None = None) -
             msg = "the file was already gone; removed from the index"
         except OSError as exc:
             catalog.journal_end(jid)
-            out.append(Outcome(pid, src, None, "error", _why(exc)))
+            out.append(Outcome(pid, src, None, "error", why_failed(exc)))
             continue
         try:
             inventory.deleted(pid, src)
@@ -577,293 +574,3 @@ def delete(inventory: Records, ids: Sequence[str], guard: Guard | None = None) -
         catalog.journal_end(jid)
         out.append(Outcome(pid, src, None, "deleted", msg))
     return out
-
-
-# -- trash ----------------------------------------------------------------------------
-def trash(inventory: Records, ids: Sequence[str], guard: Guard | None = None) -> list[Outcome]:
-    """Move files into the project's trash folder (``delete()``); their records (rows,
-    tags, vectors) move into the catalog's trash and leave searches.
-
-    Per file: re-check (``guard``), journal, put the file in the trash (rename, or
-    copy + fsync + rename across filesystems), record it in one transaction, drop
-    its vectors from the store, and only then remove the original of a copy."""
-    out: list[Outcome] = []
-    catalog = inventory.catalog
-    recs = catalog.records(list(ids))
-    folder = inventory.trash_dir
-    for pid in ids:
-        rec = recs.get(pid)
-        if rec is None:
-            out.append(Outcome(pid, "", None, "skipped", "not in the project any more"))
-            continue
-        src = rec.path
-        if guard is not None and (why := guard(pid, src)):
-            out.append(Outcome(pid, src, None, "skipped", why))
-            continue
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            out.append(Outcome(pid, src, None, "error", f"cannot create the trash: {_why(exc)}"))
-            continue
-        dst = folder / f"{secrets.token_hex(8)}-{os.path.basename(src)}"
-        tmp = _tmp_name(dst)
-        jid = catalog.journal_begin("trash", pid, src, str(dst), str(tmp))
-        try:
-            crossed = _move_on_disk(src, tmp, dst, replace=False)
-        except (_Conflict, OSError) as exc:
-            _remove(tmp)
-            catalog.journal_end(jid)
-            out.append(Outcome(pid, src, None, "error", _why(exc)))
-            continue
-        try:
-            inventory.trashed(pid, src, str(dst))
-        except Exception as exc:
-            log.exception("recording %s in the trash failed", src)
-            out.append(
-                Outcome(
-                    pid,
-                    src,
-                    str(dst),
-                    "error",
-                    f"the file is in the trash at {dst}, but the project could not record it "
-                    f"({exc}); reopening the project completes it",
-                )
-            )
-            continue
-        msg = _remove_original(src, "the trash") if crossed else ""
-        catalog.journal_end(jid)
-        out.append(Outcome(pid, src, str(dst), "error" if msg else "trashed", msg))
-    return out
-
-
-def _restore_target(inventory: Records, original: str) -> Path:
-    """The original path if it is free on disk and in the inventory, else the first
-    free ``name (1).ext`` beside it."""
-    path = Path(original)
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    taken: set[str] = set()
-    name = path.name
-    while True:
-        name = _free_name(folder, name, taken)
-        if not inventory.path_taken(str(folder / name)):
-            return folder / name
-        taken.add(name)
-
-
-def restore(inventory: Records, ids: Sequence[str]) -> list[Outcome]:
-    """Put trashed files back where they were (``Collection.restore``): same bytes,
-    inventory rows, tags and vectors; nothing is embedded again. A path taken since
-    is not overwritten: the file comes back as ``name (1).ext`` (status ``renamed``).
-    Vectors made by another model than the project's keep the file in the trash."""
-    out: list[Outcome] = []
-    catalog = inventory.catalog
-    entries = {e.id: e for e in catalog.trash_entries(list(ids))}
-    identity = inventory.identity()
-    for tid in ids:
-        e = entries.get(tid)
-        if e is None:
-            out.append(Outcome(tid, "", None, "skipped", "not in the trash"))
-            continue
-        if e.vector_ids and e.model != identity:
-            why = (
-                f"its vectors were made with {e.model} and the project now uses {identity}: "
-                "kept in the trash (restoring it would need embedding it again)"
-            )
-            out.append(Outcome(tid, e.trash_path, None, "skipped", why))
-            continue
-        if not os.path.lexists(e.trash_path):
-            why = f"its file is gone from the trash folder ({e.trash_path}); nothing to restore"
-            out.append(Outcome(tid, e.trash_path, None, "error", why))
-            continue
-        try:
-            target = _restore_target(inventory, e.path)
-        except OSError as exc:
-            out.append(Outcome(tid, e.trash_path, None, "error", _why(exc)))
-            continue
-        tmp = _tmp_name(target)
-        jid = catalog.journal_begin("restore", tid, e.trash_path, str(target), str(tmp))
-        try:
-            crossed = _move_on_disk(e.trash_path, tmp, target, replace=False)
-        except (_Conflict, OSError) as exc:
-            _remove(tmp)
-            catalog.journal_end(jid)
-            out.append(Outcome(tid, e.trash_path, None, "error", _why(exc)))
-            continue
-        try:
-            inventory.restored(e, str(target))
-        except Exception as exc:
-            log.exception("recording the restore of %s failed", e.path)
-            why = (
-                f"the file is back at {target}, but the project could not record it ({exc}); "
-                "reopening the project completes it"
-            )
-            out.append(Outcome(tid, e.trash_path, str(target), "error", why))
-            continue
-        left = _remove_original(e.trash_path, str(target)) if crossed else ""
-        catalog.journal_end(jid)
-        renamed = str(target) != e.path
-        msg = f"{e.path} exists: restored as {target.name}" if renamed else ""
-        status = "renamed" if renamed else "restored"
-        out.append(
-            Outcome(tid, e.trash_path, str(target), "error" if left else status, left or msg)
-        )
-    return out
-
-
-def parse_age(older_than: str | float | int | None) -> float | None:
-    """Seconds of ``"30d"``, ``"12h"``, ``"10m"``, ``"30s"`` or a number of seconds;
-    None stays None (everything)."""
-    if older_than is None:
-        return None
-    if isinstance(older_than, bool):
-        raise AISearchError(f"older_than={older_than!r}: give an age like '30d' or None.")
-    if isinstance(older_than, (int, float)):
-        seconds = float(older_than)
-    else:
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(older_than).lower())
-        if not m:
-            raise AISearchError(
-                f"older_than={older_than!r}: give an age like '30d', '12h', '10m' or None "
-                "(everything)."
-            )
-        units = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-        seconds = float(m.group(1)) * units[m.group(2)]
-    if not seconds >= 0 or seconds == float("inf"):
-        raise AISearchError(f"older_than={older_than!r}: give a finite age of 0 or more.")
-    return seconds
-
-
-def purge(inventory: Records, older_than: str | float | int | None) -> list[Outcome]:
-    """Delete for good the trashed files older than ``older_than`` (all with None)."""
-    age = parse_age(older_than)
-    catalog = inventory.catalog
-    now = time.time()
-    out: list[Outcome] = []
-    for e in catalog.trash_entries():
-        if age is not None and now - e.deleted_at < age:
-            continue
-        jid = catalog.journal_begin("purge", e.id, e.trash_path, None, None)
-        try:
-            os.remove(e.trash_path)
-            _fsync_dir(os.path.dirname(e.trash_path))
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            catalog.journal_end(jid)
-            log.warning("could not empty %s from the trash: %s", e.trash_path, _why(exc))
-            out.append(Outcome(e.id, e.trash_path, None, "error", _why(exc)))
-            continue
-        catalog.trash_drop(e.id)
-        catalog.journal_end(jid)
-        out.append(Outcome(e.id, e.trash_path, None, "deleted"))
-    return out
-
-
-# -- recovery -----------------------------------------------------------------------
-def recover(inventory: Records) -> list[str]:
-    """Finish or undo the file actions a crash interrupted (run when a project opens
-    and before each file action). Returns what was done."""
-    done: list[str] = []
-    catalog = inventory.catalog
-    for jid, op, pid, src, dst, tmp, overwrite in catalog.journal_pending():
-        if op == "move":
-            done.append(_recover_move(inventory, pid, src, dst, bool(overwrite)))
-        elif op == "delete":
-            if not os.path.lexists(src) and pid in catalog.records([pid]):
-                inventory.deleted(pid, src)
-                done.append(f"completed the deletion of {src}")
-            else:
-                done.append(f"kept {src} (its deletion had not started)")
-        elif op == "trash":
-            done.append(_recover_trash(inventory, pid, src, dst))
-        elif op == "restore":
-            done.append(_recover_restore(inventory, pid, src, dst))
-        elif op == "purge":
-            if not os.path.lexists(src):
-                catalog.trash_drop(pid)
-                done.append(f"completed the removal of {src} from the trash")
-            else:
-                done.append(f"kept {src} in the trash (its removal had not started)")
-        else:
-            done.append(f"dropped an unfinished copy of {src} to {dst}")
-        _remove(tmp)
-        catalog.journal_end(jid)
-    for line in done:
-        log.warning("project %s: %s", inventory.project, line)
-    return done
-
-
-def _recover_move(inventory: Records, pid: str, src: str, dst: str, overwrite: bool) -> str:
-    """Roll forward when the file reached ``dst``, back otherwise.
-
-    ``dst`` only ever appears whole (link or rename of a complete file). Without
-    ``overwrite`` it did not exist before, so its presence means the file got there.
-    With ``overwrite`` a file was there already: ours only if the source is gone or
-    holds the same file or the same bytes."""
-    at_dst = os.path.lexists(dst)
-    at_src = os.path.lexists(src)
-    same = at_src and at_dst and (_same_file(src, dst) or _same_bytes(src, dst))
-    placed = at_dst and (not overwrite or not at_src or same)
-    rec = inventory.catalog.records([pid]).get(pid)
-    if placed:
-        if rec is not None:
-            inventory.moved(pid, src, dst)
-        if same:
-            os.unlink(src)  # the same file or the same bytes: they live on at dst
-            _fsync_dir(os.path.dirname(src))
-        return f"completed the move of {src} to {dst}"
-    if rec is not None and rec.path != src and at_src:
-        inventory.moved(pid, rec.path, src)
-    return f"undid the unfinished move of {src} to {dst}"
-
-
-def _same_bytes(a: str, b: str) -> bool:
-    try:
-        return os.path.isfile(a) and os.path.isfile(b) and filecmp.cmp(a, b, shallow=False)
-    except OSError:
-        return False
-
-
-def _placed(src: str, dst: str) -> bool:
-    """``dst`` (a new name, only ever created whole) holds the file of ``src``: the
-    source is gone, or is the same file or the same bytes (a copy not yet removed)."""
-    if not os.path.lexists(dst):
-        return False
-    return not os.path.lexists(src) or _same_file(src, dst) or _same_bytes(src, dst)
-
-
-def _drop_source(src: str, dst: str) -> None:
-    """Remove ``src`` once ``dst`` holds the same file or the same bytes."""
-    if (
-        os.path.lexists(src)
-        and os.path.lexists(dst)
-        and (_same_file(src, dst) or _same_bytes(src, dst))
-    ):
-        os.unlink(src)
-        _fsync_dir(os.path.dirname(src))
-
-
-def _recover_trash(inventory: Records, pid: str, src: str, dst: str) -> str:
-    """Roll a move into the trash forward when the file reached the trash (recording
-    it from the rows and vectors still in place), else leave the file where it is."""
-    recorded = any(e.trash_path == dst for e in inventory.catalog.trash_entries([pid]))
-    if recorded or _placed(src, dst):
-        inventory.trashed(pid, src, dst)
-        _drop_source(src, dst)
-        return f"completed moving {src} to the trash"
-    return f"undid the unfinished move of {src} to the trash"
-
-
-def _recover_restore(inventory: Records, tid: str, src: str, dst: str) -> str:
-    """Roll a restore forward when the file is back at ``dst``, else keep it in the
-    trash (``src``)."""
-    entry = next(iter(inventory.catalog.trash_entries([tid])), None)
-    if entry is None or entry.trash_path != src:
-        _drop_source(src, dst)  # recorded already: only a copy's original may remain
-        return f"completed the restore of {dst}"
-    if _placed(src, dst):
-        inventory.restored(entry, dst)
-        _drop_source(src, dst)
-        return f"completed the restore of {dst}"
-    return f"kept {entry.path} in the trash (its restore had not finished)"

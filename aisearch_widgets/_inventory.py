@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._config import ProjectConfig
-from ._fileops import recover
+from ._recovery import recover
 from ._thumbs import ThumbnailCache
 from ._vectors import Vectors
 from .catalog import Catalog, TrashEntry

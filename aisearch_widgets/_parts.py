@@ -13,9 +13,9 @@ from typing import Any
 
 from ._config import Layout, ProjectConfig, check_fps, check_server_options, skipped_folders
 from ._errors import InvalidArgument, ProjectClosed
-from ._fileops import recover
 from ._home import HomeLock, stored_interval
 from ._inventory import Inventory
+from ._recovery import recover
 from ._reembed import Reembedder
 from ._runner import Runner, resume
 from ._thumbs import ThumbnailCache

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from ._requests import _apply_pending, _poll_lock, apply
+from ._requests import apply, apply_pending, poll_lock
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         while True:
             with contextlib.suppress(Exception):  # a disable request cancels the pass
                 proj.wait(progress=False)
-            with _poll_lock:  # requests sent while this ran: not left behind at exit
-                if not _apply_pending(proj):
+            with poll_lock:  # requests sent while this ran: not left behind at exit
+                if not apply_pending(proj):
                     break
         print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} done: {proj.status}", flush=True)
     return 0

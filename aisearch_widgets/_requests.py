@@ -64,7 +64,7 @@ _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 #: Serialises the watcher's polls and a runner's last drain: a request is taken once.
-_poll_lock = threading.Lock()
+poll_lock = threading.Lock()
 #: Folders already reported as unsafe (reported once per process, not every second).
 _warned: set[str] = set()
 #: Entries that could be neither read nor moved aside: skipped, never retried.
@@ -290,7 +290,7 @@ def _owned(project: Any) -> bool:
     return not project.closed and project.embedded
 
 
-def _apply_pending(project: Any) -> int:
+def apply_pending(project: Any) -> int:
     """Take and apply the pending requests of one project; how many were applied. One
     project's trouble (a bad folder, a failing action) stays with that project."""
     try:
@@ -313,10 +313,10 @@ def poll_once() -> int:
     from . import _registry
 
     n = 0
-    with _poll_lock:
+    with poll_lock:
         for p in _registry.opened():
             if _owned(p):
-                n += _apply_pending(p)
+                n += apply_pending(p)
     return n
 
 

@@ -17,9 +17,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, NamedTuple
 
+from ._catalog_tables import IN_CHUNK, CurationTables, TrashEntry  # noqa: F401  (TrashEntry: public here)
 from ._errors import ProjectCorrupt, check_not_newer, repair_hint
 from .sources import FileEntry, Known
-from .video import frame_key, is_video
+from .video import is_video
 
 # Bump with a step in Catalog._migrate when the schema changes (PRAGMA user_version).
 # 1: status 'missing' (a file whose folder vanished or emptied: kept, not deleted)
@@ -162,25 +163,7 @@ def _record(pid: str, key: str, path: str, source: str, status: str, vkey: Any, 
     return FileRecord(pid, key, path, source, status, "frame", t_ms / 1000)
 
 
-class TrashEntry(NamedTuple):
-    """One trashed file, as :meth:`Catalog.trash_entries` returns it."""
-
-    id: str
-    path: str  # where it was
-    trash_path: str  # where its bytes are now
-    deleted_at: float
-    kind: str  # "image" | "video"
-    record: dict[str, list[dict[str, Any]]]  # {"files": rows, "videos": rows}
-    tags: dict[str, list[str]]
-    model: str | None  # identity of the vectors
-    vector_ids: list[str]
-    vectors: bytes | None  # float32, one vector per id of vector_ids
-
-
-_IN_CHUNK = 500  # values per ``IN (...)`` statement, well under SQLite's parameter bound
-
-
-class Catalog:
+class Catalog(CurationTables):
     """SQLite-backed record of one project. Thread-safe (one connection, one lock).
 
     A catalog written by a newer version of the package (a higher ``PRAGMA
@@ -304,8 +287,8 @@ class Catalog:
         value, run per chunk of values (SQLite bounds the parameters of a statement);
         ``extra`` parameters follow each chunk's."""
         values = list(values)
-        for i in range(0, len(values), _IN_CHUNK):
-            chunk = values[i : i + _IN_CHUNK]
+        for i in range(0, len(values), IN_CHUNK):
+            chunk = values[i : i + IN_CHUNK]
             yield from self.query(sql.format(marks=",".join("?" * len(chunk))), (*chunk, *extra))
 
     # -- meta -------------------------------------------------------------------------
@@ -592,297 +575,6 @@ class Catalog:
             self.query_in(
                 "SELECT path, id FROM files WHERE path IN ({marks}) AND video_key IS NULL", paths
             )
-        )
-
-    # -- tags -------------------------------------------------------------------------
-    def add_tags(self, ids: Sequence[str], tags: Sequence[str]) -> None:
-        with self.transaction() as db:
-            db.executemany(
-                "INSERT OR IGNORE INTO tags(id, tag) VALUES (?, ?)",
-                [(i, t) for i in ids for t in tags],
-            )
-
-    def remove_tags(self, ids: Sequence[str], tags: Sequence[str] | None) -> None:
-        with self.transaction() as db:
-            if tags is None:
-                db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in ids])
-            else:
-                db.executemany(
-                    "DELETE FROM tags WHERE id = ? AND tag = ?", [(i, t) for i in ids for t in tags]
-                )
-
-    def tags_of(self, ids: Sequence[str]) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for pid, tag in self.query_in(
-            "SELECT id, tag FROM tags WHERE id IN ({marks}) ORDER BY tag", ids
-        ):
-            out.setdefault(pid, []).append(tag)
-        return out
-
-    def ids_with_tags(self, tags: Sequence[str]) -> set[str]:
-        marks = ",".join("?" * len(tags))
-        return {
-            r[0]
-            for r in self.query(f"SELECT DISTINCT id FROM tags WHERE tag IN ({marks})", list(tags))
-        }
-
-    def all_tags(self) -> dict[str, int]:
-        return dict(self.query("SELECT tag, COUNT(*) FROM tags GROUP BY tag ORDER BY tag"))
-
-    # -- saved collections ------------------------------------------------------------
-    def save_collection(
-        self,
-        name: str,
-        info: dict[str, Any],
-        rows: Sequence[tuple[str, float | None, str | None]],
-        overwrite: bool,
-    ) -> bool:
-        """Store ``rows`` of (id, score, extra-json) in order. Returns False (and writes
-        nothing) if the name exists and ``overwrite`` is False."""
-        with self.transaction() as db:
-            exists = db.execute("SELECT 1 FROM collections WHERE name = ?", (name,)).fetchone()
-            if exists and not overwrite:
-                return False
-            db.execute("DELETE FROM collections WHERE name = ?", (name,))
-            db.execute(
-                "INSERT INTO collections(name, info, created_at) VALUES (?, ?, ?)",
-                (name, json.dumps(info), time.time()),
-            )
-            db.executemany(
-                "INSERT INTO collection_items(name, rank, id, score, extra) VALUES (?, ?, ?, ?, ?)",
-                [(name, r, i, s, e) for r, (i, s, e) in enumerate(rows, start=1)],
-            )
-        return True
-
-    def load_collection(
-        self, name: str
-    ) -> tuple[dict[str, Any], float, list[tuple[str, float | None, str | None]]] | None:
-        head = self.query("SELECT info, created_at FROM collections WHERE name = ?", (name,))
-        if not head:
-            return None
-        rows = self.query(
-            "SELECT id, score, extra FROM collection_items WHERE name = ? ORDER BY rank", (name,)
-        )
-        return json.loads(head[0][0]), head[0][1], [tuple(r) for r in rows]  # type: ignore[misc]
-
-    def collection_names(self) -> list[str]:
-        return [r[0] for r in self.query("SELECT name FROM collections ORDER BY created_at, name")]
-
-    def collection_sizes(self) -> dict[str, int]:
-        return dict(
-            self.query("SELECT name, COUNT(*) FROM collection_items GROUP BY name ORDER BY name")
-        )
-
-    def delete_collection(self, name: str) -> bool:
-        with self.transaction() as db:
-            return db.execute("DELETE FROM collections WHERE name = ?", (name,)).rowcount > 0
-
-    def rename_collection(self, old: str, new: str) -> None:
-        with self.transaction() as db:
-            db.execute("UPDATE collections SET name = ? WHERE name = ?", (new, old))
-
-    def move_file(
-        self, pid: str, key: str, path: str, source: str, size: int, mtime_ns: int
-    ) -> None:
-        """The inventory follows a file moved by the user: same id, new place. A video
-        (``pid`` a video id) takes its frames along: same ids, keys under its new key."""
-        with self.transaction() as db:
-            old = db.execute("SELECT key FROM videos WHERE id = ?", (pid,)).fetchone()
-            if old is not None:
-                frames = db.execute(
-                    "SELECT id, t_ms FROM files WHERE video_key = ?", (old[0],)
-                ).fetchall()
-                db.executemany(
-                    "UPDATE files SET key = ?, path = ?, source = ?, video_key = ? WHERE id = ?",
-                    [(frame_key(key, t), path, source, key, fid) for fid, t in frames],
-                )
-                db.execute(
-                    """UPDATE videos SET key = ?, path = ?, source = ?, size = ?, mtime_ns = ?,
-                           updated_at = ? WHERE id = ?""",
-                    (key, path, source, size, mtime_ns, time.time(), pid),
-                )
-                return
-            db.execute(
-                """UPDATE files SET key = ?, path = ?, source = ?, size = ?, mtime_ns = ?,
-                       updated_at = ? WHERE id = ?""",
-                (key, path, source, size, mtime_ns, time.time(), pid),
-            )
-
-    def forget_ids(self, ids: Sequence[str]) -> None:
-        """Drop rows and tags of files the user deleted (a video: its frames too)."""
-        ids = self.expand_videos(ids)
-        with self.transaction() as db:
-            db.executemany("DELETE FROM videos WHERE id = ?", [(i,) for i in ids])
-            db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
-            db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in ids])
-
-    # -- trash ------------------------------------------------------------------------
-    def file_stats(self, ids: Sequence[str]) -> dict[str, tuple[int, int, str | None]]:
-        """id -> (size, mtime_ns, content hash) recorded at the last sync, for images
-        and videos (a video's row has no content hash)."""
-        out: dict[str, tuple[int, int, str | None]] = {}
-        for pid, size, mtime, content in self.query_in(
-            "SELECT id, size, mtime_ns, content FROM files WHERE id IN ({marks}) "
-            "AND video_key IS NULL",
-            ids,
-        ):
-            out[pid] = (size, mtime, content)
-        for pid, size, mtime in self.query_in(
-            "SELECT id, size, mtime_ns FROM videos WHERE id IN ({marks})", ids
-        ):
-            out[pid] = (size, mtime, None)
-        return out
-
-    def _rows(self, table: str, where: str, values: Sequence[Any]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        with self._lock:
-            for i in range(0, len(values), _IN_CHUNK):
-                chunk = list(values[i : i + _IN_CHUNK])
-                marks = ",".join("?" * len(chunk))
-                cur = self._db.execute(
-                    f"SELECT * FROM {table} WHERE {where.format(marks=marks)}", chunk
-                )
-                names = [d[0] for d in cur.description]
-                out += [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-        return out
-
-    def rows_of(self, pid: str) -> dict[str, list[dict[str, Any]]]:
-        """The inventory rows of an image, or of a video and its frames, as they are:
-        ``{"files": [...], "videos": [...]}`` (column -> value)."""
-        ids = self.expand_videos([pid])
-        return {
-            "files": self._rows("files", "id IN ({marks})", ids),
-            "videos": self._rows("videos", "id IN ({marks})", [pid]),
-        }
-
-    def trash_put(self, entry: TrashEntry) -> None:
-        """Move a file's records into the trash in one transaction: the trash row is
-        added, and the inventory rows and tags of its ids are dropped. A trash row
-        that already holds this id (an earlier file at the same path) gets a new id."""
-        ids = [r["id"] for r in entry.record.get("files", [])] + [
-            r["id"] for r in entry.record.get("videos", [])
-        ]
-        with self.transaction() as db:
-            if db.execute("SELECT 1 FROM trash WHERE id = ?", (entry.id,)).fetchone():
-                db.execute(
-                    "UPDATE trash SET id = ? WHERE id = ?",
-                    (f"{entry.id}~{time.time_ns()}", entry.id),
-                )
-            db.execute(
-                """INSERT INTO trash(id, path, trash_path, deleted_at, kind, record, tags,
-                       model, vector_ids, vectors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    entry.id,
-                    entry.path,
-                    entry.trash_path,
-                    entry.deleted_at,
-                    entry.kind,
-                    json.dumps(entry.record),
-                    json.dumps(entry.tags),
-                    entry.model,
-                    json.dumps(entry.vector_ids),
-                    entry.vectors,
-                ),
-            )
-            db.executemany("DELETE FROM videos WHERE id = ?", [(i,) for i in ids])
-            db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
-            db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in ids])
-
-    def trash_entries(
-        self, ids: Sequence[str] | None = None, *, vectors: bool = True
-    ) -> list[TrashEntry]:
-        """Trashed files, newest first (those of ``ids`` only, when given); without
-        their vector bytes (``vectors`` None) unless ``vectors``."""
-        sql = (
-            "SELECT id, path, trash_path, deleted_at, kind, record, tags, model, vector_ids, "
-            f"{'vectors' if vectors else 'NULL'} FROM trash"
-        )
-        if ids is None:
-            rows = self.query(sql + " ORDER BY deleted_at DESC, id")
-        else:
-            rows = sorted(
-                self.query_in(sql + " WHERE id IN ({marks})", ids), key=lambda r: (-r[3], r[0])
-            )
-        return [
-            TrashEntry(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                json.loads(r[5]),
-                json.loads(r[6]),
-                r[7],
-                json.loads(r[8]),
-                r[9],
-            )
-            for r in rows
-        ]
-
-    def trash_take(
-        self, tid: str, record: dict[str, list[dict[str, Any]]], tags: dict[str, list[str]]
-    ) -> None:
-        """Put a trashed file's records back (``record`` rows as :meth:`rows_of` gives
-        them, ``tags`` id -> tags) and drop its trash row, in one transaction."""
-        with self.transaction() as db:
-            for table in ("videos", "files"):
-                known = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
-                for row in record.get(table, []):
-                    cols = [c for c in row if c in known]
-                    db.execute(
-                        f"INSERT OR REPLACE INTO {table}({', '.join(cols)}) "
-                        f"VALUES ({', '.join('?' * len(cols))})",
-                        [row[c] for c in cols],
-                    )
-            db.executemany(
-                "INSERT OR IGNORE INTO tags(id, tag) VALUES (?, ?)",
-                [(i, t) for i, ts in tags.items() for t in ts],
-            )
-            db.execute("DELETE FROM trash WHERE id = ?", (tid,))
-
-    def trash_drop(self, tid: str) -> None:
-        with self.transaction() as db:
-            db.execute("DELETE FROM trash WHERE id = ?", (tid,))
-
-    def ids_taken(self, ids: Sequence[str]) -> set[str]:
-        """The ids among ``ids`` that an image, frame or video of the inventory holds."""
-        out = {r[0] for r in self.query_in("SELECT id FROM files WHERE id IN ({marks})", ids)}
-        out |= {r[0] for r in self.query_in("SELECT id FROM videos WHERE id IN ({marks})", ids)}
-        return out
-
-    def keys_taken(self, keys: Sequence[str]) -> set[str]:
-        return set(self.ids_of_keys(keys))
-
-    # -- file-action journal ----------------------------------------------------------
-    # One row per file action in flight (see _fileops): written before the disk is
-    # touched, removed once disk and inventory agree. Rows left by a crash are
-    # resumed or rolled back when the project opens.
-    def journal_begin(
-        self,
-        op: str,
-        pid: str | None,
-        src: str,
-        dst: str | None,
-        tmp: str | None,
-        overwrite: bool = False,
-    ) -> int:
-        with self.transaction() as db:
-            cur = db.execute(
-                "INSERT INTO file_journal(op, id, src, dst, tmp, overwrite, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (op, pid, src, dst, tmp, int(overwrite), time.time()),
-            )
-            return int(cur.lastrowid or 0)
-
-    def journal_end(self, seq: int) -> None:
-        with self.transaction() as db:
-            db.execute("DELETE FROM file_journal WHERE seq = ?", (seq,))
-
-    def journal_pending(self) -> list[tuple[int, str, str, str, str | None, str | None, int]]:
-        """(seq, op, id, src, dst, tmp, overwrite) of unfinished file actions, oldest
-        first."""
-        return self.query(
-            "SELECT seq, op, id, src, dst, tmp, overwrite FROM file_journal ORDER BY seq"
         )
 
 

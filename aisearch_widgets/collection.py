@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pandas as pd
 
-from . import _fileops
+from . import _fileops, _trash
 from ._errors import AISearchError, InvalidArgument, check_real
 from ._fileops import safe_target  # noqa: F401  (public here since 0.1)
 
@@ -547,7 +547,7 @@ class Collection:
         inventory = self._project.inventory
         with inventory.action():
             guard = self._guard(ids)
-            act = _fileops.delete if permanent else _fileops.trash
+            act = _fileops.delete if permanent else _trash.trash
             return _fileops.report(act(inventory, ids, guard))
 
     def restore(self) -> pd.DataFrame:
@@ -558,7 +558,7 @@ class Collection:
         ``renamed``, ``skipped`` or ``error``), message."""
         inventory = self._project.inventory
         with inventory.action():
-            return _fileops.report(_fileops.restore(inventory, self.ids))
+            return _fileops.report(_trash.restore(inventory, self.ids))
 
     def export_frames(self, directory: str | os.PathLike[str], quality: int = 92) -> pd.DataFrame:
         """Write the video frames of this collection as JPEG files (full resolution)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _fileops, _registry, _requests
+from . import _registry, _requests, _trash
 from ._config import Layout, check_fps, require_project
 from ._errors import InvalidArgument, ProjectExists
 from ._home import check_name, parse_interval, project_names, resolve_home
@@ -488,7 +488,7 @@ class Project(ExploreViews):
         ``"12h"``, seconds; None: all of them). Returns how many were removed."""
         self._check_open()
         with self.inventory.action():
-            done = _fileops.purge(self.inventory, older_than)
+            done = _trash.purge(self.inventory, older_than)
         return sum(o.status == "deleted" for o in done)
 
     @property

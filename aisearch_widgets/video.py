@@ -92,7 +92,7 @@ def pixel_hash(img: Image.Image) -> str:
     return "px:" + h.hexdigest()
 
 
-def _import_av() -> Any:
+def import_av() -> Any:
     try:
         import av
     except ImportError as exc:
@@ -103,7 +103,7 @@ def _import_av() -> Any:
     return av
 
 
-def _check_regular(path: str) -> None:
+def check_regular(path: str) -> None:
     """Only regular files are opened (a FIFO named .mp4 would block FFmpeg forever)."""
     try:
         st = os.stat(path)
@@ -177,8 +177,8 @@ class VideoFrames:
         return math.floor(self.duration * self.fps + 1e-6) + 1
 
     def __iter__(self) -> Iterator[Frame]:
-        av = _import_av()
-        _check_regular(self.path)
+        av = import_av()
+        check_regular(self.path)
         try:
             container = av.open(self.path, metadata_errors="ignore")
         except Exception as exc:  # FFmpegError, and UnicodeDecodeError on odd metadata
@@ -323,8 +323,8 @@ def frame_at(
     """The frame shown at ``t_ms`` (full size unless ``min_side``), or None when the
     video cannot give it."""
     try:
-        av = _import_av()
-        _check_regular(os.fspath(path))
+        av = import_av()
+        check_regular(os.fspath(path))
     except DecodeFailure:
         return None
     try:

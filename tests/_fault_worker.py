@@ -19,7 +19,7 @@ import open_clip  # noqa: F401  (imported once here, not in every child)
 import torch
 
 import aisearch_widgets as aw
-from aisearch_widgets import _fileops
+from aisearch_widgets import _fileops, _recovery, _trash
 from aisearch_widgets._inventory import Inventory
 from aisearch_widgets.indexer import Indexer
 
@@ -42,7 +42,8 @@ def run(cmd: dict) -> None:
     if op == "index":
         _slow(Indexer, "_commit", pause)
     else:
-        _slow(_fileops, "_fsync_dir", pause)
+        for mod in (_fileops, _trash, _recovery):  # each names the one disk step
+            _slow(mod, "fsync_dir", pause)
         _slow(Inventory, "moved", pause)
         _slow(Inventory, "deleted", pause)
         _slow(Inventory, "trashed", pause)

@@ -25,10 +25,22 @@ PKG = Path(__file__).resolve().parent.parent / "aisearch_widgets"
 LAYERS: list[tuple[str, list[str]]] = [
     ("leaf utilities", ["_version", "_errors", "_quantize", "images", "video", "demo.shapes"]),
     ("home and sources", ["_home", "_thumbs", "sources", "_names", "_registry"]),
-    ("catalog and store", ["catalog", "store"]),
+    ("catalog and store", ["_catalog_tables", "catalog", "store"]),
     ("embedder", ["embedder"]),
     ("queries", ["search", "diverse"]),
-    ("project files", ["_fileops", "_upgrade", "_config", "_repair", "status", "_estimate"]),
+    (
+        "project files",
+        [
+            "_fileops",
+            "_trash",
+            "_recovery",
+            "_upgrade",
+            "_config",
+            "_repair",
+            "status",
+            "_estimate",
+        ],
+    ),
     (
         "indexing",
         ["_sync_types", "_vectors", "_inventory", "indexer", "_runner", "_ray", "_reembed"],

@@ -79,10 +79,10 @@ def file_facts(rec: FileRecord) -> tuple[int | None, int | None, int | None]:
 
 
 def _video_size(path: str) -> tuple[int | None, int | None]:
-    from ..video import _check_regular, _import_av
+    from ..video import check_regular, import_av
 
-    _check_regular(path)
-    av = _import_av()
+    check_regular(path)
+    av = import_av()
     with av.open(path, metadata_errors="ignore") as container:
         cc = container.streams.video[0].codec_context
         return int(cc.width) or None, int(cc.height) or None
