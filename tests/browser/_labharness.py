@@ -512,6 +512,39 @@ class Lab:
         cell = next(c for c in status["cells"] if c["index"] == index)
         return _cell_text(cell["outputs"])
 
+    def py(self, page: Page, expr: str, *, timeout: float = 30.0) -> Any:
+        """The value of a Python expression in the page's kernel, through JSON."""
+        out = self.run_cell_code(
+            page, f"import json as _j; print(_j.dumps({expr}))", timeout=timeout
+        )
+        return json.loads(out.strip().splitlines()[-1])
+
+    def demo_images(self, folder: str, n: int = 300, seed: int = 0) -> str:
+        """A folder of the demo's drawn images under the server root (made once)."""
+        from aisearch_widgets.demo import make_dataset
+
+        path = self.root / folder
+        if not path.exists():
+            make_dataset(path, n=n, seed=seed)
+        return str(path)
+
+    def open_panel(self, name: str, images: str, *, enable: bool = False) -> Page:
+        """A notebook whose cell opens a project of ``images`` (demo model, synced) and
+        shows its panel (60 a page), code hidden, the prompt ready."""
+        from playwright.sync_api import expect
+
+        on = "proj.enable(schedule=None)" if enable else ""
+        code = (
+            f"import aisearch_widgets as aw\n"
+            f"proj = aw.Project({name!r}, sources={images!r}, model='demo')\n"
+            f"proj.update()\n{on}\n"
+            f"panel = aw.SearchPanel(proj, page_size=60)\npanel\n"
+        )
+        page = self.open_notebook(f"{name}.ipynb", [code], timeout=180)
+        self.command(page, "notebook:hide-all-cell-code")
+        expect(page.locator(".aisw-prompt")).to_be_enabled()
+        return page
+
     def command(
         self, page: Page, command: str, args: dict[str, Any] | None = None, timeout: float = 30.0
     ) -> Any:

@@ -8,7 +8,6 @@ Data: the demo shapes with the bundled demo model."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -22,35 +21,15 @@ N_CELLS = "window.jupyterapp.shell.currentWidget.content.widgets.length"
 
 @pytest.fixture(scope="module")
 def images(lab: Lab) -> str:
-    from aisearch_widgets.demo import make_dataset
-
-    folder = lab.root / "gal-images"
-    if not folder.exists():
-        make_dataset(folder, n=300, seed=0)
-    return str(folder)
+    return lab.demo_images("gal-images")
 
 
 def _py(lab: Lab, page, expr: str):
-    out = lab.run_cell_code(page, f"import json as _j; print(_j.dumps({expr}))")
-    return json.loads(out.strip().splitlines()[-1])
+    return lab.py(page, expr)
 
 
 def _open(lab: Lab, name: str, images: str):
-    from playwright.sync_api import expect
-
-    cells = [
-        f"""
-import aisearch_widgets as aw
-proj = aw.Project({name!r}, sources={images!r}, model="demo")
-proj.update()
-panel = aw.SearchPanel(proj, page_size=60)
-panel
-"""
-    ]
-    page = lab.open_notebook(f"{name}.ipynb", cells, timeout=180)
-    lab.command(page, "notebook:hide-all-cell-code")
-    expect(page.locator(".aisw-prompt")).to_be_enabled()
-    return page
+    return lab.open_panel(name, images)
 
 
 def _eventually(lab: Lab, page, expr: str, want, timeout: float = 15.0) -> None:
