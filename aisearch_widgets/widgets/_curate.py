@@ -21,7 +21,7 @@ import pandas as pd
 
 from .._errors import AISearchError
 from ..collection import Collection
-from . import _results
+from . import _guard, _results
 from ._protocol import Mode, Reply
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ class Curation:
         """Keep this copy of its group instead of the proposed one."""
         rows = self._view_df[self._view_df["id"] == id] if "group" in self._view_df else None
         if rows is None or rows.empty:
-            raise AISearchError("That image is not part of this project.")
+            raise AISearchError(_guard.NOT_OURS)
         self._keepers[int(rows["group"].iloc[0])] = id
         self._count_extra_copies()
         self._show_page()  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ import pandas as pd
 
 from .._errors import AISearchError
 from ..sources import FILES_LABEL
+from ._guard import NOT_OURS  # the panel's one refusal
 from ._protocol import Reply
 
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
     from ..collection import Collection
 
 log = logging.getLogger(__name__)
-
-_NOT_SHOWN = "That image is not part of this project."  # the panel's one refusal
 
 
 def tag_counts(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -152,7 +151,7 @@ class GalleryRequests:
         ok = self._project_ids(ids)  # type: ignore[attr-defined]
         in_result = set(res.ids) if res is not None else set()
         if not isinstance(ids, list) or len(ok) != len(ids) or not set(ok) <= in_result:
-            raise AISearchError(_NOT_SHOWN)
+            raise AISearchError(NOT_OURS)
         if not ok:
             raise AISearchError("Select images in the gallery first.")
         return ok
@@ -183,7 +182,7 @@ class GalleryRequests:
         rows = self._view_df[self._view_df["id"] == id]
         rec = self.project.catalog.records([id]).get(id) if len(rows) else None  # type: ignore[attr-defined]
         if rec is None:
-            raise AISearchError(_NOT_SHOWN)
+            raise AISearchError(NOT_OURS)
         r = rows.iloc[0]
         size, width, height = file_facts(rec)
         tags = self.project.catalog.tags_of([id]).get(id, [])  # type: ignore[attr-defined]
