@@ -371,7 +371,7 @@ def test_similar_messages_name_ids_of_the_project_only(spied, tmp_path: Path) ->
         for part, msg in [
             (panel.gallery, {"type": "similar_one", "id": bad}),
             (panel.controls, {"type": "search_similar", "ids": [bad], "limit": 5}),
-            (panel.gallery, {"type": "preview", "id": bad}),
+            (panel.gallery, {"type": "preview", "id": bad, "size": 768}),
         ]:
             reply = _msg(part, **msg)
             if isinstance(bad, str) or msg["type"] == "search_similar":
@@ -542,7 +542,7 @@ def test_every_request_type_is_dispatched_and_answered(panel, tmp_path: Path, fa
     shown = [it["id"] for it in g.items]
     reply = ok(g, type="thumbs", ids=shown)
     assert reply["ids"] == shown and all(b[:2] == b"\xff\xd8" for b in g.sent[-1][1])
-    reply = ok(g, type="preview", id=shown[0])
+    reply = ok(g, type="preview", id=shown[0], size=900)
     assert reply["name"].endswith((".png", ".jpg")) and g.sent[-1][1][0][:2] == b"\xff\xd8"
     details = ok(g, type="details", id=shown[0])["details"]
     assert details["name"] == f"imgs/{reply['name']}" and details["width"] > 0
@@ -1221,6 +1221,39 @@ def test_details_name_the_image_inside_the_project(panel, tmp_path: Path) -> Non
     assert d["bytes"] == os.path.getsize(path) and d["rank"] == 3 and d["kind"] == "image"
     assert d["score"] == pytest.approx(float(res.scores[2])) and d["tags"] == ["a", "b"]
     assert str(tmp_path) not in json.dumps(reply)
+
+
+def test_the_preview_is_drawn_at_the_size_asked_never_above_the_original(
+    panel, tmp_path: Path
+) -> None:
+    """The lightbox asks for the size of its box (device pixels): the JPEG's longest
+    side is that, or the original's when smaller, and never above 2,048 px."""
+    import io
+
+    from PIL import Image
+
+    from aisearch_widgets.widgets._media import MAX_PREVIEW
+
+    root = tmp_path / "imgs"  # the panel's folder
+    sizes = {"big.png": (1600, 1200), "wide.png": (2600, 650), "tiny.png": (100, 80)}
+    for name, wh in sizes.items():
+        Image.new("RGB", wh, (200, 40, 40)).save(root / name)
+    panel.project.update()
+    panel._refresh_status()
+    res = panel.search("a red disc", limit=100)
+    by_name = {os.path.basename(p): i for i, p in zip(res.ids, res.df["path"], strict=True)}
+
+    def drawn(name: str, size: int) -> tuple[int, int]:
+        reply = _msg(panel.gallery, type="preview", id=by_name[name], size=size)
+        assert reply["ok"] is True, reply
+        with Image.open(io.BytesIO(panel.gallery.sent[-1][1][0])) as im:
+            return im.size
+
+    assert drawn("big.png", 1000) == (1000, 750)  # the box asked for
+    assert drawn("big.png", 1900) == (1600, 1200)  # the original is smaller: as it is
+    assert drawn("wide.png", 5000) == (MAX_PREVIEW, 512)  # capped
+    assert drawn("tiny.png", 2048) == (100, 80)  # the browser scales it up, pixelated
+    assert drawn("big.png", 0) == (64, 48)  # a nonsense box still gets a picture
 
 
 def test_select_all_takes_every_page_shown(panel) -> None:

@@ -555,8 +555,8 @@ class SearchPanel(
     def _thumbs(self, ids: list) -> Reply:
         return _media.thumbs(self.project, self._view_df, ids)
 
-    def _preview(self, id: str) -> Reply:
-        return _media.preview(self._view_df, id)
+    def _preview(self, id: str, size: int) -> Reply:
+        return _media.preview(self._view_df, id, size)
 
     def _open(self, name: str) -> None:
         try:
