@@ -281,7 +281,9 @@ def _photo(path, width: int, height: int) -> None:
         d.line([(x, 0), (x, height // 3)], fill=(230, 200, 60), width=2)
     for r in range(20, min(width, height) // 2, 12):
         cx, cy = width // 2, height * 2 // 3
-        d.ellipse([cx - r, cy - r * 2 // 3, cx + r, cy + r * 2 // 3], outline=(240, 90, 60), width=3)
+        d.ellipse(
+            [cx - r, cy - r * 2 // 3, cx + r, cy + r * 2 // 3], outline=(240, 90, 60), width=3
+        )
     d.text((20, height // 3 + 20), "1600 x 1200: fine stripes stay sharp", fill=(255, 255, 255))
     img.save(path, quality=92)
 
