@@ -1125,15 +1125,65 @@ def test_a_result_that_ends_in_another_tab_waits_in_its_own(slow) -> None:
     assert panel.result is not None and len(panel.result) == 4
 
 
-def test_time_left_of_a_sync_from_its_rate() -> None:
-    from aisearch_widgets.widgets._eta import Eta
+def test_the_panel_and_the_status_bar_say_the_same_time_left(
+    panel, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mid-sync, the panel's header and the lab's status row read the same counts and
+    the same time left, computed once (``_estimate.time_left``) from the catalog."""
+    import dataclasses
+    import sqlite3
 
-    eta = Eta(window=60)
-    assert eta.add(0, 1000, now=0.0) == -1.0  # one sample: no rate yet
-    assert eta.add(100, 1000, now=10.0) == 90.0  # 10 per second, 900 left
-    assert eta.add(300, 1000, now=20.0) == 46.7  # the rate of the window: 15 per second
-    assert eta.add(1000, 1000, now=30.0) == -1.0  # done
-    assert eta.add(5, 1000, now=31.0) == -1.0  # a new sync starts over
+    from aisearch_widgets import _estimate, status
+    from aisearch_widgets.labserver import project_row
+
+    proj = panel.project
+    proj.update()
+    # A sync under way: 24 files embedded one every 0.5 s (2 a second), 6 left.
+    db = proj.folder / "catalog.sqlite"
+    with sqlite3.connect(db, timeout=10) as con:
+        rows = [r for (r,) in con.execute("SELECT rowid FROM files ORDER BY rowid")]
+        t0 = time.time() - 60
+        for i, r in enumerate(rows[:24]):
+            con.execute("UPDATE files SET updated_at = ? WHERE rowid = ?", (t0 + i * 0.5, r))
+        con.executemany(
+            "UPDATE files SET status = 'pending' WHERE rowid = ?", [(r,) for r in rows[24:]]
+        )
+    con.close()
+    # "indexing" needs a live sync: both readers are told so, the counts are the catalog's.
+    real_read, real_prop = status.read_status, type(proj).status
+    monkeypatch.setattr(
+        status,
+        "read_status",
+        lambda *a, **k: dataclasses.replace(real_read(*a, **k), state="indexing"),
+    )
+    monkeypatch.setattr(
+        type(proj),
+        "status",
+        property(lambda self: dataclasses.replace(real_prop.fget(self), state="indexing")),
+    )
+    panel._refresh_status()
+    row = project_row(home, str(tmp_path), proj.name)
+    c = panel.controls
+    assert (
+        (row["state"], row["done"], row["total"])
+        == (c.state, c.done, c.total)
+        == ("indexing", 24, 30)
+    )
+    # 23 files in 11.5 s (the first batch was embedded before the span): 2 a second.
+    assert row["eta"] == c.eta == 3.0
+    assert row["eta_text"] == c.eta_text == "about 3 s left"
+    assert _estimate.left_text(-1.0) == "" and _estimate.time_left(db, 30, 30) == -1.0
+    # Not known before a run has 20 files: neither says a time.
+    with sqlite3.connect(db, timeout=10) as con:
+        con.execute(
+            "UPDATE files SET updated_at = ? WHERE rowid > ?", (time.time() - 3600, rows[5])
+        )
+        con.execute("UPDATE files SET status = 'pending' WHERE rowid > ?", (rows[5],))
+    con.close()
+    panel._refresh_status()
+    row = project_row(home, str(tmp_path), proj.name)
+    assert row["eta"] == c.eta == -1.0 and row["eta_text"] == c.eta_text == ""
+    assert row["done"] == c.done == 6
 
 
 # -- the gallery's own requests: preview details, tags from the keyboard, Ctrl+A ------------
@@ -1266,3 +1316,40 @@ def test_select_all_takes_every_page_shown(panel) -> None:
     panel.above(float(res.scores[4]))  # a filter: all *shown*
     assert _msg(panel.gallery, type="select_all")["count"] == 5
     assert panel.selected == res.ids[:5]
+
+
+def test_the_enable_prompt_offers_the_known_models_and_an_estimate(
+    project_factory, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``%aisearch``'s prompt: a dropdown of the models the lab plugin offers (the
+    setting's default first) and what enabling takes, priced for the model chosen."""
+    from aisearch_widgets import _estimate
+    from aisearch_widgets.widgets._enable import EnablePrompt
+
+    make_folder(tmp_path / "old", 2)
+    project_factory("shapes", tmp_path / "old", model="demo")
+    rates = {"shapes": 12.5}
+    monkeypatch.setattr(_estimate, "measured_rate", lambda db: rates.get(db.parent.name))
+    folder = tmp_path / "new"
+    make_folder(folder, 6)
+    prompt = EnablePrompt(str(folder), name="new", home=home, model="ViT-B-32:openai")
+    ids = [v for _, v in prompt.model.options]
+    assert ids == [r["id"] for r in _estimate.model_choices(home, "ViT-B-32:openai")]
+    assert ids[0] == prompt.model.value == "ViT-B-32:openai" and "demo" in ids
+    assert dict(prompt.model.options)["demo (used by 1 project)"] == "demo"
+    lines = [w.value for w in prompt.estimate.children]
+    size = sum(p.stat().st_size for p in folder.rglob("*.*"))
+    assert lines[0] == f"6 images found ({_estimate.fmt_bytes(size)})"
+    assert lines[1].startswith("Time: not known yet")  # no project here uses that model
+    prompt.model.value = "demo"  # priced again at the rate measured for the demo model
+    lines = [w.value for w in prompt.estimate.children]
+    assert lines[1] == (
+        "Time: about 1 s at 12.5 images/s, the rate measured on this machine (project shapes)"
+    )
+    dim = _estimate._model_dim("demo", [])
+    per = dim * 4 + _estimate.THUMB_BYTES + _estimate.ROW_BYTES
+    assert lines[2] == f"Disk: about {_estimate.fmt_bytes(6 * per)} (vectors, thumbnails, catalog)"
+    # The lab's estimate is the same computation: the same numbers for the same folder.
+    lab = _estimate.estimate(home, str(tmp_path), "new", "demo")
+    assert _estimate.estimate_lines(lab) == lines
+    assert prompt.message.value == "" and not prompt.model.disabled

@@ -116,6 +116,10 @@ export interface IProjectRow {
   updated_at?: number | null;
   model?: string;
   open?: boolean;
+  /** While it syncs: seconds left (-1: not known) and the same for people, as the
+   * notebook panel says it ("about 3 min left"; "" when not known). */
+  eta?: number;
+  eta_text?: string;
 }
 
 interface ISettings {
@@ -187,7 +191,13 @@ export function statusText(rows: IProjectRow[]): string {
   if (indexing.length) {
     const done = indexing.reduce((a, r) => a + (r.done ?? 0) + (r.failed ?? 0), 0);
     const total = indexing.reduce((a, r) => a + (r.total ?? 0), 0);
-    return `AI Search: indexing ${fmt(done)} / ${fmt(total)}`;
+    // The time left is that of the sync that ends last.
+    const last = indexing.reduce<IProjectRow | null>(
+      (a, r) => ((r.eta ?? -1) > (a?.eta ?? -1) ? r : a),
+      null
+    );
+    const left = last?.eta_text ? ` · ${last.eta_text}` : '';
+    return `AI Search: indexing ${fmt(done)} / ${fmt(total)}${left}`;
   }
   const ready = rows.filter(r => r.state === 'ready').length;
   return `AI Search: ${ready} project${ready === 1 ? '' : 's'} ready`;
