@@ -125,7 +125,7 @@ class SearchPanel(
         self.chart = ScoreChart()  # empty until a result with a query's scores is shown
         self.map_pane = self._build_map()
         super().__init__(
-            [self.controls, self.chart, self.map_pane, self.actions, self.gallery],
+            [self.controls, self.chart, self._beside_map(self.actions, self.gallery)],
             layout=W.Layout(width="100%"),
         )
         self.add_class("aisw-panel")
