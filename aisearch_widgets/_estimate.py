@@ -300,11 +300,13 @@ def model_label(row: dict[str, Any]) -> str:
 
 def estimate(home: Path, root: str, rel: str, model: str | None) -> dict[str, Any]:
     """What enabling the folder ``rel`` (under the server root) would take with
-    ``model``: see :func:`estimate_media`, plus ``folder`` relative to the root."""
+    ``model``: see :func:`estimate_media`, plus ``folder`` relative to the root and
+    ``lines``, the text the enable prompts show (:func:`estimate_lines`)."""
     folder = inside(root, rel)
     if folder is None or not os.path.isdir(folder):
         raise FileNotFoundError(rel)
-    return {"folder": _rel(folder, root), **estimate_media(home, folder, model)}
+    e = estimate_media(home, folder, model)
+    return {"folder": _rel(folder, root), **e, "lines": estimate_lines(e)}
 
 
 def estimate_media(home: Path, media: str | list[str], model: str | None) -> dict[str, Any]:
@@ -354,7 +356,7 @@ def _count_files(paths: list[str]) -> dict[str, Any]:
 
 
 def fmt_bytes(n: float) -> str:
-    """A size for people, in the lab plugin's units: "512 bytes", "7.5 MB", "12 GB"."""
+    """A size for people: "512 bytes", "7.5 MB", "12 GB"."""
     units = ["bytes", "KB", "MB", "GB", "TB"]
     u = 0
     while n >= 1000 and u < len(units) - 1:
@@ -377,7 +379,8 @@ def fmt_seconds(s: float) -> str:
 
 def estimate_lines(e: dict[str, Any]) -> list[str]:
     """An estimate (:func:`estimate_media`) as the lines the enable prompts show:
-    images found, time, disk (the lab plugin's ``estimateLines`` says the same)."""
+    images found, time, disk (the notebook's prompt and the lab plugin's, which gets
+    them with the estimate)."""
     more = "" if e["complete"] else " or more"
     n = e["images"]
     found = f"{n:,}{more} image{'' if n == 1 else 's'}"

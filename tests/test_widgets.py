@@ -1350,6 +1350,5 @@ def test_the_enable_prompt_offers_the_known_models_and_an_estimate(
     per = dim * 4 + _estimate.THUMB_BYTES + _estimate.ROW_BYTES
     assert lines[2] == f"Disk: about {_estimate.fmt_bytes(6 * per)} (vectors, thumbnails, catalog)"
     # The lab's estimate is the same computation: the same numbers for the same folder.
-    lab = _estimate.estimate(home, str(tmp_path), "new", "demo")
-    assert _estimate.estimate_lines(lab) == lines
+    assert _estimate.estimate(home, str(tmp_path), "new", "demo")["lines"] == lines
     assert prompt.message.value == "" and not prompt.model.disabled

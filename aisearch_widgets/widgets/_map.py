@@ -245,6 +245,8 @@ class MapView:
         except Exception:  # no tooltip is no reason to fail: the map goes on
             log.warning("thumbnail of image %s for the map failed", id, exc_info=True)
             jpeg, name = None, ""
+        if self._guard.comm is None:
+            return  # closed while the thumbnail was made
         self._guard.send({"type": "hover", "id": id, "name": name}, [jpeg] if jpeg else [])
 
     def color_by_score(self, scores: Mapping[str, float] | Any | None) -> MapView:
