@@ -13,6 +13,10 @@ Signals (all floats):
 - ``colorfulness``: Hasler and Süsstrunk's colourfulness (0 for a grey image).
 - ``entropy``: Shannon entropy of the 256-bin grey histogram, in bits (0 to 8); low
   means little information (a flat or nearly flat image).
+
+:func:`find_issues` turns the signals of one data set (plus width and height) into
+issues: ``blurry``, ``dark``, ``bright``, ``low_information``, ``grayscale``,
+``odd_size``, ``odd_aspect``, each an outlier of its data set beyond an absolute guard.
 """
 
 from __future__ import annotations
@@ -213,6 +217,8 @@ def find_issues(frame: pd.DataFrame, thresholds: dict[str, float] | None = None)
     ``{"z": 2.5}`` sets the z-score cutoff of every data-set rule.
 
     >>> find_issues(pd.DataFrame({"brightness": [0.5] * 9 + [0.02]}))  # doctest: +SKIP
+      id issue   severity  value
+    0  9  dark  32.375556   0.02
     """
     user = check_thresholds(thresholds)
     bad, value = _variables(frame)
