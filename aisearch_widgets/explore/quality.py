@@ -113,13 +113,16 @@ def _cross_graph(
     k = max(1, min(k, n - 1))
     idx = np.full((n, k), -1, np.int32)
     sims = np.full((n, k), -np.inf, np.float32)
-    for start in range(0, n, 1024):
-        rows = slice(start, min(n, start + 1024))
+    step = max(1, (1 << 24) // max(n, 1))  # rows per block: a block is at most 64 MB
+    for start in range(0, n, step):
+        rows = slice(start, min(n, start + step))
         s = x[rows] @ x.T
         other = (in_a[rows, None] & in_b[None, :]) | (in_b[rows, None] & in_a[None, :])
         other[np.arange(s.shape[0]), np.arange(start, rows.stop)] = False
         s = np.where(other, s, -np.inf)
-        top = np.argsort(-s, axis=1, kind="stable")[:, :k]
+        part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(s, part, 1), axis=1, kind="stable")
+        top = np.take_along_axis(part, order, 1)
         got = np.take_along_axis(s, top, 1)
         idx[rows] = np.where(np.isfinite(got), top, -1)
         sims[rows] = got

@@ -1,7 +1,8 @@
-"""The explore views of a project (map, duplicates, outliers, diverse samples): the
-vectors loaded once, a progress bar, the explore cache of the current vectors, and
-the paths joined back from the catalog. :class:`ExploreViews` gives ``Project`` these
-methods: each checks its arguments and readiness, then hands to a function here."""
+"""The explore views of a project (map, duplicates, outliers, diverse samples, quality
+issues, leaks between two sets): the vectors loaded once, a progress bar, the explore
+cache of the current vectors, and the paths joined back from the catalog.
+:class:`ExploreViews` gives ``Project`` these methods: each checks its arguments and
+readiness, then hands to a function here."""
 
 from __future__ import annotations
 
