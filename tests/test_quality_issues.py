@@ -12,6 +12,8 @@ import pytest
 from PIL import Image
 
 from aisearch_widgets import quality
+from aisearch_widgets._errors import InvalidArgument
+from aisearch_widgets.collection import Collection
 from aisearch_widgets.quality import ISSUES, find_issues, image_signals
 
 from _quality_images import PLANTED, make_set, scene
@@ -130,8 +132,10 @@ def test_project_quality_issues_and_leaks(project_factory, split: Path, monkeypa
     assert col.scores.tolist() == sorted(col.scores.tolist(), reverse=True)
     assert set(proj.quality_issues("dark").df["issue"]) == {"dark"}
     assert proj.quality_issues(thresholds={"z": 1e9}).df.empty
-    with pytest.raises(Exception, match="unknown 'fuzzy'"):
+    with pytest.raises(InvalidArgument, match="unknown 'fuzzy'"):
         proj.quality_issues("fuzzy")
+    with pytest.raises(InvalidArgument, match="thresholds"):
+        proj.quality_issues(thresholds={"dark": "low"})
 
     # The catalog's stored signals are used when it has them (fallback otherwise).
     from aisearch_widgets.explore.quality import frame_for
@@ -155,6 +159,13 @@ def test_project_quality_issues_and_leaks(project_factory, split: Path, monkeypa
     got = {(Path(a).name, Path(b).name) for a, b in zip(pairs["a_path"], pairs["b_path"], strict=True)}  # fmt: skip
     assert got == {("img_0000.png", "copy.png"), ("img_0003.png", "resized.jpg")}
     assert set(pairs["match"]) == {"exact", "near"}
+    # Collections work as the two sets (here: tagged splits).
+    Collection(proj, pd.DataFrame({"id": train})).tag("train")
+    Collection(proj, pd.DataFrame({"id": test})).tag("test")
+    from_tags = proj.leaks(proj.tagged("train"), proj.tagged("test"))
+    assert from_tags[["a_id", "b_id"]].values.tolist() == pairs[["a_id", "b_id"]].values.tolist()
+    with pytest.raises(InvalidArgument, match="leaks"):
+        proj.leaks("train", test)
     # Within one set nothing leaks; an image in both sets is its own pair.
     assert proj.leaks(train[:3], train[3:]).empty
     both = proj.leaks(train[:2], train[1:3])
