@@ -1,7 +1,8 @@
-"""The explore views of a project (map, duplicates, outliers, diverse samples): the
-vectors loaded once, a progress bar, the explore cache of the current vectors, and
-the paths joined back from the catalog. :class:`ExploreViews` gives ``Project`` these
-methods: each checks its arguments and readiness, then hands to a function here."""
+"""The explore views of a project (map, duplicates, outliers, diverse samples, quality
+issues, leaks between two sets): the vectors loaded once, a progress bar, the explore
+cache of the current vectors, and the paths joined back from the catalog.
+:class:`ExploreViews` gives ``Project`` these methods: each checks its arguments and
+readiness, then hands to a function here."""
 
 from __future__ import annotations
 
@@ -255,3 +256,56 @@ class ExploreViews:
         ``score`` is the cosine distance to the ``k``-th nearest neighbour."""
         self._check_ready(allow_partial)
         return self._result(*unusual(self._vectors, n, k, progress))
+
+    def quality_issues(
+        self,
+        issues: str | Sequence[str] | None = None,
+        thresholds: dict[str, float] | None = None,
+        *,
+        allow_partial: bool = False,
+    ) -> Collection:
+        """Images with a quality issue, most severe first: ``blurry``, ``dark``,
+        ``bright``, ``low_information`` (nearly flat), ``grayscale``, ``odd_size``,
+        ``odd_aspect`` (``issues=`` keeps some). Columns: ``issue`` (the image's most
+        severe), ``issues`` (all of them), ``severity`` (also ``score``: robust
+        z-score, MADs beyond the project's median), ``value`` (the signal compared)
+        and the signals ``blur, brightness, contrast, colorfulness, entropy, width,
+        height``.
+
+        Thresholds are chosen per project: an image is flagged when it is an outlier
+        of this project (robust z >= 3) and beyond an absolute guard, so a project of
+        good pictures raises nothing. ``thresholds={"blurry": 50}`` flags every image
+        whose ``blur`` is below 50 instead; ``{"z": 2.5}`` changes the z cutoff (see
+        :func:`aisearch_widgets.quality.find_issues`).
+
+        >>> proj.quality_issues("blurry").df.head()                  # doctest: +SKIP
+        """
+        from .quality import check_issues, frame_for, quality_rows
+
+        wanted = check_issues(issues)
+        self._check_ready(allow_partial)
+        return self._result(*quality_rows(frame_for(self), wanted, thresholds))
+
+    def leaks(
+        self,
+        a: Any,
+        b: Any,
+        threshold: float | None = None,
+        *,
+        kind: str = "near",
+        allow_partial: bool = False,
+    ) -> pd.DataFrame:
+        """Copies of one picture found in both ``a`` and ``b`` (Collections or lists of
+        ids; e.g. a train and a test split), as :meth:`duplicates` finds them but only
+        across the two sets: DataFrame ``a_id, b_id, similarity, match, a_path,
+        b_path``, most similar first. An image in both sets is a pair with itself.
+        ``threshold`` and ``kind`` as in :meth:`duplicates`.
+
+        >>> proj.leaks(proj.tagged("train"), proj.tagged("test"))  # doctest: +SKIP
+        """
+        from .quality import leaks
+
+        self._check_ready(allow_partial)
+        limit = self.indexer.max_file_bytes
+        cache = _cache_dir(self._vectors)
+        return leaks(self._vectors, self.catalog, a, b, threshold, kind, limit, cache)
