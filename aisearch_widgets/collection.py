@@ -221,6 +221,12 @@ class Collection:
             self._df_cache = (state, self._build_df())
         return self._df_cache[1].copy()
 
+    def df_with(self, *columns: str) -> pd.DataFrame:
+        """:attr:`df` joined by id with these columns of ``proj.metadata`` (``"blur"``…)."""
+        df = self.df
+        meta = self._project.catalog.metadata_frame(columns)
+        return df.join(meta.drop(columns=[c for c in meta.columns if c in df.columns]), on="id")
+
     def _build_df(self) -> pd.DataFrame:
         items = self._items
         if self.query.get("type") == "trash":

@@ -295,6 +295,12 @@ class Project(ExploreViews):
         rows = self.catalog.failures()
         return pd.DataFrame(rows, columns=["path", "kind", "message", "id"])
 
+    @property
+    def metadata(self) -> pd.DataFrame:
+        """Size, dates, EXIF and quality signals of every embedded image and frame, by
+        id (columns: ``aisearch_widgets.catalog.METADATA_COLUMNS``)."""
+        return self.catalog.metadata_frame()
+
     # -- lifecycle --------------------------------------------------------------------
     def enable(self, schedule: str | float | None = "10m") -> Project:
         """Turn AI search on: embed every image in the background (returns at once) and

@@ -25,7 +25,16 @@ PKG = Path(__file__).resolve().parent.parent / "aisearch_widgets"
 LAYERS: list[tuple[str, list[str]]] = [
     (
         "leaf utilities",
-        ["_version", "_errors", "_quantize", "images", "video", "demo.shapes", "quality"],
+        [
+            "_version",
+            "_errors",
+            "_quantize",
+            "images",
+            "video",
+            "demo.shapes",
+            "quality",
+            "_prepare",
+        ],
     ),
     ("home and sources", ["_home", "_thumbs", "sources", "_names", "_registry"]),
     ("catalog and store", ["_catalog_tables", "catalog", "store"]),
@@ -46,7 +55,16 @@ LAYERS: list[tuple[str, list[str]]] = [
     ),
     (
         "indexing",
-        ["_sync_types", "_vectors", "_inventory", "indexer", "_runner", "_ray", "_reembed"],
+        [
+            "_sync_types",
+            "_engine",
+            "_vectors",
+            "_inventory",
+            "indexer",
+            "_runner",
+            "_ray",
+            "_reembed",
+        ],
     ),
     ("explore and curation", ["explore", "collection", "_saved"]),
     ("project", ["_parts", "project", "_requests"]),
