@@ -330,7 +330,15 @@ def _compare(fn: Callable[[Any, Any], Any], a: Any, b: Any, text: str) -> Any:
     elif _is_datetime(b) and isinstance(a, str):
         a = _as_time(b, a, text)
     try:
-        out = fn(a, b)
+        try:
+            out = fn(a, b)
+        except TypeError:
+            # Text kept as categories (few distinct values) has no order of its own:
+            # order it as the text it holds.
+            if not any(isinstance(v, pd.Series) and v.dtype == "category" for v in (a, b)):
+                raise
+            a, b = (_plain(v) for v in (a, b))
+            out = fn(a, b)
     except TypeError as exc:
         raise InvalidArgument(
             f"where={show_value(text)}: cannot compare these values ({str(exc)[:120]}); "
@@ -339,6 +347,12 @@ def _compare(fn: Callable[[Any, Any], Any], a: Any, b: Any, text: str) -> Any:
     if isinstance(a, pd.Series) or isinstance(b, pd.Series):
         return out.fillna(False) if str(getattr(out, "dtype", "")) == "boolean" else out
     return bool(out)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, pd.Series) and v.dtype == "category":
+        return v.astype(v.cat.categories.dtype)
+    return v
 
 
 def _arith(op: Callable[[Any, Any], Any], a: Any, b: Any, text: str) -> Any:
@@ -372,7 +386,8 @@ def _has_tag(f: pd.DataFrame, tag: str, neg: bool) -> np.ndarray:
 def _text(col: Any, text: str) -> Any:
     if not isinstance(col, pd.Series):
         raise InvalidArgument(f"where={show_value(text)}: string methods work on text columns.")
-    if not (pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype)):
+    kind = col.cat.categories.dtype if col.dtype == "category" else col.dtype
+    if not (pd.api.types.is_object_dtype(kind) or pd.api.types.is_string_dtype(kind)):
         raise InvalidArgument(
             f"where={show_value(text)}: the column {col.name!r} is not text ({col.dtype})."
         )

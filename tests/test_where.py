@@ -215,6 +215,13 @@ def test_masks_are_vectorised_over_a_million_rows() -> None:
     assert took < 0.2  # ~5 ms here; a per-row Python loop takes seconds
 
 
+def test_text_kept_as_categories_still_compares_and_orders(frame) -> None:
+    cat = frame.assign(camera=frame["camera"].astype("category"))
+    assert ids(cat, "camera == 'NIKON D750'") == ids(frame, "camera == 'NIKON D750'")
+    assert ids(cat, "camera >= 'D'") == ["a", "b", "e"]
+    assert ids(cat, "camera.startswith('Can')") == ["c"]
+
+
 def test_a_path_object_is_not_a_filter(frame) -> None:
     with pytest.raises(InvalidArgument):
         compile_where(Path("x"), frame.columns)
