@@ -18,8 +18,10 @@ categories so that ``camera == 'X'`` compares codes, not strings.
 from __future__ import annotations
 
 import os
+import threading
 import unicodedata
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -138,22 +140,39 @@ def _compact(s: pd.Series) -> pd.Series:
     return s
 
 
-_frames: weakref.WeakKeyDictionary[Any, tuple[tuple[int, int], pd.DataFrame]] = (
-    weakref.WeakKeyDictionary()
-)
+class _Kept:
+    """What is kept of one catalog while it does not change: the metadata columns
+    read so far and the ids of the latest ``where`` filters."""
+
+    def __init__(self, state: tuple[int, int]) -> None:
+        self.state = state
+        self.frame: pd.DataFrame | None = None
+        self.answers: OrderedDict[str, frozenset[str]] = OrderedDict()
+
+
+_kept: weakref.WeakKeyDictionary[Any, _Kept] = weakref.WeakKeyDictionary()
+_kept_lock = threading.Lock()
+ANSWERS_KEPT = 8
+
+
+def _kept_of(catalog: Catalog) -> _Kept:
+    state = catalog_state(catalog)
+    with _kept_lock:
+        kept = _kept.get(catalog)
+        if kept is None or kept.state != state:
+            kept = _kept[catalog] = _Kept(state)
+        return kept
 
 
 def metadata(catalog: Catalog, columns: Iterable[str]) -> pd.DataFrame:
     """:func:`frame_of` for ``columns`` (and ``tags``), kept while the catalog does
     not change: a second query on the same columns reads nothing. The frame returned
     may hold more columns than asked."""
-    state = catalog_state(catalog)
-    got = _frames.get(catalog)
-    frame = got[1] if got is not None and got[0] == state else None
-    want = list(dict.fromkeys(columns))
-    missing = [c for c in want if frame is None or c not in frame.columns]
-    if not missing:
-        return frame  # type: ignore[return-value]
+    kept = _kept_of(catalog)
+    frame = kept.frame
+    missing = [c for c in dict.fromkeys(columns) if frame is None or c not in frame.columns]
+    if frame is not None and not missing:
+        return frame
     part = frame_of(catalog, missing)
     if frame is None or not frame.index.equals(part.index):
         frame = pd.DataFrame(index=part.index)
@@ -162,15 +181,27 @@ def metadata(catalog: Catalog, columns: Iterable[str]) -> pd.DataFrame:
         frame[c] = _compact(part[c])
     if TAGS in missing:
         frame[TAGS] = _tags_column(catalog, frame.index)
-    _frames[catalog] = (state, frame)
+    kept.frame = frame
     return frame
 
 
-def where_ids(catalog: Catalog, where: Any) -> set[str]:
-    """The ids whose metadata pass ``where`` (expression or dict)."""
+def where_ids(catalog: Catalog, where: Any) -> frozenset[str]:
+    """The ids whose metadata pass ``where`` (expression or dict); the answer is kept
+    while the catalog does not change (a new prompt under the same filter)."""
     w: Where = compile_where(where, known_columns(catalog))
+    kept = _kept_of(catalog)
+    key = w.text
+    with _kept_lock:
+        if key in kept.answers:
+            kept.answers.move_to_end(key)
+            return kept.answers[key]
     frame = metadata(catalog, w.columns)
-    return set(w.ids(frame))
+    ids = frozenset(frame.index.to_numpy()[w.mask(frame)].tolist())
+    with _kept_lock:
+        kept.answers[key] = ids
+        while len(kept.answers) > ANSWERS_KEPT:
+            kept.answers.popitem(last=False)
+    return ids
 
 
 # -- within ----------------------------------------------------------------------------
@@ -180,23 +211,34 @@ WITHIN_ACCEPTED = (
 )
 
 
-def within_ids(catalog: Catalog, within: Any, project: str = "") -> set[str]:
+def within_ids(catalog: Catalog, within: Any, project: str = "") -> frozenset[str]:
     """The ids of ``within`` (the union of its parts)."""
     items = within if isinstance(within, (list, tuple, set, frozenset)) else [within]
-    out: set[str] = set()
     names = set(catalog.collection_names())
-    for item in items:
-        out |= _item_ids(catalog, item, names, project)
-    return out
+    parts = [_item_ids(catalog, item, names, project) for item in items]
+    if len(parts) == 1:
+        return parts[0]
+    return frozenset().union(*parts)
 
 
-def _item_ids(catalog: Catalog, item: Any, names: set[str], project: str) -> set[str]:
+_members: weakref.WeakKeyDictionary[Any, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def _item_ids(catalog: Catalog, item: Any, names: set[str], project: str) -> frozenset[str]:
     if hasattr(item, "ids") and not isinstance(item, (str, os.PathLike)):  # a Collection
-        return set(item.ids)
+        # A collection's members never change (filters make new ones): their set is
+        # kept for the next query within it.
+        try:
+            got = _members.get(item)
+            if got is None:
+                got = _members[item] = frozenset(item.ids)
+            return got
+        except TypeError:  # not hashable or weak-referenceable
+            return frozenset(item.ids)
     if isinstance(item, pd.DataFrame):
         if "id" not in item:
             raise InvalidArgument("within: the DataFrame has no 'id' column.")
-        return set(item["id"])
+        return frozenset(item["id"])
     if not isinstance(item, (str, os.PathLike)) or (isinstance(item, str) and not item.strip()):
         raise InvalidArgument(f"within: cannot use {show_value(item)}; give {WITHIN_ACCEPTED}.")
     if isinstance(item, str):
@@ -206,9 +248,9 @@ def _item_ids(catalog: Catalog, item: Any, names: set[str], project: str) -> set
             key = None
         if key in names:
             got = catalog.load_collection(key)  # type: ignore[arg-type]
-            return {r[0] for r in got[2]} if got else set()
+            return frozenset(r[0] for r in got[2]) if got else frozenset()
         if catalog.records([item]):
-            return set(catalog.expand_videos([item]))
+            return frozenset(catalog.expand_videos([item]))
     path = os.path.abspath(os.path.expanduser(os.fspath(item)))
     ids = {r[0] for r in catalog.query("SELECT id FROM files WHERE path = ?", (path,))}
     if not ids:
@@ -223,13 +265,13 @@ def _item_ids(catalog: Catalog, item: Any, names: set[str], project: str) -> set
             f"a path of project {project!r}"
             + (f" (saved collections: {', '.join(map(repr, saved[:20]))})." if saved else ".")
         )
-    return ids
+    return frozenset(ids)
 
 
 def scope_ids(catalog: Catalog, within: Any, where: Any, project: str = "") -> set[str] | None:
     """The ids a query may return under ``within`` and ``where`` (their
     intersection), or None when neither is given (the whole project)."""
-    out: set[str] | None = None
+    out: frozenset[str] | None = None
     if within is not None:
         out = within_ids(catalog, within, project)
     if where is not None:

@@ -475,7 +475,7 @@ def filters(
     within: Any = None,
     where: Any = None,
     project: str = "",
-) -> tuple[set[str] | None, set[str]]:
+) -> tuple[frozenset[str] | set[str] | None, set[str]]:
     """The ids a query may return (None: any) and the ids it leaves out. ``tags``,
     ``within`` and ``where`` each narrow the scope (:mod:`._scope`): the store then
     searches inside it."""

@@ -40,6 +40,7 @@ except ImportError:  # pragma: no cover - it is a dependency
 # geometric trigger keeps the total rewrite work a small multiple of the data (~5x for
 # 0.25), while the float32-scanned tail never exceeds a quarter of the shard.
 OPTIMIZE_MIN_PENDING = 20_000
+_EXACT = qe.SearchParams(exact=True) if qe is not None else None
 OPTIMIZE_PENDING_FRACTION = 0.25
 
 
@@ -146,14 +147,17 @@ class EdgeStore(StoreBase):
             must_not=[qe.HasIdCondition(set(exclude))] if exclude else None,
         )
 
-    def _search(self, rows: list[list[float]], limit: int, flt: Any) -> list[list[Hit]]:
+    def _search(
+        self, rows: list[list[float]], limit: int, flt: Any, exact: bool = False
+    ) -> list[list[Hit]]:
+        params = _EXACT if exact and qe is not None else self._params
         reqs = [
             qe.QueryRequest(
                 limit=limit,
                 query=qe.Query.Nearest(row),
                 filter=flt,
                 with_payload=False,
-                params=self._params,
+                params=params,
             )
             for row in rows
         ]
@@ -182,6 +186,10 @@ class EdgeStore(StoreBase):
 
     def count(self) -> int:
         return int(self._shard.count(qe.CountRequest(exact=True)))
+
+    def _size(self) -> int:
+        # The shard's own statistics (microseconds; count() is a pass over the shard).
+        return int(self._shard.info().points_count)
 
     def optimize(self) -> bool:
         """Rewrite pending points into optimized segments (quantized ones for a

@@ -150,10 +150,13 @@ class ServerStore(StoreBase):
             must_not=[m.HasIdCondition(has_id=exclude)] if exclude else None,
         )
 
-    def _search(self, rows: list[list[float]], limit: int, flt: Any) -> list[list[Hit]]:
+    def _search(
+        self, rows: list[list[float]], limit: int, flt: Any, exact: bool = False
+    ) -> list[list[Hit]]:
+        params = self._m.SearchParams(exact=True) if exact else self._params
         reqs = [
             self._m.QueryRequest(
-                query=row, limit=limit, filter=flt, with_payload=False, params=self._params
+                query=row, limit=limit, filter=flt, with_payload=False, params=params
             )
             for row in rows
         ]
@@ -182,6 +185,9 @@ class ServerStore(StoreBase):
 
     def count(self) -> int:
         return int(self.client.count(self.collection, exact=True).count)
+
+    def _size(self) -> int:
+        return int(self.client.count(self.collection, exact=False).count)
 
     def close(self) -> None:
         # A client passed in by the caller is theirs to close.
