@@ -259,6 +259,28 @@ def test_a_scope_is_searched_inside_not_filtered_after(large, monkeypatch) -> No
     assert asked == [(10, 20)]
 
 
+def test_the_cli_searches_within_a_collection_and_where(tiny_model, images, home, capsys):
+    from aisearch_widgets.cli import main
+
+    assert main(["--home", str(home), "index", str(images), "--model", tiny_model, "-q"]) == 0
+    base = ["--home", str(home), "search", "images", "a red disc", "--limit", "50"]
+    assert main([*base, "--save", "all"]) == 0
+    capsys.readouterr()
+    with aw.Project.open("images", home=home) as proj:
+        proj.search("x", limit=100, where="name.startswith('red')").save("reds")
+    assert main([*base, "--within", "reds", "--where", "ext == '.png'"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all("/red_" in ln and ln.endswith(".png") for ln in lines)
+    assert main([*base, "--within", "reds", "--within", str(images / "sub")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all("/red_" in ln or "/sub/" in ln for ln in lines)
+    assert main([*base, "--where", "__import__('os').system('x')"]) == 1
+    err = capsys.readouterr().err
+    assert "not allowed" in err and len(err.strip().splitlines()) == 1
+    assert main([*base, "--where", "widht > 1"]) == 1
+    assert "unknown column 'widht'" in capsys.readouterr().err
+
+
 def test_a_large_scope_probes_the_scan_and_falls_back_when_it_is_far(large, monkeypatch):
     """Half the project, limit 10: the unscoped scan asked a little deeper holds the
     scope's best; when the scope sits at the bottom of the ranking, the probe comes
