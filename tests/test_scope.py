@@ -292,9 +292,9 @@ def test_a_large_scope_probes_the_scan_and_falls_back_when_it_is_far(large, monk
     limits = []
     real = type(proj.store)._search
 
-    def spy(self, rows, limit, flt, exact=False):
+    def spy(self, rows, limit, flt, exact=False, keep=None):
         limits.append((limit, flt is not None))
-        return real(self, rows, limit, flt, exact)
+        return real(self, rows, limit, flt, exact, keep)
 
     monkeypatch.setattr(type(proj.store), "_search", spy)
     rng = np.random.default_rng(1)

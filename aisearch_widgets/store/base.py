@@ -53,6 +53,15 @@ class Hit:
     score: float
 
 
+def hits_of(points: Any, keep: Collection[str] | None = None) -> list[Hit]:
+    """Engine results (objects with ``id`` and ``score``) as :class:`Hit` s, only
+    those whose id is in ``keep`` when given: a probe asks for ~1500 points and keeps
+    the scope's ~150, and making a Hit costs more than testing an id."""
+    if keep is None:
+        return [Hit(str(p.id), float(p.score)) for p in points]
+    return [Hit(i, float(p.score)) for p in points if (i := str(p.id)) in keep]
+
+
 def as_matrix(vectors: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
     """A 2-D float32 array of L2-normalised rows."""
     m = np.asarray(vectors, dtype=np.float32)
@@ -74,10 +83,16 @@ class StoreBase:
         raise NotImplementedError
 
     def _search(
-        self, rows: list[list[float]], limit: int, flt: Any, exact: bool = False
+        self,
+        rows: list[list[float]],
+        limit: int,
+        flt: Any,
+        exact: bool = False,
+        keep: Collection[str] | None = None,
     ) -> list[list[Hit]]:
         """Nearest points of each query row under ``flt``, best first; ``exact``
-        scores in float32 alone (no int8 stage)."""
+        scores in float32 alone (no int8 stage); ``keep``: only hits of these ids
+        (:func:`hits_of`)."""
         raise NotImplementedError
 
     def _scroll(
@@ -111,9 +126,12 @@ class StoreBase:
         if depth is None:
             return self._search(rows, limit, self._scope_filter(only, exclude), exact=True)
         flt = self._id_filter(None, list(exclude)) if exclude else None
-        probed = self._search(rows, depth, flt)
-        out = [[h for h in hits if h.id in only][:limit] for hits in probed]
-        short = [k for k, hits in enumerate(out) if len(hits) < limit and len(probed[k]) >= depth]
+        probed = self._search(rows, depth, flt, keep=only)
+        out = [hits[:limit] for hits in probed]
+        # Short: fewer than limit of the scope among the probe's hits, while the probe
+        # did not reach the end of the store (there could be more further down).
+        full = self._size() - len(exclude or ()) > depth
+        short = [k for k, hits in enumerate(out) if len(hits) < limit and full]
         if short:
             flt = self._scope_filter(only, exclude)
             again = self._search([rows[k] for k in short], limit, flt, exact=True)
@@ -125,8 +143,10 @@ class StoreBase:
         """How deep to probe the unscoped scan for a scope of ``scope`` points, or
         None when the ids filter is expected to be cheaper."""
         total = self._size()
-        if total <= 0 or scope >= total:
-            return None if scope < total else limit  # the scope is the whole store
+        if total <= 0:
+            return None
+        if scope >= total:  # as large as the store: its best are (nearly) the store's
+            return limit
         depth = math.ceil(PROBE_MARGIN * limit * total / scope)
         probe = SCAN_US_PER_POINT * total + DEPTH_US_PER_HIT * depth
         return depth if depth < total and probe < HAS_ID_US_PER_ID * scope else None

@@ -22,13 +22,13 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
 
 from .._errors import ProjectLocked
-from .base import Hit, StoreBase, as_matrix
+from .base import Hit, StoreBase, as_matrix, hits_of
 
 try:  # imported lazily by users of the server adapter alone
     import qdrant_edge as qe
@@ -148,7 +148,12 @@ class EdgeStore(StoreBase):
         )
 
     def _search(
-        self, rows: list[list[float]], limit: int, flt: Any, exact: bool = False
+        self,
+        rows: list[list[float]],
+        limit: int,
+        flt: Any,
+        exact: bool = False,
+        keep: Collection[str] | None = None,
     ) -> list[list[Hit]]:
         params = _EXACT if exact and qe is not None else self._params
         reqs = [
@@ -165,7 +170,7 @@ class EdgeStore(StoreBase):
             results = [self._shard.query(reqs[0])]
         else:
             results = self._shard.query_batch(qe.QueryBatchRequest(reqs))
-        return [[Hit(str(p.id), float(p.score)) for p in r] for r in results]
+        return [hits_of(r, keep) for r in results]
 
     def _scroll(
         self, offset: Any, limit: int, with_vectors: bool
