@@ -407,12 +407,21 @@ class Project(ExploreViews):
         negative_weight: float = 0.5,
         tags: str | list[str] | None = None,
         exclude: Any = None,
+        within: Any = None,
+        where: str | dict[str, Any] | None = None,
         allow_partial: bool = False,
     ) -> Collection:
         """Images that match a text prompt, best first.
 
         ``negative``: prompts and/or images to steer away from; ``tags``: only images
         with any of these tags; ``exclude``: ids, paths or a Collection to leave out.
+        ``within``: only these images (a Collection, a saved collection's name, ids,
+        paths, or a list of those: their union); ``where``: only images whose metadata
+        pass a filter (``"width >= 1024 and 'defect' in tags"`` or a dict; see
+        :mod:`aisearch_widgets._where`). The scope is searched, not the project then
+        filtered: the best ``limit`` images of the scope come back.
+
+        >>> proj.search("a scratch", within="line 3", where="'defect' in tags")  # doctest: +SKIP
         """
         from . import search as _s
 
@@ -420,6 +429,7 @@ class Project(ExploreViews):
         limit, weight = _s.check_limit(limit), _s.check_weight(negative, negative_weight)
         self._check_ready(allow_partial)
         kw = {"negative": negative, "negative_weight": weight, "tags": tags, "exclude": exclude}
+        kw |= {"within": within, "where": where, "project": self.name}
         return self._result(*_s.prompt_search(self._vectors, self.catalog, prompt, limit, **kw))
 
     def similar(
@@ -434,6 +444,8 @@ class Project(ExploreViews):
         tags: str | list[str] | None = None,
         exclude: Any = None,
         include_references: bool = False,
+        within: Any = None,
+        where: str | dict[str, Any] | None = None,
         allow_partial: bool = False,
     ) -> Collection:
         """Images similar to one or several reference images (paths, point ids, PIL
@@ -444,6 +456,7 @@ class Project(ExploreViews):
 
         ``ids=[...]`` names references by point id only: nothing given that way is
         ever read as a path (what the search panel uses for ids from the browser).
+        ``within`` and ``where`` limit the results to a scope, as in :meth:`search`.
         """
         from . import search as _s
 
@@ -453,6 +466,7 @@ class Project(ExploreViews):
         self._check_ready(allow_partial)
         kw = {"negative": negative, "negative_weight": weight, "tags": tags, "exclude": exclude}
         kw |= {"fusion": fusion, "include_references": include_references}
+        kw |= {"within": within, "where": where}
         found = _s.similar_search(self._vectors, self.catalog, self.name, images, ids, limit, **kw)
         return self._result(*found)
 

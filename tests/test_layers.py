@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "_version",
             "_errors",
             "_quantize",
+            "_where",
             "images",
             "video",
             "demo.shapes",
@@ -39,7 +40,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("home and sources", ["_home", "_thumbs", "sources", "_names", "_registry"]),
     ("catalog and store", ["_catalog_tables", "catalog", "store"]),
     ("embedder", ["embedder"]),
-    ("queries", ["search", "diverse"]),
+    ("queries", ["_scope", "search", "diverse"]),
     (
         "project files",
         [
