@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from ._labels import put_label_rows
 from .video import frame_key
 
 IN_CHUNK = 500  # values per ``IN (...)`` statement, well under SQLite's parameter bound
@@ -160,6 +161,7 @@ class CurationTables:
             db.executemany("DELETE FROM videos WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in ids])
+            db.executemany("DELETE FROM labels WHERE id = ?", [(i,) for i in ids])
 
     # -- trash ------------------------------------------------------------------------
     def file_stats(self, ids: Sequence[str]) -> dict[str, tuple[int, int, str | None]]:
@@ -193,11 +195,12 @@ class CurationTables:
 
     def rows_of(self, pid: str) -> dict[str, list[dict[str, Any]]]:
         """The inventory rows of an image, or of a video and its frames, as they are:
-        ``{"files": [...], "videos": [...]}`` (column -> value)."""
+        ``{"files": [...], "videos": [...], "labels": [...]}`` (column -> value)."""
         ids = self.expand_videos([pid])
         return {
             "files": self._rows("files", "id IN ({marks})", ids),
             "videos": self._rows("videos", "id IN ({marks})", [pid]),
+            "labels": self.label_rows(ids),
         }
 
     def trash_put(self, entry: TrashEntry) -> None:
@@ -232,6 +235,7 @@ class CurationTables:
             db.executemany("DELETE FROM videos WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in ids])
+            db.executemany("DELETE FROM labels WHERE id = ?", [(i,) for i in ids])
 
     def trash_entries(
         self, ids: Sequence[str] | None = None, *, vectors: bool = True
@@ -268,7 +272,8 @@ class CurationTables:
         self, tid: str, record: dict[str, list[dict[str, Any]]], tags: dict[str, list[str]]
     ) -> None:
         """Put a trashed file's records back (``record`` rows as :meth:`rows_of` gives
-        them, ``tags`` id -> tags) and drop its trash row, in one transaction."""
+        them, its labels too; ``tags`` id -> tags) and drop its trash row, in one
+        transaction."""
         with self.transaction() as db:
             for table in ("videos", "files"):
                 known = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
@@ -283,6 +288,7 @@ class CurationTables:
                 "INSERT OR IGNORE INTO tags(id, tag) VALUES (?, ?)",
                 [(i, t) for i, ts in tags.items() for t in ts],
             )
+            put_label_rows(db, record.get("labels", []))
             db.execute("DELETE FROM trash WHERE id = ?", (tid,))
 
     def trash_drop(self, tid: str) -> None:

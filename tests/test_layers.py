@@ -25,7 +25,7 @@ PKG = Path(__file__).resolve().parent.parent / "aisearch_widgets"
 LAYERS: list[tuple[str, list[str]]] = [
     ("leaf utilities", ["_version", "_errors", "_quantize", "images", "video", "demo.shapes"]),
     ("home and sources", ["_home", "_thumbs", "sources", "_names", "_registry"]),
-    ("catalog and store", ["_catalog_tables", "catalog", "store"]),
+    ("catalog and store", ["_labels", "_catalog_tables", "catalog", "store"]),
     ("embedder", ["embedder"]),
     ("queries", ["search", "diverse"]),
     (
@@ -39,6 +39,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "_repair",
             "status",
             "_estimate",
+            "_export_labels",
+            "_import_labels",
         ],
     ),
     (
