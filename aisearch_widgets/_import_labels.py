@@ -151,7 +151,13 @@ def _coco(path: Path, root: Path | None) -> Parsed:
 
 
 def _yolo(path: Path, root: Path | None) -> Parsed:
-    import yaml
+    try:
+        import yaml
+    except ImportError:
+        raise AISearchError(
+            "Importing a YOLO folder reads its data.yaml with PyYAML: "
+            "pip install 'aisearch-widgets[labels]'."
+        ) from None
 
     cfg_path = path / "data.yaml" if path.is_dir() else path
     cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
