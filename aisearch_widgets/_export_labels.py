@@ -106,22 +106,27 @@ def image_sizes(catalog: Any, ids: Sequence[str], paths: Sequence[str]) -> list[
                     for i, w, h in zip(m["id"], m["width"], m["height"], strict=True)
                 }
 
-    def size(k: int) -> tuple[int, int]:
-        if ids[k] in known:
-            return known[ids[k]]
-        from PIL import Image
+    def sizes(lo: int, hi: int) -> list[tuple[int, int]]:
+        out = []
+        for k in range(lo, hi):
+            if ids[k] in known:
+                out.append(known[ids[k]])
+                continue
+            try:
+                out.append(header_size(paths[k]))
+            except OSError as exc:
+                raise AISearchError(
+                    f"Cannot read the size of {paths[k]}: {exc}. Is the file still there? "
+                    "Run proj.update() to bring the project up to date."
+                ) from exc
+        return out
 
-        try:
-            with Image.open(paths[k]) as im:
-                return im.size
-        except OSError as exc:
-            raise AISearchError(
-                f"Cannot read the size of {paths[k]}: {exc}. Is the file still there? "
-                "Run proj.update() to bring the project up to date."
-            ) from exc
-
+    # Threads overlap the file reads (the parsing holds the GIL); one task per
+    # slice, not per file, or the pool's bookkeeping costs more than the reads.
+    step = max(1, -(-len(ids) // 32))
     with ThreadPoolExecutor(8) as pool:
-        return list(pool.map(size, range(len(ids)), chunksize=256))
+        parts = pool.map(lambda lo: sizes(lo, min(lo + step, len(ids))), range(0, len(ids), step))
+        return [s for part in parts for s in part]
 
 
 def relative_names(
@@ -135,14 +140,16 @@ def relative_names(
     else:
         base = os.path.abspath(os.path.expanduser(os.fspath(root)))
     names = []
+    prefix = base.rstrip(os.sep) + os.sep
     for p in paths:
-        rel = os.path.relpath(p, base)
-        if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
+        # The catalog's paths are absolute and normal: a prefix test says it all.
+        if not p.startswith(prefix):
             raise InvalidArgument(
                 f"{p} is not under root={base!r}: name a root folder that holds every image "
                 "of the collection, or export copies (copy=True)."
             )
-        names.append(Path(rel).as_posix())
+        rel = p[len(prefix) :]
+        names.append(rel if os.sep == "/" else rel.replace(os.sep, "/"))
     return base, names
 
 
@@ -287,6 +294,51 @@ def _r(v: float) -> float:
     return round(float(v), 3)
 
 
+def header_size(path: str) -> tuple[int, int]:
+    """(width, height) of an image as ``PIL.Image.open(path).size`` gives it (the
+    stored size, before any EXIF rotation), read from the first bytes of a PNG, GIF,
+    BMP or JPEG file (~10x faster than Pillow's open), else by Pillow."""
+    with open(path, "rb") as f:
+        head = f.read(32)
+        if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+            return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+        if head[:6] in (b"GIF87a", b"GIF89a"):
+            return int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little")
+        if head[:2] == b"\xff\xd8":
+            got = _jpeg_size(head + f.read(1 << 16))
+            if got is not None:
+                return got
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.size
+
+
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in _SOF:
+            h, w = (
+                int.from_bytes(data[i + 5 : i + 7], "big"),
+                int.from_bytes(data[i + 7 : i + 9], "big"),
+            )
+            return (w, h) if w and h else None
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+    return None
+
+
 def _coco(job: Job, tmp: Path, root: str) -> None:
     cat_id = {c: k for k, c in enumerate(job.classes, start=1)}
     index = {pid: n for n, pid in enumerate(job.ids, start=1)}
@@ -296,24 +348,19 @@ def _coco(job: Job, tmp: Path, root: str) -> None:
     ]
     anns = []
     lab = job.labels
-    for n, (pid, label, x, y, w, h, conf) in enumerate(
-        zip(
-            lab["id"],
-            lab["label"],
-            lab["x"],
-            lab["y"],
-            lab["w"],
-            lab["h"],
-            lab["confidence"],
-            strict=True,
-        ),
-        start=1,
-    ):
-        a: dict[str, Any] = {"id": n, "image_id": index[pid], "category_id": cat_id[label]}
-        if not np.isnan(x):
-            a |= {"bbox": [_r(x), _r(y), _r(w), _r(h)], "area": _r(w * h), "iscrowd": 0}
-        if not np.isnan(conf):
-            a["score"] = float(conf)
+    xywh = lab[["x", "y", "w", "h"]].to_numpy(dtype=float)
+    area = np.round(xywh[:, 2] * xywh[:, 3], 3).tolist()
+    boxes = np.round(xywh, 3).tolist()
+    has_box = (~np.isnan(xywh[:, 0])).tolist()
+    confs = lab["confidence"].to_numpy(dtype=float)
+    has_conf = (~np.isnan(confs)).tolist()
+    confs = confs.tolist()
+    for n, (pid, label) in enumerate(zip(lab["id"], lab["label"], strict=True)):
+        a: dict[str, Any] = {"id": n + 1, "image_id": index[pid], "category_id": cat_id[label]}
+        if has_box[n]:
+            a |= {"bbox": boxes[n], "area": area[n], "iscrowd": 0}
+        if has_conf[n]:
+            a["score"] = confs[n]
         anns.append(a)
     cats = [{"id": k, "name": c, "supercategory": ""} for c, k in cat_id.items()]
     info = {"description": f"aisearch-widgets export ({job.set_name or 'tags'})", "root": root}

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import AISearchError, InvalidArgument, show_value
+from ._export_labels import header_size
 from ._labels import check_name
 from .images import content_hash
 
@@ -180,10 +181,7 @@ def _yolo(path: Path, root: Path | None) -> Parsed:
                 if not boxes:
                     rows.append((name, None, NAN, NAN, NAN, NAN, NAN, None))
                     continue
-                from PIL import Image
-
-                with Image.open(img) as im:
-                    w, h = im.size
+                w, h = header_size(str(img))
                 for b in boxes:
                     k, cx, cy, bw, bh = int(b[0]), *map(float, b[1:5])
                     conf = float(b[5]) if len(b) > 5 else NAN
@@ -349,29 +347,36 @@ class Matcher:
             "SELECT id, path, key, content, source FROM files WHERE video_key IS NULL"
         )
         self.by_path = {r[1]: r[0] for r in rows}
-        self.by_rel = {r[2].split("/", 1)[1]: r[0] for r in rows if r[4] != "files"}
+        # A path within a source folder that two folders share names no one image.
+        self.by_rel: dict[str, str | None] = {}
+        for r in rows:
+            if r[4] != "files":
+                rel = r[2].split("/", 1)[1]
+                self.by_rel[rel] = None if rel in self.by_rel else r[0]
         self.by_content = {r[3]: r[0] for r in rows if r[3]}
         self.ids = {r[0] for r in rows}
         self.paths = {r[0]: r[1] for r in rows}
         self.root = root
 
-    def by_name(self, name: str) -> str | None:
+    def by_name(self, name: str) -> tuple[str | None, bool]:
+        """``(id, exact)``: exact when the whole name matched; a match with leading
+        folders of the name dropped is not (the caller checks its content when it can)."""
         if not name:
-            return None
+            return None, False
         if os.path.isabs(name):
             got = self.by_path.get(os.path.normpath(name))
             if got:
-                return got
+                return got, True
         if self.root is not None:
             got = self.by_path.get(os.path.normpath(self.root / name))
             if got:
-                return got
+                return got, True
         parts = PurePosixPath(name.replace("\\", "/")).parts
         for k in range(len(parts)):
             got = self.by_rel.get("/".join(parts[k:]))
             if got:
-                return got
-        return None
+                return got, k == 0
+        return None, False
 
 
 def run(
@@ -393,11 +398,15 @@ def run(
     got: dict[str, str | None] = {}  # name -> id
     hashed = 0
     for name in dict.fromkeys(r[0] for r in parsed.rows):
-        pid = m.by_name(name)
-        if pid is None:
+        pid, exact = m.by_name(name)
+        if pid is None or not exact:
+            # By content: a file beside the source that was renamed or copied, or the
+            # check of a name matched only by its last parts (x/a.jpg is not a.jpg).
             data = parsed.local(name) if name else None
-            pid = m.by_content.get(content_hash(data)) if data is not None else None
-            hashed += pid is not None
+            if data is not None:
+                by_hash = m.by_content.get(content_hash(data))
+                hashed += pid is None and by_hash is not None
+                pid = by_hash
         got[name] = pid
     out, clear, unmatched = [], [], []
     sizes: dict[str, tuple[int, int]] = {}
@@ -419,10 +428,7 @@ def run(
             continue
         if k in parsed.pct:
             if pid not in sizes:
-                from PIL import Image
-
-                with Image.open(m.paths[pid]) as im:
-                    sizes[pid] = im.size
+                sizes[pid] = header_size(m.paths[pid])
             iw, ih = sizes[pid]
             x, y, w, h = x * iw / 100, y * ih / 100, w * iw / 100, h * ih / 100
         out.append((pid, label, x, y, w, h, conf, parsed.source, who or author))

@@ -264,3 +264,26 @@ def test_coco_classification_from_tags(proj: aw.Project, tmp_path: Path) -> None
     back = _reimport(proj, out)
     assert sorted(back["label"]) == ["day"] * 3 + ["outdoor"] * 4 and back["x"].isna().all()
     assert len(proj.labelled("day", set="back")) == 3
+
+
+@pytest.mark.parametrize(
+    "fmt,kw",
+    [
+        ("PNG", {}),
+        ("JPEG", {}),
+        ("JPEG", {"progressive": True}),
+        ("JPEG", {"exif": b"Exif\x00\x00" + b"\x00" * 2000}),
+        ("GIF", {}),
+        ("BMP", {}),
+        ("WEBP", {}),
+    ],
+)
+def test_header_size_is_what_pillow_reads(tmp_path: Path, fmt: str, kw: dict) -> None:
+    from PIL import Image
+
+    from aisearch_widgets._export_labels import header_size
+
+    p = tmp_path / f"a.{fmt.lower()}"
+    Image.new("RGB", (317, 211), (10, 20, 30)).save(p, format=fmt, **kw)
+    with Image.open(p) as im:
+        assert header_size(str(p)) == im.size == (317, 211)
