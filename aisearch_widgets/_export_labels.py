@@ -75,7 +75,7 @@ class Job:
 
     @property
     def classes(self) -> list[str]:
-        return sorted(set(self.labels["label"]))
+        return sorted(set(self.labels["label"].tolist()))
 
     @property
     def has_boxes(self) -> bool:
@@ -136,7 +136,8 @@ def relative_names(
     a root, the deepest folder that holds every path. A path outside ``root`` is an
     error naming it."""
     if root is None:
-        base = os.path.commonpath([os.path.dirname(p) for p in paths]) if paths else os.getcwd()
+        dirs = {os.path.dirname(p) for p in paths}
+        base = os.path.commonpath(list(dirs)) if dirs else os.getcwd()
     else:
         base = os.path.abspath(os.path.expanduser(os.fspath(root)))
     names = []
@@ -355,7 +356,7 @@ def _coco(job: Job, tmp: Path, root: str) -> None:
     confs = lab["confidence"].to_numpy(dtype=float)
     has_conf = (~np.isnan(confs)).tolist()
     confs = confs.tolist()
-    for n, (pid, label) in enumerate(zip(lab["id"], lab["label"], strict=True)):
+    for n, (pid, label) in enumerate(zip(lab["id"].tolist(), lab["label"].tolist(), strict=True)):
         a: dict[str, Any] = {"id": n + 1, "image_id": index[pid], "category_id": cat_id[label]}
         if has_box[n]:
             a |= {"bbox": boxes[n], "area": area[n], "iscrowd": 0}

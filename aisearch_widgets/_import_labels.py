@@ -410,6 +410,7 @@ def run(
         got[name] = pid
     out, clear, unmatched = [], [], []
     sizes: dict[str, tuple[int, int]] = {}
+    checked: dict[str, str] = {}  # a label as given -> its checked form (or why not)
     for k, (name, label, x, y, w, h, conf, who) in enumerate(parsed.rows):
         pid = ids[k] if ids and ids[k] is not None else got.get(name)
         if ids and ids[k] is not None and pid not in m.ids:
@@ -421,10 +422,14 @@ def run(
         clear.append(pid)
         if label is None:
             continue
-        try:
-            label = check_name(label, "label")
-        except InvalidArgument as exc:
-            unmatched.append((name, label, str(exc)))
+        if label not in checked:
+            try:
+                checked[label] = check_name(label, "label")
+            except InvalidArgument as exc:
+                checked[label] = str(exc), None  # type: ignore[assignment]
+        label = checked[label]
+        if isinstance(label, tuple):
+            unmatched.append((name, parsed.rows[k][1], label[0]))
             continue
         if k in parsed.pct:
             if pid not in sizes:

@@ -16,7 +16,6 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ._errors import InvalidArgument, show_value
@@ -61,7 +60,8 @@ COLUMNS = [
 _SQL_COLS = "l.id, f.path, l.label_set, l.label, l.x, l.y, l.w, l.h, l.confidence, l.source, l.author, l.time"
 _ROW_COLS = "id, label_set, label, x, y, w, h, confidence, source, author, time"
 
-Row = tuple[str, str, str, Any, Any, Any, Any, Any, Any, Any, float]
+# Above this many ids, a set is read whole and filtered here rather than in chunks.
+_MANY = 5000
 
 
 def check_name(value: object, what: str) -> str:
@@ -76,13 +76,6 @@ def check_name(value: object, what: str) -> str:
     return unicodedata.normalize("NFC", value.strip())
 
 
-def _num(v: Any) -> float | None:
-    if v is None:
-        return None
-    f = float(v)
-    return None if np.isnan(f) else f
-
-
 class LabelTables:
     """Label rows over the catalog's connection (Catalog gives ``transaction()``,
     ``query()`` and ``query_in()``)."""
@@ -94,22 +87,8 @@ class LabelTables:
         set ``set_``; the labels the set had for the images ``clear`` go first (in the
         same transaction). Returns the number of rows written."""
         now = time.time()
-        out = [
-            (
-                r[0],
-                set_,
-                r[1],
-                _num(r[2]),
-                _num(r[3]),
-                _num(r[4]),
-                _num(r[5]),
-                _num(r[6]),
-                r[7],
-                r[8],
-                now,
-            )
-            for r in rows
-        ]
+        # SQLite stores a NaN as NULL: no box, no confidence.
+        out = [(r[0], set_, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], now) for r in rows]
         with self.transaction() as db:  # type: ignore[attr-defined]
             db.executemany(
                 "DELETE FROM labels WHERE id = ? AND label_set = ?", [(i, set_) for i in clear]
@@ -161,10 +140,13 @@ class LabelTables:
         sql = f"SELECT {_SQL_COLS} FROM labels l LEFT JOIN files f ON f.id = l.id"
         where = [] if set_ is None else [set_]
         cond = "" if set_ is None else " l.label_set = ?"
-        if ids is None:
+        if ids is None or len(ids) > _MANY:
             rows = self.query(  # type: ignore[attr-defined]
                 sql + (f" WHERE{cond}" if cond else "") + " ORDER BY l.seq", where
             )
+            if ids is not None:
+                keep = set(ids)
+                rows = [r for r in rows if r[0] in keep]
         else:
             rows = list(
                 self.query_in(  # type: ignore[attr-defined]
@@ -208,12 +190,24 @@ def df_label_columns(catalog: Any, ids: Sequence[str]) -> dict[str, list[Any]]:
     if set_ is None:
         return {}
     got: dict[str, list[tuple[bool, float, str]]] = {}
-    for pid, label, x, conf in catalog.query_in(
-        "SELECT id, label, x, confidence FROM labels WHERE id IN ({marks}) AND label_set = ? "
-        "ORDER BY seq",
-        ids,
-        [set_],
-    ):
+    if len(ids) > _MANY:  # one pass over the set beats thousands of IN (...) chunks
+        keep = set(ids)
+        rows: Iterable[tuple] = (
+            r
+            for r in catalog.query(
+                "SELECT id, label, x, confidence FROM labels WHERE label_set = ? ORDER BY seq",
+                (set_,),
+            )
+            if r[0] in keep
+        )
+    else:
+        rows = catalog.query_in(
+            "SELECT id, label, x, confidence FROM labels WHERE id IN ({marks}) "
+            "AND label_set = ? ORDER BY seq",
+            ids,
+            [set_],
+        )
+    for pid, label, x, conf in rows:
         got.setdefault(pid, []).append((x is not None, -(conf if conf is not None else 1.0), label))
     label = [min(got[i], key=lambda t: t[:2])[2] if i in got else None for i in ids]
     out: dict[str, list[Any]] = {"label": label}
