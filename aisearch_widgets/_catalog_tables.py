@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from ._errors import InvalidArgument
+from ._labels import put_label_rows
 from .sources import FILES_LABEL
 from .video import frame_key
 
@@ -162,6 +163,7 @@ class CurationTables:
             db.executemany("DELETE FROM videos WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in ids])
+            db.executemany("DELETE FROM labels WHERE id = ?", [(i,) for i in ids])
 
     # -- trash ------------------------------------------------------------------------
     def file_stats(self, ids: Sequence[str]) -> dict[str, tuple[int, int, str | None]]:
@@ -195,11 +197,12 @@ class CurationTables:
 
     def rows_of(self, pid: str) -> dict[str, list[dict[str, Any]]]:
         """The inventory rows of an image, or of a video and its frames, as they are:
-        ``{"files": [...], "videos": [...]}`` (column -> value)."""
+        ``{"files": [...], "videos": [...], "labels": [...]}`` (column -> value)."""
         ids = self.expand_videos([pid])
         return {
             "files": self._rows("files", "id IN ({marks})", ids),
             "videos": self._rows("videos", "id IN ({marks})", [pid]),
+            "labels": self.label_rows(ids),
         }
 
     def trash_put(self, entry: TrashEntry) -> None:
@@ -234,6 +237,7 @@ class CurationTables:
             db.executemany("DELETE FROM videos WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in ids])
+            db.executemany("DELETE FROM labels WHERE id = ?", [(i,) for i in ids])
 
     def trash_entries(
         self, ids: Sequence[str] | None = None, *, vectors: bool = True
@@ -270,7 +274,8 @@ class CurationTables:
         self, tid: str, record: dict[str, list[dict[str, Any]]], tags: dict[str, list[str]]
     ) -> None:
         """Put a trashed file's records back (``record`` rows as :meth:`rows_of` gives
-        them, ``tags`` id -> tags) and drop its trash row, in one transaction."""
+        them, its labels too; ``tags`` id -> tags) and drop its trash row, in one
+        transaction."""
         with self.transaction() as db:
             for table in ("videos", "files"):
                 known = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
@@ -285,6 +290,7 @@ class CurationTables:
                 "INSERT OR IGNORE INTO tags(id, tag) VALUES (?, ?)",
                 [(i, t) for i, ts in tags.items() for t in ts],
             )
+            put_label_rows(db, record.get("labels", []))
             db.execute("DELETE FROM trash WHERE id = ?", (tid,))
 
     def trash_drop(self, tid: str) -> None:
@@ -418,7 +424,7 @@ class MetadataTable:
     def metadata_frame(self, columns: Sequence[str] | None = None) -> Any:
         """The metadata of the embedded images and frames, as a DataFrame indexed by
         id with :data:`METADATA_COLUMNS` (or ``columns``, a selection of them). One
-        query; ``folder`` is relative to the file's source ('' at its root or for a
+        query; ``folder`` is relative to the file's source, with a trailing '/' ('' at its root or for a
         loose file), '/'-separated; ``mtime`` is UTC; ``taken_at`` the camera's local
         time; ``video`` and ``t`` (seconds) are set for frames."""
         import pandas as pd
@@ -448,10 +454,10 @@ class MetadataTable:
         folder, name = [], []
         for r, p in zip(rel, df["path"], strict=True):
             d, _, n = r.rpartition("/")
-            folder.append(d)
+            folder.append(d + "/" if d else "")
             name.append(n or p.replace("\\", "/").rpartition("/")[2])
         df["folder"], df["name"] = folder, name
-        df["ext"] = [n.rpartition(".")[2].lower() if "." in n else "" for n in name]
+        df["ext"] = [n[n.rindex(".") :].lower() if "." in n else "" for n in name]
         df["mtime"] = pd.to_datetime(df["mtime_ns"], unit="ns", utc=True)
         df["taken_at"] = pd.to_datetime(df["taken_at"], format="%Y-%m-%dT%H:%M:%S", errors="coerce")
         df["t"] = df["t_ms"] / 1000.0

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ._catalog_tables import METADATA_COLUMNS
 from ._errors import AISearchError, InvalidArgument, show_value
 from ._where import TAGS, Where, compile_where
 
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from .catalog import Catalog
 
 # What the files table itself tells about each point (before the metadata table).
-FILE_COLUMNS = ("path", "folder", "name", "ext", "size", "mtime", "video", "t")
 
 
 def catalog_state(catalog: Catalog) -> tuple[int, int]:
@@ -60,69 +60,15 @@ def collection_name(name: object) -> str:
 
 # -- metadata ------------------------------------------------------------------------
 def known_columns(catalog: Catalog) -> list[str]:
-    """The columns ``where=`` may name for this catalog, ``tags`` last."""
-    if getattr(catalog, "metadata_frame", None) is not None:
-        from . import catalog as _catalog
-
-        cols = getattr(_catalog, "METADATA_COLUMNS", FILE_COLUMNS)
-    else:
-        cols = FILE_COLUMNS
-    return [*cols, TAGS]
+    """The columns ``where=`` may name, ``tags`` last."""
+    return [*METADATA_COLUMNS, TAGS]
 
 
 def frame_of(catalog: Catalog, columns: Iterable[str]) -> pd.DataFrame:
-    """The metadata ``columns`` of every file, indexed by point id.
-
-    THE ONE PLACE where the metadata are read: ``catalog.metadata_frame`` when the
-    catalog has it (every metadata column), else the facts of the files table
-    (``FILE_COLUMNS``): ``path``; ``folder``, the file's folder within the sources
-    (source label, subfolders, a trailing ``/``); ``name`` and ``ext`` (lower case,
-    with the dot); ``size`` (bytes) and ``mtime`` (UTC) of the file (of the video for
-    a frame); ``video`` (a frame of a video) and ``t`` (its time, seconds)."""
-    cols = [c for c in dict.fromkeys(columns) if c != TAGS]
-    meta = getattr(catalog, "metadata_frame", None)
-    if meta is not None:
-        return meta(columns=cols)
-    sql = {
-        "path": "f.path",
-        "key": "f.key",
-        "size": "COALESCE(v.size, f.size)",
-        "mtime": "COALESCE(v.mtime_ns, f.mtime_ns)",
-        "video": "f.video_key IS NOT NULL",
-        "t": "f.t_ms",
-    }
-    need = {"folder": "key", "name": "path", "ext": "path"}
-    read = list(dict.fromkeys(need.get(c, c) for c in cols))
-    rows = catalog.query(
-        f"SELECT f.id{''.join(', ' + sql[c] for c in read)} FROM files f "
-        "LEFT JOIN videos v ON v.key = f.video_key ORDER BY f.rowid"
-    )
-    ids = pd.Index([r[0] for r in rows], name="id")
-    raw = {c: [r[k] for r in rows] for k, c in enumerate(read, start=1)}
-    out: dict[str, Any] = {}
-    for c in cols:
-        if c == "folder":
-            keys = pd.Series(raw["key"], dtype=object)
-            out[c] = keys.str.rpartition("/")[0] + "/"
-        elif c == "name":
-            out[c] = pd.Series(raw["path"], dtype=object).map(os.path.basename)
-        elif c == "ext":
-            out[c] = pd.Series(raw["path"], dtype=object).map(_ext)
-        elif c == "mtime":
-            out[c] = pd.to_datetime(np.asarray(raw[c], dtype=np.int64), unit="ns")
-        elif c == "video":
-            out[c] = np.asarray(raw[c], dtype=bool)
-        elif c == "t":
-            out[c] = np.array([np.nan if v is None else v / 1000 for v in raw[c]], dtype=float)
-        elif c == "size":
-            out[c] = np.asarray(raw[c], dtype=np.int64)
-        else:
-            out[c] = raw[c]
-    return pd.DataFrame({c: np.asarray(v) for c, v in out.items()}, index=ids)
-
-
-def _ext(path: str) -> str:
-    return os.path.splitext(path)[1].lower()
+    """The metadata ``columns`` of every embedded file, indexed by point id: the
+    catalog's :meth:`~aisearch_widgets.catalog.Catalog.metadata_frame`, the one
+    place where metadata are read."""
+    return catalog.metadata_frame([c for c in dict.fromkeys(columns) if c != TAGS])
 
 
 def _tags_column(catalog: Catalog, index: pd.Index) -> pd.Series:

@@ -27,6 +27,7 @@ from ._catalog_tables import (  # noqa: F401  (TrashEntry, METADATA_COLUMNS: pub
     metadata_row,
 )
 from ._errors import ProjectCorrupt, check_not_newer, repair_hint
+from ._labels import LABELS_TABLE, LabelTables
 from .sources import FileEntry, Known
 from .video import is_video
 
@@ -43,7 +44,9 @@ from .video import is_video
 # 4: metadata. A ``metadata`` row per embedded image or frame (size, format, EXIF,
 #    quality signals); a migrated catalog has none, and the next sync fills them
 #    without embedding again.
-SCHEMA_VERSION = 4
+# 5: labels. A ``labels`` row per classification label or object box of an image, in
+#    named sets (see _labels); a trashed file keeps its labels in its record.
+SCHEMA_VERSION = 5
 
 _FILES_TABLE = """
 CREATE TABLE IF NOT EXISTS {name}(
@@ -147,6 +150,7 @@ CREATE TABLE IF NOT EXISTS collection_items(
     + _JOURNAL_TABLE.format(name="file_journal")
     + _TRASH_TABLE
     + METADATA_TABLE
+    + LABELS_TABLE
 )
 
 # What a missing file's failure row says (the folder is the file's own).
@@ -175,7 +179,7 @@ def _record(pid: str, key: str, path: str, source: str, status: str, vkey: Any, 
     return FileRecord(pid, key, path, source, status, "frame", t_ms / 1000)
 
 
-class Catalog(CurationTables, MetadataTable):
+class Catalog(CurationTables, MetadataTable, LabelTables):
     """SQLite-backed record of one project. Thread-safe (one connection, one lock).
 
     A catalog written by a newer version of the package (a higher ``PRAGMA
@@ -228,6 +232,8 @@ class Catalog(CurationTables, MetadataTable):
             self._step(3, self._to_v3)
         if version < 4:
             self._step(4, self._to_v4)
+        if version < 5:
+            self._step(5, self._to_v5)
 
     def _step(self, to: int, fn: Any) -> None:
         self._db.execute("BEGIN IMMEDIATE")
@@ -277,6 +283,10 @@ class Catalog(CurationTables, MetadataTable):
 
     def _to_v4(self) -> None:
         self._db.execute(METADATA_TABLE)
+
+    def _to_v5(self) -> None:
+        for stmt in filter(str.strip, LABELS_TABLE.split(";")):
+            self._db.execute(stmt)
 
     def close(self) -> None:
         with self._lock:

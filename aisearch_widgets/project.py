@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _registry, _requests, _trash
+from . import _import_labels, _registry, _requests, _trash
 from ._config import Layout, check_fps, require_project
 from ._errors import InvalidArgument, ProjectExists
 from ._home import check_name, parse_interval, project_names, resolve_home
+from ._import_labels import LabelImport
+from ._labels import check_name as check_label
 from ._parts import closed_error, open_parts
 from ._reembed import ReembedFuture
 from ._runner import check_ready, status_of, wait_for
@@ -479,6 +481,46 @@ class Project(ExploreViews):
         ids = sorted(self.catalog.ids_with_tags(check_tags(list(tags), "tag")))
         items = pd.DataFrame({"id": ids, "score": np.nan})
         return Collection(self, items, query={"type": "tagged", "tags": list(tags)})
+
+    def labelled(self, *labels: str, set: str | None = None) -> Collection:
+        """Every image with any of these labels in the label set ``set`` (default:
+        ``ground_truth`` or the only set), as a collection (no scores), like
+        :meth:`tagged`."""
+        self._check_open()
+        if not labels:
+            raise InvalidArgument("labelled(): name at least one label.")
+        set_ = set or self.catalog.default_label_set() or "ground_truth"
+        ids = sorted(self.catalog.ids_with_label([check_label(x, "label") for x in labels], set_))
+        items = pd.DataFrame({"id": pd.Series(ids, dtype=object), "score": np.nan})
+        query = {"type": "labelled", "labels": list(labels), "set": set_}
+        return Collection(self, items, query=query)
+
+    def labels(self, set: str | None = None) -> pd.DataFrame:
+        """The labels of the project (of one set): ``id, path, set, label, x, y, w, h,
+        confidence, source, author, time``; a box in pixels of the original image
+        (NaN for a classification label), ``confidence`` for a prediction."""
+        self._check_open()
+        return self.catalog.labels_frame(None if set is None else check_label(set, "label set"))
+
+    def import_labels(
+        self,
+        source: str | os.PathLike[str] | pd.DataFrame,
+        set: str = "ground_truth",
+        format: str | None = None,
+        *,
+        root: str | os.PathLike[str] | None = None,
+        author: str | None = None,
+    ) -> LabelImport:
+        """Labels from a Label Studio JSON export, a COCO JSON file, a YOLO folder,
+        CVAT XML or a DataFrame into the label set ``set`` (the set's labels of each
+        matched image are replaced). Images match by path (under ``root`` or relative
+        to the project's folders), then by content. The report lists the rows that
+        matched nothing (``.unmatched``). See :mod:`aisearch_widgets._import_labels`.
+
+        >>> proj.import_labels("export.json", set="ground_truth")       # doctest: +SKIP
+        """
+        self._check_open()
+        return _import_labels.run(self.catalog, source, set, format, root, author)
 
     @property
     def last(self) -> Collection | None:
