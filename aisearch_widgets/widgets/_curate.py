@@ -54,14 +54,16 @@ class Curation:
 
     def _search_duplicates(self) -> Work:
         self.controls.mode = Mode.DUPLICATES.value  # type: ignore[attr-defined]
-        return self._run(lambda: self.project.duplicates(progress=False))  # type: ignore
+        kw = self._scope_kw()  # type: ignore[attr-defined]
+        return self._run(lambda: self.project.duplicates(progress=False, **kw))  # type: ignore
 
     def _search_outliers(self, n: int | None = None) -> Work:
         c = self.controls  # type: ignore[attr-defined]
         c.mode = Mode.OUTLIERS.value
         n = c.limit if n is None else n
+        kw = self._scope_kw()  # type: ignore[attr-defined]
         return self._run(  # type: ignore[attr-defined, no-any-return]
-            lambda: self.project.outliers(n, progress=False),  # type: ignore[attr-defined]
+            lambda: self.project.outliers(n, progress=False, **kw),  # type: ignore[attr-defined]
             lambda: setattr(c, "limit", n),
         )
 

@@ -80,6 +80,10 @@ class Controls(_Part):
     n = t.Int(50).tag(sync=True)
     clusters = t.Int(0).tag(sync=True)
     references = t.List(t.Dict()).tag(sync=True)
+    # Where searches run ("Search in:" and the filter chips): {within, name,
+    # results_title, filters: [{kind, ..., label}], text}; set by Python.
+    scope = t.Dict().tag(sync=True)
+    collections = t.List(t.Unicode()).tag(sync=True)  # saved collections to search in
 
 
 class Gallery(_Part):
