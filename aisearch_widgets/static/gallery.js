@@ -246,6 +246,95 @@ function requester(model, messageEl) {
   };
 }
 
+// src/labels.js
+var SVG = "http://www.w3.org/2000/svg";
+var CHIPS = 3;
+function labelChips(labels, pick) {
+  const list = labels || [];
+  const row = h("div", { class: "aisw-card-labels", title: list.length ? `Labels: ${list.join(", ")}` : null }, [
+    ...list.slice(0, CHIPS).map((l) => h("span", {
+      class: "aisw-label-chip",
+      text: l,
+      title: `Show only the images labelled ${l}`,
+      dataset: { label: l },
+      on: { click: (e) => {
+        e.stopPropagation();
+        pick(l);
+      } }
+    })),
+    list.length > CHIPS ? h("span", { class: "aisw-tag-more", text: `+${list.length - CHIPS}` }) : null
+  ]);
+  row.hidden = list.length === 0;
+  return row;
+}
+function createLabelFilter(model) {
+  const setSel = h("select", { class: "aisw-label-set", "aria-label": "Label set shown" });
+  const labelSel = h("select", { class: "aisw-label-filter", "aria-label": "Show only the images with this label" });
+  const setWrap = h("span", { class: "aisw-field-wrap", hidden: true }, [h("span", { class: "aisw-muted", text: "Set" }), setSel]);
+  const el = h("label", { class: "aisw-label-filter-wrap", hidden: true }, [
+    setWrap,
+    h("span", { class: "aisw-muted", text: "Label" }),
+    labelSel
+  ]);
+  const write = (name, value) => {
+    model.set(name, value);
+    model.save_changes();
+  };
+  function update() {
+    const sets = model.get("label_sets") || [];
+    const labels = [...model.get("labels") || []];
+    const chosen = model.get("label_filter");
+    clear(setSel);
+    for (const s of sets) setSel.append(h("option", { value: s, text: s }));
+    setSel.value = sets.includes(model.get("label_set")) ? model.get("label_set") : sets[0] || "";
+    setWrap.hidden = sets.length < 2;
+    clear(labelSel);
+    labelSel.append(h("option", { value: "", text: "All images" }));
+    if (chosen && !labels.some((l) => l.label === chosen)) labels.unshift({ label: chosen, n: 0 });
+    for (const l of labels) labelSel.append(h("option", { value: l.label, text: `${l.label} (${l.n})` }));
+    labelSel.value = chosen || "";
+    el.hidden = sets.length === 0;
+    el.classList.toggle("aisw-tag-filter-on", Boolean(chosen));
+  }
+  labelSel.addEventListener("change", () => write("label_filter", labelSel.value));
+  setSel.addEventListener("change", () => write("label_set", setSel.value));
+  model.on("change:labels change:label_sets change:label_set change:label_filter", update);
+  update();
+  return { el, set: (label) => write("label_filter", label) };
+}
+function drawBoxes(svg, d) {
+  while (svg.firstChild) svg.removeChild(svg.firstChild);
+  const boxes = d && d.boxes || [];
+  const ok = boxes.length > 0 && d.width > 0 && d.height > 0;
+  svg.style.display = ok ? "" : "none";
+  if (!ok) return;
+  svg.setAttribute("viewBox", `0 0 ${d.width} ${d.height}`);
+  svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+  const font = Math.max(d.width, d.height) / 40;
+  for (const b of boxes) {
+    const g = document.createElementNS(SVG, "g");
+    g.setAttribute("class", "aisw-box");
+    const rect = document.createElementNS(SVG, "rect");
+    for (const [k, v] of [["x", b.x], ["y", b.y], ["width", b.w], ["height", b.h]]) rect.setAttribute(k, String(v));
+    rect.setAttribute("vector-effect", "non-scaling-stroke");
+    const text = document.createElementNS(SVG, "text");
+    text.setAttribute("x", String(b.x));
+    text.setAttribute("y", String(Math.max(font, b.y - font * 0.3)));
+    text.setAttribute("font-size", String(font));
+    const conf = typeof b.confidence === "number" ? ` ${b.confidence.toFixed(2)}` : "";
+    text.textContent = `${b.label}${conf}`;
+    g.append(rect, text);
+    svg.append(g);
+  }
+}
+function boxLayer() {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("class", "aisw-lb-boxes");
+  svg.setAttribute("aria-hidden", "true");
+  svg.style.display = "none";
+  return svg;
+}
+
 // src/lightbox.js
 var TINY = 300;
 var MAX_PREVIEW = 2048;
@@ -282,9 +371,13 @@ function createLightbox({ model, send, gallery }) {
     h("div", { class: "aisw-row" }, [tagSelected, tagThis, tagCancel])
   ]);
   const status = h("div", { class: "aisw-lb-status", role: "status" });
-  const stage = h("div", { class: "aisw-lb-stage" }, [img, prev, next]);
+  const boxes = boxLayer();
+  const labelList = h("div", { class: "aisw-lb-labels", "aria-label": "Labels" });
+  const stage = h("div", { class: "aisw-lb-stage" }, [img, boxes, prev, next]);
   const side = h("div", { class: "aisw-lb-side" }, [
     facts,
+    h("div", { class: "aisw-lb-heading", text: "Labels" }),
+    labelList,
     h("div", { class: "aisw-lb-heading", text: "Tags" }),
     tagList,
     h("div", { class: "aisw-lb-actions" }, [selectBtn, tagBtn, similarBtn]),
@@ -319,6 +412,8 @@ function createLightbox({ model, send, gallery }) {
       img.classList.remove("aisw-pixelated");
       clear(facts);
       clear(tagList);
+      clear(labelList);
+      drawBoxes(boxes, null);
       status.textContent = "";
       closeTagForm(false);
     }
@@ -361,6 +456,11 @@ function createLightbox({ model, send, gallery }) {
     if (d.kind === "frame" && typeof d.t === "number") row("Video time", fmtClock(d.t));
     row("Dimensions", d.width && d.height ? `${d.width} \xD7 ${d.height} px` : "?");
     row(d.kind === "frame" ? "Video size" : "File size", fmtBytes(d.bytes));
+    clear(labelList);
+    const labels = d.labels || [];
+    if (!labels.length) labelList.append(h("span", { class: "aisw-muted", text: "none" }));
+    for (const l of labels) labelList.append(h("span", { class: "aisw-label-chip", text: l }));
+    drawBoxes(boxes, d);
     clear(tagList);
     if (!d.tags.length) tagList.append(h("span", { class: "aisw-muted", text: "none" }));
     for (const t of d.tags) {
@@ -514,7 +614,7 @@ function createLightbox({ model, send, gallery }) {
 }
 
 // src/gallery.js
-var CHIPS = 3;
+var CHIPS2 = 3;
 var KEYS = [
   ["\u2190 \u2192 \u2191 \u2193", "move between images"],
   ["Shift + arrows", "select a range"],
@@ -552,6 +652,7 @@ function render({ model, el }) {
     h("span", { class: "aisw-muted", text: "Tag" }),
     tagFilter
   ]);
+  const labelFilter = createLabelFilter(model);
   const helpBtn = h("button", {
     class: "aisw-btn aisw-help-btn",
     text: "?",
@@ -565,6 +666,7 @@ function render({ model, el }) {
     nextBtn,
     viewBtn,
     tagFilterWrap,
+    labelFilter.el,
     h("span", { class: "aisw-spacer" }),
     selCount,
     selectPageBtn,
@@ -975,7 +1077,7 @@ function render({ model, el }) {
   compare.addEventListener("keydown", (e) => e.key === "Escape" && closeCompare());
   function chipsOf(it) {
     const tags = it.tags || [];
-    const shown = tags.slice(0, CHIPS);
+    const shown = tags.slice(0, CHIPS2);
     const row = h("div", { class: "aisw-card-tags", title: tags.length ? `Tags: ${tags.join(", ")}` : null }, [
       ...shown.map((t) => h("span", {
         class: "aisw-tag-chip",
@@ -989,7 +1091,7 @@ function render({ model, el }) {
           }
         }
       })),
-      tags.length > CHIPS ? h("span", { class: "aisw-tag-more", text: `+${tags.length - CHIPS}` }) : null
+      tags.length > CHIPS2 ? h("span", { class: "aisw-tag-more", text: `+${tags.length - CHIPS2}` }) : null
     ]);
     row.hidden = tags.length === 0;
     return row;
@@ -1024,6 +1126,7 @@ function render({ model, el }) {
       h("span", { class: "aisw-name", text: it.name, title: it.path || it.name })
     ]);
     const tags = chipsOf(it);
+    const labels = labelChips(it.labels, labelFilter.set);
     const card = h("div", {
       class: it.best ? "aisw-card aisw-best" : "aisw-card",
       role: "option",
@@ -1031,7 +1134,7 @@ function render({ model, el }) {
       "aria-selected": "false",
       "aria-label": it.name,
       dataset: { id, rank: String(it.rank) }
-    }, [frame, box, menu, caption, tags]);
+    }, [frame, box, menu, caption, labels, tags]);
     card.addEventListener("click", (e) => {
       if (e.shiftKey) selectRange(id);
       else if (e.ctrlKey || e.metaKey) toggle(id);
@@ -1043,7 +1146,7 @@ function render({ model, el }) {
       setActive(id, true);
     });
     card.addEventListener("mousedown", (e) => e.shiftKey && e.preventDefault());
-    return { card, img, box, tags, item: it };
+    return { card, img, box, tags, labels, item: it };
   }
   function buildPage() {
     const list = items();
@@ -1052,9 +1155,10 @@ function render({ model, el }) {
     if (ids.length && ids.length === order.length && ids.every((id, i) => id === order[i])) {
       for (const it of list) {
         const c = cards.get(it.id);
-        const chips = chipsOf(it);
+        const [chips, labels] = [chipsOf(it), labelChips(it.labels, labelFilter.set)];
         c.tags.replaceWith(chips);
-        c.tags = chips;
+        c.labels.replaceWith(labels);
+        [c.tags, c.labels] = [chips, labels];
         c.item = it;
       }
       const cur = lightbox.current();

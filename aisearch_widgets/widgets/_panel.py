@@ -36,6 +36,7 @@ from ._curate import Curation
 from ._dispatch import Requests
 from ._gallery import GalleryRequests
 from ._jobs import Jobs, Work
+from ._labelled import GalleryLabels
 from ._parts import Actions, Controls, Gallery, ScoreChart
 from ._protocol import (
     Method,
@@ -67,6 +68,7 @@ class SearchPanel(
     Curation,
     SelectionActions,
     GalleryRequests,
+    GalleryLabels,
     ScopedSearch,
     PanelMemory,
     W.VBox,
@@ -190,6 +192,7 @@ class SearchPanel(
         self.gallery.observe(self._locked(self._on_selected), "selected")
         self.gallery.observe(self._on_gallery_selected, "selected")
         self.gallery.observe(self._locked(self._on_tag_filter), "tag_filter")
+        self.gallery.observe(self._locked(self._on_label_filter), ["label_filter", "label_set"])
         self.controls.observe(self._locked(self._on_mode), "mode")
         self._init_scope()
         self._update_counts()
@@ -478,6 +481,7 @@ class SearchPanel(
                 tab,
                 self._view_df,
                 tag=self.gallery.tag_filter,
+                label=self.gallery.label_filter,
                 scope=self._scope_of(self._result),
             )
             a.n_shown = len(self._view_df)
@@ -519,7 +523,7 @@ class SearchPanel(
     def _show_page(self) -> None:
         ps, page = self.gallery.page_size, self.gallery.page
         rows = self._view_df.iloc[page * ps : (page + 1) * ps]
-        tags = self._page_tags(rows)
+        tags, labels = self._page_tags(rows), self._page_labels(rows)  # a query each
         self.gallery.items = [
             {
                 "id": r.id,
@@ -529,6 +533,7 @@ class SearchPanel(
                 "rank": int(r.rank),
                 "time": "" if pd.isna(r.t) else _media.clock(r.t),  # a video frame's time
                 "tags": tags.get(r.id, []),
+                "labels": labels.get(r.id, []),
                 **group,
             }
             for r, group in zip(rows.itertuples(index=False), self._group_fields(rows), strict=True)

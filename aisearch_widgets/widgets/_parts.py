@@ -104,6 +104,13 @@ class Gallery(_Part):
     # (set by Python), and the one chosen (written by the front end; "" for none).
     tags = t.List(t.Dict()).tag(sync=True)
     tag_filter = t.Unicode("").tag(sync=True)
+    # Labels (Project.labels): the label sets, the one shown (written by the front end;
+    # "" for the project's default), the labels of the images the filters let through,
+    # {label, n}, and the one chosen (written by the front end; "" for none).
+    label_sets = t.List(t.Unicode()).tag(sync=True)
+    label_set = t.Unicode("").tag(sync=True)
+    labels = t.List(t.Dict()).tag(sync=True)
+    label_filter = t.Unicode("").tag(sync=True)
 
 
 class Actions(_Part):

@@ -257,7 +257,7 @@ SPECS: dict[Request, Spec] = {
         {"id": "string"},
         reply={"details": "object"},
         doc="what the preview says of one image shown: name in the project, size, "
-        "dimensions, score, tags, video time",
+        "dimensions, score, tags, video time, labels and boxes (pixels of the original)",
     ),
     Request.TAG_IMAGES: Spec(
         Part.GALLERY, {"ids": "list", "tag": "string"}, doc="add a tag to these images"

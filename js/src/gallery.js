@@ -17,6 +17,7 @@ import { h, clear, fmtScore, fmtBytes, hasModifier, showMessage, BlobUrls } from
 import { Request, View } from "./protocol.js";
 import { requester } from "./requests.js";
 import { createLightbox } from "./lightbox.js";
+import { createLabelFilter, labelChips } from "./labels.js";
 
 const CHIPS = 3; // tag chips on a card; the others are counted ("+2")
 
@@ -59,11 +60,12 @@ function render({ model, el }) {
     h("span", { class: "aisw-muted", text: "Tag" }),
     tagFilter,
   ]);
+  const labelFilter = createLabelFilter(model);
   const helpBtn = h("button", {
     class: "aisw-btn aisw-help-btn", text: "?", title: "Keyboard shortcuts (?)", "aria-label": "Keyboard shortcuts", "aria-expanded": "false",
   });
   const toolbar = h("div", { class: "aisw-toolbar" }, [
-    prevBtn, countLabel, nextBtn, viewBtn, tagFilterWrap, h("span", { class: "aisw-spacer" }),
+    prevBtn, countLabel, nextBtn, viewBtn, tagFilterWrap, labelFilter.el, h("span", { class: "aisw-spacer" }),
     selCount, selectPageBtn, clearBtn, helpBtn,
   ]);
   const help = h("div", { class: "aisw-help", role: "dialog", "aria-label": "Keyboard shortcuts", hidden: true, tabindex: "-1" }, [
@@ -560,6 +562,7 @@ function render({ model, el }) {
       h("span", { class: "aisw-name", text: it.name, title: it.path || it.name }),
     ]);
     const tags = chipsOf(it);
+    const labels = labelChips(it.labels, labelFilter.set);
     const card = h("div", {
       class: it.best ? "aisw-card aisw-best" : "aisw-card",
       role: "option",
@@ -567,7 +570,7 @@ function render({ model, el }) {
       "aria-selected": "false",
       "aria-label": it.name,
       dataset: { id, rank: String(it.rank) },
-    }, [frame, box, menu, caption, tags]);
+    }, [frame, box, menu, caption, labels, tags]);
     card.addEventListener("click", (e) => {
       if (e.shiftKey) selectRange(id);
       else if (e.ctrlKey || e.metaKey) toggle(id);
@@ -580,7 +583,7 @@ function render({ model, el }) {
     });
     // No text selection on Shift+click.
     card.addEventListener("mousedown", (e) => e.shiftKey && e.preventDefault());
-    return { card, img, box, tags, item: it };
+    return { card, img, box, tags, labels, item: it };
   }
 
   function buildPage() {
@@ -588,12 +591,13 @@ function render({ model, el }) {
     const ids = list.map((it) => it.id);
     const focused = grid.contains(document.activeElement);
     if (ids.length && ids.length === order.length && ids.every((id, i) => id === order[i])) {
-      // The same images (their tags changed): new chips, the thumbnails stay.
+      // The same images (their tags or labels changed): new chips, the thumbnails stay.
       for (const it of list) {
         const c = cards.get(it.id);
-        const chips = chipsOf(it);
+        const [chips, labels] = [chipsOf(it), labelChips(it.labels, labelFilter.set)];
         c.tags.replaceWith(chips);
-        c.tags = chips;
+        c.labels.replaceWith(labels);
+        [c.tags, c.labels] = [chips, labels];
         c.item = it;
       }
       const cur = lightbox.current();
