@@ -79,3 +79,15 @@ def test_filters_are_checked_and_strings_stay_literals() -> None:
             check_filter(bad)
     date = check_filter({"kind": "date", "from": "2024-06-01", "to": "2024-06-30"})
     assert where_of([date]) == "taken_at >= '2024-06-01' and taken_at < '2024-07-01'"
+
+
+def test_a_new_panel_of_the_project_keeps_the_scope(panel) -> None:
+    proj = panel.project
+    proj.search("red", limit=6).save("six")
+    panel.set_scope("six", [{"kind": "folder", "folder": "sub"}])
+    text = panel.scope
+    again = aw.SearchPanel(proj, page_size=8, poll_interval=0)
+    try:
+        assert again.scope == text and again.controls.scope["name"] == "six"
+    finally:
+        again.close()

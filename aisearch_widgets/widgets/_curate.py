@@ -129,7 +129,10 @@ class Curation:
 
     def _group_fields(self, rows: pd.DataFrame) -> list[dict[str, Any]]:
         """Per gallery item of a duplicates view: its group, the group's size, whether
-        it is the copy kept and the group's kind (empty dicts otherwise)."""
+        it is the copy kept and the group's kind; of a quality view: its worst issue
+        (empty dicts otherwise)."""
+        if "issue" in rows.columns and "group" not in rows.columns:
+            return [{"issue": v} if isinstance(v, str) else {} for v in rows["issue"]]
         if "group" not in rows.columns or "best" not in rows.columns:
             return [{} for _ in range(len(rows))]
         sizes = self._view_df["group"].value_counts()

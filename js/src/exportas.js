@@ -28,14 +28,14 @@ export function createExportAs({ send, count, onOpen }) {
   const button = h("button", {
     class: "aisw-btn aisw-export-btn", text: "Export as ▾", "aria-haspopup": "menu", "aria-expanded": "false",
   });
-  const menu = h("div", { class: "aisw-menu aisw-export-menu", role: "menu", hidden: true, "data-lm-suppress-shortcuts": "true" });
+  const menu = h("div", { class: "aisw-export-menu", role: "menu", hidden: true, "data-lm-suppress-shortcuts": "true" });
   const pathId = `aisw-export-${Math.random().toString(36).slice(2, 8)}`;
-  const label = h("label", { class: "aisw-form-label aisw-export-label", for: pathId });
+  const label = h("label", { class: "aisw-export-label", for: pathId });
   const path = h("input", { type: "text", class: "aisw-field aisw-export-path", id: pathId, maxlength: "4096" });
   const what = h("span", { class: "aisw-muted aisw-export-what" });
   const ok = h("button", { class: "aisw-btn aisw-primary aisw-export-ok", text: "Export" });
   const cancel = h("button", { class: "aisw-btn aisw-export-cancel", text: "Cancel" });
-  const form = h("div", { class: "aisw-row aisw-form aisw-export-form", role: "group", hidden: true, "data-lm-suppress-shortcuts": "true" }, [
+  const form = h("div", { class: "aisw-row aisw-export-form", role: "group", hidden: true, "data-lm-suppress-shortcuts": "true" }, [
     label, path, ok, cancel, what,
   ]);
   let format = null;

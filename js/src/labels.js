@@ -28,9 +28,10 @@ export function labelChips(labels, pick) {
 export function createLabelFilter(model) {
   const setSel = h("select", { class: "aisw-label-set", "aria-label": "Label set shown" });
   const labelSel = h("select", { class: "aisw-label-filter", "aria-label": "Show only the images with this label" });
-  const setWrap = h("span", { class: "aisw-field-wrap", hidden: true }, [h("span", { class: "aisw-muted", text: "Set" }), setSel]);
-  const el = h("label", { class: "aisw-label-filter-wrap", hidden: true }, [
-    setWrap, h("span", { class: "aisw-muted", text: "Label" }), labelSel,
+  // Each select inside its own label: a label names its first control only.
+  const setWrap = h("label", { class: "aisw-field-wrap", hidden: true }, [h("span", { class: "aisw-muted", text: "Label set" }), setSel]);
+  const el = h("span", { class: "aisw-label-filter-wrap", hidden: true }, [
+    setWrap, h("label", { class: "aisw-field-wrap" }, [h("span", { class: "aisw-muted", text: "Label" }), labelSel]),
   ]);
   const write = (name, value) => {
     model.set(name, value);

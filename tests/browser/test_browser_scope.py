@@ -114,5 +114,8 @@ def test_search_in_a_collection_with_filter_chips(lab: Lab, images: str) -> None
     assert set(got) <= reds
     want = lab.py(page, "sorted(i for i in proj.quality_issues().ids if i in set(reds.ids))")
     assert got == want
+    # Each card says its worst issue.
+    issues = lab.py(page, "list(panel.collection.df['issue'][:3])")
+    expect(page.locator(".aisw-card .aisw-issue").first).to_have_text(issues[0].replace("_", " "))
     lab.assert_no_errors(page)
     lab.run_cell_code(page, "panel.close(); proj.close()")
