@@ -205,11 +205,13 @@ function render({ model, el }) {
     h("div", { class: "aisw-row aisw-result-bar" }, [
       header,
       h("span", { class: "aisw-spacer" }),
-      h("span", { class: "aisw-group" }, [
-        h("label", { class: "aisw-field-label", for: savedId, text: "Saved" }), saved, openBtn,
+      h("span", { class: "aisw-result-actions" }, [ // one block: they wrap together
+        h("span", { class: "aisw-group" }, [
+          h("label", { class: "aisw-field-label", for: savedId, text: "Saved" }), saved, openBtn,
+        ]),
+        h("span", { class: "aisw-menu-wrap" }, [exportAs.button, exportAs.menu]),
+        h("span", { class: "aisw-menu-wrap" }, [menuBtn, menu]),
       ]),
-      h("span", { class: "aisw-menu-wrap" }, [exportAs.button, exportAs.menu]),
-      h("span", { class: "aisw-menu-wrap" }, [menuBtn, menu]),
     ]),
     form,
     exportAs.form,
