@@ -95,6 +95,7 @@ def test_opening_the_map_restyles_nothing_outside_it(lab: Lab, map_data: dict[st
     labels = lab.run_cell_code(page, "print(sorted(set(panel.map_view._data['label'])))")
     assert "reddish" in labels
     # The map's own reset is still in force inside it (its controls keep their look).
+    page.wait_for_selector(".aisw-scatter canvas", state="attached")
     sizing = page.evaluate(
         "() => getComputedStyle(document.querySelector('.aisw-scatter canvas')).boxSizing"
     )
