@@ -220,6 +220,10 @@ class Inventory:
             vecs = np.frombuffer(entry.vectors, dtype=np.float32).reshape(len(entry.vector_ids), -1)
             self.vectors.store().upsert([new_ids.get(i, i) for i in entry.vector_ids], vecs)
         tags = {new_ids.get(i, i): t for i, t in entry.tags.items()}
-        self.catalog.trash_take(entry.id, {"files": files, "videos": videos}, tags)
+        labels = [
+            {**r, "id": new_ids.get(r["id"], r["id"])} for r in entry.record.get("labels", [])
+        ]
+        record = {"files": files, "videos": videos, "labels": labels}
+        self.catalog.trash_take(entry.id, record, tags)
         if label == FILES_LABEL:
             self.set_loose_files([path], [])

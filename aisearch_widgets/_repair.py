@@ -67,6 +67,12 @@ def _rebuild_catalog(
     with cat.transaction() as db:
         if got["tags"] is not None:
             db.executemany("INSERT OR IGNORE INTO tags(id, tag) VALUES (?, ?)", got["tags"])
+        if got["labels"]:
+            db.executemany(
+                "INSERT INTO labels(id, label_set, label, x, y, w, h, confidence, source, "
+                "author, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                got["labels"],
+            )
         if got["collections"] is not None:
             db.executemany(
                 "INSERT OR IGNORE INTO collections(name, info, created_at) VALUES (?, ?, ?)",
@@ -93,8 +99,9 @@ def _rebuild_catalog(
             )
         else:
             report.append(f"catalog: salvaged {len(rows)} {what} rows")
-    if got["trash"]:
-        report.append(f"catalog: salvaged {len(got['trash'])} trash rows")
+    for what in ("labels", "trash"):
+        if got[what]:
+            report.append(f"catalog: salvaged {len(got[what])} {what} rows")
     cfg = got["config"]
     return cat, cfg if config_problem(cfg) is None else None
 
@@ -107,6 +114,7 @@ def _salvage(db_path: Path) -> dict[str, Any]:
         "collections": None,
         "items": None,
         "trash": None,
+        "labels": None,
         "config": None,
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,6 +133,8 @@ def _salvage(db_path: Path) -> dict[str, Any]:
                 "items": "SELECT name, rank, id, score, extra FROM collection_items",
                 "trash": "SELECT id, path, trash_path, deleted_at, kind, record, tags, model, "
                 "vector_ids, vectors FROM trash",
+                "labels": "SELECT id, label_set, label, x, y, w, h, confidence, source, author, "
+                "time FROM labels ORDER BY seq",
             }
             for key, sql in queries.items():
                 with contextlib.suppress(sqlite3.Error):

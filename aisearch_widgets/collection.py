@@ -13,7 +13,6 @@ frames of a video into time ranges, :meth:`Collection.by_video` ranks the videos
 from __future__ import annotations
 
 import base64
-import contextlib
 import html
 import json
 import os
@@ -29,7 +28,10 @@ import pandas as pd
 
 from . import _fileops, _trash
 from ._errors import AISearchError, InvalidArgument, check_real
+from ._export_labels import csv_safe, write_csv  # noqa: F401  (public here since 0.1)
 from ._fileops import safe_target  # noqa: F401  (public here since 0.1)
+from ._labels import df_label_columns
+from ._scope import catalog_state, collection_name
 
 if TYPE_CHECKING:
     from ._inventory import Inventory
@@ -51,12 +53,9 @@ class Host(Protocol):
         self, ids: Sequence[str], on_error: Callable[[str, Exception], None] | None = None
     ) -> list[bytes | None]: ...
 
+    def search(self, prompt: Any, *args: Any, **kwargs: Any) -> Collection: ...
 
-def catalog_state(catalog: Catalog) -> tuple[int, int]:
-    """A value that changes whenever the catalog does: rows changed through this
-    connection (``total_changes()``) and commits by other ones (``data_version``)."""
-    row = catalog.query("SELECT total_changes(), (SELECT data_version FROM pragma_data_version)")
-    return int(row[0][0]), int(row[0][1])
+    def similar(self, images: Any = None, *args: Any, **kwargs: Any) -> Collection: ...
 
 
 @dataclass(frozen=True)
@@ -67,19 +66,6 @@ class Item:
     path: str
     score: float
     rank: int
-
-
-def collection_name(name: object) -> str:
-    """The one normal form of a collection name, used by every save and lookup:
-    surrounding whitespace stripped, Unicode NFC. Raises AISearchError if invalid."""
-    if not isinstance(name, str) or not name.strip():
-        raise AISearchError(f"A collection name must be a non-empty string, not {name!r}.")
-    clean = unicodedata.normalize("NFC", name.strip())
-    if len(clean) > 200 or any(unicodedata.category(c) == "Cc" for c in clean):
-        raise AISearchError(
-            f"Invalid collection name {name!r}: at most 200 characters, no control characters."
-        )
-    return clean
 
 
 def _check_tag(tag: str) -> str:
@@ -114,34 +100,6 @@ def _score_range(v: object) -> tuple[float, float]:
             f"filter(between={v!r}): give two finite numbers (low, high), e.g. between=(0.2, 0.3)."
         )
     return _threshold("between", v[0]), _threshold("between", v[1])
-
-
-_CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` whose text cells cannot run as spreadsheet formulas: cells that
-    start with ``= + - @``, tab or carriage return get a leading single quote (OWASP
-    CSV injection rule). Lists (tags) become ``;``-joined text first."""
-    out = df.copy()
-    for col in out.columns:
-        if out[col].dtype != object:
-            continue
-        out[col] = [_csv_cell(v) for v in out[col]]
-    return out
-
-
-def _csv_cell(v: Any) -> Any:
-    if isinstance(v, (list, tuple)):
-        v = ";".join(map(str, v))
-    if isinstance(v, str) and v.startswith(_CSV_TRIGGERS):
-        return "'" + v
-    return v
-
-
-def write_csv(df: pd.DataFrame, dest: Any) -> None:
-    """Write ``df`` as CSV (path or open text stream) with :func:`csv_safe` cells."""
-    csv_safe(df).to_csv(dest, index=False)
 
 
 class Collection:
@@ -209,7 +167,9 @@ class Collection:
 
     @property
     def df(self) -> pd.DataFrame:
-        """``id, path, score, rank, kind, t`` (+ ``cluster``…) and ``tags`` per item.
+        """``id, path, score, rank, kind, t`` (+ ``cluster``…) and ``tags`` per item;
+        ``label`` (and ``labels``, when an image has several) once the project has
+        labels (of its ``ground_truth`` or only set: see ``proj.labels()``).
 
         ``kind`` is ``"image"`` or ``"frame"`` (a sampled frame of a video: ``path``
         is the video file, ``t`` the frame's time in seconds; NaN for images).
@@ -220,6 +180,12 @@ class Collection:
         if self._df_cache is None or self._df_cache[0] != state:
             self._df_cache = (state, self._build_df())
         return self._df_cache[1].copy()
+
+    def df_with(self, *columns: str) -> pd.DataFrame:
+        """:attr:`df` joined by id with these columns of ``proj.metadata`` (``"blur"``…)."""
+        df = self.df
+        meta = self._project.catalog.metadata_frame(columns)
+        return df.join(meta.drop(columns=[c for c in meta.columns if c in df.columns]), on="id")
 
     def _build_df(self) -> pd.DataFrame:
         items = self._items
@@ -235,6 +201,8 @@ class Collection:
         extra = [c for c in df.columns if c not in base]
         df = df[[*base, *extra]]
         df["tags"] = [tags.get(i, []) for i in df["id"]]
+        for col, values in df_label_columns(self._project.catalog, df["id"].tolist()).items():
+            df[col] = values
         return df.reset_index(drop=True)
 
     def _trash_df(self) -> pd.DataFrame:
@@ -392,6 +360,24 @@ class Collection:
 
     def head(self, n: int) -> Collection:
         return self._derive(self._items.head(n))
+
+    def search(self, prompt: str | list[str], *args: Any, **kwargs: Any) -> Collection:
+        """The best matches of ``prompt`` among these images: ``proj.search(prompt,
+        ..., within=self)``, with every other option of :meth:`Project.search`."""
+        return self._project.search(prompt, *args, within=self._within(kwargs), **kwargs)
+
+    def similar(self, images: Any = None, *args: Any, **kwargs: Any) -> Collection:
+        """The images of this collection most similar to the references:
+        ``proj.similar(images, ..., within=self)``."""
+        return self._project.similar(images, *args, within=self._within(kwargs), **kwargs)
+
+    def _within(self, kwargs: dict[str, Any]) -> Collection:
+        if "within" in kwargs:
+            raise InvalidArgument(
+                "A collection's search is within the collection: narrow it with where=, or "
+                "call proj.search(..., within=[...]) for another scope."
+            )
+        return self
 
     def select(self, ids: Sequence[str]) -> Collection:
         """The images of this collection whose ids are given."""
@@ -615,40 +601,44 @@ class Collection:
             out.append(_fileops.Outcome(pid, rec.path, str(target), "exported"))
         return _fileops.report(out)
 
-    def export(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
-        """Write a manifest (``.csv``, ``.jsonl`` or ``.json``) for annotation jobs.
+    def export(
+        self,
+        path: str | os.PathLike[str],
+        overwrite: bool = False,
+        *,
+        format: str | None = None,
+        set: str | None = None,
+        tags: bool = False,
+        root: str | os.PathLike[str] | None = None,
+        copy: bool = False,
+    ) -> Path:
+        """Write a manifest (``.csv``, ``.jsonl`` or ``.json``: the ``df``) or, with
+        ``format=``, a dataset for a labelling or training tool: ``"coco"``,
+        ``"yolo"``, ``"cvat"``, ``"labelstudio"``, ``"imagefolder"`` (Hugging Face) or
+        ``"fiftyone"``, with the labels of the label set ``set`` (default: the
+        project's ``ground_truth`` or only set) or, with ``tags=True`` or no labels,
+        the tags as classes. File names are relative to ``root`` (default: the folder
+        holding every image) or, with ``copy=True``, the images are copied in.
+        Nothing is replaced unless ``overwrite=True``; CSV cells that a spreadsheet
+        would run as formulas are neutralised (:func:`csv_safe`). The export appears
+        whole or not at all. See :mod:`aisearch_widgets._export_labels`.
 
-        CSV cells that a spreadsheet would run as formulas are neutralised
-        (:func:`csv_safe`). The file appears whole or not at all."""
-        p = Path(path).expanduser()
-        ext = p.suffix.lower()
-        if ext not in (".csv", ".jsonl", ".json"):
-            raise AISearchError(f"Unknown export format {ext!r}: use .csv, .jsonl or .json.")
-        if not p.parent.is_dir():
-            raise AISearchError(
-                f"Cannot export to {p}: the folder {p.parent} does not exist. Create it first "
-                "or choose another path."
-            )
-        if (p.exists() or p.is_symlink()) and not overwrite:
-            raise AISearchError(f"{p} exists; pass overwrite=True to replace it.")
+        >>> proj.labelled("cat").export("cats.json", format="coco", root="/data")  # doctest: +SKIP
+        """
+        from . import _export_labels
+
         df = self.df
-        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-        try:
-            if ext == ".csv":
-                write_csv(df, tmp)
-            elif ext == ".jsonl":
-                df.to_json(tmp, orient="records", lines=True, force_ascii=False)
-            else:
-                df.to_json(tmp, orient="records", force_ascii=False, indent=1)
-            os.replace(tmp, p)
-        except OSError as exc:
-            raise AISearchError(
-                f"Cannot export to {p}: {exc.strerror or exc}. Choose a folder you can write to."
-            ) from exc
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(tmp)
-        return p
+        return _export_labels.export(
+            self._project.catalog,
+            df,
+            path,
+            format=format,
+            overwrite=overwrite,
+            set_=set,
+            tags=tags,
+            root=root,
+            copy=copy,
+        )
 
     # -- notebook display -------------------------------------------------------------
     def _repr_html_(self) -> str:

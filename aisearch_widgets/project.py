@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _registry, _requests, _trash
+from . import _import_labels, _registry, _requests, _trash
 from ._config import Layout, check_fps, require_project
 from ._errors import InvalidArgument, ProjectExists
 from ._home import check_name, parse_interval, project_names, resolve_home
+from ._import_labels import LabelImport
+from ._labels import check_name as check_label
 from ._parts import closed_error, open_parts
 from ._reembed import ReembedFuture
 from ._runner import check_ready, status_of, wait_for
@@ -295,6 +297,12 @@ class Project(ExploreViews):
         rows = self.catalog.failures()
         return pd.DataFrame(rows, columns=["path", "kind", "message", "id"])
 
+    @property
+    def metadata(self) -> pd.DataFrame:
+        """Size, dates, EXIF and quality signals of every embedded image and frame, by
+        id (columns: ``aisearch_widgets.catalog.METADATA_COLUMNS``)."""
+        return self.catalog.metadata_frame()
+
     # -- lifecycle --------------------------------------------------------------------
     def enable(self, schedule: str | float | None = "10m") -> Project:
         """Turn AI search on: embed every image in the background (returns at once) and
@@ -401,12 +409,21 @@ class Project(ExploreViews):
         negative_weight: float = 0.5,
         tags: str | list[str] | None = None,
         exclude: Any = None,
+        within: Any = None,
+        where: str | dict[str, Any] | None = None,
         allow_partial: bool = False,
     ) -> Collection:
         """Images that match a text prompt, best first.
 
         ``negative``: prompts and/or images to steer away from; ``tags``: only images
         with any of these tags; ``exclude``: ids, paths or a Collection to leave out.
+        ``within``: only these images (a Collection, a saved collection's name, ids,
+        paths, or a list of those: their union); ``where``: only images whose metadata
+        pass a filter (``"width >= 1024 and 'defect' in tags"`` or a dict; see
+        :mod:`aisearch_widgets._where`). The scope is searched, not the project then
+        filtered: the best ``limit`` images of the scope come back.
+
+        >>> proj.search("a scratch", within="line 3", where="'defect' in tags")  # doctest: +SKIP
         """
         from . import search as _s
 
@@ -414,6 +431,7 @@ class Project(ExploreViews):
         limit, weight = _s.check_limit(limit), _s.check_weight(negative, negative_weight)
         self._check_ready(allow_partial)
         kw = {"negative": negative, "negative_weight": weight, "tags": tags, "exclude": exclude}
+        kw |= {"within": within, "where": where, "project": self.name}
         return self._result(*_s.prompt_search(self._vectors, self.catalog, prompt, limit, **kw))
 
     def similar(
@@ -428,6 +446,8 @@ class Project(ExploreViews):
         tags: str | list[str] | None = None,
         exclude: Any = None,
         include_references: bool = False,
+        within: Any = None,
+        where: str | dict[str, Any] | None = None,
         allow_partial: bool = False,
     ) -> Collection:
         """Images similar to one or several reference images (paths, point ids, PIL
@@ -438,6 +458,7 @@ class Project(ExploreViews):
 
         ``ids=[...]`` names references by point id only: nothing given that way is
         ever read as a path (what the search panel uses for ids from the browser).
+        ``within`` and ``where`` limit the results to a scope, as in :meth:`search`.
         """
         from . import search as _s
 
@@ -447,6 +468,7 @@ class Project(ExploreViews):
         self._check_ready(allow_partial)
         kw = {"negative": negative, "negative_weight": weight, "tags": tags, "exclude": exclude}
         kw |= {"fusion": fusion, "include_references": include_references}
+        kw |= {"within": within, "where": where}
         found = _s.similar_search(self._vectors, self.catalog, self.name, images, ids, limit, **kw)
         return self._result(*found)
 
@@ -459,6 +481,46 @@ class Project(ExploreViews):
         ids = sorted(self.catalog.ids_with_tags(check_tags(list(tags), "tag")))
         items = pd.DataFrame({"id": ids, "score": np.nan})
         return Collection(self, items, query={"type": "tagged", "tags": list(tags)})
+
+    def labelled(self, *labels: str, set: str | None = None) -> Collection:
+        """Every image with any of these labels in the label set ``set`` (default:
+        ``ground_truth`` or the only set), as a collection (no scores), like
+        :meth:`tagged`."""
+        self._check_open()
+        if not labels:
+            raise InvalidArgument("labelled(): name at least one label.")
+        set_ = set or self.catalog.default_label_set() or "ground_truth"
+        ids = sorted(self.catalog.ids_with_label([check_label(x, "label") for x in labels], set_))
+        items = pd.DataFrame({"id": pd.Series(ids, dtype=object), "score": np.nan})
+        query = {"type": "labelled", "labels": list(labels), "set": set_}
+        return Collection(self, items, query=query)
+
+    def labels(self, set: str | None = None) -> pd.DataFrame:
+        """The labels of the project (of one set): ``id, path, set, label, x, y, w, h,
+        confidence, source, author, time``; a box in pixels of the original image
+        (NaN for a classification label), ``confidence`` for a prediction."""
+        self._check_open()
+        return self.catalog.labels_frame(None if set is None else check_label(set, "label set"))
+
+    def import_labels(
+        self,
+        source: str | os.PathLike[str] | pd.DataFrame,
+        set: str = "ground_truth",
+        format: str | None = None,
+        *,
+        root: str | os.PathLike[str] | None = None,
+        author: str | None = None,
+    ) -> LabelImport:
+        """Labels from a Label Studio JSON export, a COCO JSON file, a YOLO folder,
+        CVAT XML or a DataFrame into the label set ``set`` (the set's labels of each
+        matched image are replaced). Images match by path (under ``root`` or relative
+        to the project's folders), then by content. The report lists the rows that
+        matched nothing (``.unmatched``). See :mod:`aisearch_widgets._import_labels`.
+
+        >>> proj.import_labels("export.json", set="ground_truth")       # doctest: +SKIP
+        """
+        self._check_open()
+        return _import_labels.run(self.catalog, source, set, format, root, author)
 
     @property
     def last(self) -> Collection | None:

@@ -1,0 +1,217 @@
+"""The catalog's ``labels`` table: classification labels and object boxes per image,
+in named sets side by side (``"ground_truth"``, ``"model-v3"``…).
+
+A row is one label of one image: ``label``; a box ``x, y, w, h`` in pixels of the
+original image (NULL for a classification label); ``confidence`` for a prediction;
+``source`` (where it came from: a file, a format), ``author`` and ``time``. Rows hang
+on the image's id, as tags do: a move keeps them, the trash keeps them with the file,
+a deletion forgets them. :class:`~.catalog.Catalog` has these methods (it owns the
+connection, its lock and its transactions).
+"""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from ._errors import InvalidArgument, show_value
+
+DEFAULT_SET = "ground_truth"
+
+LABELS_TABLE = """
+CREATE TABLE IF NOT EXISTS labels(
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         TEXT NOT NULL,
+    label_set  TEXT NOT NULL,
+    label      TEXT NOT NULL,
+    x          REAL,
+    y          REAL,
+    w          REAL,
+    h          REAL,
+    confidence REAL,
+    source     TEXT,
+    author     TEXT,
+    time       REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS labels_id ON labels(id, label_set);
+CREATE INDEX IF NOT EXISTS labels_set ON labels(label_set, label);
+"""
+
+# The columns of :meth:`LabelTables.labels_frame` (``set`` is ``label_set`` in SQL,
+# where SET is a keyword).
+COLUMNS = [
+    "id",
+    "path",
+    "set",
+    "label",
+    "x",
+    "y",
+    "w",
+    "h",
+    "confidence",
+    "source",
+    "author",
+    "time",
+]
+_SQL_COLS = "l.id, f.path, l.label_set, l.label, l.x, l.y, l.w, l.h, l.confidence, l.source, l.author, l.time"
+_ROW_COLS = "id, label_set, label, x, y, w, h, confidence, source, author, time"
+
+# Above this many ids, a set is read whole and filtered here rather than in chunks.
+_MANY = 5000
+
+
+def check_name(value: object, what: str) -> str:
+    """A label or set name: a non-empty string of at most 200 characters without
+    control characters, surrounding whitespace stripped."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise InvalidArgument(
+            f"Invalid {what} {show_value(value)}: a non-empty string of at most 200 characters."
+        )
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise InvalidArgument(f"Invalid {what} {show_value(value)}: no control characters.")
+    return unicodedata.normalize("NFC", value.strip())
+
+
+class LabelTables:
+    """Label rows over the catalog's connection (Catalog gives ``transaction()``,
+    ``query()`` and ``query_in()``)."""
+
+    def put_labels(
+        self, set_: str, rows: Iterable[Sequence[Any]], *, clear: Iterable[str] = ()
+    ) -> int:
+        """Add label rows ``(id, label, x, y, w, h, confidence, source, author)`` to the
+        set ``set_``; the labels the set had for the images ``clear`` go first (in the
+        same transaction). Returns the number of rows written."""
+        now = time.time()
+        # SQLite stores a NaN as NULL: no box, no confidence.
+        out = [(r[0], set_, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], now) for r in rows]
+        with self.transaction() as db:  # type: ignore[attr-defined]
+            db.executemany(
+                "DELETE FROM labels WHERE id = ? AND label_set = ?", [(i, set_) for i in clear]
+            )
+            db.executemany(f"INSERT INTO labels({_ROW_COLS}) VALUES ({','.join('?' * 11)})", out)
+        return len(out)
+
+    def remove_labels(self, set_: str, ids: Sequence[str] | None = None) -> int:
+        """Drop the set's labels (of ``ids`` only, when given). Returns rows removed."""
+        with self.transaction() as db:  # type: ignore[attr-defined]
+            if ids is None:
+                return db.execute("DELETE FROM labels WHERE label_set = ?", (set_,)).rowcount
+            cur = db.executemany(
+                "DELETE FROM labels WHERE id = ? AND label_set = ?", [(i, set_) for i in ids]
+            )
+            return cur.rowcount
+
+    def label_sets(self) -> dict[str, int]:
+        """Every label set with its number of labels."""
+        return dict(
+            self.query(  # type: ignore[attr-defined]
+                "SELECT label_set, COUNT(*) FROM labels GROUP BY label_set ORDER BY label_set"
+            )
+        )
+
+    def default_label_set(self) -> str | None:
+        """``ground_truth`` if it has labels, else the only set, else the first by name."""
+        sets = self.label_sets()
+        if not sets:
+            return None
+        return DEFAULT_SET if DEFAULT_SET in sets else next(iter(sets))
+
+    def ids_with_label(self, labels: Sequence[str], set_: str) -> set[str]:
+        marks = ",".join("?" * len(labels))
+        return {
+            r[0]
+            for r in self.query(  # type: ignore[attr-defined]
+                f"SELECT DISTINCT id FROM labels WHERE label_set = ? AND label IN ({marks})",
+                [set_, *labels],
+            )
+        }
+
+    def labels_frame(
+        self, set_: str | None = None, ids: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Labels as a DataFrame of :data:`COLUMNS` (of one set, of some images), in
+        the order they were written. ``path`` is where the image is now (``None`` for
+        an image no longer in the inventory)."""
+        sql = f"SELECT {_SQL_COLS} FROM labels l LEFT JOIN files f ON f.id = l.id"
+        where = [] if set_ is None else [set_]
+        cond = "" if set_ is None else " l.label_set = ?"
+        if ids is None or len(ids) > _MANY:
+            rows = self.query(  # type: ignore[attr-defined]
+                sql + (f" WHERE{cond}" if cond else "") + " ORDER BY l.seq", where
+            )
+            if ids is not None:
+                keep = set(ids)
+                rows = [r for r in rows if r[0] in keep]
+        else:
+            rows = list(
+                self.query_in(  # type: ignore[attr-defined]
+                    sql + " WHERE l.id IN ({marks})" + (f" AND{cond}" if cond else ""), ids, where
+                )
+            )
+            rows.sort(key=lambda r: r[-1])
+        df = pd.DataFrame(rows, columns=COLUMNS)
+        for col in ("x", "y", "w", "h", "confidence"):
+            df[col] = df[col].astype(float)
+        df["time"] = pd.to_datetime(df["time"].astype(float), unit="s")
+        return df
+
+    def label_rows(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The label rows of these ids as they are (column -> value, without ``seq``):
+        what the trash keeps of a file."""
+        out = []
+        for r in self.query_in(  # type: ignore[attr-defined]
+            f"SELECT {_ROW_COLS} FROM labels WHERE id IN ({{marks}}) ORDER BY seq", ids
+        ):
+            out.append(dict(zip(_ROW_COLS.split(", "), r, strict=True)))
+        return out
+
+
+def put_label_rows(db: Any, rows: Iterable[dict[str, Any]]) -> None:
+    """Insert rows as :meth:`LabelTables.label_rows` gives them (a restore from the
+    trash), inside the caller's transaction."""
+    cols = _ROW_COLS.split(", ")
+    db.executemany(
+        f"INSERT INTO labels({_ROW_COLS}) VALUES ({','.join('?' * len(cols))})",
+        [[r.get(c) for c in cols] for r in rows],
+    )
+
+
+def df_label_columns(catalog: Any, ids: Sequence[str]) -> dict[str, list[Any]]:
+    """``label`` (and ``labels``, when an image has several) of these images in the
+    default set (:meth:`LabelTables.default_label_set`), for ``Collection.df``: {}
+    when the project has no labels. ``label`` is an image's classification label
+    (the most confident, else the first), else the label of its first box."""
+    set_ = catalog.default_label_set()
+    if set_ is None:
+        return {}
+    got: dict[str, list[tuple[bool, float, str]]] = {}
+    if len(ids) > _MANY:  # one pass over the set beats thousands of IN (...) chunks
+        keep = set(ids)
+        rows: Iterable[tuple] = (
+            r
+            for r in catalog.query(
+                "SELECT id, label, x, confidence FROM labels WHERE label_set = ? ORDER BY seq",
+                (set_,),
+            )
+            if r[0] in keep
+        )
+    else:
+        rows = catalog.query_in(
+            "SELECT id, label, x, confidence FROM labels WHERE id IN ({marks}) "
+            "AND label_set = ? ORDER BY seq",
+            ids,
+            [set_],
+        )
+    for pid, label, x, conf in rows:
+        got.setdefault(pid, []).append((x is not None, -(conf if conf is not None else 1.0), label))
+    label = [min(got[i], key=lambda t: t[:2])[2] if i in got else None for i in ids]
+    out: dict[str, list[Any]] = {"label": label}
+    several = [sorted({t[2] for t in got.get(i, [])}) for i in ids]
+    if any(len(s) > 1 for s in several):
+        out["labels"] = several
+    return out
