@@ -51,8 +51,12 @@ browser-deps:
 binder-check:
 	bash binder/check.sh
 
+# Two workers (pytest-xdist): the suite waits on kernels, servers and subprocesses more
+# than it computes. Tests that share a server, cluster or project stay on one worker
+# (`xdist_group`, see tests/conftest.py); the browser group, the longest, starts first.
+TEST_WORKERS ?= 2
 test: setup lint js-check browser-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

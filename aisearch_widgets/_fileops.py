@@ -158,6 +158,22 @@ def same_file(a: str, b: str) -> bool:
         return False
 
 
+def target_folder(directory: str | os.PathLike[str]) -> Path:
+    """The folder files are written into, made if missing, as an absolute path; a
+    folder that cannot be made, or a target that is no folder, is one clear error."""
+    root = Path(directory).expanduser()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AISearchError(
+            f"Cannot create the target folder {root}: {exc.strerror or exc}. "
+            "Choose a folder you can write to."
+        ) from exc
+    if not root.is_dir():
+        raise AISearchError(f"The target {root} is not a folder.")
+    return root.resolve()
+
+
 def plan(
     records: Mapping[str, FileRecord],
     ids: Sequence[str],
@@ -173,17 +189,7 @@ def plan(
         raise AISearchError(
             f"on_conflict={on_conflict!r} is not accepted: use 'skip', 'rename' or 'overwrite'."
         )
-    root = Path(directory).expanduser()
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AISearchError(
-            f"Cannot create the target folder {root}: {exc.strerror or exc}. "
-            "Choose a folder you can write to."
-        ) from exc
-    if not root.is_dir():
-        raise AISearchError(f"The target {root} is not a folder.")
-    root = root.resolve()
+    root = target_folder(directory)
     sources = {os.path.realpath(records[i].path) for i in ids if i in records}
     taken: set[str] = set()
     steps: list[Step] = []

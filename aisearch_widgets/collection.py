@@ -566,15 +566,7 @@ class Collection:
             )
         quality = int(quality)
         recs = self._project.catalog.records(self.ids)
-        root = Path(directory).expanduser()
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise AISearchError(
-                f"Cannot create the folder {root}: {exc.strerror or exc}. Choose a folder you "
-                "can write to."
-            ) from exc
-        root = root.resolve()
+        root = _fileops.target_folder(directory)
         taken: set[str] = set()
         out: list[_fileops.Outcome] = []
         for pid in self.ids:

@@ -56,7 +56,6 @@ def open_panel(line: str) -> Any:
     from .project import Project
     from .sources import same_sources
     from .widgets import SearchPanel
-    from .widgets._enable import EnablePrompt
 
     try:
         args = _parser("%aisearch").parse_args(shlex.split(line))
@@ -79,17 +78,7 @@ def open_panel(line: str) -> Any:
         if proj is None:
             if not (home / name / CONFIG_NAME).exists():
                 # Nothing is created before the user says so (--enable: said already).
-                prompt = EnablePrompt(
-                    os.path.abspath(path),
-                    name=name,
-                    home=home,
-                    model=model,
-                    schedule=args.schedule,
-                    limit=args.limit,
-                )
-                if args.enable and prompt.enable() is None:
-                    raise AISearchError(prompt.message.value)
-                return prompt
+                return _ask(os.path.abspath(path), args, name=name, home=home, model=model)
             proj = Project(name, sources=str(path), home=home)
             if args.model and parse_model_spec(args.model) != parse_model_spec(proj.model):
                 print(
@@ -110,21 +99,31 @@ def open_panel(line: str) -> Any:
         )
     if not proj.enabled and not proj.status.first_pass_done:
         folder = os.path.abspath(path) if path.exists() else proj.name
-        prompt = EnablePrompt(
-            folder,
-            name=proj.name,
-            home=home,
-            model=model,
-            project=proj,
-            schedule=args.schedule,
-            limit=args.limit,
-        )
-        if args.enable and prompt.enable() is None:
-            raise AISearchError(prompt.message.value)
-        return prompt
+        return _ask(folder, args, name=proj.name, home=home, model=model, project=proj)
     # A disabled project with embeddings opens as it is: search works, and the
     # panel's own button enables it again.
     return SearchPanel(proj, limit=args.limit)
+
+
+def _ask(
+    folder: str, args: argparse.Namespace, *, name: str, home: Path, model: str, project: Any = None
+) -> Any:
+    """The prompt that asks before enabling ``folder``, with the options of the magic's
+    line; ``--enable`` answers it at once (and a failure to enable is an error)."""
+    from .widgets._enable import EnablePrompt
+
+    prompt = EnablePrompt(
+        folder,
+        name=name,
+        home=home,
+        model=model,
+        project=project,
+        schedule=args.schedule,
+        limit=args.limit,
+    )
+    if args.enable and prompt.enable() is None:
+        raise AISearchError(prompt.message.value)
+    return prompt
 
 
 def _open_files(args: argparse.Namespace, home: Path, model: str) -> Any:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import functools
 import importlib.util
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -25,6 +27,43 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         slow = item.get_closest_marker("slow") or item.get_closest_marker("browser")
         if slow and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
+
+
+# `make test` runs the suite on two workers (pytest-xdist, `--dist loadgroup`). Tests
+# that share something wider than one test run on one worker, in file order, so that it
+# is built once: the browser tests (one JupyterLab and Chromium: browser/conftest.py)
+# and the tests of a module that defines a fixture of module or session scope (a
+# server, a Ray cluster, an indexed project, notebooks that run after each other).
+# The groups are read off the test ids, in the controller: xdist's `xdist_group` mark
+# works by renaming node ids, which pytest 9 no longer lets a plugin do.
+BROWSER = Path(__file__).resolve().parent / "browser"
+_SHARED_FIXTURE = re.compile(r"@pytest\.fixture\([^)]*scope=[\"'](module|package|session)")
+
+
+@functools.cache
+def _shares_fixtures(path: Path) -> bool:
+    return bool(_SHARED_FIXTURE.search(path.read_text(encoding="utf-8")))
+
+
+def work_unit(rootpath: Path, nodeid: str) -> str:
+    """The unit of work a test belongs to: ``browser``, its module's path, or itself."""
+    path = (rootpath / nodeid.split("::", 1)[0]).resolve()
+    if BROWSER in path.parents:
+        return "browser"
+    return str(path) if _shares_fixtures(path) else nodeid
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(config.rootpath, nodeid)
+
+    return SharedFixtureScheduling(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -188,6 +189,32 @@ class Server:
             self.proc.wait(20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+class _Held:
+    """A request the server's hook holds (see SLOW_STATUS_HOOK): its thread, and its
+    ``(code, data)`` once answered."""
+
+    def __init__(self, server: Server, path: str) -> None:
+        self.answer: tuple[int, dict] = (0, {})
+        self.thread = threading.Thread(target=self._ask, args=(server, path))
+
+    def _ask(self, server: Server, path: str) -> None:
+        self.answer = server.request("GET", path)
+
+
+@contextmanager
+def _stuck(server: Server, path: str, entered: Path, gate: Path) -> Iterator[_Held]:
+    """GET ``path`` in a thread; yield once the hook says the request is stuck in it
+    (``entered`` exists); on leaving, drop ``gate`` so it goes on, and join it."""
+    held = _Held(server, path)
+    held.thread.start()
+    try:
+        wait_for(entered.exists, 20, f"the hook to hold {path}")
+        yield held
+    finally:
+        gate.touch()
+        held.thread.join(30)
 
 
 @pytest.fixture(scope="module")
@@ -715,26 +742,15 @@ def test_status_is_read_off_the_event_loop(server: Server, projects: dict[str, P
     slow = server.home / "slow-one"
     slow.mkdir()
     (slow / "project.json").write_text(json.dumps(_broken_config(str(server.root / "ready"))))
-    answer: dict[str, tuple[int, dict]] = {}
-    t = threading.Thread(
-        target=lambda: answer.setdefault(
-            "status", server.request("GET", "/aisearch-widgets/status")
-        )
-    )
-    t.start()
-    try:
-        wait_for((slow / "entered").exists, 20, "the status read to start")
+    with _stuck(server, "/aisearch-widgets/status", slow / "entered", slow / "gate") as held:
         code, _ = server.request("GET", "/api/contents", timeout=10)  # not behind the read
         assert code == 200
-        t.join(15)
-        assert not t.is_alive()
-        code, data = answer["status"]
+        held.thread.join(15)
+        assert not held.thread.is_alive()
+        code, data = held.answer
         rows = {r["name"]: r for r in data["projects"]}
         assert code == 200 and rows["slow-one"]["state"] == "unknown"
         assert rows["ready"]["folder"] == "ready"  # the other projects are all there
-    finally:
-        (slow / "gate").touch()
-        t.join(30)
     try:
         row = wait_for(
             lambda: (r := server.status()["slow-one"])["state"] != "unknown" and r,
@@ -926,25 +942,12 @@ def test_the_estimate_counts_off_the_event_loop(server: Server, projects: dict[s
     the server answers the status, the folder listing and its contents API meanwhile."""
     slow = server.root / "slow-disk"
     make_folder(slow, 3, sub=False)
-    answer: dict[str, tuple[int, dict]] = {}
-    t = threading.Thread(
-        target=lambda: answer.setdefault(
-            "estimate", server.request("GET", "/aisearch-widgets/estimate?folder=slow-disk")
-        )
-    )
-    t.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not (slow / ".entered").exists():
-            assert time.monotonic() < deadline, "the count never started"
-            time.sleep(0.02)
+    estimate = "/aisearch-widgets/estimate?folder=slow-disk"
+    with _stuck(server, estimate, slow / ".entered", slow / ".gate") as held:
         t0 = time.monotonic()
         for path in ("/api/contents", "/aisearch-widgets/status", "/aisearch-widgets/folders"):
             code, _ = server.request("GET", path, timeout=10)
             assert code == 200, path
-        assert time.monotonic() - t0 < 5 and t.is_alive()  # answered while it counts
-    finally:
-        (slow / ".gate").touch()
-        t.join(30)
-    code, est = answer["estimate"]
+        assert time.monotonic() - t0 < 5 and held.thread.is_alive()  # answered while it counts
+    code, est = held.answer
     assert code == 200 and (est["images"], est["complete"]) == (3, True)
