@@ -382,10 +382,18 @@ def _coco(job: Job, tmp: Path, root: str) -> None:
 
 
 def _labelstudio(job: Job, tmp: Path) -> None:
+    tasks = ls_tasks(job, [LS_PREFIX + quote(name) for name in job.names])
+    # No indent: json's fast C encoder runs only without one (3x faster for 100k tasks).
+    tmp.write_text(json.dumps(tasks, ensure_ascii=False))
+
+
+def ls_tasks(job: Job, urls: Sequence[str]) -> list[dict[str, Any]]:
+    """One Label Studio task per image (``data.image`` from ``urls``), its labels
+    as ``predictions``: ``choice`` for a class, ``label`` for a box, on ``image``."""
     groups = job.by_image()
     tasks = []
-    for pid, name, (iw, ih) in zip(job.ids, job.names, job.sizes, strict=True):
-        task: dict[str, Any] = {"data": {"image": LS_PREFIX + quote(name), "aisearch_id": pid}}
+    for pid, url, (iw, ih) in zip(job.ids, urls, job.sizes, strict=True):
+        task: dict[str, Any] = {"data": {"image": url, "aisearch_id": pid}}
         g = groups.get(pid)
         if g is not None:
             result = []
@@ -407,8 +415,7 @@ def _labelstudio(job: Job, tmp: Path) -> None:
                 result.append(item)
             task["predictions"] = [{"model_version": job.set_name or "tags", "result": result}]
         tasks.append(task)
-    # No indent: json's fast C encoder runs only without one (3x faster for 100k tasks).
-    tmp.write_text(json.dumps(tasks, ensure_ascii=False))
+    return tasks
 
 
 def _cvat(job: Job, tmp: Path, copy: bool) -> None:

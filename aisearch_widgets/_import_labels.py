@@ -278,7 +278,14 @@ def ls_name(url: str) -> str:
 
 
 def _labelstudio(path: Path, root: Path | None) -> Parsed:
-    tasks = json.loads(path.read_text(encoding="utf-8"))
+    rows, pct = ls_rows(json.loads(path.read_text(encoding="utf-8")))
+    return Parsed(rows, _reader(root, path.parent), pct)
+
+
+def ls_rows(tasks: list[dict[str, Any]], predictions: bool = True) -> tuple[list[Any], set[int]]:
+    """The rows of Label Studio tasks (the latest finished annotation of each, else,
+    with ``predictions``, its latest prediction), named by :func:`ls_name`, and the
+    indexes of the rows whose box is still in percent (no image size given)."""
     rows: list[Any] = []
     pct: set[int] = set()
     for t in tasks:
@@ -286,7 +293,7 @@ def _labelstudio(path: Path, root: Path | None) -> Parsed:
         url = data.get("image") or next((v for v in data.values() if isinstance(v, str)), "")
         name = ls_name(url)
         done = [a for a in t.get("annotations") or [] if not a.get("was_cancelled")]
-        which = done[-1:] or (t.get("predictions") or [])[-1:]
+        which = (done[-1:] or (t.get("predictions") or [])[-1:]) if predictions else done[-1:]
         n0 = len(rows)
         for ann in which:
             author = ann.get("completed_by")
@@ -317,7 +324,7 @@ def _labelstudio(path: Path, root: Path | None) -> Parsed:
                     rows.append((name, c, *map(float, box), conf, author))
         if len(rows) == n0:
             rows.append((name, None, NAN, NAN, NAN, NAN, NAN, None))
-    return Parsed(rows, _reader(root, path.parent), pct)
+    return rows, pct
 
 
 def _dataframe(df: pd.DataFrame) -> tuple[Parsed, list[str | None]]:
