@@ -33,7 +33,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,7 +156,7 @@ class _Client:
         for k, (name, blob) in enumerate(files):
             head = (
                 f'--{boundary}\r\nContent-Disposition: form-data; name="file{k}"; '
-                f"filename={quoteattr(name)}\r\nContent-Type: application/octet-stream\r\n\r\n"
+                f'filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
             )
             parts += [head.encode(), blob, b"\r\n"]
         parts.append(f"--{boundary}--\r\n".encode())
@@ -305,7 +305,7 @@ def _check(
             "files under its LOCAL_FILES_DOCUMENT_ROOT, named by root=) or 'upload' (the "
             f"images are copied to the server); got {show_value(storage)}."
         )
-    if isinstance(labels, str) or not labels:
+    if isinstance(labels, str) or not isinstance(labels, Iterable) or not list(labels):
         raise InvalidArgument("labels must be a list of class names, like ['car', 'truck'].")
     names = list(dict.fromkeys(check_name(x, "label") for x in labels))
     if storage == "upload":
@@ -426,14 +426,14 @@ def _upload(client: _Client, pid: int, ids: list[str], paths: list[str]) -> list
     got: dict[int, str] = {}
     for lo in range(0, len(ids), _UPLOAD_BATCH):
         files = [
-            (pid_ + Path(p).suffix.lower(), Path(p).read_bytes())
+            (f"{pid_}.{''.join(filter(str.isalnum, Path(p).suffix.lower()))}", Path(p).read_bytes())
             for pid_, p in zip(
                 ids[lo : lo + _UPLOAD_BATCH], paths[lo : lo + _UPLOAD_BATCH], strict=True
             )
         ]
         up = client.upload(f"/api/projects/{pid}/import?commit_to_project=false", files)
         fids = up.get("file_upload_ids") or []
-        q = urlencode({"ids": json.dumps(fids), "all": "true"})
+        q = urlencode({"ids": json.dumps(fids)})
         for f in client.call("GET", f"/api/projects/{pid}/file-uploads?{q}"):
             got[int(f["id"])] = f["file"]
     # Label Studio names an upload "<8 hex>-<name>": ls_name drops that prefix.
