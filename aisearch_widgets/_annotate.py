@@ -99,7 +99,7 @@ class _Client:
     def _header(self) -> str:
         if self._auth is None:
             if self._key.count(".") == 2:  # a personal access token (a JWT refresh token)
-                got = self._send("POST", "/api/token/refresh", {"refresh": self._key}, auth=None)
+                got = self._send("POST", "/api/token/refresh/", {"refresh": self._key}, auth=None)
                 self._auth = f"Bearer {got['access']}"
             else:
                 self._auth = f"Token {self._key}"

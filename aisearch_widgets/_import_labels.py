@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import AISearchError, InvalidArgument, show_value
-from ._export_labels import LS_PREFIX, header_size, in_slices
+from ._export_labels import LS_PREFIX, header_size, in_slices, paused_gc
 from ._labels import check_name
 from .images import content_hash
 
@@ -413,6 +413,7 @@ class Matcher:
         return None, False
 
 
+@paused_gc()
 def run(
     catalog: Any, source: Any, set_: str, fmt: str | None, root: Any, author: str | None
 ) -> LabelImport:

@@ -312,6 +312,12 @@ def test_choices_job_uploads_the_images(project_factory, label_studio: Server) -
     assert got == {first["data"]["aisearch_id"]: "night", second["data"]["aisearch_id"]: "day"}
     assert labels["x"].isna().all()
     assert [j.project_id for j in proj.jobs] == [job.project_id]
+    # A personal access token (a JWT refresh token) works too: exchanged for an
+    # access token, sent as Bearer.
+    pat = _api(label_studio, "POST", "/api/token/", {})["token"]
+    assert pat.count(".") == 2
+    (kept,) = proj.jobs
+    assert str(kept.progress(api_key=pat)) == "2/4 labelled"
 
 
 @pytest.mark.slow
