@@ -86,7 +86,9 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     cmd += ["--password", "test-pass-123", "--user-token", TOKEN, "--enable-legacy-api-token"]
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=base)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300  # first start migrates a new database (~1 min)
+    # A first start migrates a new database: about a minute on two idle cores, several
+    # on a loaded machine.
+    deadline = time.monotonic() + 600
     try:
         while True:
             if proc.poll() is not None:
@@ -101,7 +103,10 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("label-studio did not answer /health within 300 s")
+                raise RuntimeError(
+                    "label-studio did not answer /health within 600 s:\n"
+                    + (base / "server.log").read_text(errors="replace")[-3000:]
+                )
             time.sleep(0.5)
         yield Server(url, TOKEN, root)
     finally:
