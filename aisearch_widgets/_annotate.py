@@ -416,7 +416,10 @@ def annotate(
         out = LabelStudioJob(rec, catalog, api_key)
         _append(folder, out.record())
     except BaseException as exc:
-        raise _undo(client, pid, project, exc) from exc
+        err = _undo(client, pid, project, exc)
+        if err is exc:  # an interrupt stays an interrupt
+            raise
+        raise err from exc
     return out
 
 
@@ -458,7 +461,7 @@ def _undo(client: _Client, pid: int, title: str, exc: BaseException) -> BaseExce
             "made and may still exist: delete it there before trying again."
         )
     msg = f"The labelling job was not made: {exc} {left} Nothing was recorded in the project."
-    return LabellingServerError(msg) if not isinstance(exc, KeyboardInterrupt) else exc
+    return LabellingServerError(msg) if isinstance(exc, Exception) else exc
 
 
 def _append(folder: Path, rec: dict[str, Any]) -> None:
