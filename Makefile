@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint js-check labext browser-deps binder-check clean
+.PHONY: setup demo test lint js-check labext browser-deps binder-check clean label-studio
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,21 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Label Studio for the tests of labelling jobs (tests/test_annotate.py starts a server
+# from it), in a venv of its own: it pins numpy, pyarrow and python-dateutil to
+# versions older than this project's venv uses. Tested with label-studio 1.23.2.
+LS_VENV  ?= .venv-ls
+LS_STAMP := $(LS_VENV)/.installed
+LS_PIN   ?= label-studio==1.23.2
+
+$(LS_STAMP):
+	$(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(LS_VENV)/bin/python -m pip install -q "$(LS_PIN)"
+	touch $(LS_STAMP)
+
+label-studio: $(LS_STAMP)
 
 demo: setup
 	$(BIN)/aisearch demo $(DEMO_ARGS)
@@ -55,8 +70,8 @@ binder-check:
 # than it computes. Tests that share a server, cluster or project stay on one worker
 # (`xdist_group`, see tests/conftest.py); the browser group, the longest, starts first.
 TEST_WORKERS ?= 2
-test: setup lint js-check browser-deps
+test: setup lint js-check browser-deps label-studio
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LS_VENV) .pytest_cache .ruff_cache

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._annotate import LabelStudioJob
 from ._errors import (
     AISearchError,
     EmbeddingsNotReady,
     InvalidArgument,
+    LabellingServerError,
     ModelLoadError,
     ModelMismatch,
     ProjectClosed,
@@ -70,6 +72,8 @@ __all__ = [
     "Embedder",
     "EmbeddingsNotReady",
     "InvalidArgument",
+    "LabelStudioJob",
+    "LabellingServerError",
     "ModelLoadError",
     "ModelMismatch",
     "Project",

@@ -55,6 +55,11 @@ class UnsafePathError(AISearchError):
     """A file operation would write outside the directory the user named."""
 
 
+class LabellingServerError(AISearchError):
+    """A labelling server (Label Studio) could not be reached, refused the API key or
+    a request; the message says what was left on the server."""
+
+
 class InvalidArgument(AISearchError, ValueError):
     """An argument has a wrong type or value. The message names the argument, what
     was given and what is accepted. A ``ValueError`` too, so callers that catch

@@ -25,14 +25,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, unquote, unquote_plus, urlparse
 from xml.etree import ElementTree as ET
 
 import numpy as np
 import pandas as pd
 
 from ._errors import AISearchError, InvalidArgument, show_value
-from ._export_labels import header_size, in_slices
+from ._export_labels import LS_PREFIX, header_size, in_slices, paused_gc
 from ._labels import check_name
 from .images import content_hash
 
@@ -268,6 +268,8 @@ def _cvat(path: Path, root: Path | None) -> Parsed:
 def ls_name(url: str) -> str:
     """The file a Label Studio task's image URL names: ``d`` of a local-files URL,
     an upload's name without the prefix Label Studio adds, else the URL's path."""
+    if url.startswith(LS_PREFIX) and "&" not in url:  # the common case, 5x faster
+        return unquote_plus(url[len(LS_PREFIX) :])
     u = urlparse(url)
     if "d" in (q := parse_qs(u.query)):
         return q["d"][0]
@@ -278,7 +280,14 @@ def ls_name(url: str) -> str:
 
 
 def _labelstudio(path: Path, root: Path | None) -> Parsed:
-    tasks = json.loads(path.read_text(encoding="utf-8"))
+    rows, pct = ls_rows(json.loads(path.read_text(encoding="utf-8")))
+    return Parsed(rows, _reader(root, path.parent), pct)
+
+
+def ls_rows(tasks: list[dict[str, Any]], predictions: bool = True) -> tuple[list[Any], set[int]]:
+    """The rows of Label Studio tasks (the latest finished annotation of each, else,
+    with ``predictions``, its latest prediction), named by :func:`ls_name`, and the
+    indexes of the rows whose box is still in percent (no image size given)."""
     rows: list[Any] = []
     pct: set[int] = set()
     for t in tasks:
@@ -286,7 +295,7 @@ def _labelstudio(path: Path, root: Path | None) -> Parsed:
         url = data.get("image") or next((v for v in data.values() if isinstance(v, str)), "")
         name = ls_name(url)
         done = [a for a in t.get("annotations") or [] if not a.get("was_cancelled")]
-        which = done[-1:] or (t.get("predictions") or [])[-1:]
+        which = (done[-1:] or (t.get("predictions") or [])[-1:]) if predictions else done[-1:]
         n0 = len(rows)
         for ann in which:
             author = ann.get("completed_by")
@@ -317,7 +326,7 @@ def _labelstudio(path: Path, root: Path | None) -> Parsed:
                     rows.append((name, c, *map(float, box), conf, author))
         if len(rows) == n0:
             rows.append((name, None, NAN, NAN, NAN, NAN, NAN, None))
-    return Parsed(rows, _reader(root, path.parent), pct)
+    return rows, pct
 
 
 def _dataframe(df: pd.DataFrame) -> tuple[Parsed, list[str | None]]:
@@ -393,7 +402,7 @@ class Matcher:
             if got:
                 return got, True
         if self.root is not None:
-            got = self.by_path.get(os.path.normpath(self.root / name))
+            got = self.by_path.get(os.path.normpath(os.path.join(self.root, name)))
             if got:
                 return got, True
         parts = PurePosixPath(name.replace("\\", "/")).parts
@@ -404,6 +413,7 @@ class Matcher:
         return None, False
 
 
+@paused_gc()
 def run(
     catalog: Any, source: Any, set_: str, fmt: str | None, root: Any, author: str | None
 ) -> LabelImport:

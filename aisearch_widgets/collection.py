@@ -34,6 +34,7 @@ from ._labels import df_label_columns
 from ._scope import catalog_state, collection_name
 
 if TYPE_CHECKING:
+    from ._annotate import LabelStudioJob
     from ._inventory import Inventory
     from .catalog import Catalog
 
@@ -43,6 +44,7 @@ class Host(Protocol):
     file actions), the model identity and a page of thumbnails."""
 
     name: str
+    folder: Path
     catalog: Catalog
     inventory: Inventory
 
@@ -639,6 +641,15 @@ class Collection:
             root=root,
             copy=copy,
         )
+
+    def annotate(self, backend: str = "labelstudio", **options: Any) -> LabelStudioJob:
+        """A labelling job of these images on a Label Studio server (``url=``,
+        ``project=`` title, ``labels=``, ``kind="choices"|"boxes"``, ``storage="local"``
+        with ``root=`` or ``"upload"``, ``predictions=`` a label set, ``api_key=``);
+        ``proj.jobs`` keeps it. See :mod:`aisearch_widgets._annotate`."""
+        from ._annotate import annotate
+
+        return annotate(self._project.catalog, self._project.folder, self.df, backend, **options)
 
     # -- notebook display -------------------------------------------------------------
     def _repr_html_(self) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _import_labels, _registry, _requests, _trash
+from . import _annotate, _import_labels, _registry, _requests, _trash
 from ._config import Layout, check_fps, require_project
 from ._errors import InvalidArgument, ProjectExists
 from ._home import check_name, parse_interval, project_names, resolve_home
@@ -484,8 +484,7 @@ class Project(ExploreViews):
 
     def labelled(self, *labels: str, set: str | None = None) -> Collection:
         """Every image with any of these labels in the label set ``set`` (default:
-        ``ground_truth`` or the only set), as a collection (no scores), like
-        :meth:`tagged`."""
+        ``ground_truth`` or the only set), as a collection like :meth:`tagged`."""
         self._check_open()
         if not labels:
             raise InvalidArgument("labelled(): name at least one label.")
@@ -496,9 +495,8 @@ class Project(ExploreViews):
         return Collection(self, items, query=query)
 
     def labels(self, set: str | None = None) -> pd.DataFrame:
-        """The labels of the project (of one set): ``id, path, set, label, x, y, w, h,
-        confidence, source, author, time``; a box in pixels of the original image
-        (NaN for a classification label), ``confidence`` for a prediction."""
+        """The labels (of one set): ``id, path, set, label, x, y, w, h, confidence,
+        source, author, time``; boxes in pixels (NaN: a class), confidence of predictions."""
         self._check_open()
         return self.catalog.labels_frame(None if set is None else check_label(set, "label set"))
 
@@ -515,12 +513,14 @@ class Project(ExploreViews):
         CVAT XML or a DataFrame into the label set ``set`` (the set's labels of each
         matched image are replaced). Images match by path (under ``root`` or relative
         to the project's folders), then by content. The report lists the rows that
-        matched nothing (``.unmatched``). See :mod:`aisearch_widgets._import_labels`.
-
-        >>> proj.import_labels("export.json", set="ground_truth")       # doctest: +SKIP
-        """
+        matched nothing (``.unmatched``). See :mod:`aisearch_widgets._import_labels`."""
         self._check_open()
         return _import_labels.run(self.catalog, source, set, format, root, author)
+
+    @property
+    def jobs(self) -> list[_annotate.LabelStudioJob]:
+        """Labelling jobs made by :meth:`Collection.annotate`, oldest first (kept in the home)."""
+        return _annotate.jobs(self.folder, self.catalog)
 
     @property
     def last(self) -> Collection | None:

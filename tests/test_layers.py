@@ -54,6 +54,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "_estimate",
             "_export_labels",
             "_import_labels",
+            "_annotate",
         ],
     ),
     (
