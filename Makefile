@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint js-check labext browser-deps binder-check clean
+.PHONY: setup demo test lint js-check labext browser-deps binder-check bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,14 @@ binder-check:
 
 test: setup lint js-check browser-deps
 	$(BIN)/python -m pytest
+
+# A regression guard for speed (~3 min, not part of `make test`): the unscoped store
+# query at 100k against the int8 memory floor and against the previous oversampling,
+# the store's reopen, the diverse read, then the panel's Enter -> first page at 10k
+# in Chromium (skipped with a line when Chromium is missing). Ratios are same-run.
+bench-quick: setup
+	$(BIN)/python benchmarks/bench_speed.py --quick
+	$(BIN)/python benchmarks/bench_panel.py --n 10000 --quick || echo "panel: skipped (see above)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -158,7 +158,7 @@ class Vectors:
         shard must hold them. A deleted or emptied vectors folder (or one that lost
         points) turns the rows concerned back to pending, so the next sync re-embeds
         them and status does not claim N/N embedded while searches find nothing."""
-        if not self.catalog.counts(self.identity)["embedded"]:
+        if not self.catalog.has_embedded(self.identity):
             return
         path = self.shard_path()
         if path.is_dir() and any(path.iterdir()):
@@ -175,6 +175,8 @@ class Vectors:
     def reconcile(self, store: VectorStore | None) -> None:
         """Rows the catalog calls embedded whose vector is missing from ``store`` (None:
         no store at all) turn back to pending, for the next sync to re-embed."""
+        if store is not None and _holds_every_row(store, self.catalog):
+            return
         embedded = self.catalog.embedded_ids(self.identity)
         if not embedded:
             return
@@ -294,3 +296,10 @@ def ray_engine(vectors: Vectors, address: str | None, batch_size: int) -> Any:
         precision=vectors.precision,
         batch_size=batch_size,
     )
+
+
+def _holds_every_row(store: VectorStore, catalog: Catalog) -> bool:
+    """Whether ``store`` has at least as many points as the catalog has rows (of any
+    status), so no embedded row can lack its vector: the common case on opening,
+    decided without reading a million ids (1.0-3.7 s at 1M rows)."""
+    return store.count() >= catalog.row_count()

@@ -38,6 +38,11 @@ PROMPTS = [
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="Enter -> first page only (make bench-quick): no paging, screenshot or results file",
+    )
     args = ap.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -126,6 +131,11 @@ panel
                 "max": max(sizes),
                 "count": len(sizes),
             }
+            if args.quick:
+                lab.close_pages()
+                context.close()
+                print(json.dumps(results["enter_to_painted_ms"]))
+                return
             # 1,000 results paged through.
             page.locator(".aisw-limit").first.fill("1000")
             prompt.fill("a shape")
