@@ -248,3 +248,29 @@ def test_server_defaults_scan_quantized_and_old_collections_stay_exact() -> None
     )
     ServerStore(client, "old", DIM).query(_data(1), limit=1)
     assert client.search_params[-1].exact is True
+
+
+def test_shard_preload_hands_over_the_shard_of_its_identity_once(tmp_path: Path) -> None:
+    from aisearch_widgets._errors import ProjectLocked
+    from aisearch_widgets.store import ShardPreload, shard_folder
+
+    s = EdgeStore(shard_folder(tmp_path, "model-a"), DIM)
+    s.upsert(_ids(20), _data(20))
+    s.close()
+    pre = ShardPreload("p", tmp_path, "model-a")
+    store = pre.take("model-a")
+    assert store is not None and store.count() == 20
+    assert pre.take("model-a") is None  # handed over once
+    # Held by the store taken above: a second load fails, and says so when taken.
+    pre = ShardPreload("p", tmp_path, "model-a")
+    with pytest.raises(ProjectLocked):
+        pre.take("model-a")
+    store.close()
+    # Another identity (the config changed on opening): closed, not leaked.
+    pre = ShardPreload("p", tmp_path, "model-a")
+    assert pre.take("model-b") is None
+    again = EdgeStore(shard_folder(tmp_path, "model-a"))  # free to open
+    again.close()
+    ShardPreload("p", tmp_path, "model-a").discard()
+    EdgeStore(shard_folder(tmp_path, "model-a")).close()
+    assert ShardPreload("p", tmp_path, "no-such-model").take("no-such-model") is None
