@@ -213,6 +213,30 @@ def main() -> None:
     if args.out:
         args.out.write_text(json.dumps(res, indent=2))
     print(json.dumps(res, indent=2))
+    summary(res)
+
+
+# What the previous code measured at 1M (README, "Speed at a million"): query/floor at
+# limits 100 and 1000, and the targets.
+BASELINE_OVER_FLOOR = {100: (1.9, 1.3), 1000: (3.7, 1.6)}
+
+
+def summary(res: dict) -> None:
+    """One line per check, same-run ratios first."""
+    for key, row in res.get("query", {}).items():
+        limit = int(key.split("_")[1])
+        base, target = BASELINE_OVER_FLOOR.get(limit, (None, None))
+        print(
+            f"query @{limit}: {row['new_over_floor']}x the int8 floor "
+            f"(fixed oversampling 4 in this run: {row['old_over_floor']}x; at 1M before: "
+            f"{base}x, target {target}x); new/old {row['new_over_old']}"
+        )
+    d = res.get("diverse_read", {})
+    print(
+        f"diverse read of {d.get('sample')}: {d.get('read_new_s')} s, "
+        f"{d.get('read_new_over_old')}x the previous read; k-means {d.get('kmeans_k100_s')} s"
+    )
+    print(f"reopen + first query: {res.get('reopen', {}).get('reopen_first_query_s')} s")
 
 
 if __name__ == "__main__":
