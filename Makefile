@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint js-check labext browser-deps binder-check clean label-studio
+.PHONY: setup demo test lint js-check labext browser-deps binder-check bench-quick clean label-studio
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,18 @@ binder-check:
 TEST_WORKERS ?= 2
 test: setup lint js-check browser-deps label-studio
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+
+# A regression guard for speed (~3 min, not part of `make test`): the unscoped store
+# query at 100k against the int8 memory floor and against the previous oversampling,
+# the store's reopen, the diverse read, then the panel's Enter -> first page at 10k
+# in Chromium (skipped with a line when Chromium is missing). Ratios are same-run.
+# The 100k store and the indexed 10k panel project are kept in BENCH_DIR between runs
+# (the first run builds them: ~1 min more on an idle machine).
+BENCH_DIR ?= /tmp/aisearch-bench-quick
+bench-quick: setup
+	$(BIN)/python benchmarks/bench_speed.py --quick --workdir $(BENCH_DIR)/store --keep
+	$(BIN)/python benchmarks/bench_panel.py --n 10000 --quick --workdir $(BENCH_DIR)/panel --keep \
+		|| echo "panel: skipped (see above)"
 
 clean:
 	rm -rf $(VENV) $(LS_VENV) .pytest_cache .ruff_cache

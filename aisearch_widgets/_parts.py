@@ -24,6 +24,7 @@ from .catalog import Catalog, open_catalog
 from .embedder import DEFAULT_MODEL
 from .images import MAX_FILE_BYTES
 from .indexer import Indexer
+from .store import ShardPreload
 
 
 @dataclass
@@ -164,7 +165,13 @@ def assemble(
     """Open the catalog (saving the config when ``write`` or when it is of an older
     format: under the lock the caller holds) and build the parts on it."""
     name, layout = config.name, config.layout
-    catalog = open_catalog(layout.catalog, name)
+    preload = _preload(config) if qdrant is None else None
+    try:
+        catalog = open_catalog(layout.catalog, name)
+    except BaseException:
+        if preload is not None:
+            preload.discard()
+        raise
     vectors = None
     try:
         config.attach_catalog(lambda data: catalog.set_meta(config=data))
@@ -204,11 +211,23 @@ def assemble(
             max_file_bytes=indexer.max_file_bytes,
         )
         if qdrant is None:
-            vectors.check_edge_store()
+            vectors.check_edge_store(preload)
     except BaseException:
+        if preload is not None:
+            preload.discard()
         with contextlib.suppress(Exception):
             if vectors is not None:
                 vectors.close()
             catalog.close()
         raise
     return Parts(catalog, thumbs, vectors, indexer, runner, inventory, reembedder)
+
+
+def _preload(config: ProjectConfig) -> ShardPreload | None:
+    """The project's Edge shard, loading while the catalog opens (None when there is
+    nothing to load or the config names no identity yet: opening then goes as
+    before, the shard after the catalog)."""
+    try:
+        return ShardPreload(config.name, config.layout.folder, config.identity)
+    except Exception:
+        return None

@@ -18,7 +18,7 @@ from ._thumbs import ThumbnailCache
 from .catalog import Catalog
 from .embedder import Embedder
 from .search import TextVectors
-from .store import VectorStore, open_store
+from .store import ShardPreload, VectorStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -153,15 +153,21 @@ class Vectors:
     def shard_path(self, identity: str | None = None) -> Any:
         return self.config.layout.shard(identity or self.identity)
 
-    def check_edge_store(self) -> None:
+    def check_edge_store(self, preload: ShardPreload | None = None) -> None:
         """On open, without loading the model: if the catalog says vectors exist, the
         shard must hold them. A deleted or emptied vectors folder (or one that lost
         points) turns the rows concerned back to pending, so the next sync re-embeds
-        them and status does not claim N/N embedded while searches find nothing."""
-        if not self.catalog.counts(self.identity)["embedded"]:
+        them and status does not claim N/N embedded while searches find nothing.
+        ``preload``: the shard as loaded meanwhile (used when it is this identity's)."""
+        if not self.catalog.has_embedded(self.identity):
+            if preload is not None:
+                preload.discard()
             return
         path = self.shard_path()
-        if path.is_dir() and any(path.iterdir()):
+        loaded = preload.take(self.identity) if preload is not None else None
+        if loaded is not None:
+            self._store = loaded
+        elif path.is_dir() and any(path.iterdir()):
             self._store = self.open_store(self.identity, None)
         self.reconcile(self._store)
 
@@ -175,6 +181,8 @@ class Vectors:
     def reconcile(self, store: VectorStore | None) -> None:
         """Rows the catalog calls embedded whose vector is missing from ``store`` (None:
         no store at all) turn back to pending, for the next sync to re-embed."""
+        if store is not None and _holds_every_row(store, self.catalog):
+            return
         embedded = self.catalog.embedded_ids(self.identity)
         if not embedded:
             return
@@ -294,3 +302,10 @@ def ray_engine(vectors: Vectors, address: str | None, batch_size: int) -> Any:
         precision=vectors.precision,
         batch_size=batch_size,
     )
+
+
+def _holds_every_row(store: VectorStore, catalog: Catalog) -> bool:
+    """Whether ``store`` has at least as many points as the catalog has rows (of any
+    status), so no embedded row can lack its vector: the common case on opening,
+    decided without reading a million ids (1.0-3.7 s at 1M rows)."""
+    return store.count() >= catalog.row_count()

@@ -38,6 +38,17 @@ PROMPTS = [
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="Enter -> first page only (make bench-quick): no paging, screenshot or results file",
+    )
+    ap.add_argument("--workdir", type=Path, default=None, help="lab root (default: a temp dir)")
+    ap.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the indexed project in --workdir: the next run skips generating and indexing",
+    )
     args = ap.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -55,18 +66,25 @@ def main() -> None:
     ok, why = chromium_available()
     if not ok:
         raise SystemExit(why)
-    work = Path(tempfile.mkdtemp(prefix="aisearch-bench-panel-"))
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="aisearch-bench-panel-"))
+    work.mkdir(parents=True, exist_ok=True)
     server = start_server(work)
     home = server.root / "home"
     images = server.root / "images"
-    t0 = time.perf_counter()
-    make_dataset(images, n=args.n, seed=11)
-    t_gen = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with aw.Project("bench", sources=str(images), model="demo", home=home) as proj:
-        proj.update()
-    t_index = time.perf_counter() - t0
-    print(f"generated {args.n} images in {t_gen:.0f} s, indexed in {t_index:.0f} s")
+    done = work / f"indexed-{args.n}"  # written once the project of n images is indexed
+    t_index = 0.0
+    if not (args.keep and done.exists()):
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(images, ignore_errors=True)
+        t0 = time.perf_counter()
+        make_dataset(images, n=args.n, seed=11)
+        t_gen = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with aw.Project("bench", sources=str(images), model="demo", home=home) as proj:
+            proj.update()
+        t_index = time.perf_counter() - t0
+        done.touch()
+        print(f"generated {args.n} images in {t_gen:.0f} s, indexed in {t_index:.0f} s")
 
     cell = f"""
 import aisearch_widgets as aw
@@ -126,6 +144,11 @@ panel
                 "max": max(sizes),
                 "count": len(sizes),
             }
+            if args.quick:
+                lab.close_pages()
+                context.close()
+                print(json.dumps(results["enter_to_painted_ms"]))
+                return
             # 1,000 results paged through.
             page.locator(".aisw-limit").first.fill("1000")
             prompt.fill("a shape")
@@ -156,7 +179,8 @@ panel
             context.close()
     finally:
         server.stop()
-        shutil.rmtree(work, ignore_errors=True)  # the lab root: home, images, profile
+        # The lab root: home, images, profile (with --keep, the profile alone).
+        shutil.rmtree(work / "profile" if args.keep else work, ignore_errors=True)
     print(json.dumps(results, indent=2))
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)

@@ -139,13 +139,47 @@ def test_edge_quantized_scan_stays_exact_after_optimize(tmp_path: Path) -> None:
     assert s.maybe_optimize() is False  # too few waiting to be worth a rewrite
     q = rng.normal(size=(5, dim)).astype(np.float32)
     q /= np.linalg.norm(q, axis=1, keepdims=True)
-    for row, qq in zip(s.query(q, limit=100), q, strict=True):
-        want = np.argsort(-(vecs @ qq))[:100]
-        assert [h.id for h in row] == [ids[j] for j in want]
-        np.testing.assert_allclose([h.score for h in row], (vecs @ qq)[want], atol=1e-5)
+    # Every limit rescoring its own number of candidates (oversampling_for) stays exact.
+    for limit in (10, 100, 1000):
+        for row, qq in zip(s.query(q, limit=limit), q, strict=True):
+            want = np.argsort(-(vecs @ qq))[:limit]
+            assert [h.id for h in row] == [ids[j] for j in want]
+            np.testing.assert_allclose([h.score for h in row], (vecs @ qq)[want], atol=1e-5)
+    s.delete(ids[:7])
+    assert s.approx_count() == s.count() == n + 93  # the statistics follow deletes
     s.close()
     s = EdgeStore(tmp_path / "q", dim)
-    assert s._quantized and s.count() == n + 100
+    assert s._quantized and s.count() == n + 93
+    s.close()
+
+
+def test_oversampling_adapts_to_the_limit() -> None:
+    from aisearch_widgets.store.edge import oversampling_for
+
+    # A few hundred candidates at least, and never fewer than twice the limit: limit
+    # 1000 rescores 2000 candidates, not the 4000 of a fixed factor 4.
+    assert [oversampling_for(k) for k in (1, 10, 100, 200, 1000, 10_000)] == [
+        400.0,
+        40.0,
+        4.0,
+        2.0,
+        2.0,
+        2.0,
+    ]
+    assert all(k * oversampling_for(k) >= max(400, 2 * k) for k in range(1, 3000, 7))
+
+
+def test_edge_float32_shard_of_the_first_release_opens_with_the_new_defaults(
+    tmp_path: Path,
+) -> None:
+    vecs = _data(50)
+    s = EdgeStore(tmp_path / "old", DIM, quantization=None)  # the first release's layout
+    s.upsert(_ids(50), vecs)
+    s.close()
+    s = EdgeStore(tmp_path / "old")
+    assert not s._quantized and s.dim == DIM and s.approx_count() == 50
+    (row,) = s.query(vecs[:1], limit=5)
+    assert [h.id for h in row] == [_ids(50)[j] for j in np.argsort(-(vecs @ vecs[0]))[:5]]
     s.close()
 
 
@@ -214,3 +248,29 @@ def test_server_defaults_scan_quantized_and_old_collections_stay_exact() -> None
     )
     ServerStore(client, "old", DIM).query(_data(1), limit=1)
     assert client.search_params[-1].exact is True
+
+
+def test_shard_preload_hands_over_the_shard_of_its_identity_once(tmp_path: Path) -> None:
+    from aisearch_widgets._errors import ProjectLocked
+    from aisearch_widgets.store import ShardPreload, shard_folder
+
+    s = EdgeStore(shard_folder(tmp_path, "model-a"), DIM)
+    s.upsert(_ids(20), _data(20))
+    s.close()
+    pre = ShardPreload("p", tmp_path, "model-a")
+    store = pre.take("model-a")
+    assert store is not None and store.count() == 20
+    assert pre.take("model-a") is None  # handed over once
+    # Held by the store taken above: a second load fails, and says so when taken.
+    pre = ShardPreload("p", tmp_path, "model-a")
+    with pytest.raises(ProjectLocked):
+        pre.take("model-a")
+    store.close()
+    # Another identity (the config changed on opening): closed, not leaked.
+    pre = ShardPreload("p", tmp_path, "model-a")
+    assert pre.take("model-b") is None
+    again = EdgeStore(shard_folder(tmp_path, "model-a"))  # free to open
+    again.close()
+    ShardPreload("p", tmp_path, "model-a").discard()
+    EdgeStore(shard_folder(tmp_path, "model-a")).close()
+    assert ShardPreload("p", tmp_path, "no-such-model").take("no-such-model") is None

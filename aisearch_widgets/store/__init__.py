@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -134,8 +135,59 @@ def open_store(
         ) from None
 
 
+class ShardPreload:
+    """The Edge shard of ``identity`` loaded in a background thread while the caller
+    opens and checks the project's catalog: at 1M points both take seconds (paging
+    in the int8 copy; ``PRAGMA quick_check``), and the catalog's SQLite work runs
+    outside the GIL, so opening costs the longer of the two instead of their sum.
+    :meth:`take` hands the store (or its load error) to whoever opens that shard."""
+
+    def __init__(self, project: str, folder: str | os.PathLike[str], identity: str) -> None:
+        self.identity = identity
+        self._result: tuple[VectorStore | None, BaseException | None] = (None, None)
+        path = shard_folder(folder, identity)
+        self._thread: threading.Thread | None = None
+        if path.is_dir() and any(path.iterdir()):
+            self._thread = threading.Thread(
+                target=self._load, args=(project, folder), name="aisearch-shard-load", daemon=True
+            )
+            self._thread.start()
+
+    def _load(self, project: str, folder: str | os.PathLike[str]) -> None:
+        try:
+            self._result = (open_store(project, folder, self.identity, None), None)
+        except BaseException as exc:  # handed to take(), in the opening thread
+            self._result = (None, exc)
+
+    def take(self, identity: str) -> VectorStore | None:
+        """The loaded store when it is the shard of ``identity``, else None (what was
+        loaded is closed); raises what loading it raised. Once: later calls give None."""
+        if self._thread is None:
+            return None
+        self._thread.join()
+        self._thread = None
+        (store, error), self._result = self._result, (None, None)
+        if identity != self.identity:
+            if store is not None:
+                store.close()
+            return None
+        if error is not None:
+            raise error
+        return store
+
+    def discard(self) -> None:
+        """Close whatever was loaded (the opening failed, or nobody needs it)."""
+        try:
+            store = self.take(self.identity)
+        except Exception:
+            return
+        if store is not None:
+            store.close()
+
+
 __all__ = [
     "Hit",
+    "ShardPreload",
     "VectorStore",
     "as_matrix",
     "edge_shard_dim",

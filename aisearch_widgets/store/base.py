@@ -167,6 +167,12 @@ class StoreBase:
                 kept.popitem(last=False)
         return flt
 
+    def approx_count(self) -> int:
+        """The number of points from the engine's statistics: no pass over the points
+        (``count()`` is one: ~0.3 s at 1M), exact for an Edge shard, an estimate on a
+        server."""
+        return self._size()
+
     def iter_vectors(self, batch: int = 4096) -> Iterator[tuple[list[str], np.ndarray]]:
         # A batch of 0 would scroll forever without moving on: refuse it.
         batch = check_int("batch", batch, 1)

@@ -42,6 +42,9 @@ except ImportError:  # pragma: no cover - it is a dependency
 OPTIMIZE_MIN_PENDING = 20_000
 _EXACT = qe.SearchParams(exact=True) if qe is not None else None
 OPTIMIZE_PENDING_FRACTION = 0.25
+# Rescoring of the quantized scan: see oversampling_for().
+RESCORE_MIN_FACTOR = 2.0
+RESCORE_MIN_CANDIDATES = 400
 
 
 class EdgeStore(StoreBase):
@@ -49,7 +52,8 @@ class EdgeStore(StoreBase):
 
     ``quantization="int8"`` (the default) creates a shard with int8 scalar
     quantization and no HNSW graph, searched with a quantized full scan rescored in
-    float32 (``oversampling`` candidates per result); ``None`` creates a plain float32
+    float32 (``oversampling`` candidates per result; by default
+    :func:`oversampling_for` the limit); ``None`` creates a plain float32
     shard, searched with exact scans. An existing shard keeps the layout and size it
     was created with (read from its config: ``dim=None`` takes it from there).
     """
@@ -60,7 +64,7 @@ class EdgeStore(StoreBase):
         dim: int | None = None,
         *,
         quantization: str | None = "int8",
-        oversampling: float = 4.0,
+        oversampling: float | None = None,
         auto_optimize: bool = True,
     ) -> None:
         if qe is None:  # pragma: no cover
@@ -98,18 +102,8 @@ class EdgeStore(StoreBase):
                 ) from exc
             raise
         self.dim = dim
-        if self._quantized:
-            # Safe only because the shard has no graph: exact=False then means "use the
-            # quantized copy", still over every point, and rescoring restores float32
-            # scores and order. (exact=True would ignore the quantized copy entirely.)
-            self._params = qe.SearchParams(
-                exact=False,
-                quantization=qe.QuantizationSearchParams(
-                    rescore=True, oversampling=float(oversampling)
-                ),
-            )
-        else:
-            self._params = qe.SearchParams(exact=True)
+        self._oversampling = None if oversampling is None else float(oversampling)
+        self._params_by_factor: dict[float, Any] = {}
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         if not len(ids):
@@ -155,7 +149,7 @@ class EdgeStore(StoreBase):
         exact: bool = False,
         keep: Collection[str] | None = None,
     ) -> list[list[Hit]]:
-        params = _EXACT if exact and qe is not None else self._params
+        params = _EXACT if exact or not self._quantized else self._quantized_params(limit)
         reqs = [
             qe.QueryRequest(
                 limit=limit,
@@ -171,6 +165,22 @@ class EdgeStore(StoreBase):
         else:
             results = self._shard.query_batch(qe.QueryBatchRequest(reqs))
         return [hits_of(r, keep) for r in results]
+
+    def _quantized_params(self, limit: int) -> Any:
+        """Search parameters of the quantized scan for ``limit`` results: rescoring
+        ``oversampling_for(limit)`` candidates per result, or the fixed factor given."""
+        factor = self._oversampling or oversampling_for(limit)
+        params = self._params_by_factor.get(factor)
+        if params is None:
+            # Safe only because the shard has no graph: exact=False then means "use the
+            # quantized copy", still over every point, and rescoring restores float32
+            # scores and order. (exact=True would ignore the quantized copy entirely.)
+            params = qe.SearchParams(
+                exact=False,
+                quantization=qe.QuantizationSearchParams(rescore=True, oversampling=factor),
+            )
+            self._params_by_factor[factor] = params
+        return params
 
     def _scroll(
         self, offset: Any, limit: int, with_vectors: bool
@@ -212,6 +222,19 @@ class EdgeStore(StoreBase):
             if shard is not None:
                 shard.flush()
                 shard.close()
+
+
+def oversampling_for(limit: int) -> float:
+    """Candidates rescored per result for ``limit`` results: at least
+    ``RESCORE_MIN_CANDIDATES`` in all and ``RESCORE_MIN_FACTOR`` times the limit.
+
+    The int8 scan keeps its best ``limit * factor`` in a heap and rescoring reads each
+    one's float32 vector: at limit 1000 a fixed factor of 4 (4000 candidates) made the
+    query ~2x slower than factor 2, while recall stays 1.000 at 1M from factor 1.5 up
+    (benchmarks/README.md, "Speed at a million"). Small limits keep a few hundred
+    candidates: near-ties of prompt-like queries need the margin, and a few hundred
+    cost next to nothing."""
+    return max(RESCORE_MIN_FACTOR, RESCORE_MIN_CANDIDATES / max(1, limit))
 
 
 def _config(dim: int, quantization: str | None) -> Any:
