@@ -206,14 +206,14 @@ class ScopedSearch:
         {"kind": "folder", "folder": "line3"}, {"kind": "date", "by": "taken", "from":
         "2024-06-01", "to": ""}, {"kind": "quality", "issue": "blurry"}]``)."""
         if within is None:
-            self._apply_scope(Scope(filters=check_filters(list(filters))))
+            self.apply_scope(Scope(filters=check_filters(list(filters))))
         elif isinstance(within, str):
             self._set_scope("collection", within, list(filters))
         else:
             title = getattr(within, "name", None) or f"{len(within)} images"
             scope = Scope("results", "", within, repr(title) if within.name else title)
             scope.filters = check_filters(list(filters))
-            self._apply_scope(scope)
+            self.apply_scope(scope)
 
     # -- requests ---------------------------------------------------------------------------
     def _set_scope(self, within: str, name: str, filters: list) -> None:
@@ -232,7 +232,7 @@ class ScopedSearch:
                 raise AISearchError("There are no results to search in: run a search first.")
             else:
                 scope.results, scope.results_title = res, self._title  # type: ignore[attr-defined]
-        self._apply_scope(scope)
+        self.apply_scope(scope)
 
     def _scope_options(self) -> Reply:
         """What the filter editor offers: the project's tags, folders and quality
@@ -270,7 +270,9 @@ class ScopedSearch:
         return self._run(search)  # type: ignore[attr-defined]
 
     # -- internals --------------------------------------------------------------------------
-    def _apply_scope(self, scope: Scope) -> None:
+    def apply_scope(self, scope: Scope) -> None:
+        """Make ``scope`` the panel's (a kept state restores it); the old one stays
+        when the new one cannot be counted (a collection deleted since)."""
         old = self._scope
         self._scope = scope
         try:

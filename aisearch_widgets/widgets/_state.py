@@ -141,7 +141,7 @@ class PanelMemory:
             p.show_map(True)
         if state.scope is not None and (same or state.scope.within != "results"):
             try:
-                p._apply_scope(state.scope)  # a collection deleted since: the whole project
+                p.apply_scope(state.scope)  # a collection deleted since: the whole project
             except Exception:
                 log.info("the panel's scope could not be kept", exc_info=True)
 
