@@ -47,7 +47,8 @@ LAYERS: list[tuple[str, list[str]]] = [
         "indexing",
         ["_sync_types", "_vectors", "_inventory", "indexer", "_runner", "_ray", "_reembed"],
     ),
-    ("explore and curation", ["explore", "collection", "_saved"]),
+    ("explore and curation", ["explore", "collection", "_saved", "active", "_probes"]),
+    ("active learning", ["_learning"]),
     ("project", ["_parts", "project", "_requests"]),
     (
         "front ends",
