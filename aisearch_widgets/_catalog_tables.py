@@ -12,7 +12,9 @@ import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from ._errors import InvalidArgument
 from ._labels import put_label_rows
+from .sources import FILES_LABEL
 from .video import frame_key
 
 IN_CHUNK = 500  # values per ``IN (...)`` statement, well under SQLite's parameter bound
@@ -335,3 +337,129 @@ class CurationTables:
         return self.query(
             "SELECT seq, op, id, src, dst, tmp, overwrite FROM file_journal ORDER BY seq"
         )
+
+
+# -- metadata -------------------------------------------------------------------------
+# One row per embedded image or frame: what the file says of itself (read from the
+# bytes the sync decoded) and its quality signals (see :mod:`.quality`).
+METADATA_TABLE = """
+CREATE TABLE IF NOT EXISTS metadata(
+    id           TEXT PRIMARY KEY,
+    width        INTEGER,
+    height       INTEGER,
+    format       TEXT,
+    taken_at     TEXT,
+    make         TEXT,
+    camera       TEXT,
+    lens         TEXT,
+    gps_lat      REAL,
+    gps_lon      REAL,
+    orientation  INTEGER,
+    blur         REAL,
+    brightness   REAL,
+    contrast     REAL,
+    colorfulness REAL,
+    entropy      REAL
+);
+"""
+# The stored columns after ``id``, in the table's order.
+STORED = (
+    "width", "height", "format", "taken_at", "make", "camera", "lens", "gps_lat",
+    "gps_lon", "orientation", "blur", "brightness", "contrast", "colorfulness", "entropy",
+)  # fmt: skip
+
+#: The columns of :meth:`Catalog.metadata_frame`, in order (the frame's index is the id).
+METADATA_COLUMNS: tuple[str, ...] = (
+    "path", "folder", "name", "ext", "size", "mtime", "width", "height", "format",
+    "taken_at", "make", "camera", "lens", "gps_lat", "gps_lon", "orientation", "video",
+    "t", "blur", "brightness", "contrast", "colorfulness", "entropy",
+)  # fmt: skip
+
+_INSERT_METADATA = (
+    f"INSERT OR REPLACE INTO metadata(id, {', '.join(STORED)}) "
+    f"VALUES (?, {', '.join('?' * len(STORED))})"
+)
+# Same bytes, same metadata: a file that borrows a vector copies its lender's row.
+_COPY_METADATA = (
+    f"INSERT OR REPLACE INTO metadata(id, {', '.join(STORED)}) "
+    f"SELECT ?, {', '.join(STORED)} FROM metadata WHERE id = ?"
+)
+
+
+def metadata_row(pid: str, meta: dict[str, Any]) -> tuple[Any, ...]:
+    """The ``metadata`` row of ``pid`` from a prepare step's metadata dict."""
+    return (pid, *(meta.get(c) for c in STORED))
+
+
+class MetadataTable:
+    """The ``metadata`` table over the catalog's connection."""
+
+    _db: sqlite3.Connection
+    _lock: threading.RLock
+
+    def write_metadata(
+        self, db: sqlite3.Connection, rows: Sequence[tuple], lent: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        """Inside a transaction: ``rows`` from :func:`metadata_row`; ``lent``: (id,
+        lender id) pairs of identical content."""
+        db.executemany(_INSERT_METADATA, rows)
+        db.executemany(_COPY_METADATA, [(pid, src) for pid, src in lent if pid != src])
+
+    def put_metadata(self, rows: Sequence[tuple]) -> None:
+        with self.transaction() as db:  # type: ignore[attr-defined]
+            self.write_metadata(db, rows)
+
+    def without_metadata(self) -> list[tuple[str, str, str | None, int | None]]:
+        """(id, path, video key, t_ms) of the embedded images and frames that have no
+        metadata row (a catalog of an older schema, a borrowed vector whose lender had
+        none); rows of files no longer in the inventory are dropped on the way."""
+        with self.transaction() as db:  # type: ignore[attr-defined]
+            db.execute("DELETE FROM metadata WHERE id NOT IN (SELECT id FROM files)")
+        return self.query(  # type: ignore[attr-defined]
+            "SELECT f.id, f.path, f.video_key, f.t_ms FROM files f "
+            "LEFT JOIN metadata m ON m.id = f.id "
+            "WHERE f.status = 'embedded' AND m.id IS NULL ORDER BY f.video_key, f.t_ms, f.path"
+        )
+
+    def metadata_frame(self, columns: Sequence[str] | None = None) -> Any:
+        """The metadata of the embedded images and frames, as a DataFrame indexed by
+        id with :data:`METADATA_COLUMNS` (or ``columns``, a selection of them). One
+        query; ``folder`` is relative to the file's source, with a trailing '/' ('' at its root or for a
+        loose file), '/'-separated; ``mtime`` is UTC; ``taken_at`` the camera's local
+        time; ``video`` and ``t`` (seconds) are set for frames."""
+        import pandas as pd
+
+        want = list(METADATA_COLUMNS if columns is None else columns)
+        unknown = [c for c in want if c not in METADATA_COLUMNS]
+        if unknown:
+            raise InvalidArgument(
+                f"unknown metadata column {unknown[0]!r}; the columns are: "
+                + ", ".join(METADATA_COLUMNS)
+            )
+        rows = self.query(  # type: ignore[attr-defined]
+            "SELECT f.id, f.path, f.source, COALESCE(f.video_key, f.key), "
+            "COALESCE(v.size, f.size), COALESCE(v.mtime_ns, f.mtime_ns), v.path, f.t_ms, "
+            f"{', '.join('m.' + c for c in STORED)} FROM files f "
+            "LEFT JOIN metadata m ON m.id = f.id "
+            "LEFT JOIN videos v ON v.key = f.video_key "
+            "WHERE f.status = 'embedded'"
+        )
+        head = ["id", "path", "source", "key", "size", "mtime_ns", "video", "t_ms"]
+        df = pd.DataFrame.from_records(rows, columns=[*head, *STORED], index="id")
+        df.index.name = "id"
+        rel = [
+            "" if src == FILES_LABEL else key[len(src) + 1 :]
+            for src, key in zip(df["source"], df["key"], strict=True)
+        ]
+        folder, name = [], []
+        for r, p in zip(rel, df["path"], strict=True):
+            d, _, n = r.rpartition("/")
+            folder.append(d + "/" if d else "")
+            name.append(n or p.replace("\\", "/").rpartition("/")[2])
+        df["folder"], df["name"] = folder, name
+        df["ext"] = [n[n.rindex(".") :].lower() if "." in n else "" for n in name]
+        df["mtime"] = pd.to_datetime(df["mtime_ns"], unit="ns", utc=True)
+        df["taken_at"] = pd.to_datetime(df["taken_at"], format="%Y-%m-%dT%H:%M:%S", errors="coerce")
+        df["t"] = df["t_ms"] / 1000.0
+        df["video"] = df["video"].astype(object).where(df["video"].notna(), None)
+        return df[want]

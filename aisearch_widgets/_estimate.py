@@ -215,6 +215,22 @@ def measured_rate(db: Path, timeout: float = 0.5) -> float | None:
     return (len(run) - run.count(run[-1])) / span
 
 
+def time_left(db: Path, done: int, total: int) -> float:
+    """Seconds left of the sync running on the catalog ``db`` (-1: not known): what
+    is left (``total - done``, failures counted as done) at the rate of its latest run
+    (:func:`measured_rate`). The panel's header and the lab's status bar both ask this,
+    so they say the same."""
+    if done >= total:
+        return -1.0
+    rate = measured_rate(db)
+    return round((total - done) / rate, 1) if rate else -1.0
+
+
+def left_text(seconds: float) -> str:
+    """``time_left`` for people: "about 3 min left" ("" when not known)."""
+    return f"about {fmt_seconds(seconds)} left" if seconds >= 0 else ""
+
+
 def _is_path(model: str) -> bool:
     """Whether a model spec names a file or folder (a model folder, a checkpoint)."""
     arch, _, tag = model.partition(":")
@@ -262,19 +278,47 @@ def models(home: Path) -> list[dict[str, Any]]:
     ]
 
 
-def estimate(home: Path, root: str, rel: str, model: str | None) -> dict[str, Any]:
-    """What enabling the folder ``rel`` would take with ``model``: the media found
-    (``images``, ``videos``, ``bytes``, ``complete``), ``seconds`` at the rate measured
-    on this machine for that model (``rate``, images per second, and ``rate_from``,
-    the project it was measured on; both None when no project here tells), and
-    ``disk_bytes`` (vectors, thumbnails and catalog)."""
-    from .embedder import DEFAULT_MODEL
+def model_choices(home: Path, first: str) -> list[dict[str, Any]]:
+    """The models of an enable prompt's dropdown: ``first`` (the setting's default,
+    known here or not), then :func:`models` in their order."""
+    rows = models(home)
+    first = first.strip()
+    if first and all(r["id"] != first for r in rows):
+        rows.insert(0, {"id": first, "installed": False, "projects": 0, "dim": None})
+    return sorted(rows, key=lambda r: r["id"] != first)  # stable: the rest keep their order
 
+
+def model_label(row: dict[str, Any]) -> str:
+    """A dropdown's text for a model row: "ViT-B-32:openai (used by 2 projects)"."""
+    n = row["projects"]
+    if n:
+        note = f"used by {n} project{'' if n == 1 else 's'}"
+    else:
+        note = "installed" if row["installed"] else "downloaded on first use"
+    return f"{row['id']} ({note})"
+
+
+def estimate(home: Path, root: str, rel: str, model: str | None) -> dict[str, Any]:
+    """What enabling the folder ``rel`` (under the server root) would take with
+    ``model``: see :func:`estimate_media`, plus ``folder`` relative to the root and
+    ``lines``, the text the enable prompts show (:func:`estimate_lines`)."""
     folder = inside(root, rel)
     if folder is None or not os.path.isdir(folder):
         raise FileNotFoundError(rel)
+    e = estimate_media(home, folder, model)
+    return {"folder": _rel(folder, root), **e, "lines": estimate_lines(e)}
+
+
+def estimate_media(home: Path, media: str | list[str], model: str | None) -> dict[str, Any]:
+    """What enabling ``media`` (a folder, or a list of files) would take with
+    ``model``: the media found (``images``, ``videos``, ``bytes``, ``complete``),
+    ``seconds`` at the rate measured on this machine for that model (``rate``, images
+    per second, and ``rate_from``, the project it was measured on; both None when no
+    project here tells), and ``disk_bytes`` (vectors, thumbnails and catalog)."""
+    from .embedder import DEFAULT_MODEL
+
     model = model or DEFAULT_MODEL
-    found = count_media(folder)
+    found = count_media(media) if isinstance(media, str) else _count_files(media)
     configs = _configs(home)
     rate, rate_from = None, None
     for name, cfg in configs:
@@ -286,7 +330,6 @@ def estimate(home: Path, root: str, rel: str, model: str | None) -> dict[str, An
     n = found["images"]
     dim = _model_dim(model, configs) or DEFAULT_DIM
     return {
-        "folder": _rel(folder, root),
         "model": model,
         **found,
         "rate": rate,
@@ -294,3 +337,62 @@ def estimate(home: Path, root: str, rel: str, model: str | None) -> dict[str, An
         "seconds": n / rate if rate else None,
         "disk_bytes": n * (dim * 4 + THUMB_BYTES + ROW_BYTES),
     }
+
+
+def _count_files(paths: list[str]) -> dict[str, Any]:
+    """:func:`count_media` of a list of files."""
+    images = videos = size = 0
+    for p in paths:
+        ext = os.path.splitext(p)[1].lower()
+        if ext not in IMAGE_EXTENSIONS and ext not in VIDEO_EXTENSIONS:
+            continue
+        try:
+            size += os.stat(p).st_size
+        except OSError:
+            continue
+        images += ext in IMAGE_EXTENSIONS
+        videos += ext in VIDEO_EXTENSIONS
+    return {"images": images, "videos": videos, "bytes": size, "complete": True}
+
+
+def fmt_bytes(n: float) -> str:
+    """A size for people: "512 bytes", "7.5 MB", "12 GB"."""
+    units = ["bytes", "KB", "MB", "GB", "TB"]
+    u = 0
+    while n >= 1000 and u < len(units) - 1:
+        n /= 1000
+        u += 1
+    if u == 0:
+        return f"{round(n)} {units[0]}"
+    return f"{n:.1f} {units[u]}" if n < 10 else f"{round(n)} {units[u]}"
+
+
+def fmt_seconds(s: float) -> str:
+    """A duration for people: "40 s", "12 min", "3.5 h"."""
+    if s < 90:
+        return f"{max(1, round(s))} s"
+    if s < 90 * 60:
+        return f"{round(s / 60)} min"
+    h = s / 3600
+    return f"{h:.1f} h" if h < 10 else f"{round(h)} h"
+
+
+def estimate_lines(e: dict[str, Any]) -> list[str]:
+    """An estimate (:func:`estimate_media`) as the lines the enable prompts show:
+    images found, time, disk (the notebook's prompt and the lab plugin's, which gets
+    them with the estimate)."""
+    more = "" if e["complete"] else " or more"
+    n = e["images"]
+    found = f"{n:,}{more} image{'' if n == 1 else 's'}"
+    if e["videos"]:
+        found += f" and {e['videos']:,} video{'' if e['videos'] == 1 else 's'}"
+    found += f" found ({fmt_bytes(e['bytes'])})"
+    if e["seconds"] is not None and e["rate"]:
+        time_ = (
+            f"Time: about {fmt_seconds(e['seconds'])} at {e['rate']:.1f} images/s, the rate "
+            "measured on this machine" + (f" (project {e['rate_from']})" if e["rate_from"] else "")
+        )
+    else:
+        time_ = "Time: not known yet (no project has been embedded with this model on this machine)"
+    disk = f"Disk: about {fmt_bytes(e['disk_bytes'])} (vectors, thumbnails, catalog)"
+    return [found, time_, disk]

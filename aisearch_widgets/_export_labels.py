@@ -40,13 +40,15 @@ import json
 import os
 import shutil
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from math import isnan
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 from xml.etree import ElementTree as ET
+from xml.sax.saxutils import quoteattr
 
 import numpy as np
 import pandas as pd
@@ -121,11 +123,16 @@ def image_sizes(catalog: Any, ids: Sequence[str], paths: Sequence[str]) -> list[
                 ) from exc
         return out
 
-    # Threads overlap the file reads (the parsing holds the GIL); one task per
-    # slice, not per file, or the pool's bookkeeping costs more than the reads.
-    step = max(1, -(-len(ids) // 32))
+    return in_slices(sizes, len(ids))
+
+
+def in_slices(fn: Callable[[int, int], list[Any]], n: int) -> list[Any]:
+    """``fn(lo, hi)`` over slices of ``range(n)`` in threads, the results in order.
+    Threads overlap the file system calls (the parsing holds the GIL); one task per
+    slice, not per file, or the pool's bookkeeping costs more than the work."""
+    step = max(1, -(-n // 32))
     with ThreadPoolExecutor(8) as pool:
-        parts = pool.map(lambda lo: sizes(lo, min(lo + step, len(ids))), range(0, len(ids), step))
+        parts = pool.map(lambda lo: fn(lo, min(lo + step, n)), range(0, n, step))
         return [s for part in parts for s in part]
 
 
@@ -212,9 +219,14 @@ def _remove(p: Path) -> None:
 
 
 def _place_copy(src: str, dst: Path) -> None:
-    """A copy of ``src`` at ``dst``: a hard link where the filesystem allows one (the
-    bytes are shared, nothing is written), else a copy."""
+    """A copy of ``src`` at ``dst`` (its folder made first): see :func:`_link_or_copy`."""
     dst.parent.mkdir(parents=True, exist_ok=True)
+    _link_or_copy(src, os.fspath(dst))
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    """A hard link where the filesystem allows one (the bytes are shared, nothing is
+    written), else a copy."""
     try:
         os.link(src, dst)
     except OSError:
@@ -379,7 +391,7 @@ def _labelstudio(job: Job, tmp: Path) -> None:
             result = []
             for k, (label, x, y, w, h, conf) in enumerate(g):
                 item: dict[str, Any] = {"id": f"{pid[:8]}-{k}", "to_name": "image"}
-                if np.isnan(x):
+                if isnan(x):
                     item |= {
                         "from_name": "choice",
                         "type": "choices",
@@ -390,12 +402,13 @@ def _labelstudio(job: Job, tmp: Path) -> None:
                     box |= {"height": 100 * h / ih, "rotation": 0, "rectanglelabels": [label]}
                     item |= {"from_name": "label", "type": "rectanglelabels", "value": box}
                     item |= {"original_width": iw, "original_height": ih, "image_rotation": 0}
-                if not np.isnan(conf):
+                if not isnan(conf):
                     item["score"] = float(conf)
                 result.append(item)
             task["predictions"] = [{"model_version": job.set_name or "tags", "result": result}]
         tasks.append(task)
-    tmp.write_text(json.dumps(tasks, ensure_ascii=False, indent=1))
+    # No indent: json's fast C encoder runs only without one (3x faster for 100k tasks).
+    tmp.write_text(json.dumps(tasks, ensure_ascii=False))
 
 
 def _cvat(job: Job, tmp: Path, copy: bool) -> None:
@@ -411,27 +424,24 @@ def _cvat(job: Job, tmp: Path, copy: bool) -> None:
         ET.SubElement(lab, "name").text = c
         ET.SubElement(lab, "type").text = "any"
         ET.SubElement(lab, "attributes")
+    # The images as text (ElementTree takes ~10x longer for 100k images); quoteattr
+    # escapes every value.
+    head = ET.tostring(root, encoding="unicode").removesuffix("</annotations>")
+    parts = ["<?xml version='1.0' encoding='utf-8'?>\n", head]
     groups = job.by_image()
     for n, (pid, name, (w, h)) in enumerate(zip(job.ids, job.names, job.sizes, strict=True)):
-        im = ET.SubElement(root, "image", id=str(n), name=name, width=str(w), height=str(h))
-        g = groups.get(pid)
-        if g is None:
-            continue
-        for label, x, y, bw, bh, _ in g:
-            if np.isnan(x):
-                ET.SubElement(im, "tag", label=label, source="manual")
+        parts.append(f'<image id="{n}" name={quoteattr(name)} width="{w}" height="{h}">')
+        for label, x, y, bw, bh, _ in groups.get(pid, ()):
+            if x != x:  # NaN: a classification label
+                parts.append(f'<tag label={quoteattr(label)} source="manual" />')
             else:
-                corners = {"xtl": x, "ytl": y, "xbr": x + bw, "ybr": y + bh}
-                ET.SubElement(
-                    im,
-                    "box",
-                    label=label,
-                    source="manual",
-                    occluded="0",
-                    z_order="0",
-                    **{k: f"{v:.2f}" for k, v in corners.items()},
+                parts.append(
+                    f'<box label={quoteattr(label)} source="manual" occluded="0" z_order="0" '
+                    f'xtl="{x:.2f}" ytl="{y:.2f}" xbr="{x + bw:.2f}" ybr="{y + bh:.2f}" />'
                 )
-    xml = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+        parts.append("</image>")
+    parts.append("</annotations>")
+    xml = "".join(parts).encode("utf-8")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("annotations.xml", xml)
         if copy:
@@ -452,18 +462,23 @@ def _yolo(job: Job, tmp: Path) -> None:
             f"path: .\ntrain: train\nval: train\nnc: {len(classes)}\nnames:\n{names}"
         )
         return
-    for pid, path, name, (w, h) in zip(job.ids, job.paths, job.names, job.sizes, strict=True):
-        _place_copy(path, tmp / "images" / name)
-        g = groups.get(pid)
+    images, labels = os.fspath(tmp / "images"), os.fspath(tmp / "labels")
+    for d in {os.path.dirname(n) for n in job.names}:
+        os.makedirs(os.path.join(images, d), exist_ok=True)
+        os.makedirs(os.path.join(labels, d), exist_ok=True)
+
+    def one(k: int) -> None:
+        pid, name, (w, h) = job.ids[k], job.names[k], job.sizes[k]
+        _link_or_copy(job.paths[k], os.path.join(images, name))
         lines = []
-        if g is not None:
-            for label, x, y, bw, bh, _ in g:
-                if not np.isnan(x):
-                    cx, cy = (x + bw / 2) / w, (y + bh / 2) / h
-                    lines.append(f"{k_of[label]} {cx:.6f} {cy:.6f} {bw / w:.6f} {bh / h:.6f}\n")
-        txt = (tmp / "labels" / name).with_suffix(".txt")
-        txt.parent.mkdir(parents=True, exist_ok=True)
-        txt.write_text("".join(lines))
+        for label, x, y, bw, bh, _ in groups.get(pid, ()):
+            if not isnan(x):
+                cx, cy = (x + bw / 2) / w, (y + bh / 2) / h
+                lines.append(f"{k_of[label]} {cx:.6f} {cy:.6f} {bw / w:.6f} {bh / h:.6f}\n")
+        with open(os.path.join(labels, os.path.splitext(name)[0] + ".txt"), "w") as f:
+            f.write("".join(lines))
+
+    in_slices(lambda lo, hi: [one(k) for k in range(lo, hi)], len(job.ids))
     (tmp / "data.yaml").write_text(
         f"train: images\nval: images\nnc: {len(classes)}\nnames:\n{names}"
     )
@@ -524,20 +539,20 @@ def _fiftyone(job: Job, tmp: Path) -> None:
             dets = []
             if g is not None:
                 for label, x, y, bw, bh, conf in g:
-                    if np.isnan(x):
+                    if isnan(x):
                         continue
                     d: dict[str, Any] = {
                         "label": k_of[label],
                         "bounding_box": [x / w, y / h, bw / w, bh / h],
                     }
-                    if not np.isnan(conf):
+                    if not isnan(conf):
                         d["confidence"] = float(conf)
                     dets.append(d)
             labels[pid] = dets
         elif g is not None:
             label, conf = g[0][0], g[0][5]
             labels[pid] = (
-                k_of[label] if np.isnan(conf) else {"label": k_of[label], "confidence": float(conf)}
+                k_of[label] if isnan(conf) else {"label": k_of[label], "confidence": float(conf)}
             )
         else:
             labels[pid] = None

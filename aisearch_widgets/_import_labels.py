@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import AISearchError, InvalidArgument, show_value
-from ._export_labels import header_size
+from ._export_labels import header_size, in_slices
 from ._labels import check_name
 from .images import content_hash
 
@@ -173,20 +173,7 @@ def _yolo(path: Path, root: Path | None) -> Parsed:
         rel = d.relative_to(base).as_posix()
         labels = base / rel.replace("images", "labels", 1) if "images" in rel else None
         if labels is not None and labels.is_dir():
-            for img in _images_under(d):
-                name = img.relative_to(d).as_posix()
-                txt = (labels / name).with_suffix(".txt")
-                lines = txt.read_text().split("\n") if txt.is_file() else []
-                boxes = [ln.split() for ln in lines if ln.strip()]
-                if not boxes:
-                    rows.append((name, None, NAN, NAN, NAN, NAN, NAN, None))
-                    continue
-                w, h = header_size(str(img))
-                for b in boxes:
-                    k, cx, cy, bw, bh = int(b[0]), *map(float, b[1:5])
-                    conf = float(b[5]) if len(b) > 5 else NAN
-                    box = ((cx - bw / 2) * w, (cy - bh / 2) * h, bw * w, bh * h)
-                    rows.append((name, names.get(k, str(k)), *box, conf, None))
+            rows += _yolo_boxes(os.fspath(d), os.fspath(labels), names)
         else:  # classification: one folder per class
             for cls in sorted(p for p in d.iterdir() if p.is_dir()):
                 for img in _images_under(cls):
@@ -194,6 +181,44 @@ def _yolo(path: Path, root: Path | None) -> Parsed:
                     rows.append((name, cls.name, NAN, NAN, NAN, NAN, NAN, None))
     folders = [root, *dirs, *[c for d in dirs for c in d.iterdir() if c.is_dir()]]
     return Parsed(rows, _reader(*folders))
+
+
+def _yolo_boxes(images: str, labels: str, names: dict[int, str]) -> list[Any]:
+    """Rows of a YOLO detection folder: each image's ``labels/<name>.txt`` (class, then
+    cx cy w h normalised, then an optional confidence) in pixels of the image."""
+    found = [
+        os.path.relpath(os.path.join(dirpath, f), images).replace(os.sep, "/")
+        for dirpath, _, files in os.walk(images)
+        for f in sorted(files)
+        if os.path.splitext(f)[1].lower() in _IMAGE_EXTS
+    ]
+
+    def part(lo: int, hi: int) -> list[Any]:
+        out: list[Any] = []
+        for name in found[lo:hi]:
+            txt = os.path.join(labels, os.path.splitext(name)[0] + ".txt")
+            try:
+                with open(txt, encoding="utf-8") as f:
+                    boxes = [ln.split() for ln in f.read().splitlines() if ln.strip()]
+            except FileNotFoundError:
+                boxes = []
+            if not boxes:
+                out.append((name, None, NAN, NAN, NAN, NAN, NAN, None))
+                continue
+            w, h = header_size(os.path.join(images, name))
+            for b in boxes:
+                try:
+                    k, cx, cy, bw, bh = int(b[0]), *map(float, b[1:5])
+                    conf = float(b[5]) if len(b) > 5 else NAN
+                except (ValueError, IndexError):
+                    raise AISearchError(
+                        f"{txt}: the line {' '.join(b)!r} is not 'class cx cy w h [confidence]'."
+                    ) from None
+                box = ((cx - bw / 2) * w, (cy - bh / 2) * h, bw * w, bh * h)
+                out.append((name, names.get(k, str(k)), *box, conf, None))
+        return out
+
+    return in_slices(part, len(found))
 
 
 def _images_under(d: Path) -> Iterator[Path]:

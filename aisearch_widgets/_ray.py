@@ -1,12 +1,13 @@
-"""``engine="ray"``: the embedding step of a sync, run on a Ray cluster (Ray Data).
+"""``engine="ray"``: the embedding step of a sync, run on a Ray cluster (Ray Data):
+an :class:`~._engine.Engine`.
 
 The driver (the process holding the :class:`~.project.Project`) plans the sync and
 marks rows pending exactly as in process; only "turn these files into vectors"
 moves to the cluster:
 
 ``from_items((key, id, path, prev))`` → ``map_batches(_prepare_batch)`` tasks (read
-by path, content hash, decode, resize and crop, thumbnail: the same :mod:`.images`
-code and the same failure kinds and messages as in process; PIL and numpy only, no
+by path, content hash, decode, resize and crop, thumbnail: the one prepare step of
+:mod:`._prepare`, so the same failure kinds and messages as in process; PIL and numpy only, no
 torch) → the decoded blocks, by reference, to the engine's model actors
 (:class:`_EmbedActor`, one GPU each when the cluster has GPUs), which normalise the
 crops and embed them → vectors back to the driver, which writes store and catalog
@@ -48,7 +49,10 @@ from typing import Any
 
 import numpy as np
 
+from ._engine import Lenders
 from ._errors import AISearchError
+from ._sync_types import Prepared
+from .sources import FileEntry
 
 log = logging.getLogger(__name__)
 
@@ -301,46 +305,52 @@ def _prepare_batch(
     lenders: dict[str, str],
     thumbs: bool,
     max_bytes: int,
+    metadata: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Read, hash, decode, resize and crop one batch of files (a Ray task; with
-    ``params`` it never imports torch). Rows that borrow a vector or fail carry zero
-    pixels and ``ok=False``. ``pixels``: uint8 crops (``params``), else the model
-    transform's float32 output."""
-    from .images import DecodeFailure, content_hash, decode, read_bytes, thumbnail_jpeg
+    """Prepare one batch of files with :func:`._prepare.prepare_file` (a Ray task;
+    with ``params`` it never imports torch). Rows that borrow a vector or fail carry
+    zero pixels and ``ok=False``. ``pixels``: uint8 crops (``params``), else the model
+    transform's float32 output; ``meta``: the metadata as JSON ('' when none)."""
+    import json
+
+    from ._prepare import prepare_file
 
     n = len(batch["id"])
     if params is not None:
-        transform, size = None, int(params["size"])
+        size = int(params["size"])
         pixels = np.zeros((n, size, size, 3), dtype=np.uint8)
+
+        def preprocess(img: Any) -> np.ndarray:
+            return resize_crop(img, size)
     else:
         transform, size = _model_parts(spec)
         pixels = np.zeros((n, 3, size, size), dtype=np.float32)
+
+        def preprocess(img: Any) -> np.ndarray:
+            px = transform(img)
+            return px.numpy() if hasattr(px, "numpy") else px
+
     ok = np.zeros(n, dtype=bool)
-    content, reuse, kind, msg, thumb = ([""] * n for _ in range(5))
+    content, reuse, kind, msg, thumb, meta = ([""] * n for _ in range(6))
     for i in range(n):
-        path, pid, prev = str(batch["path"][i]), str(batch["id"][i]), str(batch["prev"][i])
-        try:
-            data = read_bytes(path, max_bytes)
-            content[i] = content_hash(data)
-            src = pid if prev and prev == content[i] else lenders.get(content[i])
-            if src is not None:
-                reuse[i] = src
-                continue
-            img = decode(data, path, size)
-            if transform is None:
-                pixels[i] = resize_crop(img, size)
-            else:
-                px = transform(img)
-                pixels[i] = px.numpy() if hasattr(px, "numpy") else px
-            ok[i] = True
-            if thumbs:
-                thumb[i] = thumbnail_jpeg(img)
-        except DecodeFailure as f:
-            content[i], kind[i], msg[i] = "", f.kind, f.message
-        except OSError as exc:
-            content[i], kind[i], msg[i] = "", "error", f"{path}: {exc}"
-        except Exception as exc:  # a bug or an exotic file must not stop the run
-            content[i], kind[i], msg[i] = "", "error", f"{path}: {type(exc).__name__}: {exc}"
+        prep = prepare_file(
+            str(batch["path"][i]),
+            min_side=size,
+            preprocess=preprocess,
+            max_bytes=max_bytes,
+            pid=str(batch["id"][i]),
+            prev=str(batch["prev"][i]) or None,
+            lend=lenders.get,
+            thumbs=thumbs,
+            metadata=metadata,
+        )
+        content[i], reuse[i] = prep.content or "", prep.reuse or ""
+        if prep.fail is not None:
+            kind[i], msg[i] = prep.fail
+        elif prep.pixels is not None:
+            pixels[i], ok[i] = prep.pixels, True
+            thumb[i] = prep.thumb or b""
+            meta[i] = json.dumps(prep.meta) if prep.meta is not None else ""
     return {
         "key": batch["key"],
         "id": batch["id"],
@@ -349,6 +359,7 @@ def _prepare_batch(
         "kind": np.array(kind, dtype=object),
         "msg": np.array(msg, dtype=object),
         "thumb": np.array([t if t else b"" for t in thumb], dtype=object),
+        "meta": np.array(meta, dtype=object),
         "ok": ok,
         "pixels": pixels,
     }
@@ -521,20 +532,24 @@ class RayEngine:
             if any(e is not self for e in list(_ENGINES)):
                 self.stop_actors()
 
-    def prepared_batches(
+    def embed_files(
         self,
-        items: Sequence[tuple[Any, str]],
+        items: Sequence[tuple[FileEntry, str]],
         prev: dict[str, str | None],
-        lenders: dict[str, str],
+        lend: Lenders,
+        *,
         thumbs: bool,
+        metadata: bool,
         max_bytes: int,
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Yield lists of results, one list per model batch, each result a dict with
-        ``key, id, content, reuse, fail, thumb, vector``. Stops the cluster work
-        when the caller closes the generator (cancel, error)."""
+    ) -> Iterator[list[Prepared]]:
+        """The :class:`~._engine.Engine` step on the cluster: one list per model
+        batch. The tasks borrow from ``lend.moved`` only (they cannot ask the
+        catalog). Stops the cluster work when the caller closes the generator
+        (cancel, error)."""
         ray = ensure_ray(self.address, self.num_cpus)
         if not items:
             return
+        entries = {e.key: e for e, _ in items}
         with self._in_sync():
             self._probe(ray, items[0][0].path)
             pool = self._actors(ray)
@@ -549,9 +564,10 @@ class RayEngine:
                 fn_kwargs={
                     "spec": self.spec,
                     "params": pool.params,
-                    "lenders": lenders,
+                    "lenders": lend.moved,
                     "thumbs": thumbs,
                     "max_bytes": max_bytes,
+                    "metadata": metadata,
                 },
                 # Decoding is partly I/O: two tasks per core.
                 num_cpus=0.5,
@@ -581,7 +597,7 @@ class RayEngine:
                         continue
                     done, _ = ray.wait(list(running), num_returns=1)
                     free.append(running.pop(done[0]))
-                    got = _results(ray.get(done[0]))
+                    got = _results(ray.get(done[0]), entries)
                     for i in range(0, len(got), self.batch_size):  # the driver's commit size
                         yield got[i : i + self.batch_size]
             finally:
@@ -609,19 +625,21 @@ class _Pool:
         self.threads = threads
 
 
-def _results(b: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+def _results(b: dict[str, np.ndarray], entries: dict[str, FileEntry]) -> list[Prepared]:
+    import json
+
     out = []
     for i in range(len(b["id"])):
         kind = str(b["kind"][i])
-        out.append(
-            {
-                "key": str(b["key"][i]),
-                "id": str(b["id"][i]),
-                "content": str(b["content"][i]) or None,
-                "reuse": str(b["reuse"][i]) or None,
-                "fail": (kind, str(b["msg"][i])) if kind else None,
-                "thumb": bytes(b["thumb"][i]) or None,
-                "vector": b["vector"][i] if b["ok"][i] else None,
-            }
+        p = Prepared(
+            entries[str(b["key"][i])],
+            str(b["id"][i]),
+            str(b["content"][i]) or None,
+            reuse=str(b["reuse"][i]) or None,
         )
+        p.fail = (kind, str(b["msg"][i])) if kind else None
+        p.thumb = bytes(b["thumb"][i]) or None
+        p.meta = json.loads(str(b["meta"][i])) if str(b["meta"][i]) else None
+        p.vector = b["vector"][i] if b["ok"][i] else None
+        out.append(p)
     return out

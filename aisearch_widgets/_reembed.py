@@ -26,11 +26,12 @@ from typing import Any
 
 import numpy as np
 
+from ._prepare import prepare_file, prepare_frame
 from .catalog import Catalog
 from .embedder import Embedder, bad_rows
-from .images import DecodeFailure, content_hash, decode, read_bytes
+from .images import DecodeFailure
 from .store import VectorStore
-from .video import VideoFrames, pixel_hash
+from .video import VideoFrames
 
 
 @dataclass
@@ -161,14 +162,17 @@ def _images(
     rows: list[tuple], embedder: Embedder, max_file_bytes: int, out: ReembedSummary
 ) -> Iterator[_Item | int]:
     for pid, path in rows:
-        try:
-            data = read_bytes(path, max_file_bytes)
-            img = decode(data, path, embedder.image_size)
-        except DecodeFailure:
+        prep = prepare_file(
+            path,
+            min_side=embedder.image_size,
+            preprocess=embedder.preprocess,
+            max_bytes=max_file_bytes,
+        )
+        if prep.fail is not None:
             out.failed += 1
             yield 1
             continue
-        yield pid, content_hash(data), embedder.preprocess(img)
+        yield pid, prep.content, prep.pixels  # type: ignore[misc]
 
 
 def _frames(
@@ -211,7 +215,8 @@ def _frames(
             if pid is None:
                 continue
             left -= 1
-            yield pid, pixel_hash(fr.image), embedder.preprocess(fr.image)
+            prep = prepare_frame(fr.image, preprocess=embedder.preprocess)
+            yield pid, prep.content, prep.pixels  # type: ignore[misc]
     except DecodeFailure:
         out.failed += 1
     yield left

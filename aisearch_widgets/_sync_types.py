@@ -52,7 +52,9 @@ class Prepared:
     fail: tuple[str, str] | None = None
     had_vector: bool = False  # an earlier version of the file is in the store
     t_ms: int | None = None  # a video frame: its time (``entry`` is the video)
-    vector: Any = None  # embedded elsewhere (engine="ray"): written as it is
+    vector: Any = None  # embedded by the engine: written as it is
+    thumb: bytes | None = None  # its thumbnail, written with its vector
+    meta: dict[str, Any] | None = None  # its metadata row (see catalog.METADATA_COLUMNS)
 
 
 @dataclass

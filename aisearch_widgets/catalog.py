@@ -17,7 +17,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, NamedTuple
 
-from ._catalog_tables import IN_CHUNK, CurationTables, TrashEntry  # noqa: F401  (TrashEntry: public here)
+from ._catalog_tables import (  # noqa: F401  (TrashEntry, METADATA_COLUMNS: public here)
+    IN_CHUNK,
+    METADATA_COLUMNS,
+    METADATA_TABLE,
+    CurationTables,
+    MetadataTable,
+    TrashEntry,
+    metadata_row,
+)
 from ._errors import ProjectCorrupt, check_not_newer, repair_hint
 from ._labels import LABELS_TABLE, LabelTables
 from .sources import FileEntry, Known
@@ -33,6 +41,9 @@ from .video import is_video
 # 3: the trash. A ``trash`` row per deleted file keeps what restoring it needs (its
 #    inventory rows, tags and vectors); the file journal also records moves into and
 #    out of the trash and its emptying (ops 'trash', 'restore', 'purge').
+# 4: metadata. A ``metadata`` row per embedded image or frame (size, format, EXIF,
+#    quality signals); a migrated catalog has none, and the next sync fills them
+#    without embedding again.
 # 5: labels. A ``labels`` row per classification label or object box of an image, in
 #    named sets (see _labels); a trashed file keeps its labels in its record.
 SCHEMA_VERSION = 5
@@ -138,6 +149,7 @@ CREATE TABLE IF NOT EXISTS collection_items(
 """
     + _JOURNAL_TABLE.format(name="file_journal")
     + _TRASH_TABLE
+    + METADATA_TABLE
     + LABELS_TABLE
 )
 
@@ -167,7 +179,7 @@ def _record(pid: str, key: str, path: str, source: str, status: str, vkey: Any, 
     return FileRecord(pid, key, path, source, status, "frame", t_ms / 1000)
 
 
-class Catalog(CurationTables, LabelTables):
+class Catalog(CurationTables, MetadataTable, LabelTables):
     """SQLite-backed record of one project. Thread-safe (one connection, one lock).
 
     A catalog written by a newer version of the package (a higher ``PRAGMA
@@ -218,6 +230,8 @@ class Catalog(CurationTables, LabelTables):
             self._step(2, self._to_v2)
         if version < 3:
             self._step(3, self._to_v3)
+        if version < 4:
+            self._step(4, self._to_v4)
         if version < 5:
             self._step(5, self._to_v5)
 
@@ -266,6 +280,9 @@ class Catalog(CurationTables, LabelTables):
             self._db.execute("DROP TABLE file_journal")
             self._db.execute("ALTER TABLE file_journal_v3 RENAME TO file_journal")
         self._db.execute(_TRASH_TABLE)
+
+    def _to_v4(self) -> None:
+        self._db.execute(METADATA_TABLE)
 
     def _to_v5(self) -> None:
         for stmt in filter(str.strip, LABELS_TABLE.split(";")):
@@ -362,10 +379,14 @@ class Catalog(CurationTables, LabelTables):
         embedded: Sequence[tuple[str, str, str]],
         failed: Sequence[tuple[str, str, str]],
         frames: Sequence[tuple[str, str, str, str, str, int, str, str]] = (),
+        metadata: Sequence[tuple] = (),
+        lent: Sequence[tuple[str, str]] = (),
     ) -> None:
         """``embedded``: (key, content, model); ``failed``: (key, kind, message);
         ``frames``: video frames whose vectors were just written, (key, id, path,
-        source, video key, t_ms, pixel hash, model): rows added or updated."""
+        source, video key, t_ms, pixel hash, model): rows added or updated;
+        ``metadata``: their metadata rows, ``lent``: (id, lender id) of those whose
+        metadata is their lender's (see :class:`MetadataTable`)."""
         now = time.time()
         with self.transaction() as db:
             db.executemany(
@@ -390,6 +411,7 @@ class Catalog(CurationTables, LabelTables):
                        updated_at = ? WHERE key = ?""",
                 [(kind, msg, now, k) for k, kind, msg in failed],
             )
+            self.write_metadata(db, metadata, lent)
 
     def mark_missing(self, keys: Sequence[str]) -> None:
         """Files whose folder vanished or emptied: kept (vector, tags, collections)

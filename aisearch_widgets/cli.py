@@ -107,7 +107,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.csv and (why := _csv_problem(args.csv)):
         return csv_error(why)
     with Project.open(args.project, home=args.home) as proj:
-        res = proj.search(args.prompt, limit=args.limit, tags=args.tag or None)
+        within = args.within or None  # several --within: their union
+        kw = {"tags": args.tag or None, "within": within, "where": args.where}
+        res = proj.search(args.prompt, limit=args.limit, **kw)
         df = res.df[["rank", "score", "path", "tags"]]
         if args.csv:
             from .collection import write_csv
@@ -196,6 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
     pq.add_argument("prompt")
     pq.add_argument("--limit", type=int, default=20)
     pq.add_argument("--tag", action="append", help="only images with this tag (repeatable)")
+    pq.add_argument(
+        "--within",
+        action="append",
+        help="only images of this saved collection, folder, file or id (repeatable: union)",
+    )
+    pq.add_argument(
+        "--where",
+        help="only images whose metadata pass this filter, e.g. \"ext == '.png' and "
+        "'defect' in tags\"",
+    )
     pq.add_argument("--csv", help="write the results as CSV to this file ('-' for stdout)")
     pq.add_argument("--save", help="save the results as a collection of this name")
     pq.set_defaults(func=cmd_search)

@@ -31,6 +31,7 @@ from ._errors import AISearchError, InvalidArgument, check_real
 from ._export_labels import csv_safe, write_csv  # noqa: F401  (public here since 0.1)
 from ._fileops import safe_target  # noqa: F401  (public here since 0.1)
 from ._labels import df_label_columns
+from ._scope import catalog_state, collection_name
 
 if TYPE_CHECKING:
     from ._inventory import Inventory
@@ -52,12 +53,9 @@ class Host(Protocol):
         self, ids: Sequence[str], on_error: Callable[[str, Exception], None] | None = None
     ) -> list[bytes | None]: ...
 
+    def search(self, prompt: Any, *args: Any, **kwargs: Any) -> Collection: ...
 
-def catalog_state(catalog: Catalog) -> tuple[int, int]:
-    """A value that changes whenever the catalog does: rows changed through this
-    connection (``total_changes()``) and commits by other ones (``data_version``)."""
-    row = catalog.query("SELECT total_changes(), (SELECT data_version FROM pragma_data_version)")
-    return int(row[0][0]), int(row[0][1])
+    def similar(self, images: Any = None, *args: Any, **kwargs: Any) -> Collection: ...
 
 
 @dataclass(frozen=True)
@@ -68,19 +66,6 @@ class Item:
     path: str
     score: float
     rank: int
-
-
-def collection_name(name: object) -> str:
-    """The one normal form of a collection name, used by every save and lookup:
-    surrounding whitespace stripped, Unicode NFC. Raises AISearchError if invalid."""
-    if not isinstance(name, str) or not name.strip():
-        raise AISearchError(f"A collection name must be a non-empty string, not {name!r}.")
-    clean = unicodedata.normalize("NFC", name.strip())
-    if len(clean) > 200 or any(unicodedata.category(c) == "Cc" for c in clean):
-        raise AISearchError(
-            f"Invalid collection name {name!r}: at most 200 characters, no control characters."
-        )
-    return clean
 
 
 def _check_tag(tag: str) -> str:
@@ -195,6 +180,12 @@ class Collection:
         if self._df_cache is None or self._df_cache[0] != state:
             self._df_cache = (state, self._build_df())
         return self._df_cache[1].copy()
+
+    def df_with(self, *columns: str) -> pd.DataFrame:
+        """:attr:`df` joined by id with these columns of ``proj.metadata`` (``"blur"``…)."""
+        df = self.df
+        meta = self._project.catalog.metadata_frame(columns)
+        return df.join(meta.drop(columns=[c for c in meta.columns if c in df.columns]), on="id")
 
     def _build_df(self) -> pd.DataFrame:
         items = self._items
@@ -369,6 +360,24 @@ class Collection:
 
     def head(self, n: int) -> Collection:
         return self._derive(self._items.head(n))
+
+    def search(self, prompt: str | list[str], *args: Any, **kwargs: Any) -> Collection:
+        """The best matches of ``prompt`` among these images: ``proj.search(prompt,
+        ..., within=self)``, with every other option of :meth:`Project.search`."""
+        return self._project.search(prompt, *args, within=self._within(kwargs), **kwargs)
+
+    def similar(self, images: Any = None, *args: Any, **kwargs: Any) -> Collection:
+        """The images of this collection most similar to the references:
+        ``proj.similar(images, ..., within=self)``."""
+        return self._project.similar(images, *args, within=self._within(kwargs), **kwargs)
+
+    def _within(self, kwargs: dict[str, Any]) -> Collection:
+        if "within" in kwargs:
+            raise InvalidArgument(
+                "A collection's search is within the collection: narrow it with where=, or "
+                "call proj.search(..., within=[...]) for another scope."
+            )
+        return self
 
     def select(self, ids: Sequence[str]) -> Collection:
         """The images of this collection whose ids are given."""

@@ -48,10 +48,10 @@ def load_vectors(
     sample = check_int("sample", sample, 1, " (the most images clustered)")
     excl = set(exclude or ())
     if only is not None:
-        wanted = [i for i in only if i not in excl]
+        wanted = sorted(i for i in only if i not in excl)  # not set order: a fixed draw
         population = len(wanted)
         if len(wanted) > sample:
-            wanted = sorted(wanted)[:sample]  # ids are hashes: a uniform subset
+            wanted = wanted[:sample]  # ids are hashes: a uniform subset
         got = store.retrieve(wanted)
         ids = [i for i in wanted if i in got]
         vecs = np.stack([got[i] for i in ids]) if ids else np.zeros((0, store.dim), np.float32)

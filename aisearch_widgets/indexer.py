@@ -43,6 +43,8 @@ from typing import Any
 import numpy as np
 
 from ._config import ProjectConfig
+from ._engine import Engine, Lenders, LocalEngine
+from ._prepare import prepare_file, prepare_frame
 from ._sync_types import (
     END,
     DiskFull,
@@ -55,19 +57,12 @@ from ._sync_types import (
 )
 from ._thumbs import ThumbnailCache
 from ._vectors import Vectors
-from .catalog import Catalog
+from .catalog import Catalog, metadata_row
 from .embedder import bad_rows
-from .images import (
-    MAX_FILE_BYTES,
-    DecodeFailure,
-    content_hash,
-    decode,
-    read_bytes,
-    thumbnail_jpeg,
-)
-from .sources import FileEntry, iter_batches, plan_sync, point_id, scan
+from .images import MAX_FILE_BYTES, DecodeFailure
+from .sources import FileEntry, plan_sync, point_id, scan
 from .store import VectorStore
-from .video import DEFAULT_FPS, VideoFrames, frame_key, is_video, pixel_hash
+from .video import DEFAULT_FPS, VideoFrames, frame_key, is_video
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +100,8 @@ class Indexer:
         home: str | None = None,
         min_free_mb: int = MIN_FREE_MB,
         max_file_bytes: int = MAX_FILE_BYTES,
-        engine: Any = None,
+        engine: Engine | None = None,
+        metadata: bool = True,
     ) -> None:
         self.project = project
         self.catalog = catalog
@@ -119,9 +115,13 @@ class Indexer:
         self.home = home or os.path.dirname(os.path.abspath(catalog.path))
         self.min_free_mb = min_free_mb
         self.max_file_bytes = max_file_bytes
-        # None: decode in threads, embed in this process. Otherwise an object with
-        # ``prepared_batches`` (see _embed_remote), e.g. _ray.RayEngine.
-        self.engine = engine
+        # Each embedded file's metadata and quality signals, from the decode that
+        # embeds it (off: only to measure what they cost).
+        self.metadata = metadata
+        # Embeds video frames, and files whose lender's vector vanished at commit.
+        self.local = LocalEngine(vectors.embedder, self.workers, batch_size)
+        # Embeds the image files: this process (default) or e.g. _ray.RayEngine.
+        self.engine: Engine = engine if engine is not None else self.local
         self.progress = Progress()
         # video key -> {t_ms: message} of the frames whose vectors were refused in
         # this sync; read when the video is finished.
@@ -145,38 +145,38 @@ class Indexer:
         if free < need:
             raise self._disk_full(free, need)
 
-    # -- one file (runs in worker threads) --------------------------------------------
-    def _prepare(
-        self, entry: FileEntry, pid: str, model: str, allow_reuse: bool, prev: str | None = None
-    ) -> Prepared:
-        """``prev``: the content hash this key had when ``model`` last embedded it."""
+    # -- one file -------------------------------------------------------------------
+    def _prepare_again(self, entry: FileEntry, pid: str) -> Prepared:
+        """A file whose borrowed vector vanished: prepared to be embedded here."""
         emb = self.vectors.embedder()
-        try:
-            data = read_bytes(entry.path, self.max_file_bytes)
-            content = content_hash(data)
-            if allow_reuse:
-                # Touched but identical: keep its own vector. Otherwise a file with the
-                # same bytes elsewhere (a move, a rename, a copy) lends its vector.
-                src = pid if prev == content else self.catalog.find_by_content(content, model)
-                if src is not None:
-                    return Prepared(entry, pid, content, reuse=src)
-            img = decode(data, entry.path, emb.image_size)
-            pixels = emb.preprocess(img)
-            if self.thumbs is not None:
-                self.thumbs.put(pid, thumbnail_jpeg(img))
-            return Prepared(entry, pid, content, pixels=pixels)
-        except DecodeFailure as f:
-            return Prepared(entry, pid, fail=(f.kind, f.message))
-        except OSError as exc:
-            if exc.errno in _FULL_ERRNOS:  # the disk's fault, not the file's: stop
-                raise self._disk_full(_free_bytes(self.home), self.min_free_mb * 2**20) from exc
-            log.exception("unexpected error preparing %s", entry.path)
-            return Prepared(entry, pid, fail=("error", f"{entry.path}: {exc}"))
-        except Exception as exc:  # a bug or an exotic file must not stop the run
-            log.exception("unexpected error preparing %s", entry.path)
-            return Prepared(
-                entry, pid, fail=("error", f"{entry.path}: {type(exc).__name__}: {exc}")
-            )
+        prep = prepare_file(
+            entry.path,
+            min_side=emb.image_size,
+            preprocess=emb.preprocess,
+            max_bytes=self.max_file_bytes,
+            thumbs=self.thumbs is not None,
+            metadata=self.metadata,
+        )
+        p = Prepared(entry, pid, prep.content, pixels=prep.pixels)
+        p.fail, p.thumb, p.meta = prep.fail, prep.thumb, prep.meta
+        self._put_thumbs([p])
+        return p
+
+    def _put_thumbs(self, prepared: Sequence[Prepared]) -> None:
+        """Write the thumbnails of newly embedded files (the disk's fault stops the
+        sync; another write error fails the file)."""
+        if self.thumbs is None:
+            return
+        for p in prepared:
+            if p.thumb and p.fail is None and not p.reuse:
+                try:
+                    self.thumbs.put(p.id, p.thumb)
+                except OSError as exc:
+                    if exc.errno in _FULL_ERRNOS:  # the disk's fault, not the file's: stop
+                        free = _free_bytes(self.home)
+                        raise self._disk_full(free, self.min_free_mb * 2**20) from exc
+                    log.exception("unexpected error writing the thumbnail of %s", p.entry.path)
+                    p.fail, p.vector, p.pixels = ("error", f"{p.entry.path}: {exc}"), None, None
 
     # -- one sync ---------------------------------------------------------------------
     def sync(
@@ -261,6 +261,8 @@ class Indexer:
             prog.phase = "deleting"
             self._check_space(0, dim)
             self.vectors.forget(self.catalog.ids_of_keys(plan.delete).values(), keys=plan.delete)
+        if self.metadata:
+            self._fill_metadata(cancel)
         if store is not None:
             store.flush()
         s.seconds = time.perf_counter() - t0
@@ -280,6 +282,35 @@ class Indexer:
                 store.maybe_optimize()
         prog.phase = "idle"
         return s
+
+    def _fill_metadata(self, cancel: threading.Event) -> None:
+        """Metadata for embedded files that have none (a project of an older schema):
+        read and decode them again, without the model; vectors stay as they are."""
+        missing = self.catalog.without_metadata()
+        if not missing:
+            return
+        self.progress.phase = "embedding"
+        images = [(pid, path) for pid, path, vkey, _ in missing if vkey is None]
+        videos: dict[str, dict[int, str]] = {}
+        for pid, _, vkey, t_ms in missing:
+            if vkey is not None:
+                videos.setdefault(vkey, {})[t_ms] = pid
+        rows = []
+        for pid, meta in self.local.describe_files(images, self.max_file_bytes):
+            if cancel.is_set():
+                raise SyncCancelled("sync cancelled")
+            rows.append(metadata_row(pid, meta))
+            if len(rows) >= 256:
+                self.catalog.put_metadata(rows)
+                rows = []
+        for vkey, want in videos.items():
+            got = self.catalog.query("SELECT path, fps FROM videos WHERE key = ?", (vkey,))
+            if got and got[0][1]:
+                for pid, meta in self.local.describe_frames(got[0][0], got[0][1], want):
+                    if cancel.is_set():
+                        raise SyncCancelled("sync cancelled")
+                    rows.append(metadata_row(pid, meta))
+        self.catalog.put_metadata(rows)
 
     def _ids_for(self, todo: Sequence[FileEntry]) -> list[str]:
         """One id per file: the catalog's id for keys it knows (a file moved by a file
@@ -308,71 +339,89 @@ class Indexer:
         dim: int,
         fps: float = DEFAULT_FPS,
     ) -> None:
-        if self.engine is not None:
-            # The engine embeds images; a video is many items from one file, decoded
-            # and embedded here by the in-process path below (same pending marks,
-            # same _finish_video), after the images.
-            videos = [(e, pid) for e, pid in items if is_video(e.path)]
-            self._embed_remote(
-                [(e, pid) for e, pid in items if not is_video(e.path)],
-                model,
-                store,
-                cancel,
-                s,
-                prev,
-                dim,
-            )
-            if not videos:
-                return
-            items = videos
-        emb = self.vectors.embedder()
+        """The images through the engine, then the videos: a video is many items from
+        one file, decoded and embedded in this process (same pending marks, same
+        :meth:`_finish_video`) whatever the engine."""
+        images = [(e, pid) for e, pid in items if not is_video(e.path)]
+        videos = [(e, pid) for e, pid in items if is_video(e.path)]
+        self._embed_images(images, model, store, cancel, s, prev, dim)
+        if videos:
+            self._embed_videos(videos, model, store, cancel, s, prev, dim, fps)
+
+    def _embed_images(
+        self,
+        items: list[tuple[FileEntry, str]],
+        model: str,
+        store: VectorStore,
+        cancel: threading.Event,
+        s: SyncSummary,
+        prev: dict[str, str | None],
+        dim: int,
+    ) -> None:
+        """``self.engine`` turns image files into vectors (or reuse marks, or
+        failures); this process writes store and catalog batch by batch."""
+        if not items:
+            return
         prog = self.progress
-        # Units of work in plan order: runs of images (a batch each) and single videos.
-        units: list[Any] = []
-        run: list[tuple[FileEntry, str]] = []
-        for e, pid in items:
-            if is_video(e.path):
-                if run:
-                    units += list(iter_batches(run, self.batch_size))
-                    run = []
-                units.append((e, pid))
-            else:
-                run.append((e, pid))
-        units += list(iter_batches(run, self.batch_size))
+        lend = Lenders(self._lenders(model), lambda c: self.catalog.find_by_content(c, model))
+        stream = self.engine.embed_files(
+            items,
+            prev,
+            lend,
+            thumbs=self.thumbs is not None,
+            metadata=self.metadata,
+            max_bytes=self.max_file_bytes,
+        )
+        last_flush = time.monotonic()
+        try:
+            for prepared in stream:
+                if cancel.is_set():
+                    raise SyncCancelled("sync cancelled")
+                for p in prepared:
+                    p.had_vector = prev.get(p.entry.key) is not None
+                self._check_space(len(prepared), dim)  # before this batch's writes
+                self._put_thumbs(prepared)
+                self._commit(prepared, model, store, s)
+                prog.done += len(prepared)
+                prog.failed = s.failed
+                if time.monotonic() - last_flush > 10:
+                    store.flush()  # bounds WAL replay time after a crash
+                    last_flush = time.monotonic()
+        finally:
+            stream.close()
+
+    def _embed_videos(
+        self,
+        videos: list[tuple[FileEntry, str]],
+        model: str,
+        store: VectorStore,
+        cancel: threading.Event,
+        s: SyncSummary,
+        prev: dict[str, str | None],
+        dim: int,
+        fps: float,
+    ) -> None:
+        prog = self.progress
         last_flush = time.monotonic()
         stop = threading.Event()
         with ThreadPoolExecutor(self.workers, thread_name_prefix="aisearch-decode") as pool:
-            inflight: deque[Any] = deque()
+            inflight: deque[queue.Queue[Any]] = deque()
             nxt = 0
 
             def top_up() -> None:
                 nonlocal nxt
-                # Two units decoded ahead keep the model busy without holding thousands
-                # of decoded tensors in memory (a video's queue is bounded too).
-                while nxt < len(units) and len(inflight) < 3:
-                    unit = units[nxt]
-                    if isinstance(unit, tuple):
-                        q: queue.Queue[Any] = queue.Queue(maxsize=2 * self.batch_size)
-                        pool.submit(self._decode_video, unit[0], model, fps, q, stop)
-                        inflight.append(q)
-                    else:
-                        inflight.append(
-                            [
-                                pool.submit(self._prepare, e, pid, model, True, prev.get(e.key))
-                                for e, pid in unit
-                            ]
-                        )
+                # A few videos decoded ahead, each through a bounded queue.
+                while nxt < len(videos) and len(inflight) < 3:
+                    q: queue.Queue[Any] = queue.Queue(maxsize=2 * self.batch_size)
+                    pool.submit(self._decode_video, videos[nxt][0], model, fps, q, stop)
+                    inflight.append(q)
                     nxt += 1
 
             def stream() -> Iterator[Prepared | VideoDone]:
                 while inflight:
                     head = inflight[0]
-                    if isinstance(head, list):
-                        for f in head:
-                            yield f.result()
-                    else:
-                        while (got := head.get()) is not END:
-                            yield got
+                    while (got := head.get()) is not END:
+                        yield got
                     inflight.popleft()
                     top_up()
 
@@ -385,7 +434,7 @@ class Indexer:
                 for p in batch:
                     p.had_vector = prev.get(p.entry.key) is not None
                 self._check_space(len(batch), dim)  # before this batch's writes
-                self._commit(batch, model, emb, store, s)
+                self._commit(batch, model, store, s)
                 prog.done += len(batch)
                 prog.failed = s.failed
                 batch.clear()
@@ -408,10 +457,6 @@ class Indexer:
                     commit()
             except BaseException:
                 stop.set()
-                for head in inflight:
-                    if isinstance(head, list):
-                        for f in head:
-                            f.cancel()
                 raise
 
     # -- one video (runs in a worker thread) ------------------------------------------
@@ -447,19 +492,22 @@ class Indexer:
                     counted = True
                 if stop.is_set():
                     return
-                content = pixel_hash(fr.image)
                 had = known.get(fr.t_ms)
                 pid = had[0] if had else self._frame_id(entry.key, fr.t_ms)
-                reuse = None
-                if had and had[1] == content and had[2] == model:
-                    reuse = pid  # unchanged pixels: its own vector
-                else:
-                    reuse = self.catalog.find_by_content(content, model)
+                prep = prepare_frame(
+                    fr.image,
+                    preprocess=emb.preprocess,
+                    pid=pid,
+                    prev=had[1] if had and had[2] == model else None,
+                    lend=lambda c: self.catalog.find_by_content(c, model),
+                    thumbs=self.thumbs is not None,
+                    metadata=self.metadata,
+                )
                 # Pixels even when reusing: the lender's vector may be gone at commit.
-                p = Prepared(entry, pid, content, pixels=emb.preprocess(fr.image))
-                p.reuse, p.t_ms = reuse, fr.t_ms
-                if self.thumbs is not None and reuse != pid:
-                    self.thumbs.put(pid, thumbnail_jpeg(fr.image))
+                p = Prepared(entry, pid, prep.content, pixels=prep.pixels, reuse=prep.reuse)
+                p.t_ms, p.meta = fr.t_ms, prep.meta
+                if self.thumbs is not None and prep.thumb:
+                    self.thumbs.put(pid, prep.thumb)
                 done.seen.add(fr.t_ms)
                 if not put(p):
                     return
@@ -529,55 +577,6 @@ class Indexer:
             log.warning("%s", error[1])
         self.catalog.finish_video(key, "embedded", model, fps, len(d.seen), error)
 
-    # -- the embedding step on another engine (engine="ray") ---------------------------
-    def _embed_remote(
-        self,
-        items: list[tuple[FileEntry, str]],
-        model: str,
-        store: VectorStore,
-        cancel: threading.Event,
-        s: SyncSummary,
-        prev: dict[str, str | None],
-        dim: int,
-    ) -> None:
-        """``self.engine`` turns image files into vectors (or reuse marks, or failures);
-        this process writes store and catalog batch by batch exactly as in process."""
-        if not items:
-            return
-        prog = self.progress
-        entries = {e.key: e for e, _ in items}
-        stream = self.engine.prepared_batches(
-            items,
-            prev,
-            self._lenders(model),
-            thumbs=self.thumbs is not None,
-            max_bytes=self.max_file_bytes,
-        )
-        last_flush = time.monotonic()
-        try:
-            for batch in stream:
-                if cancel.is_set():
-                    raise SyncCancelled("sync cancelled")
-                prepared = []
-                for r in batch:
-                    p = Prepared(entries[r["key"]], r["id"], r["content"], reuse=r["reuse"])
-                    p.fail, p.vector = r["fail"], r["vector"]
-                    p.had_vector = prev.get(p.entry.key) is not None
-                    prepared.append(p)
-                self._check_space(len(prepared), dim)
-                if self.thumbs is not None:
-                    for r in batch:
-                        if r["thumb"] and r["vector"] is not None:
-                            self.thumbs.put(r["id"], r["thumb"])
-                self._commit(prepared, model, None, store, s)
-                prog.done += len(prepared)
-                prog.failed = s.failed
-                if time.monotonic() - last_flush > 10:
-                    store.flush()
-                    last_flush = time.monotonic()
-        finally:
-            stream.close()
-
     def _lenders(self, model: str) -> dict[str, str]:
         """content hash -> id of the embedded files this sync deletes: a moved or
         renamed file borrows its old vector."""
@@ -598,7 +597,6 @@ class Indexer:
         self,
         prepared: list[Prepared],
         model: str,
-        emb: Any,
         store: VectorStore,
         s: SyncSummary,
     ) -> None:
@@ -613,17 +611,14 @@ class Indexer:
                     if p.t_ms is not None:
                         p.reuse = None  # a frame keeps its pixels for this
                         continue
-                    q = self._prepare(p.entry, p.id, model, allow_reuse=False)
-                    p.reuse, p.pixels, p.fail = None, q.pixels, q.fail
+                    q = self._prepare_again(p.entry, p.id)
+                    p.reuse, p.pixels, p.fail, p.meta = None, q.pixels, q.fail, q.meta
         ok = [p for p in prepared if p.pixels is not None and not p.reuse]
         who: list[Prepared] = []
         vecs: list[np.ndarray] = []
         if ok:
             # Only rows that decoded are stacked, so ids and vectors stay aligned.
-            import torch
-
-            emb = emb or self.vectors.embedder()
-            vecs.append(emb.encode_batch(torch.stack([p.pixels for p in ok])))
+            vecs.append(self.local.embed([p.pixels for p in ok]))
             who += ok
         done_elsewhere = [p for p in prepared if p.vector is not None]
         if done_elsewhere:
@@ -692,4 +687,11 @@ class Indexer:
             for p in prepared
             if p.t_ms is not None and p.fail is None
         ]
-        self.catalog.commit_batch(done, failed, frames)  # type: ignore[arg-type]
+        ok_now = [p for p in prepared if p.fail is None]
+        self.catalog.commit_batch(
+            done,
+            failed,
+            frames,  # type: ignore[arg-type]
+            metadata=[metadata_row(p.id, p.meta) for p in ok_now if p.meta],
+            lent=[(p.id, p.reuse) for p in ok_now if p.reuse and not p.meta],
+        )

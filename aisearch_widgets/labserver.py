@@ -1,7 +1,8 @@
 """Jupyter Server extension behind the JupyterLab plugin.
 
 ``GET  /aisearch-widgets/status``   every project in the home: name, the folder it
-    indexes relative to the server root (or null), state, counts, times. Read without
+    indexes relative to the server root (or null), state, counts, times, and while
+    it syncs ``eta``/``eta_text``: the time left as the panel says it. Read without
     taking any project's lock (as ``aisearch status`` does), in a thread pool with a
     time budget and a short cache (:class:`StatusReader`): never on the event loop.
     A broken project is one ``"broken"`` row. Status only: no file contents, no paths
@@ -39,6 +40,7 @@ from jupyter_server.utils import url_path_join
 
 from ._errors import AISearchError, InvalidArgument
 from ._home import (
+    CATALOG_NAME,
     CONFIG_NAME,
     check_name,
     holder_alive,
@@ -74,6 +76,7 @@ def project_row(home: Path, root: str, name: str) -> dict[str, Any]:
     """The status row of one project. Whatever is wrong with it (a damaged or hostile
     project.json, an unreadable catalog) makes it a ``"broken"`` row naming the kind of
     error, never an error of the whole answer."""
+    from ._estimate import left_text, time_left
     from .status import read_status
 
     row: dict[str, Any] = {"name": name, "folder": None}
@@ -85,9 +88,15 @@ def project_row(home: Path, root: str, name: str) -> dict[str, Any]:
     except Exception as exc:  # one broken project is one broken row
         row.update(folder=None, state="broken", error=type(exc).__name__)
         return row
+    # The time left as the panel says it (one computation, from the catalog).
+    eta = -1.0
+    if st.state == "indexing":
+        eta = time_left(home / name / CATALOG_NAME, st.done + st.failed, st.total)
     row.update(
         state=st.state,
         enabled=st.enabled,
+        eta=eta,
+        eta_text=left_text(eta),
         done=st.done,
         total=st.total,
         failed=st.failed,

@@ -298,6 +298,12 @@ class Project(ExploreViews, LearningViews):
         rows = self.catalog.failures()
         return pd.DataFrame(rows, columns=["path", "kind", "message", "id"])
 
+    @property
+    def metadata(self) -> pd.DataFrame:
+        """Size, dates, EXIF and quality signals of every embedded image and frame, by
+        id (columns: ``aisearch_widgets.catalog.METADATA_COLUMNS``)."""
+        return self.catalog.metadata_frame()
+
     # -- lifecycle --------------------------------------------------------------------
     def enable(self, schedule: str | float | None = "10m") -> Project:
         """Turn AI search on: embed every image in the background (returns at once) and
@@ -404,12 +410,21 @@ class Project(ExploreViews, LearningViews):
         negative_weight: float = 0.5,
         tags: str | list[str] | None = None,
         exclude: Any = None,
+        within: Any = None,
+        where: str | dict[str, Any] | None = None,
         allow_partial: bool = False,
     ) -> Collection:
         """Images that match a text prompt, best first.
 
         ``negative``: prompts and/or images to steer away from; ``tags``: only images
         with any of these tags; ``exclude``: ids, paths or a Collection to leave out.
+        ``within``: only these images (a Collection, a saved collection's name, ids,
+        paths, or a list of those: their union); ``where``: only images whose metadata
+        pass a filter (``"width >= 1024 and 'defect' in tags"`` or a dict; see
+        :mod:`aisearch_widgets._where`). The scope is searched, not the project then
+        filtered: the best ``limit`` images of the scope come back.
+
+        >>> proj.search("a scratch", within="line 3", where="'defect' in tags")  # doctest: +SKIP
         """
         from . import search as _s
 
@@ -417,6 +432,7 @@ class Project(ExploreViews, LearningViews):
         limit, weight = _s.check_limit(limit), _s.check_weight(negative, negative_weight)
         self._check_ready(allow_partial)
         kw = {"negative": negative, "negative_weight": weight, "tags": tags, "exclude": exclude}
+        kw |= {"within": within, "where": where, "project": self.name}
         return self._result(*_s.prompt_search(self._vectors, self.catalog, prompt, limit, **kw))
 
     def similar(
@@ -431,6 +447,8 @@ class Project(ExploreViews, LearningViews):
         tags: str | list[str] | None = None,
         exclude: Any = None,
         include_references: bool = False,
+        within: Any = None,
+        where: str | dict[str, Any] | None = None,
         allow_partial: bool = False,
     ) -> Collection:
         """Images similar to one or several reference images (paths, point ids, PIL
@@ -441,6 +459,7 @@ class Project(ExploreViews, LearningViews):
 
         ``ids=[...]`` names references by point id only: nothing given that way is
         ever read as a path (what the search panel uses for ids from the browser).
+        ``within`` and ``where`` limit the results to a scope, as in :meth:`search`.
         """
         from . import search as _s
 
@@ -450,6 +469,7 @@ class Project(ExploreViews, LearningViews):
         self._check_ready(allow_partial)
         kw = {"negative": negative, "negative_weight": weight, "tags": tags, "exclude": exclude}
         kw |= {"fusion": fusion, "include_references": include_references}
+        kw |= {"within": within, "where": where}
         found = _s.similar_search(self._vectors, self.catalog, self.name, images, ids, limit, **kw)
         return self._result(*found)
 

@@ -29,6 +29,7 @@ from ._errors import (
     check_real,
     show_value,
 )
+from ._scope import describe_scope, scope_ids
 from .embedder import bad_rows, describe_bad
 from .store import as_matrix
 
@@ -394,9 +395,10 @@ def nearest(
         q = check_query(q.mean(axis=0), "the mean of the references") if len(q) > 1 else q
         hits = store.query(q, limit, only=only, exclude=exclude)[0]
         _check_complete(store, len(hits), limit, only, exclude)
-        return pd.DataFrame(
+        df = pd.DataFrame(
             {"id": [h.id for h in hits], "score": np.array([h.score for h in hits], dtype=float)}
         )
+        return _best_first(df)
     if fusion == "max":
         # The fused top-k is contained in the union of each query's top-k.
         per = store.query(q, limit, only=only, exclude=exclude)
@@ -415,7 +417,14 @@ def nearest(
             for rank, h in enumerate(hits, start=1):
                 best[h.id] = best.get(h.id, 0.0) + 1.0 / (RRF_K + rank)
     df = pd.DataFrame({"id": list(best), "score": np.array(list(best.values()), dtype=float)})
-    return df.sort_values("score", ascending=False, kind="stable").head(limit)
+    return _best_first(df).head(limit)
+
+
+def _best_first(df: pd.DataFrame) -> pd.DataFrame:
+    """Best score first; equal scores (copies of one image) by id, so that the order
+    does not depend on how the store was asked (a scoped and an unscoped search list
+    the same images in the same order)."""
+    return df.sort_values(["score", "id"], ascending=[False, True], kind="stable")
 
 
 def _check_complete(
@@ -459,11 +468,21 @@ def check_tags(tags: Any, arg: str) -> list[str]:
     return list(items)
 
 
-def filters(catalog: Catalog, tags: Any, exclude: Any) -> tuple[set[str] | None, set[str]]:
-    """The ids a search may return (None: any) and the ids it leaves out."""
-    only = None
+def filters(
+    catalog: Catalog,
+    tags: Any,
+    exclude: Any,
+    within: Any = None,
+    where: Any = None,
+    project: str = "",
+) -> tuple[frozenset[str] | set[str] | None, set[str]]:
+    """The ids a query may return (None: any) and the ids it leaves out. ``tags``,
+    ``within`` and ``where`` each narrow the scope (:mod:`._scope`): the store then
+    searches inside it."""
+    only = scope_ids(catalog, within, where, project)
     if tags is not None and not (isinstance(tags, (list, tuple, set)) and not tags):
-        only = catalog.ids_with_tags(check_tags(tags, "tags"))
+        tagged = catalog.ids_with_tags(check_tags(tags, "tags"))
+        only = tagged if only is None else only & tagged
     ex: set[str] = set()
     if exclude is not None:
         if isinstance(exclude, pd.DataFrame):
@@ -509,15 +528,19 @@ def prompt_search(
     negative_weight: float,
     tags: Any,
     exclude: Any,
+    within: Any = None,
+    where: Any = None,
+    project: str = "",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The rows and the query of a prompt search (arguments checked by the caller)."""
-    only, ex = filters(catalog, tags, exclude)
+    only, ex = filters(catalog, tags, exclude, within, where, project)
     store = vectors.store()
     q = vectors.text.vector(prompt)
     q = apply_negative(q, negative_vector(negative, vectors.text, catalog, store), negative_weight)
     query = {"type": "prompt", "text": prompt, "negative": describe(negative), "limit": limit}
     if tags:
         query["tags"] = tags
+    query |= describe_scope(within, where)
     return nearest(store, q, limit, only=only, exclude=ex), query
 
 
@@ -535,9 +558,11 @@ def similar_search(
     tags: Any,
     exclude: Any,
     include_references: bool,
+    within: Any = None,
+    where: Any = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The rows and the query of a search by reference images (arguments checked)."""
-    only, ex = filters(catalog, tags, exclude)
+    only, ex = filters(catalog, tags, exclude, within, where, project)
     store = vectors.store()
     if ids is not None:
         ref_ids = check_ids(catalog, ids, project)
@@ -551,4 +576,5 @@ def similar_search(
     q = apply_negative(vecs, neg, negative_weight)
     refs = images.ids if hasattr(images, "ids") and hasattr(images, "df") else images
     query = {"type": "similar", "references": describe(refs), "fusion": fusion, "limit": limit}
+    query |= describe_scope(within, where)
     return nearest(store, q, limit, fusion=fusion, only=only, exclude=ex), query

@@ -279,3 +279,53 @@ def test_a_stored_nan_vector_is_never_lent_to_a_copy(project_factory, tmp_path) 
     vecs = proj.store.retrieve(sorted(proj.store.ids()))
     new = [v for i, v in vecs.items() if i != pid]
     assert len(new) == 1 and np.isfinite(new[0]).all()
+
+
+# -- the one prepare step -----------------------------------------------------------
+def test_the_local_engine_ray_tasks_and_reembedding_share_one_prepare_step(
+    project_factory, images, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decoding rule planted in the prepare step shows up in a local sync, in the
+    Ray decode tasks (run here, without Ray) and in re-embedding alike."""
+    import numpy as np
+
+    from aisearch_widgets import _prepare, _ray
+    from aisearch_widgets.images import DecodeFailure
+
+    proj = project_factory("p", images)
+    proj.update()
+    assert proj.status.done == 12
+    victim = sorted(images.iterdir())[0]
+    real = _prepare.decode
+
+    def planted(data, name="<bytes>", min_side=224):
+        if name == str(victim):
+            raise DecodeFailure("unsupported", f"{name}: planted rule")
+        return real(data, name, min_side)
+
+    monkeypatch.setattr(_prepare, "decode", planted)
+
+    # Re-embedding: the file fails like any undecodable one.
+    summary = proj.reembed("int8").result(timeout=300)
+    assert (summary.embedded, summary.failed) == (11, 1)
+
+    # The Ray decode task.
+    params = {"size": 32, "mean": [0.5] * 3, "std": [0.25] * 3}
+    batch = {
+        k: np.array(v, dtype=object)
+        for k, v in (
+            ("key", ["a", "b"]),
+            ("id", ["ia", "ib"]),
+            ("path", [str(victim), str(sorted(images.iterdir())[1])]),
+            ("prev", ["", ""]),
+        )
+    }
+    out = _ray._prepare_batch(batch, "demo", params, {}, False, 2**20)
+    assert list(out["ok"]) == [False, True]
+    assert (out["kind"][0], out["msg"][0]) == ("unsupported", f"{victim}: planted rule")
+
+    # A local sync: the changed file fails with the planted kind and message.
+    victim.write_bytes(victim.read_bytes() + b"\0")
+    proj.update()
+    got = set(zip(proj.failures.kind, proj.failures.message, strict=True))
+    assert got == {("unsupported", f"{victim}: planted rule")}

@@ -147,3 +147,31 @@ def test_labels_follow_moves_trash_and_restore(labelled: aw.Project, tmp_path: P
     assert (tree.x, tree.y, tree.w, tree.h, tree.author) == (2.5, 3.5, 40.0, 10.0, "me")
     proj.update()  # a sync keeps them
     assert len(proj.labels()) == 3
+
+
+def test_repairing_a_damaged_catalog_keeps_the_labels(
+    tiny_model: str, tmp_path: Path, home: Path
+) -> None:
+    root = tmp_path / "many"
+    for i in range(6):
+        draw(root / f"im_{i}.png", "red", size=(40 + i, 30), seed=i)
+    with aw.Project("p", sources=root, model=tiny_model, home=home) as p:
+        p.update()
+        df = pd.DataFrame({"path": [str(root / "im_2.png")], "label": ["cat"], "x": [1.5]})
+        df = df.assign(y=2.0, w=3.0, h=4.0, confidence=0.25)
+        p.import_labels(df, set="model-v3")
+        before = p.labels()
+    db = home / "p" / "catalog.sqlite"
+    with sqlite3.connect(db) as con:  # damage the files table only
+        page = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'files'").fetchone()[0]
+        size = con.execute("PRAGMA page_size").fetchone()[0]
+    with open(db, "r+b") as fh:
+        fh.seek((page - 1) * size)
+        fh.write(b"\xff" * size)
+    report = aw.Project.repair("p", home=home)
+    assert "catalog: salvaged 1 labels rows" in report
+    with aw.Project.open("p", home=home) as p:
+        p.update()  # the rescan gives the files their ids again: the labels are theirs
+        after = p.labels()
+        assert after.drop(columns=["time"]).equals(before.drop(columns=["time"]))
+        assert len(p.labelled("cat", set="model-v3")) == 1

@@ -881,6 +881,12 @@ def test_estimate_counts_the_folder_and_prices_the_disk(
     assert est["disk_bytes"] == 7 * per
     # No project here embedded with the demo model: no rate, no time.
     assert est["rate"] is None and est["seconds"] is None
+    # The text the launcher shows, as the notebook's prompt says it.
+    assert est["lines"] == [
+        f"7 images found ({_estimate.fmt_bytes(size)})",
+        "Time: not known yet (no project has been embedded with this model on this machine)",
+        f"Disk: about {_estimate.fmt_bytes(7 * per)} (vectors, thumbnails, catalog)",
+    ]
     for bad in ("..", "/tmp", "ready/0.png"):
         code, _ = server.request("GET", f"/aisearch-widgets/estimate?folder={quote(bad)}")
         assert code == 404

@@ -23,11 +23,24 @@ PKG = Path(__file__).resolve().parent.parent / "aisearch_widgets"
 # Lowest first. A module may import modules of its own layer or of a lower one; a
 # module of a package that is not named falls back to its package's entry.
 LAYERS: list[tuple[str, list[str]]] = [
-    ("leaf utilities", ["_version", "_errors", "_quantize", "images", "video", "demo.shapes"]),
+    (
+        "leaf utilities",
+        [
+            "_version",
+            "_errors",
+            "_quantize",
+            "_where",
+            "images",
+            "video",
+            "demo.shapes",
+            "quality",
+            "_prepare",
+        ],
+    ),
     ("home and sources", ["_home", "_thumbs", "sources", "_names", "_registry"]),
     ("catalog and store", ["_labels", "_catalog_tables", "catalog", "store"]),
     ("embedder", ["embedder"]),
-    ("queries", ["search", "diverse"]),
+    ("queries", ["_scope", "search", "diverse"]),
     (
         "project files",
         [
@@ -45,7 +58,16 @@ LAYERS: list[tuple[str, list[str]]] = [
     ),
     (
         "indexing",
-        ["_sync_types", "_vectors", "_inventory", "indexer", "_runner", "_ray", "_reembed"],
+        [
+            "_sync_types",
+            "_engine",
+            "_vectors",
+            "_inventory",
+            "indexer",
+            "_runner",
+            "_ray",
+            "_reembed",
+        ],
     ),
     ("explore and curation", ["explore", "collection", "_saved", "active", "_probes"]),
     ("active learning", ["_learning"]),

@@ -8,7 +8,10 @@ import pytest
 
 pytest.importorskip("jscatter")
 
+import aisearch_widgets as aw
 from aisearch_widgets.widgets._map import MapView
+
+from _helpers import make_folder
 
 
 def _map_df(n: int = 50) -> pd.DataFrame:
@@ -171,3 +174,58 @@ def test_dragging_the_frame_sets_the_plots_height() -> None:
     assert view.scatter.height() == 500 and view.plot.height == 500
     guard.height = 40  # too small to use: ignored
     assert view.scatter.height() == 500
+
+
+def test_hovering_a_point_sends_its_thumbnail_once_the_cursor_rests() -> None:
+    """jupyter-scatter's ``hovering`` (a row) is answered by a thumbnail for our own
+    tooltip; a sweep across points sends nothing for the points passed."""
+    import time
+
+    asked: list[str] = []
+
+    def thumb(i: str) -> tuple[bytes, str]:
+        asked.append(i)
+        return b"\xff\xd8jpeg-of-" + i.encode(), f"imgs/{i}.jpg"
+
+    view = MapView(_map_df(5), thumbnail=thumb)
+    guard = view.widget.children[1]
+    sent: list = []
+    guard.send = lambda msg, buffers=None: sent.append((msg, buffers or []))
+    assert view.plot.tooltip_enable is False  # ours instead of jupyter-scatter's
+    for row in (0, 1, 3):  # the cursor passes two points and rests on the third
+        view.plot.hovering = row
+    time.sleep(0.5)
+    i3 = view.ids[3]
+    assert asked == [i3]
+    assert sent == [
+        ({"type": "hover", "id": i3, "name": f"imgs/{i3}.jpg"}, [b"\xff\xd8jpeg-of-" + i3.encode()])
+    ]
+    view.plot.hovering = None  # off every point: hidden at once
+    assert sent[-1] == ({"type": "hover", "id": None}, [])
+    view.plot.hovering = 4
+    view.close()  # closing cancels what was about to be sent
+    time.sleep(0.3)
+    assert asked == [i3]
+    # Without thumbnails, jupyter-scatter's own tooltip stays.
+    assert MapView(_map_df(5)).plot.tooltip_enable is True
+
+
+def test_the_panels_map_tooltip_names_the_image_inside_the_project(
+    project_factory, tmp_path
+) -> None:
+    root = tmp_path / "imgs"
+    make_folder(root, 4, sub=False)
+    proj = project_factory("p", root)
+    proj.update()
+    panel = aw.SearchPanel(proj, page_size=8, poll_interval=0)
+    try:
+        panel.show_map()
+        pid = panel.map_view.ids[0]
+        jpeg, name = panel.map_view._thumbnail(pid)
+        assert jpeg[:2] == b"\xff\xd8" and name.startswith("imgs/") and str(tmp_path) not in name
+        assert panel.map_view._thumbnail("not-an-id") == (None, "")
+        assert "aisw-map-on" in panel._split._dom_classes
+        panel.show_map(False)
+        assert "aisw-map-on" not in panel._split._dom_classes
+    finally:
+        panel.close()

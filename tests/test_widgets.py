@@ -371,7 +371,7 @@ def test_similar_messages_name_ids_of_the_project_only(spied, tmp_path: Path) ->
         for part, msg in [
             (panel.gallery, {"type": "similar_one", "id": bad}),
             (panel.controls, {"type": "search_similar", "ids": [bad], "limit": 5}),
-            (panel.gallery, {"type": "preview", "id": bad}),
+            (panel.gallery, {"type": "preview", "id": bad, "size": 768}),
         ]:
             reply = _msg(part, **msg)
             if isinstance(bad, str) or msg["type"] == "search_similar":
@@ -542,7 +542,7 @@ def test_every_request_type_is_dispatched_and_answered(panel, tmp_path: Path, fa
     shown = [it["id"] for it in g.items]
     reply = ok(g, type="thumbs", ids=shown)
     assert reply["ids"] == shown and all(b[:2] == b"\xff\xd8" for b in g.sent[-1][1])
-    reply = ok(g, type="preview", id=shown[0])
+    reply = ok(g, type="preview", id=shown[0], size=900)
     assert reply["name"].endswith((".png", ".jpg")) and g.sent[-1][1][0][:2] == b"\xff\xd8"
     details = ok(g, type="details", id=shown[0])["details"]
     assert details["name"] == f"imgs/{reply['name']}" and details["width"] > 0
@@ -1125,15 +1125,65 @@ def test_a_result_that_ends_in_another_tab_waits_in_its_own(slow) -> None:
     assert panel.result is not None and len(panel.result) == 4
 
 
-def test_time_left_of_a_sync_from_its_rate() -> None:
-    from aisearch_widgets.widgets._eta import Eta
+def test_the_panel_and_the_status_bar_say_the_same_time_left(
+    panel, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mid-sync, the panel's header and the lab's status row read the same counts and
+    the same time left, computed once (``_estimate.time_left``) from the catalog."""
+    import dataclasses
+    import sqlite3
 
-    eta = Eta(window=60)
-    assert eta.add(0, 1000, now=0.0) == -1.0  # one sample: no rate yet
-    assert eta.add(100, 1000, now=10.0) == 90.0  # 10 per second, 900 left
-    assert eta.add(300, 1000, now=20.0) == 46.7  # the rate of the window: 15 per second
-    assert eta.add(1000, 1000, now=30.0) == -1.0  # done
-    assert eta.add(5, 1000, now=31.0) == -1.0  # a new sync starts over
+    from aisearch_widgets import _estimate, status
+    from aisearch_widgets.labserver import project_row
+
+    proj = panel.project
+    proj.update()
+    # A sync under way: 24 files embedded one every 0.5 s (2 a second), 6 left.
+    db = proj.folder / "catalog.sqlite"
+    with sqlite3.connect(db, timeout=10) as con:
+        rows = [r for (r,) in con.execute("SELECT rowid FROM files ORDER BY rowid")]
+        t0 = time.time() - 60
+        for i, r in enumerate(rows[:24]):
+            con.execute("UPDATE files SET updated_at = ? WHERE rowid = ?", (t0 + i * 0.5, r))
+        con.executemany(
+            "UPDATE files SET status = 'pending' WHERE rowid = ?", [(r,) for r in rows[24:]]
+        )
+    con.close()
+    # "indexing" needs a live sync: both readers are told so, the counts are the catalog's.
+    real_read, real_prop = status.read_status, type(proj).status
+    monkeypatch.setattr(
+        status,
+        "read_status",
+        lambda *a, **k: dataclasses.replace(real_read(*a, **k), state="indexing"),
+    )
+    monkeypatch.setattr(
+        type(proj),
+        "status",
+        property(lambda self: dataclasses.replace(real_prop.fget(self), state="indexing")),
+    )
+    panel._refresh_status()
+    row = project_row(home, str(tmp_path), proj.name)
+    c = panel.controls
+    assert (
+        (row["state"], row["done"], row["total"])
+        == (c.state, c.done, c.total)
+        == ("indexing", 24, 30)
+    )
+    # 23 files in 11.5 s (the first batch was embedded before the span): 2 a second.
+    assert row["eta"] == c.eta == 3.0
+    assert row["eta_text"] == c.eta_text == "about 3 s left"
+    assert _estimate.left_text(-1.0) == "" and _estimate.time_left(db, 30, 30) == -1.0
+    # Not known before a run has 20 files: neither says a time.
+    with sqlite3.connect(db, timeout=10) as con:
+        con.execute(
+            "UPDATE files SET updated_at = ? WHERE rowid > ?", (time.time() - 3600, rows[5])
+        )
+        con.execute("UPDATE files SET status = 'pending' WHERE rowid > ?", (rows[5],))
+    con.close()
+    panel._refresh_status()
+    row = project_row(home, str(tmp_path), proj.name)
+    assert row["eta"] == c.eta == -1.0 and row["eta_text"] == c.eta_text == ""
+    assert row["done"] == c.done == 6
 
 
 # -- the gallery's own requests: preview details, tags from the keyboard, Ctrl+A ------------
@@ -1223,6 +1273,39 @@ def test_details_name_the_image_inside_the_project(panel, tmp_path: Path) -> Non
     assert str(tmp_path) not in json.dumps(reply)
 
 
+def test_the_preview_is_drawn_at_the_size_asked_never_above_the_original(
+    panel, tmp_path: Path
+) -> None:
+    """The lightbox asks for the size of its box (device pixels): the JPEG's longest
+    side is that, or the original's when smaller, and never above 2,048 px."""
+    import io
+
+    from PIL import Image
+
+    from aisearch_widgets.widgets._media import MAX_PREVIEW
+
+    root = tmp_path / "imgs"  # the panel's folder
+    sizes = {"big.png": (1600, 1200), "wide.png": (2600, 650), "tiny.png": (100, 80)}
+    for name, wh in sizes.items():
+        Image.new("RGB", wh, (200, 40, 40)).save(root / name)
+    panel.project.update()
+    panel._refresh_status()
+    res = panel.search("a red disc", limit=100)
+    by_name = {os.path.basename(p): i for i, p in zip(res.ids, res.df["path"], strict=True)}
+
+    def drawn(name: str, size: int) -> tuple[int, int]:
+        reply = _msg(panel.gallery, type="preview", id=by_name[name], size=size)
+        assert reply["ok"] is True, reply
+        with Image.open(io.BytesIO(panel.gallery.sent[-1][1][0])) as im:
+            return im.size
+
+    assert drawn("big.png", 1000) == (1000, 750)  # the box asked for
+    assert drawn("big.png", 1900) == (1600, 1200)  # the original is smaller: as it is
+    assert drawn("wide.png", 5000) == (MAX_PREVIEW, 512)  # capped
+    assert drawn("tiny.png", 2048) == (100, 80)  # the browser scales it up, pixelated
+    assert drawn("big.png", 0) == (64, 48)  # a nonsense box still gets a picture
+
+
 def test_select_all_takes_every_page_shown(panel) -> None:
     panel.project.update()
     panel._refresh_status()
@@ -1233,3 +1316,39 @@ def test_select_all_takes_every_page_shown(panel) -> None:
     panel.above(float(res.scores[4]))  # a filter: all *shown*
     assert _msg(panel.gallery, type="select_all")["count"] == 5
     assert panel.selected == res.ids[:5]
+
+
+def test_the_enable_prompt_offers_the_known_models_and_an_estimate(
+    project_factory, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``%aisearch``'s prompt: a dropdown of the models the lab plugin offers (the
+    setting's default first) and what enabling takes, priced for the model chosen."""
+    from aisearch_widgets import _estimate
+    from aisearch_widgets.widgets._enable import EnablePrompt
+
+    make_folder(tmp_path / "old", 2)
+    project_factory("shapes", tmp_path / "old", model="demo")
+    rates = {"shapes": 12.5}
+    monkeypatch.setattr(_estimate, "measured_rate", lambda db: rates.get(db.parent.name))
+    folder = tmp_path / "new"
+    make_folder(folder, 6)
+    prompt = EnablePrompt(str(folder), name="new", home=home, model="ViT-B-32:openai")
+    ids = [v for _, v in prompt.model.options]
+    assert ids == [r["id"] for r in _estimate.model_choices(home, "ViT-B-32:openai")]
+    assert ids[0] == prompt.model.value == "ViT-B-32:openai" and "demo" in ids
+    assert dict(prompt.model.options)["demo (used by 1 project)"] == "demo"
+    lines = [w.value for w in prompt.estimate.children]
+    size = sum(p.stat().st_size for p in folder.rglob("*.*"))
+    assert lines[0] == f"6 images found ({_estimate.fmt_bytes(size)})"
+    assert lines[1].startswith("Time: not known yet")  # no project here uses that model
+    prompt.model.value = "demo"  # priced again at the rate measured for the demo model
+    lines = [w.value for w in prompt.estimate.children]
+    assert lines[1] == (
+        "Time: about 1 s at 12.5 images/s, the rate measured on this machine (project shapes)"
+    )
+    dim = _estimate._model_dim("demo", [])
+    per = dim * 4 + _estimate.THUMB_BYTES + _estimate.ROW_BYTES
+    assert lines[2] == f"Disk: about {_estimate.fmt_bytes(6 * per)} (vectors, thumbnails, catalog)"
+    # The lab's estimate is the same computation: the same numbers for the same folder.
+    assert _estimate.estimate(home, str(tmp_path), "new", "demo")["lines"] == lines
+    assert prompt.message.value == "" and not prompt.model.disabled

@@ -1,7 +1,8 @@
-"""The explore views of a project (map, duplicates, outliers, diverse samples): the
-vectors loaded once, a progress bar, the explore cache of the current vectors, and
-the paths joined back from the catalog. :class:`ExploreViews` gives ``Project`` these
-methods: each checks its arguments and readiness, then hands to a function here."""
+"""The explore views of a project (map, duplicates, outliers, diverse samples, quality
+issues, leaks between two sets): the vectors loaded once, a progress bar, the explore
+cache of the current vectors, and the paths joined back from the catalog.
+:class:`ExploreViews` gives ``Project`` these methods: each checks its arguments and
+readiness, then hands to a function here."""
 
 from __future__ import annotations
 
@@ -58,18 +59,23 @@ def diverse_sample(
     sample: int,
     tags: Any,
     exclude: Any,
+    within: Any = None,
+    where: Any = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
-    """Rows, query and info of a diverse sample (arguments checked)."""
+    """Rows, query and info of a diverse sample (arguments checked), drawn from the
+    scope's members only."""
+    from .._scope import describe_scope
     from ..diverse import load_vectors, sample_diverse
     from ..search import filters
 
-    only, ex = filters(catalog, tags, exclude)
+    only, ex = filters(catalog, tags, exclude, within, where)
     ids, vecs, population, sampled = load_vectors(vectors.store(), sample, only, ex)
     items, sizes = sample_diverse(ids, vecs, n, method, clusters, seed)
     if sampled and ids:
         scale = population / len(ids)
         sizes = {c: round(s * scale) for c, s in sizes.items()}
     query = {"type": "diverse", "method": method, "n": n, "clusters": clusters, "seed": seed}
+    query |= describe_scope(within, where)
     info = {"cluster_sizes": sizes, "population": population, "sampled": sampled}
     return items, query, info
 
@@ -89,7 +95,10 @@ def project_map(
     seed: int,
     refit: bool,
     progress: bool,
+    scope: set[str] | None = None,
 ) -> pd.DataFrame:
+    """The map of the project; with a ``scope``, its rows of the scope's members (the
+    same coordinates and clusters: a scoped map sits in the layout of the whole)."""
     from .map import compute_map
 
     ids, vecs = load_all(vectors)
@@ -105,6 +114,8 @@ def project_map(
             refit=refit,
             progress=step,
         )
+    if scope is not None:
+        df = df[df["id"].isin(scope)].reset_index(drop=True)
     df.insert(1, "path", paths_of(catalog, df["id"].tolist()))
     return df
 
@@ -116,12 +127,22 @@ def duplicate_groups(
     kind: str,
     max_bytes: int,
     progress: bool,
+    scope: set[str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
-    """Rows, query and info of the duplicate groups."""
+    """Rows, query and info of the duplicate groups. With a ``scope``, the groups
+    among the scope's members only: a copy outside the scope joins no group (its
+    kNN graph is the scope's own, not cached: the project's cache stays whole)."""
     from .duplicates import find_duplicates
+    from .knn import knn_graph
 
     ids, vecs = load_all(vectors)
     meta = catalog.content_and_mtime(vectors.identity)
+    graph = None
+    if scope is not None:
+        keep = [k for k, i in enumerate(ids) if i in scope]
+        ids, vecs = [ids[k] for k in keep], vecs[keep]
+        if len(ids) >= 2 and (kind != "exact" or not all(meta.get(i, (None,))[0] for i in ids)):
+            graph = knn_graph(ids, vecs)
     with progress_bar(f"duplicates of {vectors.name}", progress) as step:
         df = find_duplicates(
             ids,
@@ -131,6 +152,7 @@ def duplicate_groups(
             mtimes=[meta.get(i, (None, 0))[1] / 1e9 for i in ids],
             threshold=threshold,
             kind=kind,
+            graph=graph,
             stat_files=True,  # a link and its target are one file, never copies
             cache_dir=_cache_dir(vectors),
             max_bytes=max_bytes,
@@ -140,13 +162,22 @@ def duplicate_groups(
     return df, {"type": "duplicates", "threshold": threshold, "kind": kind}, {"groups": groups}
 
 
-def unusual(vectors: Any, n: int, k: int, progress: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Rows and query of the outliers."""
+def unusual(
+    vectors: Any, n: int, k: int, progress: bool, scope: set[str] | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Rows and query of the outliers. With a ``scope``: the ``n`` most unusual of the
+    scope's members, each judged against the whole project (the unscoped ranking
+    cut down to the scope, in the same order)."""
     from .outliers import find_outliers
 
     ids, vecs = load_all(vectors)
+    top = n if scope is None else len(ids)
     with progress_bar(f"outliers of {vectors.name}", progress) as step:
-        df = find_outliers(ids, vecs, n=n, k=k, cache_dir=_cache_dir(vectors), progress=step)
+        df = find_outliers(
+            ids, vecs, n=max(1, top), k=k, cache_dir=_cache_dir(vectors), progress=step
+        )
+    if scope is not None:
+        df = df[df["id"].isin(scope)].head(n)
     return df[["id", "score"]], {"type": "outliers", "n": n, "k": k}
 
 
@@ -169,12 +200,20 @@ class ExploreViews:
     _vectors: Any
     catalog: Any
     indexer: Any
+    name: str
 
     def _check_ready(self, allow_partial: bool) -> None:
         raise NotImplementedError
 
     def _result(self, items: pd.DataFrame, query: dict[str, Any], info: dict | None = None) -> Any:
         raise NotImplementedError
+
+    def _scope(self, within: Any, where: Any) -> tuple[set[str] | None, dict[str, Any]]:
+        """The ids of ``within`` and ``where`` (None: no scope) and how the query
+        records them."""
+        from .._scope import describe_scope, scope_ids
+
+        return scope_ids(self.catalog, within, where, self.name), describe_scope(within, where)
 
     def diverse(
         self,
@@ -185,6 +224,8 @@ class ExploreViews:
         seed: int = 0,
         *,
         tags: str | list[str] | None = None,
+        within: Any = None,
+        where: str | dict[str, Any] | None = None,
         sample: int = 10_000,
         allow_partial: bool = False,
     ) -> Collection:
@@ -192,12 +233,13 @@ class ExploreViews:
         ``n``) groups, then round-robin across groups, either the members nearest each
         centre first (``"centroids"``) or random members (``"random"``). ``exclude``
         (e.g. already-labelled images) is never returned. The result has a ``cluster``
-        column and ``cluster_sizes``."""
+        column and ``cluster_sizes``. ``within``/``where`` (as in ``search``): drawn
+        from the scope's members only."""
         from .. import diverse as _d
 
         n, method, clusters, sample, seed = _d.check_args(n, method, clusters, sample, seed)
         self._check_ready(allow_partial)
-        args = (n, method, clusters, seed, sample, tags, exclude)
+        args = (n, method, clusters, seed, sample, tags, exclude, within, where)
         return self._result(*diverse_sample(self._vectors, self.catalog, *args))
 
     def map(
@@ -209,6 +251,8 @@ class ExploreViews:
         seed: int = 0,
         refit: bool = False,
         progress: bool = True,
+        within: Any = None,
+        where: str | dict[str, Any] | None = None,
         allow_partial: bool = False,
     ) -> pd.DataFrame:
         """A 2-D map of every embedded image: DataFrame ``id, path, x, y, cluster``.
@@ -217,10 +261,13 @@ class ExploreViews:
         the others placed through the kNN graph) or ``"pca"`` (fast, approximate).
         Cached in the project home per state of the vectors; after an update the new
         images are placed with the fitted map, and a full refit happens when more than
-        a fifth of the images changed (or with ``refit=True``)."""
+        a fifth of the images changed (or with ``refit=True``). ``within``/``where``
+        (as in ``search``): the rows of the scope's members, placed as in the map of
+        the whole project."""
         self._check_ready(allow_partial)
+        scope, _ = self._scope(within, where)
         kw = {"clusters": clusters, "seed": seed, "refit": refit, "progress": progress}
-        return project_map(self._vectors, self.catalog, method, sample, **kw)
+        return project_map(self._vectors, self.catalog, method, sample, **kw, scope=scope)
 
     def duplicates(
         self,
@@ -229,6 +276,8 @@ class ExploreViews:
         kind: str = "near",
         confirm: bool | None = None,
         progress: bool = True,
+        within: Any = None,
+        where: str | dict[str, Any] | None = None,
         allow_partial: bool = False,
     ) -> Collection:
         """Groups of copies of one picture. ``kind="near"`` (default): byte copies and
@@ -241,17 +290,85 @@ class ExploreViews:
         ``score`` (similarity to the best), ``match`` (how the row matches the best:
         exact, near or similar) and ``pixel_similarity`` (the pixel evidence: 1.0 the
         same pixels, >= 0.9 the same picture). ``.keep_best()`` gives the others.
-        ``confirm=False`` is the old spelling of ``kind="similar"`` (deprecated)."""
+        ``confirm=False`` is the old spelling of ``kind="similar"`` (deprecated).
+        ``within``/``where`` (as in ``search``): the groups among the scope's members
+        only (a copy outside the scope joins no group)."""
         kind = _deprecated_confirm(confirm, kind)
         self._check_ready(allow_partial)
+        scope, shown = self._scope(within, where)
         limit = self.indexer.max_file_bytes
-        found = duplicate_groups(self._vectors, self.catalog, threshold, kind, limit, progress)
-        return self._result(*found)
+        args = (self._vectors, self.catalog, threshold, kind, limit, progress, scope)
+        rows, query, info = duplicate_groups(*args)
+        return self._result(rows, query | shown, info)
 
     def outliers(
-        self, n: int = 100, *, k: int = 10, progress: bool = True, allow_partial: bool = False
+        self,
+        n: int = 100,
+        *,
+        k: int = 10,
+        progress: bool = True,
+        within: Any = None,
+        where: str | dict[str, Any] | None = None,
+        allow_partial: bool = False,
     ) -> Collection:
         """The ``n`` most unusual images (broken, off-domain, rare), most unusual first:
-        ``score`` is the cosine distance to the ``k``-th nearest neighbour."""
+        ``score`` is the cosine distance to the ``k``-th nearest neighbour.
+        ``within``/``where`` (as in ``search``): the most unusual members of the scope,
+        each judged against the whole project (the unscoped ranking cut to the scope)."""
         self._check_ready(allow_partial)
-        return self._result(*unusual(self._vectors, n, k, progress))
+        scope, shown = self._scope(within, where)
+        rows, query = unusual(self._vectors, n, k, progress, scope)
+        return self._result(rows, query | shown)
+
+    def quality_issues(
+        self,
+        issues: str | Sequence[str] | None = None,
+        thresholds: dict[str, float] | None = None,
+        *,
+        allow_partial: bool = False,
+    ) -> Collection:
+        """Images with a quality issue, most severe first: ``blurry``, ``dark``,
+        ``bright``, ``low_information`` (nearly flat), ``grayscale``, ``odd_size``,
+        ``odd_aspect`` (``issues=`` keeps some). Columns: ``issue`` (the image's most
+        severe), ``issues`` (all of them), ``severity`` (also ``score``: robust
+        z-score, MADs beyond the project's median), ``value`` (the signal compared)
+        and the signals ``blur, brightness, contrast, colorfulness, entropy, width,
+        height``.
+
+        Thresholds are chosen per project: an image is flagged when it is an outlier
+        of this project (robust z >= 3) and beyond an absolute guard, so a project of
+        good pictures raises nothing. ``thresholds={"blurry": 50}`` flags every image
+        whose ``blur`` is below 50 instead; ``{"z": 2.5}`` changes the z cutoff (see
+        :func:`aisearch_widgets.quality.find_issues`).
+
+        >>> proj.quality_issues("blurry").df.head()                  # doctest: +SKIP
+        """
+        from .quality import check_issues, frame_for, quality_rows
+
+        wanted = check_issues(issues)
+        self._check_ready(allow_partial)
+        return self._result(*quality_rows(frame_for(self), wanted, thresholds))
+
+    def leaks(
+        self,
+        a: Any,
+        b: Any,
+        threshold: float | None = None,
+        *,
+        kind: str = "near",
+        allow_partial: bool = False,
+    ) -> pd.DataFrame:
+        """Copies of one picture found in both ``a`` and ``b`` (Collections or lists of
+        ids; e.g. a train and a test split), as :meth:`duplicates` finds them but only
+        across the two sets: DataFrame ``a_id, b_id, similarity, match, a_path,
+        b_path``, most similar first. An image in both sets is a pair with itself.
+        ``threshold`` and ``kind`` as in :meth:`duplicates`.
+
+        >>> proj.leaks(proj.tagged("train"), proj.tagged("test"))  # doctest: +SKIP
+        """
+        from .quality import leaks
+
+        self._check_ready(allow_partial)
+        limit = self.indexer.max_file_bytes
+        cache = _cache_dir(self._vectors)
+        return leaks(self._vectors, self.catalog, a, b, threshold, kind, limit, cache)

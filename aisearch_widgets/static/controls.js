@@ -107,7 +107,7 @@ var FIELDS = Object.freeze({
   "update_now": Object.freeze({}),
   "remove_reference": Object.freeze({ "id": "string" }),
   "thumbs": Object.freeze({ "ids": "list" }),
-  "preview": Object.freeze({ "id": "string" }),
+  "preview": Object.freeze({ "id": "string", "size": "integer" }),
   "similar_one": Object.freeze({ "id": "string" }),
   "similar_selected": Object.freeze({ "count": "integer" }),
   "open": Object.freeze({ "name": "string" }),
@@ -223,11 +223,6 @@ function field(text, input, cls = "") {
     h("label", { class: "aisw-field-label", for: input.id, text }),
     input
   ]);
-}
-function duration(sec) {
-  if (sec < 60) return `${Math.max(1, Math.round(sec))} s`;
-  if (sec < 3600) return `${Math.round(sec / 60)} min`;
-  return `${Math.floor(sec / 3600)} h ${Math.round(sec % 3600 / 60)} min`;
 }
 var num = (n) => Number(n).toLocaleString("en-US");
 function render({ model, el }) {
@@ -420,8 +415,8 @@ function render({ model, el }) {
     enableBtn.classList.toggle("aisw-primary", !enabled);
     let text = `${state} \xB7 ${num(done)}/${num(total)} embedded`;
     if (failed) text += ` \xB7 ${num(failed)} failed`;
-    const eta = model.get("eta");
-    if (state === State.INDEXING && eta >= 0) text += ` \xB7 about ${duration(eta)} left`;
+    const left = model.get("eta_text");
+    if (state === State.INDEXING && left) text += ` \xB7 ${left}`;
     statusText.textContent = text;
     bar.max = Math.max(total, 1);
     bar.value = Math.min(done + failed, Math.max(total, 1));
@@ -481,7 +476,7 @@ function render({ model, el }) {
     show(clustersInput, model.get("clusters"));
     methodSel.value = model.get("method");
   }
-  model.on("change:project change:model_name change:enabled change:state change:done change:total change:failed change:ready change:eta", updateHeader);
+  model.on("change:project change:model_name change:enabled change:state change:done change:total change:failed change:ready change:eta_text", updateHeader);
   model.on("change:busy change:busy_label", updateBusy);
   model.on("change:mode", updateMode);
   model.on("change:references", updateRefs);

@@ -141,7 +141,7 @@ var FIELDS = Object.freeze({
   "update_now": Object.freeze({}),
   "remove_reference": Object.freeze({ "id": "string" }),
   "thumbs": Object.freeze({ "ids": "list" }),
-  "preview": Object.freeze({ "id": "string" }),
+  "preview": Object.freeze({ "id": "string", "size": "integer" }),
   "similar_one": Object.freeze({ "id": "string" }),
   "similar_selected": Object.freeze({ "count": "integer" }),
   "open": Object.freeze({ "name": "string" }),
@@ -236,6 +236,12 @@ function requester(model, messageEl) {
 
 // src/lightbox.js
 var TINY = 300;
+var MAX_PREVIEW = 2048;
+function boxSize(stage) {
+  const ratio = window.devicePixelRatio || 1;
+  const side = Math.max(stage.clientWidth, stage.clientHeight, 1) * ratio;
+  return Math.min(MAX_PREVIEW, Math.max(64, Math.round(side)));
+}
 function createLightbox({ model, send, gallery }) {
   const urls = new BlobUrls();
   let current = null;
@@ -317,7 +323,7 @@ function createLightbox({ model, send, gallery }) {
       root.focus();
     }
     if (again) return;
-    send(Request.PREVIEW, { id: item.id }, (reply, buffers) => {
+    send(Request.PREVIEW, { id: item.id, size: boxSize(stage) }, (reply, buffers) => {
       if (mine !== seq || !reply.ok || !buffers[0]) return;
       img.src = urls.make(buffers[0]);
     });

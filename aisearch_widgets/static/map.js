@@ -75,9 +75,93 @@ function watchSize(el, model) {
   };
 }
 
+// The hover thumbnail: jupyter-scatter's tooltip shows URL columns only, and our
+// thumbnails live in the kernel. Python sends {type: "hover", id, name} with the JPEG
+// (id null: off every point); it is shown beside the cursor, the name as text. The
+// tooltip lives on document.body (fixed), so the map's frame never clips it.
+const GAP = 16; // px between the cursor and the tooltip
+
+function hoverTip(el, model) {
+  const doc = el.ownerDocument;
+  const tip = doc.createElement("div");
+  tip.className = "aisw-map-tip";
+  tip.hidden = true;
+  const img = doc.createElement("img");
+  img.alt = "";
+  const name = doc.createElement("div");
+  name.className = "aisw-map-tip-name";
+  tip.append(img, name);
+  let url = null;
+  let at = null; // the cursor over a map: {x, y, map}
+  let frame = null;
+
+  const place = () => {
+    if (!at || tip.hidden) return;
+    const w = tip.offsetWidth;
+    const h = tip.offsetHeight;
+    const view = doc.defaultView;
+    let x = at.x + GAP;
+    let y = at.y + GAP;
+    if (x + w > view.innerWidth - 4) x = Math.max(4, at.x - GAP - w);
+    if (y + h > view.innerHeight - 4) y = Math.max(4, at.y - GAP - h);
+    tip.style.left = `${x}px`;
+    tip.style.top = `${y}px`;
+  };
+  const hide = () => {
+    tip.hidden = true;
+    if (url) URL.revokeObjectURL(url);
+    url = null;
+    img.removeAttribute("src");
+  };
+  const onMove = (e) => {
+    const map = e.target instanceof Element ? e.target.closest(".aisw-mapframe") : null;
+    if (!frame) frame = el.closest(".aisw-mapframe");
+    if (!map || map !== frame) {
+      if (at) hide();
+      at = null;
+      return;
+    }
+    at = { x: e.clientX, y: e.clientY };
+    place();
+  };
+  doc.addEventListener("pointermove", onMove, { capture: true, passive: true });
+  const onMsg = (msg, buffers) => {
+    if (!msg || msg.type !== "hover") return;
+    if (msg.id === null || !at) return hide();
+    if (url) URL.revokeObjectURL(url);
+    url = null;
+    if (buffers && buffers.length && buffers[0].byteLength) {
+      url = URL.createObjectURL(new Blob([buffers[0]], { type: "image/jpeg" }));
+      img.src = url;
+      img.hidden = false;
+    } else {
+      img.removeAttribute("src");
+      img.hidden = true;
+    }
+    name.textContent = typeof msg.name === "string" ? msg.name : "";
+    tip.dataset.id = String(msg.id);
+    if (!tip.isConnected) doc.body.append(tip);
+    tip.hidden = false;
+    place();
+    img.onload = place;
+  };
+  model.on("msg:custom", onMsg);
+  return () => {
+    model.off("msg:custom", onMsg);
+    doc.removeEventListener("pointermove", onMove, { capture: true });
+    hide();
+    tip.remove();
+  };
+}
+
 export default {
   render({ el, model }) {
     install(el.ownerDocument);
-    return watchSize(el, model);
+    const unwatch = watchSize(el, model);
+    const untip = hoverTip(el, model);
+    return () => {
+      unwatch();
+      untip();
+    };
   },
 };

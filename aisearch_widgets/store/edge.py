@@ -22,13 +22,13 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
 
 from .._errors import ProjectLocked
-from .base import Hit, StoreBase, as_matrix
+from .base import Hit, StoreBase, as_matrix, hits_of
 
 try:  # imported lazily by users of the server adapter alone
     import qdrant_edge as qe
@@ -40,6 +40,7 @@ except ImportError:  # pragma: no cover - it is a dependency
 # geometric trigger keeps the total rewrite work a small multiple of the data (~5x for
 # 0.25), while the float32-scanned tail never exceeds a quarter of the shard.
 OPTIMIZE_MIN_PENDING = 20_000
+_EXACT = qe.SearchParams(exact=True) if qe is not None else None
 OPTIMIZE_PENDING_FRACTION = 0.25
 
 
@@ -146,14 +147,22 @@ class EdgeStore(StoreBase):
             must_not=[qe.HasIdCondition(set(exclude))] if exclude else None,
         )
 
-    def _search(self, rows: list[list[float]], limit: int, flt: Any) -> list[list[Hit]]:
+    def _search(
+        self,
+        rows: list[list[float]],
+        limit: int,
+        flt: Any,
+        exact: bool = False,
+        keep: Collection[str] | None = None,
+    ) -> list[list[Hit]]:
+        params = _EXACT if exact and qe is not None else self._params
         reqs = [
             qe.QueryRequest(
                 limit=limit,
                 query=qe.Query.Nearest(row),
                 filter=flt,
                 with_payload=False,
-                params=self._params,
+                params=params,
             )
             for row in rows
         ]
@@ -161,7 +170,7 @@ class EdgeStore(StoreBase):
             results = [self._shard.query(reqs[0])]
         else:
             results = self._shard.query_batch(qe.QueryBatchRequest(reqs))
-        return [[Hit(str(p.id), float(p.score)) for p in r] for r in results]
+        return [hits_of(r, keep) for r in results]
 
     def _scroll(
         self, offset: Any, limit: int, with_vectors: bool
@@ -182,6 +191,10 @@ class EdgeStore(StoreBase):
 
     def count(self) -> int:
         return int(self._shard.count(qe.CountRequest(exact=True)))
+
+    def _size(self) -> int:
+        # The shard's own statistics (microseconds; count() is a pass over the shard).
+        return int(self._shard.info().points_count)
 
     def optimize(self) -> bool:
         """Rewrite pending points into optimized segments (quantized ones for a

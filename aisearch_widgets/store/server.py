@@ -16,13 +16,13 @@ the indexer's "vectors before catalog" order holds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from .base import Hit, StoreBase, as_matrix
+from .base import Hit, StoreBase, as_matrix, hits_of
 
 
 class ServerStore(StoreBase):
@@ -150,15 +150,23 @@ class ServerStore(StoreBase):
             must_not=[m.HasIdCondition(has_id=exclude)] if exclude else None,
         )
 
-    def _search(self, rows: list[list[float]], limit: int, flt: Any) -> list[list[Hit]]:
+    def _search(
+        self,
+        rows: list[list[float]],
+        limit: int,
+        flt: Any,
+        exact: bool = False,
+        keep: Collection[str] | None = None,
+    ) -> list[list[Hit]]:
+        params = self._m.SearchParams(exact=True) if exact else self._params
         reqs = [
             self._m.QueryRequest(
-                query=row, limit=limit, filter=flt, with_payload=False, params=self._params
+                query=row, limit=limit, filter=flt, with_payload=False, params=params
             )
             for row in rows
         ]
         responses = self.client.query_batch_points(self.collection, requests=reqs)
-        return [[Hit(str(p.id), float(p.score)) for p in r.points] for r in responses]
+        return [hits_of(r.points, keep) for r in responses]
 
     def _scroll(
         self, offset: Any, limit: int, with_vectors: bool
@@ -182,6 +190,9 @@ class ServerStore(StoreBase):
 
     def count(self) -> int:
         return int(self.client.count(self.collection, exact=True).count)
+
+    def _size(self) -> int:
+        return int(self.client.count(self.collection, exact=False).count)
 
     def close(self) -> None:
         # A client passed in by the caller is theirs to close.

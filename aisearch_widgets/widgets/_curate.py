@@ -170,10 +170,22 @@ class Curation:
         self._map_label = W.Label("")
         self._map_box = W.VBox([], layout=W.Layout(width="100%", display="none"))
         self._map_box.add_class("aisw-map")
-        return W.VBox(
+        pane = W.VBox(
             [W.HBox([self._map_toggle, self._map_label]), self._map_box],
             layout=W.Layout(width="100%"),
         )
+        pane.add_class("aisw-map-pane")
+        return pane
+
+    def _beside_map(self, *results: W.DOMWidget) -> W.Box:
+        """The map pane and the results (actions bar, gallery): stacked, or while the
+        map is shown on a panel 1,600 px wide or more, side by side (map left; the
+        CSS container query on ``.aisw-split.aisw-map-on`` in widgets.css)."""
+        box = W.VBox(list(results), layout=W.Layout(width="100%"))
+        box.add_class("aisw-results")
+        self._split = W.Box([self.map_pane, box], layout=W.Layout(width="100%"))  # type: ignore[attr-defined]
+        self._split.add_class("aisw-split")
+        return self._split
 
     @property
     def map_view(self) -> MapView | None:
@@ -186,6 +198,7 @@ class Curation:
             self._map_toggle.value = on  # the observer comes back here
             return
         if not on:
+            self._split.remove_class("aisw-map-on")
             self._map_box.layout.display = "none"
             self._close_map()
             self._map_label.value = ""
@@ -201,6 +214,7 @@ class Curation:
             self._show_busy("")  # type: ignore[attr-defined]
         self._map_box.children = (view.widget,)
         self._map_box.layout.display = "flex"
+        self._split.add_class("aisw-map-on")
 
     def _make_map(self) -> MapView:
         from ._map import MapView
@@ -208,7 +222,8 @@ class Curation:
         self._close_map()
         df = self.project.map(method=self.map_method, progress=False)  # type: ignore
         tags = self.project.catalog.tags_of(df["id"].tolist())  # type: ignore[attr-defined]
-        view = MapView(df, labels=tags)  # clusters labelled by their most common tag
+        # Clusters labelled by their most common tag; a thumbnail beside the cursor.
+        view = MapView(df, labels=tags, thumbnail=self._map_thumbnail)
         self._map_view = view
         method = (view.method or self.map_method).upper()
         self._map_label.value = f"{len(df)} images, {method} map"
@@ -216,6 +231,14 @@ class Curation:
         self._highlight(self.gallery.selected)  # type: ignore[attr-defined]
         view.on_select(self._on_map_select)
         return view
+
+    def _map_thumbnail(self, id: str) -> tuple[bytes | None, str]:
+        """The thumbnail and name (inside the project) of a point of the map."""
+        from ._gallery import project_name
+
+        rec = self.project.catalog.records([id]).get(id)  # type: ignore[attr-defined]
+        jpeg = self.project.thumbnails([id])[0] if rec is not None else None  # type: ignore[attr-defined]
+        return jpeg, project_name(rec) if rec is not None else ""
 
     def _close_map(self) -> None:
         view, self._map_view = self._map_view, None

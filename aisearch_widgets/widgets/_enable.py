@@ -1,10 +1,12 @@
 """``EnablePrompt``: what ``%aisearch FOLDER`` shows while AI Search is not enabled
-for a folder: the question, the model (editable while the project does not exist
-yet), and one button. Only that click creates/enables the project; the prompt then
+for a folder: the question, the model (a dropdown of the models known here, the
+setting's default first, while the project does not exist yet), what enabling would
+take (images found, time at this machine's measured rate, disk: the lab plugin's
+estimate, from :mod:`aisearch_widgets._estimate`), and one button. Only that click creates/enables the project; the prompt then
 turns into the :class:`SearchPanel`, which shows the progress and unlocks search
 when the first pass is done.
 
-Plain ipywidgets (``Label``, ``Text``, ``Button``), which put strings into the page as
+Plain ipywidgets (``Label``, ``Dropdown``, ``Button``), which put strings into the page as
 text, so a hostile folder name stays a name.
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 
 import ipywidgets as W
 
+from .. import _estimate
 from .._errors import AISearchError
 
 QUESTION = "AI Search is not enabled for this folder: enable it?"
@@ -58,24 +61,51 @@ class EnablePrompt(W.VBox):
         self.where = W.Label(f"{where}  ·  project: {name}")
         self.where.add_class("aisw-enable-folder")
         fixed = project is not None
-        self.model = W.Text(
-            value=project.model if fixed else model,
+        rows = [] if fixed else _estimate.model_choices(home, model)
+        self.model = W.Dropdown(
+            options=[(project.model, project.model)]
+            if fixed
+            else [(_estimate.model_label(r), r["id"]) for r in rows],
             description="Model",
             disabled=fixed,
-            tooltip="Fixed when the project was created" if fixed else "Any open_clip model",
-            layout=W.Layout(width="420px"),
+            tooltip="Fixed when the project was created" if fixed else "The model of the vectors",
+            layout=W.Layout(width="520px"),
         )
         self.model.add_class("aisw-enable-model")
+        self.estimate = W.VBox([])
+        self.estimate.add_class("aisw-enable-estimate")
+        self.model.observe(lambda _ch: self.refresh_estimate(), names=["value"])
         self.button = W.Button(description="Enable AI search", button_style="primary")
         self.button.add_class("aisw-enable")
         self.button.on_click(lambda _b: self.enable())
         self.message = W.Label("")
         self.message.add_class("aisw-enable-message")
         super().__init__(
-            [self.question, self.where, W.HBox([self.model, self.button]), self.message],
+            [
+                self.question,
+                self.where,
+                W.HBox([self.model, self.button]),
+                self.estimate,
+                self.message,
+            ],
             layout=W.Layout(width="100%"),
         )
         self.add_class("aisw-enable-prompt")
+        self.refresh_estimate()
+
+    def refresh_estimate(self) -> list[str]:
+        """Count the images again and price them with the model chosen: the lines
+        shown under the model (bounded: a count stops after 2 s and says "or more")."""
+        if isinstance(self.folder, str) and not Path(self.folder).is_dir():
+            self.estimate.children = []  # a project named, its folder gone: nothing to count
+            return []
+        try:
+            e = _estimate.estimate_media(self.home, self.folder, self.model.value)
+            lines = _estimate.estimate_lines(e)
+        except Exception as exc:  # an estimate never stops the prompt
+            lines = [f"No estimate: {type(exc).__name__}: {exc}"]
+        self.estimate.children = [W.Label(line) for line in lines]
+        return lines
 
     def enable(self) -> Any:
         """What the button does: create/open and enable the project, show the panel."""
@@ -89,7 +119,7 @@ class EnablePrompt(W.VBox):
                 self.project = Project(
                     self.name,
                     sources=self.folder,
-                    model=self.model.value.strip() or None,
+                    model=(self.model.value or "").strip() or None,
                     home=self.home,
                 )
             self.project.enable(schedule=self.schedule)

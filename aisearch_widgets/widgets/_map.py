@@ -6,6 +6,13 @@ binary buffers (jupyter-scatter's ndarray serialisation), never as JSON lists.
 A lasso selection is read back as point ids (``selected_ids``, or a callback with
 ``on_select``); ``select_ids`` highlights ids chosen elsewhere (the gallery).
 
+jupyter-scatter's own tooltip shows columns of URLs only; our thumbnails live in the
+kernel. So with ``thumbnail`` given, the point under the cursor (jupyter-scatter's
+``hovering``, synced to Python) is answered, once the cursor has rested
+:data:`HOVER_DELAY_S`, by a message to the frame's companion widget carrying the
+thumbnail (a JPEG buffer) and the image's name; ``static/map.js`` shows them in a
+tooltip of its own beside the cursor (the name as text).
+
 The map lives inside JupyterLab, so it keeps to itself: jupyter-scatter's style sheet
 (Tailwind's page-wide reset: ``*``, ``html``, ``img, svg``…) is sent scoped to the
 plot's own element (``@scope``), and the mouse wheel over a map that has not been
@@ -22,7 +29,9 @@ unscored.
 from __future__ import annotations
 
 import functools
+import logging
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -40,6 +49,10 @@ from ._parts import STATIC
 #: under the panel's controls on a laptop screen.
 DEFAULT_HEIGHT = 320
 SCOPE = "aisw-scatter"  # the class of the plot's element, the root of its styles
+#: How long the cursor rests on a point before its thumbnail is sent (a sweep across
+#: the map sends nothing for the points it passes).
+HOVER_DELAY_S = 0.12
+log = logging.getLogger(__name__)
 _LAYER = re.compile(r"^@layer [\w-]+ \{$", re.M)
 
 
@@ -76,8 +89,8 @@ def _scatter_class() -> type:
 
 
 class _WheelGuard(anywidget.AnyWidget):
-    """Invisible: installs the page's wheel guard for maps and reports the height the
-    map's frame is dragged to (``static/map.js``)."""
+    """Invisible: installs the page's wheel guard for maps, reports the height the
+    map's frame is dragged to and shows the hover thumbnails (``static/map.js``)."""
 
     _esm = STATIC / "map.js"
     _css = STATIC / "map.css"
@@ -109,9 +122,11 @@ class MapView:
         height: int = DEFAULT_HEIGHT,
         *,
         labels: Mapping[str, str | Iterable[str]] | None = None,
+        thumbnail: Callable[[str], tuple[bytes | None, str]] | None = None,
     ) -> None:
         """``labels``: texts per id (its tags, say); each cluster is then labelled on
-        the map with its most common text, and clusters without any are not."""
+        the map with its most common text, and clusters without any are not.
+        ``thumbnail(id)``: a JPEG and a name to show while the cursor is on a point."""
         jscatter = require("jscatter", "The map view")
         missing = {"id", "x", "y"} - set(map_df.columns)
         if missing:
@@ -162,7 +177,8 @@ class MapView:
         # Points as large as their number allows: 8 px for a few dozen, 2 px at 100k.
         self.scatter.size(default=int(np.clip(12 - 2 * np.log10(max(len(df), 1)), 2, 8)))
         self.scatter.legend(True, position="top-right", size="small")
-        self.scatter.tooltip(True, properties=["color"])
+        # Our own tooltip (a thumbnail) replaces jupyter-scatter's when there is one.
+        self.scatter.tooltip(thumbnail is None, properties=["color"])
         if named is not None:
             self.scatter.label(by="label", exclude=[""])
         from jscatter import jscatter as js_mod
@@ -178,9 +194,14 @@ class MapView:
         guard.add_class("aisw-map-guard")
         # The frame's handle (bottom right) resizes the map: its height comes back here.
         guard.observe(lambda ch: self.resize(ch["new"]), names=["height"])
+        self._guard = guard
         self._frame = W.VBox([plot, guard], layout=W.Layout(width="100%"))
         self._frame.add_class("aisw-mapframe")
         self._callbacks: list[Callable[[list[str]], None]] = []
+        self._thumbnail = thumbnail
+        self._hover_timer: threading.Timer | None = None
+        if thumbnail is not None:
+            plot.observe(lambda ch: self._hovered(ch["new"]), names=["hovering"])
 
     @property
     def widget(self) -> Any:
@@ -200,8 +221,33 @@ class MapView:
 
     def close(self) -> None:
         """Close the plot and its guard."""
+        if self._hover_timer is not None:
+            self._hover_timer.cancel()
         for w in (*self._frame.children, self._frame):
             w.close()
+
+    def _hovered(self, row: int | None, delay: float = HOVER_DELAY_S) -> None:
+        """The cursor moved to point ``row`` (None: off every point)."""
+        if self._hover_timer is not None:
+            self._hover_timer.cancel()
+            self._hover_timer = None
+        if row is None or not 0 <= row < len(self.ids):
+            self._guard.send({"type": "hover", "id": None})
+            return
+        self._hover_timer = threading.Timer(delay, self.send_hover, (self.ids[row],))
+        self._hover_timer.daemon = True
+        self._hover_timer.start()
+
+    def send_hover(self, id: str) -> None:
+        """Send the thumbnail of ``id`` to the tooltip (what a rest on its point does)."""
+        try:
+            jpeg, name = self._thumbnail(id)  # type: ignore[misc]
+        except Exception:  # no tooltip is no reason to fail: the map goes on
+            log.warning("thumbnail of image %s for the map failed", id, exc_info=True)
+            jpeg, name = None, ""
+        if self._guard.comm is None:
+            return  # closed while the thumbnail was made
+        self._guard.send({"type": "hover", "id": id, "name": name}, [jpeg] if jpeg else [])
 
     def color_by_score(self, scores: Mapping[str, float] | Any | None) -> MapView:
         """Colour by a query's score (``{id: score}``, a Series indexed by id, or a

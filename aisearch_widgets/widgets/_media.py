@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: The preview's longest side in pixels, whatever the front end asks: a 4K screen's
+#: lightbox is about 2,000 device pixels wide, and a JPEG this size is ~0.5-1 MB.
+MAX_PREVIEW = 2048
+MIN_PREVIEW = 64
+
 
 def thumbs(project: Project, shown: pd.DataFrame, ids: list) -> Reply:
     """One JPEG buffer per id on screen; an empty one for ids not shown and for
@@ -42,10 +47,14 @@ def thumbs(project: Project, shown: pd.DataFrame, ids: list) -> Reply:
     return Reply({"ids": ids}, bufs, error)
 
 
-def preview(shown: pd.DataFrame, id: str) -> Reply:
-    """A 768 px JPEG of one image shown (of a video frame: the frame at its time)."""
+def preview(shown: pd.DataFrame, id: str, size: int = 768) -> Reply:
+    """A JPEG of one image shown (of a video frame: the frame at its time) whose
+    longest side is ``size`` px, the box the browser will show it in (kept between
+    64 and :data:`MAX_PREVIEW`), or the original's when that is smaller: the browser
+    scales a small image up itself."""
     from ..images import DecodeFailure, load, thumbnail_jpeg
 
+    size = max(MIN_PREVIEW, min(int(size), MAX_PREVIEW))
     rows = shown[shown["id"] == id]
     if rows.empty:
         raise AISearchError(NOT_OURS)
@@ -54,13 +63,13 @@ def preview(shown: pd.DataFrame, id: str) -> Reply:
     if r["kind"] == "frame":
         from ..video import frame_at
 
-        img = frame_at(r["path"], round(float(r["t"]) * 1000), 768)
+        img = frame_at(r["path"], round(float(r["t"]) * 1000), size)
         if img is None:
             raise AISearchError(f"{r['path']}: the frame at {r['t']:g} s cannot be decoded")
-        data = thumbnail_jpeg(img, size=768, quality=85)
+        data = thumbnail_jpeg(img, size=size, quality=85)
     else:
         try:
-            data = thumbnail_jpeg(load(r["path"], 768)[0], size=768, quality=85)
+            data = thumbnail_jpeg(load(r["path"], size)[0], size=size, quality=85)
         except DecodeFailure as f:
             raise AISearchError(f.message) from f
     score = None if pd.isna(r["score"]) else float(r["score"])

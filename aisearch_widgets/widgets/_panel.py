@@ -24,7 +24,9 @@ from typing import Any
 import ipywidgets as W
 import pandas as pd
 
+from .. import _estimate
 from .._errors import AISearchError
+from .._home import CATALOG_NAME
 from ..collection import Collection
 from ..project import Project
 from . import _guard, _media, _results
@@ -32,7 +34,6 @@ from ._actions import SelectionActions
 from ._chart import ScoreFilters
 from ._curate import Curation
 from ._dispatch import Requests
-from ._eta import Eta
 from ._gallery import GalleryRequests
 from ._jobs import Jobs, Work
 from ._parts import Actions, Controls, Gallery, ScoreChart
@@ -108,7 +109,6 @@ class SearchPanel(
         self.allowed_dirs = _guard.resolve_allowed(project, allowed_dirs)
         self._lock = threading.RLock()
         self._jobs = Jobs(self._lock, self._show_busy)
-        self._eta = Eta()
         self.controls = Controls(
             project=project.name, model_name=project.model_identity, limit=limit
         )
@@ -125,7 +125,7 @@ class SearchPanel(
         self.chart = ScoreChart()  # empty until a result with a query's scores is shown
         self.map_pane = self._build_map()
         super().__init__(
-            [self.controls, self.chart, self.map_pane, self.actions, self.gallery],
+            [self.controls, self.chart, self._beside_map(self.actions, self.gallery)],
             layout=W.Layout(width="100%"),
         )
         self.add_class("aisw-panel")
@@ -555,8 +555,8 @@ class SearchPanel(
     def _thumbs(self, ids: list) -> Reply:
         return _media.thumbs(self.project, self._view_df, ids)
 
-    def _preview(self, id: str) -> Reply:
-        return _media.preview(self._view_df, id)
+    def _preview(self, id: str, size: int) -> Reply:
+        return _media.preview(self._view_df, id, size)
 
     def _open(self, name: str) -> None:
         try:
@@ -570,9 +570,9 @@ class SearchPanel(
         st = self.project.status
         c = self.controls
         indexing = st.state == "indexing"
-        eta = self._eta.add(st.done + st.failed, st.total) if indexing else -1.0
-        if not indexing:
-            self._eta.reset()
+        # The time left as the lab's status bar says it (one computation, from the catalog).
+        db = self.project.folder / CATALOG_NAME
+        eta = _estimate.time_left(db, st.done + st.failed, st.total) if indexing else -1.0
         new = {
             "enabled": st.enabled,
             "state": st.state,
@@ -581,6 +581,7 @@ class SearchPanel(
             "failed": st.failed,
             "ready": st.first_pass_done,
             "eta": eta,
+            "eta_text": _estimate.left_text(eta),
         }
         changed = {k: v for k, v in new.items() if getattr(c, k) != v}
         if changed:

@@ -68,6 +68,8 @@ class Controls(_Part):
     ready = t.Bool(False).tag(sync=True)
     # Seconds the sync still needs at its measured rate (-1: not known yet).
     eta = t.Float(-1.0).tag(sync=True)
+    # The same for people ("about 3 min left"; "" when not known), as the status bar says it.
+    eta_text = t.Unicode("").tag(sync=True)
     busy = t.Bool(False).tag(sync=True)
     # What runs meanwhile ("Searching", "Enabling" …): the spinner's text.
     busy_label = t.Unicode("").tag(sync=True)

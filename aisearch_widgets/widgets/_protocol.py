@@ -179,9 +179,11 @@ SPECS: dict[Request, Spec] = {
     ),
     Request.PREVIEW: Spec(
         Part.GALLERY,
-        {"id": "string"},
+        {"id": "string", "size": "integer"},
         reply={"name": "string", "score": "number", "time": "string"},
-        doc="a large preview: one JPEG buffer (time: a video frame's time, else empty)",
+        doc="a large preview: one JPEG buffer, its longest side ``size`` px (the box it "
+        "is shown in, device pixels) or the original's if smaller; time: a video "
+        "frame's time, else empty",
     ),
     Request.SIMILAR_ONE: Spec(Part.GALLERY, {"id": "string"}, doc="similar to one image"),
     Request.SIMILAR_SELECTED: Spec(

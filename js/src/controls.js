@@ -28,13 +28,6 @@ function field(text, input, cls = "") {
   ]);
 }
 
-/** "2 min", "40 s", "1 h 5 min": a duration for people. */
-function duration(sec) {
-  if (sec < 60) return `${Math.max(1, Math.round(sec))} s`;
-  if (sec < 3600) return `${Math.round(sec / 60)} min`;
-  return `${Math.floor(sec / 3600)} h ${Math.round((sec % 3600) / 60)} min`;
-}
-
 const num = (n) => Number(n).toLocaleString("en-US");
 
 function render({ model, el }) {
@@ -236,8 +229,8 @@ function render({ model, el }) {
     enableBtn.classList.toggle("aisw-primary", !enabled);
     let text = `${state} · ${num(done)}/${num(total)} embedded`;
     if (failed) text += ` · ${num(failed)} failed`;
-    const eta = model.get("eta");
-    if (state === State.INDEXING && eta >= 0) text += ` · about ${duration(eta)} left`;
+    const left = model.get("eta_text");
+    if (state === State.INDEXING && left) text += ` · ${left}`;
     statusText.textContent = text;
     bar.max = Math.max(total, 1);
     bar.value = Math.min(done + failed, Math.max(total, 1));
@@ -304,7 +297,7 @@ function render({ model, el }) {
     methodSel.value = model.get("method");
   }
 
-  model.on("change:project change:model_name change:enabled change:state change:done change:total change:failed change:ready change:eta", updateHeader);
+  model.on("change:project change:model_name change:enabled change:state change:done change:total change:failed change:ready change:eta_text", updateHeader);
   model.on("change:busy change:busy_label", updateBusy);
   model.on("change:mode", updateMode);
   model.on("change:references", updateRefs);

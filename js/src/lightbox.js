@@ -11,6 +11,15 @@ import { h, clear, fmtScore, fmtBytes, fmtClock, hasModifier, BlobUrls } from ".
 import { Request } from "./protocol.js";
 
 const TINY = 300; // px: a preview this small is scaled up with sharp pixels
+const MAX_PREVIEW = 2048; // px: the largest preview asked for (the kernel caps it too)
+
+// The longest side, in device pixels, of the box the preview is shown in: what the
+// kernel renders (never more than the original's own size).
+function boxSize(stage) {
+  const ratio = window.devicePixelRatio || 1;
+  const side = Math.max(stage.clientWidth, stage.clientHeight, 1) * ratio;
+  return Math.min(MAX_PREVIEW, Math.max(64, Math.round(side)));
+}
 
 /**
  * `gallery`: {items() (the page's items), index(id), thumbUrl(id) (the card's
@@ -102,7 +111,7 @@ export function createLightbox({ model, send, gallery }) {
       root.focus();
     }
     if (again) return;
-    send(Request.PREVIEW, { id: item.id }, (reply, buffers) => {
+    send(Request.PREVIEW, { id: item.id, size: boxSize(stage) }, (reply, buffers) => {
       if (mine !== seq || !reply.ok || !buffers[0]) return;
       img.src = urls.make(buffers[0]);
     });

@@ -83,7 +83,7 @@ export const FIELDS = Object.freeze({
   "update_now": Object.freeze({}),
   "remove_reference": Object.freeze({"id": "string"}),
   "thumbs": Object.freeze({"ids": "list"}),
-  "preview": Object.freeze({"id": "string"}),
+  "preview": Object.freeze({"id": "string", "size": "integer"}),
   "similar_one": Object.freeze({"id": "string"}),
   "similar_selected": Object.freeze({"count": "integer"}),
   "open": Object.freeze({"name": "string"}),

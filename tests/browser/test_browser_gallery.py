@@ -2,7 +2,8 @@
 stop for the grid, arrows that move by the grid's real columns and never reach the
 notebook, Space / Shift ranges / Ctrl+A, the preview (Enter, next, tag, close), tag
 chips on the cards and the tag filter. The preview and the cards with chips are
-photographed at 1,000 and 1,920 px (``test-artifacts/preview-*.png``, ``chips-*.png``).
+photographed at 1,000 and 1,920 px (``test-artifacts/preview-*.png``, ``chips-*.png``),
+and a large photo's preview is drawn at the size of the window, not a fixed 768 px.
 
 Data: the demo shapes with the bundled demo model."""
 
@@ -265,6 +266,70 @@ def _shoot(lab: Lab, page, ids: list[str]) -> None:
         assert max(fit["w"], fit["h"]) > 2 * max(fit["nw"], fit["nh"]), fit
         assert fit["pixelated"] == "pixelated", fit
         page.wait_for_timeout(200)
-        lab.screenshot(page, f"preview-{width}")
+        lab.screenshot(page, f"preview-small-{width}")
         page.locator(".aisw-lb-close").click()
         expect(box).to_be_hidden()
+
+
+def _photo(path, width: int, height: int) -> None:
+    """A large picture with fine detail (stripes, rings): blur shows when it is scaled."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (width, height), (30, 60, 90))
+    d = ImageDraw.Draw(img)
+    for x in range(0, width, 8):
+        d.line([(x, 0), (x, height // 3)], fill=(230, 200, 60), width=2)
+    for r in range(20, min(width, height) // 2, 12):
+        cx, cy = width // 2, height * 2 // 3
+        d.ellipse(
+            [cx - r, cy - r * 2 // 3, cx + r, cy + r * 2 // 3], outline=(240, 90, 60), width=3
+        )
+    d.text((20, height // 3 + 20), "1600 x 1200: fine stripes stay sharp", fill=(255, 255, 255))
+    img.save(path, quality=92)
+
+
+def test_a_large_image_is_previewed_at_the_size_of_the_window(lab: Lab) -> None:
+    from playwright.sync_api import expect
+
+    folder = lab.root / "big-images"
+    if not folder.exists():
+        folder.mkdir()
+        _photo(folder / "harbour.jpg", 1600, 1200)
+        from aisearch_widgets.demo import make_dataset
+
+        make_dataset(folder / "shapes", n=12, seed=1)
+    page = _open(lab, "big", str(folder))
+    lab.run_cell_code(page, "panel.search('harbour stripes', limit=20)")
+    card = page.locator(".aisw-card[aria-label*='harbour']")
+    natural = {}
+    for width, height in ((1000, 900), (1920, 1080)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(300)
+        card.first.locator(".aisw-frame").click()
+        expect(page.locator(".aisw-lightbox")).to_be_visible()
+        expect(page.locator(".aisw-lb-facts")).to_contain_text("1600 × 1200 px")
+        # The preview replaces the card's thumbnail (a blob URL of its own, full size).
+        page.wait_for_function(
+            "() => { const i = document.querySelector('.aisw-lightbox .aisw-preview');"
+            " return i && i.complete && i.naturalWidth > 400; }"
+        )
+        natural[width] = page.evaluate(
+            """() => { const i = document.querySelector('.aisw-lightbox .aisw-preview');
+            const s = i.parentElement; const r = i.getBoundingClientRect();
+            return { nw: i.naturalWidth, nh: i.naturalHeight, box: Math.max(s.clientWidth,
+                     s.clientHeight), w: r.width, pixelated: i.classList.contains('aisw-pixelated') }; }"""
+        )
+        page.wait_for_timeout(200)
+        lab.screenshot(page, f"preview-{width}")
+        page.locator(".aisw-lb-close").click()
+        expect(page.locator(".aisw-lightbox")).to_be_hidden()
+    wide = natural[1920]
+    # Sharper than the old fixed 768 px: drawn for its box, at most the original.
+    # (the box is measured when the preview is asked for: allow the facts beside it
+    # to have moved it a little since)
+    assert 768 < wide["nw"] <= 1600 and wide["nw"] >= 0.9 * min(1600, wide["box"]), natural
+    assert wide["nw"] * 3 == wide["nh"] * 4 and not wide["pixelated"], natural
+    small = natural[1000]
+    assert small["nw"] < wide["nw"] and small["nw"] >= 0.9 * min(1600, small["box"]), natural
+    lab.assert_no_errors(page)
+    lab.run_cell_code(page, "panel.close(); proj.close()")

@@ -152,6 +152,14 @@ def test_right_click_enable_search_disable(lab: Lab, plugin_data: dict[str, str]
             "unavailable", timeout=T
         )
         expect(status_bar).to_contain_text("AI Search: indexing", timeout=T)
+        # Held mid-sync: the status bar and the panel read the same counts (and the
+        # same time left, here none: nothing embedded yet to measure a rate by).
+        bar = status_bar.text_content() or ""
+        header = page.locator(".aisw-controls .aisw-status").text_content() or ""
+        counts = re.search(r"indexing ([\d,]+) / ([\d,]+)", bar)
+        shown = re.search(r"([\d,]+)/([\d,]+) embedded", header)
+        assert counts and shown and counts.groups() == shown.groups(), (bar, header)
+        assert "left" not in bar and "left" not in header, (bar, header)
     finally:
         gate.unlink(missing_ok=True)  # the first pass goes on
         startup.unlink(missing_ok=True)

@@ -194,3 +194,72 @@ def test_the_wheel_scrolls_past_the_map_until_it_is_clicked(
         lab.screenshot(page, f"map-panel-{width}")
     lab.assert_no_errors(page)
     lab.run_cell_code(page, "panel.close(); proj.close()")
+
+
+_BOXES = """() => {
+  const r = (sel) => { const b = document.querySelector(sel).getBoundingClientRect();
+                       return { l: b.left, r: b.right, t: b.top, b: b.bottom, w: b.width }; };
+  return { panel: r('.aisw-panel'), map: r('.aisw-map-pane'), gallery: r('.aisw-gallery') };
+}"""
+
+
+def _hover_a_point(page, lab: Lab, shot: str) -> str:
+    """Rest the cursor on a point of the map: the id its tooltip shows (the panel is
+    photographed meanwhile)."""
+    from playwright.sync_api import expect
+
+    page.mouse.move(5, 5)
+    expect(page.locator(".aisw-map-tip")).to_be_hidden()
+    page.evaluate("() => document.querySelector('.aisw-prompt').scrollIntoView({block: 'start'})")
+    canvas = page.locator(".aisw-map canvas").first
+    canvas.scroll_into_view_if_needed()
+    page.wait_for_timeout(400)
+    box = canvas.bounding_box()
+    x, y = page.evaluate(f"() => Array.from({_API}.getScreenPosition(0))")
+    page.mouse.move(box["x"] + x - 6, box["y"] + y - 6)
+    page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
+    tip = page.locator(".aisw-map-tip")
+    expect(tip).to_be_visible(timeout=10_000)
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.aisw-map-tip img');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )
+    shown = tip.get_attribute("data-id")
+    lab.screenshot(page, shot)
+    name = lab.py(page, f"panel.map_view._thumbnail({shown!r})[1]")
+    expect(tip.locator(".aisw-map-tip-name")).to_have_text(name)
+    assert name.startswith("map-images/") and "/tmp" not in name
+    return shown
+
+
+def test_hover_shows_a_thumbnail_and_a_wide_panel_puts_the_map_beside_the_gallery(
+    lab: Lab, map_data: dict[str, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    page = _open(lab, map_data, "maphover")
+    lab.command(page, "notebook:hide-all-cell-code")
+    prompt = page.locator(".aisw-prompt")
+    prompt.fill("a red disc")
+    prompt.press("Enter")
+    page.locator(".aisw-card").first.wait_for()
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    _show_map(page)
+    ids = lab.py(page, "panel.map_view.ids")
+    # Wide: the map on the left, the gallery on the right, side by side.
+    page.wait_for_timeout(500)
+    wide = page.evaluate(_BOXES)
+    assert wide["panel"]["w"] >= 1600, wide
+    assert wide["map"]["r"] <= wide["gallery"]["l"] + 1, wide
+    assert wide["map"]["t"] < wide["gallery"]["b"] and wide["gallery"]["t"] < wide["map"]["b"]
+    assert _hover_a_point(page, lab, "map-1920") in ids
+    page.mouse.move(5, 5)  # off the map: the tooltip goes
+    expect(page.locator(".aisw-map-tip")).to_be_hidden()
+    # Narrow: stacked, the gallery below the map.
+    page.set_viewport_size({"width": 1000, "height": 900})
+    page.wait_for_timeout(800)
+    narrow = page.evaluate(_BOXES)
+    assert narrow["panel"]["w"] < 1600 and narrow["gallery"]["t"] >= narrow["map"]["b"] - 1
+    assert _hover_a_point(page, lab, "map-1000") in ids
+    lab.assert_no_errors(page)
+    lab.run_cell_code(page, "panel.close(); proj.close()")

@@ -116,6 +116,10 @@ export interface IProjectRow {
   updated_at?: number | null;
   model?: string;
   open?: boolean;
+  /** While it syncs: seconds left (-1: not known) and the same for people, as the
+   * notebook panel says it ("about 3 min left"; "" when not known). */
+  eta?: number;
+  eta_text?: string;
 }
 
 interface ISettings {
@@ -187,32 +191,18 @@ export function statusText(rows: IProjectRow[]): string {
   if (indexing.length) {
     const done = indexing.reduce((a, r) => a + (r.done ?? 0) + (r.failed ?? 0), 0);
     const total = indexing.reduce((a, r) => a + (r.total ?? 0), 0);
-    return `AI Search: indexing ${fmt(done)} / ${fmt(total)}`;
+    // The time left is that of the sync that ends last.
+    const last = indexing.reduce<IProjectRow | null>(
+      (a, r) => ((r.eta ?? -1) > (a?.eta ?? -1) ? r : a),
+      null
+    );
+    const left = last?.eta_text ? ` · ${last.eta_text}` : '';
+    return `AI Search: indexing ${fmt(done)} / ${fmt(total)}${left}`;
   }
   const ready = rows.filter(r => r.state === 'ready').length;
   return `AI Search: ${ready} project${ready === 1 ? '' : 's'} ready`;
 }
 
-
-/** A byte count for people: "1.2 MB". */
-export function fmtBytes(n: number): string {
-  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u += 1;
-  }
-  return u === 0 ? `${Math.round(v)} ${units[0]}` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
-}
-
-/** A duration for people: "40 s", "12 min", "3.5 h". */
-export function fmtSeconds(s: number): string {
-  if (s < 90) return `${Math.max(1, Math.round(s))} s`;
-  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
-  const h = s / 3600;
-  return `${h < 10 ? h.toFixed(1) : Math.round(h)} h`;
-}
 
 /** A model the server offers for new projects. */
 export interface IModelRow {
@@ -234,6 +224,9 @@ export interface IEstimate {
   rate_from: string | null;
   seconds: number | null;
   disk_bytes: number;
+  /** The text to show, one line each (images found, time, disk): the server's, as
+   * the notebook's enable prompt says it. */
+  lines: string[];
 }
 
 /** The models of the dropdown: the setting's default first (even if the server does
@@ -256,21 +249,6 @@ function modelLabel(m: IModelRow): string {
   else if (m.installed) notes.push('installed');
   else notes.push('downloaded on first use');
   return `${m.id} (${notes.join(', ')})`;
-}
-
-/** The estimate as one line each: images found, time, disk. */
-export function estimateLines(e: IEstimate): string[] {
-  const more = e.complete ? '' : ' or more';
-  let found = `${fmt(e.images)}${more} image${e.images === 1 ? '' : 's'}`;
-  if (e.videos) found += ` and ${fmt(e.videos)} video${e.videos === 1 ? '' : 's'}`;
-  found += ` found (${fmtBytes(e.bytes)})`;
-  const time =
-    e.seconds !== null && e.rate
-      ? `Time: about ${fmtSeconds(e.seconds)} at ${e.rate.toFixed(1)} images/s, the rate measured on this machine` +
-        (e.rate_from ? ` (project ${e.rate_from})` : '')
-      : 'Time: not known yet (no project has been embedded with this model on this machine)';
-  const disk = `Disk: about ${fmtBytes(e.disk_bytes)} (vectors, thumbnails, catalog)`;
-  return [found, time, disk];
 }
 
 /** The body of the enable prompt: the folder, a model dropdown and the estimate,
@@ -317,7 +295,7 @@ class EnableBody extends Widget implements Dialog.IBodyWidget<string> {
     let lines: string[];
     try {
       const e = await api<IEstimate>('estimate' + query({ folder: this.folder, model: this.select.value }));
-      lines = estimateLines(e);
+      lines = e.lines;
       this.estimate.dataset.state = 'done';
     } catch (reason) {
       lines = [`No estimate: ${(reason as Error).message || reason}`];
