@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ._errors import check_int, check_real
+from ._errors import InvalidArgument, check_int, check_real
 
 if TYPE_CHECKING:
     from ._probes import Classifiers
@@ -23,6 +23,7 @@ class LearningViews:
     _vectors: Any
     catalog: Any
     layout: Any
+    name: str
 
     def _check_ready(self, allow_partial: bool) -> None:
         raise NotImplementedError
@@ -36,6 +37,8 @@ class LearningViews:
         set: str = "zero-shot",
         prompts_per_class: str | list[str] | None = None,
         *,
+        within: Any = None,
+        where: Any = None,
         allow_partial: bool = False,
     ) -> Collection:
         """Zero-shot classification of every image from its stored vector.
@@ -46,8 +49,9 @@ class LearningViews:
         {}"]`` applied to every prompt. Each image gets the class with the highest
         ``softmax(logit_scale * cos)``: the label set ``set`` is replaced by these
         predictions (``confidence`` = probability). Returns a Collection of every
-        image: ``score`` (the probability), ``prediction`` and ``margin`` (to the
-        second class). One text encoding per prompt; no image is decoded.
+        image (of the scope ``within`` / ``where``, as in :meth:`search`, when given):
+        ``score`` (the probability), ``prediction`` and ``margin`` (to the second
+        class). One text encoding per prompt; no image is decoded.
 
         >>> res = proj.classify({"scratch": ["a scratched part", "a part with a scratch"],
         ...                      "clean": "a clean part"})          # doctest: +SKIP
@@ -56,10 +60,10 @@ class LearningViews:
         from . import active
 
         self._check_ready(allow_partial)
-        items, query = active.classify(
-            self._vectors, self.catalog, self.layout.folder, classes, set, prompts_per_class
+        args = (classes, set, prompts_per_class, within, where, self.name)
+        return self._result(
+            *active.classify(self._vectors, self.catalog, self.layout.folder, *args)
         )
-        return self._result(items, query)
 
     def import_predictions(
         self, source: Any, set: str = "predictions", *, images: Any = None
@@ -93,6 +97,8 @@ class LearningViews:
         *,
         pool: int | None = None,
         seed: int = 0,
+        within: Any = None,
+        where: Any = None,
     ) -> Collection:
         """The ``n`` images whose predictions in ``set`` are least sure, to label next.
 
@@ -100,14 +106,15 @@ class LearningViews:
         ``"least_confident"`` (``1 - p1``). ``diverse=True`` takes the ``pool``
         (default ``10 * n``) most uncertain and spreads them over ``n`` k-means
         clusters (round-robin, most uncertain first in each), so a batch is not ``n``
-        views of one confusing scene. ``exclude``: e.g. ``proj.labelled(...)``.
+        views of one confusing scene. ``exclude``: e.g. ``proj.labelled(...)``;
+        ``within`` / ``where``: a scope, as in :meth:`search`.
 
         >>> batch = proj.uncertain(20, set="model-v3", exclude=proj.labelled("ok", "bad"))  # doctest: +SKIP
         """
         from . import active
 
         self._check_ready(True)
-        args = (n, set, by, diverse, exclude, pool, seed)
+        args = (n, set, by, diverse, exclude, pool, seed, within, where, self.name)
         return self._result(
             *active.uncertain(self._vectors, self.catalog, self.layout.folder, *args)
         )
@@ -127,7 +134,8 @@ class LearningViews:
 
         self._check_ready(True)
         k = check_int("k", k, 1, " (neighbours that vote)")
-        cache = self.layout.explore(self._vectors.identity)
+        # Not the map's graph: the labelled images have a kNN graph of their own.
+        cache = self.layout.explore(self._vectors.identity) / "labelled"
         args = (set, predictions, k, cache)
         return self._result(
             *active.mistakes(self._vectors, self.catalog, self.layout.folder, *args)
@@ -139,17 +147,19 @@ class LearningViews:
         negatives: Any = None,
         *,
         within: Any = None,
+        where: Any = None,
         limit: int = 100,
         prompt: str | None = None,
-        C: float = 1.0,
+        C: float = 10.0,
         allow_partial: bool = False,
     ) -> Collection:
         """Relevance feedback: a logistic regression (class-balanced) on the stored
         vectors of ``positives`` and ``negatives`` (ids or Collections), with the
-        ``prompt`` as a prior when given, ranks the images (of ``within``, default
-        all) by its probability; marked images are left out. ``res.refine(more_pos,
-        more_neg)`` continues from a result (its marks and prompt kept);
-        ``proj.classifiers["name"] = res`` saves the probe.
+        ``prompt`` as a prior when given, ranks the images of the scope (``within`` /
+        ``where``, as in :meth:`search`; default all) by its probability; marked
+        images are left out. ``C``: the inverse regularisation of the fit.
+        ``res.refine(more_pos, more_neg)`` continues from a result (its marks, prompt,
+        scope and limit kept); ``proj.classifiers["name"] = res`` saves the probe.
 
         >>> res = proj.search("a worn gear", limit=50)                     # doctest: +SKIP
         >>> res = res.refine(positives=ids[:5], negatives=ids[5:10])       # doctest: +SKIP
@@ -160,7 +170,9 @@ class LearningViews:
         self._check_ready(allow_partial)
         limit = check_int("limit", limit, 1)
         c = check_real("C", C)
-        args = (positives, negatives, within, limit, prompt, c)
+        if not c > 0:
+            raise InvalidArgument(f"C must be > 0 (got {C!r}).")
+        args = (positives, negatives, within, where, limit, prompt, c, self.name)
         return self._result(*_probes.refine(self._vectors, self.catalog, *args))
 
     @property
@@ -170,4 +182,4 @@ class LearningViews:
         ``proj.classifiers.apply("worn", limit=50)``."""
         from ._probes import Classifiers
 
-        return Classifiers(self.layout.folder, self._vectors, self._result)
+        return Classifiers(self.layout.folder, self._vectors, self.catalog, self._result)

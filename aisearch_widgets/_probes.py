@@ -15,7 +15,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import InvalidArgument, show_value
+from ._errors import InvalidArgument, check_int, show_value
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,99}$")
 # Unmarked images drawn as negatives when none are marked (a random image is
@@ -133,23 +133,30 @@ def refine(
     positives: Any,
     negatives: Any,
     within: Any,
+    where: Any,
     limit: int,
     prompt: str | None,
     c: float,
+    project: str = "",
     seed: int = 0,
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
-    """Rows, query and info (``probe``) of a relevance-feedback round."""
+    """Rows, query and info (``probe``, the scope) of a relevance-feedback round."""
+    from ._scope import describe_scope
     from .diverse import load_vectors
-    from .search import check_ids, vectors_of_ids
+    from .search import check_ids, filters, vectors_of_ids
 
     pos, neg = check_marks(positives, negatives)
     if not pos:
         raise InvalidArgument("refine() needs at least one positive (an image that is relevant).")
+    if prompt is not None and (not isinstance(prompt, str) or not prompt.strip()):
+        raise InvalidArgument(
+            f"prompt must be a non-empty text or None (got {show_value(prompt)})."
+        )
     store = vectors.store()
-    pos = check_ids(catalog, pos, vectors.name)
-    neg = check_ids(catalog, neg, vectors.name) if neg else []
+    pos = check_ids(catalog, pos, project)
+    neg = check_ids(catalog, neg, project) if neg else []
     x_pos, x_neg = vectors_of_ids(store, pos), vectors_of_ids(store, neg) if neg else None
-    only = None if within is None else _within_ids(within)
+    only, _ = filters(catalog, None, None, within, where, project)
     ids, vecs, _, _ = load_vectors(store, max(1, store.count()), only)
     bg = None
     if len(neg) < 3:  # too few negatives to say what the concept is not
@@ -178,21 +185,17 @@ def refine(
         "positives": len(pos),
         "negatives": len(neg),
         "limit": limit,
+        "C": c,
     }
-    return items, query, {"probe": probe, "within": None if only is None else sorted(only)}
-
-
-def _within_ids(within: Any) -> list[str]:
-    if hasattr(within, "ids") and hasattr(within, "df"):
-        return list(within.ids)
-    if isinstance(within, (list, tuple, set, frozenset)):
-        return [str(i) for i in within]
-    raise InvalidArgument(f"within must be ids or a Collection (got {show_value(within)}).")
+    query |= describe_scope(within, where)
+    return items, query, {"probe": probe, "scope": (within, where)}
 
 
 def continue_from(res: Any, positives: Any, negatives: Any) -> dict[str, Any]:
     """The arguments of the next round from a result: the marks so far plus the new
-    ones, the prompt and the pool of the round before."""
+    ones (a mark given again wins over the opposite one before), and the prompt,
+    scope, limit and ``C`` of the round before. From a prompt search, its prompt is
+    the prior and its result size the limit."""
     pos, neg = check_marks(positives, negatives)
     probe = res.info.get("probe")
     q = res.query
@@ -204,7 +207,12 @@ def continue_from(res: Any, positives: Any, negatives: Any) -> dict[str, Any]:
     old_pos = [] if probe is None else [i for i in probe.positives if i not in neg]
     old_neg = [] if probe is None else [i for i in probe.negatives if i not in pos]
     kw: dict[str, Any] = {"positives": [*old_pos, *pos], "negatives": [*old_neg, *neg]}
-    kw["prompt"], kw["within"] = prompt, res.info.get("within")
+    kw["prompt"] = prompt
+    kw["within"], kw["where"] = res.info.get("scope", (None, None))
+    if isinstance(q.get("limit"), int):
+        kw["limit"] = q["limit"]
+    if q.get("type") == "refine" and isinstance(q.get("C"), (int, float)):
+        kw["C"] = q["C"]
     return kw
 
 
@@ -218,10 +226,9 @@ class Classifiers:
     >>> proj.classifiers.apply("worn", limit=50).df                     # doctest: +SKIP
     """
 
-    def __init__(self, folder: Path, vectors: Any, result: Any) -> None:
+    def __init__(self, folder: Path, vectors: Any, catalog: Any, result: Any) -> None:
         self._dir = Path(folder) / "classifiers"
-        self._vectors = vectors
-        self._result = result
+        self._vectors, self._catalog, self._result = vectors, catalog, result
 
     def _path(self, name: str) -> Path:
         if not isinstance(name, str) or not _NAME.match(name):
@@ -256,32 +263,41 @@ class Classifiers:
         return iter(sorted(p.stem for p in self._dir.glob("*.json")) if self._dir.exists() else [])
 
     def __len__(self) -> int:
-        return len(list(self))
+        return sum(1 for _ in self)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name in list(self)
+        return isinstance(name, str) and any(n == name for n in self)
 
     def __repr__(self) -> str:
         return f"<Classifiers {list(self)}>"
 
-    def apply(self, name: str, limit: int = 100, *, within: Sequence[str] | Any = None) -> Any:
+    def apply(self, name: str, limit: int = 100, *, within: Any = None, where: Any = None) -> Any:
         """The images the probe ``name`` finds most likely, now (images added by a
-        sync included): a Collection ranked by its probability."""
+        sync included): a Collection ranked by its probability, of the scope
+        ``within`` / ``where`` (as in ``Project.search``) when given."""
+        from ._scope import describe_scope
         from .diverse import load_vectors
+        from .search import filters
 
+        limit = check_int("limit", limit, 1)
         probe = self[name]
         if _base(probe.model) != _base(self._vectors.identity):
             raise InvalidArgument(
                 f"Classifier {name!r} was trained on vectors of {probe.model!r}; the project "
                 f"now has {self._vectors.identity!r}: train it again with refine()."
             )
+        if len(probe.weights) != self._vectors.store().dim:
+            raise InvalidArgument(
+                f"Classifier {name!r} has {len(probe.weights)} weights; the vectors have "
+                f"{self._vectors.store().dim} dimensions: train it again with refine()."
+            )
         store = self._vectors.store()
-        only = None if within is None else _within_ids(within)
+        only, _ = filters(self._catalog, None, None, within, where)
         ids, vecs, _, _ = load_vectors(store, max(1, store.count()), only)
         p = probe.probability(vecs) if len(vecs) else np.zeros(0)
         order = np.argsort(-p, kind="stable")[:limit]
         items = pd.DataFrame({"id": [ids[i] for i in order], "score": p[order].astype(float)})
-        query = {"type": "classifier", "name": name, "limit": limit}
+        query = {"type": "classifier", "name": name, "limit": limit} | describe_scope(within, where)
         return self._result(items, query, {"probe": probe})
 
 

@@ -184,32 +184,68 @@ def distribution(catalog: Any, folder: Path, set_: str) -> tuple[list[str], list
     return ids, names, out
 
 
-def uncertainty(probs: np.ndarray, by: str) -> np.ndarray:
-    """Higher = less sure: ``1 - margin``, the entropy (nats) or ``1 - top``."""
-    if by == "margin":
-        return 1.0 - top_two(probs)[2]
+def uncertainty(probs: np.ndarray, by: str, other: int | None = None) -> np.ndarray:
+    """Higher = less sure: ``1 - margin``, the entropy (nats) or ``1 - top``.
+
+    ``other``: the column of :data:`OTHER` (the mass a set's labels leave). It is never
+    the top class (an image's label is its prediction); for the margin it stands for
+    the best of the classes it hides, no likelier than the top one."""
+    if by not in UNCERTAINTY:
+        raise InvalidArgument(f"Unknown uncertainty {show_value(by)}: use one of {UNCERTAINTY}.")
     if by == "entropy":
         p = np.clip(probs, 1e-12, 1.0)
         return -(probs * np.log(p)).sum(axis=1)
+    real = probs if other is None else np.delete(probs, other, axis=1)
     if by == "least_confident":
-        return 1.0 - probs.max(axis=1)
-    raise InvalidArgument(f"Unknown uncertainty {show_value(by)}: use one of {UNCERTAINTY}.")
+        return 1.0 - real.max(axis=1)
+    if real.shape[1] == 1:
+        p1, p2 = real[:, 0], np.zeros(len(real), real.dtype)
+    else:
+        part = -np.partition(-real, 1, axis=1)[:, :2]
+        p1, p2 = part[:, 0], part[:, 1]
+    if other is not None:
+        p2 = np.maximum(p2, np.minimum(probs[:, other], p1))
+    return 1.0 - (p1 - p2)
+
+
+def predicted(classes: Sequence[str], probs: np.ndarray) -> list[str]:
+    """The top class of each row, :data:`OTHER` left out."""
+    if OTHER not in classes:
+        return [classes[int(k)] for k in probs.argmax(axis=1)]
+    j = list(classes).index(OTHER)
+    real = [c for c in classes if c != OTHER]
+    return [real[int(k)] for k in np.delete(probs, j, axis=1).argmax(axis=1)]
 
 
 # -- the work of each Project method ---------------------------------------------------
 def classify(
-    vectors: Any, catalog: Any, folder: Path, classes: Any, set_: str, templates: Any
+    vectors: Any,
+    catalog: Any,
+    folder: Path,
+    classes: Any,
+    set_: str,
+    templates: Any,
+    within: Any = None,
+    where: Any = None,
+    project: str = "",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Rows (``id, score, prediction, margin``) and query of a zero-shot run; the
-    set's labels are replaced by the top class of every image."""
+    set's labels are replaced by the top class of every image (of the scope)."""
+    from ._scope import describe_scope
+    from .search import filters
+
     set_ = check_name(set_, "label set")
     names, prompts = check_classes(classes, templates)
+    only, _ = filters(catalog, None, None, within, where, project)
     emb = vectors.embedder()
     text = class_vectors(emb, prompts)
     scale = logit_scale(emb)
     ids: list[str] = []
     parts: list[np.ndarray] = []
     for bid, bvec in vectors.store().iter_vectors(batch=_CHUNK):
+        if only is not None:
+            keep = [k for k, i in enumerate(bid) if i in only]
+            bid, bvec = [bid[k] for k in keep], bvec[keep]
         ids += bid
         parts.append(zero_shot(bvec, text, scale))
     probs = np.concatenate(parts) if parts else np.zeros((0, len(names)), np.float32)
@@ -227,7 +263,7 @@ def classify(
         {"id": ids, "score": p1.astype(float), "prediction": labels, "margin": margin.astype(float)}
     )
     query = {"type": "classify", "classes": dict(zip(names, prompts, strict=True)), "set": set_}
-    return items, query
+    return items, query | describe_scope(within, where)
 
 
 def import_predictions(catalog: Any, folder: Path, source: Any, set_: str) -> pd.DataFrame:
@@ -243,6 +279,12 @@ def import_predictions(catalog: Any, folder: Path, source: Any, set_: str) -> pd
         raise InvalidArgument("Predictions need an 'id' or a 'path' column.")
     if "label" in df:
         long = df.rename(columns={"probability": "confidence", "score": "confidence"})
+        conf = pd.to_numeric(long["confidence"], errors="coerce") if "confidence" in long else None
+        if conf is None or conf.isna().any() or not conf.between(0, 1).all():
+            raise InvalidArgument(
+                "Predictions with a 'label' column need a 'probability' in [0, 1] on every row."
+            )
+        catalog.remove_labels(set_)
         report = _import_labels.run(catalog, long, set_, "dataframe", None, None)
         drop_probs(folder, set_)
         return pd.DataFrame(report.unmatched)
@@ -254,9 +296,11 @@ def import_predictions(catalog: Any, folder: Path, source: Any, set_: str) -> pd
             "Predictions need one numeric column per class (two or more), or 'label' and "
             f"'probability' columns (got columns {list(df.columns)})."
         )
-    probs = df[classes].to_numpy(np.float32)
-    if (probs < 0).any() or not np.isfinite(probs).all():
+    probs = df[classes].to_numpy(np.float32, copy=True)
+    if not np.isfinite(probs).all() or (probs < 0).any():
         raise InvalidArgument("Class probabilities must be finite and >= 0.")
+    if (probs.sum(axis=1) <= 0).any():
+        raise InvalidArgument("Every row needs a class probability above 0.")
     probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
     ids = _match(catalog, df[key].astype(str).tolist(), key)
     ok = np.array([i is not None for i in ids], bool)
@@ -351,10 +395,14 @@ def uncertain(
     exclude: Any,
     pool: int | None,
     seed: int,
+    within: Any = None,
+    where: Any = None,
+    project: str = "",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Rows (``id, score, prediction, pick``) and query of the ``n`` images to label
     next. ``diverse``: the ``pool`` most uncertain, clustered (k-means, ``n``
     clusters), taken round-robin across clusters, most uncertain first in each."""
+    from ._scope import describe_scope
     from .search import filters
 
     if by not in UNCERTAINTY:
@@ -363,9 +411,10 @@ def uncertain(
     pool = n * 10 if pool is None else check_int("pool", pool, 1)
     set_ = check_name(set_, "label set")
     ids, classes, probs = distribution(catalog, folder, set_)
-    score = uncertainty(probs, by)
-    _, ex = filters(catalog, None, exclude)
-    keep = np.array([i not in ex for i in ids], bool)
+    score = uncertainty(probs, by, classes.index(OTHER) if OTHER in classes else None)
+    tops = predicted(classes, probs)
+    only, ex = filters(catalog, None, exclude, within, where, project)
+    keep = np.array([i not in ex and (only is None or i in only) for i in ids], bool)
     idx = np.flatnonzero(keep)
     idx = idx[np.argsort(-score[idx], kind="stable")][: max(n, pool) if diverse else n]
     if diverse and len(idx) > n:
@@ -374,12 +423,12 @@ def uncertain(
         {
             "id": [ids[i] for i in idx],
             "score": score[idx].astype(float),
-            "prediction": [classes[int(probs[i].argmax())] for i in idx],
+            "prediction": [tops[i] for i in idx],
             "pick": np.arange(1, len(idx) + 1),
         }
     )
     query = {"type": "uncertain", "set": set_, "by": by, "n": n, "diverse": bool(diverse)}
-    return items, query
+    return items, query | describe_scope(within, where)
 
 
 def _spread(
@@ -420,12 +469,11 @@ def mistakes(
     nearest labelled neighbours that carry another label, averaged with ``1 -`` the
     probability the ``predictions`` set gives the label."""
     from .explore.knn import knn_graph
-    from .search import vectors_of_ids
 
     k = check_int("k", k, 1, " (neighbours that vote)")
     set_ = check_name(set_, "label set")
     lids, lclasses, lprobs = distribution(catalog, folder, set_)
-    given = [lclasses[int(j)] for j in lprobs.argmax(axis=1)]
+    given = predicted(lclasses, lprobs)
     store = vectors.store()
     have = store.retrieve(lids)
     keep = [i for i, pid in enumerate(lids) if pid in have]

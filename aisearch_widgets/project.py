@@ -1,7 +1,6 @@
-"""``Project``: the object a user holds, a facade. It opens the project's parts
-(``_parts``: config, catalog, vectors, indexer) and hands each call to the module
-that owns the work: syncs to ``_runner``, searches to ``search``, explore views to
-``explore.views``, active learning to ``_learning``, re-embedding to ``_reembed``."""
+"""``Project``: the facade a user holds. It opens the project's parts (``_parts``) and
+hands each call to the module owning the work: syncs to ``_runner``, searches to ``search``,
+explore views to ``explore.views``, learning to ``_learning``, re-embedding to ``_reembed``."""
 
 from __future__ import annotations
 
