@@ -173,7 +173,8 @@ class LearningViews:
         if not c > 0:
             raise InvalidArgument(f"C must be > 0 (got {C!r}).")
         args = (positives, negatives, within, where, limit, prompt, c, self.name)
-        return self._result(*_probes.refine(self._vectors, self.catalog, *args))
+        folder = self.layout.folder
+        return self._result(*_probes.refine(self._vectors, self.catalog, folder, *args))
 
     @property
     def classifiers(self) -> Classifiers:

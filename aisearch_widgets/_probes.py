@@ -49,7 +49,12 @@ class Probe:
     created_at: float = field(default_factory=time.time)
 
     def probability(self, vecs: np.ndarray) -> np.ndarray:
-        z = np.asarray(vecs, np.float32) @ np.asarray(self.weights, np.float32) + self.bias
+        """``sigmoid(w . x + b)`` of each row (float16 rows read a block at a time)."""
+        w = np.asarray(self.weights, np.float32)
+        z = np.empty(len(vecs), np.float32)
+        for s in range(0, len(vecs), 65_536):
+            z[s : s + 65_536] = np.asarray(vecs[s : s + 65_536], np.float32) @ w
+        z += np.float32(self.bias)
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
     def to_json(self) -> dict[str, Any]:
@@ -130,6 +135,7 @@ def train(
 def refine(
     vectors: Any,
     catalog: Any,
+    folder: Path,
     positives: Any,
     negatives: Any,
     within: Any,
@@ -141,8 +147,8 @@ def refine(
     seed: int = 0,
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """Rows, query and info (``probe``, the scope) of a relevance-feedback round."""
+    from ._matrix import rows_of, stored_matrix
     from ._scope import describe_scope
-    from .diverse import load_vectors
     from .search import check_ids, filters, vectors_of_ids
 
     pos, neg = check_marks(positives, negatives)
@@ -157,7 +163,7 @@ def refine(
     neg = check_ids(catalog, neg, project) if neg else []
     x_pos, x_neg = vectors_of_ids(store, pos), vectors_of_ids(store, neg) if neg else None
     only, _ = filters(catalog, None, None, within, where, project)
-    ids, vecs, _, _ = load_vectors(store, max(1, store.count()), only)
+    ids, vecs = rows_of(*stored_matrix(vectors, catalog, folder), only)
     bg = None
     if len(neg) < 3:  # too few negatives to say what the concept is not
         rng = np.random.default_rng(seed)
@@ -167,7 +173,7 @@ def refine(
             for i in rng.permutation(len(ids))[: _BACKGROUND + len(marked)]
             if ids[i] not in marked
         ]
-        bg = vecs[cand[:_BACKGROUND]] if cand else None
+        bg = np.asarray(vecs[np.sort(cand[:_BACKGROUND])], np.float32) if cand else None
     if x_neg is None:
         x_neg = np.zeros((0, store.dim), np.float32)
     if not len(x_neg) and bg is None:
@@ -227,7 +233,7 @@ class Classifiers:
     """
 
     def __init__(self, folder: Path, vectors: Any, catalog: Any, result: Any) -> None:
-        self._dir = Path(folder) / "classifiers"
+        self._root, self._dir = Path(folder), Path(folder) / "classifiers"
         self._vectors, self._catalog, self._result = vectors, catalog, result
 
     def _path(self, name: str) -> Path:
@@ -275,8 +281,8 @@ class Classifiers:
         """The images the probe ``name`` finds most likely, now (images added by a
         sync included): a Collection ranked by its probability, of the scope
         ``within`` / ``where`` (as in ``Project.search``) when given."""
+        from ._matrix import rows_of, stored_matrix
         from ._scope import describe_scope
-        from .diverse import load_vectors
         from .search import filters
 
         limit = check_int("limit", limit, 1)
@@ -291,9 +297,8 @@ class Classifiers:
                 f"Classifier {name!r} has {len(probe.weights)} weights; the vectors have "
                 f"{self._vectors.store().dim} dimensions: train it again with refine()."
             )
-        store = self._vectors.store()
         only, _ = filters(self._catalog, None, None, within, where)
-        ids, vecs, _, _ = load_vectors(store, max(1, store.count()), only)
+        ids, vecs = rows_of(*stored_matrix(self._vectors, self._catalog, self._root), only)
         p = probe.probability(vecs) if len(vecs) else np.zeros(0)
         order = np.argsort(-p, kind="stable")[:limit]
         items = pd.DataFrame({"id": [ids[i] for i in order], "score": p[order].astype(float)})

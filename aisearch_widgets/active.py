@@ -10,7 +10,7 @@ are kept beside the catalog in ``predictions/<set>.npz`` (numpy arrays, read wit
 leave is one more class, "other".
 
 Nothing here decodes an image: every score is computed from the vectors the store
-already holds, read once per call.
+already holds, through the copy :mod:`._matrix` keeps of them.
 """
 
 from __future__ import annotations
@@ -231,6 +231,7 @@ def classify(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Rows (``id, score, prediction, margin``) and query of a zero-shot run; the
     set's labels are replaced by the top class of every image (of the scope)."""
+    from ._matrix import rows_of, stored_matrix
     from ._scope import describe_scope
     from .search import filters
 
@@ -240,15 +241,8 @@ def classify(
     emb = vectors.embedder()
     text = class_vectors(emb, prompts)
     scale = logit_scale(emb)
-    ids: list[str] = []
-    parts: list[np.ndarray] = []
-    for bid, bvec in vectors.store().iter_vectors(batch=_CHUNK):
-        if only is not None:
-            keep = [k for k, i in enumerate(bid) if i in only]
-            bid, bvec = [bid[k] for k in keep], bvec[keep]
-        ids += bid
-        parts.append(zero_shot(bvec, text, scale))
-    probs = np.concatenate(parts) if parts else np.zeros((0, len(names)), np.float32)
+    ids, mat = rows_of(*stored_matrix(vectors, catalog, folder), only)
+    probs = zero_shot(mat, text, scale)
     top, p1, margin = top_two(probs)
     labels = [names[k] for k in top]
     nan = float("nan")

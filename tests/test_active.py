@@ -392,3 +392,43 @@ def test_bad_input_is_refused_with_a_clear_error(shapes, tmp_path: Path) -> None
     for call, message in cases:
         with pytest.raises(InvalidArgument, match=message):
             call()
+
+
+def test_all_vectors_are_read_from_the_store_once_per_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Classify, refine and saved probes share one kept copy of the vectors, read again
+    only after a sync changed them (images added or deleted)."""
+    root = tmp_path / "images"
+    first = draw_shapes(root, 2, seed=31)
+    proj = aw.Project("kept", sources=root, model="demo", home=tmp_path / "home")
+    try:
+        proj.update()
+        store = proj.store
+        reads = []
+        original = store.iter_vectors
+
+        def counting(*a, **kw):
+            reads.append(1)
+            return original(*a, **kw)
+
+        monkeypatch.setattr(store, "iter_vectors", counting)
+        assert len(proj.classify(prompts())) == len(first)
+        proj.classify(prompts(), set="again")
+        some = proj.search("a red star", limit=6).ids
+        res = proj.refine(positives=some[:2], negatives=some[-2:])
+        proj.classifiers["x"] = res
+        proj.classifiers.apply("x")
+        assert len(reads) == 1
+
+        later = draw_shapes(root / "later", 1, seed=32)
+        Path(first["path"].iloc[0]).unlink()
+        proj.update()
+        res = proj.classify(prompts())
+        assert len(reads) == 2
+        ids = proj.catalog.ids_by_path(later["path"].tolist())
+        assert set(ids.values()) <= set(res.ids)
+        assert len(res) == len(first) - 1 + len(later)
+        assert proj.classify(prompts()).ids == res.ids and len(reads) == 2
+    finally:
+        proj.close()

@@ -69,7 +69,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "_reembed",
         ],
     ),
-    ("explore and curation", ["explore", "collection", "_saved", "active", "_probes"]),
+    ("explore and curation", ["explore", "collection", "_saved", "_matrix", "active", "_probes"]),
     ("active learning", ["_learning"]),
     ("project", ["_parts", "project", "_requests"]),
     (
