@@ -87,6 +87,20 @@ class LearningViews:
             return active.import_coco_results(self.catalog, self.layout.folder, source, set, images)
         return active.import_predictions(self.catalog, self.layout.folder, source, set)
 
+    def drop_label_set(self, set: str) -> int:
+        """Forget the label set ``set`` (its labels and the class probabilities kept
+        beside a prediction set). Returns the number of labels removed.
+
+        >>> proj.drop_label_set("probe")                          # doctest: +SKIP
+        """
+        from . import active
+        from ._labels import check_name
+
+        set_ = check_name(set, "label set")
+        removed = self.catalog.remove_labels(set_)
+        active.drop_probs(self.layout.folder, set_)
+        return removed
+
     def uncertain(
         self,
         n: int = 50,

@@ -118,7 +118,7 @@ def main() -> None:
             pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
             return
         parts: dict[str, float] = defaultdict(float)
-        store, catalog = proj.store, proj.catalog
+        catalog = proj.catalog
         _matrix.stored_matrix = timing(parts, "read vectors (kept copy)", _matrix.stored_matrix)
         catalog.put_labels = timing(parts, "write labels", catalog.put_labels)
         catalog.remove_labels = timing(parts, "write labels", catalog.remove_labels)

@@ -432,3 +432,13 @@ def test_all_vectors_are_read_from_the_store_once_per_state(
         assert proj.classify(prompts()).ids == res.ids and len(reads) == 2
     finally:
         proj.close()
+
+
+def test_drop_label_set_forgets_labels_and_probabilities(shapes) -> None:
+    proj, truth = shapes
+    proj.import_predictions(confusing_predictions(truth, "red star"), set="gone")
+    assert proj.drop_label_set("gone") == len(truth)
+    assert proj.labels("gone").empty
+    with pytest.raises(InvalidArgument, match="no classification labels"):
+        proj.uncertain(5, set="gone")
+    assert proj.drop_label_set("gone") == 0
