@@ -128,7 +128,7 @@ def save_probs(
     np.savez(
         tmp,
         set=np.array(set_),
-        ids=np.array(list(ids), dtype=str),
+        ids=np.array(list(ids), dtype="S"),  # ASCII point ids: a byte each, not four
         classes=np.array(list(classes), dtype=str),
         probs=np.asarray(probs, np.float16),
     )
@@ -162,8 +162,7 @@ def distribution(catalog: Any, folder: Path, set_: str) -> tuple[list[str], list
         with np.load(path, allow_pickle=False) as z:
             classes = [str(c) for c in z["classes"]]
             probs = z["probs"].astype(np.float32)
-            for k, pid in enumerate(z["ids"]):
-                pid = str(pid)
+            for k, pid in enumerate(z["ids"].astype(str).tolist()):
                 got = per.get(pid)
                 if got and max(got, key=got.__getitem__) == classes[int(probs[k].argmax())]:
                     stored[pid] = probs[k]
