@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -139,7 +140,10 @@ def main() -> None:
         res["parts_s_per_call"]["rest (rows, Collection)"] = round(
             np.median(times) - sum(parts.values()) / args.repeat, 2
         )
+        res["load_average"] = os.getloadavg()[0]
         print(json.dumps(res, indent=2))
+        out = Path(__file__).parent / "results" / f"active-{n}.json"
+        out.write_text(json.dumps(res, indent=2) + "\n")
         proj.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
