@@ -67,17 +67,11 @@ def check_classes(classes: Any, templates: Any = None) -> tuple[list[str], list[
     return names, [list(lst) for lst in lists]
 
 
-def class_vectors(embedder: Any, prompts: list[list[str]]) -> np.ndarray:
-    """One unit vector per class: the mean of its prompts' vectors (one text
-    encoding per prompt, all in one batch)."""
-    flat = [p for lst in prompts for p in lst]
-    enc = np.asarray(embedder.encode_text(flat), dtype=np.float32)
-    out, at = [], 0
-    for lst in prompts:
-        v = enc[at : at + len(lst)].mean(axis=0)
-        out.append(v / max(float(np.linalg.norm(v)), 1e-12))
-        at += len(lst)
-    return np.stack(out).astype(np.float32)
+def class_vectors(texts: Any, prompts: list[list[str]]) -> np.ndarray:
+    """One unit vector per class: the mean of its prompts' vectors, through the
+    project's prompt cache (:class:`~.search.TextVectors`): a class asked again, in
+    another run, costs no text encoding."""
+    return np.stack([np.asarray(texts.vector(lst), np.float32) for lst in prompts])
 
 
 def logit_scale(embedder: Any) -> float:
@@ -237,9 +231,8 @@ def classify(
     set_ = check_name(set_, "label set")
     names, prompts = check_classes(classes, templates)
     only, _ = filters(catalog, None, None, within, where, project)
-    emb = vectors.embedder()
-    text = class_vectors(emb, prompts)
-    scale = logit_scale(emb)
+    text = class_vectors(vectors.text, prompts)
+    scale = logit_scale(vectors.embedder())
     ids, mat = rows_of(*stored_matrix(vectors, catalog, folder), only)
     probs = zero_shot(mat, text, scale)
     top, p1, margin = top_two(probs)
@@ -461,20 +454,18 @@ def mistakes(
     how likely their label is wrong: the similarity-weighted share of their ``k``
     nearest labelled neighbours that carry another label, averaged with ``1 -`` the
     probability the ``predictions`` set gives the label."""
+    from ._matrix import rows_of, stored_matrix
     from .explore.knn import knn_graph
 
     k = check_int("k", k, 1, " (neighbours that vote)")
     set_ = check_name(set_, "label set")
     lids, lclasses, lprobs = distribution(catalog, folder, set_)
-    given = predicted(lclasses, lprobs)
-    store = vectors.store()
-    have = store.retrieve(lids)
-    keep = [i for i, pid in enumerate(lids) if pid in have]
-    ids = [lids[i] for i in keep]
-    given = [given[i] for i in keep]
+    label_of = dict(zip(lids, predicted(lclasses, lprobs), strict=True))
+    ids, x = rows_of(*stored_matrix(vectors, catalog, folder), label_of)
+    given = [label_of[i] for i in ids]
     if len(ids) < 2:
         raise InvalidArgument(f"The label set {set_!r} labels fewer than two embedded images.")
-    x = np.stack([have[i] for i in ids]).astype(np.float32)
+    x = np.asarray(x, np.float32)
     graph = knn_graph(ids, x, k=min(k, len(ids) - 1), cache_dir=cache_dir)
     names, code = np.unique(np.array(given, dtype=object).astype(str), return_inverse=True)
     nb = graph.indices
