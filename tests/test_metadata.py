@@ -152,7 +152,7 @@ def test_frames_have_their_video_and_time(project_factory, tmp_path: Path) -> No
     assert (md["size"] == (root / "line.mp4").stat().st_size).all()
 
 
-def test_metadata_of_100k_rows_is_one_fast_query(tmp_path: Path) -> None:
+def test_metadata_of_100k_rows_in_one_frame(tmp_path: Path) -> None:
     cat = catalog_mod.Catalog(str(tmp_path / "c.sqlite"))
     now = time.time()
     n = 100_000
@@ -173,9 +173,7 @@ def test_metadata_of_100k_rows_is_one_fast_query(tmp_path: Path) -> None:
                 for i in range(n)
             ],
         )  # fmt: skip
-    t0 = time.perf_counter()
     md = cat.metadata_frame()
-    seconds = time.perf_counter() - t0
     assert len(md) == n and md.loc["id7", "folder"] == "d7/" and md.loc["id7", "name"] == "f7.jpg"
-    assert seconds < 2.0, seconds  # measured well under a second (see the report)
+    assert (md["width"] == 640).all() and md["taken_at"].notna().all()
     cat.close()

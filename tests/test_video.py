@@ -441,7 +441,8 @@ def test_panel_shows_frame_times_and_segments(proj: aw.Project) -> None:
         assert segs[0]["start"] == "0:40.0" and segs[0]["end"] == "0:49.0"
         assert segs[0]["id"] in proj.last.ids
         panel.gallery.view = "segments"
-        from_frontend(panel.gallery, {"rid": "r1", "type": "preview", "id": segs[0]["id"]})
+        ask = {"rid": "r1", "type": "preview", "id": segs[0]["id"], "size": 480}
+        from_frontend(panel.gallery, ask)
         ((reply, bufs),) = [(m, b) for m, b in sent if m.get("rid") == "r1"]
         assert reply["ok"] and reply["time"].startswith("0:4") and bufs[0][:2] == b"\xff\xd8"
         # The preview's facts of a frame: its video's name and size, the frame's time.

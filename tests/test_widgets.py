@@ -587,6 +587,13 @@ def test_every_request_type_is_dispatched_and_answered(panel, tmp_path: Path, fa
     panel.project.wait(progress=False)
     ok(c, type="search_outliers", n=3)
     assert len(panel.result) == 3 and c.mode == "outliers"
+    ok(a, type="export_as", path=str(tmp_path / "coco.json"), format="coco", count=3)
+    assert (tmp_path / "coco.json").exists()
+    ok(c, type="scope_options")
+    ok(c, type="set_scope", within="project", name="", filters=[{"kind": "size", "min_width": 1}])
+    ok(c, type="search_quality", issue="")
+    assert c.mode == "outliers" and panel.result.query["type"] == "quality"
+    ok(c, type="set_scope", within="project", name="", filters=[])
     ok(c, type="search_duplicates")
     assert c.mode == "duplicates" and panel.result.query["type"] == "duplicates"
     ok(a, type="tag_all_but_best", tag="dup")

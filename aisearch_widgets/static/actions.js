@@ -63,7 +63,11 @@ var Request = Object.freeze({
   "DETAILS": "details",
   "TAG_IMAGES": "tag_images",
   "UNTAG_IMAGES": "untag_images",
-  "SELECT_ALL": "select_all"
+  "SELECT_ALL": "select_all",
+  "SET_SCOPE": "set_scope",
+  "SCOPE_OPTIONS": "scope_options",
+  "SEARCH_QUALITY": "search_quality",
+  "EXPORT_AS": "export_as"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -134,7 +138,11 @@ var FIELDS = Object.freeze({
   "details": Object.freeze({ "id": "string" }),
   "tag_images": Object.freeze({ "ids": "list", "tag": "string" }),
   "untag_images": Object.freeze({ "ids": "list", "tag": "string" }),
-  "select_all": Object.freeze({})
+  "select_all": Object.freeze({}),
+  "set_scope": Object.freeze({ "within": "string", "name": "string", "filters": "list" }),
+  "scope_options": Object.freeze({}),
+  "search_quality": Object.freeze({ "issue": "string" }),
+  "export_as": Object.freeze({ "path": "string", "format": "string", "count": "integer" })
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -171,7 +179,11 @@ var PARTS = Object.freeze({
   "details": "gallery",
   "tag_images": "gallery",
   "untag_images": "gallery",
-  "select_all": "gallery"
+  "select_all": "gallery",
+  "set_scope": "controls",
+  "scope_options": "controls",
+  "search_quality": "controls",
+  "export_as": "actions"
 });
 
 // src/requests.js
@@ -198,6 +210,113 @@ function requester(model, messageEl) {
     model.send({ ...fields, type, rid });
     return rid;
   };
+}
+
+// src/exportas.js
+var FORMATS = [
+  ["coco", "COCO", "a COCO JSON file (boxes when labelled)", "e.g. exports/night-coco.json"],
+  ["yolo", "YOLO", "a new folder: data.yaml, images/ (copies), labels/", "e.g. exports/night-yolo"],
+  ["cvat", "CVAT", "a zip of annotations.xml (CVAT for images 1.1)", "e.g. exports/night-cvat.zip"],
+  ["labelstudio", "Label Studio", "a tasks JSON file (images served by local-files storage)", "e.g. exports/night-tasks.json"],
+  ["imagefolder", "Hugging Face imagefolder", "a new folder: metadata.csv and the images (copies)", "e.g. exports/night-hf"],
+  ["fiftyone", "FiftyOne", "a new folder: data/ (copies) and labels.json", "e.g. exports/night-fiftyone"],
+  ["csv", "CSV manifest", "one CSV file: path, score, tags, labels", "e.g. exports/night.csv"],
+  ["jsonl", "JSONL manifest", "one JSON Lines file: path, score, tags, labels", "e.g. exports/night.jsonl"]
+];
+function createExportAs({ send, count, onOpen }) {
+  const plural2 = (n) => `${n} ${n === 1 ? "image" : "images"}`;
+  const button = h("button", {
+    class: "aisw-btn aisw-export-btn",
+    text: "Export as \u25BE",
+    "aria-haspopup": "menu",
+    "aria-expanded": "false"
+  });
+  const menu = h("div", { class: "aisw-export-menu", role: "menu", hidden: true, "data-lm-suppress-shortcuts": "true" });
+  const pathId = `aisw-export-${Math.random().toString(36).slice(2, 8)}`;
+  const label = h("label", { class: "aisw-export-label", for: pathId });
+  const path = h("input", { type: "text", class: "aisw-field aisw-export-path", id: pathId, maxlength: "4096" });
+  const what = h("span", { class: "aisw-muted aisw-export-what" });
+  const ok = h("button", { class: "aisw-btn aisw-primary aisw-export-ok", text: "Export" });
+  const cancel = h("button", { class: "aisw-btn aisw-export-cancel", text: "Cancel" });
+  const form = h("div", { class: "aisw-row aisw-export-form", role: "group", hidden: true, "data-lm-suppress-shortcuts": "true" }, [
+    label,
+    path,
+    ok,
+    cancel,
+    what
+  ]);
+  let format = null;
+  const toggleMenu = (on) => {
+    menu.hidden = !on;
+    button.setAttribute("aria-expanded", String(on));
+    if (on) menu.querySelector("button")?.focus();
+  };
+  for (const [key, name, desc, hint] of FORMATS) {
+    menu.append(h("button", {
+      class: "aisw-menu-item aisw-export-item",
+      role: "menuitem",
+      text: name,
+      title: desc,
+      dataset: { format: key },
+      on: { click: () => open(key, name, desc, hint) }
+    }));
+  }
+  button.addEventListener("click", () => toggleMenu(menu.hidden));
+  menu.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      toggleMenu(false);
+      button.focus();
+    } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      const items = [...menu.querySelectorAll("button")];
+      const at = items.indexOf(document.activeElement);
+      items[(at + (e.key === "ArrowDown" ? 1 : -1) + items.length) % items.length]?.focus();
+    }
+  });
+  const onOutside = (e) => {
+    if (!menu.hidden && !button.contains(e.target) && !menu.contains(e.target)) toggleMenu(false);
+  };
+  document.addEventListener("click", onOutside, true);
+  function open(key, name, desc, hint) {
+    toggleMenu(false);
+    onOpen();
+    format = { key, name };
+    form.dataset.format = key;
+    path.value = "";
+    path.placeholder = hint;
+    what.textContent = `Writes ${desc}; an existing file or folder is never replaced.`;
+    ok.disabled = false;
+    form.hidden = false;
+    update();
+    path.focus();
+  }
+  function close() {
+    format = null;
+    form.hidden = true;
+    path.value = "";
+  }
+  function update() {
+    if (format) label.textContent = `Export ${plural2(count())} as ${format.name} to`;
+    button.disabled = count() === 0;
+  }
+  function submit() {
+    const f = format;
+    const target = path.value.trim();
+    if (!f) return;
+    if (!target) return path.focus();
+    ok.disabled = true;
+    send(Request.EXPORT_AS, { path: target, format: f.key, count: count() }, (reply) => {
+      ok.disabled = false;
+      if (reply.ok && format === f) close();
+    });
+  }
+  ok.addEventListener("click", submit);
+  cancel.addEventListener("click", close);
+  path.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") submit();
+    if (e.key === "Escape") close();
+  });
+  return { button, menu, form, close, update, destroy: () => document.removeEventListener("click", onOutside, true) };
 }
 
 // src/actions.js
@@ -337,8 +456,10 @@ function render({ model, el }) {
     formCancel
   ]);
   let current = null;
+  const exportAs = createExportAs({ send, count, onOpen: () => closeForm() });
   function openForm(action) {
     closeMenu();
+    exportAs.close();
     current = action;
     el.dataset.action = action.key;
     formInput.value = "";
@@ -438,14 +559,19 @@ function render({ model, el }) {
     h("div", { class: "aisw-row aisw-result-bar" }, [
       header,
       h("span", { class: "aisw-spacer" }),
-      h("span", { class: "aisw-group" }, [
-        h("label", { class: "aisw-field-label", for: savedId, text: "Saved" }),
-        saved,
-        openBtn
-      ]),
-      h("span", { class: "aisw-menu-wrap" }, [menuBtn, menu])
+      h("span", { class: "aisw-result-actions" }, [
+        // one block: they wrap together
+        h("span", { class: "aisw-group" }, [
+          h("label", { class: "aisw-field-label", for: savedId, text: "Saved" }),
+          saved,
+          openBtn
+        ]),
+        h("span", { class: "aisw-menu-wrap" }, [exportAs.button, exportAs.menu]),
+        h("span", { class: "aisw-menu-wrap" }, [menuBtn, menu])
+      ])
     ]),
     form,
+    exportAs.form,
     messageRow,
     dupRow
   );
@@ -461,6 +587,7 @@ function render({ model, el }) {
     dropItem.hidden = hidden === 0;
     dropItem.textContent = `Drop the ${hidden} hidden from the selection`;
     updateForm();
+    exportAs.update();
   }
   function updateHeader() {
     header.textContent = model.get("header");
@@ -496,7 +623,10 @@ function render({ model, el }) {
   updateDup();
   updateSaved();
   updateMessage();
-  return () => document.removeEventListener("click", onOutside, true);
+  return () => {
+    document.removeEventListener("click", onOutside, true);
+    exportAs.destroy();
+  };
 }
 var actions_default = { render };
 export {

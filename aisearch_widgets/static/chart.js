@@ -60,7 +60,11 @@ var Request = Object.freeze({
   "DETAILS": "details",
   "TAG_IMAGES": "tag_images",
   "UNTAG_IMAGES": "untag_images",
-  "SELECT_ALL": "select_all"
+  "SELECT_ALL": "select_all",
+  "SET_SCOPE": "set_scope",
+  "SCOPE_OPTIONS": "scope_options",
+  "SEARCH_QUALITY": "search_quality",
+  "EXPORT_AS": "export_as"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -131,7 +135,11 @@ var FIELDS = Object.freeze({
   "details": Object.freeze({ "id": "string" }),
   "tag_images": Object.freeze({ "ids": "list", "tag": "string" }),
   "untag_images": Object.freeze({ "ids": "list", "tag": "string" }),
-  "select_all": Object.freeze({})
+  "select_all": Object.freeze({}),
+  "set_scope": Object.freeze({ "within": "string", "name": "string", "filters": "list" }),
+  "scope_options": Object.freeze({}),
+  "search_quality": Object.freeze({ "issue": "string" }),
+  "export_as": Object.freeze({ "path": "string", "format": "string", "count": "integer" })
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -168,7 +176,11 @@ var PARTS = Object.freeze({
   "details": "gallery",
   "tag_images": "gallery",
   "untag_images": "gallery",
-  "select_all": "gallery"
+  "select_all": "gallery",
+  "set_scope": "controls",
+  "scope_options": "controls",
+  "search_quality": "controls",
+  "export_as": "actions"
 });
 
 // src/requests.js

@@ -28,6 +28,7 @@ function showMessage(node, text, kind) {
 
 // src/protocol.js
 var REPLY = "reply";
+var ISSUES = ["blurry", "dark", "bright", "low_information", "grayscale", "odd_size", "odd_aspect"];
 var Request = Object.freeze({
   "SEARCH_PROMPT": "search_prompt",
   "SEARCH_DIVERSE": "search_diverse",
@@ -63,7 +64,11 @@ var Request = Object.freeze({
   "DETAILS": "details",
   "TAG_IMAGES": "tag_images",
   "UNTAG_IMAGES": "untag_images",
-  "SELECT_ALL": "select_all"
+  "SELECT_ALL": "select_all",
+  "SET_SCOPE": "set_scope",
+  "SCOPE_OPTIONS": "scope_options",
+  "SEARCH_QUALITY": "search_quality",
+  "EXPORT_AS": "export_as"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -134,7 +139,11 @@ var FIELDS = Object.freeze({
   "details": Object.freeze({ "id": "string" }),
   "tag_images": Object.freeze({ "ids": "list", "tag": "string" }),
   "untag_images": Object.freeze({ "ids": "list", "tag": "string" }),
-  "select_all": Object.freeze({})
+  "select_all": Object.freeze({}),
+  "set_scope": Object.freeze({ "within": "string", "name": "string", "filters": "list" }),
+  "scope_options": Object.freeze({}),
+  "search_quality": Object.freeze({ "issue": "string" }),
+  "export_as": Object.freeze({ "path": "string", "format": "string", "count": "integer" })
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -171,9 +180,13 @@ var PARTS = Object.freeze({
   "details": "gallery",
   "tag_images": "gallery",
   "untag_images": "gallery",
-  "select_all": "gallery"
+  "select_all": "gallery",
+  "set_scope": "controls",
+  "scope_options": "controls",
+  "search_quality": "controls",
+  "export_as": "actions"
 });
-var BACKGROUND = ["search_diverse", "search_duplicates", "search_outliers", "search_prompt", "search_similar", "similar_one", "similar_selected", "toggle_enabled"];
+var BACKGROUND = ["search_diverse", "search_duplicates", "search_outliers", "search_prompt", "search_quality", "search_similar", "similar_one", "similar_selected", "toggle_enabled"];
 
 // src/requests.js
 function requester(model, messageEl) {
@@ -203,6 +216,155 @@ function requester(model, messageEl) {
 function intValue(input, fallback) {
   const v = Number.parseInt(input.value, 10);
   return Number.isFinite(v) ? v : fallback;
+}
+
+// src/scope.js
+var KINDS = [
+  ["tag", "Tag"],
+  ["folder", "Folder"],
+  ["date", "Date range"],
+  ["size", "Least size"],
+  ["quality", "Quality issue"]
+];
+var issueName = (i) => i.replace(/_/g, " ");
+function createScopeBar({ model, send, field: field2 }) {
+  const within = h("select", { class: "aisw-scope-within" });
+  const count = h("span", { class: "aisw-muted aisw-scope-count", "aria-live": "polite" });
+  const chips = h("span", { class: "aisw-scope-chips", role: "list", "aria-label": "Filters" });
+  const addSel = h("select", { class: "aisw-scope-add" }, [
+    h("option", { value: "", text: "Add a filter\u2026" }),
+    ...KINDS.map(([k, text]) => h("option", { value: k, text }))
+  ]);
+  const editor = h("form", { class: "aisw-row aisw-scope-editor", hidden: true, "data-lm-suppress-shortcuts": "true" });
+  const bar = h("div", { class: "aisw-scope", dataset: { scope: "" } }, [
+    h("div", { class: "aisw-row" }, [field2("Search in", within), count, chips, field2("Filter", addSel)]),
+    editor
+  ]);
+  let options = null;
+  const scope = () => model.get("scope") || {};
+  const plain = () => (scope().filters || []).map(({ label, ...f }) => f);
+  const place = () => {
+    const s = scope();
+    return [s.within || "project", s.within === "results" ? "kept" : s.name || ""];
+  };
+  function setScope(w, name, filters, then = () => {
+  }) {
+    send(Request.SET_SCOPE, { within: w, name, filters }, (reply) => {
+      if (!reply.ok) render2();
+      then(reply);
+    });
+  }
+  within.addEventListener("change", () => {
+    const v = within.value;
+    if (v.startsWith("c:")) setScope("collection", v.slice(2), plain());
+    else setScope(v, "", plain());
+  });
+  function render2() {
+    const s = scope();
+    clear(within);
+    within.append(h("option", { value: "project", text: "Whole project" }));
+    for (const name of model.get("collections") || []) {
+      within.append(h("option", { value: `c:${name}`, text: `Collection \u2018${name}\u2019` }));
+    }
+    within.append(h("option", {
+      value: "results",
+      text: s.within === "results" ? `Results of ${s.results_title}` : "The results shown now"
+    }));
+    within.value = s.within === "collection" ? `c:${s.name}` : s.within || "project";
+    clear(chips);
+    for (const [i, f] of (s.filters || []).entries()) {
+      const rest = plain().filter((_, j) => j !== i);
+      chips.append(h("span", { class: "aisw-chip aisw-scope-chip", role: "listitem", dataset: { kind: f.kind } }, [
+        h("span", { class: "aisw-chip-name", text: f.label }),
+        h("button", {
+          type: "button",
+          class: "aisw-chip-x",
+          text: "\xD7",
+          title: "Remove this filter",
+          "aria-label": `Remove the filter ${f.label}`,
+          on: { click: () => setScope(...place(), rest) }
+        })
+      ]));
+    }
+    const narrowed = s.within && (s.within !== "project" || (s.filters || []).length);
+    count.textContent = narrowed && s.n !== null && s.n !== void 0 ? `${s.n} ${s.n === 1 ? "image" : "images"} in scope` : "";
+    bar.classList.toggle("aisw-scope-on", Boolean(narrowed));
+  }
+  function input(props) {
+    return h("input", { type: "text", maxlength: "200", ...props });
+  }
+  function hints(values) {
+    const list = h("datalist", { id: `aisw-hints-${Math.random().toString(36).slice(2, 8)}` });
+    for (const v of values) list.append(h("option", { value: v }));
+    return list;
+  }
+  function openEditor(kind) {
+    clear(editor);
+    let read;
+    const o = options || { tags: [], folders: [], issues: ISSUES };
+    if (kind === "tag") {
+      const list = hints(o.tags);
+      const tag = input({ class: "aisw-scope-tag", list: list.id });
+      editor.append(field2("Tag", tag), list);
+      read = () => ({ kind, tag: tag.value });
+    } else if (kind === "folder") {
+      const list = hints(o.folders);
+      const folder = input({ class: "aisw-scope-folder", list: list.id, placeholder: "e.g. line3/" });
+      editor.append(field2("Folder (in its source)", folder), list);
+      read = () => ({ kind, folder: folder.value });
+    } else if (kind === "date") {
+      const by = h("select", { class: "aisw-scope-by" }, [
+        h("option", { value: "taken", text: "taken (camera)" }),
+        h("option", { value: "modified", text: "file modified" })
+      ]);
+      const from = h("input", { type: "date", class: "aisw-scope-from" });
+      const to = h("input", { type: "date", class: "aisw-scope-to" });
+      editor.append(field2("Date", by), field2("From", from), field2("To", to));
+      read = () => ({ kind, by: by.value, from: from.value, to: to.value });
+    } else if (kind === "size") {
+      const w = h("input", { type: "number", min: "0", step: "1", class: "aisw-scope-width" });
+      const ht = h("input", { type: "number", min: "0", step: "1", class: "aisw-scope-height" });
+      editor.append(field2("Width at least (px)", w), field2("Height at least (px)", ht));
+      const px = (el) => el.value === "" ? 0 : Number.parseInt(el.value, 10);
+      read = () => ({ kind, min_width: px(w), min_height: px(ht) });
+    } else {
+      const issue = h("select", { class: "aisw-scope-issue" }, o.issues.map((i) => h("option", { value: i, text: issueName(i) })));
+      editor.append(field2("Issue", issue));
+      read = () => ({ kind, issue: issue.value });
+    }
+    editor.append(
+      h("button", { type: "submit", class: "aisw-btn aisw-primary aisw-scope-apply", text: "Add filter" }),
+      h("button", { type: "button", class: "aisw-btn", text: "Cancel", on: { click: closeEditor } })
+    );
+    editor.onsubmit = (e) => {
+      e.preventDefault();
+      setScope(...place(), [...plain(), read()], (reply) => reply.ok && closeEditor());
+    };
+    editor.hidden = false;
+    const first = editor.querySelector("input, select");
+    if (first) first.focus();
+  }
+  function closeEditor() {
+    editor.hidden = true;
+    clear(editor);
+    addSel.value = "";
+  }
+  addSel.addEventListener("change", () => {
+    const kind = addSel.value;
+    if (!kind) return closeEditor();
+    if (options) return openEditor(kind);
+    send(Request.SCOPE_OPTIONS, {}, (reply) => {
+      if (reply.ok) options = { tags: reply.tags || [], folders: reply.folders || [], issues: reply.issues || ISSUES };
+      if (addSel.value === kind) openEditor(kind);
+    });
+  });
+  editor.addEventListener("keydown", (e) => {
+    e.stopPropagation();
+    if (e.key === "Escape") closeEditor();
+  });
+  model.on("change:scope change:collections", render2);
+  render2();
+  return bar;
 }
 
 // src/controls.js
@@ -249,7 +411,8 @@ function render({ model, el }) {
     [Request.SEARCH_DIVERSE]: "Sampling",
     [Request.SEARCH_SIMILAR]: "Searching similar images",
     [Request.SEARCH_DUPLICATES]: "Finding duplicates",
-    [Request.SEARCH_OUTLIERS]: "Finding outliers"
+    [Request.SEARCH_OUTLIERS]: "Finding outliers",
+    [Request.SEARCH_QUALITY]: "Finding quality issues"
   };
   function updateBusy() {
     const labels = [...pending.values()];
@@ -393,16 +556,37 @@ function render({ model, el }) {
     dupBtn
   ]);
   const outN = numberInput(model.get("limit"), 1, "How many", "aisw-limit aisw-outliers-n");
+  const outKind = h("select", { class: "aisw-outliers-kind" }, [
+    h("option", { value: "", text: "Unusual images (outliers)" }),
+    h("option", { value: "any", text: "Quality issues: any" }),
+    ...ISSUES.map((i) => h("option", { value: i, text: `Quality issue: ${i.replace(/_/g, " ")}` }))
+  ]);
   const outBtn = h("button", { class: "aisw-btn aisw-primary aisw-find-outliers", text: "Find outliers" });
-  outBtn.addEventListener("click", () => send(Request.SEARCH_OUTLIERS, { n: intValue(outN, model.get("limit")) }));
+  const outHint = h("span", { class: "aisw-muted aisw-outliers-hint" });
+  const outNField = field("How many", outN);
+  function updateOutKind() {
+    const issue = outKind.value;
+    outBtn.textContent = issue ? "Find quality issues" : "Find outliers";
+    outHint.textContent = issue ? "Images judged against this project (blur, brightness, contrast, information, size), worst first." : "The most unusual images first (broken, off-domain, rare).";
+    outNField.hidden = Boolean(issue);
+  }
+  outKind.addEventListener("change", updateOutKind);
+  outBtn.addEventListener("click", () => {
+    const issue = outKind.value;
+    if (issue) send(Request.SEARCH_QUALITY, { issue: issue === "any" ? "" : issue });
+    else send(Request.SEARCH_OUTLIERS, { n: intValue(outN, model.get("limit")) });
+  });
+  updateOutKind();
   const outliersRow = h("div", { class: "aisw-row", dataset: { pane: Mode.OUTLIERS } }, [
-    h("span", { class: "aisw-muted", text: "The most unusual images first (broken, off-domain, rare)." }),
-    field("How many", outN),
-    outBtn
+    field("Find", outKind),
+    outNField,
+    outBtn,
+    outHint
   ]);
   const rows = [promptRow, diverseRow, similarRow, duplicatesRow, outliersRow];
   tabs.append(h("span", { class: "aisw-spacer" }), busyBox);
-  el.append(header, notice, tabs, ...rows, message);
+  const scopeBar = createScopeBar({ model, send, field });
+  el.append(header, notice, tabs, ...rows, scopeBar, message);
   function updateHeader() {
     title.textContent = model.get("project");
     modelName.textContent = model.get("model_name");

@@ -97,7 +97,11 @@ var Request = Object.freeze({
   "DETAILS": "details",
   "TAG_IMAGES": "tag_images",
   "UNTAG_IMAGES": "untag_images",
-  "SELECT_ALL": "select_all"
+  "SELECT_ALL": "select_all",
+  "SET_SCOPE": "set_scope",
+  "SCOPE_OPTIONS": "scope_options",
+  "SEARCH_QUALITY": "search_quality",
+  "EXPORT_AS": "export_as"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -168,7 +172,11 @@ var FIELDS = Object.freeze({
   "details": Object.freeze({ "id": "string" }),
   "tag_images": Object.freeze({ "ids": "list", "tag": "string" }),
   "untag_images": Object.freeze({ "ids": "list", "tag": "string" }),
-  "select_all": Object.freeze({})
+  "select_all": Object.freeze({}),
+  "set_scope": Object.freeze({ "within": "string", "name": "string", "filters": "list" }),
+  "scope_options": Object.freeze({}),
+  "search_quality": Object.freeze({ "issue": "string" }),
+  "export_as": Object.freeze({ "path": "string", "format": "string", "count": "integer" })
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -205,7 +213,11 @@ var PARTS = Object.freeze({
   "details": "gallery",
   "tag_images": "gallery",
   "untag_images": "gallery",
-  "select_all": "gallery"
+  "select_all": "gallery",
+  "set_scope": "controls",
+  "scope_options": "controls",
+  "search_quality": "controls",
+  "export_as": "actions"
 });
 
 // src/requests.js
@@ -232,6 +244,94 @@ function requester(model, messageEl) {
     model.send({ ...fields, type, rid });
     return rid;
   };
+}
+
+// src/labels.js
+var SVG = "http://www.w3.org/2000/svg";
+var CHIPS = 3;
+function labelChips(labels, pick) {
+  const list = labels || [];
+  const row = h("div", { class: "aisw-card-labels", title: list.length ? `Labels: ${list.join(", ")}` : null }, [
+    ...list.slice(0, CHIPS).map((l) => h("span", {
+      class: "aisw-label-chip",
+      text: l,
+      title: `Show only the images labelled ${l}`,
+      dataset: { label: l },
+      on: { click: (e) => {
+        e.stopPropagation();
+        pick(l);
+      } }
+    })),
+    list.length > CHIPS ? h("span", { class: "aisw-tag-more", text: `+${list.length - CHIPS}` }) : null
+  ]);
+  row.hidden = list.length === 0;
+  return row;
+}
+function createLabelFilter(model) {
+  const setSel = h("select", { class: "aisw-label-set", "aria-label": "Label set shown" });
+  const labelSel = h("select", { class: "aisw-label-filter", "aria-label": "Show only the images with this label" });
+  const setWrap = h("label", { class: "aisw-field-wrap", hidden: true }, [h("span", { class: "aisw-muted", text: "Label set" }), setSel]);
+  const el = h("span", { class: "aisw-label-filter-wrap", hidden: true }, [
+    setWrap,
+    h("label", { class: "aisw-field-wrap" }, [h("span", { class: "aisw-muted", text: "Label" }), labelSel])
+  ]);
+  const write = (name, value) => {
+    model.set(name, value);
+    model.save_changes();
+  };
+  function update() {
+    const sets = model.get("label_sets") || [];
+    const labels = [...model.get("labels") || []];
+    const chosen = model.get("label_filter");
+    clear(setSel);
+    for (const s of sets) setSel.append(h("option", { value: s, text: s }));
+    setSel.value = sets.includes(model.get("label_set")) ? model.get("label_set") : sets[0] || "";
+    setWrap.hidden = sets.length < 2;
+    clear(labelSel);
+    labelSel.append(h("option", { value: "", text: "All images" }));
+    if (chosen && !labels.some((l) => l.label === chosen)) labels.unshift({ label: chosen, n: 0 });
+    for (const l of labels) labelSel.append(h("option", { value: l.label, text: `${l.label} (${l.n})` }));
+    labelSel.value = chosen || "";
+    el.hidden = sets.length === 0;
+    el.classList.toggle("aisw-tag-filter-on", Boolean(chosen));
+  }
+  labelSel.addEventListener("change", () => write("label_filter", labelSel.value));
+  setSel.addEventListener("change", () => write("label_set", setSel.value));
+  model.on("change:labels change:label_sets change:label_set change:label_filter", update);
+  update();
+  return { el, set: (label) => write("label_filter", label) };
+}
+function drawBoxes(svg, d) {
+  while (svg.firstChild) svg.removeChild(svg.firstChild);
+  const boxes = d && d.boxes || [];
+  const ok = boxes.length > 0 && d.width > 0 && d.height > 0;
+  svg.style.display = ok ? "" : "none";
+  if (!ok) return;
+  svg.setAttribute("viewBox", `0 0 ${d.width} ${d.height}`);
+  svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+  const font = Math.max(d.width, d.height) / 40;
+  for (const b of boxes) {
+    const g = document.createElementNS(SVG, "g");
+    g.setAttribute("class", "aisw-box");
+    const rect = document.createElementNS(SVG, "rect");
+    for (const [k, v] of [["x", b.x], ["y", b.y], ["width", b.w], ["height", b.h]]) rect.setAttribute(k, String(v));
+    rect.setAttribute("vector-effect", "non-scaling-stroke");
+    const text = document.createElementNS(SVG, "text");
+    text.setAttribute("x", String(b.x));
+    text.setAttribute("y", String(Math.max(font, b.y - font * 0.3)));
+    text.setAttribute("font-size", String(font));
+    const conf = typeof b.confidence === "number" ? ` ${b.confidence.toFixed(2)}` : "";
+    text.textContent = `${b.label}${conf}`;
+    g.append(rect, text);
+    svg.append(g);
+  }
+}
+function boxLayer() {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("class", "aisw-lb-boxes");
+  svg.setAttribute("aria-hidden", "true");
+  svg.style.display = "none";
+  return svg;
 }
 
 // src/lightbox.js
@@ -270,9 +370,13 @@ function createLightbox({ model, send, gallery }) {
     h("div", { class: "aisw-row" }, [tagSelected, tagThis, tagCancel])
   ]);
   const status = h("div", { class: "aisw-lb-status", role: "status" });
-  const stage = h("div", { class: "aisw-lb-stage" }, [img, prev, next]);
+  const boxes = boxLayer();
+  const labelList = h("div", { class: "aisw-lb-labels", "aria-label": "Labels" });
+  const stage = h("div", { class: "aisw-lb-stage" }, [img, boxes, prev, next]);
   const side = h("div", { class: "aisw-lb-side" }, [
     facts,
+    h("div", { class: "aisw-lb-heading", text: "Labels" }),
+    labelList,
     h("div", { class: "aisw-lb-heading", text: "Tags" }),
     tagList,
     h("div", { class: "aisw-lb-actions" }, [selectBtn, tagBtn, similarBtn]),
@@ -307,6 +411,8 @@ function createLightbox({ model, send, gallery }) {
       img.classList.remove("aisw-pixelated");
       clear(facts);
       clear(tagList);
+      clear(labelList);
+      drawBoxes(boxes, null);
       status.textContent = "";
       closeTagForm(false);
     }
@@ -349,6 +455,11 @@ function createLightbox({ model, send, gallery }) {
     if (d.kind === "frame" && typeof d.t === "number") row("Video time", fmtClock(d.t));
     row("Dimensions", d.width && d.height ? `${d.width} \xD7 ${d.height} px` : "?");
     row(d.kind === "frame" ? "Video size" : "File size", fmtBytes(d.bytes));
+    clear(labelList);
+    const labels = d.labels || [];
+    if (!labels.length) labelList.append(h("span", { class: "aisw-muted", text: "none" }));
+    for (const l of labels) labelList.append(h("span", { class: "aisw-label-chip", text: l }));
+    drawBoxes(boxes, d);
     clear(tagList);
     if (!d.tags.length) tagList.append(h("span", { class: "aisw-muted", text: "none" }));
     for (const t of d.tags) {
@@ -501,8 +612,83 @@ function createLightbox({ model, send, gallery }) {
   };
 }
 
+// src/compare.js
+function createCompare(send) {
+  const compareBody = h("div", { class: "aisw-compare-body" });
+  const compareTitle = h("div", { class: "aisw-compare-title", role: "heading", "aria-level": "3" });
+  const compareTrash = h("button", { class: "aisw-btn aisw-danger aisw-compare-trash" });
+  const compareClose = h("button", { class: "aisw-btn aisw-compare-close", text: "Close" });
+  const compare = h("div", { class: "aisw-overlay aisw-compare", hidden: true, tabindex: "-1", role: "dialog", "aria-label": "Compare a group" }, [
+    h("div", { class: "aisw-compare-box" }, [
+      compareTitle,
+      compareBody,
+      h("div", { class: "aisw-row" }, [h("span", { class: "aisw-spacer" }), compareTrash, compareClose])
+    ])
+  ]);
+  const compareUrls = new BlobUrls();
+  let compareGroup = null;
+  function openCompare(group) {
+    compareGroup = group;
+    send(Request.COMPARE, { group }, showCompare);
+  }
+  function closeCompare() {
+    compare.hidden = true;
+    compareGroup = null;
+    compareUrls.revokeAll();
+    clear(compareBody);
+  }
+  function showCompare(reply, buffers) {
+    if (!reply.ok || compareGroup === null) return;
+    compareUrls.revokeAll();
+    clear(compareBody);
+    const rows = reply.rows || [];
+    const copies = rows.filter((r) => !r.keep).length;
+    compareTitle.textContent = `Group ${compareGroup + 1} \xB7 ${rows.length} images \xB7 the kept copy first`;
+    for (const r of rows) {
+      const pic = h("img", { class: "aisw-compare-pic", alt: r.name });
+      if (r.pic >= 0 && buffers[r.pic]) pic.src = compareUrls.make(buffers[r.pic]);
+      const facts = [
+        `${r.format || "?"} \xB7 ${r.width ?? "?"}\xD7${r.height ?? "?"} px \xB7 ${fmtBytes(r.bytes)}`,
+        ...Object.entries(r.facts || {}).map(([k, v]) => `${k}: ${v}`)
+      ];
+      const col = h("div", { class: r.keep ? "aisw-compare-col aisw-compare-kept" : "aisw-compare-col", dataset: { id: r.id } }, [
+        r.keep ? h("span", { class: "aisw-best-badge", text: "kept" }) : h("button", {
+          class: "aisw-btn aisw-keep-this",
+          text: "Keep this one instead",
+          on: { click: () => send(Request.SET_KEEPER, { id: r.id }, (rep) => rep.ok && openCompare(compareGroup)) }
+        }),
+        h("div", { class: "aisw-frame aisw-compare-frame" }, [pic]),
+        h("div", { class: "aisw-name", text: r.name, title: r.path }),
+        ...facts.map((f) => h("div", { class: "aisw-muted aisw-compare-fact", text: f })),
+        r.error ? h("div", { class: "aisw-error", text: r.error }) : null
+      ]);
+      if (r.diff >= 0 && buffers[r.diff]) {
+        col.append(
+          h("div", { class: "aisw-frame aisw-compare-frame" }, [
+            h("img", { class: "aisw-compare-diff", alt: `difference of ${r.name} to the kept copy`, src: compareUrls.make(buffers[r.diff]) })
+          ]),
+          h("div", { class: "aisw-muted aisw-compare-fact", text: `difference to the kept copy: ${r.diff_pct}% (brightened 4\xD7)` })
+        );
+      }
+      compareBody.append(col);
+    }
+    compareTrash.textContent = `Keep the marked copy, move ${copies} to trash`;
+    compareTrash.hidden = copies === 0;
+    compareTrash.onclick = () => {
+      const g = compareGroup;
+      send(Request.TRASH_GROUP, { group: g, count: copies }, (rep) => rep.ok && closeCompare());
+    };
+    compare.hidden = false;
+    compare.focus();
+  }
+  compareClose.addEventListener("click", closeCompare);
+  compare.addEventListener("click", (e) => e.target === compare && closeCompare());
+  compare.addEventListener("keydown", (e) => e.key === "Escape" && closeCompare());
+  return { el: compare, open: openCompare, destroy: () => compareUrls.revokeAll() };
+}
+
 // src/gallery.js
-var CHIPS = 3;
+var CHIPS2 = 3;
 var KEYS = [
   ["\u2190 \u2192 \u2191 \u2193", "move between images"],
   ["Shift + arrows", "select a range"],
@@ -540,6 +726,7 @@ function render({ model, el }) {
     h("span", { class: "aisw-muted", text: "Tag" }),
     tagFilter
   ]);
+  const labelFilter = createLabelFilter(model);
   const helpBtn = h("button", {
     class: "aisw-btn aisw-help-btn",
     text: "?",
@@ -553,6 +740,7 @@ function render({ model, el }) {
     nextBtn,
     viewBtn,
     tagFilterWrap,
+    labelFilter.el,
     h("span", { class: "aisw-spacer" }),
     selCount,
     selectPageBtn,
@@ -589,23 +777,12 @@ function render({ model, el }) {
     segBody
   ]);
   const empty = h("div", { class: "aisw-empty aisw-muted", text: "No results yet." });
-  const compareBody = h("div", { class: "aisw-compare-body" });
-  const compareTitle = h("div", { class: "aisw-compare-title", role: "heading", "aria-level": "3" });
-  const compareTrash = h("button", { class: "aisw-btn aisw-danger aisw-compare-trash" });
-  const compareClose = h("button", { class: "aisw-btn aisw-compare-close", text: "Close" });
-  const compare = h("div", { class: "aisw-overlay aisw-compare", hidden: true, tabindex: "-1", role: "dialog", "aria-label": "Compare a group" }, [
-    h("div", { class: "aisw-compare-box" }, [
-      compareTitle,
-      compareBody,
-      h("div", { class: "aisw-row" }, [h("span", { class: "aisw-spacer" }), compareTrash, compareClose])
-    ])
-  ]);
-  el.append(toolbar, help, tagForm, message, grid, segTable, empty, compare);
+  const compare = createCompare(send);
+  el.append(toolbar, help, tagForm, message, grid, segTable, empty, compare.el);
   viewBtn.addEventListener("click", () => {
     model.set("view", model.get("view") === View.SEGMENTS ? View.GRID : View.SEGMENTS);
     model.save_changes();
   });
-  const kb = fmtBytes;
   const page = () => model.get("page");
   const pages = () => Math.max(1, Math.ceil(model.get("total") / model.get("page_size")));
   const items = () => model.get("items");
@@ -896,74 +1073,15 @@ function render({ model, el }) {
       dataset: { group: String(it.group) }
     }, [
       h("span", { role: "heading", "aria-level": "3", text: `Group ${it.group + 1} \xB7 ${n} ${n === 1 ? "image" : "images"}${kind}` }),
-      h("button", { class: "aisw-btn aisw-compare-btn", text: "Compare", on: { click: () => openCompare(it.group) } }),
+      h("button", { class: "aisw-btn aisw-compare-btn", text: "Compare", on: { click: () => compare.open(it.group) } }),
       trash,
       confirm,
       cancel
     ]);
   }
-  const compareUrls = new BlobUrls();
-  let compareGroup = null;
-  function openCompare(group) {
-    compareGroup = group;
-    send(Request.COMPARE, { group }, showCompare);
-  }
-  function closeCompare() {
-    compare.hidden = true;
-    compareGroup = null;
-    compareUrls.revokeAll();
-    clear(compareBody);
-  }
-  function showCompare(reply, buffers) {
-    if (!reply.ok || compareGroup === null) return;
-    compareUrls.revokeAll();
-    clear(compareBody);
-    const rows = reply.rows || [];
-    const copies = rows.filter((r) => !r.keep).length;
-    compareTitle.textContent = `Group ${compareGroup + 1} \xB7 ${rows.length} images \xB7 the kept copy first`;
-    for (const r of rows) {
-      const pic = h("img", { class: "aisw-compare-pic", alt: r.name });
-      if (r.pic >= 0 && buffers[r.pic]) pic.src = compareUrls.make(buffers[r.pic]);
-      const facts = [
-        `${r.format || "?"} \xB7 ${r.width ?? "?"}\xD7${r.height ?? "?"} px \xB7 ${kb(r.bytes)}`,
-        ...Object.entries(r.facts || {}).map(([k, v]) => `${k}: ${v}`)
-      ];
-      const col = h("div", { class: r.keep ? "aisw-compare-col aisw-compare-kept" : "aisw-compare-col", dataset: { id: r.id } }, [
-        r.keep ? h("span", { class: "aisw-best-badge", text: "kept" }) : h("button", {
-          class: "aisw-btn aisw-keep-this",
-          text: "Keep this one instead",
-          on: { click: () => send(Request.SET_KEEPER, { id: r.id }, (rep) => rep.ok && openCompare(compareGroup)) }
-        }),
-        h("div", { class: "aisw-frame aisw-compare-frame" }, [pic]),
-        h("div", { class: "aisw-name", text: r.name, title: r.path }),
-        ...facts.map((f) => h("div", { class: "aisw-muted aisw-compare-fact", text: f })),
-        r.error ? h("div", { class: "aisw-error", text: r.error }) : null
-      ]);
-      if (r.diff >= 0 && buffers[r.diff]) {
-        col.append(
-          h("div", { class: "aisw-frame aisw-compare-frame" }, [
-            h("img", { class: "aisw-compare-diff", alt: `difference of ${r.name} to the kept copy`, src: compareUrls.make(buffers[r.diff]) })
-          ]),
-          h("div", { class: "aisw-muted aisw-compare-fact", text: `difference to the kept copy: ${r.diff_pct}% (brightened 4\xD7)` })
-        );
-      }
-      compareBody.append(col);
-    }
-    compareTrash.textContent = `Keep the marked copy, move ${copies} to trash`;
-    compareTrash.hidden = copies === 0;
-    compareTrash.onclick = () => {
-      const g = compareGroup;
-      send(Request.TRASH_GROUP, { group: g, count: copies }, (rep) => rep.ok && closeCompare());
-    };
-    compare.hidden = false;
-    compare.focus();
-  }
-  compareClose.addEventListener("click", closeCompare);
-  compare.addEventListener("click", (e) => e.target === compare && closeCompare());
-  compare.addEventListener("keydown", (e) => e.key === "Escape" && closeCompare());
   function chipsOf(it) {
     const tags = it.tags || [];
-    const shown = tags.slice(0, CHIPS);
+    const shown = tags.slice(0, CHIPS2);
     const row = h("div", { class: "aisw-card-tags", title: tags.length ? `Tags: ${tags.join(", ")}` : null }, [
       ...shown.map((t) => h("span", {
         class: "aisw-tag-chip",
@@ -977,7 +1095,7 @@ function render({ model, el }) {
           }
         }
       })),
-      tags.length > CHIPS ? h("span", { class: "aisw-tag-more", text: `+${tags.length - CHIPS}` }) : null
+      tags.length > CHIPS2 ? h("span", { class: "aisw-tag-more", text: `+${tags.length - CHIPS2}` }) : null
     ]);
     row.hidden = tags.length === 0;
     return row;
@@ -1007,11 +1125,13 @@ function render({ model, el }) {
     const caption = h("div", { class: "aisw-caption" }, [
       it.best ? h("span", { class: "aisw-best-badge", text: "keep", title: "The copy kept: only proposed until you trash the others" }) : null,
       it.match ? h("span", { class: "aisw-match", text: it.match, title: `How this copy matches the kept one: ${it.match}` }) : null,
+      it.issue ? h("span", { class: "aisw-match aisw-issue", text: it.issue.replace(/_/g, " "), title: "Its worst quality issue; the score is how far beyond this project's usual" }) : null,
       h("span", { class: "aisw-score", text: fmtScore(it.score) }),
       it.time ? h("span", { class: "aisw-time", text: it.time, title: `time in ${it.name}` }) : null,
       h("span", { class: "aisw-name", text: it.name, title: it.path || it.name })
     ]);
     const tags = chipsOf(it);
+    const labels = labelChips(it.labels, labelFilter.set);
     const card = h("div", {
       class: it.best ? "aisw-card aisw-best" : "aisw-card",
       role: "option",
@@ -1019,7 +1139,7 @@ function render({ model, el }) {
       "aria-selected": "false",
       "aria-label": it.name,
       dataset: { id, rank: String(it.rank) }
-    }, [frame, box, menu, caption, tags]);
+    }, [frame, box, menu, caption, labels, tags]);
     card.addEventListener("click", (e) => {
       if (e.shiftKey) selectRange(id);
       else if (e.ctrlKey || e.metaKey) toggle(id);
@@ -1031,7 +1151,7 @@ function render({ model, el }) {
       setActive(id, true);
     });
     card.addEventListener("mousedown", (e) => e.shiftKey && e.preventDefault());
-    return { card, img, box, tags, item: it };
+    return { card, img, box, tags, labels, item: it };
   }
   function buildPage() {
     const list = items();
@@ -1040,9 +1160,10 @@ function render({ model, el }) {
     if (ids.length && ids.length === order.length && ids.every((id, i) => id === order[i])) {
       for (const it of list) {
         const c = cards.get(it.id);
-        const chips = chipsOf(it);
+        const [chips, labels] = [chipsOf(it), labelChips(it.labels, labelFilter.set)];
         c.tags.replaceWith(chips);
-        c.tags = chips;
+        c.labels.replaceWith(labels);
+        [c.tags, c.labels] = [chips, labels];
         c.item = it;
       }
       const cur = lightbox.current();
@@ -1121,7 +1242,7 @@ function render({ model, el }) {
   return () => {
     urls.revokeAll();
     lightbox.destroy();
-    compareUrls.revokeAll();
+    compare.destroy();
   };
 }
 var gallery_default = { render };

@@ -23,6 +23,18 @@ from ._results import describe_report
 
 log = logging.getLogger(__name__)
 
+#: "Export as ▾": format -> what the menu calls it.
+EXPORT_FORMATS = {
+    "coco": "COCO",
+    "yolo": "YOLO",
+    "cvat": "CVAT",
+    "labelstudio": "Label Studio",
+    "imagefolder": "Hugging Face imagefolder",
+    "fiftyone": "FiftyOne",
+    "csv": "CSV",
+    "jsonl": "JSONL",
+}
+_COPYING = ("yolo", "imagefolder", "fiftyone")  # these formats hold the image files
 _TRASH_VERBS = {"trashed": "Moved {n} to trash", "deleted": "Deleted {n} permanently"}
 _RESTORE_VERBS = {"restored": "Restored {n}", "renamed": "{n} restored under a new name"}
 
@@ -95,6 +107,21 @@ class SelectionActions:
         target = self._acted_on(count)
         p = target.export(self._allowed_target(path, folder=False))  # type: ignore[attr-defined]
         self._done(f"Exported {len(target)} rows to {p}.")
+
+    def _export_as(self, path: str, format: str, count: int) -> None:
+        """ "Export as ▾": a dataset or a manifest at a new path (never overwritten);
+        the formats that hold files (yolo, imagefolder, fiftyone) copy the images in."""
+        if format not in EXPORT_FORMATS:
+            raise AISearchError(f"Export as: one of {', '.join(EXPORT_FORMATS)}.")
+        target = self._acted_on(count)
+        raw = path.strip()
+        if format in ("csv", "jsonl") and not raw.lower().endswith(f".{format}"):
+            raw += f".{format}"
+        dest = self._allowed_target(raw, folder=False)  # type: ignore[attr-defined]
+        copy = format in _COPYING
+        p = target.export(dest, format=format, copy=copy)
+        what = f"{len(target)} {'image' if len(target) == 1 else 'images'}"
+        self._done(f"Exported {what} as {EXPORT_FORMATS[format]} to {p}.")
 
     def _similar_selected(self, count: int) -> Collection:
         if not self.gallery.selected:  # type: ignore[attr-defined]

@@ -54,14 +54,16 @@ class Curation:
 
     def _search_duplicates(self) -> Work:
         self.controls.mode = Mode.DUPLICATES.value  # type: ignore[attr-defined]
-        return self._run(lambda: self.project.duplicates(progress=False))  # type: ignore
+        kw = self._scope_kw()  # type: ignore[attr-defined]
+        return self._run(lambda: self.project.duplicates(progress=False, **kw))  # type: ignore
 
     def _search_outliers(self, n: int | None = None) -> Work:
         c = self.controls  # type: ignore[attr-defined]
         c.mode = Mode.OUTLIERS.value
         n = c.limit if n is None else n
+        kw = self._scope_kw()  # type: ignore[attr-defined]
         return self._run(  # type: ignore[attr-defined, no-any-return]
-            lambda: self.project.outliers(n, progress=False),  # type: ignore[attr-defined]
+            lambda: self.project.outliers(n, progress=False, **kw),  # type: ignore[attr-defined]
             lambda: setattr(c, "limit", n),
         )
 
@@ -127,7 +129,10 @@ class Curation:
 
     def _group_fields(self, rows: pd.DataFrame) -> list[dict[str, Any]]:
         """Per gallery item of a duplicates view: its group, the group's size, whether
-        it is the copy kept and the group's kind (empty dicts otherwise)."""
+        it is the copy kept and the group's kind; of a quality view: its worst issue
+        (empty dicts otherwise)."""
+        if "issue" in rows.columns and "group" not in rows.columns:
+            return [{"issue": v} if isinstance(v, str) else {} for v in rows["issue"]]
         if "group" not in rows.columns or "best" not in rows.columns:
             return [{} for _ in range(len(rows))]
         sizes = self._view_df["group"].value_counts()

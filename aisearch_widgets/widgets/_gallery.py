@@ -98,18 +98,19 @@ class GalleryRequests:
     # -- the tag filter ----------------------------------------------------------------
     def _narrow_to_tag(self, view: Collection | None, empty: pd.DataFrame) -> tuple[Any, Any]:
         """The view the gallery shows, and its rows: ``view`` (the score filter's)
-        narrowed to the chosen tag. The filter offers the tags of ``view``."""
+        narrowed to the chosen tag, then to the chosen label (``_labelled.py``). The
+        filter offers the tags of ``view``."""
         gallery = self.gallery  # type: ignore[attr-defined]
         if view is None:
-            gallery.tags = []
+            gallery.tags = gallery.labels = []
             return None, empty
         df = view.df
         gallery.tags = tag_counts(df)
         tag = gallery.tag_filter
-        if not tag:
-            return view, df
-        kept = with_tag(df, tag)
-        return view.select(list(kept["id"])), kept.reset_index(drop=True)
+        if tag:
+            kept = with_tag(df, tag)
+            view, df = view.select(list(kept["id"])), kept.reset_index(drop=True)
+        return self._narrow_to_label(view, df)  # type: ignore[attr-defined]
 
     def _on_tag_filter(self, change: dict) -> None:
         """A tag chosen in the gallery (or "" for all): show the view again through it."""
@@ -187,6 +188,7 @@ class GalleryRequests:
         size, width, height = file_facts(rec)
         tags = self.project.catalog.tags_of([id]).get(id, [])  # type: ignore[attr-defined]
         score = None if pd.isna(r["score"]) else float(r["score"])
+        labels, boxes = self._boxes(id)  # type: ignore[attr-defined]
         return Reply(
             {
                 "details": {
@@ -200,6 +202,8 @@ class GalleryRequests:
                     "rank": int(r["rank"]),
                     "t": None if rec.t is None else float(rec.t),
                     "tags": tags,
+                    "labels": labels,  # of the label set shown
+                    "boxes": boxes,  # {label, x, y, w, h, confidence}: original pixels
                 }
             }
         )

@@ -36,6 +36,7 @@ from ._curate import Curation
 from ._dispatch import Requests
 from ._gallery import GalleryRequests
 from ._jobs import Jobs, Work
+from ._labelled import GalleryLabels
 from ._parts import Actions, Controls, Gallery, ScoreChart
 from ._protocol import (
     Method,
@@ -46,6 +47,7 @@ from ._protocol import (
     ScoreFilter,
 )
 from ._results import NO_FILTER, Filter, Tab
+from ._scoped import ScopedSearch
 from ._state import PanelMemory
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,15 @@ _LABELS = {
 
 
 class SearchPanel(
-    Requests, ScoreFilters, Curation, SelectionActions, GalleryRequests, PanelMemory, W.VBox
+    Requests,
+    ScoreFilters,
+    Curation,
+    SelectionActions,
+    GalleryRequests,
+    GalleryLabels,
+    ScopedSearch,
+    PanelMemory,
+    W.VBox,
 ):
     """Search a project by prompt, diversity or example images; filter the result by
     one score threshold on its chart; select images and act on them with the "With N selected ▾" menu (save,
@@ -170,6 +180,10 @@ class SearchPanel(
             Request.TAG_IMAGES: self._tag_images,
             Request.UNTAG_IMAGES: self._untag_images,
             Request.SELECT_ALL: self._select_all,
+            Request.SET_SCOPE: self._set_scope,
+            Request.SCOPE_OPTIONS: self._scope_options,
+            Request.SEARCH_QUALITY: self._search_quality,
+            Request.EXPORT_AS: self._export_as,
         }
         for part, widget in self._parts.items():
             widget.on_msg(lambda _w, msg, _bufs, part=part: self._dispatch(part, msg))
@@ -178,7 +192,9 @@ class SearchPanel(
         self.gallery.observe(self._locked(self._on_selected), "selected")
         self.gallery.observe(self._on_gallery_selected, "selected")
         self.gallery.observe(self._locked(self._on_tag_filter), "tag_filter")
+        self.gallery.observe(self._locked(self._on_label_filter), ["label_filter", "label_set"])
         self.controls.observe(self._locked(self._on_mode), "mode")
+        self._init_scope()
         self._update_counts()
         self._stop = threading.Event()
         self._refresh_status()
@@ -303,8 +319,11 @@ class SearchPanel(
         then ``then`` notes what ran."""
         mode = self.controls.mode
         self._message("")
+        scope = self._scope_text() if self._scope.narrowed else ""
 
         def done(res: Collection) -> Collection:
+            if scope:
+                self._scopes[res] = scope
             if self.controls.mode == mode:
                 self._set_result(res)
             else:  # the user went to another tab meanwhile: the result waits in its own
@@ -324,7 +343,8 @@ class SearchPanel(
             with c.hold_sync():  # what ran: the view shows it (one way, Python to JS)
                 c.prompt, c.limit = prompt, limit
 
-        return self._run(lambda: self.project.search(prompt, limit=limit), ran)
+        kw = self._scope_kw()
+        return self._run(lambda: self.project.search(prompt, limit=limit, **kw), ran)
 
     def _search_diverse(
         self, n: int | None = None, method: str | None = None, clusters: int | None = None
@@ -339,8 +359,10 @@ class SearchPanel(
             with c.hold_sync():
                 c.n, c.method, c.clusters = n, Method(method).value, clusters
 
+        kw = self._scope_kw()
         return self._run(
-            lambda: self.project.diverse(n=n, method=method, clusters=clusters or None), ran
+            lambda: self.project.diverse(n=n, method=method, clusters=clusters or None, **kw),
+            ran,
         )
 
     def _similar_any(self, images: Any, limit: int | None) -> Work:
@@ -350,8 +372,9 @@ class SearchPanel(
         if isinstance(images, (list, tuple)) and not images:
             raise AISearchError("Select images in the gallery first.")
         limit = self.controls.limit if limit is None else limit
+        kw = self._scope_kw()
         return self._run(
-            lambda: self.project.similar(images, limit=limit),
+            lambda: self.project.similar(images, limit=limit, **kw),
             lambda: setattr(self.controls, "limit", limit),
         )
 
@@ -367,8 +390,9 @@ class SearchPanel(
             raise AISearchError("Select images in the gallery first.")
         self._set_references(refs)
         limit = self.controls.limit if limit is None else limit
+        kw = self._scope_kw()
         return self._run(
-            lambda: self.project.similar(ids=refs, limit=limit),
+            lambda: self.project.similar(ids=refs, limit=limit, **kw),
             lambda: setattr(self.controls, "limit", limit),
         )
 
@@ -453,7 +477,12 @@ class SearchPanel(
         a = self.actions
         with a.hold_sync():
             a.header = _results.header(
-                self.controls.mode, tab, self._view_df, tag=self.gallery.tag_filter
+                self.controls.mode,
+                tab,
+                self._view_df,
+                tag=self.gallery.tag_filter,
+                label=self.gallery.label_filter,
+                scope=self._scope_of(self._result),
             )
             a.n_shown = len(self._view_df)
             a.n_selected = len(sel)
@@ -494,7 +523,7 @@ class SearchPanel(
     def _show_page(self) -> None:
         ps, page = self.gallery.page_size, self.gallery.page
         rows = self._view_df.iloc[page * ps : (page + 1) * ps]
-        tags = self._page_tags(rows)
+        tags, labels = self._page_tags(rows), self._page_labels(rows)  # a query each
         self.gallery.items = [
             {
                 "id": r.id,
@@ -504,6 +533,7 @@ class SearchPanel(
                 "rank": int(r.rank),
                 "time": "" if pd.isna(r.t) else _media.clock(r.t),  # a video frame's time
                 "tags": tags.get(r.id, []),
+                "labels": labels.get(r.id, []),
                 **group,
             }
             for r, group in zip(rows.itertuples(index=False), self._group_fields(rows), strict=True)
@@ -590,7 +620,9 @@ class SearchPanel(
                     setattr(c, k, v)
 
     def _refresh_collections(self) -> None:
-        self.actions.collections = list(self.project.collections)
+        names = list(self.project.collections)
+        self.actions.collections = names
+        self.controls.collections = names
 
     def _warm_up(self) -> None:
         try:
@@ -605,6 +637,7 @@ class SearchPanel(
             try:
                 with self._lock:  # a worker may be showing a result in the same parts
                     self._refresh_status()
+                    self._refresh_collections()  # saved from Python: "Search in:" offers it
             except Exception:  # the project was closed, or the kernel is shutting down
                 log.debug("status poll failed", exc_info=True)
                 return

@@ -80,6 +80,10 @@ class Controls(_Part):
     n = t.Int(50).tag(sync=True)
     clusters = t.Int(0).tag(sync=True)
     references = t.List(t.Dict()).tag(sync=True)
+    # Where searches run ("Search in:" and the filter chips): {within, name,
+    # results_title, filters: [{kind, ..., label}], text}; set by Python.
+    scope = t.Dict().tag(sync=True)
+    collections = t.List(t.Unicode()).tag(sync=True)  # saved collections to search in
 
 
 class Gallery(_Part):
@@ -100,6 +104,13 @@ class Gallery(_Part):
     # (set by Python), and the one chosen (written by the front end; "" for none).
     tags = t.List(t.Dict()).tag(sync=True)
     tag_filter = t.Unicode("").tag(sync=True)
+    # Labels (Project.labels): the label sets, the one shown (written by the front end;
+    # "" for the project's default), the labels of the images the filters let through,
+    # {label, n}, and the one chosen (written by the front end; "" for none).
+    label_sets = t.List(t.Unicode()).tag(sync=True)
+    label_set = t.Unicode("").tag(sync=True)
+    labels = t.List(t.Dict()).tag(sync=True)
+    label_filter = t.Unicode("").tag(sync=True)
 
 
 class Actions(_Part):

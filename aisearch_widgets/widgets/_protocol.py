@@ -32,6 +32,7 @@ from enum import Enum, StrEnum
 from typing import Any
 
 from .._errors import InvalidArgument, check_int
+from ..quality import ISSUES  # the quality issues the Outliers tab and the filters offer
 
 
 class Part(StrEnum):
@@ -81,6 +82,10 @@ class Request(StrEnum):
     TAG_IMAGES = "tag_images"
     UNTAG_IMAGES = "untag_images"
     SELECT_ALL = "select_all"
+    SET_SCOPE = "set_scope"
+    SCOPE_OPTIONS = "scope_options"
+    SEARCH_QUALITY = "search_quality"
+    EXPORT_AS = "export_as"
 
 
 #: The one message type Python sends: the answer to a request.
@@ -252,7 +257,7 @@ SPECS: dict[Request, Spec] = {
         {"id": "string"},
         reply={"details": "object"},
         doc="what the preview says of one image shown: name in the project, size, "
-        "dimensions, score, tags, video time",
+        "dimensions, score, tags, video time, labels and boxes (pixels of the original)",
     ),
     Request.TAG_IMAGES: Spec(
         Part.GALLERY, {"ids": "list", "tag": "string"}, doc="add a tag to these images"
@@ -262,6 +267,27 @@ SPECS: dict[Request, Spec] = {
     ),
     Request.SELECT_ALL: Spec(
         Part.GALLERY, reply={"count": "integer"}, doc="select every image shown (all pages)"
+    ),
+    # Where searches run: "Search in:" and the filter chips (structured values only).
+    Request.SET_SCOPE: Spec(
+        Part.CONTROLS,
+        {"within": "string", "name": "string", "filters": "list"},
+        doc="search in the project, a saved collection (name) or the results shown "
+        "(name 'kept': the ones already chosen), with these filters",
+    ),
+    Request.SCOPE_OPTIONS: Spec(
+        Part.CONTROLS,
+        reply={"tags": "string[]", "folders": "string[]", "issues": "string[]"},
+        doc="what the filter editor offers",
+    ),
+    Request.SEARCH_QUALITY: Spec(
+        Part.CONTROLS, {"issue": "string"}, doc="images with a quality issue ('' for any)"
+    ),
+    Request.EXPORT_AS: Spec(
+        Part.ACTIONS,
+        {"path": "string", "format": "string", "count": "integer"},
+        doc="export a dataset (coco, yolo, cvat, labelstudio, imagefolder, fiftyone) or a "
+        "manifest (csv, jsonl) to a new path",
     ),
 }
 
@@ -277,6 +303,7 @@ BACKGROUND: frozenset[Request] = frozenset(
         Request.SIMILAR_SELECTED,
         Request.SEARCH_DUPLICATES,
         Request.SEARCH_OUTLIERS,
+        Request.SEARCH_QUALITY,
         Request.TOGGLE_ENABLED,
     }
 )
@@ -360,6 +387,7 @@ def to_js() -> str:
         "// then `npm run build` in js/. The tests fail while either is stale.\n",
         "\n",
         const("REPLY", REPLY),
+        const("ISSUES", list(ISSUES)),
         const("Request", {m.name: m.value for m in Request}),
     ]
     out += [const(e.__name__, {m.name: m.value for m in e}) for e in ENUMS]

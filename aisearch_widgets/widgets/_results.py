@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..quality import ISSUES
 from ._media import clock
 from ._protocol import Mode
 
@@ -84,15 +85,24 @@ def title(res: Collection, names: dict[str, str] | None = None) -> str:
         return "Outliers"
     if kind == "map":
         return "Map selection"
+    if kind == "quality":
+        issues = q.get("issues")
+        some = isinstance(issues, list) and issues and set(issues) != set(ISSUES)
+        shown = ", ".join(map(str, issues)).replace("_", " ") if some else ""
+        return f"Quality issues ({shown})" if shown else "Quality issues"
     if kind == "tagged":
         return "Tagged " + ", ".join(map(str, q.get("tags", [])))
     return str(kind or "Result").capitalize()
 
 
-def header(mode: str, tab: Tab, shown: pd.DataFrame, tag: str = "") -> str:
+def header(
+    mode: str, tab: Tab, shown: pd.DataFrame, tag: str = "", scope: str = "", label: str = ""
+) -> str:
     """The result bar's header: the tab's title, how many images are shown of how
-    many, the score filter and the tag filter (``tag``: the one chosen, "" for none).
-    ``shown``: the rows the gallery shows."""
+    many, the scope it was searched in (``scope``: "in 'night' · width ≥ 1024 (340
+    images)", "" for the whole project), the score filter and the tag and label
+    filters (``tag``, ``label``: the one chosen, "" for none). ``shown``: the rows the
+    gallery shows."""
     res = tab.result
     if res is None:
         return f"{_TAB_NAME.get(Mode(mode), mode)}: no results yet"
@@ -105,6 +115,8 @@ def header(mode: str, tab: Tab, shown: pd.DataFrame, tag: str = "") -> str:
             count += " (" + ", ".join(f"{v} {k}" for k, v in kinds.items()) + ")"
     else:
         count = f"{n}" if n == total else f"{n} of {total}"
+    if scope:
+        count += f" · {scope}"
     kind, lo, hi = tab.filter
     flt = {
         "above": f" · above {lo:.3f}" if lo is not None else "",
@@ -113,6 +125,8 @@ def header(mode: str, tab: Tab, shown: pd.DataFrame, tag: str = "") -> str:
     }.get(kind, "")
     if tag:
         flt += f" · tagged {tag!r}"
+    if label:
+        flt += f" · labelled {label!r}"
     return f"{tab.title} · {count}{flt}"
 
 

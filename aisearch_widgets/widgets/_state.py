@@ -3,8 +3,8 @@
 Re-running ``%aisearch FOLDER`` (or choosing "AI Search…" again, which re-runs the
 notebook's cell) makes a new :class:`SearchPanel`; it starts where the last panel of
 the same project left off: the tab shown, every tab's result, score filter and
-selection, the inputs (prompt, limits, example images), the threshold, the page and
-whether the map was open. The registry holds the latest panel of each project (one
+selection, the inputs (prompt, limits, example images), the threshold, the page,
+whether the map was open and where searches run ("Search in:" and its filters). The registry holds the latest panel of each project (one
 per project, keyed by its home and name) and reads its state when the next one is
 made, so it is always the state the user last saw.
 
@@ -45,6 +45,7 @@ class PanelState:
     page: int = 0
     map_on: bool = False
     project: Any = None  # the Project object its results belong to
+    scope: Any = None  # where searches run (``_scoped.Scope``)
 
 
 def project_key(project: Any) -> tuple[str, str]:
@@ -111,6 +112,7 @@ class PanelMemory:
             page=int(p.gallery.page),
             map_on=bool(toggle.value) if toggle is not None else p.map_view is not None,
             project=p.project,
+            scope=getattr(p, "_scope", None),
         )
 
     def show_view_state(self, state: PanelState) -> None:
@@ -137,6 +139,11 @@ class PanelMemory:
             p.gallery.page = state.page
         if state.map_on:
             p.show_map(True)
+        if state.scope is not None and (same or state.scope.within != "results"):
+            try:
+                p._apply_scope(state.scope)  # a collection deleted since: the whole project
+            except Exception:
+                log.info("the panel's scope could not be kept", exc_info=True)
 
 
 def forget(project: Any = None) -> None:

@@ -9,6 +9,7 @@
 import { h, clear, showMessage } from "./dom.js";
 import { Request } from "./protocol.js";
 import { requester } from "./requests.js";
+import { createExportAs } from "./exportas.js";
 
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
@@ -102,8 +103,12 @@ function render({ model, el }) {
     formLabel, formInput, formOk, formCancel,
   ]);
   let current = null;
+  // "Export as ▾": the dataset formats (exportas.js). A "Send to labelling…" menu (a
+  // labelling job made from the collection) would sit beside it, in its own module.
+  const exportAs = createExportAs({ send, count, onOpen: () => closeForm() });
   function openForm(action) {
     closeMenu();
+    exportAs.close();
     current = action;
     el.dataset.action = action.key;
     formInput.value = ""; // old text never stays in an action's field
@@ -200,12 +205,16 @@ function render({ model, el }) {
     h("div", { class: "aisw-row aisw-result-bar" }, [
       header,
       h("span", { class: "aisw-spacer" }),
-      h("span", { class: "aisw-group" }, [
-        h("label", { class: "aisw-field-label", for: savedId, text: "Saved" }), saved, openBtn,
+      h("span", { class: "aisw-result-actions" }, [ // one block: they wrap together
+        h("span", { class: "aisw-group" }, [
+          h("label", { class: "aisw-field-label", for: savedId, text: "Saved" }), saved, openBtn,
+        ]),
+        h("span", { class: "aisw-menu-wrap" }, [exportAs.button, exportAs.menu]),
+        h("span", { class: "aisw-menu-wrap" }, [menuBtn, menu]),
       ]),
-      h("span", { class: "aisw-menu-wrap" }, [menuBtn, menu]),
     ]),
     form,
+    exportAs.form,
     messageRow,
     dupRow,
   );
@@ -225,6 +234,7 @@ function render({ model, el }) {
     dropItem.hidden = hidden === 0;
     dropItem.textContent = `Drop the ${hidden} hidden from the selection`;
     updateForm();
+    exportAs.update();
   }
   function updateHeader() {
     header.textContent = model.get("header");
@@ -260,7 +270,10 @@ function render({ model, el }) {
   updateDup();
   updateSaved();
   updateMessage();
-  return () => document.removeEventListener("click", onOutside, true);
+  return () => {
+    document.removeEventListener("click", onOutside, true);
+    exportAs.destroy();
+  };
 }
 
 export default { render };

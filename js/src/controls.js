@@ -3,8 +3,9 @@
 // parameters; Python runs them through the public API. The traits of the same names
 // (prompt, limit, n, method, clusters) are what Python ran: shown, never written here.
 import { h, clear, showMessage } from "./dom.js";
-import { BACKGROUND, Method, Mode, Request, State } from "./protocol.js";
+import { BACKGROUND, ISSUES, Method, Mode, Request, State } from "./protocol.js";
 import { intValue, requester } from "./requests.js";
+import { createScopeBar } from "./scope.js";
 
 const MODES = [
   [Mode.PROMPT, "Prompt"],
@@ -58,6 +59,7 @@ function render({ model, el }) {
     [Request.SEARCH_SIMILAR]: "Searching similar images",
     [Request.SEARCH_DUPLICATES]: "Finding duplicates",
     [Request.SEARCH_OUTLIERS]: "Finding outliers",
+    [Request.SEARCH_QUALITY]: "Finding quality issues",
   };
   function updateBusy() {
     const labels = [...pending.values()];
@@ -205,16 +207,38 @@ function render({ model, el }) {
     dupBtn,
   ]);
   const outN = numberInput(model.get("limit"), 1, "How many", "aisw-limit aisw-outliers-n");
+  // Outliers, or the images with a quality issue (blurry, dark …; Project.quality_issues).
+  const outKind = h("select", { class: "aisw-outliers-kind" }, [
+    h("option", { value: "", text: "Unusual images (outliers)" }),
+    h("option", { value: "any", text: "Quality issues: any" }),
+    ...ISSUES.map((i) => h("option", { value: i, text: `Quality issue: ${i.replace(/_/g, " ")}` })),
+  ]);
   const outBtn = h("button", { class: "aisw-btn aisw-primary aisw-find-outliers", text: "Find outliers" });
-  outBtn.addEventListener("click", () => send(Request.SEARCH_OUTLIERS, { n: intValue(outN, model.get("limit")) }));
+  const outHint = h("span", { class: "aisw-muted aisw-outliers-hint" });
+  const outNField = field("How many", outN);
+  function updateOutKind() {
+    const issue = outKind.value;
+    outBtn.textContent = issue ? "Find quality issues" : "Find outliers";
+    outHint.textContent = issue
+      ? "Images judged against this project (blur, brightness, contrast, information, size), worst first."
+      : "The most unusual images first (broken, off-domain, rare).";
+    outNField.hidden = Boolean(issue);
+  }
+  outKind.addEventListener("change", updateOutKind);
+  outBtn.addEventListener("click", () => {
+    const issue = outKind.value;
+    if (issue) send(Request.SEARCH_QUALITY, { issue: issue === "any" ? "" : issue });
+    else send(Request.SEARCH_OUTLIERS, { n: intValue(outN, model.get("limit")) });
+  });
+  updateOutKind();
   const outliersRow = h("div", { class: "aisw-row", dataset: { pane: Mode.OUTLIERS } }, [
-    h("span", { class: "aisw-muted", text: "The most unusual images first (broken, off-domain, rare)." }),
-    field("How many", outN), outBtn,
+    field("Find", outKind), outNField, outBtn, outHint,
   ]);
   const rows = [promptRow, diverseRow, similarRow, duplicatesRow, outliersRow];
 
   tabs.append(h("span", { class: "aisw-spacer" }), busyBox);
-  el.append(header, notice, tabs, ...rows, message);
+  const scopeBar = createScopeBar({ model, send, field });
+  el.append(header, notice, tabs, ...rows, scopeBar, message);
 
   // -- model → DOM ---------------------------------------------------------------
   function updateHeader() {

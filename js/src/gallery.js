@@ -13,10 +13,12 @@
 // handles stop there: they must not reach the notebook's shortcuts (a "d d" on a
 // card would delete the cell, ArrowDown would move to the next cell). Tags show as
 // chips on the cards; the tag filter shows only the results with one tag.
-import { h, clear, fmtScore, fmtBytes, hasModifier, showMessage, BlobUrls } from "./dom.js";
+import { h, clear, fmtScore, hasModifier, showMessage, BlobUrls } from "./dom.js";
 import { Request, View } from "./protocol.js";
 import { requester } from "./requests.js";
 import { createLightbox } from "./lightbox.js";
+import { createLabelFilter, labelChips } from "./labels.js";
+import { createCompare } from "./compare.js";
 
 const CHIPS = 3; // tag chips on a card; the others are counted ("+2")
 
@@ -59,11 +61,12 @@ function render({ model, el }) {
     h("span", { class: "aisw-muted", text: "Tag" }),
     tagFilter,
   ]);
+  const labelFilter = createLabelFilter(model);
   const helpBtn = h("button", {
     class: "aisw-btn aisw-help-btn", text: "?", title: "Keyboard shortcuts (?)", "aria-label": "Keyboard shortcuts", "aria-expanded": "false",
   });
   const toolbar = h("div", { class: "aisw-toolbar" }, [
-    prevBtn, countLabel, nextBtn, viewBtn, tagFilterWrap, h("span", { class: "aisw-spacer" }),
+    prevBtn, countLabel, nextBtn, viewBtn, tagFilterWrap, labelFilter.el, h("span", { class: "aisw-spacer" }),
     selCount, selectPageBtn, clearBtn, helpBtn,
   ]);
   const help = h("div", { class: "aisw-help", role: "dialog", "aria-label": "Keyboard shortcuts", hidden: true, tabindex: "-1" }, [
@@ -91,25 +94,14 @@ function render({ model, el }) {
     segBody,
   ]);
   const empty = h("div", { class: "aisw-empty aisw-muted", text: "No results yet." });
-  const compareBody = h("div", { class: "aisw-compare-body" });
-  const compareTitle = h("div", { class: "aisw-compare-title", role: "heading", "aria-level": "3" });
-  const compareTrash = h("button", { class: "aisw-btn aisw-danger aisw-compare-trash" });
-  const compareClose = h("button", { class: "aisw-btn aisw-compare-close", text: "Close" });
-  const compare = h("div", { class: "aisw-overlay aisw-compare", hidden: true, tabindex: "-1", role: "dialog", "aria-label": "Compare a group" }, [
-    h("div", { class: "aisw-compare-box" }, [
-      compareTitle,
-      compareBody,
-      h("div", { class: "aisw-row" }, [h("span", { class: "aisw-spacer" }), compareTrash, compareClose]),
-    ]),
-  ]);
-  el.append(toolbar, help, tagForm, message, grid, segTable, empty, compare);
+  const compare = createCompare(send); // a duplicate group side by side (compare.js)
+  el.append(toolbar, help, tagForm, message, grid, segTable, empty, compare.el);
 
   viewBtn.addEventListener("click", () => {
     model.set("view", model.get("view") === View.SEGMENTS ? View.GRID : View.SEGMENTS);
     model.save_changes();
   });
 
-  const kb = fmtBytes;
   const page = () => model.get("page");
   const pages = () => Math.max(1, Math.ceil(model.get("total") / model.get("page_size")));
   const items = () => model.get("items");
@@ -442,73 +434,11 @@ function render({ model, el }) {
       dataset: { group: String(it.group) },
     }, [
       h("span", { role: "heading", "aria-level": "3", text: `Group ${it.group + 1} · ${n} ${n === 1 ? "image" : "images"}${kind}` }),
-      h("button", { class: "aisw-btn aisw-compare-btn", text: "Compare", on: { click: () => openCompare(it.group) } }),
+      h("button", { class: "aisw-btn aisw-compare-btn", text: "Compare", on: { click: () => compare.open(it.group) } }),
       trash, confirm, cancel,
     ]);
   }
 
-  // -- compare a duplicate group side by side ------------------------------------------
-  const compareUrls = new BlobUrls();
-  let compareGroup = null;
-  function openCompare(group) {
-    compareGroup = group;
-    send(Request.COMPARE, { group }, showCompare);
-  }
-  function closeCompare() {
-    compare.hidden = true;
-    compareGroup = null;
-    compareUrls.revokeAll();
-    clear(compareBody);
-  }
-  function showCompare(reply, buffers) {
-    if (!reply.ok || compareGroup === null) return;
-    compareUrls.revokeAll();
-    clear(compareBody);
-    const rows = reply.rows || [];
-    const copies = rows.filter((r) => !r.keep).length;
-    compareTitle.textContent = `Group ${compareGroup + 1} · ${rows.length} images · the kept copy first`;
-    for (const r of rows) {
-      const pic = h("img", { class: "aisw-compare-pic", alt: r.name });
-      if (r.pic >= 0 && buffers[r.pic]) pic.src = compareUrls.make(buffers[r.pic]);
-      const facts = [
-        `${r.format || "?"} · ${r.width ?? "?"}×${r.height ?? "?"} px · ${kb(r.bytes)}`,
-        ...Object.entries(r.facts || {}).map(([k, v]) => `${k}: ${v}`),
-      ];
-      const col = h("div", { class: r.keep ? "aisw-compare-col aisw-compare-kept" : "aisw-compare-col", dataset: { id: r.id } }, [
-        r.keep
-          ? h("span", { class: "aisw-best-badge", text: "kept" })
-          : h("button", {
-              class: "aisw-btn aisw-keep-this",
-              text: "Keep this one instead",
-              on: { click: () => send(Request.SET_KEEPER, { id: r.id }, (rep) => rep.ok && openCompare(compareGroup)) },
-            }),
-        h("div", { class: "aisw-frame aisw-compare-frame" }, [pic]),
-        h("div", { class: "aisw-name", text: r.name, title: r.path }),
-        ...facts.map((f) => h("div", { class: "aisw-muted aisw-compare-fact", text: f })),
-        r.error ? h("div", { class: "aisw-error", text: r.error }) : null,
-      ]);
-      if (r.diff >= 0 && buffers[r.diff]) {
-        col.append(
-          h("div", { class: "aisw-frame aisw-compare-frame" }, [
-            h("img", { class: "aisw-compare-diff", alt: `difference of ${r.name} to the kept copy`, src: compareUrls.make(buffers[r.diff]) }),
-          ]),
-          h("div", { class: "aisw-muted aisw-compare-fact", text: `difference to the kept copy: ${r.diff_pct}% (brightened 4×)` }),
-        );
-      }
-      compareBody.append(col);
-    }
-    compareTrash.textContent = `Keep the marked copy, move ${copies} to trash`;
-    compareTrash.hidden = copies === 0;
-    compareTrash.onclick = () => {
-      const g = compareGroup;
-      send(Request.TRASH_GROUP, { group: g, count: copies }, (rep) => rep.ok && closeCompare());
-    };
-    compare.hidden = false;
-    compare.focus();
-  }
-  compareClose.addEventListener("click", closeCompare);
-  compare.addEventListener("click", (e) => e.target === compare && closeCompare());
-  compare.addEventListener("keydown", (e) => e.key === "Escape" && closeCompare());
 
   function chipsOf(it) {
     const tags = it.tags || [];
@@ -555,11 +485,13 @@ function render({ model, el }) {
     const caption = h("div", { class: "aisw-caption" }, [
       it.best ? h("span", { class: "aisw-best-badge", text: "keep", title: "The copy kept: only proposed until you trash the others" }) : null,
       it.match ? h("span", { class: "aisw-match", text: it.match, title: `How this copy matches the kept one: ${it.match}` }) : null,
+      it.issue ? h("span", { class: "aisw-match aisw-issue", text: it.issue.replace(/_/g, " "), title: "Its worst quality issue; the score is how far beyond this project's usual" }) : null,
       h("span", { class: "aisw-score", text: fmtScore(it.score) }),
       it.time ? h("span", { class: "aisw-time", text: it.time, title: `time in ${it.name}` }) : null,
       h("span", { class: "aisw-name", text: it.name, title: it.path || it.name }),
     ]);
     const tags = chipsOf(it);
+    const labels = labelChips(it.labels, labelFilter.set);
     const card = h("div", {
       class: it.best ? "aisw-card aisw-best" : "aisw-card",
       role: "option",
@@ -567,7 +499,7 @@ function render({ model, el }) {
       "aria-selected": "false",
       "aria-label": it.name,
       dataset: { id, rank: String(it.rank) },
-    }, [frame, box, menu, caption, tags]);
+    }, [frame, box, menu, caption, labels, tags]);
     card.addEventListener("click", (e) => {
       if (e.shiftKey) selectRange(id);
       else if (e.ctrlKey || e.metaKey) toggle(id);
@@ -580,7 +512,7 @@ function render({ model, el }) {
     });
     // No text selection on Shift+click.
     card.addEventListener("mousedown", (e) => e.shiftKey && e.preventDefault());
-    return { card, img, box, tags, item: it };
+    return { card, img, box, tags, labels, item: it };
   }
 
   function buildPage() {
@@ -588,12 +520,13 @@ function render({ model, el }) {
     const ids = list.map((it) => it.id);
     const focused = grid.contains(document.activeElement);
     if (ids.length && ids.length === order.length && ids.every((id, i) => id === order[i])) {
-      // The same images (their tags changed): new chips, the thumbnails stay.
+      // The same images (their tags or labels changed): new chips, the thumbnails stay.
       for (const it of list) {
         const c = cards.get(it.id);
-        const chips = chipsOf(it);
+        const [chips, labels] = [chipsOf(it), labelChips(it.labels, labelFilter.set)];
         c.tags.replaceWith(chips);
-        c.tags = chips;
+        c.labels.replaceWith(labels);
+        [c.tags, c.labels] = [chips, labels];
         c.item = it;
       }
       const cur = lightbox.current();
@@ -676,7 +609,7 @@ function render({ model, el }) {
   return () => {
     urls.revokeAll();
     lightbox.destroy();
-    compareUrls.revokeAll();
+    compare.destroy();
   };
 }
 

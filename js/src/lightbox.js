@@ -9,6 +9,7 @@
 // which would clip it to the cell. Keys handled here never reach the host's shortcuts.
 import { h, clear, fmtScore, fmtBytes, fmtClock, hasModifier, BlobUrls } from "./dom.js";
 import { Request } from "./protocol.js";
+import { boxLayer, drawBoxes } from "./labels.js";
 
 const TINY = 300; // px: a preview this small is scaled up with sharp pixels
 const MAX_PREVIEW = 2048; // px: the largest preview asked for (the kernel caps it too)
@@ -55,9 +56,13 @@ export function createLightbox({ model, send, gallery }) {
     h("div", { class: "aisw-row" }, [tagSelected, tagThis, tagCancel]),
   ]);
   const status = h("div", { class: "aisw-lb-status", role: "status" });
-  const stage = h("div", { class: "aisw-lb-stage" }, [img, prev, next]);
+  const boxes = boxLayer(); // the image's boxes, over the image (labels.js)
+  const labelList = h("div", { class: "aisw-lb-labels", "aria-label": "Labels" });
+  const stage = h("div", { class: "aisw-lb-stage" }, [img, boxes, prev, next]);
   const side = h("div", { class: "aisw-lb-side" }, [
     facts,
+    h("div", { class: "aisw-lb-heading", text: "Labels" }),
+    labelList,
     h("div", { class: "aisw-lb-heading", text: "Tags" }),
     tagList,
     h("div", { class: "aisw-lb-actions" }, [selectBtn, tagBtn, similarBtn]),
@@ -95,6 +100,8 @@ export function createLightbox({ model, send, gallery }) {
       img.classList.remove("aisw-pixelated");
       clear(facts);
       clear(tagList);
+      clear(labelList);
+      drawBoxes(boxes, null);
       status.textContent = "";
       closeTagForm(false);
     }
@@ -140,6 +147,11 @@ export function createLightbox({ model, send, gallery }) {
     if (d.kind === "frame" && typeof d.t === "number") row("Video time", fmtClock(d.t));
     row("Dimensions", d.width && d.height ? `${d.width} × ${d.height} px` : "?");
     row(d.kind === "frame" ? "Video size" : "File size", fmtBytes(d.bytes));
+    clear(labelList);
+    const labels = d.labels || [];
+    if (!labels.length) labelList.append(h("span", { class: "aisw-muted", text: "none" }));
+    for (const l of labels) labelList.append(h("span", { class: "aisw-label-chip", text: l }));
+    drawBoxes(boxes, d);
     clear(tagList);
     if (!d.tags.length) tagList.append(h("span", { class: "aisw-muted", text: "none" }));
     for (const t of d.tags) {

@@ -3,6 +3,7 @@
 // then `npm run build` in js/. The tests fail while either is stale.
 
 export const REPLY = "reply";
+export const ISSUES = ["blurry", "dark", "bright", "low_information", "grayscale", "odd_size", "odd_aspect"];
 export const Request = Object.freeze({
   "SEARCH_PROMPT": "search_prompt",
   "SEARCH_DIVERSE": "search_diverse",
@@ -39,6 +40,10 @@ export const Request = Object.freeze({
   "TAG_IMAGES": "tag_images",
   "UNTAG_IMAGES": "untag_images",
   "SELECT_ALL": "select_all",
+  "SET_SCOPE": "set_scope",
+  "SCOPE_OPTIONS": "scope_options",
+  "SEARCH_QUALITY": "search_quality",
+  "EXPORT_AS": "export_as",
 });
 export const Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -111,6 +116,10 @@ export const FIELDS = Object.freeze({
   "tag_images": Object.freeze({"ids": "list", "tag": "string"}),
   "untag_images": Object.freeze({"ids": "list", "tag": "string"}),
   "select_all": Object.freeze({}),
+  "set_scope": Object.freeze({"within": "string", "name": "string", "filters": "list"}),
+  "scope_options": Object.freeze({}),
+  "search_quality": Object.freeze({"issue": "string"}),
+  "export_as": Object.freeze({"path": "string", "format": "string", "count": "integer"}),
 });
 export const PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -148,5 +157,9 @@ export const PARTS = Object.freeze({
   "tag_images": "gallery",
   "untag_images": "gallery",
   "select_all": "gallery",
+  "set_scope": "controls",
+  "scope_options": "controls",
+  "search_quality": "controls",
+  "export_as": "actions",
 });
-export const BACKGROUND = ["search_diverse", "search_duplicates", "search_outliers", "search_prompt", "search_similar", "similar_one", "similar_selected", "toggle_enabled"];
+export const BACKGROUND = ["search_diverse", "search_duplicates", "search_outliers", "search_prompt", "search_quality", "search_similar", "similar_one", "similar_selected", "toggle_enabled"];

@@ -193,6 +193,17 @@ def test_layout_from_900_to_1920_px(lab: Lab, demo_images: str) -> None:
         expect(page.locator(".aisw-form-input")).to_be_visible()
         assert page.evaluate(_CUT) == [] and page.evaluate(_UNLABELLED) == []
         page.locator(".aisw-form-cancel").click()
+        # "Export as ▾" and the scope's filter editor: labelled, nothing cut.
+        page.locator(".aisw-export-btn").click()
+        page.locator(".aisw-export-item[data-format='yolo']").click()
+        expect(page.locator(".aisw-export-path")).to_be_visible()
+        assert page.evaluate(_CUT) == [] and page.evaluate(_UNLABELLED) == []
+        page.locator(".aisw-export-cancel").click()
+        for kind in ("tag", "folder", "date", "size", "quality"):
+            page.locator(".aisw-scope-add").select_option(kind)
+            expect(page.locator(".aisw-scope-apply")).to_be_visible()
+            assert page.evaluate(_CUT) == [], f"cut labels in the {kind} filter at {width} px"
+            assert page.evaluate(_UNLABELLED) == [], f"unlabelled {kind} filter at {width} px"
         for tab in ("Diverse", "Similar", "Outliers", "Prompt"):
             page.locator(".aisw-tab", has_text=tab).click()
             assert page.evaluate(_CUT) == [], f"cut labels in {tab} at {width} px"
