@@ -386,6 +386,12 @@ class Collection:
         return self._derive(self._items[self._items["id"].isin(set(ids))])
 
     # -- saving -----------------------------------------------------------------------
+    def refine(self, positives: Any = None, negatives: Any = None, **kw: Any) -> Collection:
+        """Another round of :meth:`Project.refine` from this result (marks, prompt kept)."""
+        from ._probes import continue_from
+
+        return self._project.refine(**continue_from(self, positives, negatives) | kw)  # type: ignore[attr-defined]
+
     def save(self, name: str, overwrite: bool = False) -> Collection:
         """Keep this collection under ``name`` in the project (survives reopening)."""
         name = collection_name(name)

@@ -1,7 +1,6 @@
-"""``Project``: the object a user holds, a facade. It opens the project's parts
-(``_parts``: config, catalog, vectors, indexer) and hands each call to the module
-that owns the work: syncs to ``_runner``, searches to ``search``, explore views to
-``explore.views``, re-embedding to ``_reembed``."""
+"""``Project``: the facade a user holds. It opens the project's parts (``_parts``) and
+hands each call to the module owning the work: syncs to ``_runner``, searches to ``search``,
+explore views to ``explore.views``, learning to ``_learning``, re-embedding to ``_reembed``."""
 
 from __future__ import annotations
 
@@ -21,6 +20,7 @@ from ._errors import InvalidArgument, ProjectExists
 from ._home import check_name, parse_interval, project_names, resolve_home
 from ._import_labels import LabelImport
 from ._labels import check_name as check_label
+from ._learning import LearningViews
 from ._parts import closed_error, open_parts
 from ._reembed import ReembedFuture
 from ._runner import check_ready, status_of, wait_for
@@ -36,7 +36,7 @@ from .status import Status
 from .store import VectorStore
 
 
-class Project(ExploreViews):
+class Project(ExploreViews, LearningViews):
     """A set of images made searchable with CLIP.
 
     >>> import aisearch_widgets as aw                                    # doctest: +SKIP

@@ -70,7 +70,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "_reembed",
         ],
     ),
-    ("explore and curation", ["explore", "collection", "_saved"]),
+    ("explore and curation", ["explore", "collection", "_saved", "_matrix", "active", "_probes"]),
+    ("active learning", ["_learning"]),
     ("project", ["_parts", "project", "_requests"]),
     (
         "front ends",
