@@ -150,6 +150,27 @@ def test_frames_have_their_video_and_time(project_factory, tmp_path: Path) -> No
     assert (md["ext"] == ".mp4").all() and (md["folder"] == "").all()
     assert (md["width"] > 0).all() and md["blur"].notna().all()
     assert (md["size"] == (root / "line.mp4").stat().st_size).all()
+    every_column_alone_is_the_full_frames(proj.catalog)
+
+
+def every_column_alone_is_the_full_frames(catalog) -> None:
+    """A selection reads only what its columns are made of, and gives the values the
+    full frame gives, whatever the selection."""
+    from aisearch_widgets._catalog_tables import METADATA_COLUMNS
+
+    full = catalog.metadata_frame()
+    for c in METADATA_COLUMNS:
+        pd.testing.assert_frame_equal(catalog.metadata_frame([c]), full[[c]])
+    pd.testing.assert_frame_equal(
+        catalog.metadata_frame(["size", "mtime"]), full[["size", "mtime"]]
+    )
+    assert catalog.metadata_frame([]).index.equals(full.index)
+
+
+def test_a_selection_of_columns_equals_the_full_frames(project_factory, photos: Path) -> None:
+    proj = project_factory("m", photos)
+    proj.update()
+    every_column_alone_is_the_full_frames(proj.catalog)
 
 
 def test_metadata_of_100k_rows_in_one_frame(tmp_path: Path) -> None:

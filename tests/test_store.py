@@ -214,3 +214,14 @@ def test_server_defaults_scan_quantized_and_old_collections_stay_exact() -> None
     )
     ServerStore(client, "old", DIM).query(_data(1), limit=1)
     assert client.search_params[-1].exact is True
+
+
+def test_probe_keys_are_the_integers_of_the_ids_uuids() -> None:
+    """What a probe tests each hit against: the canonical form parsed fast, the other
+    UUID spellings as ``uuid.UUID`` reads them, anything else left out."""
+    from aisearch_widgets.store.edge import uuid_keys
+
+    u = uuid.uuid4()
+    spellings = [str(u), str(u).upper(), u.hex, "{" + str(u) + "}", "urn:uuid:" + str(u)]
+    assert uuid_keys(spellings) == {u.int}
+    assert uuid_keys(["not an id", "x" * 36, "", str(u)[:-1] + "g"]) == frozenset()

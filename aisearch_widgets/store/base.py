@@ -89,10 +89,13 @@ class StoreBase:
         flt: Any,
         exact: bool = False,
         keep: Collection[str] | None = None,
+        rank: int | None = None,
     ) -> list[list[Hit]]:
         """Nearest points of each query row under ``flt``, best first; ``exact``
         scores in float32 alone (no int8 stage); ``keep``: only hits of these ids
-        (:func:`hits_of`)."""
+        (:func:`hits_of`); ``rank``: a probe's hits must be exact down to this rank
+        (an int8 stage then rescores its oversampling times ``rank`` candidates, not
+        times ``limit``)."""
         raise NotImplementedError
 
     def _scroll(
@@ -126,7 +129,11 @@ class StoreBase:
         if depth is None:
             return self._search(rows, limit, self._scope_filter(only, exclude), exact=True)
         flt = self._id_filter(None, list(exclude)) if exclude else None
-        probed = self._search(rows, depth, flt, keep=only)
+        # The scope's limit-th hit is expected near rank limit * total / scope: what
+        # the scan's int8 stage must hold as exactly as an unscoped search holds its
+        # limit (depth asks PROBE_MARGIN times more, for scopes that fall behind).
+        rank = max(limit, math.ceil(depth / PROBE_MARGIN))
+        probed = self._search(rows, depth, flt, keep=only, rank=rank)
         out = [hits[:limit] for hits in probed]
         # Short: fewer than limit of the scope among the probe's hits, while the probe
         # did not reach the end of the store (there could be more further down).
@@ -154,18 +161,26 @@ class StoreBase:
     def _scope_filter(self, only: Collection[str], exclude: Collection[str] | None) -> Any:
         """The engine's filter for ids in ``only`` and not in ``exclude``, kept for
         the next queries of the same scope (handing 100k ids over takes ~0.2-0.4 s)."""
-        kept = self.__dict__.setdefault("_kept_filters", OrderedDict())
         key = (frozenset(only), frozenset(exclude or ()))
+        return self._kept(
+            "_kept_filters", key, lambda: self._id_filter(list(key[0]), list(key[1]) or None)
+        )
+
+    def _kept(self, kind: str, key: Any, build: Any) -> Any:
+        """``build()``, kept under ``key`` for the next queries of the same scope (the
+        :data:`FILTERS_KEPT` latest of each ``kind``). A scope's frozenset caches its
+        own hash, so finding it again costs nothing however large it is."""
+        kept = self.__dict__.setdefault(kind, OrderedDict())
         with _FILTERS_LOCK:
             if key in kept:
                 kept.move_to_end(key)
                 return kept[key]
-        flt = self._id_filter(list(key[0]), list(key[1]) or None)
+        got = build()
         with _FILTERS_LOCK:
-            kept[key] = flt
+            kept[key] = got
             while len(kept) > FILTERS_KEPT:
                 kept.popitem(last=False)
-        return flt
+        return got
 
     def iter_vectors(self, batch: int = 4096) -> Iterator[tuple[list[str], np.ndarray]]:
         # A batch of 0 would scroll forever without moving on: refuse it.
