@@ -73,6 +73,7 @@ def main() -> None:
     ap.add_argument("--model", default="ViT-B-32:random")
     ap.add_argument("--precision", default="auto", help="as a project picks it (int8 on CPU)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "metadata.json"))
+    ap.add_argument("--keep", default=None, help="write the JPEGs here once, reuse them")
     args = ap.parse_args()
     from aisearch_widgets._prepare import prepare_file
     from aisearch_widgets.embedder import Embedder
@@ -83,9 +84,15 @@ def main() -> None:
     emb = Embedder(args.model, device="cpu", precision=args.precision)
     res: dict[str, object] = {"n": args.n, "size": args.size, "model": emb.identity}
     with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args.keep or tmp) / f"{args.n}-{args.size}"
         t0 = time.perf_counter()
-        files = write_photos(Path(tmp), args.n, size)  # type: ignore[arg-type]
-        print(f"wrote {args.n} JPEGs in {time.perf_counter() - t0:.0f} s", flush=True)
+        if (folder / "done").exists():
+            files = sorted(folder.glob("*.jpg"))
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            files = write_photos(folder, args.n, size)  # type: ignore[arg-type]
+            (folder / "done").touch()
+        print(f"{args.n} JPEGs ready in {time.perf_counter() - t0:.0f} s", flush=True)
 
         def prep(p: Path, metadata: bool) -> tuple[float, object]:
             t = time.perf_counter()
