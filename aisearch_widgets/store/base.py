@@ -18,9 +18,13 @@ one of two ways, whichever the cost model below expects to be cheaper:
   expected number); the scope's members among them are exactly the scope's best,
   in order, as long as there are ``limit`` of them. A row that falls short (a scope
   far from the query) is asked again with the ids filter: never fewer results than
-  the scope holds, never the project's best filtered after the fact.
+  the scope holds, never the project's best filtered after the fact. The int8 stage
+  of a probe rescores ``oversampling`` times the rank where the scope's limit-th hit
+  is expected (not times the depth): the margin an unscoped search keeps for its limit.
 
-Measured by ``benchmarks/bench_scope.py`` (README §13).
+Measured by ``benchmarks/bench_scope.py`` (benchmarks/README.md §14): within 10 % of
+1M points a query costs ~1.15x the unscoped one (the float32 rescoring of the deeper
+candidate list is what it adds), within 1,000 ids ~0.12x.
 """
 
 from __future__ import annotations
