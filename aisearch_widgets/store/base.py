@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import OrderedDict
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +46,7 @@ HAS_ID_US_PER_ID = 3.6  # has_id: handing over the ids and scoring them one by o
 PROBE_MARGIN = 1.5  # ask for this many times the hits the scope should need
 FILTERS_KEPT = 4  # built id filters kept for the next queries of the same scope
 _FILTERS_LOCK = threading.Lock()
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -174,16 +174,19 @@ class StoreBase:
         """``build()``, kept under ``key`` for the next queries of the same scope (the
         :data:`FILTERS_KEPT` latest of each ``kind``). A scope's frozenset caches its
         own hash, so finding it again costs nothing however large it is."""
-        kept = self.__dict__.setdefault(kind, OrderedDict())
+        kept: dict[Any, Any] = self.__dict__.setdefault(kind, {})  # oldest first
         with _FILTERS_LOCK:
-            if key in kept:
-                kept.move_to_end(key)
-                return kept[key]
+            # One lookup: an equal scope held by another object is compared element by
+            # element (~5 ms for 51k ids), and `in`, move_to_end and [] would do it 3x.
+            got = kept.pop(key, _MISSING)
+            if got is not _MISSING:
+                kept[key] = got  # the most recent now
+                return got
         got = build()
         with _FILTERS_LOCK:
             kept[key] = got
             while len(kept) > FILTERS_KEPT:
-                kept.popitem(last=False)
+                del kept[next(iter(kept))]  # that very key object: no comparison
         return got
 
     def iter_vectors(self, batch: int = 4096) -> Iterator[tuple[list[str], np.ndarray]]:
