@@ -10,6 +10,7 @@ a :class:`Prep` out; no project objects, so it runs on a Ray worker as it runs h
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 from collections.abc import Callable
@@ -69,12 +70,14 @@ def prepare_file(
                 src = lend(content)
             if src is not None:
                 return Prep(content, reuse=src)
-        img = decode(data, path, min_side)
+        header: dict[str, Any] | None = {} if metadata else None
+        img = decode(data, path, min_side, header=header)
         out = Prep(content, pixels=preprocess(img))
+        small = _working_image(img) if metadata else img
         if thumbs:
-            out.thumb = thumbnail_jpeg(img)
+            out.thumb = thumbnail_jpeg(small)
         if metadata:
-            out.meta = file_metadata(data, img)
+            out.meta = file_metadata(data, img, header=header, small=small)
         return out
     except DecodeFailure as f:
         return Prep(fail=(f.kind, f.message))
@@ -105,24 +108,35 @@ def prepare_frame(
     if src is None and lend is not None:
         src = lend(content)
     out = Prep(content, reuse=src, pixels=preprocess(image))
+    small = _working_image(image) if metadata else image
     if thumbs and (src is None or src != pid):
-        out.thumb = thumbnail_jpeg(image)
+        out.thumb = thumbnail_jpeg(small)
     if metadata:
-        out.meta = frame_metadata(image)
+        out.meta = frame_metadata(image, small=small)
     return out
 
 
 # -- metadata -------------------------------------------------------------------------
-def _signals(img: Any) -> dict[str, float]:
-    from .quality import image_signals
+def _working_image(img: Any) -> Any:
+    """The copy the quality signals are measured on (longer side ≤ 256 px). The
+    thumbnail (192 px) is made from it too: one resize of the decoded image, not two
+    (the signals cost ~40 % less; see benchmarks/bench_metadata.py)."""
+    from .quality import working_image
 
-    return image_signals(img)
+    return working_image(img)
 
 
-def frame_metadata(image: Any) -> dict[str, Any]:
-    """Size and quality signals of a decoded frame."""
+def _signals(img: Any, small: Any = None) -> dict[str, float]:
+    from .quality import image_signals, working_signals
+
+    return image_signals(img) if small is None else working_signals(small)
+
+
+def frame_metadata(image: Any, small: Any = None) -> dict[str, Any]:
+    """Size and quality signals of a decoded frame (``small``: its working copy,
+    when already made)."""
     w, h = image.size
-    return {"width": w, "height": h, "format": None, **_signals(image)}
+    return {"width": w, "height": h, "format": None, **_signals(image, small)}
 
 
 def _text(v: Any) -> str | None:
@@ -156,11 +170,16 @@ def _degrees(dms: Any, ref: Any) -> float | None:
 
 
 def _exif(im: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
     try:
         ex = im.getexif()
     except Exception:
-        return out
+        return {}
+    return _exif_tags(ex)
+
+
+def _exif_tags(ex: Any) -> dict[str, Any]:
+    """Camera, lens, capture time, GPS and orientation from a Pillow ``Exif``."""
+    out: dict[str, Any] = {}
     if not ex:
         return out
     out["make"], out["camera"] = _text(ex.get(_MAKE)), _text(ex.get(_MODEL))
@@ -183,25 +202,35 @@ def _exif(im: Any) -> dict[str, Any]:
     return out
 
 
-def file_metadata(data: bytes, img: Any) -> dict[str, Any]:
-    """What an image file says of itself, from its bytes already in memory (the
-    header is parsed again, no pixels decoded): size as shown (EXIF rotation
-    applied), format, EXIF capture time, camera, lens, GPS, orientation; and the
-    quality signals of ``img``, the decoded image."""
+def file_metadata(
+    data: bytes, img: Any, header: dict[str, Any] | None = None, small: Any = None
+) -> dict[str, Any]:
+    """What an image file says of itself, from its bytes already in memory: size as
+    shown (EXIF rotation applied), format, EXIF capture time, camera, lens, GPS,
+    orientation; and the quality signals of ``img``, the decoded image (``small``:
+    its working copy, when already made). ``header``: what :func:`~.images.decode`
+    read of the header on the way; without it the header is parsed again (no pixels
+    decoded)."""
     from PIL import Image
 
     meta: dict[str, Any] = {"width": None, "height": None, "format": None}
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            w, h = im.size
-            meta["format"] = im.format
-            meta.update(_exif(im))
+        if header and "exif" in header:
+            w, h = header["size"]
+            meta["format"] = header["format"]
+            with contextlib.suppress(Exception):  # odd EXIF: the rest still holds
+                meta.update(_exif_tags(header["exif"]))
+        else:
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+                meta["format"] = im.format
+                meta.update(_exif(im))
     except Exception:  # decodable but the header reader disagrees: the decoded size
         w, h = img.size
     if meta.get("orientation") in (5, 6, 7, 8):
         w, h = h, w
     meta["width"], meta["height"] = w, h
-    meta.update(_signals(img))
+    meta.update(_signals(img, small))
     return meta
 
 

@@ -131,9 +131,11 @@ class Collection:
             items = items.sort_values(
                 ["group", "best", "score"], ascending=[True, False, False], kind="stable"
             )
-        else:
+        elif not items["score"].is_monotonic_decreasing:  # searches give them best first
             items = items.sort_values("score", ascending=False, kind="stable", na_position="last")
-        items = items.drop_duplicates("id").reset_index(drop=True)
+        if not items["id"].is_unique:
+            items = items.drop_duplicates("id")
+        items = items.reset_index(drop=True)
         items["rank"] = np.arange(1, len(items) + 1)
         self._items = items
         self.name = name

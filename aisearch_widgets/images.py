@@ -147,11 +147,17 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def decode(data: bytes, name: str = "<bytes>", min_side: int = 224) -> Image.Image:
+def decode(
+    data: bytes, name: str = "<bytes>", min_side: int = 224, header: dict[str, Any] | None = None
+) -> Image.Image:
     """Decode image bytes into an RGB image whose shorter side is at least ``min_side``
     where the source allows (JPEGs are decoded at a reduced scale when they are much
     larger, which is several times faster). EXIF orientation is applied and the first
     frame of animations is used.
+
+    ``header``: a dict that receives what the file's header said, read on the way
+    (no second parse): ``format``, ``size`` as declared (before EXIF rotation and
+    reduced decoding) and ``exif`` (Pillow's ``Exif``, parsed for the rotation anyway).
     """
     ext = os.path.splitext(name)[1].lower()
     try:
@@ -170,6 +176,8 @@ def decode(data: bytes, name: str = "<bytes>", min_side: int = 224) -> Image.Ima
         raise DecodeFailure("truncated", f"{name}: {exc}") from exc
 
     w, h = img.size
+    if header is not None:
+        header["format"], header["size"] = img.format, (w, h)
     if w * h > MAX_PIXELS:
         raise DecodeFailure(
             "too_large", f"{name}: {w}x{h} = {w * h:,} pixels is above the limit of {MAX_PIXELS:,}"
@@ -180,8 +188,10 @@ def decode(data: bytes, name: str = "<bytes>", min_side: int = 224) -> Image.Ima
             scale = min_side / min(w, h)
             img.draft("RGB", (max(1, int(w * scale)), max(1, int(h * scale))))
         img.load()
-        img = ImageOps.exif_transpose(img) or img
-        return to_rgb(img)
+        shown = ImageOps.exif_transpose(img) or img
+        if header is not None:
+            header["exif"] = img.getexif()  # the one exif_transpose parsed
+        return to_rgb(shown)
     except Image.DecompressionBombError as exc:
         raise DecodeFailure("too_large", f"{name}: {exc}") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

@@ -34,8 +34,10 @@ SIGNALS: tuple[str, ...] = ("blur", "brightness", "contrast", "colorfulness", "e
 WORK_SIDE = 256
 
 
-def _working_copy(img: Any) -> np.ndarray:
-    """An RGB float32 array of ``img`` with the longer side ≤ :data:`WORK_SIDE`."""
+def working_image(img: Any) -> Any:
+    """``img`` as RGB with the longer side ≤ :data:`WORK_SIDE` (the image itself when
+    it is that small already): what the signals are measured on. Indexing makes its
+    thumbnail from this copy too, so the resize is paid once."""
     from PIL import Image
 
     im = img if img.mode == "RGB" else img.convert("RGB")
@@ -44,13 +46,18 @@ def _working_copy(img: Any) -> np.ndarray:
     if scale < 1:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         im = im.resize(size, Image.Resampling.BILINEAR)
-    return np.asarray(im, dtype=np.float32)
+    return im
 
 
 def image_signals(img: Any) -> dict[str, float]:
     """The quality signals of a decoded PIL image (see the module's docstring)."""
-    rgb = _working_copy(img)
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return working_signals(working_image(img))
+
+
+def working_signals(work: Any) -> dict[str, float]:
+    """The quality signals of :func:`working_image`'s copy of an image."""
+    # Channel planes, each contiguous: every operation below reads memory in order.
+    r, g, b = np.asarray(work).transpose(2, 0, 1).astype(np.float32)
     grey = 0.299 * r + 0.587 * g + 0.114 * b
     if grey.shape[0] >= 3 and grey.shape[1] >= 3:
         lap = (grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:]) - 4.0 * grey[

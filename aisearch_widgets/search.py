@@ -424,6 +424,9 @@ def _best_first(df: pd.DataFrame) -> pd.DataFrame:
     """Best score first; equal scores (copies of one image) by id, so that the order
     does not depend on how the store was asked (a scoped and an unscoped search list
     the same images in the same order)."""
+    s = df["score"].to_numpy()
+    if len(s) < 2 or bool((s[1:] < s[:-1]).all()):  # as the store gave them: no ties
+        return df
     return df.sort_values(["score", "id"], ascending=[False, True], kind="stable")
 
 

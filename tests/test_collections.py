@@ -457,3 +457,25 @@ def test_df_is_built_once_per_catalog_state(ready: aw.Project, monkeypatch) -> N
     assert res.df.loc[0, "path"] != "changed by the caller" and len(calls) == 1
     res.tag("picked")  # the catalog changed: built again, with the new tag
     assert list(res.df["tags"]) == [["picked"]] * 5 and len(calls) == 2
+
+
+def test_rows_are_ranked_best_first_once_whatever_order_they_come_in() -> None:
+    """Rows already best first and unique are kept as given (ties in their order);
+    others are sorted (no score last) and an id given twice keeps its best row."""
+    from types import SimpleNamespace
+
+    from aisearch_widgets.collection import Collection
+
+    host = SimpleNamespace(model_identity="m")
+
+    def ranked(ids, scores) -> tuple[list, list]:
+        col = Collection(host, pd.DataFrame({"id": ids, "score": scores}, index=[7, 3, 5, 1]))
+        return col.ids, list(col._items["rank"])
+
+    assert ranked(["a", "c", "b", "d"], [0.9, 0.5, 0.5, 0.1]) == (
+        ["a", "c", "b", "d"],
+        [1, 2, 3, 4],
+    )
+    assert ranked(["a", "b", "c", "d"], [0.1, np.nan, 0.9, 0.5])[0] == ["c", "d", "a", "b"]
+    assert ranked(["a", "b", "a", "c"], [0.2, 0.9, 0.7, 0.1]) == (["b", "a", "c"], [1, 2, 3])
+    assert ranked(["a", "b", "a", "c"], [0.9, 0.8, 0.7, 0.1]) == (["a", "b", "c"], [1, 2, 3])

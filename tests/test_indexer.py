@@ -298,10 +298,10 @@ def test_the_local_engine_ray_tasks_and_reembedding_share_one_prepare_step(
     victim = sorted(images.iterdir())[0]
     real = _prepare.decode
 
-    def planted(data, name="<bytes>", min_side=224):
+    def planted(data, name="<bytes>", min_side=224, **kw):
         if name == str(victim):
             raise DecodeFailure("unsupported", f"{name}: planted rule")
-        return real(data, name, min_side)
+        return real(data, name, min_side, **kw)
 
     monkeypatch.setattr(_prepare, "decode", planted)
 

@@ -5,6 +5,7 @@ schema filled by the next sync without embedding again."""
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import time
 from pathlib import Path
@@ -150,6 +151,27 @@ def test_frames_have_their_video_and_time(project_factory, tmp_path: Path) -> No
     assert (md["ext"] == ".mp4").all() and (md["folder"] == "").all()
     assert (md["width"] > 0).all() and md["blur"].notna().all()
     assert (md["size"] == (root / "line.mp4").stat().st_size).all()
+    every_column_alone_is_the_full_frames(proj.catalog)
+
+
+def every_column_alone_is_the_full_frames(catalog) -> None:
+    """A selection reads only what its columns are made of, and gives the values the
+    full frame gives, whatever the selection."""
+    from aisearch_widgets._catalog_tables import METADATA_COLUMNS
+
+    full = catalog.metadata_frame()
+    for c in METADATA_COLUMNS:
+        pd.testing.assert_frame_equal(catalog.metadata_frame([c]), full[[c]])
+    pd.testing.assert_frame_equal(
+        catalog.metadata_frame(["size", "mtime"]), full[["size", "mtime"]]
+    )
+    assert catalog.metadata_frame([]).index.equals(full.index)
+
+
+def test_a_selection_of_columns_equals_the_full_frames(project_factory, photos: Path) -> None:
+    proj = project_factory("m", photos)
+    proj.update()
+    every_column_alone_is_the_full_frames(proj.catalog)
 
 
 def test_metadata_of_100k_rows_in_one_frame(tmp_path: Path) -> None:
@@ -177,3 +199,46 @@ def test_metadata_of_100k_rows_in_one_frame(tmp_path: Path) -> None:
     assert len(md) == n and md.loc["id7", "folder"] == "d7/" and md.loc["id7", "name"] == "f7.jpg"
     assert (md["width"] == 640).all() and md["taken_at"].notna().all()
     cat.close()
+
+
+def test_the_prepare_step_parses_a_header_once_and_resizes_once(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Metadata come from what decoding read (no second parse of the bytes), and the
+    thumbnail is made from the quality signals' working copy (one resize of the decoded
+    image, not two); the values are those of the separate reads."""
+    from PIL import Image as PILImage
+
+    from aisearch_widgets import _prepare, images
+
+    photo = exif_jpeg(tmp_path / "big.jpg", size=(1200, 900))
+    data = photo.read_bytes()
+    opens, resizes = [], []
+    real_open, real_resize = PILImage.open, PILImage.Image.resize
+    monkeypatch.setattr(PILImage, "open", lambda *a, **k: opens.append(1) or real_open(*a, **k))
+    monkeypatch.setattr(
+        PILImage.Image,
+        "resize",
+        lambda im, *a, **k: resizes.append(im.size) or real_resize(im, *a, **k),
+    )
+
+    def prep(metadata: bool) -> _prepare.Prep:
+        opens.clear(), resizes.clear()
+        return _prepare.prepare_file(
+            str(photo), min_side=224, preprocess=lambda im: None, max_bytes=1 << 30,
+            thumbs=True, metadata=metadata,
+        )  # fmt: skip
+
+    plain = prep(False)
+    assert len(opens) == 1 and len(resizes) == 1  # decode; the thumbnail
+    got = prep(True)
+    assert len(opens) == 1 and len(resizes) == 2  # decode; the working copy, then 256 -> 192
+    assert resizes[1][0] <= 256
+    monkeypatch.undo()
+    img = images.decode(data, str(photo), 224)
+    assert got.meta == _prepare.file_metadata(data, img)  # the header parsed again: same
+    assert (got.meta["width"], got.meta["height"], got.meta["camera"]) == (900, 1200, "NIKON D750")
+    thumbs = [PILImage.open(io.BytesIO(p.thumb)) for p in (plain, got)]
+    assert thumbs[0].size == thumbs[1].size and max(thumbs[0].size) == 192
+    diff = np.abs(np.asarray(thumbs[0], float) - np.asarray(thumbs[1], float)).mean()
+    assert diff < 12  # noise pictures: the two resamplings differ by a little

@@ -292,9 +292,9 @@ def test_a_large_scope_probes_the_scan_and_falls_back_when_it_is_far(large, monk
     limits = []
     real = type(proj.store)._search
 
-    def spy(self, rows, limit, flt, exact=False, keep=None):
+    def spy(self, rows, limit, flt, exact=False, keep=None, **kw):
         limits.append((limit, flt is not None))
-        return real(self, rows, limit, flt, exact, keep)
+        return real(self, rows, limit, flt, exact, keep, **kw)
 
     monkeypatch.setattr(type(proj.store), "_search", spy)
     rng = np.random.default_rng(1)
@@ -339,3 +339,44 @@ def test_a_scope_far_from_the_query_is_ranked_exactly_in_an_int8_shard(tmp_path)
         assert np.all(np.diff([h.score for h in hits]) <= 1e-6)
     finally:
         store.close()
+
+
+# -- what a query within a large scope costs besides the scan ---------------------------
+def test_a_collection_scope_is_read_once_not_at_every_query(ready, monkeypatch) -> None:
+    """A Collection's ``ids`` builds a list (~20 ms for 100k members): a query within
+    it reads them once, and neither the next queries nor the scope the result records
+    read them again."""
+    from aisearch_widgets.collection import Collection
+
+    col = ready.search("a blue disc", limit=5)
+    members = set(col.ids)
+    reads = []
+    real = Collection.ids
+    monkeypatch.setattr(Collection, "ids", property(lambda c: reads.append(c) or real.fget(c)))
+    got = [ready.search("a red disc", limit=3, within=col) for _ in range(3)]
+    assert [r for r in reads if r is col] == [col]
+    monkeypatch.undo()
+    assert all(set(g.ids) <= members and len(g) == 3 for g in got)
+    assert got[0].query["within"] == ["5 ids"]
+
+
+def test_search_functions_order_ties_by_id_and_keep_the_stores_order_otherwise() -> None:
+    from aisearch_widgets.search import nearest
+    from aisearch_widgets.store.base import Hit
+
+    class Store:
+        def __init__(self) -> None:
+            self.hits: list[Hit] = []
+
+        def query(self, vectors, limit, only=None, exclude=None):
+            return [self.hits[:limit]]
+
+        def count(self) -> int:
+            return len(self.hits)
+
+    store = Store()
+    q = np.ones((1, 4), np.float32)
+    store.hits = [Hit("c", 0.9), Hit("b", 0.5), Hit("a", 0.5), Hit("d", 0.1)]
+    assert list(nearest(store, q, 4)["id"]) == ["c", "a", "b", "d"]
+    store.hits = [Hit("z", 0.9), Hit("y", 0.5), Hit("x", 0.1)]
+    assert list(nearest(store, q, 3)["id"]) == ["z", "y", "x"]

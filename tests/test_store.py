@@ -274,3 +274,40 @@ def test_shard_preload_hands_over_the_shard_of_its_identity_once(tmp_path: Path)
     ShardPreload("p", tmp_path, "model-a").discard()
     EdgeStore(shard_folder(tmp_path, "model-a")).close()
     assert ShardPreload("p", tmp_path, "no-such-model").take("no-such-model") is None
+
+
+def test_probe_keys_are_the_integers_of_the_ids_uuids() -> None:
+    """What a probe tests each hit against: the canonical form parsed fast, the other
+    UUID spellings as ``uuid.UUID`` reads them, anything else left out."""
+    from aisearch_widgets.store.edge import uuid_keys
+
+    u = uuid.uuid4()
+    spellings = [str(u), str(u).upper(), u.hex, "{" + str(u) + "}", "urn:uuid:" + str(u)]
+    assert uuid_keys(spellings) == {u.int}
+    assert uuid_keys(["not an id", "x" * 36, "", str(u)[:-1] + "g"]) == frozenset()
+
+
+def test_a_kept_scope_is_found_with_one_comparison() -> None:
+    """Two equal scopes held by different objects (a where= answer and a Collection of
+    the same ids) compare element by element: ~5 ms at 51k ids, paid once per query,
+    not three times."""
+    from aisearch_widgets.store.base import StoreBase
+
+    class Key:
+        eqs = 0
+
+        def __init__(self, v: int) -> None:
+            self.v = v
+
+        def __hash__(self) -> int:
+            return hash(self.v)
+
+        def __eq__(self, other: object) -> bool:
+            Key.eqs += 1
+            return isinstance(other, Key) and self.v == other.v
+
+    store, built = StoreBase(), []
+    assert store._kept("k", Key(1), lambda: built.append(1) or "x") == "x"
+    Key.eqs = 0
+    assert store._kept("k", Key(1), lambda: built.append(2) or "y") == "x"
+    assert built == [1] and Key.eqs == 1

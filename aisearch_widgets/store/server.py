@@ -157,7 +157,9 @@ class ServerStore(StoreBase):
         flt: Any,
         exact: bool = False,
         keep: Collection[str] | None = None,
+        rank: int | None = None,
     ) -> list[list[Hit]]:
+        # ``rank`` is not used: the server rescores with the collection's own settings.
         params = self._m.SearchParams(exact=True) if exact else self._params
         reqs = [
             self._m.QueryRequest(
