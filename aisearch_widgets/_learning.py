@@ -10,26 +10,17 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ._errors import InvalidArgument, check_int, check_real
+from .explore.views import ExploreViews
 
 if TYPE_CHECKING:
     from ._probes import Classifiers
     from .collection import Collection
 
 
-class LearningViews:
-    """Given to ``Project``: uses its ``_vectors``, ``catalog``, ``layout``,
-    ``_check_ready`` and ``_result``."""
+class LearningViews(ExploreViews):
+    """Given to ``Project``: uses what :class:`ExploreViews` does, and ``layout``."""
 
-    _vectors: Any
-    catalog: Any
     layout: Any
-    name: str
-
-    def _check_ready(self, allow_partial: bool) -> None:
-        raise NotImplementedError
-
-    def _result(self, items: pd.DataFrame, query: dict[str, Any], info: dict | None = None) -> Any:
-        raise NotImplementedError
 
     def classify(
         self,

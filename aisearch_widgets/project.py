@@ -28,7 +28,6 @@ from ._saved import SavedCollections
 from ._thumbs import thumbnails_of
 from .collection import Collection, trash_collection
 from .embedder import Embedder
-from .explore.views import ExploreViews
 from .indexer import SyncSummary
 from .search import check_tags
 from .sources import Source, normalize_sources
@@ -36,7 +35,7 @@ from .status import Status
 from .store import VectorStore
 
 
-class Project(ExploreViews, LearningViews):
+class Project(LearningViews):
     """A set of images made searchable with CLIP.
 
     >>> import aisearch_widgets as aw                                    # doctest: +SKIP
