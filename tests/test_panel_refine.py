@@ -62,3 +62,12 @@ def test_refine_needs_a_positive_and_project_ids(panel) -> None:
     assert reply["ok"] is False
     assert panel.marks == {"positives": [], "negatives": []}
     assert panel.result is res
+
+
+def test_a_refined_result_says_so_in_the_header(panel) -> None:
+    panel.project.update()
+    res = panel.search("x", limit=8)
+    _msg(panel.gallery, type="mark", id=res.ids[1], mark="up")
+    _msg(panel.gallery, type="mark", id=res.ids[2], mark="down")
+    _msg(panel.actions, type="refine")
+    assert panel.actions.header.startswith("Refined (1👍 1👎)")
