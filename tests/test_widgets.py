@@ -603,6 +603,11 @@ def test_every_request_type_is_dispatched_and_answered(panel, tmp_path: Path, fa
     assert len(reply["rows"]) == 3 and len(g.sent[-1][1]) == 3 + 2  # pictures, differences
     ok(g, type="set_keeper", id=panel.result.ids[1])
     ok(g, type="trash_group", group=0, count=2)
+    assert ok(g, type="mark", id=panel.result.ids[0], mark="up")["positives"] != []
+    ok(a, type="refine")
+    assert panel.result.query["type"] == "refine"
+    ok(g, type="mark", id=panel.result.ids[0], mark="none")
+
     assert seen == set(Request), f"untested request types: {set(Request) - seen}"
 
 

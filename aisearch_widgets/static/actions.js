@@ -67,7 +67,9 @@ var Request = Object.freeze({
   "SET_SCOPE": "set_scope",
   "SCOPE_OPTIONS": "scope_options",
   "SEARCH_QUALITY": "search_quality",
-  "EXPORT_AS": "export_as"
+  "EXPORT_AS": "export_as",
+  "MARK": "mark",
+  "REFINE": "refine"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -113,6 +115,8 @@ var FIELDS = Object.freeze({
   "thumbs": Object.freeze({ "ids": "list" }),
   "preview": Object.freeze({ "id": "string", "size": "integer" }),
   "similar_one": Object.freeze({ "id": "string" }),
+  "mark": Object.freeze({ "id": "string", "mark": "string" }),
+  "refine": Object.freeze({}),
   "similar_selected": Object.freeze({ "count": "integer" }),
   "open": Object.freeze({ "name": "string" }),
   "save": Object.freeze({ "name": "string", "count": "integer" }),
@@ -154,6 +158,8 @@ var PARTS = Object.freeze({
   "thumbs": "gallery",
   "preview": "gallery",
   "similar_one": "gallery",
+  "mark": "gallery",
+  "refine": "actions",
   "similar_selected": "actions",
   "open": "actions",
   "save": "actions",
@@ -555,9 +561,22 @@ function render({ model, el }) {
       on: { click: () => openForm(trashAll) }
     })
   ]);
+  const refineBtn = h("button", {
+    class: "aisw-btn aisw-refine",
+    on: { click: () => send(Request.REFINE, {}) }
+  });
+  function updateRefine() {
+    const [up, down] = [model.get("n_up"), model.get("n_down")];
+    refineBtn.textContent = `Refine (${up}\u{1F44D} ${down}\u{1F44E})`;
+    refineBtn.disabled = up === 0;
+    refineBtn.title = up === 0 ? "Mark at least one image \u{1F44D} (key + on a card) to refine" : "Rank the project again by what you marked \u{1F44D} and \u{1F44E}; the marks are kept for the next round";
+  }
+  model.on("change:n_up change:n_down", updateRefine);
+  updateRefine();
   el.append(
     h("div", { class: "aisw-row aisw-result-bar" }, [
       header,
+      refineBtn,
       h("span", { class: "aisw-spacer" }),
       h("span", { class: "aisw-result-actions" }, [
         // one block: they wrap together

@@ -64,7 +64,9 @@ var Request = Object.freeze({
   "SET_SCOPE": "set_scope",
   "SCOPE_OPTIONS": "scope_options",
   "SEARCH_QUALITY": "search_quality",
-  "EXPORT_AS": "export_as"
+  "EXPORT_AS": "export_as",
+  "MARK": "mark",
+  "REFINE": "refine"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -110,6 +112,8 @@ var FIELDS = Object.freeze({
   "thumbs": Object.freeze({ "ids": "list" }),
   "preview": Object.freeze({ "id": "string", "size": "integer" }),
   "similar_one": Object.freeze({ "id": "string" }),
+  "mark": Object.freeze({ "id": "string", "mark": "string" }),
+  "refine": Object.freeze({}),
   "similar_selected": Object.freeze({ "count": "integer" }),
   "open": Object.freeze({ "name": "string" }),
   "save": Object.freeze({ "name": "string", "count": "integer" }),
@@ -151,6 +155,8 @@ var PARTS = Object.freeze({
   "thumbs": "gallery",
   "preview": "gallery",
   "similar_one": "gallery",
+  "mark": "gallery",
+  "refine": "actions",
   "similar_selected": "actions",
   "open": "actions",
   "save": "actions",

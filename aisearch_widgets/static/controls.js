@@ -68,7 +68,9 @@ var Request = Object.freeze({
   "SET_SCOPE": "set_scope",
   "SCOPE_OPTIONS": "scope_options",
   "SEARCH_QUALITY": "search_quality",
-  "EXPORT_AS": "export_as"
+  "EXPORT_AS": "export_as",
+  "MARK": "mark",
+  "REFINE": "refine"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -114,6 +116,8 @@ var FIELDS = Object.freeze({
   "thumbs": Object.freeze({ "ids": "list" }),
   "preview": Object.freeze({ "id": "string", "size": "integer" }),
   "similar_one": Object.freeze({ "id": "string" }),
+  "mark": Object.freeze({ "id": "string", "mark": "string" }),
+  "refine": Object.freeze({}),
   "similar_selected": Object.freeze({ "count": "integer" }),
   "open": Object.freeze({ "name": "string" }),
   "save": Object.freeze({ "name": "string", "count": "integer" }),
@@ -155,6 +159,8 @@ var PARTS = Object.freeze({
   "thumbs": "gallery",
   "preview": "gallery",
   "similar_one": "gallery",
+  "mark": "gallery",
+  "refine": "actions",
   "similar_selected": "actions",
   "open": "actions",
   "save": "actions",
@@ -186,7 +192,7 @@ var PARTS = Object.freeze({
   "search_quality": "controls",
   "export_as": "actions"
 });
-var BACKGROUND = ["search_diverse", "search_duplicates", "search_outliers", "search_prompt", "search_quality", "search_similar", "similar_one", "similar_selected", "toggle_enabled"];
+var BACKGROUND = ["refine", "search_diverse", "search_duplicates", "search_outliers", "search_prompt", "search_quality", "search_similar", "similar_one", "similar_selected", "toggle_enabled"];
 
 // src/requests.js
 function requester(model, messageEl) {

@@ -101,7 +101,9 @@ var Request = Object.freeze({
   "SET_SCOPE": "set_scope",
   "SCOPE_OPTIONS": "scope_options",
   "SEARCH_QUALITY": "search_quality",
-  "EXPORT_AS": "export_as"
+  "EXPORT_AS": "export_as",
+  "MARK": "mark",
+  "REFINE": "refine"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -147,6 +149,8 @@ var FIELDS = Object.freeze({
   "thumbs": Object.freeze({ "ids": "list" }),
   "preview": Object.freeze({ "id": "string", "size": "integer" }),
   "similar_one": Object.freeze({ "id": "string" }),
+  "mark": Object.freeze({ "id": "string", "mark": "string" }),
+  "refine": Object.freeze({}),
   "similar_selected": Object.freeze({ "count": "integer" }),
   "open": Object.freeze({ "name": "string" }),
   "save": Object.freeze({ "name": "string", "count": "integer" }),
@@ -188,6 +192,8 @@ var PARTS = Object.freeze({
   "thumbs": "gallery",
   "preview": "gallery",
   "similar_one": "gallery",
+  "mark": "gallery",
+  "refine": "actions",
   "similar_selected": "actions",
   "open": "actions",
   "save": "actions",
@@ -687,6 +693,41 @@ function createCompare(send) {
   return { el: compare, open: openCompare, destroy: () => compareUrls.revokeAll() };
 }
 
+// src/feedback.js
+function feedbackButtons(id, name, model, send) {
+  const make = (mark, text, what) => h("button", {
+    class: `aisw-mark aisw-mark-${mark}`,
+    text,
+    tabindex: "-1",
+    title: `Mark as ${what} for Refine (key ${mark === "up" ? "+" : "-"}); again to clear`,
+    "aria-label": `Mark ${name} as ${what}`,
+    "aria-pressed": "false",
+    dataset: { mark },
+    on: { click: (e) => {
+      e.stopPropagation();
+      toggleMark(model, send, id, mark);
+    } }
+  });
+  const row = h("span", { class: "aisw-marks" }, [make("up", "\u{1F44D}", "relevant"), make("down", "\u{1F44E}", "not relevant")]);
+  showMark(row, (model.get("marks") || {})[id]);
+  return row;
+}
+function toggleMark(model, send, id, mark) {
+  const now = (model.get("marks") || {})[id];
+  send(Request.MARK, { id, mark: now === mark ? "none" : mark });
+}
+function markOfKey(key) {
+  return key === "+" ? "up" : key === "-" ? "down" : null;
+}
+function showMark(row, mark) {
+  for (const b of row.querySelectorAll(".aisw-mark")) {
+    const on = b.dataset.mark === mark;
+    b.classList.toggle("aisw-mark-on", on);
+    b.setAttribute("aria-pressed", String(on));
+  }
+  row.closest?.(".aisw-card")?.classList.toggle("aisw-marked", Boolean(mark));
+}
+
 // src/gallery.js
 var CHIPS2 = 3;
 var KEYS = [
@@ -1039,6 +1080,7 @@ function render({ model, el }) {
     else if (e.key === " ") toggle(activeId);
     else if (e.key === "Enter") openPreview(activeId);
     else if (e.key === "t") openTagForm();
+    else if (markOfKey(e.key)) toggleMark(model, send, activeId, markOfKey(e.key));
     else if (e.key === "?") toggleHelp(true);
     else if (e.key === "Escape") {
       if (!model.get("selected").length) return;
@@ -1132,6 +1174,7 @@ function render({ model, el }) {
     ]);
     const tags = chipsOf(it);
     const labels = labelChips(it.labels, labelFilter.set);
+    const marks = feedbackButtons(id, it.name, model, send);
     const card = h("div", {
       class: it.best ? "aisw-card aisw-best" : "aisw-card",
       role: "option",
@@ -1139,7 +1182,8 @@ function render({ model, el }) {
       "aria-selected": "false",
       "aria-label": it.name,
       dataset: { id, rank: String(it.rank) }
-    }, [frame, box, menu, caption, labels, tags]);
+    }, [frame, box, menu, marks, caption, labels, tags]);
+    showMark(marks, (model.get("marks") || {})[id]);
     card.addEventListener("click", (e) => {
       if (e.shiftKey) selectRange(id);
       else if (e.ctrlKey || e.metaKey) toggle(id);
@@ -1151,7 +1195,7 @@ function render({ model, el }) {
       setActive(id, true);
     });
     card.addEventListener("mousedown", (e) => e.shiftKey && e.preventDefault());
-    return { card, img, box, tags, labels, item: it };
+    return { card, img, box, tags, labels, marks, item: it };
   }
   function buildPage() {
     const list = items();
@@ -1227,6 +1271,10 @@ function render({ model, el }) {
     if (pending === 0) el.dataset.painted = String(mine);
   }
   model.on("change:items", buildPage);
+  model.on("change:marks", () => {
+    const m = model.get("marks") || {};
+    for (const [id, c] of cards) showMark(c.marks, m[id]);
+  });
   model.on("change:segments", buildSegments);
   model.on("change:view", updateView);
   model.on("change:selected", updateSelection);

@@ -34,6 +34,7 @@ from ._actions import SelectionActions
 from ._chart import ScoreFilters
 from ._curate import Curation
 from ._dispatch import Requests
+from ._feedback import Feedback
 from ._gallery import GalleryRequests
 from ._jobs import Jobs, Work
 from ._labelled import GalleryLabels
@@ -69,6 +70,7 @@ class SearchPanel(
     SelectionActions,
     GalleryRequests,
     GalleryLabels,
+    Feedback,
     ScopedSearch,
     PanelMemory,
     W.VBox,
@@ -125,6 +127,7 @@ class SearchPanel(
         self.gallery = Gallery(page_size=page_size)
         self.actions = Actions()
         self._result: Collection | None = None
+        self._marks_init()
         self._title = ""
         self._view: Collection | None = None
         self._view_df: pd.DataFrame = pd.DataFrame(columns=["id", "path", "score", "rank"])
@@ -173,6 +176,8 @@ class SearchPanel(
             Request.SET_KEEPER: self._set_keeper,
             Request.TRASH_GROUP: self._trash_group,
             Request.CANCEL: self._cancel,
+            Request.MARK: self._mark,
+            Request.REFINE: self._refine,
             Request.SET_THRESHOLD: self._set_threshold,
             Request.SET_RANGE: self._set_range,
             Request.FULL_RANGE: self.full_range,

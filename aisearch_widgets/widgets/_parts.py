@@ -95,6 +95,7 @@ class Gallery(_Part):
     page = t.Int(0).tag(sync=True)
     page_size = t.Int(60).tag(sync=True)
     selected = t.List(t.Unicode()).tag(sync=True)
+    marks = t.Dict().tag(sync=True)  # id -> "up" | "down": the marks for Refine
     empty_text = t.Unicode("No results yet.").tag(sync=True)
     # Video frames among the results, merged into time ranges (Collection.segments):
     # rows {name, path, start, end, frames, score, id (the best frame)}.
@@ -125,6 +126,8 @@ class Actions(_Part):
     header = t.Unicode("").tag(sync=True)
     n_shown = t.Int(0).tag(sync=True)  # images the score filter lets through
     n_selected = t.Int(0).tag(sync=True)  # selected images of the result (shown or not)
+    n_up = t.Int(0).tag(sync=True)  # 👍 marks for Refine
+    n_down = t.Int(0).tag(sync=True)  # 👎 marks
     n_hidden = t.Int(0).tag(sync=True)  # of those, the ones the filter hides
     # Set while the last delete can be undone (the label of the Undo button).
     undo = t.Unicode("").tag(sync=True)

@@ -86,6 +86,8 @@ class Request(StrEnum):
     SCOPE_OPTIONS = "scope_options"
     SEARCH_QUALITY = "search_quality"
     EXPORT_AS = "export_as"
+    MARK = "mark"
+    REFINE = "refine"
 
 
 #: The one message type Python sends: the answer to a request.
@@ -191,6 +193,15 @@ SPECS: dict[Request, Spec] = {
         "frame's time, else empty",
     ),
     Request.SIMILAR_ONE: Spec(Part.GALLERY, {"id": "string"}, doc="similar to one image"),
+    Request.MARK: Spec(
+        Part.GALLERY,
+        {"id": "string", "mark": "string"},
+        reply={"positives": "string[]", "negatives": "string[]"},
+        doc="mark one image 👍 (up), 👎 (down) or clear its mark (none)",
+    ),
+    Request.REFINE: Spec(
+        Part.ACTIONS, doc="refine the result shown with the 👍/👎 marks (one 👍 at least)"
+    ),
     Request.SIMILAR_SELECTED: Spec(
         Part.ACTIONS, {"count": "integer"}, doc="similar to the selection (count: as shown)"
     ),
@@ -303,6 +314,7 @@ BACKGROUND: frozenset[Request] = frozenset(
         Request.SIMILAR_SELECTED,
         Request.SEARCH_DUPLICATES,
         Request.SEARCH_OUTLIERS,
+        Request.REFINE,
         Request.SEARCH_QUALITY,
         Request.TOGGLE_ENABLED,
     }

@@ -83,6 +83,11 @@ def title(res: Collection, names: dict[str, str] | None = None) -> str:
         return f"Duplicates ({wide})" if isinstance(wide, str) and wide else "Duplicates"
     if kind == "outliers":
         return "Outliers"
+    if kind == "refine":
+        n_pos, n_neg = (
+            q.get(k) if isinstance(q.get(k), int) else 0 for k in ("positives", "negatives")
+        )
+        return f"Refined ({n_pos}👍 {n_neg}👎)"
     if kind == "map":
         return "Map selection"
     if kind == "quality":

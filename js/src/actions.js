@@ -201,9 +201,25 @@ function render({ model, el }) {
     }),
   ]);
 
+  const refineBtn = h("button", {
+    class: "aisw-btn aisw-refine",
+    on: { click: () => send(Request.REFINE, {}) },
+  });
+  function updateRefine() {
+    const [up, down] = [model.get("n_up"), model.get("n_down")];
+    refineBtn.textContent = `Refine (${up}👍 ${down}👎)`;
+    refineBtn.disabled = up === 0;
+    refineBtn.title = up === 0
+      ? "Mark at least one image 👍 (key + on a card) to refine"
+      : "Rank the project again by what you marked 👍 and 👎; the marks are kept for the next round";
+  }
+  model.on("change:n_up change:n_down", updateRefine);
+  updateRefine();
+
   el.append(
     h("div", { class: "aisw-row aisw-result-bar" }, [
       header,
+      refineBtn,
       h("span", { class: "aisw-spacer" }),
       h("span", { class: "aisw-result-actions" }, [ // one block: they wrap together
         h("span", { class: "aisw-group" }, [

@@ -19,6 +19,7 @@ import { requester } from "./requests.js";
 import { createLightbox } from "./lightbox.js";
 import { createLabelFilter, labelChips } from "./labels.js";
 import { createCompare } from "./compare.js";
+import { feedbackButtons, markOfKey, showMark, toggleMark } from "./feedback.js";
 
 const CHIPS = 3; // tag chips on a card; the others are counted ("+2")
 
@@ -395,6 +396,7 @@ function render({ model, el }) {
     else if (e.key === " ") toggle(activeId);
     else if (e.key === "Enter") openPreview(activeId);
     else if (e.key === "t") openTagForm();
+    else if (markOfKey(e.key)) toggleMark(model, send, activeId, markOfKey(e.key));
     else if (e.key === "?") toggleHelp(true);
     else if (e.key === "Escape") {
       if (!model.get("selected").length) return; // nothing to clear: Esc is the host's
@@ -492,6 +494,7 @@ function render({ model, el }) {
     ]);
     const tags = chipsOf(it);
     const labels = labelChips(it.labels, labelFilter.set);
+    const marks = feedbackButtons(id, it.name, model, send);
     const card = h("div", {
       class: it.best ? "aisw-card aisw-best" : "aisw-card",
       role: "option",
@@ -499,7 +502,8 @@ function render({ model, el }) {
       "aria-selected": "false",
       "aria-label": it.name,
       dataset: { id, rank: String(it.rank) },
-    }, [frame, box, menu, caption, labels, tags]);
+    }, [frame, box, menu, marks, caption, labels, tags]);
+    showMark(marks, (model.get("marks") || {})[id]);
     card.addEventListener("click", (e) => {
       if (e.shiftKey) selectRange(id);
       else if (e.ctrlKey || e.metaKey) toggle(id);
@@ -512,7 +516,7 @@ function render({ model, el }) {
     });
     // No text selection on Shift+click.
     card.addEventListener("mousedown", (e) => e.shiftKey && e.preventDefault());
-    return { card, img, box, tags, labels, item: it };
+    return { card, img, box, tags, labels, marks, item: it };
   }
 
   function buildPage() {
@@ -594,6 +598,10 @@ function render({ model, el }) {
   }
 
   model.on("change:items", buildPage);
+  model.on("change:marks", () => {
+    const m = model.get("marks") || {};
+    for (const [id, c] of cards) showMark(c.marks, m[id]);
+  });
   model.on("change:segments", buildSegments);
   model.on("change:view", updateView);
   model.on("change:selected", updateSelection);

@@ -44,6 +44,8 @@ export const Request = Object.freeze({
   "SCOPE_OPTIONS": "scope_options",
   "SEARCH_QUALITY": "search_quality",
   "EXPORT_AS": "export_as",
+  "MARK": "mark",
+  "REFINE": "refine",
 });
 export const Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -90,6 +92,8 @@ export const FIELDS = Object.freeze({
   "thumbs": Object.freeze({"ids": "list"}),
   "preview": Object.freeze({"id": "string", "size": "integer"}),
   "similar_one": Object.freeze({"id": "string"}),
+  "mark": Object.freeze({"id": "string", "mark": "string"}),
+  "refine": Object.freeze({}),
   "similar_selected": Object.freeze({"count": "integer"}),
   "open": Object.freeze({"name": "string"}),
   "save": Object.freeze({"name": "string", "count": "integer"}),
@@ -131,6 +135,8 @@ export const PARTS = Object.freeze({
   "thumbs": "gallery",
   "preview": "gallery",
   "similar_one": "gallery",
+  "mark": "gallery",
+  "refine": "actions",
   "similar_selected": "actions",
   "open": "actions",
   "save": "actions",
@@ -162,4 +168,4 @@ export const PARTS = Object.freeze({
   "search_quality": "controls",
   "export_as": "actions",
 });
-export const BACKGROUND = ["search_diverse", "search_duplicates", "search_outliers", "search_prompt", "search_quality", "search_similar", "similar_one", "similar_selected", "toggle_enabled"];
+export const BACKGROUND = ["refine", "search_diverse", "search_duplicates", "search_outliers", "search_prompt", "search_quality", "search_similar", "similar_one", "similar_selected", "toggle_enabled"];
