@@ -236,14 +236,8 @@ def classify(
     ids, mat = rows_of(*stored_matrix(vectors, catalog, folder), only)
     probs = zero_shot(mat, text, scale)
     top, p1, margin = top_two(probs)
-    labels = [names[k] for k in top]
-    nan = float("nan")
-    rows = (
-        (i, lab, nan, nan, nan, nan, float(p), "zero-shot", None)
-        for i, lab, p in zip(ids, labels, p1, strict=True)
-    )
-    catalog.remove_labels(set_)
-    catalog.put_labels(set_, rows)
+    labels = np.asarray(names, dtype=object)[top].tolist()
+    catalog.replace_label_set(set_, ids, labels, p1.astype(float).tolist(), "zero-shot")
     save_probs(folder, set_, ids, names, probs)
     items = pd.DataFrame(
         {"id": ids, "score": p1.astype(float), "prediction": labels, "margin": margin.astype(float)}

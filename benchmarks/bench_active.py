@@ -123,6 +123,8 @@ def main() -> None:
         _matrix.stored_matrix = timing(parts, "read vectors (kept copy)", _matrix.stored_matrix)
         catalog.put_labels = timing(parts, "write labels", catalog.put_labels)
         catalog.remove_labels = timing(parts, "write labels", catalog.remove_labels)
+        if hasattr(catalog, "replace_label_set"):
+            catalog.replace_label_set = timing(parts, "write labels", catalog.replace_label_set)
         active.zero_shot = timing(parts, "score (matmul + softmax)", active.zero_shot)
         active.save_probs = timing(parts, "save probabilities", active.save_probs)
         active.class_vectors = timing(parts, "encode prompts", active.class_vectors)

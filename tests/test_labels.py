@@ -175,3 +175,35 @@ def test_repairing_a_damaged_catalog_keeps_the_labels(
         after = p.labels()
         assert after.drop(columns=["time"]).equals(before.drop(columns=["time"]))
         assert len(p.labelled("cat", set="model-v3")) == 1
+
+
+def test_a_large_prediction_set_is_replaced_in_bulk_and_reads_back_equal(
+    tmp_path: Path,
+) -> None:
+    cat = Catalog(str(tmp_path / "c.sqlite"))
+    n = 25_000  # above the size written with the indexes dropped and rebuilt
+    names = [f"{k:05d}.jpg" for k in range(n)]
+    _fill(cat, *names)
+    ids = [f"id-{m}" for m in names]
+    cat.put_labels("ground_truth", [(ids[0], "cat", None, None, None, None, None, "s", "ann")])
+    rng = np.random.default_rng(0)
+    classes = np.array(["cat", "dog", "bird"], dtype=object)
+    for _ in range(2):  # the second run replaces the first
+        labels = classes[rng.integers(0, 3, n)].tolist()
+        conf = rng.random(n).tolist()
+        assert cat.replace_label_set("zero-shot", ids, labels, conf, "zero-shot") == n
+    assert cat.label_sets() == {"ground_truth": 1, "zero-shot": n}
+    df = cat.labels_frame("zero-shot")
+    assert df["id"].tolist() == ids and df["label"].tolist() == labels
+    assert df["path"].tolist() == [f"/data/{m}" for m in names]
+    np.testing.assert_array_equal(df["confidence"].to_numpy(), np.asarray(conf))
+    assert df[["x", "y", "w", "h"]].isna().all().all() and set(df["source"]) == {"zero-shot"}
+    assert cat.labels_frame("ground_truth")["label"].tolist() == ["cat"]
+    assert cat.ids_with_label(["dog"], "zero-shot") == {
+        i for i, lab in zip(ids, labels, strict=True) if lab == "dog"
+    }
+    indexes = {r[0] for r in cat.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"labels_id", "labels_set"} <= indexes
+    with pytest.raises(aw.InvalidArgument):
+        cat.replace_label_set("zero-shot", ids, labels[:-1], conf, "zero-shot")
+    cat.close()
