@@ -38,6 +38,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -80,6 +81,20 @@ _FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 def _free_bytes(path: str) -> int:
     """Free bytes on the file system holding ``path`` (the one probe tests replace)."""
     return shutil.disk_usage(path).free
+
+
+@dataclass
+class _Pass:
+    """What the batches of one sync's embedding share."""
+
+    model: str
+    store: VectorStore
+    cancel: threading.Event
+    summary: SyncSummary
+    prev: dict[str, str | None]  # key -> content hash when last embedded with the model
+    dim: int
+    fps: float = DEFAULT_FPS
+    last_flush: float = field(default_factory=time.monotonic)
 
 
 class Indexer:
@@ -254,7 +269,7 @@ class Indexer:
             }
             self._deleting = plan.delete  # files whose vectors a moved copy may borrow
             items = list(zip(todo, ids, strict=True))
-            self._embed_all(items, model, store, cancel, s, prev, dim, fps)
+            self._embed_all(items, _Pass(model, store, cancel, s, prev, dim, fps))
         if plan.delete:
             if cancel.is_set():
                 raise SyncCancelled("sync cancelled")
@@ -328,81 +343,56 @@ class Indexer:
             taken.add(pid)
         return [have.get(e.key) or fresh[e.key] for e in todo]
 
-    def _embed_all(
-        self,
-        items: list[tuple[FileEntry, str]],
-        model: str,
-        store: VectorStore,
-        cancel: threading.Event,
-        s: SyncSummary,
-        prev: dict[str, str | None],
-        dim: int,
-        fps: float = DEFAULT_FPS,
-    ) -> None:
+    def _embed_all(self, items: list[tuple[FileEntry, str]], run: _Pass) -> None:
         """The images through the engine, then the videos: a video is many items from
         one file, decoded and embedded in this process (same pending marks, same
         :meth:`_finish_video`) whatever the engine."""
         images = [(e, pid) for e, pid in items if not is_video(e.path)]
         videos = [(e, pid) for e, pid in items if is_video(e.path)]
-        self._embed_images(images, model, store, cancel, s, prev, dim)
+        self._embed_images(images, run)
         if videos:
-            self._embed_videos(videos, model, store, cancel, s, prev, dim, fps)
+            self._embed_videos(videos, run)
 
-    def _embed_images(
-        self,
-        items: list[tuple[FileEntry, str]],
-        model: str,
-        store: VectorStore,
-        cancel: threading.Event,
-        s: SyncSummary,
-        prev: dict[str, str | None],
-        dim: int,
-    ) -> None:
+    def _write(self, batch: list[Prepared], run: _Pass, thumbs: bool = False) -> None:
+        """One batch into the store and the catalog (its thumbnails first when asked);
+        the store is flushed every 10 s, which bounds WAL replay after a crash."""
+        if run.cancel.is_set():
+            raise SyncCancelled("sync cancelled")
+        for p in batch:
+            p.had_vector = run.prev.get(p.entry.key) is not None
+        self._check_space(len(batch), run.dim)  # before this batch's writes
+        if thumbs:
+            self._put_thumbs(batch)
+        self._commit(batch, run.model, run.store, run.summary)
+        self.progress.done += len(batch)
+        self.progress.failed = run.summary.failed
+        if time.monotonic() - run.last_flush > 10:
+            run.store.flush()
+            run.last_flush = time.monotonic()
+
+    def _embed_images(self, items: list[tuple[FileEntry, str]], run: _Pass) -> None:
         """``self.engine`` turns image files into vectors (or reuse marks, or
         failures); this process writes store and catalog batch by batch."""
         if not items:
             return
-        prog = self.progress
-        lend = Lenders(self._lenders(model), lambda c: self.catalog.find_by_content(c, model))
+        lend = Lenders(
+            self._lenders(run.model), lambda c: self.catalog.find_by_content(c, run.model)
+        )
         stream = self.engine.embed_files(
             items,
-            prev,
+            run.prev,
             lend,
             thumbs=self.thumbs is not None,
             metadata=self.metadata,
             max_bytes=self.max_file_bytes,
         )
-        last_flush = time.monotonic()
         try:
             for prepared in stream:
-                if cancel.is_set():
-                    raise SyncCancelled("sync cancelled")
-                for p in prepared:
-                    p.had_vector = prev.get(p.entry.key) is not None
-                self._check_space(len(prepared), dim)  # before this batch's writes
-                self._put_thumbs(prepared)
-                self._commit(prepared, model, store, s)
-                prog.done += len(prepared)
-                prog.failed = s.failed
-                if time.monotonic() - last_flush > 10:
-                    store.flush()  # bounds WAL replay time after a crash
-                    last_flush = time.monotonic()
+                self._write(prepared, run, thumbs=True)
         finally:
             stream.close()
 
-    def _embed_videos(
-        self,
-        videos: list[tuple[FileEntry, str]],
-        model: str,
-        store: VectorStore,
-        cancel: threading.Event,
-        s: SyncSummary,
-        prev: dict[str, str | None],
-        dim: int,
-        fps: float,
-    ) -> None:
-        prog = self.progress
-        last_flush = time.monotonic()
+    def _embed_videos(self, videos: list[tuple[FileEntry, str]], run: _Pass) -> None:
         stop = threading.Event()
         with ThreadPoolExecutor(self.workers, thread_name_prefix="aisearch-decode") as pool:
             inflight: deque[queue.Queue[Any]] = deque()
@@ -413,7 +403,7 @@ class Indexer:
                 # A few videos decoded ahead, each through a bounded queue.
                 while nxt < len(videos) and len(inflight) < 3:
                     q: queue.Queue[Any] = queue.Queue(maxsize=2 * self.batch_size)
-                    pool.submit(self._decode_video, videos[nxt][0], model, fps, q, stop)
+                    pool.submit(self._decode_video, videos[nxt][0], run.model, run.fps, q, stop)
                     inflight.append(q)
                     nxt += 1
 
@@ -428,19 +418,8 @@ class Indexer:
             batch: list[Prepared] = []
 
             def commit() -> None:
-                nonlocal last_flush
-                if cancel.is_set():
-                    raise SyncCancelled("sync cancelled")
-                for p in batch:
-                    p.had_vector = prev.get(p.entry.key) is not None
-                self._check_space(len(batch), dim)  # before this batch's writes
-                self._commit(batch, model, store, s)
-                prog.done += len(batch)
-                prog.failed = s.failed
+                self._write(batch, run)
                 batch.clear()
-                if time.monotonic() - last_flush > 10:
-                    store.flush()  # bounds WAL replay time after a crash
-                    last_flush = time.monotonic()
 
             try:
                 top_up()
@@ -448,7 +427,7 @@ class Indexer:
                     if isinstance(p, VideoDone):
                         if batch:
                             commit()  # its frames are in before the video is finished
-                        self._finish_video(p, model, fps, store, s)
+                        self._finish_video(p, run.model, run.fps, run.store, run.summary)
                         continue
                     batch.append(p)
                     if len(batch) >= self.batch_size:
