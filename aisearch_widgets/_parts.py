@@ -179,7 +179,7 @@ def assemble(config: ProjectConfig, write: bool, rt: Runtime, *, qdrant: Any) ->
             skip=functools.partial(skipped_folders, layout),
             thumbs=thumbs if rt.thumbnails else None,
             batch_size=rt.batch_size,
-            workers=rt.workers,
+            workers=rt.workers or 0,
             engine=ray,
             **{k: v for k, v in limits.items() if v is not None},
         )

@@ -97,46 +97,37 @@ class _Pass:
     last_flush: float = field(default_factory=time.monotonic)
 
 
+@dataclass(eq=False, repr=False)
 class Indexer:
     """Runs syncs of one project. The embedder and store are fetched lazily through
     callables: opening a project never loads a model, and a sync that embeds nothing
     (deletions only, or no change) never loads it either."""
 
-    def __init__(
-        self,
-        project: str,
-        catalog: Catalog,
-        config: ProjectConfig,
-        vectors: Vectors,
-        skip: Sequence[str] | Callable[[], Sequence[str]] = (),
-        thumbs: ThumbnailCache | None = None,
-        batch_size: int = 32,
-        workers: int | None = None,
-        home: str | None = None,
-        min_free_mb: int = MIN_FREE_MB,
-        max_file_bytes: int = MAX_FILE_BYTES,
-        engine: Engine | None = None,
-        metadata: bool = True,
-    ) -> None:
-        self.project = project
-        self.catalog = catalog
-        self.config = config
-        self.vectors = vectors
-        self._skip = skip
-        self.thumbs = thumbs
-        self.batch_size = batch_size
-        self.workers = workers or max(1, min(4, os.cpu_count() or 1))
-        # Where free space is checked: the project home (the catalog lives there).
-        self.home = home or os.path.dirname(os.path.abspath(catalog.path))
-        self.min_free_mb = min_free_mb
-        self.max_file_bytes = max_file_bytes
-        # Each embedded file's metadata and quality signals, from the decode that
-        # embeds it (off: only to measure what they cost).
-        self.metadata = metadata
+    project: str
+    catalog: Catalog
+    config: ProjectConfig
+    vectors: Vectors
+    # Folders (or a callable giving them) a scan leaves out.
+    skip: Sequence[str] | Callable[[], Sequence[str]] = ()
+    thumbs: ThumbnailCache | None = None
+    batch_size: int = 32
+    workers: int = 0  # 0: one per core, at most 4
+    # Where free space is checked (default: the project home, where the catalog lives).
+    home: str = ""
+    min_free_mb: int = MIN_FREE_MB
+    max_file_bytes: int = MAX_FILE_BYTES
+    # Embeds the image files: this process (None: ``local``) or e.g. _ray.RayEngine.
+    engine: Engine | None = None
+    # Each embedded file's metadata and quality signals, from the decode that embeds
+    # it (off: only to measure what they cost).
+    metadata: bool = True
+
+    def __post_init__(self) -> None:
+        self.workers = self.workers or max(1, min(4, os.cpu_count() or 1))
+        self.home = self.home or os.path.dirname(os.path.abspath(self.catalog.path))
         # Embeds video frames, and files whose lender's vector vanished at commit.
-        self.local = LocalEngine(vectors.embedder, self.workers, batch_size)
-        # Embeds the image files: this process (default) or e.g. _ray.RayEngine.
-        self.engine: Engine = engine if engine is not None else self.local
+        self.local = LocalEngine(self.vectors.embedder, self.workers, self.batch_size)
+        self.engine = self.engine if self.engine is not None else self.local
         self.progress = Progress()
         # video key -> {t_ms: message} of the frames whose vectors were refused in
         # this sync; read when the video is finished.
@@ -221,7 +212,7 @@ class Indexer:
         self._bad_frames = {}
         settings = self.config.snapshot()  # one reading of the settings per sync
         model = self.vectors.settled_identity()
-        skip = self._skip() if callable(self._skip) else self._skip
+        skip = self.skip() if callable(self.skip) else self.skip
         scanned = scan(list(settings.sources), skip=skip)
         known = self.catalog.known()
         fps = settings.video_fps

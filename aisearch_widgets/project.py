@@ -225,11 +225,7 @@ class Project(LearningViews):
         """
         self._check_open()
         given = [s.to_json() for s in normalize_sources(sources, path_column=path_column)]
-        with self.runner.paused():
-            self.config.update(sources=given)
-        if self.enabled:
-            self.runner.request()
-        return self
+        return self._reconfigure(sources=given)
 
     @property
     def video_fps(self) -> float:
@@ -246,8 +242,12 @@ class Project(LearningViews):
         """
         self._check_open()
         fps = check_fps(fps)
+        return self._reconfigure(video_fps=fps)
+
+    def _reconfigure(self, **changes: Any) -> Project:
+        """Change the config between syncs; an enabled project syncs at once."""
         with self.runner.paused():
-            self.config.update(video_fps=fps)
+            self.config.update(**changes)
         if self.enabled:
             self.runner.request()
         return self

@@ -99,7 +99,7 @@ def project_map(
     from .map import compute_map
 
     ids, vecs = load_all(vectors)
-    with progress_bar(f"map of {vectors.name}", progress) as step:
+    with progress_bar(f"map of {vectors.config.name}", progress) as step:
         df = compute_map(
             ids,
             vecs,
@@ -140,7 +140,7 @@ def duplicate_groups(
         ids, vecs = [ids[k] for k in keep], vecs[keep]
         if len(ids) >= 2 and (kind != "exact" or not all(meta.get(i, (None,))[0] for i in ids)):
             graph = knn_graph(ids, vecs)
-    with progress_bar(f"duplicates of {vectors.name}", progress) as step:
+    with progress_bar(f"duplicates of {vectors.config.name}", progress) as step:
         df = find_duplicates(
             ids,
             vecs,
@@ -169,7 +169,7 @@ def unusual(
 
     ids, vecs = load_all(vectors)
     top = n if scope is None else len(ids)
-    with progress_bar(f"outliers of {vectors.name}", progress) as step:
+    with progress_bar(f"outliers of {vectors.config.name}", progress) as step:
         df = find_outliers(
             ids, vecs, n=max(1, top), k=k, cache_dir=_cache_dir(vectors), progress=step
         )
