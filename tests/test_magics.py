@@ -180,12 +180,15 @@ def test_enable_flag_skips_the_prompt_for_image_files(
     files = sorted(p for p in images.rglob("*") if p.is_file())[:2]
     line = " ".join(f"'{f}'" for f in files) + f" --model {tiny_model} --schedule off --enable"
     shown = open_panel(line)
+    proj = shown.project
     try:
         assert isinstance(shown, EnablePrompt) and isinstance(shown.panel, SearchPanel)
-        assert shown.project.enabled
+        assert proj is not None and proj.enabled
+        assert list(proj.sources[0].paths) == sorted(map(str, files))
     finally:
         shown.close()
-        shown.project.close()
+        if proj is not None:
+            proj.close()
 
 
 def test_magic_refuses_a_schedule_out_of_range_before_asking(
