@@ -41,6 +41,11 @@ TRASH_DIR = "trash"
 VECTORS_DIR = "vectors"
 
 
+def _member(name: str) -> property:
+    """A file or folder of the project home, by its name there."""
+    return property(lambda layout: layout.folder / name, doc=f"``{name}`` in the project folder.")
+
+
 @dataclass(frozen=True)
 class Layout:
     """Every file of one project's home folder (``home/name``)."""
@@ -51,29 +56,12 @@ class Layout:
     def of(cls, home: Path, name: str) -> Layout:
         return cls(Path(home) / name)
 
-    @property
-    def config(self) -> Path:
-        return self.folder / CONFIG_NAME
-
-    @property
-    def catalog(self) -> Path:
-        return self.folder / CATALOG_NAME
-
-    @property
-    def lock(self) -> Path:
-        return self.folder / LOCK_NAME
-
-    @property
-    def thumbs(self) -> Path:
-        return self.folder / THUMBS_DIR
-
-    @property
-    def trash(self) -> Path:
-        return self.folder / TRASH_DIR
-
-    @property
-    def requests(self) -> Path:
-        return self.folder / REQUESTS_DIR
+    config = _member(CONFIG_NAME)
+    catalog = _member(CATALOG_NAME)
+    lock = _member(LOCK_NAME)
+    thumbs = _member(THUMBS_DIR)
+    trash = _member(TRASH_DIR)
+    requests = _member(REQUESTS_DIR)
 
     def explore(self, identity: str) -> Path:
         """The explore cache of one model's vectors (other vectors, other caches)."""

@@ -58,6 +58,10 @@ import pandas as pd
 
 from ._errors import AISearchError, UnsafePathError
 
+PathLike = str | os.PathLike[str]
+# New file names by image id, or a function of the old name (see Collection.copy_to).
+Names = Mapping[str, str] | Callable[[str], str] | None
+
 if TYPE_CHECKING:
     from .catalog import Catalog, FileRecord, TrashEntry
 
@@ -118,7 +122,7 @@ def report(outcomes: Sequence[Outcome]) -> pd.DataFrame:
 
 
 # -- naming -------------------------------------------------------------------------
-def safe_target(directory: str | os.PathLike[str], name: str) -> Path:
+def safe_target(directory: PathLike, name: str) -> Path:
     """``directory/name`` if and only if it stays inside ``directory``.
 
     Refuses absolute names, ``..``, separators inside the name, NUL and names whose
@@ -158,7 +162,7 @@ def same_file(a: str, b: str) -> bool:
         return False
 
 
-def target_folder(directory: str | os.PathLike[str]) -> Path:
+def target_folder(directory: PathLike) -> Path:
     """The folder files are written into, made if missing, as an absolute path; a
     folder that cannot be made, or a target that is no folder, is one clear error."""
     root = Path(directory).expanduser()
@@ -177,8 +181,8 @@ def target_folder(directory: str | os.PathLike[str]) -> Path:
 def plan(
     records: Mapping[str, FileRecord],
     ids: Sequence[str],
-    directory: str | os.PathLike[str],
-    names: Mapping[str, str] | Callable[[str], str] | None,
+    directory: PathLike,
+    names: Names,
     on_conflict: str,
 ) -> list[Step]:
     """Decide every row of a copy/move batch before anything is touched.
@@ -274,7 +278,7 @@ def write_new(directory: Path, name: str, data: bytes, taken: set[str]) -> Path:
 
 
 # -- low-level disk steps -----------------------------------------------------------
-def fsync_dir(path: str | os.PathLike[str]) -> None:
+def fsync_dir(path: PathLike) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
         try:
@@ -310,7 +314,7 @@ def _copy_to_tmp(src: str, tmp: Path) -> None:
     shutil.copystat(src, tmp)
 
 
-def remove_path(path: str | os.PathLike[str] | None) -> None:
+def remove_path(path: PathLike | None) -> None:
     if path:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
@@ -324,7 +328,7 @@ def why_failed(exc: BaseException) -> str:
 
 
 # -- re-verification right before acting --------------------------------------------
-def file_digest(path: str | os.PathLike[str]) -> str:
+def file_digest(path: PathLike) -> str:
     """The content hash of a file as the indexer records it (read in chunks)."""
     h = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as fh:

@@ -16,6 +16,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from .sources import FILES_LABEL, Source, key_for, point_id
 from .video import frame_key
 
 
+@dataclass(eq=False, repr=False)
 class Inventory:
     """The bookkeeping of one project's files.
 
@@ -38,34 +40,21 @@ class Inventory:
     and the model's identity; ``pause`` returns a context that holds the project's
     syncs off (and fails if the project is closed)."""
 
-    def __init__(
-        self,
-        project: str,
-        catalog: Catalog,
-        vectors: Vectors,
-        thumbs: ThumbnailCache,
-        config: ProjectConfig,
-        *,
-        pause: Callable[[], contextlib.AbstractContextManager[Any]],
-        trash_dir: str | os.PathLike[str] | None = None,
-    ) -> None:
-        self.project = project
-        self.catalog = catalog
-        self.vectors = vectors
-        self.thumbs = thumbs
-        self.config = config
-        self._pause = pause
-        # The trash folder (in the project home) and the identity of the store's model.
-        self.trash_dir = (
-            Path(trash_dir) if trash_dir is not None else Path(catalog.path).parent / "trash"
-        )
+    project: str
+    catalog: Catalog
+    vectors: Vectors
+    thumbs: ThumbnailCache
+    config: ProjectConfig
+    _: KW_ONLY
+    pause: Callable[[], contextlib.AbstractContextManager[Any]]
+    trash_dir: Path  # in the project home
 
     @contextlib.contextmanager
     def action(self) -> Iterator[None]:
         """Hold syncs off while files and records change together (a sync would take
         a moved file for a deleted one); first finish any file action an earlier crash
         or failure left in the journal."""
-        with self._pause():
+        with self.pause():
             if self.catalog.journal_pending():
                 recover(self)
             try:

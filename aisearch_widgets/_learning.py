@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ._errors import InvalidArgument, check_int, check_real
+from ._scope import QueryScope
 from .explore.views import ExploreViews
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class LearningViews(ExploreViews):
         from . import active
 
         self._check_ready(allow_partial)
-        args = (classes, set, prompts_per_class, within, where, self.name)
+        args = (classes, set, prompts_per_class, QueryScope(within, where, self.name))
         return self._result(
             *active.classify(self._vectors, self.catalog, self.layout.folder, *args)
         )
@@ -119,7 +120,8 @@ class LearningViews(ExploreViews):
         from . import active
 
         self._check_ready(True)
-        args = (n, set, by, diverse, exclude, pool, seed, within, where, self.name)
+        scope = QueryScope(within, where, self.name, exclude=exclude)
+        args = (n, set, by, diverse, pool, seed, scope)
         return self._result(
             *active.uncertain(self._vectors, self.catalog, self.layout.folder, *args)
         )
@@ -177,7 +179,7 @@ class LearningViews(ExploreViews):
         c = check_real("C", C)
         if not c > 0:
             raise InvalidArgument(f"C must be > 0 (got {C!r}).")
-        args = (positives, negatives, within, where, limit, prompt, c, self.name)
+        args = (positives, negatives, QueryScope(within, where, self.name), limit, prompt, c)
         folder = self.layout.folder
         return self._result(*_probes.refine(self._vectors, self.catalog, folder, *args))
 

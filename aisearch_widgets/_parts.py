@@ -6,6 +6,7 @@ and its runner, the file inventory and the re-embedder. No part calls back into
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 from dataclasses import dataclass
@@ -76,6 +77,23 @@ class _ClosedCatalog:
         raise closed_error(self._name)
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """How an open project's parts run: options of ``Project`` that its config does
+    not keep."""
+
+    device: str
+    batch_size: int
+    workers: int | None
+    thumbnails: bool
+    engine: str
+    ray_address: str | None
+    min_free_mb: int | None
+    max_file_bytes: int | None
+    server_options: dict[str, Any] | None
+    qdrant_api_key: str | None
+
+
 def open_parts(
     layout: Layout,
     name: str,
@@ -84,39 +102,32 @@ def open_parts(
     model: str | None,
     qdrant_url: Any,
     path_column: str | None,
-    qdrant_api_key: str | None,
-    device: str,
-    batch_size: int,
-    workers: int | None,
-    thumbnails: bool,
     replace_sources: bool,
-    min_free_mb: int | None,
-    max_file_bytes: int | None,
     precision: str,
     video_fps: float | None,
-    engine: str,
-    ray_address: str | None,
-    server_options: dict[str, Any] | None,
+    **runtime: Any,
 ) -> tuple[ProjectConfig, HomeLock | None, Parts]:
-    """Open (or create) the project at ``layout`` with the options of ``Project``:
-    its config checked against them, its lock taken when the vectors live in the home
-    (the caller releases it), its parts built."""
-    if engine not in ("local", "ray"):
-        raise InvalidArgument(f"engine={engine!r}: use 'local' (default) or 'ray'.")
-    server_options = check_server_options(server_options)
+    """Open (or create) the project at ``layout`` with the options of ``Project``
+    (``runtime``: the fields of :class:`Runtime`): its config checked against them,
+    its lock taken when the vectors live in the home (the caller releases it), its
+    parts built."""
+    rt = Runtime(**runtime)
+    if rt.engine not in ("local", "ray"):
+        raise InvalidArgument(f"engine={rt.engine!r}: use 'local' (default) or 'ray'.")
+    rt = dataclasses.replace(rt, server_options=check_server_options(rt.server_options))
     config, qdrant, write = ProjectConfig.open_or_create(
         layout,
         name,
         sources=sources,
         model=model,
         precision=precision,
-        device=device,
+        device=rt.device,
         path_column=path_column,
         replace_sources=replace_sources,
         video_fps=None if video_fps is None else check_fps(video_fps),
         qdrant_url=qdrant_url,
         default_model=DEFAULT_MODEL,
-        server_options=server_options,
+        server_options=rt.server_options,
     )
     layout.folder.mkdir(parents=True, exist_ok=True)
     lock = None
@@ -124,21 +135,7 @@ def open_parts(
         lock = HomeLock(layout.folder, name)
         lock.acquire()
     try:
-        parts = assemble(
-            config,
-            write,
-            qdrant=qdrant,
-            api_key=qdrant_api_key or os.environ.get("QDRANT_API_KEY") or None,
-            server_options=server_options,
-            device=device,
-            thumbnails=thumbnails,
-            batch_size=batch_size,
-            workers=workers,
-            engine=engine,
-            ray_address=ray_address,
-            min_free_mb=min_free_mb,
-            max_file_bytes=max_file_bytes,
-        )
+        parts = assemble(config, write, rt, qdrant=qdrant)
     except BaseException:
         if lock is not None:
             lock.release()
@@ -146,22 +143,7 @@ def open_parts(
     return config, lock, parts
 
 
-def assemble(
-    config: ProjectConfig,
-    write: bool,
-    *,
-    qdrant: Any,
-    api_key: str | None,
-    server_options: dict[str, Any] | None,
-    device: str,
-    thumbnails: bool,
-    batch_size: int,
-    workers: int | None,
-    engine: str,
-    ray_address: str | None,
-    min_free_mb: int | None,
-    max_file_bytes: int | None,
-) -> Parts:
+def assemble(config: ProjectConfig, write: bool, rt: Runtime, *, qdrant: Any) -> Parts:
     """Open the catalog (saving the config when ``write`` or when it is of an older
     format: under the lock the caller holds) and build the parts on it."""
     name, layout = config.name, config.layout
@@ -177,27 +159,28 @@ def assemble(
         config.attach_catalog(lambda data: catalog.set_meta(config=data))
         if config.upgrade() or write:
             config.save()
-        thumbs = ThumbnailCache(layout.thumbs, max_file_bytes or MAX_FILE_BYTES)
+        thumbs = ThumbnailCache(layout.thumbs, rt.max_file_bytes or MAX_FILE_BYTES)
         vectors = Vectors(
             config,
             catalog,
-            device=device,
+            device=rt.device,
             qdrant=qdrant,
-            api_key=api_key,
-            server_options=server_options,
+            api_key=rt.qdrant_api_key or os.environ.get("QDRANT_API_KEY") or None,
+            server_options=rt.server_options,
             thumbs=thumbs,
         )
-        limits = {"min_free_mb": min_free_mb, "max_file_bytes": max_file_bytes}
+        limits = {"min_free_mb": rt.min_free_mb, "max_file_bytes": rt.max_file_bytes}
+        ray = ray_engine(vectors, rt.ray_address, rt.batch_size) if rt.engine == "ray" else None
         indexer = Indexer(
             name,
             catalog,
             config,
             vectors,
             skip=functools.partial(skipped_folders, layout),
-            thumbs=thumbs if thumbnails else None,
-            batch_size=batch_size,
-            workers=workers,
-            engine=ray_engine(vectors, ray_address, batch_size) if engine == "ray" else None,
+            thumbs=thumbs if rt.thumbnails else None,
+            batch_size=rt.batch_size,
+            workers=rt.workers or 0,
+            engine=ray,
             **{k: v for k, v in limits.items() if v is not None},
         )
         runner = Runner(indexer, name=f"aisearch-{name}")

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import InvalidArgument, check_int, show_value
+from ._scope import QueryScope
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,99}$")
 # Unmarked images drawn as negatives when none are marked (a random image is
@@ -142,18 +143,15 @@ def refine(
     folder: Path,
     positives: Any,
     negatives: Any,
-    within: Any,
-    where: Any,
+    scope: QueryScope,
     limit: int,
     prompt: str | None,
     c: float,
-    project: str = "",
     seed: int = 0,
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """Rows, query and info (``probe``, the scope) of a relevance-feedback round."""
     from ._matrix import rows_of, stored_matrix
-    from ._scope import describe_scope
-    from .search import check_ids, filters, vectors_of_ids
+    from .search import check_ids, vectors_of_ids
 
     pos, neg = check_marks(positives, negatives)
     if not pos:
@@ -163,10 +161,10 @@ def refine(
             f"prompt must be a non-empty text or None (got {show_value(prompt)})."
         )
     store = vectors.store()
-    pos = check_ids(catalog, pos, project)
-    neg = check_ids(catalog, neg, project) if neg else []
+    pos = check_ids(catalog, pos, scope.project)
+    neg = check_ids(catalog, neg, scope.project) if neg else []
     x_pos, x_neg = vectors_of_ids(store, pos), vectors_of_ids(store, neg) if neg else None
-    only, _ = filters(catalog, None, None, within, where, project)
+    only = scope.ids(catalog)
     ids, vecs = rows_of(*stored_matrix(vectors, catalog, folder), only)
     bg = None
     if len(neg) < 3:  # too few negatives to say what the concept is not
@@ -197,8 +195,8 @@ def refine(
         "limit": limit,
         "C": c,
     }
-    query |= describe_scope(within, where)
-    return items, query, {"probe": probe, "scope": (within, where)}
+    query |= scope.describe()
+    return items, query, {"probe": probe, "scope": (scope.within, scope.where)}
 
 
 def continue_from(res: Any, positives: Any, negatives: Any) -> dict[str, Any]:
@@ -286,8 +284,6 @@ class Classifiers:
         sync included): a Collection ranked by its probability, of the scope
         ``within`` / ``where`` (as in ``Project.search``) when given."""
         from ._matrix import rows_of, stored_matrix
-        from ._scope import describe_scope
-        from .search import filters
 
         limit = check_int("limit", limit, 1)
         probe = self[name]
@@ -301,12 +297,13 @@ class Classifiers:
                 f"Classifier {name!r} has {len(probe.weights)} weights; the vectors have "
                 f"{self._vectors.store().dim} dimensions: train it again with refine()."
             )
-        only, _ = filters(self._catalog, None, None, within, where)
+        scope = QueryScope(within, where)
+        only = scope.ids(self._catalog)
         ids, vecs = rows_of(*stored_matrix(self._vectors, self._catalog, self._root), only)
         p = probe.probability(vecs) if len(vecs) else np.zeros(0)
         order = np.argsort(-p, kind="stable")[:limit]
         items = pd.DataFrame({"id": [ids[i] for i in order], "score": p[order].astype(float)})
-        query = {"type": "classifier", "name": name, "limit": limit} | describe_scope(within, where)
+        query = {"type": "classifier", "name": name, "limit": limit} | scope.describe()
         return self._result(items, query, {"probe": probe})
 
 

@@ -45,6 +45,7 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Iterator, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -406,6 +407,7 @@ class _EmbedActor:
 
 
 # -- the driver side ------------------------------------------------------------------
+@dataclass(eq=False, repr=False)
 class RayEngine:
     """The embedding step of :class:`~.indexer.Indexer` on Ray Data.
 
@@ -416,28 +418,19 @@ class RayEngine:
     ``OMP_NUM_THREADS=1`` for a one-CPU actor is overridden, ``AISEARCH_THREADS``
     sets it)."""
 
-    def __init__(
-        self,
-        spec: str,
-        identity: str,
-        address: str | None = None,
-        *,
-        precision: str = "fp32",
-        num_cpus: int | None = None,
-        concurrency: int | None = None,
-        batch_size: int = 32,
-        prepare_batch: int = 16,
-    ) -> None:
-        self.spec = spec
-        self.identity = identity
-        self.address = address
-        self.precision = precision
-        self.num_cpus = num_cpus
-        self.concurrency = concurrency
-        self.batch_size = batch_size
-        self.prepare_batch = prepare_batch
-        self._pool: _Pool | None = None
-        self.syncing = False  # True while a sync of this engine runs
+    spec: str
+    identity: str
+    address: str | None = None
+    _: KW_ONLY
+    precision: str = "fp32"
+    num_cpus: int | None = None
+    concurrency: int | None = None
+    batch_size: int = 32
+    prepare_batch: int = 16
+    _pool: _Pool | None = field(default=None, init=False)
+    syncing: bool = field(default=False, init=False)  # while a sync of this engine runs
+
+    def __post_init__(self) -> None:
         _ENGINES.add(self)
 
     def __repr__(self) -> str:

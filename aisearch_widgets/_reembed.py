@@ -253,12 +253,12 @@ class Reembedder:
             if running[0].precision == prec:
                 return running[0]
             raise InvalidArgument(
-                f"Project {vec.name!r} is already re-embedding to "
+                f"Project {vec.config.name!r} is already re-embedding to "
                 f"precision={running[0].precision!r}. Wait for it (.result()) or cancel "
                 "it (.cancel()) before asking for another precision."
             )
         fut = ReembedFuture(prec)
-        if prec == vec.precision:
+        if prec == vec.config.precision:
             fut.set_result(ReembedSummary(prec))
             return fut
         new_id = with_precision(model_identity(spec), prec)
@@ -301,7 +301,9 @@ class Reembedder:
             else:
                 fut.set_result(summary)
 
-        thread = threading.Thread(target=run, name=f"aisearch-reembed-{vec.name}", daemon=True)
+        thread = threading.Thread(
+            target=run, name=f"aisearch-reembed-{vec.config.name}", daemon=True
+        )
         self.job = (fut, thread)
         thread.start()
         return fut

@@ -23,6 +23,7 @@ import unicodedata
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -258,6 +259,68 @@ def describe_scope(within: Any, where: Any) -> dict[str, Any]:
             where if isinstance(where, str) else {str(k): repr(v) for k, v in where.items()}
         )
     return out
+
+
+def check_tags(tags: Any, arg: str) -> list[str]:
+    items = [tags] if isinstance(tags, str) else tags
+    if not isinstance(items, (list, tuple, set, frozenset)) or not all(
+        isinstance(t, str) and t.strip() for t in items
+    ):
+        raise InvalidArgument(f"{arg} must be a tag or a list of tags (got {show_value(tags)}).")
+    return list(items)
+
+
+@dataclass(frozen=True)
+class QueryScope:
+    """What a query may return, as the user gave it: images of ``within`` that pass
+    ``where`` (see :func:`scope_ids`; ``project`` is named in messages), carrying
+    any of ``tags``, and not in ``exclude`` (ids, paths, a Collection or a
+    DataFrame with an ``id`` column)."""
+
+    within: Any = None
+    where: Any = None
+    project: str = ""
+    tags: Any = None
+    exclude: Any = None
+
+    def ids(self, catalog: Catalog) -> set[str] | None:
+        return scope_ids(catalog, self.within, self.where, self.project)
+
+    def resolve(self, catalog: Catalog) -> tuple[frozenset[str] | set[str] | None, set[str]]:
+        """The ids a query may return (None: any) and the ids it leaves out: the
+        store then searches inside the scope."""
+        tags, exclude = self.tags, self.exclude
+        only = scope_ids(catalog, self.within, self.where, self.project)
+        if tags is not None and not (isinstance(tags, (list, tuple, set)) and not tags):
+            tagged = catalog.ids_with_tags(check_tags(tags, "tags"))
+            only = tagged if only is None else only & tagged
+        if exclude is None:
+            return only, set()
+        if isinstance(exclude, pd.DataFrame):
+            if "id" not in exclude:
+                raise InvalidArgument("exclude: the DataFrame has no 'id' column.")
+            return only, set(exclude["id"])
+        if hasattr(exclude, "ids") and hasattr(exclude, "df"):  # a Collection
+            return only, set(exclude.ids)
+        items = [exclude] if isinstance(exclude, (str, os.PathLike)) else exclude
+        if not isinstance(items, (list, tuple, set, frozenset)) or not all(
+            isinstance(i, (str, os.PathLike)) for i in items
+        ):
+            raise InvalidArgument(
+                "exclude must be ids, paths, a Collection or a DataFrame with an "
+                f"'id' column (got {show_value(exclude)})."
+            )
+        strs = [os.fspath(i) for i in items]
+        by_path = catalog.ids_by_path([os.path.abspath(p) for p in strs])
+        return only, {by_path.get(os.path.abspath(p), p) for p in strs}
+
+    def describe(self) -> dict[str, Any]:
+        """What a result's ``query`` records of the scope (tags, within, where)."""
+        out: dict[str, Any] = {"tags": self.tags} if self.tags else {}
+        return out | describe_scope(self.within, self.where)
+
+
+WHOLE_PROJECT = QueryScope()
 
 
 def _describe_item(item: Any) -> str:

@@ -10,6 +10,7 @@ import logging
 import shutil
 import threading
 from collections.abc import Iterable
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from ._config import ProjectConfig
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 _DELETE_CHUNK = 1000
 
 
+@dataclass(eq=False, repr=False)
 class Vectors:
     """The model and the vector store of one project.
 
@@ -32,41 +34,25 @@ class Vectors:
     shard in the project home); the URL as given, credentials included, lives here in
     memory only."""
 
-    def __init__(
-        self,
-        config: ProjectConfig,
-        catalog: Catalog,
-        *,
-        device: str = "auto",
-        qdrant: Any = None,
-        api_key: str | None = None,
-        server_options: dict[str, Any] | None = None,
-        thumbs: ThumbnailCache | None = None,
-    ) -> None:
-        self.config = config
-        self.catalog = catalog
-        self.device = device
-        self.qdrant = qdrant
-        self.api_key = api_key
-        self.server_options = server_options
-        self.thumbs = thumbs
+    config: ProjectConfig
+    catalog: Catalog
+    _: KW_ONLY
+    device: str = "auto"
+    qdrant: Any = None
+    api_key: str | None = None
+    server_options: dict[str, Any] | None = None
+    thumbs: ThumbnailCache | None = None
+
+    def __post_init__(self) -> None:
         self.lock = threading.RLock()
         self._store: VectorStore | None = None
         self._embedder: Embedder | None = None
         self.text = TextVectors(self)
 
     @property
-    def name(self) -> str:
-        return self.config.name
-
-    @property
     def identity(self) -> str:
         """The identity of the weights (and precision) the vectors come from."""
         return self.config.identity
-
-    @property
-    def precision(self) -> str:
-        return self.config.precision
 
     @property
     def opened_store(self) -> VectorStore | None:
@@ -99,7 +85,7 @@ class Vectors:
         from ._errors import ModelLoadError
 
         cfg = self.config
-        prec = precision or self.precision
+        prec = precision or self.config.precision
         device = "cpu" if prec == "int8" else self.device
         try:
             emb = Embedder(cfg.model, device=device, precision=prec)
@@ -107,7 +93,7 @@ class Vectors:
             auto = precision is None and cfg.precision_auto
             if not (auto and prec == "int8" and not self.catalog.counts(self.identity)["embedded"]):
                 raise
-            log.warning("Project %r: %s; embedding in fp32 instead.", self.name, exc)
+            log.warning("Project %r: %s; embedding in fp32 instead.", self.config.name, exc)
             emb = Embedder(cfg.model, device=self.device, precision="fp32")
             cfg.update(precision="fp32", identity=emb.identity, precision_auto=False)
             return emb
@@ -118,7 +104,7 @@ class Vectors:
     def settled_identity(self) -> str:
         """The identity a sync writes under: an ``"auto"`` int8 choice is settled first
         (its check may fall back to fp32, which is another identity)."""
-        if self.config.precision_auto and self.precision == "int8":
+        if self.config.precision_auto and self.config.precision == "int8":
             self.embedder()
         return self.identity
 
@@ -126,7 +112,7 @@ class Vectors:
     def open_store(self, identity: str, dim: int | None) -> VectorStore:
         """A store for the vectors of ``identity`` (the current one, or a re-embedding's)."""
         return open_store(
-            self.name,
+            self.config.name,
             self.config.layout.folder,
             identity,
             dim,
@@ -198,7 +184,7 @@ class Vectors:
         log.warning(
             "Project %r: %d of %d embedded images have no vector in %s (deleted or damaged); "
             "they are marked pending and re-embedded by the next update().",
-            self.name,
+            self.config.name,
             len(missing),
             len(embedded),
             where,
@@ -299,7 +285,7 @@ def ray_engine(vectors: Vectors, address: str | None, batch_size: int) -> Any:
         vectors.config.model,
         vectors.identity,
         address,
-        precision=vectors.precision,
+        precision=vectors.config.precision,
         batch_size=batch_size,
     )
 

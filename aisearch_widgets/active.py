@@ -26,6 +26,7 @@ import pandas as pd
 
 from ._errors import InvalidArgument, check_int, show_value
 from ._labels import check_name
+from ._scope import WHOLE_PROJECT, QueryScope
 
 UNCERTAINTY = ("margin", "entropy", "least_confident")
 OTHER = "(other)"
@@ -218,19 +219,15 @@ def classify(
     classes: Any,
     set_: str,
     templates: Any,
-    within: Any = None,
-    where: Any = None,
-    project: str = "",
+    scope: QueryScope = WHOLE_PROJECT,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Rows (``id, score, prediction, margin``) and query of a zero-shot run; the
     set's labels are replaced by the top class of every image (of the scope)."""
     from ._matrix import rows_of, stored_matrix
-    from ._scope import describe_scope
-    from .search import filters
 
     set_ = check_name(set_, "label set")
     names, prompts = check_classes(classes, templates)
-    only, _ = filters(catalog, None, None, within, where, project)
+    only = scope.ids(catalog)
     text = class_vectors(vectors.text, prompts)
     scale = logit_scale(vectors.embedder())
     ids, mat = rows_of(*stored_matrix(vectors, catalog, folder), only)
@@ -243,7 +240,7 @@ def classify(
         {"id": ids, "score": p1.astype(float), "prediction": labels, "margin": margin.astype(float)}
     )
     query = {"type": "classify", "classes": dict(zip(names, prompts, strict=True)), "set": set_}
-    return items, query | describe_scope(within, where)
+    return items, query | scope.describe()
 
 
 def import_predictions(catalog: Any, folder: Path, source: Any, set_: str) -> pd.DataFrame:
@@ -372,18 +369,13 @@ def uncertain(
     set_: str,
     by: str,
     diverse: bool,
-    exclude: Any,
     pool: int | None,
     seed: int,
-    within: Any = None,
-    where: Any = None,
-    project: str = "",
+    scope: QueryScope = WHOLE_PROJECT,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Rows (``id, score, prediction, pick``) and query of the ``n`` images to label
     next. ``diverse``: the ``pool`` most uncertain, clustered (k-means, ``n``
     clusters), taken round-robin across clusters, most uncertain first in each."""
-    from ._scope import describe_scope
-    from .search import filters
 
     if by not in UNCERTAINTY:
         raise InvalidArgument(f"Unknown uncertainty {show_value(by)}: use one of {UNCERTAINTY}.")
@@ -393,7 +385,7 @@ def uncertain(
     ids, classes, probs = distribution(catalog, folder, set_)
     score = uncertainty(probs, by, classes.index(OTHER) if OTHER in classes else None)
     tops = predicted(classes, probs)
-    only, ex = filters(catalog, None, exclude, within, where, project)
+    only, ex = scope.resolve(catalog)
     keep = np.array([i not in ex and (only is None or i in only) for i in ids], bool)
     idx = np.flatnonzero(keep)
     idx = idx[np.argsort(-score[idx], kind="stable")][: max(n, pool) if diverse else n]
@@ -408,7 +400,7 @@ def uncertain(
         }
     )
     query = {"type": "uncertain", "set": set_, "by": by, "n": n, "diverse": bool(diverse)}
-    return items, query | describe_scope(within, where)
+    return items, query | scope.describe()
 
 
 def _spread(

@@ -48,17 +48,25 @@ from .video import is_video
 #    named sets (see _labels); a trashed file keeps its labels in its record.
 SCHEMA_VERSION = 5
 
-_FILES_TABLE = """
-CREATE TABLE IF NOT EXISTS {name}(
+# The columns a file record and a video record start with: where the file is and
+# what it was when read.
+_FILE_COLUMNS = """
     key       TEXT PRIMARY KEY,
     id        TEXT NOT NULL UNIQUE,
     path      TEXT NOT NULL,
     source    TEXT NOT NULL,
     size      INTEGER NOT NULL,
-    mtime_ns  INTEGER NOT NULL,
-    content   TEXT,
+    mtime_ns  INTEGER NOT NULL,"""
+_STATUS_COLUMN = """
     status    TEXT NOT NULL
-              CHECK (status IN ('pending', 'embedded', 'failed', 'missing')),
+              CHECK (status IN ('pending', 'embedded', 'failed', 'missing')),"""
+_FILES_TABLE = (
+    "CREATE TABLE IF NOT EXISTS {name}("
+    + _FILE_COLUMNS
+    + """
+    content   TEXT,"""
+    + _STATUS_COLUMN
+    + """
     model     TEXT,
     error_kind    TEXT,
     error_message TEXT,
@@ -68,22 +76,18 @@ CREATE TABLE IF NOT EXISTS {name}(
     t_ms      INTEGER
 );
 """
+)
 _FILES_INDEXES = """
 CREATE INDEX IF NOT EXISTS files_content ON files(content, model);
 CREATE INDEX IF NOT EXISTS files_status ON files(status);
 CREATE INDEX IF NOT EXISTS files_path ON files(path);
 """
 _VIDEO_INDEX = "CREATE INDEX IF NOT EXISTS files_video ON files(video_key, t_ms);"
-_VIDEOS_TABLE = """
-CREATE TABLE IF NOT EXISTS videos(
-    key       TEXT PRIMARY KEY,
-    id        TEXT NOT NULL UNIQUE,
-    path      TEXT NOT NULL,
-    source    TEXT NOT NULL,
-    size      INTEGER NOT NULL,
-    mtime_ns  INTEGER NOT NULL,
-    status    TEXT NOT NULL
-              CHECK (status IN ('pending', 'embedded', 'failed', 'missing')),
+_VIDEOS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS videos("
+    + _FILE_COLUMNS
+    + _STATUS_COLUMN
+    + """
     prior_status  TEXT,
     model     TEXT,
     fps       REAL,
@@ -94,6 +98,7 @@ CREATE TABLE IF NOT EXISTS videos(
 );
 CREATE INDEX IF NOT EXISTS videos_path ON videos(path);
 """
+)
 _JOURNAL_TABLE = """
 CREATE TABLE IF NOT EXISTS {name}(
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -38,6 +38,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -82,46 +83,51 @@ def _free_bytes(path: str) -> int:
     return shutil.disk_usage(path).free
 
 
+@dataclass
+class _Pass:
+    """What the batches of one sync's embedding share."""
+
+    model: str
+    store: VectorStore
+    cancel: threading.Event
+    summary: SyncSummary
+    prev: dict[str, str | None]  # key -> content hash when last embedded with the model
+    dim: int
+    fps: float = DEFAULT_FPS
+    last_flush: float = field(default_factory=time.monotonic)
+
+
+@dataclass(eq=False, repr=False)
 class Indexer:
     """Runs syncs of one project. The embedder and store are fetched lazily through
     callables: opening a project never loads a model, and a sync that embeds nothing
     (deletions only, or no change) never loads it either."""
 
-    def __init__(
-        self,
-        project: str,
-        catalog: Catalog,
-        config: ProjectConfig,
-        vectors: Vectors,
-        skip: Sequence[str] | Callable[[], Sequence[str]] = (),
-        thumbs: ThumbnailCache | None = None,
-        batch_size: int = 32,
-        workers: int | None = None,
-        home: str | None = None,
-        min_free_mb: int = MIN_FREE_MB,
-        max_file_bytes: int = MAX_FILE_BYTES,
-        engine: Engine | None = None,
-        metadata: bool = True,
-    ) -> None:
-        self.project = project
-        self.catalog = catalog
-        self.config = config
-        self.vectors = vectors
-        self._skip = skip
-        self.thumbs = thumbs
-        self.batch_size = batch_size
-        self.workers = workers or max(1, min(4, os.cpu_count() or 1))
-        # Where free space is checked: the project home (the catalog lives there).
-        self.home = home or os.path.dirname(os.path.abspath(catalog.path))
-        self.min_free_mb = min_free_mb
-        self.max_file_bytes = max_file_bytes
-        # Each embedded file's metadata and quality signals, from the decode that
-        # embeds it (off: only to measure what they cost).
-        self.metadata = metadata
+    project: str
+    catalog: Catalog
+    config: ProjectConfig
+    vectors: Vectors
+    # Folders (or a callable giving them) a scan leaves out.
+    skip: Sequence[str] | Callable[[], Sequence[str]] = ()
+    thumbs: ThumbnailCache | None = None
+    batch_size: int = 32
+    workers: int = 0  # 0: one per core, at most 4
+    # Where free space is checked (default: the project home, where the catalog lives).
+    home: str = ""
+    min_free_mb: int = MIN_FREE_MB
+    max_file_bytes: int = MAX_FILE_BYTES
+    # Embeds the image files: this process (None: ``local``) or e.g. _ray.RayEngine.
+    engine: Engine | None = None
+    # Each embedded file's metadata and quality signals, from the decode that embeds
+    # it (off: only to measure what they cost).
+    metadata: bool = True
+
+    def __post_init__(self) -> None:
+        self.workers = self.workers or max(1, min(4, os.cpu_count() or 1))
+        self.home = self.home or os.path.dirname(os.path.abspath(self.catalog.path))
         # Embeds video frames, and files whose lender's vector vanished at commit.
-        self.local = LocalEngine(vectors.embedder, self.workers, batch_size)
-        # Embeds the image files: this process (default) or e.g. _ray.RayEngine.
-        self.engine: Engine = engine if engine is not None else self.local
+        self.local = LocalEngine(self.vectors.embedder, self.workers, self.batch_size)
+        self.engine = self.engine if self.engine is not None else self.local
         self.progress = Progress()
         # video key -> {t_ms: message} of the frames whose vectors were refused in
         # this sync; read when the video is finished.
@@ -206,7 +212,7 @@ class Indexer:
         self._bad_frames = {}
         settings = self.config.snapshot()  # one reading of the settings per sync
         model = self.vectors.settled_identity()
-        skip = self._skip() if callable(self._skip) else self._skip
+        skip = self.skip() if callable(self.skip) else self.skip
         scanned = scan(list(settings.sources), skip=skip)
         known = self.catalog.known()
         fps = settings.video_fps
@@ -254,7 +260,7 @@ class Indexer:
             }
             self._deleting = plan.delete  # files whose vectors a moved copy may borrow
             items = list(zip(todo, ids, strict=True))
-            self._embed_all(items, model, store, cancel, s, prev, dim, fps)
+            self._embed_all(items, _Pass(model, store, cancel, s, prev, dim, fps))
         if plan.delete:
             if cancel.is_set():
                 raise SyncCancelled("sync cancelled")
@@ -328,81 +334,56 @@ class Indexer:
             taken.add(pid)
         return [have.get(e.key) or fresh[e.key] for e in todo]
 
-    def _embed_all(
-        self,
-        items: list[tuple[FileEntry, str]],
-        model: str,
-        store: VectorStore,
-        cancel: threading.Event,
-        s: SyncSummary,
-        prev: dict[str, str | None],
-        dim: int,
-        fps: float = DEFAULT_FPS,
-    ) -> None:
+    def _embed_all(self, items: list[tuple[FileEntry, str]], run: _Pass) -> None:
         """The images through the engine, then the videos: a video is many items from
         one file, decoded and embedded in this process (same pending marks, same
         :meth:`_finish_video`) whatever the engine."""
         images = [(e, pid) for e, pid in items if not is_video(e.path)]
         videos = [(e, pid) for e, pid in items if is_video(e.path)]
-        self._embed_images(images, model, store, cancel, s, prev, dim)
+        self._embed_images(images, run)
         if videos:
-            self._embed_videos(videos, model, store, cancel, s, prev, dim, fps)
+            self._embed_videos(videos, run)
 
-    def _embed_images(
-        self,
-        items: list[tuple[FileEntry, str]],
-        model: str,
-        store: VectorStore,
-        cancel: threading.Event,
-        s: SyncSummary,
-        prev: dict[str, str | None],
-        dim: int,
-    ) -> None:
+    def _write(self, batch: list[Prepared], run: _Pass, thumbs: bool = False) -> None:
+        """One batch into the store and the catalog (its thumbnails first when asked);
+        the store is flushed every 10 s, which bounds WAL replay after a crash."""
+        if run.cancel.is_set():
+            raise SyncCancelled("sync cancelled")
+        for p in batch:
+            p.had_vector = run.prev.get(p.entry.key) is not None
+        self._check_space(len(batch), run.dim)  # before this batch's writes
+        if thumbs:
+            self._put_thumbs(batch)
+        self._commit(batch, run.model, run.store, run.summary)
+        self.progress.done += len(batch)
+        self.progress.failed = run.summary.failed
+        if time.monotonic() - run.last_flush > 10:
+            run.store.flush()
+            run.last_flush = time.monotonic()
+
+    def _embed_images(self, items: list[tuple[FileEntry, str]], run: _Pass) -> None:
         """``self.engine`` turns image files into vectors (or reuse marks, or
         failures); this process writes store and catalog batch by batch."""
         if not items:
             return
-        prog = self.progress
-        lend = Lenders(self._lenders(model), lambda c: self.catalog.find_by_content(c, model))
+        lend = Lenders(
+            self._lenders(run.model), lambda c: self.catalog.find_by_content(c, run.model)
+        )
         stream = self.engine.embed_files(
             items,
-            prev,
+            run.prev,
             lend,
             thumbs=self.thumbs is not None,
             metadata=self.metadata,
             max_bytes=self.max_file_bytes,
         )
-        last_flush = time.monotonic()
         try:
             for prepared in stream:
-                if cancel.is_set():
-                    raise SyncCancelled("sync cancelled")
-                for p in prepared:
-                    p.had_vector = prev.get(p.entry.key) is not None
-                self._check_space(len(prepared), dim)  # before this batch's writes
-                self._put_thumbs(prepared)
-                self._commit(prepared, model, store, s)
-                prog.done += len(prepared)
-                prog.failed = s.failed
-                if time.monotonic() - last_flush > 10:
-                    store.flush()  # bounds WAL replay time after a crash
-                    last_flush = time.monotonic()
+                self._write(prepared, run, thumbs=True)
         finally:
             stream.close()
 
-    def _embed_videos(
-        self,
-        videos: list[tuple[FileEntry, str]],
-        model: str,
-        store: VectorStore,
-        cancel: threading.Event,
-        s: SyncSummary,
-        prev: dict[str, str | None],
-        dim: int,
-        fps: float,
-    ) -> None:
-        prog = self.progress
-        last_flush = time.monotonic()
+    def _embed_videos(self, videos: list[tuple[FileEntry, str]], run: _Pass) -> None:
         stop = threading.Event()
         with ThreadPoolExecutor(self.workers, thread_name_prefix="aisearch-decode") as pool:
             inflight: deque[queue.Queue[Any]] = deque()
@@ -413,7 +394,7 @@ class Indexer:
                 # A few videos decoded ahead, each through a bounded queue.
                 while nxt < len(videos) and len(inflight) < 3:
                     q: queue.Queue[Any] = queue.Queue(maxsize=2 * self.batch_size)
-                    pool.submit(self._decode_video, videos[nxt][0], model, fps, q, stop)
+                    pool.submit(self._decode_video, videos[nxt][0], run.model, run.fps, q, stop)
                     inflight.append(q)
                     nxt += 1
 
@@ -428,19 +409,8 @@ class Indexer:
             batch: list[Prepared] = []
 
             def commit() -> None:
-                nonlocal last_flush
-                if cancel.is_set():
-                    raise SyncCancelled("sync cancelled")
-                for p in batch:
-                    p.had_vector = prev.get(p.entry.key) is not None
-                self._check_space(len(batch), dim)  # before this batch's writes
-                self._commit(batch, model, store, s)
-                prog.done += len(batch)
-                prog.failed = s.failed
+                self._write(batch, run)
                 batch.clear()
-                if time.monotonic() - last_flush > 10:
-                    store.flush()  # bounds WAL replay time after a crash
-                    last_flush = time.monotonic()
 
             try:
                 top_up()
@@ -448,7 +418,7 @@ class Indexer:
                     if isinstance(p, VideoDone):
                         if batch:
                             commit()  # its frames are in before the video is finished
-                        self._finish_video(p, model, fps, store, s)
+                        self._finish_video(p, run.model, run.fps, run.store, run.summary)
                         continue
                     batch.append(p)
                     if len(batch) >= self.batch_size:

@@ -106,7 +106,13 @@ def open_panel(line: str) -> Any:
 
 
 def _ask(
-    folder: str, args: argparse.Namespace, *, name: str, home: Path, model: str, project: Any = None
+    folder: str | list[str],
+    args: argparse.Namespace,
+    *,
+    name: str,
+    home: Path,
+    model: str,
+    project: Any = None,
 ) -> Any:
     """The prompt that asks before enabling ``folder``, with the options of the magic's
     line; ``--enable`` answers it at once (and a failure to enable is an error)."""
@@ -134,7 +140,6 @@ def _open_files(args: argparse.Namespace, home: Path, model: str) -> Any:
     from ._names import project_name_for
     from .project import Project
     from .widgets import SearchPanel
-    from .widgets._enable import EnablePrompt
 
     paths = sorted({os.path.abspath(Path(t).expanduser()) for t in args.target})
     missing = [p for p in paths if not os.path.isfile(p)]
@@ -148,15 +153,7 @@ def _open_files(args: argparse.Namespace, home: Path, model: str) -> Any:
         proj = Project(name, sources=paths, home=home)
     if proj is not None and (proj.enabled or proj.status.first_pass_done):
         return SearchPanel(proj, limit=args.limit)
-    return EnablePrompt(
-        paths,
-        name=name,
-        home=home,
-        model=model,
-        project=proj,
-        schedule=args.schedule,
-        limit=args.limit,
-    )
+    return _ask(paths, args, name=name, home=home, model=model, project=proj)
 
 
 def _sources_json(path: Path) -> list[dict]:

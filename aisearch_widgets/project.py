@@ -25,11 +25,11 @@ from ._parts import closed_error, open_parts
 from ._reembed import ReembedFuture
 from ._runner import check_ready, status_of, wait_for
 from ._saved import SavedCollections
+from ._scope import QueryScope, check_tags
 from ._thumbs import thumbnails_of
 from .collection import Collection, trash_collection
 from .embedder import Embedder
 from .indexer import SyncSummary
-from .search import check_tags
 from .sources import Source, normalize_sources
 from .status import Status
 from .store import VectorStore
@@ -225,11 +225,7 @@ class Project(LearningViews):
         """
         self._check_open()
         given = [s.to_json() for s in normalize_sources(sources, path_column=path_column)]
-        with self.runner.paused():
-            self.config.update(sources=given)
-        if self.enabled:
-            self.runner.request()
-        return self
+        return self._reconfigure(sources=given)
 
     @property
     def video_fps(self) -> float:
@@ -246,8 +242,12 @@ class Project(LearningViews):
         """
         self._check_open()
         fps = check_fps(fps)
+        return self._reconfigure(video_fps=fps)
+
+    def _reconfigure(self, **changes: Any) -> Project:
+        """Change the config between syncs; an enabled project syncs at once."""
         with self.runner.paused():
-            self.config.update(video_fps=fps)
+            self.config.update(**changes)
         if self.enabled:
             self.runner.request()
         return self
@@ -429,9 +429,9 @@ class Project(LearningViews):
         _s.check_prompt(prompt)
         limit, weight = _s.check_limit(limit), _s.check_weight(negative, negative_weight)
         self._check_ready(allow_partial)
-        kw = {"negative": negative, "negative_weight": weight, "tags": tags, "exclude": exclude}
-        kw |= {"within": within, "where": where, "project": self.name}
-        return self._result(*_s.prompt_search(self._vectors, self.catalog, prompt, limit, **kw))
+        scope = QueryScope(within, where, self.name, tags, exclude)
+        ask = _s.Ask(limit, negative, weight, scope)
+        return self._result(*_s.prompt_search(self._vectors, self.catalog, prompt, ask))
 
     def similar(
         self,
@@ -465,11 +465,9 @@ class Project(LearningViews):
         weight = _s.check_weight(negative, negative_weight)
         _s.check_similar_refs(images, ids)
         self._check_ready(allow_partial)
-        kw = {"negative": negative, "negative_weight": weight, "tags": tags, "exclude": exclude}
-        kw |= {"fusion": fusion, "include_references": include_references}
-        kw |= {"within": within, "where": where}
-        found = _s.similar_search(self._vectors, self.catalog, self.name, images, ids, limit, **kw)
-        return self._result(*found)
+        ask = _s.Ask(limit, negative, weight, QueryScope(within, where, self.name, tags, exclude))
+        kw = {"fusion": fusion, "include_references": include_references}
+        return self._result(*_s.similar_search(self._vectors, self.catalog, images, ids, ask, **kw))
 
     def tagged(self, *tags: str) -> Collection:
         """Every image carrying any of the tags, as a collection (no scores). Not a

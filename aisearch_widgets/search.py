@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from collections.abc import Collection as AbstractCollection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -29,7 +30,7 @@ from ._errors import (
     check_real,
     show_value,
 )
-from ._scope import describe_scope, scope_ids
+from ._scope import WHOLE_PROJECT, QueryScope
 from .embedder import bad_rows, describe_bad
 from .store import as_matrix
 
@@ -462,54 +463,6 @@ def describe(x: Any) -> Any:
     return type(x).__name__
 
 
-def check_tags(tags: Any, arg: str) -> list[str]:
-    items = [tags] if isinstance(tags, str) else tags
-    if not isinstance(items, (list, tuple, set, frozenset)) or not all(
-        isinstance(t, str) and t.strip() for t in items
-    ):
-        raise InvalidArgument(f"{arg} must be a tag or a list of tags (got {show_value(tags)}).")
-    return list(items)
-
-
-def filters(
-    catalog: Catalog,
-    tags: Any,
-    exclude: Any,
-    within: Any = None,
-    where: Any = None,
-    project: str = "",
-) -> tuple[frozenset[str] | set[str] | None, set[str]]:
-    """The ids a query may return (None: any) and the ids it leaves out. ``tags``,
-    ``within`` and ``where`` each narrow the scope (:mod:`._scope`): the store then
-    searches inside it."""
-    only = scope_ids(catalog, within, where, project)
-    if tags is not None and not (isinstance(tags, (list, tuple, set)) and not tags):
-        tagged = catalog.ids_with_tags(check_tags(tags, "tags"))
-        only = tagged if only is None else only & tagged
-    ex: set[str] = set()
-    if exclude is not None:
-        if isinstance(exclude, pd.DataFrame):
-            if "id" not in exclude:
-                raise InvalidArgument("exclude: the DataFrame has no 'id' column.")
-            ex = set(exclude["id"])
-        elif hasattr(exclude, "ids") and hasattr(exclude, "df"):  # a Collection
-            ex = set(exclude.ids)
-        else:
-            single = isinstance(exclude, (str, os.PathLike))
-            items = [exclude] if single else exclude
-            if not isinstance(items, (list, tuple, set, frozenset)) or not all(
-                isinstance(i, (str, os.PathLike)) for i in items
-            ):
-                raise InvalidArgument(
-                    "exclude must be ids, paths, a Collection or a DataFrame with an "
-                    f"'id' column (got {show_value(exclude)})."
-                )
-            strs = [os.fspath(i) for i in items]
-            by_path = catalog.ids_by_path([os.path.abspath(p) for p in strs])
-            ex = {by_path.get(os.path.abspath(p), p) for p in strs}
-    return only, ex
-
-
 def check_weight(negative: Any, negative_weight: Any) -> float:
     return negative_weight if negative is None else check_real("negative_weight", negative_weight)
 
@@ -521,63 +474,52 @@ def check_similar_refs(images: Any, ids: Any) -> None:
         raise InvalidArgument(f"No reference images: give images ({IMAGES_ACCEPTED}) or ids=[...].")
 
 
+@dataclass(frozen=True)
+class Ask:
+    """What a search takes besides what it searches for: how many results, a
+    negative (text or images) with its weight, and the scope."""
+
+    limit: int
+    negative: Any = None
+    negative_weight: float = 0.5
+    scope: QueryScope = WHOLE_PROJECT
+
+    def run(
+        self, vectors: Any, catalog: Catalog, q: np.ndarray, query: dict[str, Any], **kw: Any
+    ) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """The best rows for query vectors ``q`` (the negative applied, inside the
+        scope, leaving out ``kw["refs"]`` too) and ``query`` with the scope."""
+        only, ex = self.scope.resolve(catalog)
+        store = vectors.store()
+        neg = negative_vector(self.negative, vectors.text, catalog, store)
+        q = apply_negative(q, neg, self.negative_weight)
+        ex = ex | set(kw.get("refs", ()))
+        found = nearest(store, q, self.limit, kw.get("fusion", "max"), only, ex)
+        return found, query | {"limit": self.limit} | self.scope.describe()
+
+
 def prompt_search(
-    vectors: Any,
-    catalog: Catalog,
-    prompt: str | list[str],
-    limit: int,
-    *,
-    negative: Any,
-    negative_weight: float,
-    tags: Any,
-    exclude: Any,
-    within: Any = None,
-    where: Any = None,
-    project: str = "",
+    vectors: Any, catalog: Catalog, prompt: str | list[str], ask: Ask
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The rows and the query of a prompt search (arguments checked by the caller)."""
-    only, ex = filters(catalog, tags, exclude, within, where, project)
-    store = vectors.store()
-    q = vectors.text.vector(prompt)
-    q = apply_negative(q, negative_vector(negative, vectors.text, catalog, store), negative_weight)
-    query = {"type": "prompt", "text": prompt, "negative": describe(negative), "limit": limit}
-    if tags:
-        query["tags"] = tags
-    query |= describe_scope(within, where)
-    return nearest(store, q, limit, only=only, exclude=ex), query
+    query = {"type": "prompt", "text": prompt, "negative": describe(ask.negative)}
+    return ask.run(vectors, catalog, vectors.text.vector(prompt), query)
 
 
 def similar_search(
-    vectors: Any,
-    catalog: Catalog,
-    project: str,
-    images: Any,
-    ids: Sequence[str] | None,
-    limit: int,
-    *,
-    fusion: str,
-    negative: Any,
-    negative_weight: float,
-    tags: Any,
-    exclude: Any,
-    include_references: bool,
-    within: Any = None,
-    where: Any = None,
+    vectors: Any, catalog: Catalog, images: Any, ids: Sequence[str] | None, ask: Ask, **kw: Any
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The rows and the query of a search by reference images (arguments checked)."""
-    only, ex = filters(catalog, tags, exclude, within, where, project)
+    """The rows and the query of a search by reference images (arguments checked;
+    ``kw``: ``fusion`` and ``include_references``)."""
     store = vectors.store()
     if ids is not None:
-        ref_ids = check_ids(catalog, ids, project)
+        ref_ids = check_ids(catalog, ids, ask.scope.project)
         vecs = vectors_of_ids(store, ref_ids)
         images = ref_ids
     else:
         vecs, ref_ids = resolve_images(images, catalog, store, vectors.embedder)
-    if not include_references:
-        ex = ex | set(ref_ids)
-    neg = negative_vector(negative, vectors.text, catalog, store)
-    q = apply_negative(vecs, neg, negative_weight)
     refs = images.ids if hasattr(images, "ids") and hasattr(images, "df") else images
-    query = {"type": "similar", "references": describe(refs), "fusion": fusion, "limit": limit}
-    query |= describe_scope(within, where)
-    return nearest(store, q, limit, fusion=fusion, only=only, exclude=ex), query
+    fusion = kw["fusion"]
+    query = {"type": "similar", "references": describe(refs), "fusion": fusion}
+    skip = () if kw["include_references"] else ref_ids
+    return ask.run(vectors, catalog, vecs, query, fusion=fusion, refs=skip)

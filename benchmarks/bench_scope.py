@@ -104,7 +104,7 @@ def build(proj, tmp, keys, ids, sizes, mtimes, vecs, now) -> None:
 def measure(proj, res, args, vecs, ids, sizes, mtimes, rng) -> None:
     """Every variant, first query then round-robin; results into ``res``."""
     from aisearch_widgets import _scope
-    from aisearch_widgets import search as _search
+    from aisearch_widgets._scope import QueryScope
     from aisearch_widgets.collection import Collection
 
     n = len(ids)
@@ -167,7 +167,7 @@ def measure(proj, res, args, vecs, ids, sizes, mtimes, rng) -> None:
     for _ in range(args.repeat * 10):
         for name, kw in (("where", {"where": where}), ("within", {"within": same})):
             t0 = time.perf_counter()
-            _search.filters(catalog, None, None, project="bench", **kw)
+            QueryScope(project="bench", **kw).resolve(catalog)
             add[name].append((time.perf_counter() - t0) * 1000)
     for name in add:
         rows[f"scope_resolution_{name}_us"] = round(1000 * float(np.median(add[name])), 1)

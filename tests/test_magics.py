@@ -171,6 +171,26 @@ def test_magic_on_a_selection_of_image_files(tiny_model: str, images: Path, home
             prompt.project.close()
 
 
+def test_enable_flag_skips_the_prompt_for_image_files(
+    tiny_model: str, images: Path, home: Path
+) -> None:
+    """``--enable`` means the same for a selection of files as for a folder."""
+    from aisearch_widgets.widgets import SearchPanel
+
+    files = sorted(p for p in images.rglob("*") if p.is_file())[:2]
+    line = " ".join(f"'{f}'" for f in files) + f" --model {tiny_model} --schedule off --enable"
+    shown = open_panel(line)
+    proj = shown.project
+    try:
+        assert isinstance(shown, EnablePrompt) and isinstance(shown.panel, SearchPanel)
+        assert proj is not None and proj.enabled
+        assert list(proj.sources[0].paths) == sorted(map(str, files))
+    finally:
+        shown.close()
+        if proj is not None:
+            proj.close()
+
+
 def test_magic_refuses_a_schedule_out_of_range_before_asking(
     tiny_model: str, images: Path, home: Path
 ) -> None:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .._scope import WHOLE_PROJECT, QueryScope
+
 if TYPE_CHECKING:
     from ..collection import Collection
 
@@ -57,25 +59,20 @@ def diverse_sample(
     clusters: int | None,
     seed: int,
     sample: int,
-    tags: Any,
-    exclude: Any,
-    within: Any = None,
-    where: Any = None,
+    scope: QueryScope = WHOLE_PROJECT,
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """Rows, query and info of a diverse sample (arguments checked), drawn from the
     scope's members only."""
-    from .._scope import describe_scope
     from ..diverse import load_vectors, sample_diverse
-    from ..search import filters
 
-    only, ex = filters(catalog, tags, exclude, within, where)
+    only, ex = scope.resolve(catalog)
     ids, vecs, population, sampled = load_vectors(vectors.store(), sample, only, ex)
     items, sizes = sample_diverse(ids, vecs, n, method, clusters, seed)
     if sampled and ids:
         scale = population / len(ids)
         sizes = {c: round(s * scale) for c, s in sizes.items()}
     query = {"type": "diverse", "method": method, "n": n, "clusters": clusters, "seed": seed}
-    query |= describe_scope(within, where)
+    query |= scope.describe()
     info = {"cluster_sizes": sizes, "population": population, "sampled": sampled}
     return items, query, info
 
@@ -102,7 +99,7 @@ def project_map(
     from .map import compute_map
 
     ids, vecs = load_all(vectors)
-    with progress_bar(f"map of {vectors.name}", progress) as step:
+    with progress_bar(f"map of {vectors.config.name}", progress) as step:
         df = compute_map(
             ids,
             vecs,
@@ -143,7 +140,7 @@ def duplicate_groups(
         ids, vecs = [ids[k] for k in keep], vecs[keep]
         if len(ids) >= 2 and (kind != "exact" or not all(meta.get(i, (None,))[0] for i in ids)):
             graph = knn_graph(ids, vecs)
-    with progress_bar(f"duplicates of {vectors.name}", progress) as step:
+    with progress_bar(f"duplicates of {vectors.config.name}", progress) as step:
         df = find_duplicates(
             ids,
             vecs,
@@ -172,7 +169,7 @@ def unusual(
 
     ids, vecs = load_all(vectors)
     top = n if scope is None else len(ids)
-    with progress_bar(f"outliers of {vectors.name}", progress) as step:
+    with progress_bar(f"outliers of {vectors.config.name}", progress) as step:
         df = find_outliers(
             ids, vecs, n=max(1, top), k=k, cache_dir=_cache_dir(vectors), progress=step
         )
@@ -211,9 +208,8 @@ class ExploreViews:
     def _scope(self, within: Any, where: Any) -> tuple[set[str] | None, dict[str, Any]]:
         """The ids of ``within`` and ``where`` (None: no scope) and how the query
         records them."""
-        from .._scope import describe_scope, scope_ids
-
-        return scope_ids(self.catalog, within, where, self.name), describe_scope(within, where)
+        scope = QueryScope(within, where, self.name)
+        return scope.ids(self.catalog), scope.describe()
 
     def diverse(
         self,
@@ -239,7 +235,8 @@ class ExploreViews:
 
         n, method, clusters, sample, seed = _d.check_args(n, method, clusters, sample, seed)
         self._check_ready(allow_partial)
-        args = (n, method, clusters, seed, sample, tags, exclude, within, where)
+        scope = QueryScope(within, where, self.name, tags, exclude)
+        args = (n, method, clusters, seed, sample, scope)
         return self._result(*diverse_sample(self._vectors, self.catalog, *args))
 
     def map(

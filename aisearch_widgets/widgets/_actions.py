@@ -78,17 +78,17 @@ class SelectionActions:
         self._refresh_collections()  # type: ignore[attr-defined]
         self._done(f"Saved {len(target)} images as {name!r}.")
 
-    def _tag(self, tag: str, count: int) -> None:
+    def _tag(self, tag: str, count: int, remove: bool = False) -> None:
         target = self._acted_on(count)
-        target.tag(tag)
+        (target.untag if remove else target.tag)(tag)
         self._tags_changed()  # type: ignore[attr-defined]
-        self._done(f"Tagged {len(target)} images {tag!r}.")
+        n = len(target)
+        self._done(
+            f"Removed the tag {tag!r} from {n} images." if remove else f"Tagged {n} images {tag!r}."
+        )
 
     def _untag(self, tag: str, count: int) -> None:
-        target = self._acted_on(count)
-        target.untag(tag)
-        self._tags_changed()  # type: ignore[attr-defined]
-        self._done(f"Removed the tag {tag!r} from {len(target)} images.")
+        self._tag(tag, count, remove=True)
 
     def _copy(self, dir: str, count: int) -> None:
         target = self._acted_on(count)
