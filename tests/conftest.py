@@ -14,6 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _helpers import make_folder, write_tiny_model
+from _labelstudio import label_studio  # noqa: F401  (a fixture of every test module)
 
 # Budgets for tests known to run long (the default, `timeout` in pyproject.toml, fits
 # every other test): a real browser and JupyterLab, or a wheel build, or model training.
@@ -34,10 +35,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # is built once: the browser tests (one JupyterLab and Chromium: browser/conftest.py)
 # and the tests of a module that defines a fixture of module or session scope (a
 # server, a Ray cluster, an indexed project, notebooks that run after each other).
+# The tests of every module that uses the Label Studio server (a session fixture of
+# this file, slow to start) run on one worker too.
 # The groups are read off the test ids, in the controller: xdist's `xdist_group` mark
 # works by renaming node ids, which pytest 9 no longer lets a plugin do.
 BROWSER = Path(__file__).resolve().parent / "browser"
 _SHARED_FIXTURE = re.compile(r"@pytest\.fixture\([^)]*scope=[\"'](module|package|session)")
+_LABEL_STUDIO = re.compile(r"\blabel_studio\b")
 
 
 @functools.cache
@@ -45,11 +49,19 @@ def _shares_fixtures(path: Path) -> bool:
     return bool(_SHARED_FIXTURE.search(path.read_text(encoding="utf-8")))
 
 
+@functools.cache
+def _uses_label_studio(path: Path) -> bool:
+    return bool(_LABEL_STUDIO.search(path.read_text(encoding="utf-8")))
+
+
 def work_unit(rootpath: Path, nodeid: str) -> str:
-    """The unit of work a test belongs to: ``browser``, its module's path, or itself."""
+    """The unit of work a test belongs to: ``browser``, ``label-studio``, its module's
+    path, or itself."""
     path = (rootpath / nodeid.split("::", 1)[0]).resolve()
     if BROWSER in path.parents:
         return "browser"
+    if _uses_label_studio(path):
+        return "label-studio"
     return str(path) if _shares_fixtures(path) else nodeid
 
 

@@ -3,24 +3,13 @@ project, its storage and one task per image, ``job.progress()`` and ``job.pull()
 read it back, ``proj.jobs`` keeps the job across a restart, and a wrong key or an
 unreachable server fails cleanly.
 
-The server is started once per test session from the ``label-studio`` executable of
-``.venv-ls`` (``make test`` makes it: Label Studio pins versions of numpy and pyarrow
-that this project's venv does not use), or of this venv, or the one that
-``AISEARCH_LABEL_STUDIO`` names. Without one, these tests are skipped.
+The server is the session's ``label_studio`` fixture (``_labelstudio.py``). Without
+a ``label-studio`` executable, these tests are skipped.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -31,120 +20,14 @@ from aisearch_widgets._annotate import JOBS_FILE, label_config
 from aisearch_widgets._errors import LabellingServerError
 
 from _helpers import draw
+from _labelstudio import Server
+from _labelstudio import api as _api
+from _labelstudio import fetch as _fetch
+from _labelstudio import free_port as _free_port
+from _labelstudio import tasks as _tasks
+from _labelstudio import titles as _titles
 
-REPO = Path(__file__).resolve().parent.parent
-TOKEN = "aisearch0test0token0123456789"
 SIZES = [(120, 80), (64, 96), (100, 100), (90, 70)]
-
-
-def _executable() -> str | None:
-    named = os.environ.get("AISEARCH_LABEL_STUDIO")
-    for cand in (
-        named,
-        REPO / ".venv-ls" / "bin" / "label-studio",
-        Path(sys.executable).parent / "label-studio",
-    ):
-        if cand and Path(cand).is_file():
-            return str(cand)
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server(NamedTuple):
-    url: str
-    token: str
-    root: Path  # its LOCAL_FILES_DOCUMENT_ROOT
-
-
-@pytest.fixture(scope="session")
-def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    exe = _executable()
-    if exe is None:
-        pytest.skip(
-            "label-studio is not installed: `make test` installs it into .venv-ls (or set "
-            "AISEARCH_LABEL_STUDIO to a label-studio executable)"
-        )
-    base = tmp_path_factory.mktemp("label-studio")
-    root = base / "files"
-    root.mkdir()
-    port = _free_port()
-    env = os.environ | {
-        "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED": "true",
-        "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(root),
-        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
-        "COLLECT_ANALYTICS": "false",
-        "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
-    }
-    log = open(base / "server.log", "wb")  # noqa: SIM115  (closed after the server stops)
-    cmd = [exe, "start", "--no-browser", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--data-dir", str(base / "data"), "--username", "test@example.com"]
-    cmd += ["--password", "test-pass-123", "--user-token", TOKEN, "--enable-legacy-api-token"]
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=base)
-    url = f"http://127.0.0.1:{port}"
-    # A first start migrates a new database: about a minute on two idle cores, several
-    # on a loaded machine.
-    deadline = time.monotonic() + 600
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"label-studio exited ({proc.returncode}):\n"
-                    + (base / "server.log").read_text(errors="replace")[-3000:]
-                )
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    "label-studio did not answer /health within 600 s:\n"
-                    + (base / "server.log").read_text(errors="replace")[-3000:]
-                )
-            time.sleep(0.5)
-        yield Server(url, TOKEN, root)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-def _api(server: Server, method: str, path: str, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(server.url + path, data=data, method=method)
-    req.add_header("Authorization", f"Token {server.token}")
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=30) as r:
-        out = r.read()
-    return json.loads(out) if out.strip() else None
-
-
-def _fetch(server: Server, path: str) -> bytes:
-    req = urllib.request.Request(server.url + path)
-    req.add_header("Authorization", f"Token {server.token}")
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return r.read()
-
-
-def _tasks(server: Server, pid: int) -> list[dict]:
-    got = _api(server, "GET", f"/api/tasks?project={pid}&page_size=1000")
-    return got["tasks"] if isinstance(got, dict) else got
-
-
-def _titles(server: Server) -> list[str]:
-    got = _api(server, "GET", "/api/projects?page_size=1000")
-    return [p["title"] for p in (got["results"] if isinstance(got, dict) else got)]
 
 
 def _images(folder: Path) -> None:

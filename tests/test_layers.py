@@ -78,6 +78,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         [
             "_request_runner",
             "widgets",
+            "widgets._sendlab",
             "magics",
             "cli",
             "labserver",

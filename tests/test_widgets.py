@@ -607,6 +607,10 @@ def test_every_request_type_is_dispatched_and_answered(panel, tmp_path: Path, fa
     ok(a, type="refine")
     assert panel.result.query["type"] == "refine"
     ok(g, type="mark", id=panel.result.ids[0], mark="none")
+    assert ok(a, type="labelling_form")["url"]
+    # send_to_labelling needs a Label Studio server: its ok reply is checked against a
+    # real one in test_panel_sendlab.py.
+    seen.add(Request.SEND_TO_LABELLING)
 
     assert seen == set(Request), f"untested request types: {set(Request) - seen}"
 

@@ -69,7 +69,9 @@ var Request = Object.freeze({
   "SEARCH_QUALITY": "search_quality",
   "EXPORT_AS": "export_as",
   "MARK": "mark",
-  "REFINE": "refine"
+  "REFINE": "refine",
+  "LABELLING_FORM": "labelling_form",
+  "SEND_TO_LABELLING": "send_to_labelling"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -104,6 +106,14 @@ var ScoreFilter = Object.freeze({
   "ABOVE": "above",
   "BELOW": "below",
   "BETWEEN": "between"
+});
+var LabelKind = Object.freeze({
+  "CHOICES": "choices",
+  "BOXES": "boxes"
+});
+var Storage = Object.freeze({
+  "LOCAL": "local",
+  "UPLOAD": "upload"
 });
 var FIELDS = Object.freeze({
   "search_prompt": Object.freeze({ "prompt": "string", "limit": "integer" }),
@@ -146,7 +156,9 @@ var FIELDS = Object.freeze({
   "set_scope": Object.freeze({ "within": "string", "name": "string", "filters": "list" }),
   "scope_options": Object.freeze({}),
   "search_quality": Object.freeze({ "issue": "string" }),
-  "export_as": Object.freeze({ "path": "string", "format": "string", "count": "integer" })
+  "export_as": Object.freeze({ "path": "string", "format": "string", "count": "integer" }),
+  "labelling_form": Object.freeze({}),
+  "send_to_labelling": Object.freeze({ "url": "string", "project": "string", "labels": "string", "kind": "LabelKind", "storage": "Storage", "root": "string", "api_key": "string", "count": "integer" })
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -189,7 +201,9 @@ var PARTS = Object.freeze({
   "set_scope": "controls",
   "scope_options": "controls",
   "search_quality": "controls",
-  "export_as": "actions"
+  "export_as": "actions",
+  "labelling_form": "actions",
+  "send_to_labelling": "actions"
 });
 
 // src/requests.js
@@ -230,7 +244,7 @@ var FORMATS = [
   ["jsonl", "JSONL manifest", "one JSON Lines file: path, score, tags, labels", "e.g. exports/night.jsonl"]
 ];
 function createExportAs({ send, count, onOpen }) {
-  const plural2 = (n) => `${n} ${n === 1 ? "image" : "images"}`;
+  const plural3 = (n) => `${n} ${n === 1 ? "image" : "images"}`;
   const button = h("button", {
     class: "aisw-btn aisw-export-btn",
     text: "Export as \u25BE",
@@ -302,7 +316,7 @@ function createExportAs({ send, count, onOpen }) {
     path.value = "";
   }
   function update() {
-    if (format) label.textContent = `Export ${plural2(count())} as ${format.name} to`;
+    if (format) label.textContent = `Export ${plural3(count())} as ${format.name} to`;
     button.disabled = count() === 0;
   }
   function submit() {
@@ -325,8 +339,156 @@ function createExportAs({ send, count, onOpen }) {
   return { button, menu, form, close, update, destroy: () => document.removeEventListener("click", onOutside, true) };
 }
 
-// src/actions.js
+// src/sendlab.js
 var plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+function createSendLab({ send, count, onOpen }) {
+  const uid = Math.random().toString(36).slice(2, 8);
+  const field = (key2, text, input, hint) => {
+    input.id = `aisw-sl-${key2}-${uid}`;
+    input.classList.add("aisw-field", `aisw-sl-${key2}`);
+    return h("span", { class: `aisw-sl-field aisw-sl-field-${key2}` }, [
+      h("label", { class: "aisw-field-label", for: input.id, text }),
+      input,
+      hint ? h("span", { class: "aisw-muted aisw-sl-hint", text: hint }) : null
+    ]);
+  };
+  const option = (value, text) => h("option", { value, text });
+  const url = h("input", { type: "text", maxlength: "2048", spellcheck: "false", placeholder: "http://localhost:8080" });
+  const title = h("input", { type: "text", maxlength: "50" });
+  const labels = h("input", { type: "text", maxlength: "10000", placeholder: "e.g. car, truck" });
+  const kind = h("select", {}, [
+    option(LabelKind.CHOICES, "Choices: one class per image"),
+    option(LabelKind.BOXES, "Boxes: draw and label boxes")
+  ]);
+  const storage = h("select", {}, [
+    option(Storage.UPLOAD, "Upload the images to the server"),
+    option(Storage.LOCAL, "Local files: Label Studio serves them")
+  ]);
+  const root = h("input", { type: "text", maxlength: "4096", spellcheck: "false", placeholder: "the folder Label Studio serves" });
+  const key = h("input", { type: "password", autocomplete: "new-password", maxlength: "4096" });
+  const rootField = field("root", "Document root (local files)", root);
+  const keyField = field("key", "API key", key);
+  const keyHint = h("span", { class: "aisw-muted aisw-sl-hint" });
+  keyField.append(keyHint);
+  const fields = h("div", { class: "aisw-sl-fields" }, [
+    field("url", "Label Studio URL", url),
+    field("title", "Project title", title),
+    field("labels", "Labels (comma separated)", labels),
+    field("kind", "Kind", kind),
+    field("storage", "Images", storage),
+    rootField,
+    keyField
+  ]);
+  const heading = h("span", { class: "aisw-sl-heading" });
+  const ok = h("button", { class: "aisw-btn aisw-primary aisw-sl-send" });
+  const cancel = h("button", { class: "aisw-btn aisw-sl-cancel", text: "Cancel" });
+  const spinner = h("span", { class: "aisw-spinner", "aria-hidden": "true" });
+  const statusText = h("span", { class: "aisw-sl-status-text" });
+  const link = h("a", { class: "aisw-sl-link", target: "_blank", rel: "noopener noreferrer" });
+  const status = h("span", { class: "aisw-sl-status", role: "status", hidden: true }, [spinner, statusText, link]);
+  const form = h("div", {
+    class: "aisw-sendlab-form",
+    role: "group",
+    hidden: true,
+    "data-lm-suppress-shortcuts": "true"
+  }, [
+    heading,
+    fields,
+    h("div", { class: "aisw-row aisw-sl-buttons" }, [ok, cancel, status])
+  ]);
+  form.setAttribute("aria-label", "Send to labelling");
+  let state = "closed";
+  function setState(next) {
+    state = next;
+    form.dataset.state = next;
+    const busy = next === "sending";
+    for (const input of [url, title, labels, kind, storage, root, key]) input.disabled = busy;
+    fields.hidden = next === "done";
+    ok.hidden = next === "done";
+    ok.disabled = busy;
+    cancel.disabled = busy;
+    cancel.textContent = next === "done" ? "Close" : "Cancel";
+    spinner.hidden = !busy;
+    status.hidden = next === "editing" || next === "closed";
+    form.hidden = next === "closed";
+    update();
+  }
+  function showRoot() {
+    rootField.hidden = storage.value !== Storage.LOCAL;
+  }
+  storage.addEventListener("change", showRoot);
+  function open() {
+    onOpen();
+    send(Request.LABELLING_FORM, {}, (reply) => {
+      if (!reply.ok) return;
+      url.value = reply.url || "";
+      title.value = reply.project || "";
+      labels.value = (reply.labels || []).join(", ");
+      storage.value = reply.storage === Storage.LOCAL ? Storage.LOCAL : Storage.UPLOAD;
+      root.value = reply.root || "";
+      key.value = "";
+      key.placeholder = reply.key_from_env ? "empty: the kernel's LABEL_STUDIO_API_KEY" : "Account & Settings \u2192 Access Token";
+      keyHint.textContent = "Used for this request only; never stored.";
+      showRoot();
+      setState("editing");
+      (labels.value ? title : labels).focus();
+    });
+  }
+  function close() {
+    if (state === "closed") return;
+    key.value = "";
+    setState("closed");
+  }
+  function update() {
+    const n = count();
+    if (state !== "done") heading.textContent = `Send ${plural(n, "image", "images")} to Label Studio: one task per image`;
+    ok.textContent = `Send ${plural(n, "image", "images")}`;
+  }
+  function submit() {
+    if (state !== "editing") return;
+    for (const input of [url, title, labels]) {
+      if (!input.value.trim()) return input.focus();
+    }
+    if (storage.value === Storage.LOCAL && !root.value.trim()) return root.focus();
+    const n = count();
+    statusText.textContent = `Making the project and ${plural(n, "task", "tasks")}\u2026`;
+    link.hidden = true;
+    setState("sending");
+    send(Request.SEND_TO_LABELLING, {
+      url: url.value.trim(),
+      project: title.value.trim(),
+      labels: labels.value,
+      kind: kind.value,
+      storage: storage.value,
+      root: root.value.trim(),
+      api_key: key.value,
+      count: n
+    }, (reply) => {
+      if (!reply.ok) {
+        setState("editing");
+        return;
+      }
+      key.value = "";
+      heading.textContent = `Sent ${plural(reply.tasks, "image", "images")} to Label Studio`;
+      statusText.textContent = `Project \u201C${reply.title}\u201D: ${plural(reply.tasks, "task", "tasks")}. Label them at`;
+      link.textContent = reply.url;
+      link.hidden = false;
+      if (/^https?:\/\//i.test(reply.url)) link.href = reply.url;
+      else link.removeAttribute("href");
+      setState("done");
+    });
+  }
+  ok.addEventListener("click", submit);
+  cancel.addEventListener("click", close);
+  form.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && e.target instanceof HTMLInputElement) submit();
+    if (e.key === "Escape" && state !== "sending") close();
+  });
+  return { form, open, close, update };
+}
+
+// src/actions.js
+var plural2 = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 function render({ model, el }) {
   el.classList.add("aisw", "aisw-actions");
   const message = h("span", { class: "aisw-message", hidden: true });
@@ -341,7 +503,7 @@ function render({ model, el }) {
       field: "name",
       placeholder: "collection name",
       ok: "Save",
-      label: (n) => `Save ${plural(n, "image", "images")} as the collection`
+      label: (n) => `Save ${plural2(n, "image", "images")} as the collection`
     },
     {
       key: "tag",
@@ -350,7 +512,7 @@ function render({ model, el }) {
       field: "tag",
       placeholder: "tag",
       ok: "Tag",
-      label: (n) => `Add a tag to ${plural(n, "image", "images")}:`
+      label: (n) => `Add a tag to ${plural2(n, "image", "images")}:`
     },
     {
       key: "untag",
@@ -359,7 +521,7 @@ function render({ model, el }) {
       field: "tag",
       placeholder: "tag",
       ok: "Remove tag",
-      label: (n) => `Remove a tag from ${plural(n, "image", "images")}:`
+      label: (n) => `Remove a tag from ${plural2(n, "image", "images")}:`
     },
     {
       key: "copy",
@@ -368,7 +530,7 @@ function render({ model, el }) {
       field: "dir",
       placeholder: "folder",
       ok: "Copy",
-      label: (n) => `Copy ${plural(n, "file", "files")} into the folder`
+      label: (n) => `Copy ${plural2(n, "file", "files")} into the folder`
     },
     {
       key: "move",
@@ -377,7 +539,7 @@ function render({ model, el }) {
       field: "dir",
       placeholder: "folder",
       ok: "Move",
-      label: (n) => `Move ${plural(n, "file", "files")} into the folder`
+      label: (n) => `Move ${plural2(n, "file", "files")} into the folder`
     },
     {
       key: "delete",
@@ -385,7 +547,7 @@ function render({ model, el }) {
       request: Request.DELETE,
       ok: "Move to trash",
       danger: true,
-      label: (n) => `Move ${plural(n, "file", "files")} to the project's trash? You can undo it.`
+      label: (n) => `Move ${plural2(n, "file", "files")} to the project's trash? You can undo it.`
     },
     {
       key: "export",
@@ -394,7 +556,7 @@ function render({ model, el }) {
       field: "path",
       placeholder: "e.g. manifest.csv",
       ok: "Export",
-      label: (n) => `Export ${plural(n, "row", "rows")} (path, score, tags) to`
+      label: (n) => `Export ${plural2(n, "row", "rows")} (path, score, tags) to`
     }
   ];
   const menuBtn = h("button", {
@@ -410,6 +572,10 @@ function render({ model, el }) {
   });
   const item = (text, cls, fn) => h("button", { class: `aisw-menu-item ${cls}`, role: "menuitem", text, on: { click: fn } });
   for (const a of ACTIONS) menu.append(item(a.item, `aisw-do-${a.key}`, () => openForm(a)));
+  menu.append(item("Send to labelling\u2026", "aisw-do-sendlab", () => {
+    closeMenu();
+    sendLab.open();
+  }));
   const similarItem = item("Search similar to the selection", "aisw-do-similar", () => {
     closeMenu();
     send(Request.SIMILAR_SELECTED, { count: count() });
@@ -462,10 +628,12 @@ function render({ model, el }) {
     formCancel
   ]);
   let current = null;
-  const exportAs = createExportAs({ send, count, onOpen: () => closeForm() });
+  const exportAs = createExportAs({ send, count, onOpen: () => (closeForm(), sendLab.close()) });
+  const sendLab = createSendLab({ send, count, onOpen: () => (closeForm(), exportAs.close()) });
   function openForm(action) {
     closeMenu();
     exportAs.close();
+    sendLab.close();
     current = action;
     el.dataset.action = action.key;
     formInput.value = "";
@@ -541,7 +709,7 @@ function render({ model, el }) {
     ok: "Move to trash",
     danger: true,
     count: () => model.get("extra_copies"),
-    label: (n) => `Move ${plural(n, "copy", "copies")} to the project's trash (every copy but the kept one of each group)? You can undo it.`
+    label: (n) => `Move ${plural2(n, "copy", "copies")} to the project's trash (every copy but the kept one of each group)? You can undo it.`
   };
   const dupRow = h("div", { class: "aisw-row aisw-dup-actions", hidden: true }, [
     dupText,
@@ -591,6 +759,7 @@ function render({ model, el }) {
     ]),
     form,
     exportAs.form,
+    sendLab.form,
     messageRow,
     dupRow
   );
@@ -607,6 +776,7 @@ function render({ model, el }) {
     dropItem.textContent = `Drop the ${hidden} hidden from the selection`;
     updateForm();
     exportAs.update();
+    sendLab.update();
   }
   function updateHeader() {
     header.textContent = model.get("header");
@@ -615,7 +785,7 @@ function render({ model, el }) {
   function updateDup() {
     const n = model.get("extra_copies");
     dupRow.hidden = n === 0;
-    dupText.textContent = `${plural(n, "copy", "copies")} proposed for the trash; the kept copy of each group is marked (change it in Compare)`;
+    dupText.textContent = `${plural2(n, "copy", "copies")} proposed for the trash; the kept copy of each group is marked (change it in Compare)`;
     if (n === 0 && current === trashAll) closeForm();
     updateForm();
   }

@@ -103,7 +103,9 @@ var Request = Object.freeze({
   "SEARCH_QUALITY": "search_quality",
   "EXPORT_AS": "export_as",
   "MARK": "mark",
-  "REFINE": "refine"
+  "REFINE": "refine",
+  "LABELLING_FORM": "labelling_form",
+  "SEND_TO_LABELLING": "send_to_labelling"
 });
 var Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -138,6 +140,14 @@ var ScoreFilter = Object.freeze({
   "ABOVE": "above",
   "BELOW": "below",
   "BETWEEN": "between"
+});
+var LabelKind = Object.freeze({
+  "CHOICES": "choices",
+  "BOXES": "boxes"
+});
+var Storage = Object.freeze({
+  "LOCAL": "local",
+  "UPLOAD": "upload"
 });
 var FIELDS = Object.freeze({
   "search_prompt": Object.freeze({ "prompt": "string", "limit": "integer" }),
@@ -180,7 +190,9 @@ var FIELDS = Object.freeze({
   "set_scope": Object.freeze({ "within": "string", "name": "string", "filters": "list" }),
   "scope_options": Object.freeze({}),
   "search_quality": Object.freeze({ "issue": "string" }),
-  "export_as": Object.freeze({ "path": "string", "format": "string", "count": "integer" })
+  "export_as": Object.freeze({ "path": "string", "format": "string", "count": "integer" }),
+  "labelling_form": Object.freeze({}),
+  "send_to_labelling": Object.freeze({ "url": "string", "project": "string", "labels": "string", "kind": "LabelKind", "storage": "Storage", "root": "string", "api_key": "string", "count": "integer" })
 });
 var PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -223,7 +235,9 @@ var PARTS = Object.freeze({
   "set_scope": "controls",
   "scope_options": "controls",
   "search_quality": "controls",
-  "export_as": "actions"
+  "export_as": "actions",
+  "labelling_form": "actions",
+  "send_to_labelling": "actions"
 });
 
 // src/requests.js

@@ -103,7 +103,7 @@ class Requests:
             log.exception("could not answer %s", what)
 
     def _cancel(self) -> None:
-        if not self._jobs.cancel():
+        if not self._jobs.cancel(shown_only=True):
             self._message("Nothing is running.")
             return
         self._message("Cancelled.")

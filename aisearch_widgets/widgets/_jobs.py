@@ -32,12 +32,15 @@ REPLACED = "Replaced by a newer request."
 @dataclass
 class Work:
     """A request's slow part and how its result is shown. ``label``: what the
-    panel says meanwhile ("Searching"); ``slot``: jobs of one slot replace each other."""
+    panel says meanwhile ("Searching"); ``slot``: jobs of one slot replace each other;
+    ``shown``: False for a job the form that asked shows itself (a labelling job):
+    the panel's spinner and its Cancel leave it alone, the results are not dimmed."""
 
     compute: Callable[[], Any]
     done: Callable[[Any], Any]
     label: str = "Working"
     slot: str = "result"
+    shown: bool = True
 
     def run(self) -> Any:
         """Both parts, here and now (a call from Python)."""
@@ -81,10 +84,16 @@ class Jobs:
         self._threads = [x for x in self._threads if x.is_alive()] + [t]
         t.start()
 
-    def cancel(self, slot: str | None = None, reason: str = CANCELLED) -> int:
-        """Drop the running job of ``slot`` (of every slot: None); how many."""
+    def cancel(
+        self, slot: str | None = None, reason: str = CANCELLED, shown_only: bool = False
+    ) -> int:
+        """Drop the running job of ``slot`` (of every slot: None; of every slot the
+        panel's spinner shows: ``shown_only``); how many."""
         with self._lock:
-            slots = list(self._running) if slot is None else [slot]
+            if slot is not None:
+                slots = [slot]
+            else:
+                slots = [s for s, j in self._running.items() if j.work.shown or not shown_only]
             n = sum(self._drop(s, reason) for s in slots)
             self._busy()
         return n
@@ -112,7 +121,7 @@ class Jobs:
         return True
 
     def _busy(self) -> None:
-        labels = [j.work.label for j in self._running.values()]
+        labels = [j.work.label for j in self._running.values() if j.work.shown]
         try:
             self._on_busy(labels[-1] if labels else "")
         except Exception:  # the widget is closed

@@ -8,9 +8,9 @@ answered by one reply, ok or with the error, which the part that asked also show
 Searches run on a worker thread (``_jobs.py``), so the kernel stays free meanwhile.
 
 Around this module: ``_chart.py`` (the threshold), ``_actions.py`` (the "With N
-selected" menu), ``_curate.py`` (duplicates, outliers, map), ``_guard.py`` (what the
-browser may name), ``_media.py`` (thumbnails, preview), ``_results.py`` (per-tab
-views and the header).
+selected" menu), ``_sendlab.py`` (its "Send to labelling…"), ``_curate.py``
+(duplicates, outliers, map), ``_guard.py`` (what the browser may name), ``_media.py``
+(thumbnails, preview), ``_results.py`` (per-tab views and the header).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from ._protocol import (
 )
 from ._results import NO_FILTER, Filter, Tab
 from ._scoped import ScopedSearch
+from ._sendlab import SendToLabelling
 from ._state import PanelMemory
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class SearchPanel(
     ScoreFilters,
     Curation,
     SelectionActions,
+    SendToLabelling,
     GalleryRequests,
     GalleryLabels,
     Feedback,
@@ -189,6 +191,8 @@ class SearchPanel(
             Request.SCOPE_OPTIONS: self._scope_options,
             Request.SEARCH_QUALITY: self._search_quality,
             Request.EXPORT_AS: self._export_as,
+            Request.LABELLING_FORM: self._labelling_form,
+            Request.SEND_TO_LABELLING: self._send_to_labelling,
         }
         for part, widget in self._parts.items():
             widget.on_msg(lambda _w, msg, _bufs, part=part: self._dispatch(part, msg))
@@ -307,7 +311,7 @@ class SearchPanel(
     def _shown(self, fn: Callable[..., Any], *args: Any) -> Collection | None:
         """A call from Python: it runs here and now (a search running for the page is
         dropped); its error is shown in the panel and logged, not raised."""
-        self._jobs.cancel(reason="Replaced by a call from Python.")
+        self._jobs.cancel(reason="Replaced by a call from Python.", shown_only=True)
         try:
             with self._lock:
                 out = fn(*args)

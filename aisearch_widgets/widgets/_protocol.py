@@ -88,6 +88,8 @@ class Request(StrEnum):
     EXPORT_AS = "export_as"
     MARK = "mark"
     REFINE = "refine"
+    LABELLING_FORM = "labelling_form"
+    SEND_TO_LABELLING = "send_to_labelling"
 
 
 #: The one message type Python sends: the answer to a request.
@@ -144,7 +146,32 @@ class ScoreFilter(StrEnum):
     BETWEEN = "between"
 
 
-ENUMS: tuple[type[StrEnum], ...] = (Mode, Method, State, MessageKind, View, Side, ScoreFilter)
+class LabelKind(StrEnum):
+    """What a labelling job asks for: one class per image, or boxes."""
+
+    CHOICES = "choices"
+    BOXES = "boxes"
+
+
+class Storage(StrEnum):
+    """How Label Studio gets the images: served from this machine's files (its
+    local-files document root), or uploaded to the server."""
+
+    LOCAL = "local"
+    UPLOAD = "upload"
+
+
+ENUMS: tuple[type[StrEnum], ...] = (
+    Mode,
+    Method,
+    State,
+    MessageKind,
+    View,
+    Side,
+    ScoreFilter,
+    LabelKind,
+    Storage,
+)
 
 # Field types: "string", "integer" (>= 0; the API checks its own ranges), "number" (a
 # finite float), "list" (a list of anything: ids the handler checks against the
@@ -300,11 +327,43 @@ SPECS: dict[Request, Spec] = {
         doc="export a dataset (coco, yolo, cvat, labelstudio, imagefolder, fiftyone) or a "
         "manifest (csv, jsonl) to a new path",
     ),
+    # "Send to labelling…": a Label Studio project made from the images acted on. The
+    # API key travels in the request only (empty: LABEL_STUDIO_API_KEY of the kernel);
+    # no reply, message or file ever carries it.
+    Request.LABELLING_FORM: Spec(
+        Part.ACTIONS,
+        reply={
+            "url": "string",
+            "project": "string",
+            "labels": "string[]",
+            "storage": "string",
+            "root": "string",
+            "key_from_env": "boolean",
+        },
+        doc="what the labelling form starts with (never a key: only whether one is set)",
+    ),
+    Request.SEND_TO_LABELLING: Spec(
+        Part.ACTIONS,
+        {
+            "url": "string",
+            "project": "string",
+            "labels": "string",
+            "kind": LabelKind,
+            "storage": Storage,
+            "root": "string",
+            "api_key": "string",
+            "count": "integer",
+        },
+        reply={"url": "string", "tasks": "integer", "title": "string"},
+        doc="make a Label Studio project of the images acted on (labels: comma "
+        "separated; root: the server's local-files document root, for storage local)",
+    ),
 }
 
 #: Requests that run off the comm handler, on a worker thread (``_jobs.py``): the
-#: kernel stays free meanwhile, and a newer one of these replaces an older one still
-#: running, whose reply then says ``cancelled`` (``ok`` false, nothing shown).
+#: kernel stays free meanwhile, and a newer one of the same slot (the searches share
+#: one) replaces an older one still running, whose reply then says ``cancelled``
+#: (``ok`` false, nothing shown).
 BACKGROUND: frozenset[Request] = frozenset(
     {
         Request.SEARCH_PROMPT,
@@ -317,6 +376,7 @@ BACKGROUND: frozenset[Request] = frozenset(
         Request.REFINE,
         Request.SEARCH_QUALITY,
         Request.TOGGLE_ENABLED,
+        Request.SEND_TO_LABELLING,
     }
 )
 

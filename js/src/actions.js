@@ -10,6 +10,7 @@ import { h, clear, showMessage } from "./dom.js";
 import { Request } from "./protocol.js";
 import { requester } from "./requests.js";
 import { createExportAs } from "./exportas.js";
+import { createSendLab } from "./sendlab.js";
 
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
@@ -55,6 +56,10 @@ function render({ model, el }) {
   const item = (text, cls, fn) =>
     h("button", { class: `aisw-menu-item ${cls}`, role: "menuitem", text, on: { click: fn } });
   for (const a of ACTIONS) menu.append(item(a.item, `aisw-do-${a.key}`, () => openForm(a)));
+  menu.append(item("Send to labelling…", "aisw-do-sendlab", () => {
+    closeMenu();
+    sendLab.open();
+  }));
   const similarItem = item("Search similar to the selection", "aisw-do-similar", () => {
     closeMenu();
     send(Request.SIMILAR_SELECTED, { count: count() });
@@ -103,12 +108,14 @@ function render({ model, el }) {
     formLabel, formInput, formOk, formCancel,
   ]);
   let current = null;
-  // "Export as ▾": the dataset formats (exportas.js). A "Send to labelling…" menu (a
-  // labelling job made from the collection) would sit beside it, in its own module.
-  const exportAs = createExportAs({ send, count, onOpen: () => closeForm() });
+  // "Export as ▾": the dataset formats (exportas.js); "Send to labelling…": a Label
+  // Studio project made from the images (sendlab.js). One form is open at a time.
+  const exportAs = createExportAs({ send, count, onOpen: () => (closeForm(), sendLab.close()) });
+  const sendLab = createSendLab({ send, count, onOpen: () => (closeForm(), exportAs.close()) });
   function openForm(action) {
     closeMenu();
     exportAs.close();
+    sendLab.close();
     current = action;
     el.dataset.action = action.key;
     formInput.value = ""; // old text never stays in an action's field
@@ -231,6 +238,7 @@ function render({ model, el }) {
     ]),
     form,
     exportAs.form,
+    sendLab.form,
     messageRow,
     dupRow,
   );
@@ -251,6 +259,7 @@ function render({ model, el }) {
     dropItem.textContent = `Drop the ${hidden} hidden from the selection`;
     updateForm();
     exportAs.update();
+    sendLab.update();
   }
   function updateHeader() {
     header.textContent = model.get("header");

@@ -46,6 +46,8 @@ export const Request = Object.freeze({
   "EXPORT_AS": "export_as",
   "MARK": "mark",
   "REFINE": "refine",
+  "LABELLING_FORM": "labelling_form",
+  "SEND_TO_LABELLING": "send_to_labelling",
 });
 export const Mode = Object.freeze({
   "PROMPT": "prompt",
@@ -80,6 +82,14 @@ export const ScoreFilter = Object.freeze({
   "ABOVE": "above",
   "BELOW": "below",
   "BETWEEN": "between",
+});
+export const LabelKind = Object.freeze({
+  "CHOICES": "choices",
+  "BOXES": "boxes",
+});
+export const Storage = Object.freeze({
+  "LOCAL": "local",
+  "UPLOAD": "upload",
 });
 /** Fields each request carries (besides type and rid). */
 export const FIELDS = Object.freeze({
@@ -124,6 +134,8 @@ export const FIELDS = Object.freeze({
   "scope_options": Object.freeze({}),
   "search_quality": Object.freeze({"issue": "string"}),
   "export_as": Object.freeze({"path": "string", "format": "string", "count": "integer"}),
+  "labelling_form": Object.freeze({}),
+  "send_to_labelling": Object.freeze({"url": "string", "project": "string", "labels": "string", "kind": "LabelKind", "storage": "Storage", "root": "string", "api_key": "string", "count": "integer"}),
 });
 export const PARTS = Object.freeze({
   "search_prompt": "controls",
@@ -167,5 +179,7 @@ export const PARTS = Object.freeze({
   "scope_options": "controls",
   "search_quality": "controls",
   "export_as": "actions",
+  "labelling_form": "actions",
+  "send_to_labelling": "actions",
 });
-export const BACKGROUND = ["refine", "search_diverse", "search_duplicates", "search_outliers", "search_prompt", "search_quality", "search_similar", "similar_one", "similar_selected", "toggle_enabled"];
+export const BACKGROUND = ["refine", "search_diverse", "search_duplicates", "search_outliers", "search_prompt", "search_quality", "search_similar", "send_to_labelling", "similar_one", "similar_selected", "toggle_enabled"];
