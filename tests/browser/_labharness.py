@@ -190,6 +190,10 @@ class NotebookCellError(AssertionError):
     """A cell raised in the kernel; carries the (ANSI-stripped) traceback."""
 
 
+# The widths the panel is looked at: a laptop and a wide screen.
+SCREEN_SIZES = ((1000, 900), (1920, 1080))
+
+
 class LabTimeout(AssertionError):
     """The notebook did not reach the expected state in time."""
 
@@ -592,6 +596,30 @@ class Lab:
             raise AssertionError(f"{name}: {result['error']}")
 
     # -- diagnostics -------------------------------------------------------------------------
+    def search(self, page: Page, prompt: str, shown: str) -> Any:
+        """Type ``prompt`` into the panel and press Enter; returns the result header,
+        once it reads ``shown``."""
+        from playwright.sync_api import expect
+
+        box = page.locator(".aisw-prompt")
+        box.fill(prompt)
+        box.press("Enter")
+        header = page.locator(".aisw-result-header")
+        expect(header).to_have_text(shown)
+        return header
+
+    def screenshots(self, page: Page, name: str, *, top: str, settle_ms: int = 500) -> None:
+        """``name-1000.png`` and ``name-1920.png``: the page at a laptop's and a wide
+        screen's width, scrolled so that the element ``top`` starts the view; the
+        window is left at 1,000 px."""
+        for width, height in SCREEN_SIZES:
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(settle_ms)
+            page.locator(top).first.evaluate("el => el.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(settle_ms // 2)
+            self.screenshot(page, f"{name}-{width}")
+        page.set_viewport_size({"width": 1000, "height": 900})
+
     def screenshot(self, page: Page, name: str, *, selector: str | None = None) -> Path:
         """Save a PNG of the page (or of the first element matching ``selector``)."""
         self.artifacts.mkdir(parents=True, exist_ok=True)

@@ -58,11 +58,7 @@ def test_label_chips_filter_boxes_and_export(lab: Lab, images: str) -> None:
         "proj.import_labels(pd.DataFrame(rows), set='ground_truth')",
     )
     size = lab.py(page, "[W, H]")
-    prompt = page.locator(".aisw-prompt")
-    prompt.fill("a red circle")
-    prompt.press("Enter")
-    header = page.locator(".aisw-result-header")
-    expect(header).to_have_text("Prompt 'a red circle' · 80")
+    header = lab.search(page, "a red circle", "Prompt 'a red circle' · 80")
     cards = page.locator(".aisw-card")
     ids = lab.py(page, "ids")
     first = page.locator(f".aisw-card[data-id='{ids[0]}']")
@@ -77,17 +73,9 @@ def test_label_chips_filter_boxes_and_export(lab: Lab, images: str) -> None:
     filt.select_option("car")
     expect(header).to_have_text("Prompt 'a red circle' · 5 of 80 · labelled 'car'")
     expect(cards).to_have_count(5)
-    for width, height in ((1000, 900), (1920, 1080)):
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(500)
-        page.evaluate(
-            "() => document.querySelector('.aisw-result-header').scrollIntoView({block: 'start'})"
-        )
-        page.wait_for_timeout(300)
-        lab.screenshot(page, f"labels-{width}")
+    lab.screenshots(page, "labels", top=".aisw-result-header")
 
     # The preview draws the box where it lies on the original, at the size drawn.
-    page.set_viewport_size({"width": 1000, "height": 900})
     first.locator(".aisw-frame").click()
     lb = page.locator(".aisw-lightbox")
     expect(lb.locator(".aisw-lb-labels .aisw-label-chip")).to_have_text(["car"])

@@ -185,14 +185,7 @@ def test_the_wheel_scrolls_past_the_map_until_it_is_clicked(
     # The panel with its map (zoomed back out), for the docs: a laptop and a wide screen.
     page.evaluate(f"() => {_API}.reset()")
     lab.command(page, "notebook:hide-all-cell-code")
-    for width, height in ((1000, 900), (1920, 1080)):
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(800)
-        page.evaluate(
-            "() => document.querySelector('.aisw-prompt').scrollIntoView({block: 'start'})"
-        )
-        page.wait_for_timeout(400)
-        lab.screenshot(page, f"map-panel-{width}")
+    lab.screenshots(page, "map-panel", top=".aisw-prompt", settle_ms=800)
     lab.assert_no_errors(page)
     lab.run_cell_code(page, "panel.close(); proj.close()")
 

@@ -20,11 +20,7 @@ def test_mark_by_mouse_and_key_then_refine(lab: Lab, images: str) -> None:
     from playwright.sync_api import expect
 
     page = lab.open_panel("refine", images)
-    prompt = page.locator(".aisw-prompt")
-    prompt.fill("a red circle")
-    prompt.press("Enter")
-    header = page.locator(".aisw-result-header")
-    expect(header).to_have_text("Prompt 'a red circle' · 80")
+    header = lab.search(page, "a red circle", "Prompt 'a red circle' · 80")
     refine = page.locator(".aisw-refine")
     expect(refine).to_be_disabled()
     expect(refine).to_have_text("Refine (0👍 0👎)")

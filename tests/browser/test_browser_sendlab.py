@@ -17,24 +17,10 @@ import pytest
 from _labelstudio import Server, free_port, tasks
 from _labharness import Lab
 
-SIZES = ((1000, 900), (1920, 1080))
-
 
 @pytest.fixture(scope="module")
 def images(lab: Lab) -> str:
     return lab.demo_images("sendlab-images", n=80)
-
-
-def _photos(lab: Lab, page, name: str) -> None:
-    for width, height in SIZES:
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(400)
-        page.evaluate(
-            "() => document.querySelector('.aisw-result-header').scrollIntoView({block: 'start'})"
-        )
-        page.wait_for_timeout(200)
-        lab.screenshot(page, f"{name}-{width}")
-    page.set_viewport_size({"width": 1000, "height": 900})
 
 
 def test_send_the_selection_to_label_studio(lab: Lab, images: str, label_studio: Server) -> None:
@@ -49,11 +35,7 @@ def test_send_the_selection_to_label_studio(lab: Lab, images: str, label_studio:
         "rows = [dict(id=i, label='circle') for i in ids[:4]] + [dict(id=ids[4], label='square')]\n"
         "proj.import_labels(pd.DataFrame(rows), set='ground_truth')",
     )
-    prompt = page.locator(".aisw-prompt")
-    prompt.fill("a red circle")
-    prompt.press("Enter")
-    header = page.locator(".aisw-result-header")
-    expect(header).to_have_text("Prompt 'a red circle' · 80")
+    lab.search(page, "a red circle", "Prompt 'a red circle' · 80")
     cards = page.locator(".aisw-card")
     chosen = []
     for i in (0, 2, 5):
@@ -87,7 +69,7 @@ def test_send_the_selection_to_label_studio(lab: Lab, images: str, label_studio:
     field["labels"].fill("circle, square, triangle")
     field["kind"].select_option("boxes")
     field["key"].fill(label_studio.token)
-    _photos(lab, page, "sendlab")
+    lab.screenshots(page, "sendlab", top=".aisw-result-header", settle_ms=400)
 
     # A wrong address: refused as text in the result bar; the form stays to fix it.
     field["url"].fill(f"http://127.0.0.1:{free_port()}")
@@ -98,7 +80,7 @@ def test_send_the_selection_to_label_studio(lab: Lab, images: str, label_studio:
     expect(send).to_be_enabled()
     assert lab.py(page, "len(proj.jobs)") == 0
 
-    _photos(lab, page, "sendlab-error")
+    lab.screenshots(page, "sendlab-error", top=".aisw-result-header", settle_ms=400)
     field["url"].fill(label_studio.url)
     send.click()
     status = form.locator(".aisw-sl-status")
@@ -114,7 +96,7 @@ def test_send_the_selection_to_label_studio(lab: Lab, images: str, label_studio:
     expect(form.locator(".aisw-sl-fields")).to_be_hidden()
     expect(form.locator(".aisw-sl-cancel")).to_have_text("Close")
     expect(message).to_be_hidden()  # the old error went with the new request
-    _photos(lab, page, "sendlab-sent")
+    lab.screenshots(page, "sendlab-sent", top=".aisw-result-header", settle_ms=400)
 
     job = lab.py(page, "[(j.project_id, j.kind, j.labels, j.images) for j in proj.jobs]")
     assert job == [[int(url.split("/")[-2]), "boxes", ["circle", "square", "triangle"], 3]]
