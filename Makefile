@@ -71,7 +71,7 @@ binder-check:
 # (`xdist_group`, see tests/conftest.py); the browser group, the longest, starts first.
 TEST_WORKERS ?= 2
 test: setup lint js-check browser-deps label-studio
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=15
 
 # A regression guard for speed (~3 min, not part of `make test`): the unscoped store
 # query at 100k against the int8 memory floor and against the previous oversampling,
