@@ -161,7 +161,7 @@ def relative_names(
     a root, the deepest folder that holds every path. A path outside ``root`` is an
     error naming it."""
     if root is None:
-        dirs = {os.path.dirname(p) for p in paths}
+        dirs = {p.rpartition(os.sep)[0] or os.sep for p in paths}  # absolute paths
         base = os.path.commonpath(list(dirs)) if dirs else os.getcwd()
     else:
         base = os.path.abspath(os.path.expanduser(os.fspath(root)))
@@ -469,7 +469,7 @@ def _yolo(job: Job, tmp: Path) -> None:
                 )
             seen[stem] = name
     images, labels = os.fspath(tmp / "images"), os.fspath(tmp / "labels")
-    for d in {os.path.dirname(n) for n in job.names}:
+    for d in {n.rpartition("/")[0] for n in job.names}:
         os.makedirs(os.path.join(images, d), exist_ok=True)
         os.makedirs(os.path.join(labels, d), exist_ok=True)
     texts = yolo_texts(job, k_of)
