@@ -3,21 +3,27 @@ and imports need per image, without decoding it."""
 
 from __future__ import annotations
 
+import os
+
 
 def header_size(path: str) -> tuple[int, int]:
     """(width, height) of an image as ``PIL.Image.open(path).size`` gives it (the
     stored size, before any EXIF rotation), read from the first bytes of a PNG, GIF,
     BMP or JPEG file (~10x faster than Pillow's open), else by Pillow."""
-    with open(path, "rb") as f:
-        head = f.read(32)
+    # os calls, not a file object: three system calls per image, not six.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        head = os.read(fd, 32)
         if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
             return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
         if head[:6] in (b"GIF87a", b"GIF89a"):
             return int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little")
         if head[:2] == b"\xff\xd8":
-            got = _jpeg_size(head + f.read(1 << 16))
+            got = _jpeg_size(head + read_all(fd, 1 << 16))
             if got is not None:
                 return got
+    finally:
+        os.close(fd)
     from PIL import Image
 
     with Image.open(path) as im:
@@ -47,3 +53,26 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             continue
         i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
     return None
+
+
+def read_all(fd: int, limit: int = -1) -> bytes:
+    """The bytes of an open file from where it stands to its end (at most ``limit``)."""
+    parts = []
+    left = limit if limit >= 0 else 1 << 62
+    while left > 0:
+        got = os.read(fd, min(left, 1 << 16))
+        if not got:
+            break
+        parts.append(got)
+        left -= len(got)
+    return b"".join(parts)
+
+
+def read_file(path: str) -> bytes:
+    """A small file's bytes: open, read to the end, close (four system calls where a
+    file object takes seven)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        return read_all(fd)
+    finally:
+        os.close(fd)

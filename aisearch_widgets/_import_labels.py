@@ -33,6 +33,7 @@ import pandas as pd
 
 from ._errors import AISearchError, InvalidArgument, show_value
 from ._export_labels import LS_PREFIX, header_size, in_slices, paused_gc
+from ._image_header import read_file
 from ._labels import check_name
 from .images import content_hash
 
@@ -199,8 +200,7 @@ def _yolo_boxes(images: str, labels: str, names: dict[int, str]) -> list[Any]:
         for name in found[lo:hi]:
             txt = f"{labels}/{os.path.splitext(name)[0]}.txt"
             try:
-                with open(txt, "rb") as f:
-                    boxes = [b for ln in f.read().splitlines() if (b := ln.split())]
+                boxes = [b for ln in read_file(txt).splitlines() if (b := ln.split())]
             except FileNotFoundError:
                 boxes = []
             if not boxes:
