@@ -14,9 +14,12 @@ labelling and training tools, with the labels of a label set or the tags.
                           the labels ride along as ``predictions``
 ``"cvat"``                a zip of ``annotations.xml`` (CVAT for images 1.1);
                           with ``copy=True`` the images too, under ``images/``
-``"yolo"``                a folder: ``data.yaml``, ``images/`` (copies) and
-                          ``labels/*.txt`` (class cx cy w h, normalised); a set
-                          without boxes: one folder per class under ``train/``
+``"yolo"``                a folder: ``data.yaml``, ``images/`` (hard links
+                          where the file system allows, else copies) and
+                          ``labels/*.txt`` (class cx cy w h, normalised; two
+                          images whose names differ only by extension are
+                          refused); a set without boxes: one folder per
+                          class under ``train/``
 ``"imagefolder"``         Hugging Face ``imagefolder``: ``metadata.csv``
                           (``file_name``, ``label``, ``tags``) or, with boxes,
                           ``metadata.jsonl`` with ``objects``; with ``copy=True``

@@ -120,7 +120,7 @@ def main() -> None:
                     "--child",
                     str(fixture),
                     fmt,
-                    f"{fmt}-{name}-{r}",
+                    f"{fmt}-{name}-{r}-{os.getpid()}",
                 ]
                 out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
                 if out.returncode:
