@@ -14,9 +14,12 @@ labelling and training tools, with the labels of a label set or the tags.
                           the labels ride along as ``predictions``
 ``"cvat"``                a zip of ``annotations.xml`` (CVAT for images 1.1);
                           with ``copy=True`` the images too, under ``images/``
-``"yolo"``                a folder: ``data.yaml``, ``images/`` (copies) and
-                          ``labels/*.txt`` (class cx cy w h, normalised); a set
-                          without boxes: one folder per class under ``train/``
+``"yolo"``                a folder: ``data.yaml``, ``images/`` (hard links
+                          where the file system allows, else copies) and
+                          ``labels/*.txt`` (class cx cy w h, normalised; two
+                          images whose names differ only by extension are
+                          refused); a set without boxes: one folder per
+                          class under ``train/``
 ``"imagefolder"``         Hugging Face ``imagefolder``: ``metadata.csv``
                           (``file_name``, ``label``, ``tags``) or, with boxes,
                           ``metadata.jsonl`` with ``objects``; with ``copy=True``
@@ -55,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import AISearchError, InvalidArgument, show_value
+from ._image_header import header_size
 
 MANIFESTS = ("csv", "jsonl", "json")
 FORMATS = (*MANIFESTS, "coco", "labelstudio", "cvat", "yolo", "imagefolder", "fiftyone")
@@ -141,12 +145,14 @@ def image_sizes(catalog: Any, ids: Sequence[str], paths: Sequence[str]) -> list[
     return in_slices(sizes, len(ids))
 
 
-def in_slices(fn: Callable[[int, int], list[Any]], n: int) -> list[Any]:
-    """``fn(lo, hi)`` over slices of ``range(n)`` in threads, the results in order.
-    Threads overlap the file system calls (the parsing holds the GIL); one task per
-    slice, not per file, or the pool's bookkeeping costs more than the work."""
+def in_slices(fn: Callable[[int, int], list[Any]], n: int, threads: int = 8) -> list[Any]:
+    """``fn(lo, hi)`` over slices of ``range(n)`` in ``threads`` threads, the results
+    in order. Threads overlap the file system calls (the parsing holds the GIL); one
+    task per slice, not per file, or the pool's bookkeeping costs more than the work."""
+    if threads <= 1:
+        return fn(0, n)
     step = max(1, -(-n // 32))
-    with ThreadPoolExecutor(8) as pool:
+    with ThreadPoolExecutor(threads) as pool:
         parts = pool.map(lambda lo: fn(lo, min(lo + step, n)), range(0, n, step))
         return [s for part in parts for s in part]
 
@@ -158,7 +164,7 @@ def relative_names(
     a root, the deepest folder that holds every path. A path outside ``root`` is an
     error naming it."""
     if root is None:
-        dirs = {os.path.dirname(p) for p in paths}
+        dirs = {p.rpartition(os.sep)[0] or os.sep for p in paths}  # absolute paths
         base = os.path.commonpath(list(dirs)) if dirs else os.getcwd()
     else:
         base = os.path.abspath(os.path.expanduser(os.fspath(root)))
@@ -322,51 +328,6 @@ def _r(v: float) -> float:
     return round(float(v), 3)
 
 
-def header_size(path: str) -> tuple[int, int]:
-    """(width, height) of an image as ``PIL.Image.open(path).size`` gives it (the
-    stored size, before any EXIF rotation), read from the first bytes of a PNG, GIF,
-    BMP or JPEG file (~10x faster than Pillow's open), else by Pillow."""
-    with open(path, "rb") as f:
-        head = f.read(32)
-        if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
-            return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-        if head[:6] in (b"GIF87a", b"GIF89a"):
-            return int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little")
-        if head[:2] == b"\xff\xd8":
-            got = _jpeg_size(head + f.read(1 << 16))
-            if got is not None:
-                return got
-    from PIL import Image
-
-    with Image.open(path) as im:
-        return im.size
-
-
-_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker in _SOF:
-            h, w = (
-                int.from_bytes(data[i + 5 : i + 7], "big"),
-                int.from_bytes(data[i + 7 : i + 9], "big"),
-            )
-            return (w, h) if w and h else None
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            i += 2
-            continue
-        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
-    return None
-
-
 def _coco(job: Job, tmp: Path, root: str) -> None:
     cat_id = {c: k for k, c in enumerate(job.classes, start=1)}
     index = {pid: n for n, pid in enumerate(job.ids, start=1)}
@@ -491,8 +452,8 @@ def _yolo(job: Job, tmp: Path) -> None:
     classes = job.classes
     k_of = {c: k for k, c in enumerate(classes)}
     names = "".join(f"  {k}: {json.dumps(c, ensure_ascii=False)}\n" for k, c in enumerate(classes))
-    groups = job.by_image()
     if not job.has_boxes:  # classification: one folder per class
+        groups = job.by_image()
         for pid, path, name in zip(job.ids, job.paths, job.names, strict=True):
             if pid in groups:
                 _place_copy(path, tmp / "train" / groups[pid][0][0] / name)
@@ -500,26 +461,64 @@ def _yolo(job: Job, tmp: Path) -> None:
             f"path: .\ntrain: train\nval: train\nnc: {len(classes)}\nnames:\n{names}"
         )
         return
+    stems = [os.path.splitext(n)[0] for n in job.names]
+    if len(set(stems)) < len(stems):
+        seen: dict[str, str] = {}
+        for stem, name in zip(stems, job.names, strict=True):
+            if stem in seen:
+                raise AISearchError(
+                    f"{seen[stem]} and {name} would share the YOLO label file {stem}.txt; "
+                    "export them in two collections or rename one."
+                )
+            seen[stem] = name
     images, labels = os.fspath(tmp / "images"), os.fspath(tmp / "labels")
-    for d in {os.path.dirname(n) for n in job.names}:
+    for d in {n.rpartition("/")[0] for n in job.names}:
         os.makedirs(os.path.join(images, d), exist_ok=True)
         os.makedirs(os.path.join(labels, d), exist_ok=True)
+    texts = yolo_texts(job, k_of)
+    srcs = job.paths
+    dsts = [f"{images}/{n}" for n in job.names]
+    txts = [f"{labels}/{s}.txt" for s in stems]
 
-    def one(k: int) -> None:
-        pid, name, (w, h) = job.ids[k], job.names[k], job.sizes[k]
-        _link_or_copy(job.paths[k], os.path.join(images, name))
-        lines = []
-        for label, x, y, bw, bh, _ in groups.get(pid, ()):
-            if not isnan(x):
-                cx, cy = (x + bw / 2) / w, (y + bh / 2) / h
-                lines.append(f"{k_of[label]} {cx:.6f} {cy:.6f} {bw / w:.6f} {bh / h:.6f}\n")
-        with open(os.path.join(labels, os.path.splitext(name)[0] + ".txt"), "w") as f:
-            f.write("".join(lines))
+    def part(lo: int, hi: int) -> list[None]:
+        # Plain os calls, no file objects: creating 100k small files is the kernel's
+        # work, and each Python object around it adds to it.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        for k in range(lo, hi):
+            _link_or_copy(srcs[k], dsts[k])
+            fd = os.open(txts[k], flags, 0o666)
+            try:
+                os.write(fd, texts[k])
+            finally:
+                os.close(fd)
+        return []
 
-    in_slices(lambda lo, hi: [one(k) for k in range(lo, hi)], len(job.ids))
+    in_slices(part, len(srcs))
     (tmp / "data.yaml").write_text(
         f"train: images\nval: images\nnc: {len(classes)}\nnames:\n{names}"
     )
+
+
+def yolo_texts(job: Job, k_of: dict[str, int]) -> list[bytes]:
+    """Each image's YOLO label file: a line ``class cx cy w h`` (normalised, 6 decimals)
+    per box, in the order the boxes were written; empty for an image without one."""
+    lab = job.labels
+    xywh = lab[["x", "y", "w", "h"]].to_numpy(dtype=float)
+    keep = ~np.isnan(xywh[:, 0])
+    index = {pid: k for k, pid in enumerate(job.ids)}
+    at = np.fromiter((index[p] for p in lab["id"].tolist()), dtype=np.int64, count=len(lab))
+    wh = np.asarray(job.sizes, dtype=float).reshape(-1, 2)[at]
+    x, y, w, h = xywh.T
+    norm = np.column_stack(
+        ((x + w / 2) / wh[:, 0], (y + h / 2) / wh[:, 1], w / wh[:, 0], h / wh[:, 1])
+    )
+    lines: list[list[str]] = [[] for _ in job.ids]
+    names = [c for c, kept in zip(lab["label"].tolist(), keep.tolist(), strict=True) if kept]
+    for k, label, (cx, cy, bw, bh) in zip(
+        at[keep].tolist(), names, norm[keep].tolist(), strict=True
+    ):
+        lines[k].append(f"{k_of[label]} {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}\n")
+    return ["".join(ls).encode() for ls in lines]
 
 
 def _imagefolder(job: Job, where: Path, copy: bool) -> None:

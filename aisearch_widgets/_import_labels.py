@@ -33,6 +33,7 @@ import pandas as pd
 
 from ._errors import AISearchError, InvalidArgument, show_value
 from ._export_labels import LS_PREFIX, header_size, in_slices, paused_gc
+from ._image_header import read_file
 from ._labels import check_name
 from .images import content_hash
 
@@ -186,33 +187,34 @@ def _yolo(path: Path, root: Path | None) -> Parsed:
 def _yolo_boxes(images: str, labels: str, names: dict[int, str]) -> list[Any]:
     """Rows of a YOLO detection folder: each image's ``labels/<name>.txt`` (class, then
     cx cy w h normalised, then an optional confidence) in pixels of the image."""
-    found = [
-        os.path.relpath(os.path.join(dirpath, f), images).replace(os.sep, "/")
-        for dirpath, _, files in os.walk(images)
-        for f in sorted(files)
-        if os.path.splitext(f)[1].lower() in _IMAGE_EXTS
-    ]
+    images = os.path.normpath(images)
+    found = []
+    for dirpath, _, files in os.walk(images):
+        rel = dirpath[len(images) + 1 :].replace(os.sep, "/")
+        pre = rel + "/" if rel else ""
+        found += [pre + f for f in sorted(files) if os.path.splitext(f)[1].lower() in _IMAGE_EXTS]
+    labels = os.path.normpath(labels)
 
     def part(lo: int, hi: int) -> list[Any]:
         out: list[Any] = []
         for name in found[lo:hi]:
-            txt = os.path.join(labels, os.path.splitext(name)[0] + ".txt")
+            txt = f"{labels}/{os.path.splitext(name)[0]}.txt"
             try:
-                with open(txt, encoding="utf-8") as f:
-                    boxes = [ln.split() for ln in f.read().splitlines() if ln.strip()]
+                boxes = [b for ln in read_file(txt).splitlines() if (b := ln.split())]
             except FileNotFoundError:
                 boxes = []
             if not boxes:
                 out.append((name, None, NAN, NAN, NAN, NAN, NAN, None))
                 continue
-            w, h = header_size(os.path.join(images, name))
+            w, h = header_size(f"{images}/{name}")
             for b in boxes:
                 try:
                     k, cx, cy, bw, bh = int(b[0]), *map(float, b[1:5])
                     conf = float(b[5]) if len(b) > 5 else NAN
                 except (ValueError, IndexError):
+                    line = b" ".join(b).decode("utf-8", "replace")
                     raise AISearchError(
-                        f"{txt}: the line {' '.join(b)!r} is not 'class cx cy w h [confidence]'."
+                        f"{txt}: the line {line!r} is not 'class cx cy w h [confidence]'."
                     ) from None
                 box = ((cx - bw / 2) * w, (cy - bh / 2) * h, bw * w, bh * h)
                 out.append((name, names.get(k, str(k)), *box, conf, None))
@@ -391,12 +393,17 @@ class Matcher:
         self.ids = {r[0] for r in rows}
         self.paths = {r[0]: r[1] for r in rows}
         self.root = root
+        # root + "/" + a plain relative name: when the catalog holds that path it is
+        # normal, so the join and normpath of the general case would give it too.
+        self.prefix = None if root is None else os.path.join(os.path.normpath(root), "")
 
     def by_name(self, name: str) -> tuple[str | None, bool]:
         """``(id, exact)``: exact when the whole name matched; a match with leading
         folders of the name dropped is not (the caller checks its content when it can)."""
         if not name:
             return None, False
+        if self.prefix is not None and (got := self.by_path.get(self.prefix + name)):
+            return got, True
         if os.path.isabs(name):
             got = self.by_path.get(os.path.normpath(name))
             if got:

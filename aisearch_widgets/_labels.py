@@ -11,9 +11,10 @@ connection, its lock and its transactions).
 
 from __future__ import annotations
 
+import contextlib
 import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -74,6 +75,25 @@ _BULK = 20_000
 _MANY = 5000
 
 
+@contextlib.contextmanager
+def _bulk(db: Any, set_: str, n: int) -> Iterator[None]:
+    """Inside a transaction: writing ``n`` rows of ``set_`` with the indexes dropped and
+    built again after, when ``n`` is at least :data:`_BULK` and the other sets hold no
+    more rows than that (else as is)."""
+    bulk = (
+        n >= _BULK
+        and db.execute("SELECT COUNT(*) FROM labels WHERE label_set <> ?", (set_,)).fetchone()[0]
+        <= n
+    )
+    if bulk:
+        db.execute("DROP INDEX IF EXISTS labels_id")
+        db.execute("DROP INDEX IF EXISTS labels_set")
+    yield
+    if bulk:
+        for sql in _INDEXES:
+            db.execute(sql)
+
+
 def check_name(value: object, what: str) -> str:
     """A label or set name: a non-empty string of at most 200 characters without
     control characters, surrounding whitespace stripped."""
@@ -100,10 +120,15 @@ class LabelTables:
         # SQLite stores a NaN as NULL: no box, no confidence.
         out = [(r[0], set_, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], now) for r in rows]
         with self.transaction() as db:  # type: ignore[attr-defined]
-            db.executemany(
-                "DELETE FROM labels WHERE id = ? AND label_set = ?", [(i, set_) for i in clear]
-            )
-            db.executemany(f"INSERT INTO labels({_ROW_COLS}) VALUES ({','.join('?' * 11)})", out)
+            # A new set has nothing to clear: skip a lookup per image.
+            if db.execute("SELECT 1 FROM labels WHERE label_set = ? LIMIT 1", (set_,)).fetchone():
+                db.executemany(
+                    "DELETE FROM labels WHERE id = ? AND label_set = ?", [(i, set_) for i in clear]
+                )
+            with _bulk(db, set_, len(out)):
+                db.executemany(
+                    f"INSERT INTO labels({_ROW_COLS}) VALUES ({','.join('?' * 11)})", out
+                )
         return len(out)
 
     def replace_label_set(
@@ -125,21 +150,9 @@ class LabelTables:
             "INSERT INTO labels(id, label_set, label, confidence, source, time) "
             "VALUES (?, ?, ?, ?, ?, ?)"
         )
-        with self.transaction() as db:  # type: ignore[attr-defined]
-            others = 0
-            if len(ids) >= _BULK:
-                others = db.execute(
-                    "SELECT COUNT(*) FROM labels WHERE label_set <> ?", (set_,)
-                ).fetchone()[0]
-            bulk = len(ids) >= _BULK and others <= len(ids)
-            if bulk:
-                db.execute("DROP INDEX IF EXISTS labels_id")
-                db.execute("DROP INDEX IF EXISTS labels_set")
+        with self.transaction() as db, _bulk(db, set_, len(ids)):  # type: ignore[attr-defined]
             db.execute("DELETE FROM labels WHERE label_set = ?", (set_,))
             db.executemany(insert, rows)
-            if bulk:
-                for sql in _INDEXES:
-                    db.execute(sql)
         return len(ids)
 
     def remove_labels(self, set_: str, ids: Sequence[str] | None = None) -> int:

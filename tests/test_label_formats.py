@@ -287,3 +287,21 @@ def test_header_size_is_what_pillow_reads(tmp_path: Path, fmt: str, kw: dict) ->
     Image.new("RGB", (317, 211), (10, 20, 30)).save(p, format=fmt, **kw)
     with Image.open(p) as im:
         assert header_size(str(p)) == im.size == (317, 211)
+
+
+def test_yolo_refuses_two_images_that_would_share_a_label_file(
+    project_factory, tmp_path: Path
+) -> None:
+    # a.png and a.jpg both map to labels/a.txt: one image would carry the other's boxes.
+    root = tmp_path / "imgs"
+    draw(root / "a.png", "red", size=(60, 40), seed=1)
+    draw(root / "a.jpg", "blue", size=(80, 50), seed=2)
+    draw(root / "b.png", "green", size=(70, 30), seed=3)
+    p = project_factory("stems", root)
+    p.update()
+    paths = sorted(p.search("x", limit=10).df["path"])
+    df = pd.DataFrame({"path": paths, "label": "car", "x": 1.0, "y": 2.0, "w": 10.0, "h": 8.0})
+    assert p.import_labels(df).labels == 3
+    with pytest.raises(aw.AISearchError, match=r"a\.(png|jpg) and a\.(png|jpg) .*a\.txt"):
+        p.search("x", limit=10).export(tmp_path / "y", format="yolo")
+    assert not (tmp_path / "y").exists() and not list(tmp_path.glob(".y.*"))

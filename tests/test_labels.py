@@ -207,3 +207,31 @@ def test_a_large_prediction_set_is_replaced_in_bulk_and_reads_back_equal(
     with pytest.raises(aw.InvalidArgument):
         cat.replace_label_set("zero-shot", ids, labels[:-1], conf, "zero-shot")
     cat.close()
+
+
+def test_a_large_import_is_written_in_bulk_and_replaces_only_its_images(tmp_path: Path) -> None:
+    cat = Catalog(str(tmp_path / "c.sqlite"))
+    n = 12_000  # two boxes each: above the size written with the indexes rebuilt
+    names = [f"{k:05d}.jpg" for k in range(n)]
+    _fill(cat, *names)
+    ids = [f"id-{m}" for m in names]
+    cat.put_labels("ground_truth", [(ids[0], "cat", None, None, None, None, None, "s", "ann")])
+    rows = [
+        (i, lab, float(k), 2.0, 3.0, 4.0, None, "coco", None)
+        for k, i in enumerate(ids)
+        for lab in ("car", "person")
+    ]
+    assert cat.put_labels("boxes", rows, clear=ids) == 2 * n  # a new set: nothing to clear
+    again = [(ids[1], "truck", 1.0, 1.0, 5.0, 5.0, 0.5, "yolo", None)]
+    assert cat.put_labels("boxes", again, clear=ids[:2]) == 1  # replaces two images' labels
+    df = cat.labels_frame("boxes")
+    assert len(df) == 2 * n - 3 and ids[0] not in set(df["id"])
+    assert df[df["id"] == ids[1]][["label", "x", "confidence"]].values.tolist() == [
+        ["truck", 1.0, 0.5]
+    ]
+    assert df[df["id"] == ids[-1]]["x"].tolist() == [n - 1.0, n - 1.0]
+    assert cat.label_sets() == {"boxes": 2 * n - 3, "ground_truth": 1}
+    assert cat.ids_with_label(["person"], "boxes") == set(ids[2:])
+    indexes = {r[0] for r in cat.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"labels_id", "labels_set"} <= indexes
+    cat.close()

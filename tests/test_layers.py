@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "_quantize",
             "_where",
             "images",
+            "_image_header",
             "video",
             "demo.shapes",
             "quality",
