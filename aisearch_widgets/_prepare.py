@@ -134,6 +134,7 @@ def prepare_frame(
 
 
 def _check(opts: PrepOptions) -> None:
+    """A misspelt option fails as a misspelt keyword argument does, never ignored."""
     unknown = opts.keys() - PrepOptions.__annotations__.keys()
     if unknown:
         raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
