@@ -15,14 +15,28 @@ import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
-from .images import DecodeFailure, content_hash, decode, read_bytes, thumbnail_jpeg
+from .images import (
+    DecodeFailure,
+    content_hash,
+    decode,
+    read_bytes,
+    thumbnail_image,
+    thumbnail_jpeg,
+)
 from .video import pixel_hash
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Prep", "file_metadata", "frame_metadata", "prepare_file", "prepare_frame"]
+__all__ = [
+    "Prep",
+    "PrepOptions",
+    "file_metadata",
+    "frame_metadata",
+    "prepare_file",
+    "prepare_frame",
+]
 
 # EXIF tags (IFD 0, the Exif IFD 0x8769 and the GPS IFD 0x8825).
 _MAKE, _MODEL, _ORIENTATION, _DATETIME = 0x010F, 0x0110, 0x0112, 0x0132
@@ -44,41 +58,50 @@ class Prep:
     fail: tuple[str, str] | None = None
 
 
+class PrepOptions(TypedDict, total=False):
+    """What the caller knows of a file or frame and wants made of it, all optional.
+
+    ``pid``: its id. ``prev``: the content hash ``pid`` had when last embedded (equal
+    content keeps its own vector). ``lend``: content hash → the id of another item
+    whose vector this content may borrow (a move, a rename, a copy). ``thumbs``: make
+    its thumbnail. ``metadata``: read its metadata (:func:`file_metadata`,
+    :func:`frame_metadata`), quality signals included."""
+
+    pid: str | None
+    prev: str | None
+    lend: Callable[[str], str | None] | None
+    thumbs: bool
+    metadata: bool
+
+
 def prepare_file(
     path: str,
     *,
     min_side: int,
     preprocess: Callable[[Any], Any],
     max_bytes: int,
-    pid: str | None = None,
-    prev: str | None = None,
-    lend: Callable[[str], str | None] | None = None,
-    thumbs: bool = False,
-    metadata: bool = False,
+    **opts: Unpack[PrepOptions],
 ) -> Prep:
-    """Prepare one image file. ``prev``: the content hash ``pid`` had when last
-    embedded (equal content keeps its own vector); ``lend``: content hash → the id of
-    another file whose vector this content may borrow (a move, a rename, a copy).
-    ``metadata`` adds :func:`file_metadata`. Never raises for a file's fault: a
-    failure comes back as ``fail``, with the kinds of :mod:`.images`."""
+    """Prepare one image file (``opts``: :class:`PrepOptions`). Content that may keep
+    or borrow a vector is not decoded. Never raises for a file's fault: a failure comes
+    back as ``fail``, with the kinds of :mod:`.images`."""
+    _check(opts)
     try:
         data = read_bytes(path, max_bytes)
         content = content_hash(data)
-        if prev is not None or lend is not None:
-            src = pid if prev is not None and prev == content else None
-            if src is None and lend is not None:
-                src = lend(content)
-            if src is not None:
-                return Prep(content, reuse=src)
-        header: dict[str, Any] | None = {} if metadata else None
+        src = _lender(content, opts)
+        if src is not None:
+            return Prep(content, reuse=src)
+        header: dict[str, Any] | None = {} if opts.get("metadata") else None
         img = decode(data, path, min_side, header=header)
-        out = Prep(content, pixels=preprocess(img))
-        small = _working_image(img) if metadata else img
-        if thumbs:
-            out.thumb = thumbnail_jpeg(small)
-        if metadata:
-            out.meta = file_metadata(data, img, header=header, small=small)
-        return out
+        return _finish(
+            Prep(content),
+            img,
+            preprocess,
+            opts,
+            thumb=bool(opts.get("thumbs")),
+            describe=lambda small: file_metadata(data, img, header=header, small=small),
+        )
     except DecodeFailure as f:
         return Prep(fail=(f.kind, f.message))
     except OSError as exc:
@@ -90,42 +113,67 @@ def prepare_file(
 
 
 def prepare_frame(
-    image: Any,
-    *,
-    preprocess: Callable[[Any], Any],
-    pid: str | None = None,
-    prev: str | None = None,
-    lend: Callable[[str], str | None] | None = None,
-    thumbs: bool = False,
-    metadata: bool = False,
+    image: Any, *, preprocess: Callable[[Any], Any], **opts: Unpack[PrepOptions]
 ) -> Prep:
-    """Prepare one decoded video frame: its pixel hash is its content. Unlike a file,
-    a frame keeps its pixels when it borrows a vector (the lender's vector may be gone
-    when the batch is written, and the video is not decoded twice); its thumbnail is
-    made unless it keeps its own id's vector."""
+    """Prepare one decoded video frame (``opts``: :class:`PrepOptions`): its pixel
+    hash is its content. Unlike a file, a frame keeps its pixels when it borrows a
+    vector (the lender's vector may be gone when the batch is written, and the video
+    is not decoded twice); its thumbnail is made unless it keeps its own id's vector."""
+    _check(opts)
     content = pixel_hash(image)
+    src = _lender(content, opts)
+    own = src is not None and src == opts.get("pid")
+    return _finish(
+        Prep(content, reuse=src),
+        image,
+        preprocess,
+        opts,
+        thumb=bool(opts.get("thumbs")) and not own,
+        describe=lambda small: frame_metadata(image, small=small),
+    )
+
+
+def _check(opts: PrepOptions) -> None:
+    """A misspelt option fails as a misspelt keyword argument does, never ignored."""
+    unknown = opts.keys() - PrepOptions.__annotations__.keys()
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+
+
+def _lender(content: str, opts: PrepOptions) -> str | None:
+    """The id whose vector ``content`` may use: its own when unchanged, else a
+    lender's; None when it is to be embedded."""
+    pid, prev, lend = opts.get("pid"), opts.get("prev"), opts.get("lend")
     src = pid if prev is not None and prev == content else None
     if src is None and lend is not None:
         src = lend(content)
-    out = Prep(content, reuse=src, pixels=preprocess(image))
-    small = _working_image(image) if metadata else image
-    if thumbs and (src is None or src != pid):
-        out.thumb = thumbnail_jpeg(small)
-    if metadata:
-        out.meta = frame_metadata(image, small=small)
+    return src
+
+
+def _finish(
+    out: Prep,
+    img: Any,
+    preprocess: Callable[[Any], Any],
+    opts: PrepOptions,
+    *,
+    thumb: bool,
+    describe: Callable[[Any], dict[str, Any]],
+) -> Prep:
+    """The model input, the thumbnail and the metadata of a decoded image. One resize
+    serves the thumbnail and the quality signals: they are measured on the
+    thumbnail's pixels (:func:`.quality.working_image`)."""
+    out.pixels = preprocess(img)
+    metadata = bool(opts.get("metadata"))
+    if thumb or metadata:
+        small = thumbnail_image(img)
+        if thumb:
+            out.thumb = thumbnail_jpeg(small)
+        if metadata:
+            out.meta = describe(small)
     return out
 
 
 # -- metadata -------------------------------------------------------------------------
-def _working_image(img: Any) -> Any:
-    """The copy the quality signals are measured on (longer side ≤ 256 px). The
-    thumbnail (192 px) is made from it too: one resize of the decoded image, not two
-    (the signals cost ~40 % less; see benchmarks/bench_metadata.py)."""
-    from .quality import working_image
-
-    return working_image(img)
-
-
 def _signals(img: Any, small: Any = None) -> dict[str, float]:
     from .quality import image_signals, working_signals
 
@@ -133,7 +181,7 @@ def _signals(img: Any, small: Any = None) -> dict[str, float]:
 
 
 def frame_metadata(image: Any, small: Any = None) -> dict[str, Any]:
-    """Size and quality signals of a decoded frame (``small``: its working copy,
+    """Size and quality signals of a decoded frame (``small``: its thumbnail-sized copy,
     when already made)."""
     w, h = image.size
     return {"width": w, "height": h, "format": None, **_signals(image, small)}
@@ -208,7 +256,7 @@ def file_metadata(
     """What an image file says of itself, from its bytes already in memory: size as
     shown (EXIF rotation applied), format, EXIF capture time, camera, lens, GPS,
     orientation; and the quality signals of ``img``, the decoded image (``small``:
-    its working copy, when already made). ``header``: what :func:`~.images.decode`
+    its thumbnail-sized copy, when already made). ``header``: what :func:`~.images.decode`
     read of the header on the way; without it the header is parsed again (no pixels
     decoded)."""
     from PIL import Image

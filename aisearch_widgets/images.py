@@ -248,10 +248,26 @@ def load(
     return decode(data, os.fspath(path), min_side), content_hash(data)
 
 
-def thumbnail_jpeg(img: Image.Image, size: int = 192, quality: int = 78) -> bytes:
-    """A small JPEG of the whole image (aspect kept), typically 4-9 KB at 192 px."""
+#: The longer side of the thumbnails indexing makes, in pixels.
+THUMB_SIDE = 192
+
+
+def thumbnail_image(img: Image.Image, size: int = THUMB_SIDE) -> Image.Image:
+    """The whole image with its longer side at most ``size`` (aspect kept): the image
+    itself when it is that small already, else a resized copy. What
+    :func:`thumbnail_jpeg` encodes; indexing measures the quality signals on it too,
+    so the one resize serves both."""
+    if max(img.size) <= size:
+        return img
     thumb = img.copy()
     thumb.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return thumb
+
+
+def thumbnail_jpeg(img: Image.Image, size: int = THUMB_SIDE, quality: int = 78) -> bytes:
+    """A small JPEG of the whole image (aspect kept), typically 4-9 KB at 192 px.
+    ``img`` may be :func:`thumbnail_image`'s copy already (it is not resized again)."""
+    thumb = thumbnail_image(img, size)
     buf = io.BytesIO()
     thumb.save(buf, format="JPEG", quality=quality, optimize=True)
     return buf.getvalue()

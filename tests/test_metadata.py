@@ -205,8 +205,9 @@ def test_the_prepare_step_parses_a_header_once_and_resizes_once(
     tmp_path: Path, monkeypatch
 ) -> None:
     """Metadata come from what decoding read (no second parse of the bytes), and the
-    thumbnail is made from the quality signals' working copy (one resize of the decoded
-    image, not two); the values are those of the separate reads."""
+    quality signals are measured on the thumbnail's pixels: with metadata the decoded
+    image is resized once, as without, and the thumbnail is the same to the byte; the
+    values are those of the separate reads."""
     from PIL import Image as PILImage
 
     from aisearch_widgets import _prepare, images
@@ -232,13 +233,39 @@ def test_the_prepare_step_parses_a_header_once_and_resizes_once(
     plain = prep(False)
     assert len(opens) == 1 and len(resizes) == 1  # decode; the thumbnail
     got = prep(True)
-    assert len(opens) == 1 and len(resizes) == 2  # decode; the working copy, then 256 -> 192
-    assert resizes[1][0] <= 256
+    assert len(opens) == 1 and len(resizes) == 1  # the same: signals read the thumbnail
     monkeypatch.undo()
     img = images.decode(data, str(photo), 224)
     assert got.meta == _prepare.file_metadata(data, img)  # the header parsed again: same
     assert (got.meta["width"], got.meta["height"], got.meta["camera"]) == (900, 1200, "NIKON D750")
-    thumbs = [PILImage.open(io.BytesIO(p.thumb)) for p in (plain, got)]
-    assert thumbs[0].size == thumbs[1].size and max(thumbs[0].size) == 192
-    diff = np.abs(np.asarray(thumbs[0], float) - np.asarray(thumbs[1], float)).mean()
-    assert diff < 12  # noise pictures: the two resamplings differ by a little
+    assert got.thumb == plain.thumb
+    assert max(PILImage.open(io.BytesIO(got.thumb)).size) == 192
+
+
+def test_a_frame_keeps_its_pixels_when_borrowing_and_a_misspelt_option_is_refused() -> None:
+    """Frames and files share the reuse rule and the thumbnail/metadata step: a frame
+    borrowing another id's vector keeps its pixels and gets a thumbnail, one keeping
+    its own vector gets none; its signals are those of the decoded frame."""
+    from aisearch_widgets import _prepare
+    from aisearch_widgets.quality import SIGNALS, image_signals
+    from aisearch_widgets.video import pixel_hash
+
+    rng = np.random.default_rng(3)
+    frame = Image.fromarray(rng.integers(0, 256, (360, 480, 3), dtype=np.uint8))
+    content = pixel_hash(frame)
+
+    def prep(**opts):
+        return _prepare.prepare_frame(frame, preprocess=lambda im: im.size, **opts)
+
+    lent = prep(pid="v#1", lend={content: "other"}.get, thumbs=True, metadata=True)
+    assert lent.reuse == "other" and lent.pixels == (480, 360) and lent.thumb
+    assert {k: lent.meta[k] for k in SIGNALS} == image_signals(frame)
+    assert (lent.meta["width"], lent.meta["height"]) == (480, 360)
+    own = prep(pid="v#1", prev=content, lend={content: "other"}.get, thumbs=True)
+    assert own.reuse == "v#1" and own.thumb is None and own.meta is None
+    fresh = prep(pid="v#2", prev="stale", thumbs=False)
+    assert fresh.reuse is None and fresh.thumb is None and fresh.pixels == (480, 360)
+    with pytest.raises(TypeError, match="thumb"):
+        prep(thumb=True)
+    with pytest.raises(TypeError, match="metdata"):
+        _prepare.prepare_file("x.jpg", min_side=224, preprocess=len, max_bytes=1, metdata=True)
