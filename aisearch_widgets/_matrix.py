@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from ._predsets import decode
+
 _DIR = "vectors-cache"
 _BATCH = 16_384
 
@@ -41,15 +43,22 @@ def _folder(root: Path, identity: str) -> Path:
 def stored_matrix(vectors: Any, catalog: Any, root: Path) -> tuple[list[str], np.ndarray]:
     """``(ids, float16 matrix)`` of every stored vector, from the kept copy when it
     is current, else read from the store and kept."""
+    ids, mat = stored_rows(vectors, catalog, root)
+    return decode(ids), mat
+
+
+def stored_rows(vectors: Any, catalog: Any, root: Path) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`stored_matrix` with the ids as they are kept: a fixed-width ASCII byte
+    array (``S36`` for point ids)."""
     key = state_key(vectors, catalog)
     folder = _folder(root, vectors.identity)
     meta = folder / "meta.json"
     try:
         if json.loads(meta.read_text(encoding="utf-8")) == key:
-            ids = np.load(folder / "ids.npy", allow_pickle=False).astype(str).tolist()
+            raw = np.load(folder / "ids.npy", allow_pickle=False)
             mat = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
-            if len(ids) == len(mat):
-                return ids, mat
+            if len(raw) == len(mat):
+                return raw, mat
     except (OSError, ValueError):
         pass  # absent or damaged: read again
     store = vectors.store()
@@ -69,7 +78,7 @@ def stored_matrix(vectors: Any, catalog: Any, root: Path) -> tuple[list[str], np
     tmp = folder / "meta.json.tmp"
     tmp.write_text(json.dumps(key), encoding="utf-8")
     os.replace(tmp, meta)
-    return ids, mat
+    return np.array(ids, dtype="S"), mat
 
 
 def rows_of(

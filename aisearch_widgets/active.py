@@ -29,7 +29,7 @@ from ._labels import check_name
 
 UNCERTAINTY = ("margin", "entropy", "least_confident")
 OTHER = "(other)"
-_CHUNK = 65_536  # vectors scored per matrix product: ~128 MB of float32 at 512-d
+_CHUNK = 32_768  # vectors scored per matrix product: one 64 MB float32 buffer at 512-d
 
 
 # -- class prompts ---------------------------------------------------------------------
@@ -91,12 +91,27 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 def zero_shot(vecs: np.ndarray, text: np.ndarray, scale: float) -> np.ndarray:
     """Class probabilities of unit image vectors against unit class vectors:
-    ``softmax(scale * vecs @ text.T)``, float32, in chunks."""
-    out = np.empty((len(vecs), len(text)), np.float32)
-    t = (np.asarray(text, np.float32) * np.float32(scale)).T
-    for s in range(0, len(vecs), _CHUNK):
-        out[s : s + _CHUNK] = softmax(np.asarray(vecs[s : s + _CHUNK], np.float32) @ t)
-    return out
+    ``softmax(scale * vecs @ text.T)``, float32, in chunks.
+
+    Each chunk of the (float16) vectors is converted into one reused float32 buffer
+    and multiplied there, by torch: half the CPU time of numpy's conversion and
+    product at a million vectors (benchmarks/README.md section 16)."""
+    import warnings
+
+    import torch
+
+    n = len(vecs)
+    t = np.ascontiguousarray((np.asarray(text, np.float32) * np.float32(scale)).T)
+    out = torch.empty((n, len(text)), dtype=torch.float32)
+    buf = torch.empty((min(_CHUNK, n), t.shape[0]), dtype=torch.float32)
+    with warnings.catch_warnings():  # a read-only memory map is only read here
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+        for s in range(0, n, _CHUNK):
+            block = np.asarray(vecs[s : s + _CHUNK])
+            part = buf[: len(block)]
+            part.copy_(torch.from_numpy(np.ascontiguousarray(block)))
+            torch.mm(part, torch.from_numpy(t), out=out[s : s + len(block)])
+    return softmax(out.numpy())
 
 
 def top_two(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -122,7 +137,8 @@ def save_probs(
     np.savez(
         tmp,
         set=np.array(set_),
-        ids=np.array(list(ids), dtype="S"),  # ASCII point ids: a byte each, not four
+        # ASCII point ids: a byte each, not four.
+        ids=ids if isinstance(ids, np.ndarray) else np.array(list(ids), dtype="S"),
         classes=np.array(list(classes), dtype=str),
         probs=np.asarray(probs, np.float16),
     )
@@ -137,10 +153,7 @@ def distribution(catalog: Any, folder: Path, set_: str) -> tuple[list[str], list
     """``(ids, classes, probabilities)`` of every image the set labels (rows sum to
     1): the stored probabilities where the set's label still is their top class,
     else the image's label rows, the mass they leave going to :data:`OTHER`."""
-    rows = catalog.query(
-        "SELECT id, label, confidence FROM labels WHERE label_set = ? AND x IS NULL ORDER BY seq",
-        (set_,),
-    )
+    rows = catalog.classification_rows(set_)
     if not rows:
         raise InvalidArgument(
             f"The label set {set_!r} has no classification labels: run classify(set=...) "
@@ -224,7 +237,8 @@ def classify(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Rows (``id, score, prediction, margin``) and query of a zero-shot run; the
     set's labels are replaced by the top class of every image (of the scope)."""
-    from ._matrix import rows_of, stored_matrix
+    from ._matrix import rows_of, stored_rows
+    from ._predsets import decode
     from ._scope import describe_scope
     from .search import filters
 
@@ -233,12 +247,17 @@ def classify(
     only, _ = filters(catalog, None, None, within, where, project)
     text = class_vectors(vectors.text, prompts)
     scale = logit_scale(vectors.embedder())
-    ids, mat = rows_of(*stored_matrix(vectors, catalog, folder), only)
+    raw, mat = stored_rows(vectors, catalog, folder)
+    ids = decode(raw)
+    if only is not None:
+        ids, mat = rows_of(ids, mat, only)
+        raw = None
     probs = zero_shot(mat, text, scale)
     top, p1, margin = top_two(probs)
+    kept = ids if raw is None else raw
+    catalog.replace_prediction_set(set_, kept, names, top, p1, "zero-shot")
     labels = np.asarray(names, dtype=object)[top].tolist()
-    catalog.replace_label_set(set_, ids, labels, p1.astype(float).tolist(), "zero-shot")
-    save_probs(folder, set_, ids, names, probs)
+    save_probs(folder, set_, kept, names, probs)
     items = pd.DataFrame(
         {"id": ids, "score": p1.astype(float), "prediction": labels, "margin": margin.astype(float)}
     )
