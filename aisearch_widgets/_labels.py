@@ -160,7 +160,7 @@ class LabelTables:
     def replace_prediction_set(
         self,
         set_: str,
-        ids: Sequence[str],
+        ids: Sequence[str] | np.ndarray,
         classes: Sequence[str],
         label: np.ndarray,
         confidence: np.ndarray,

@@ -94,6 +94,25 @@ def decode(ids: np.ndarray) -> list[str]:
     return [text[k : k + width] for k in range(0, len(text), width)]
 
 
+def id_column(ids: np.ndarray) -> Any:
+    """The ids of a fixed-width ASCII byte array as a DataFrame column: where pandas
+    keeps strings in Arrow, an Arrow string array made from the bytes (no Python
+    ``str`` per id); else :func:`decode`."""
+    import pandas as pd
+
+    dtype = pd.Series(["a"]).dtype
+    buf = np.ascontiguousarray(ids).tobytes()
+    if getattr(dtype, "storage", None) != "pyarrow" or not len(ids) or b"\x00" in buf:
+        return decode(ids)
+    import pyarrow as pa
+
+    width = ids.dtype.itemsize
+    fixed = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(width), len(ids), [None, pa.py_buffer(buf)]
+    )
+    return pd.array(fixed.cast(pa.binary()).cast(pa.string()), dtype=dtype)
+
+
 def encode(ids: Iterable[str] | np.ndarray, strict: bool = True) -> np.ndarray | None:
     """Point ids as a fixed-width ASCII byte array (such an array is taken as it is);
     None when one is not ASCII (such a set is written as ``labels`` rows).

@@ -91,27 +91,42 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 def zero_shot(vecs: np.ndarray, text: np.ndarray, scale: float) -> np.ndarray:
     """Class probabilities of unit image vectors against unit class vectors:
-    ``softmax(scale * vecs @ text.T)``, float32, in chunks.
+    ``softmax(scale * vecs @ text.T)``, float32, in chunks."""
+    return score_classes(vecs, text, scale)[0]
+
+
+def score_classes(
+    vecs: np.ndarray, text: np.ndarray, scale: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(probabilities, top class, its probability, margin to the second)`` of
+    :func:`zero_shot`, the last three as :func:`top_two` gives them.
 
     Each chunk of the (float16) vectors is converted into one reused float32 buffer
-    and multiplied there, by torch: half the CPU time of numpy's conversion and
-    product at a million vectors (benchmarks/README.md section 16)."""
+    and multiplied there, and the softmax and the top two run over the whole, all
+    by torch: under half the CPU time numpy takes for the same at a million vectors
+    (benchmarks/README.md section 16)."""
     import warnings
 
     import torch
 
     n = len(vecs)
-    t = np.ascontiguousarray((np.asarray(text, np.float32) * np.float32(scale)).T)
-    out = torch.empty((n, len(text)), dtype=torch.float32)
+    t = torch.from_numpy(np.ascontiguousarray((np.asarray(text, np.float32) * scale).T))
+    logits = torch.empty((n, len(text)), dtype=torch.float32)
     buf = torch.empty((min(_CHUNK, n), t.shape[0]), dtype=torch.float32)
     with warnings.catch_warnings():  # a read-only memory map is only read here
         warnings.filterwarnings("ignore", "The given NumPy array is not writable")
         for s in range(0, n, _CHUNK):
-            block = np.asarray(vecs[s : s + _CHUNK])
+            block = np.ascontiguousarray(vecs[s : s + _CHUNK])
             part = buf[: len(block)]
-            part.copy_(torch.from_numpy(np.ascontiguousarray(block)))
-            torch.mm(part, torch.from_numpy(t), out=out[s : s + len(block)])
-    return softmax(out.numpy())
+            part.copy_(torch.from_numpy(block))
+            torch.mm(part, t, out=logits[s : s + len(block)])
+    probs = torch.softmax(logits, dim=1)
+    del logits
+    if len(text) == 1 or n == 0:
+        return (probs.numpy(), *top_two(probs.numpy()))
+    best, top = torch.topk(probs, 2, dim=1)
+    p1 = best[:, 0].numpy()
+    return probs.numpy(), top[:, 0].numpy(), p1, p1 - best[:, 1].numpy()
 
 
 def top_two(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -129,7 +144,7 @@ def _file(folder: Path, set_: str) -> Path:
 
 
 def save_probs(
-    folder: Path, set_: str, ids: Sequence[str], classes: Sequence[str], probs: Any
+    folder: Path, set_: str, ids: Sequence[str] | np.ndarray, classes: Sequence[str], probs: Any
 ) -> None:
     path = _file(folder, set_)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -238,7 +253,7 @@ def classify(
     """Rows (``id, score, prediction, margin``) and query of a zero-shot run; the
     set's labels are replaced by the top class of every image (of the scope)."""
     from ._matrix import rows_of, stored_rows
-    from ._predsets import decode
+    from ._predsets import decode, id_column
     from ._scope import describe_scope
     from .search import filters
 
@@ -248,18 +263,22 @@ def classify(
     text = class_vectors(vectors.text, prompts)
     scale = logit_scale(vectors.embedder())
     raw, mat = stored_rows(vectors, catalog, folder)
-    ids = decode(raw)
+    kept: Any = raw  # the ids as the kept copy holds them: bytes, in the store's order
     if only is not None:
-        ids, mat = rows_of(ids, mat, only)
-        raw = None
-    probs = zero_shot(mat, text, scale)
-    top, p1, margin = top_two(probs)
-    kept = ids if raw is None else raw
+        kept, mat = rows_of(decode(raw), mat, only)
+    probs, top, p1, margin = score_classes(mat, text, scale)
     catalog.replace_prediction_set(set_, kept, names, top, p1, "zero-shot")
-    labels = np.asarray(names, dtype=object)[top].tolist()
     save_probs(folder, set_, kept, names, probs)
+    # Best first, as the Collection shows them (its stable sort, done here in numpy).
+    order = np.argsort(-p1, kind="stable")
+    ids = id_column(raw[order]) if only is None else [kept[k] for k in order]
     items = pd.DataFrame(
-        {"id": ids, "score": p1.astype(float), "prediction": labels, "margin": margin.astype(float)}
+        {
+            "id": ids,
+            "score": p1[order].astype(float),
+            "prediction": np.asarray(names, dtype=object)[top[order]],
+            "margin": margin[order].astype(float),
+        }
     )
     query = {"type": "classify", "classes": dict(zip(names, prompts, strict=True)), "set": set_}
     return items, query | describe_scope(within, where)

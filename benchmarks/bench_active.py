@@ -151,7 +151,12 @@ def main() -> None:
         for name in ("put_labels", "remove_labels", "replace_label_set", "replace_prediction_set"):
             if hasattr(catalog, name):
                 setattr(catalog, name, timing(parts, "write labels", getattr(catalog, name)))
-        active.zero_shot = timing(parts, "score (matmul + softmax)", active.zero_shot)
+        score = "score (matmul + softmax + top two)"
+        if hasattr(active, "score_classes"):
+            active.score_classes = timing(parts, score, active.score_classes)
+        else:
+            active.zero_shot = timing(parts, score, active.zero_shot)
+            active.top_two = timing(parts, score, active.top_two)
         active.save_probs = timing(parts, "save probabilities", active.save_probs)
         active.class_vectors = timing(parts, "encode prompts", active.class_vectors)
         times, cpu = [], []

@@ -180,6 +180,7 @@ def test_classify_keeps_one_row_and_the_project_reads_it_as_labels(classified) -
     df = proj.search("a red picture", limit=6).df.set_index("id")
     assert (df.loc[res["id"], "label"].to_numpy() == res["prediction"].to_numpy()).all()
     assert len(proj.uncertain(2, set="zs", diverse=False)) == 2
+    assert res["score"].is_monotonic_decreasing and res["id"].dtype == pd.Series(["x"]).dtype
 
 
 def test_a_trashed_image_takes_its_prediction_along_and_back(classified) -> None:
@@ -192,3 +193,32 @@ def test_a_trashed_image_takes_its_prediction_along_and_back(classified) -> None
     back = proj.labels("zs").set_index("id")
     assert back.loc[gone, "label"] == res["prediction"].iloc[0]
     assert proj.catalog.label_sets() == {"zs": len(res)}
+
+
+def test_ids_kept_as_bytes_come_back_as_the_same_strings() -> None:
+    from aisearch_widgets._predsets import decode, encode, id_column
+
+    same = encode(["0b9f", "77aa", "c3d1"])
+    mixed = encode(["a", "bcd", ""])  # shorter ids are padded with NUL bytes
+    assert decode(same) == ["0b9f", "77aa", "c3d1"] and decode(mixed) == ["a", "bcd", ""]
+    for arr in (same, mixed):
+        col = pd.Series(id_column(arr))
+        assert col.tolist() == decode(arr) and col.dtype == pd.Series(["x"]).dtype
+    assert encode(["é"]) is None and encode(["é", "a"], strict=False).tolist() == [b"a"]
+
+
+def test_scores_by_torch_match_the_numpy_softmax_and_top_two() -> None:
+    from aisearch_widgets.active import score_classes, softmax, top_two
+
+    rng = np.random.default_rng(3)
+    vecs = rng.standard_normal((70_000, 64)).astype(np.float16)  # more than one chunk
+    text = rng.standard_normal((5, 64)).astype(np.float32)
+    probs, top, p1, margin = score_classes(vecs, text, 2.0)
+    want = softmax(vecs.astype(np.float32) @ (text * 2.0).T)
+    np.testing.assert_allclose(probs, want, rtol=1e-4, atol=1e-6)
+    w_top, w_p1, w_margin = top_two(want)
+    assert (top == w_top).mean() > 0.9999
+    np.testing.assert_allclose(p1, w_p1, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(margin, w_margin, rtol=1e-3, atol=1e-5)
+    one = score_classes(vecs[:3], text[:1], 2.0)
+    assert one[0].shape == (3, 1) and (one[1] == 0).all() and np.allclose(one[2], 1.0)
