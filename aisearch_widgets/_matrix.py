@@ -27,10 +27,14 @@ _DIR = "vectors-cache"
 _BATCH = 16_384
 
 
+# Answered by the catalog's index files_embedded alone (no table row read).
+STATE_SQL = (
+    "SELECT COUNT(*), MAX(updated_at), TOTAL(updated_at) FROM files WHERE status = 'embedded'"
+)
+
+
 def state_key(vectors: Any, catalog: Any) -> list[Any]:
-    row = catalog.query(
-        "SELECT COUNT(*), MAX(updated_at), TOTAL(updated_at) FROM files WHERE status = 'embedded'"
-    )[0]
+    row = catalog.query(STATE_SQL)[0]
     return [vectors.identity, int(vectors.store().count()), int(row[0]), row[1], row[2]]
 
 

@@ -50,6 +50,8 @@ from .video import is_video
 # 6: prediction sets by column. A ``prediction_sets`` row per label set of
 #    predictions (``classify``) holds its ids, classes and confidences as arrays (see
 #    _predsets) instead of a ``labels`` row per image; the label readers merge both.
+#    The index ``files_embedded`` (status, updated_at) answers the state of the
+#    embedded files (count, latest, sum of ``updated_at``) from the index alone.
 SCHEMA_VERSION = 6
 
 _FILES_TABLE = """
@@ -76,6 +78,7 @@ _FILES_INDEXES = """
 CREATE INDEX IF NOT EXISTS files_content ON files(content, model);
 CREATE INDEX IF NOT EXISTS files_status ON files(status);
 CREATE INDEX IF NOT EXISTS files_path ON files(path);
+CREATE INDEX IF NOT EXISTS files_embedded ON files(status, updated_at);
 """
 _VIDEO_INDEX = "CREATE INDEX IF NOT EXISTS files_video ON files(video_key, t_ms);"
 _VIDEOS_TABLE = """

@@ -222,3 +222,16 @@ def test_scores_by_torch_match_the_numpy_softmax_and_top_two() -> None:
     np.testing.assert_allclose(margin, w_margin, rtol=1e-3, atol=1e-5)
     one = score_classes(vecs[:3], text[:1], 2.0)
     assert one[0].shape == (3, 1) and (one[1] == 0).all() and np.allclose(one[2], 1.0)
+
+
+def test_the_state_of_the_embedded_files_is_read_from_an_index_alone(tmp_path: Path) -> None:
+    from aisearch_widgets import _matrix
+
+    cat = Catalog(str(tmp_path / "c.sqlite"))
+    ids = _fill(cat, ["a.jpg", "b.jpg"])
+    cat.query("UPDATE files SET status = 'embedded', updated_at = 5 WHERE id = ?", (ids[0],))
+    sql = _matrix.STATE_SQL
+    assert cat.query(sql) == [(1, 5.0, 5.0)]
+    plan = " ".join(str(r[-1]) for r in cat.query("EXPLAIN QUERY PLAN " + sql))
+    assert "COVERING INDEX files_embedded" in plan, plan
+    cat.close()
