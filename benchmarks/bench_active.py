@@ -166,7 +166,11 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
             cpu.append(time.process_time() - c0)
         parts = dict(parts)  # what reading the set back below costs is not counted
-        assert len(out) == n and len(proj.labels("zero-shot")) == n
+        t0, c0 = time.perf_counter(), time.process_time()
+        back = proj.labels("zero-shot")  # the whole set read back as label rows
+        res["labels_read_back_s"] = round(time.perf_counter() - t0, 2)
+        res["labels_read_back_cpu_s"] = round(time.process_time() - c0, 2)
+        assert len(out) == n and len(back) == n
         res["classify_s"] = {
             "min": round(min(times), 2),
             "median": round(sorted(times)[len(times) // 2], 2),

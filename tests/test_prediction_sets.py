@@ -235,3 +235,17 @@ def test_the_state_of_the_embedded_files_is_read_from_an_index_alone(tmp_path: P
     plan = " ".join(str(r[-1]) for r in cat.query("EXPLAIN QUERY PLAN " + sql))
     assert "COVERING INDEX files_embedded" in plan, plan
     cat.close()
+
+
+def test_scoring_leaves_the_callers_thread_count_and_raises_its_errors() -> None:
+    import torch
+
+    from aisearch_widgets.active import score_classes
+
+    before = torch.get_num_threads()
+    vecs = np.ones((10, 8), np.float16)
+    score_classes(vecs, np.ones((3, 8), np.float32), 1.0)
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError):
+        score_classes(vecs, np.ones((3, 5), np.float32), 1.0)  # 8-d vectors, 5-d classes
+    assert torch.get_num_threads() == before
