@@ -101,56 +101,63 @@ def score_classes(
     """``(probabilities, top class, its probability, margin to the second)`` of
     :func:`zero_shot`, the last three as :func:`top_two` gives them.
 
-    Torch converts each chunk of the (float16) vectors to float32 and multiplies it
-    while it is in cache, on one thread of its own; the softmax and the top two run
-    over the whole. A third of the CPU time of numpy's conversion and product at a
-    million vectors, and far less wall time than torch's thread pool on busy cores
+    Torch converts each chunk of the (float16) vectors to float32 and scores it
+    while it is in cache (product, softmax, top two). The rows are split between as
+    many threads as torch may use, each running torch on one thread of its own: a
+    third of the CPU time of numpy's conversion and product at a million vectors,
+    and none of the waiting of torch's own thread pool on busy cores
     (benchmarks/README.md section 16)."""
     import threading
     import warnings
 
     import torch
 
+    n, k = len(vecs), len(text)
+    w = torch.from_numpy(np.ascontiguousarray(np.asarray(text, np.float32) * scale))
+    probs = np.empty((n, k), np.float32)
+    top = np.zeros(n, np.int64)
+    p1 = np.empty(n, np.float32)
+    margin = np.empty(n, np.float32)
     threads = torch.get_num_threads()
-    got: dict[str, Any] = {}
+    chunks = list(range(0, n, _CHUNK))
+    workers = max(1, min(threads, len(chunks)))
+    errors: list[BaseException] = []
 
-    def run() -> None:
-        # A thread count set in this thread stays with it (OpenMP); the library-wide
+    def run(mine: list[int]) -> None:
+        # A thread count set in a thread stays with it (OpenMP); the library-wide
         # part of it (MKL) is given back to the caller's count after.
         torch.set_num_threads(1)
         try:
-            got["out"] = _score(torch, vecs, text, scale)
+            for s in mine:
+                block = torch.from_numpy(np.ascontiguousarray(vecs[s : s + _CHUNK]))
+                e = s + len(block)
+                got = torch.softmax(torch.nn.functional.linear(block.float(), w), dim=1)
+                torch.from_numpy(probs[s:e]).copy_(got)
+                if k == 1:
+                    p1[s:e] = margin[s:e] = probs[s:e, 0]
+                    continue
+                best, idx = torch.topk(got, 2, dim=1)
+                top[s:e] = idx[:, 0].numpy()
+                p1[s:e] = best[:, 0].numpy()
+                margin[s:e] = (best[:, 0] - best[:, 1]).numpy()
         except BaseException as exc:  # handed to the caller
-            got["error"] = exc
+            errors.append(exc)
         finally:
             torch.set_num_threads(threads)
 
     with warnings.catch_warnings():  # a read-only memory map is only read here
         warnings.filterwarnings("ignore", "The given NumPy array is not writable")
-        worker = threading.Thread(target=run, name="aisearch-score")
-        worker.start()
-        worker.join()
-    if "error" in got:
-        raise got["error"]
-    return got["out"]  # type: ignore[no-any-return]
-
-
-def _score(
-    torch: Any, vecs: np.ndarray, text: np.ndarray, scale: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    n = len(vecs)
-    w = torch.from_numpy(np.ascontiguousarray(np.asarray(text, np.float32) * scale))
-    logits = torch.empty((n, len(text)), dtype=torch.float32)
-    for s in range(0, n, _CHUNK):
-        block = torch.from_numpy(np.ascontiguousarray(vecs[s : s + _CHUNK]))
-        logits[s : s + len(block)] = torch.nn.functional.linear(block.float(), w)
-    probs = torch.softmax(logits, dim=1)
-    del logits
-    if len(text) == 1 or n == 0:
-        return (probs.numpy(), *top_two(probs.numpy()))
-    best, top = torch.topk(probs, 2, dim=1)
-    p1 = best[:, 0].numpy()
-    return probs.numpy(), top[:, 0].numpy(), p1, p1 - best[:, 1].numpy()
+        pool = [
+            threading.Thread(target=run, args=(chunks[j::workers],), name=f"aisearch-score-{j}")
+            for j in range(workers)
+        ]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+    if errors:
+        raise errors[0]
+    return probs, top, p1, margin
 
 
 def top_two(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
