@@ -100,7 +100,8 @@ class LabelTables:
     def kept_sets(self, set_: str | None = None) -> list[_predsets.PredictionSet]:
         """The prediction sets kept by column (the one named, when given)."""
         with self._lock:  # type: ignore[attr-defined]
-            return _predsets.read(self._db, set_)  # type: ignore[attr-defined]
+            cache = self.__dict__.setdefault("_kept_cache", {})
+            return _predsets.read(self._db, set_, cache)  # type: ignore[attr-defined]
 
     def put_labels(
         self, set_: str, rows: Iterable[Sequence[Any]], *, clear: Iterable[str] = ()

@@ -186,16 +186,32 @@ def _exists(db: Any) -> bool:
     )
 
 
-def read(db: Any, name: str | None = None) -> list[PredictionSet]:
-    """The stored sets (the one named, when given), in the order they were written."""
+def read(
+    db: Any, name: str | None = None, cache: dict[str, Any] | None = None
+) -> list[PredictionSet]:
+    """The stored sets (the one named, when given), in the order they were written.
+    ``cache`` (set name -> what was read) spares reading the arrays again while a
+    set's ``time`` and size are the same (any write changes one of them)."""
     if not _exists(db):
         return []
-    sql = f"SELECT {_COLS} FROM prediction_sets"
-    rows = db.execute(
-        sql + (" WHERE label_set = ?" if name is not None else "") + " ORDER BY after_seq, time",
+    heads = db.execute(
+        "SELECT label_set, time, n FROM prediction_sets"
+        + (" WHERE label_set = ?" if name is not None else "")
+        + " ORDER BY after_seq, time",
         () if name is None else (name,),
     ).fetchall()
-    return [_decode(r) for r in rows]
+    out = []
+    for set_name, at, n in heads:
+        hit = None if cache is None else cache.get(set_name)
+        if hit is None or hit[0] != (at, n):
+            row = db.execute(
+                f"SELECT {_COLS} FROM prediction_sets WHERE label_set = ?", (set_name,)
+            ).fetchone()
+            hit = ((at, n), _decode(row))
+            if cache is not None:
+                cache[set_name] = hit
+        out.append(hit[1])
+    return out
 
 
 def counts(db: Any) -> dict[str, int]:

@@ -249,3 +249,20 @@ def test_scoring_leaves_the_callers_thread_count_and_raises_its_errors() -> None
     with pytest.raises(RuntimeError):
         score_classes(vecs, np.ones((3, 5), np.float32), 1.0)  # 8-d vectors, 5-d classes
     assert torch.get_num_threads() == before
+
+
+def test_a_set_read_again_comes_from_memory_until_it_changes(tmp_path: Path) -> None:
+    path = str(tmp_path / "c.sqlite")
+    cat = Catalog(path)
+    ids = _fill(cat, [f"{k}.jpg" for k in range(5)])
+    code, conf = _predictions(len(ids))
+    cat.replace_prediction_set("zs", ids, CLASSES, code, conf, "zero-shot")
+    first = cat.kept_sets("zs")[0]
+    assert cat.kept_sets("zs")[0] is first  # not read again
+    other = Catalog(path)  # another writer (another process) replaces the set
+    other.replace_prediction_set("zs", ids, CLASSES, (code + 1) % 3, conf, "zero-shot")
+    other.close()
+    assert cat.labels_frame("zs")["label"].tolist() == [CLASSES[(c + 1) % 3] for c in code]
+    cat.forget_ids([ids[0]])
+    assert cat.labels_frame("zs")["id"].tolist() == ids[1:]
+    cat.close()
