@@ -3,8 +3,13 @@
 the vectors, score, write the predictions as a label set, save the class
 probabilities, build the Collection), with the time of each part.
 
-    .venv/bin/python benchmarks/bench_active.py --n 1000000
+    .venv/bin/python benchmarks/bench_active.py --n 1000000 --keep /tmp/cls1m/fixture
     .venv/bin/python benchmarks/bench_active.py --n 100000
+
+``--keep DIR`` builds the project in DIR once and reuses it (the kept vector copy
+too), so that the code before and after a change can be timed on the same data: run
+the script with ``PYTHONPATH`` at each tree in turn. Every part is reported in wall
+and CPU time (the process's, every thread).
 
 The project is a real one (catalog + Qdrant Edge store, ViT-B-32 text tower with
 random weights), filled as in ``bench_scope.py``. The first call loads the text tower
