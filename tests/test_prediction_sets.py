@@ -266,3 +266,28 @@ def test_a_set_read_again_comes_from_memory_until_it_changes(tmp_path: Path) -> 
     cat.forget_ids([ids[0]])
     assert cat.labels_frame("zs")["id"].tolist() == ids[1:]
     cat.close()
+
+
+def test_repairing_a_damaged_catalog_keeps_a_prediction_set(
+    tiny_model: str, tmp_path: Path, home: Path
+) -> None:
+    root = tmp_path / "many"
+    for i in range(6):
+        draw(root / f"im_{i}.png", ["red", "blue"][i % 2], size=(40 + i, 30), seed=i)
+    with aw.Project("p", sources=root, model=tiny_model, home=home) as p:
+        p.update()
+        p.classify(["a red picture", "a blue picture"], set="zs")
+        before = p.labels("zs")
+    db = home / "p" / "catalog.sqlite"
+    with sqlite3.connect(db) as con:  # damage the files table only
+        page = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'files'").fetchone()[0]
+        size = con.execute("PRAGMA page_size").fetchone()[0]
+    with open(db, "r+b") as fh:
+        fh.seek((page - 1) * size)
+        fh.write(b"\xff" * size)
+    report = aw.Project.repair("p", home=home)
+    assert "catalog: salvaged 1 prediction_sets rows" in report
+    with aw.Project.open("p", home=home) as p:
+        p.update()  # the rescan gives the files their ids again: the labels are theirs
+        after = p.labels("zs")
+        assert after.drop(columns=["time"]).equals(before.drop(columns=["time"]))
