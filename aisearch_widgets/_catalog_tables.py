@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from ._errors import InvalidArgument
 from ._labels import put_label_rows
+from ._predsets import drop_ids
 from .sources import FILES_LABEL
 from .video import frame_key
 
@@ -164,6 +165,7 @@ class CurationTables:
             db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM labels WHERE id = ?", [(i,) for i in ids])
+            drop_ids(db, ids)
 
     # -- trash ------------------------------------------------------------------------
     def file_stats(self, ids: Sequence[str]) -> dict[str, tuple[int, int, str | None]]:
@@ -238,6 +240,7 @@ class CurationTables:
             db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM tags WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM labels WHERE id = ?", [(i,) for i in ids])
+            drop_ids(db, ids)
 
     def trash_entries(
         self, ids: Sequence[str] | None = None, *, vectors: bool = True

@@ -21,14 +21,20 @@ from typing import Any
 
 import numpy as np
 
+from ._predsets import decode
+
 _DIR = "vectors-cache"
 _BATCH = 16_384
 
 
+# Answered by the catalog's index files_embedded alone (no table row read).
+STATE_SQL = (
+    "SELECT COUNT(*), MAX(updated_at), TOTAL(updated_at) FROM files WHERE status = 'embedded'"
+)
+
+
 def state_key(vectors: Any, catalog: Any) -> list[Any]:
-    row = catalog.query(
-        "SELECT COUNT(*), MAX(updated_at), TOTAL(updated_at) FROM files WHERE status = 'embedded'"
-    )[0]
+    row = catalog.query(STATE_SQL)[0]
     return [vectors.identity, int(vectors.store().count()), int(row[0]), row[1], row[2]]
 
 
@@ -41,15 +47,22 @@ def _folder(root: Path, identity: str) -> Path:
 def stored_matrix(vectors: Any, catalog: Any, root: Path) -> tuple[list[str], np.ndarray]:
     """``(ids, float16 matrix)`` of every stored vector, from the kept copy when it
     is current, else read from the store and kept."""
+    ids, mat = stored_rows(vectors, catalog, root)
+    return decode(ids), mat
+
+
+def stored_rows(vectors: Any, catalog: Any, root: Path) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`stored_matrix` with the ids as they are kept: a fixed-width ASCII byte
+    array (``S36`` for point ids)."""
     key = state_key(vectors, catalog)
     folder = _folder(root, vectors.identity)
     meta = folder / "meta.json"
     try:
         if json.loads(meta.read_text(encoding="utf-8")) == key:
-            ids = np.load(folder / "ids.npy", allow_pickle=False).astype(str).tolist()
+            raw = np.load(folder / "ids.npy", allow_pickle=False)
             mat = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
-            if len(ids) == len(mat):
-                return ids, mat
+            if len(raw) == len(mat):
+                return raw, mat
     except (OSError, ValueError):
         pass  # absent or damaged: read again
     store = vectors.store()
@@ -69,7 +82,7 @@ def stored_matrix(vectors: Any, catalog: Any, root: Path) -> tuple[list[str], np
     tmp = folder / "meta.json.tmp"
     tmp.write_text(json.dumps(key), encoding="utf-8")
     os.replace(tmp, meta)
-    return ids, mat
+    return np.array(ids, dtype="S"), mat
 
 
 def rows_of(

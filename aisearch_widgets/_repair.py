@@ -73,6 +73,12 @@ def _rebuild_catalog(
                 "author, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 got["labels"],
             )
+        if got["prediction_sets"]:
+            db.executemany(
+                "INSERT OR IGNORE INTO prediction_sets(label_set, n, classes, id_width, ids, "
+                "label, confidence, source, time, after_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                got["prediction_sets"],
+            )
         if got["collections"] is not None:
             db.executemany(
                 "INSERT OR IGNORE INTO collections(name, info, created_at) VALUES (?, ?, ?)",
@@ -99,7 +105,7 @@ def _rebuild_catalog(
             )
         else:
             report.append(f"catalog: salvaged {len(rows)} {what} rows")
-    for what in ("labels", "trash"):
+    for what in ("labels", "prediction_sets", "trash"):
         if got[what]:
             report.append(f"catalog: salvaged {len(got[what])} {what} rows")
     cfg = got["config"]
@@ -115,6 +121,7 @@ def _salvage(db_path: Path) -> dict[str, Any]:
         "items": None,
         "trash": None,
         "labels": None,
+        "prediction_sets": None,
         "config": None,
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,6 +142,8 @@ def _salvage(db_path: Path) -> dict[str, Any]:
                 "vector_ids, vectors FROM trash",
                 "labels": "SELECT id, label_set, label, x, y, w, h, confidence, source, author, "
                 "time FROM labels ORDER BY seq",
+                "prediction_sets": "SELECT label_set, n, classes, id_width, ids, label, "
+                "confidence, source, time, after_seq FROM prediction_sets",
             }
             for key, sql in queries.items():
                 with contextlib.suppress(sqlite3.Error):

@@ -28,6 +28,7 @@ from ._catalog_tables import (  # noqa: F401  (TrashEntry, METADATA_COLUMNS: pub
 )
 from ._errors import ProjectCorrupt, check_not_newer, repair_hint
 from ._labels import LABELS_TABLE, LabelTables
+from ._predsets import PREDICTION_SETS_TABLE
 from .sources import FileEntry, Known
 from .video import is_video
 
@@ -46,7 +47,12 @@ from .video import is_video
 #    without embedding again.
 # 5: labels. A ``labels`` row per classification label or object box of an image, in
 #    named sets (see _labels); a trashed file keeps its labels in its record.
-SCHEMA_VERSION = 5
+# 6: prediction sets by column. A ``prediction_sets`` row per label set of
+#    predictions (``classify``) holds its ids, classes and confidences as arrays (see
+#    _predsets) instead of a ``labels`` row per image; the label readers merge both.
+#    The index ``files_embedded`` (status, updated_at) answers the state of the
+#    embedded files (count, latest, sum of ``updated_at``) from the index alone.
+SCHEMA_VERSION = 6
 
 # The columns a file record and a video record start with: where the file is and
 # what it was when read.
@@ -81,6 +87,7 @@ _FILES_INDEXES = """
 CREATE INDEX IF NOT EXISTS files_content ON files(content, model);
 CREATE INDEX IF NOT EXISTS files_status ON files(status);
 CREATE INDEX IF NOT EXISTS files_path ON files(path);
+CREATE INDEX IF NOT EXISTS files_embedded ON files(status, updated_at);
 """
 _VIDEO_INDEX = "CREATE INDEX IF NOT EXISTS files_video ON files(video_key, t_ms);"
 _VIDEOS_TABLE = (
@@ -156,6 +163,7 @@ CREATE TABLE IF NOT EXISTS collection_items(
     + _TRASH_TABLE
     + METADATA_TABLE
     + LABELS_TABLE
+    + PREDICTION_SETS_TABLE
 )
 
 # What a missing file's failure row says (the folder is the file's own).
@@ -239,6 +247,8 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
             self._step(4, self._to_v4)
         if version < 5:
             self._step(5, self._to_v5)
+        if version < 6:
+            self._step(6, self._to_v6)
 
     def _step(self, to: int, fn: Any) -> None:
         self._db.execute("BEGIN IMMEDIATE")
@@ -292,6 +302,9 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
     def _to_v5(self) -> None:
         for stmt in filter(str.strip, LABELS_TABLE.split(";")):
             self._db.execute(stmt)
+
+    def _to_v6(self) -> None:
+        self._db.execute(PREDICTION_SETS_TABLE)
 
     def close(self) -> None:
         with self._lock:

@@ -68,7 +68,7 @@ def test_a_catalog_of_version_3_gains_labels(tmp_path: Path) -> None:
     db.executescript("DROP TABLE labels; PRAGMA user_version = 3;")
     db.close()
     cat = Catalog(str(path))
-    assert cat.query("PRAGMA user_version")[0][0] == SCHEMA_VERSION == 5
+    assert cat.query("PRAGMA user_version")[0][0] == SCHEMA_VERSION == 6
     assert cat.tags_of(["id-a.jpg"]) == {"id-a.jpg": ["keep"]}
     assert cat.label_sets() == {}
     cat.put_labels("ground_truth", [("id-a.jpg", "cat", None, None, None, None, None, None, None)])
