@@ -57,7 +57,7 @@ class Parts:
         if self.indexer.engine is not None:
             self.indexer.engine.close()  # the model actors it keeps between syncs
         self.vectors.close()
-        self.catalog.close()
+        self.catalog.close(clean=True)  # the next open may check it in the background
         self.catalog = _ClosedCatalog(name)  # type: ignore[assignment]
         self.inventory.catalog = self.catalog
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, NamedTuple
 
+from ._catalog_check import BackgroundCheck, put_clean_mark, quick_check, take_clean_mark
 from ._catalog_tables import (  # noqa: F401  (TrashEntry, METADATA_COLUMNS: public here)
     IN_CHUNK,
     METADATA_COLUMNS,
@@ -213,6 +214,11 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         # A status reader (readonly) sees an older catalog as it is: no videos yet.
         self._videos = not readonly or found >= 2
         self._lock = threading.RLock()
+        self._readonly = readonly
+        # The open-time check running in the background (open_catalog), and the
+        # project it names in its error.
+        self._check: BackgroundCheck | None = None
+        self._check_name = ""
 
     def _migrate(self) -> None:
         """Bring a catalog written by an older version up to :data:`SCHEMA_VERSION`,
@@ -288,13 +294,29 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         for stmt in filter(str.strip, LABELS_TABLE.split(";")):
             self._db.execute(stmt)
 
-    def close(self) -> None:
+    def close(self, clean: bool = False) -> None:
+        """Close the connection. ``clean``: the owner's end of a session, which leaves
+        the clean-close mark (the next open then skips its synchronous check) when
+        this session's check found the file sound."""
         with self._lock:
+            if clean and not self._readonly and self._settled() is None:
+                with suppress(sqlite3.Error):
+                    put_clean_mark(self._db)
             self._db.close()
+
+    def _settled(self) -> str | None:
+        """What this session's check of the file found (None: sound), waiting for a
+        check still running in the background."""
+        return None if self._check is None else self._check.problem()
+
+    def _damaged(self, problem: str) -> ProjectCorrupt:
+        return damaged(self.path, self._check_name, problem)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if (problem := self._settled()) is not None:  # no write before the check
+                raise self._damaged(problem)
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -305,7 +327,16 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            if self._check is not None and (problem := self._check.found()) is not None:
+                raise self._damaged(problem)
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                # A read that meets damaged pages before the check reports them: SQLite's
+                # "malformed" is said as what it is, once the check has named the damage.
+                if type(exc) is sqlite3.DatabaseError and (problem := self._settled()):
+                    raise self._damaged(problem) from None
+                raise
 
     def query_in(
         self, sql: str, values: Iterable[Any], extra: Sequence[Any] = ()
@@ -620,28 +651,39 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         )
 
 
-def open_catalog(path: os.PathLike[str] | str, name: str, readonly: bool = False) -> Catalog:
+def open_catalog(
+    path: os.PathLike[str] | str, name: str, readonly: bool = False, *, background: bool = True
+) -> Catalog:
     """Project ``name``'s catalog, checked; :class:`ProjectCorrupt` naming the file and
     the way out if SQLite cannot read it.
 
-    The owner (``readonly=False``) runs ``PRAGMA quick_check`` once per open (~0.25 s
-    per 200k rows); status readers, which poll, only check that the file is a catalog.
+    The owner (``readonly=False``) runs ``PRAGMA quick_check`` once per open (~1 s of
+    CPU per million rows): before anything else after a session that did not end in a
+    clean close, in the background after one (its first write waits for it; see
+    :mod:`._catalog_check`); ``background=False`` checks before returning in any case
+    (repair). Status readers, which poll, only check that the file is a catalog.
     """
     cat = None
     try:
         cat = Catalog(os.fspath(path), readonly=readonly)
-        if not readonly:
-            res = cat.query("PRAGMA quick_check(1)")
-            if res and res[0][0] != "ok":
-                raise sqlite3.DatabaseError(str(res[0][0]))
         cat.query("SELECT 1 FROM files LIMIT 1")  # an empty or foreign database lacks it
+        if not readonly:
+            cat._check_name = name
+            if take_clean_mark(cat._db) and background:
+                cat._check = BackgroundCheck(cat.path)
+            elif (problem := quick_check(cat._db)) is not None:
+                raise sqlite3.DatabaseError(problem)
         return cat
     except sqlite3.Error as exc:
         if cat is not None:
             with suppress(sqlite3.Error):
                 cat.close()
-        raise ProjectCorrupt(
-            f"The catalog {path} is damaged ({exc}). {repair_hint(name)}: it keeps the damaged "
-            "file aside, salvages tags and saved collections, and rescans the sources.",
-            str(path),
-        ) from None
+        raise damaged(path, name, str(exc)) from None
+
+
+def damaged(path: os.PathLike[str] | str, name: str, problem: str) -> ProjectCorrupt:
+    return ProjectCorrupt(
+        f"The catalog {path} is damaged ({problem}). {repair_hint(name)}: it keeps the damaged "
+        "file aside, salvages tags and saved collections, and rescans the sources.",
+        str(path),
+    )
