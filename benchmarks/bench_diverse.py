@@ -134,11 +134,23 @@ def variants(old: types.ModuleType, names: list[str]) -> dict[str, tuple[Callabl
 
         return call
 
+    def settled(every: int) -> Callable:
+        def call(*a, **kw):
+            saved = new_diverse.SETTLED
+            new_diverse.SETTLED = every
+            try:
+                return new_diverse.sample_diverse(*a, **kw)
+            finally:
+                new_diverse.SETTLED = saved
+
+        return call
+
     table = {
         "old": (old.sample_diverse, 10_000),
         "new": (new_diverse.sample_diverse, 10_000),
         "new_2restarts": (with_restarts(2), 10_000),
         "new_5k": (new_diverse.sample_diverse, 5_000),
+        "new_settle1000": (settled(1000), 10_000),  # the tolerance before
     }
     return {k: table[k] for k in names}
 
@@ -151,7 +163,12 @@ def main() -> None:
     ap.add_argument("--picks", type=int, default=100)
     ap.add_argument("--variants", default="old,new,new_5k")
     ap.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
+    ap.add_argument("--store", type=Path, default=None, help="an Edge shard: end to end")
+    ap.add_argument("--rounds", type=int, default=4, help="with --store: old/new pairs")
     args = ap.parse_args()
+    if args.store is not None:
+        end_to_end(load_old(args.old), args.store, args.rounds, args.picks)
+        return
     table = variants(load_old(args.old), args.variants.split(","))
     rows: list[dict[str, object]] = []
     r = 0
@@ -172,6 +189,36 @@ def main() -> None:
     if args.out:
         args.out.write_text(json.dumps(rows, indent=1))
     summary(rows, list(table))
+
+
+def end_to_end(old: types.ModuleType, path: Path, rounds: int, picks: int) -> None:
+    """diverse() of an existing shard as the project runs it, unscoped: the read of the
+    10k sample (as shipped, both variants) then the old or the new k-means and picks,
+    alternated; wall and CPU of each."""
+    from aisearch_widgets.store.edge import EdgeStore
+
+    store = EdgeStore(path)
+    times: dict[str, list[tuple[float, float]]] = {"old": [], "new": []}
+    for r in range(rounds):
+        for name in ("old", "new") if r % 2 == 0 else ("new", "old"):
+            mod = old if name == "old" else new_diverse
+            c0, t0 = time.process_time(), time.perf_counter()
+            ids, vecs, _, _ = new_diverse.load_vectors(store, 10_000)
+            read = time.perf_counter() - t0
+            mod.sample_diverse(ids, vecs, n=picks, method="centroids", seed=0)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            times[name].append((wall, cpu))
+            print(
+                f"{name}: read {read:.2f} s, total {wall:.2f} s wall, {cpu:.2f} s cpu", flush=True
+            )
+    store.close()
+    for k, what in ((0, "wall"), (1, "cpu")):
+        med = {n: statistics.median(t[k] for t in v) for n, v in times.items()}
+        pairs = [n[k] / o[k] for n, o in zip(times["new"], times["old"], strict=True)]
+        print(
+            f"{what}: old {med['old']:.2f} s, new {med['new']:.2f} s, "
+            f"new/old paired {statistics.median(pairs):.2f}"
+        )
 
 
 def summary(rows: list[dict], names: list[str]) -> None:
