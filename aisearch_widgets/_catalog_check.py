@@ -10,12 +10,14 @@ So the owner keeps a *clean-close mark* inside the catalog: a ``meta`` row writt
 the last transaction before a clean close, and deleted (durably: ``synchronous =
 FULL``) by the first transaction of the next owner. A session that does not end in a
 clean close (a crash, a killed kernel, a copy taken meanwhile) therefore leaves a
-file without the mark, and the next open checks it before anything else, as every
-open did before. A file whose mark is present was closed cleanly by an owner whose
-session checked it; it is opened at once and checked in the background, on a
-connection of its own (SQLite works outside the GIL), and the first write of the
-session waits for that check: damage that appeared after the clean close is still
-refused before anything is written, and reported by the first read after it is found.
+file without the mark, and the next open does not return before its check has passed,
+as every open did before. A file whose mark is present was closed cleanly by an owner
+whose session checked it; the open returns without waiting for the check, which goes
+on in the background. Either way the check runs on a connection of its own (SQLite
+works outside the GIL, alongside the shard's load), the first write of the session
+waits for it, and a read that meets damage, or comes after the check found some, says
+the catalog is damaged: damage that appeared after a clean close is still refused
+before anything is written.
 
 Why a row inside the file and not a note beside it (size and mtime at close): a note
 cannot tell the file it describes from another of the same size written within one
@@ -73,27 +75,35 @@ def quick_check(db: sqlite3.Connection) -> str | None:
 
 class BackgroundCheck:
     """``PRAGMA quick_check`` of the catalog at ``path`` in a thread, on its own
-    read-only connection. :meth:`problem` waits for it; :meth:`found` does not."""
+    read-only connection. :meth:`problem` waits for it; :meth:`found` does not.
+
+    The constructor returns once the check is about to enter SQLite: work started
+    next that holds the GIL throughout (the Edge shard's load does) then runs
+    alongside it instead of before it."""
 
     def __init__(self, path: str) -> None:
         self._problem: str | None = None
         self._done = threading.Event()
+        self._started = threading.Event()
         self._thread = threading.Thread(
             target=self._run, args=(path,), name="aisearch-catalog-check", daemon=True
         )
         self._thread.start()
+        self._started.wait(1.0)
 
     def _run(self, path: str) -> None:
         try:
             db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
             try:
                 db.execute("PRAGMA busy_timeout = 5000")
+                self._started.set()
                 self._problem = quick_check(db)
             finally:
                 db.close()
         except sqlite3.Error as exc:
             self._problem = str(exc)
         finally:
+            self._started.set()
             self._done.set()
 
     def problem(self) -> str | None:

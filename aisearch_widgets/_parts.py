@@ -165,13 +165,10 @@ def assemble(
     """Open the catalog (saving the config when ``write`` or when it is of an older
     format: under the lock the caller holds) and build the parts on it."""
     name, layout = config.name, config.layout
+    # The catalog's check first, on its thread inside SQLite, then the shard's load,
+    # which holds the GIL throughout: the two run side by side.
+    catalog = open_catalog(layout.catalog, name, background=True)
     preload = _preload(config) if qdrant is None else None
-    try:
-        catalog = open_catalog(layout.catalog, name)
-    except BaseException:
-        if preload is not None:
-            preload.discard()
-        raise
     vectors = None
     try:
         config.attach_catalog(lambda data: catalog.set_meta(config=data))
@@ -212,6 +209,8 @@ def assemble(
         )
         if qdrant is None:
             vectors.check_edge_store(preload)
+        if not catalog.was_clean:  # a session ended without a clean close: checked now
+            catalog.checked()
     except BaseException:
         if preload is not None:
             preload.discard()

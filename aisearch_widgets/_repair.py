@@ -32,7 +32,7 @@ def repair_files(folder: Path, name: str, model: str | None) -> list[str]:
     cat_path = Layout(folder).catalog
     salvaged_cfg = None
     try:
-        cat = open_catalog(cat_path, name, background=False)
+        cat = open_catalog(cat_path, name)
     except ProjectCorrupt:
         cat, salvaged_cfg = _rebuild_catalog(cat_path, stamp, report)
     try:

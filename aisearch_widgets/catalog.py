@@ -219,6 +219,7 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         # project it names in its error.
         self._check: BackgroundCheck | None = None
         self._check_name = ""
+        self.was_clean = False  # whether the last owner closed it cleanly (open_catalog)
 
     def _migrate(self) -> None:
         """Bring a catalog written by an older version up to :data:`SCHEMA_VERSION`,
@@ -308,6 +309,11 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         """What this session's check of the file found (None: sound), waiting for a
         check still running in the background."""
         return None if self._check is None else self._check.problem()
+
+    def checked(self) -> None:
+        """Wait for this session's check of the file; ProjectCorrupt if it found damage."""
+        if (problem := self._settled()) is not None:
+            raise self._damaged(problem)
 
     def _damaged(self, problem: str) -> ProjectCorrupt:
         return damaged(self.path, self._check_name, problem)
@@ -652,16 +658,17 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
 
 
 def open_catalog(
-    path: os.PathLike[str] | str, name: str, readonly: bool = False, *, background: bool = True
+    path: os.PathLike[str] | str, name: str, readonly: bool = False, *, background: bool = False
 ) -> Catalog:
     """Project ``name``'s catalog, checked; :class:`ProjectCorrupt` naming the file and
     the way out if SQLite cannot read it.
 
     The owner (``readonly=False``) runs ``PRAGMA quick_check`` once per open (~1 s of
-    CPU per million rows): before anything else after a session that did not end in a
-    clean close, in the background after one (its first write waits for it; see
-    :mod:`._catalog_check`); ``background=False`` checks before returning in any case
-    (repair). Status readers, which poll, only check that the file is a catalog.
+    CPU per million rows) before returning; with ``background=True`` on a thread of its
+    own instead (SQLite works outside the GIL), the first write waiting for it (see
+    :mod:`._catalog_check`): the caller then calls :meth:`Catalog.checked` before it
+    trusts a catalog whose ``was_clean`` is False (the last session did not end in a
+    clean close). Status readers, which poll, only check that the file is a catalog.
     """
     cat = None
     try:
@@ -669,7 +676,8 @@ def open_catalog(
         cat.query("SELECT 1 FROM files LIMIT 1")  # an empty or foreign database lacks it
         if not readonly:
             cat._check_name = name
-            if take_clean_mark(cat._db) and background:
+            cat.was_clean = take_clean_mark(cat._db)
+            if background:
                 cat._check = BackgroundCheck(cat.path)
             elif (problem := quick_check(cat._db)) is not None:
                 raise sqlite3.DatabaseError(problem)

@@ -71,8 +71,10 @@ def test_after_a_clean_close_the_check_runs_in_the_background(
     _rows(db)
     assert _mark(db)
     threads = _spy(monkeypatch)
-    cat = open_catalog(db, "p")
-    assert not _mark(db)  # taken: a session that ends without a clean close leaves none
+    cat = open_catalog(db, "p", background=True)
+    assert cat.was_clean and not _mark(
+        db
+    )  # taken: a session that ends without a clean close leaves none
     cat.set_meta(x=1)  # the first write waits for the check
     assert threads == ["aisearch-catalog-check"]
     cat.close(clean=True)
@@ -94,11 +96,23 @@ def test_a_session_without_a_clean_close_is_checked_before_the_open_returns(
     assert threads == [threading.current_thread().name]
 
 
+def test_a_background_check_after_an_unclean_close_is_waited_for(tmp_path: Path) -> None:
+    db = tmp_path / "catalog.sqlite"
+    _rows(db)
+    open_catalog(db, "p").close()  # no clean close
+    _damage_last_leaf(db)
+    cat = open_catalog(db, "p", background=True)
+    assert not cat.was_clean
+    with pytest.raises(aw.ProjectCorrupt, match=r"(?s)damaged.*repair p"):
+        cat.checked()  # what Project.open does before it returns
+    cat.close()
+
+
 def test_damage_after_a_clean_close_is_refused_before_any_write(tmp_path: Path) -> None:
     db = tmp_path / "catalog.sqlite"
     _rows(db)
     _damage_last_leaf(db)  # bytes rewritten in place: the mark is still there
-    cat = open_catalog(db, "p")
+    cat = open_catalog(db, "p", background=True)
     with pytest.raises(aw.ProjectCorrupt, match=r"(?s)damaged.*repair p"):
         cat.set_meta(x=1)
     with pytest.raises(aw.ProjectCorrupt, match=r"damaged"):
