@@ -1,6 +1,6 @@
 """Opening a big project: ``Project.open`` + the first query, old tree against new, in
 whole fresh processes taken in turn (old, new, new, old, ...), page cache warmed before
-each pair.
+each process.
 
     .venv/bin/python benchmarks/bench_open.py --n 1000000 --workdir /tmp/open --pairs 5
 
@@ -142,8 +142,11 @@ def main() -> None:
     names = args.variants.split(",")
     rows: dict[str, list[dict[str, float]]] = {k: [] for k in names}
     for r in range(args.pairs):
-        warm(home)
         for name in names if r % 2 == 0 else names[::-1]:
+            # Before every process: on this shared machine a process's ~1 GB of memory
+            # evicted part of the shard from the page cache, and the next paid ~1 s of
+            # CPU more whichever tree it ran (measured).
+            warm(home)
             if name == "new-unclean":
                 drop_mark(home)
             rows[name].append(run(trees[name], home, pid))
