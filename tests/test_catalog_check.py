@@ -135,3 +135,23 @@ def test_a_project_closed_cleanly_reopens_without_waiting_for_its_check(
         again.search("x", limit=3).tag("keep")
     assert threads == ["aisearch-catalog-check"]
     assert _mark(home / "p" / "catalog.sqlite")
+
+
+def test_a_project_whose_last_session_ended_uncleanly_is_refused_when_damaged(
+    project_factory, images: Path, home: Path
+) -> None:
+    proj = project_factory("p", images)
+    proj.update()
+    proj.close()
+    db = home / "p" / "catalog.sqlite"
+    with sqlite3.connect(db) as con:  # rows enough for the files table to span pages
+        con.executemany(
+            "INSERT INTO files(key, id, path, source, size, mtime_ns, content, status,"
+            " updated_at) VALUES (?, ?, ?, 'src', 1, 1, ?, 'pending', 0)",
+            [(f"x/{i:06d}.jpg", f"x{i:06d}", f"/x/{i:06d}.jpg", f"c{i}") for i in range(3000)],
+        )
+        con.execute("DELETE FROM meta WHERE k = ?", (check_mod.CLEAN_MARK,))  # a crash
+    con.close()
+    _damage_last_leaf(db)
+    with pytest.raises(aw.ProjectCorrupt, match=r"(?s)catalog\.sqlite is damaged.*repair p"):
+        aw.Project.open("p", home=home)
