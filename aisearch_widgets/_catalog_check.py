@@ -32,11 +32,23 @@ where it was: that is the background check's job.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
 
+from ._errors import ProjectCorrupt, repair_hint
+
 CLEAN_MARK = "clean_close"
+
+
+def damaged(path: str | os.PathLike[str], name: str, problem: str) -> ProjectCorrupt:
+    """The error of project ``name``'s damaged catalog, with the way out."""
+    return ProjectCorrupt(
+        f"The catalog {path} is damaged ({problem}). {repair_hint(name)}: it keeps the damaged "
+        "file aside, salvages tags and saved collections, and rescans the sources.",
+        str(path),
+    )
 
 
 def take_clean_mark(db: sqlite3.Connection) -> bool:

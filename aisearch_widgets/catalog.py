@@ -17,7 +17,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, NamedTuple
 
-from ._catalog_check import BackgroundCheck, put_clean_mark, quick_check, take_clean_mark
+from ._catalog_check import (
+    BackgroundCheck,
+    damaged,
+    put_clean_mark,
+    quick_check,
+    take_clean_mark,
+)
 from ._catalog_tables import (  # noqa: F401  (TrashEntry, METADATA_COLUMNS: public here)
     IN_CHUNK,
     METADATA_COLUMNS,
@@ -27,7 +33,7 @@ from ._catalog_tables import (  # noqa: F401  (TrashEntry, METADATA_COLUMNS: pub
     TrashEntry,
     metadata_row,
 )
-from ._errors import ProjectCorrupt, check_not_newer, repair_hint
+from ._errors import ProjectCorrupt, check_not_newer
 from ._labels import LABELS_TABLE, LabelTables
 from .sources import FileEntry, Known
 from .video import is_video
@@ -215,11 +221,9 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         self._videos = not readonly or found >= 2
         self._lock = threading.RLock()
         self._readonly = readonly
-        # The open-time check running in the background (open_catalog), and the
-        # project it names in its error.
-        self._check: BackgroundCheck | None = None
-        self._check_name = ""
-        self.was_clean = False  # whether the last owner closed it cleanly (open_catalog)
+        self._check: BackgroundCheck | None = None  # check_at_open's, in the background
+        self._check_name = ""  # the project its error names
+        self.was_clean = False  # whether the last owner closed it cleanly (check_at_open)
 
     def _migrate(self) -> None:
         """Bring a catalog written by an older version up to :data:`SCHEMA_VERSION`,
@@ -314,6 +318,16 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         """Wait for this session's check of the file; ProjectCorrupt if it found damage."""
         if (problem := self._settled()) is not None:
             raise self._damaged(problem)
+
+    def check_at_open(self, name: str, background: bool) -> None:
+        """The owner's check of project ``name``'s catalog (see :func:`open_catalog`):
+        takes the clean-close mark, then checks now or starts the background check."""
+        self._check_name = name
+        self.was_clean = take_clean_mark(self._db)
+        if background:
+            self._check = BackgroundCheck(self.path)
+        elif (problem := quick_check(self._db)) is not None:
+            raise sqlite3.DatabaseError(problem)
 
     def _damaged(self, problem: str) -> ProjectCorrupt:
         return damaged(self.path, self._check_name, problem)
@@ -675,23 +689,10 @@ def open_catalog(
         cat = Catalog(os.fspath(path), readonly=readonly)
         cat.query("SELECT 1 FROM files LIMIT 1")  # an empty or foreign database lacks it
         if not readonly:
-            cat._check_name = name
-            cat.was_clean = take_clean_mark(cat._db)
-            if background:
-                cat._check = BackgroundCheck(cat.path)
-            elif (problem := quick_check(cat._db)) is not None:
-                raise sqlite3.DatabaseError(problem)
+            cat.check_at_open(name, background)
         return cat
     except sqlite3.Error as exc:
         if cat is not None:
             with suppress(sqlite3.Error):
                 cat.close()
         raise damaged(path, name, str(exc)) from None
-
-
-def damaged(path: os.PathLike[str] | str, name: str, problem: str) -> ProjectCorrupt:
-    return ProjectCorrupt(
-        f"The catalog {path} is damaged ({problem}). {repair_hint(name)}: it keeps the damaged "
-        "file aside, salvages tags and saved collections, and rescans the sources.",
-        str(path),
-    )
