@@ -1,5 +1,5 @@
-"""The catalog's tables for curation: tags, saved collections, the trash and the
-file-action journal. :class:`~.catalog.Catalog` has them as methods (it owns the
+"""The catalog's schema (its CREATE statements) and its tables for curation: tags,
+saved collections, the trash and the file-action journal. :class:`~.catalog.Catalog` has them as methods (it owns the
 connection, its lock and its transactions); they live here to keep each file one
 subject."""
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from ._errors import InvalidArgument
-from ._labels import put_label_rows
-from ._predsets import drop_ids
+from ._labels import LABELS_TABLE, put_label_rows
+from ._predsets import PREDICTION_SETS_TABLE, drop_ids
 from .sources import FILES_LABEL
 from .video import frame_key
 
@@ -492,3 +492,117 @@ class MetadataTable:
         if "video" in want:
             df["video"] = df["video"].astype(object).where(df["video"].notna(), None)
         return df[want]
+
+
+# -- the catalog's schema -------------------------------------------------------------
+# The columns a file record and a video record start with: where the file is and
+# what it was when read.
+_FILE_COLUMNS = """
+    key       TEXT PRIMARY KEY,
+    id        TEXT NOT NULL UNIQUE,
+    path      TEXT NOT NULL,
+    source    TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    mtime_ns  INTEGER NOT NULL,"""
+_STATUS_COLUMN = """
+    status    TEXT NOT NULL
+              CHECK (status IN ('pending', 'embedded', 'failed', 'missing')),"""
+FILES_TABLE = (
+    "CREATE TABLE IF NOT EXISTS {name}("
+    + _FILE_COLUMNS
+    + """
+    content   TEXT,"""
+    + _STATUS_COLUMN
+    + """
+    model     TEXT,
+    error_kind    TEXT,
+    error_message TEXT,
+    updated_at REAL NOT NULL,
+    prior_status  TEXT,
+    video_key TEXT,
+    t_ms      INTEGER
+);
+"""
+)
+FILES_INDEXES = """
+CREATE INDEX IF NOT EXISTS files_content ON files(content, model);
+CREATE INDEX IF NOT EXISTS files_status ON files(status);
+CREATE INDEX IF NOT EXISTS files_path ON files(path);
+CREATE INDEX IF NOT EXISTS files_embedded ON files(status, updated_at);
+"""
+VIDEO_INDEX = "CREATE INDEX IF NOT EXISTS files_video ON files(video_key, t_ms);"
+VIDEOS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS videos("
+    + _FILE_COLUMNS
+    + _STATUS_COLUMN
+    + """
+    prior_status  TEXT,
+    model     TEXT,
+    fps       REAL,
+    frames    INTEGER,
+    error_kind    TEXT,
+    error_message TEXT,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS videos_path ON videos(path);
+"""
+)
+JOURNAL_TABLE = """
+CREATE TABLE IF NOT EXISTS {name}(
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    op         TEXT NOT NULL
+               CHECK (op IN ('copy', 'move', 'delete', 'trash', 'restore', 'purge')),
+    id         TEXT,
+    src        TEXT NOT NULL,
+    dst        TEXT,
+    tmp        TEXT,
+    overwrite  INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+"""
+# One row per trashed file (a video: its frames too). ``record`` is JSON: the
+# ``files`` and ``videos`` rows as they were; ``tags`` JSON id -> tags; ``vectors``
+# the float32 bytes of the vectors of ``vector_ids`` (JSON), made with ``model``.
+TRASH_TABLE = """
+CREATE TABLE IF NOT EXISTS trash(
+    id         TEXT PRIMARY KEY,
+    path       TEXT NOT NULL,
+    trash_path TEXT NOT NULL,
+    deleted_at REAL NOT NULL,
+    kind       TEXT NOT NULL,
+    record     TEXT NOT NULL,
+    tags       TEXT NOT NULL,
+    model      TEXT,
+    vector_ids TEXT NOT NULL,
+    vectors    BLOB
+);
+"""
+SCHEMA = (
+    """
+CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tags(
+    id  TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (id, tag)
+);
+CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);
+CREATE TABLE IF NOT EXISTS collections(
+    name       TEXT PRIMARY KEY,
+    info       TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS collection_items(
+    name  TEXT NOT NULL REFERENCES collections(name) ON DELETE CASCADE ON UPDATE CASCADE,
+    rank  INTEGER NOT NULL,
+    id    TEXT NOT NULL,
+    score REAL,
+    extra TEXT,
+    PRIMARY KEY (name, rank)
+);
+"""
+    + JOURNAL_TABLE.format(name="file_journal")
+    + TRASH_TABLE
+    + METADATA_TABLE
+    + LABELS_TABLE
+    + PREDICTION_SETS_TABLE
+)

@@ -58,7 +58,7 @@ class Parts:
         if self.indexer.engine is not None:
             self.indexer.engine.close()  # the model actors it keeps between syncs
         self.vectors.close()
-        self.catalog.close()
+        self.catalog.close(clean=True)  # the next open may check it in the background
         self.catalog = _ClosedCatalog(name)  # type: ignore[assignment]
         self.inventory.catalog = self.catalog
 
@@ -147,13 +147,10 @@ def assemble(config: ProjectConfig, write: bool, rt: Runtime, *, qdrant: Any) ->
     """Open the catalog (saving the config when ``write`` or when it is of an older
     format: under the lock the caller holds) and build the parts on it."""
     name, layout = config.name, config.layout
+    # The catalog's check first, on its thread inside SQLite, then the shard's load,
+    # which holds the GIL throughout: the two run side by side.
+    catalog = open_catalog(layout.catalog, name, background=True)
     preload = _preload(config) if qdrant is None else None
-    try:
-        catalog = open_catalog(layout.catalog, name)
-    except BaseException:
-        if preload is not None:
-            preload.discard()
-        raise
     vectors = None
     try:
         config.attach_catalog(lambda data: catalog.set_meta(config=data))
@@ -195,6 +192,8 @@ def assemble(config: ProjectConfig, write: bool, rt: Runtime, *, qdrant: Any) ->
         )
         if qdrant is None:
             vectors.check_edge_store(preload)
+        if not catalog.was_clean:  # a session ended without a clean close: checked now
+            catalog.checked()
     except BaseException:
         if preload is not None:
             preload.discard()

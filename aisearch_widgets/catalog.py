@@ -17,16 +17,30 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, NamedTuple
 
+from ._catalog_check import (
+    BackgroundCheck,
+    damaged,
+    put_clean_mark,
+    quick_check,
+    take_clean_mark,
+)
 from ._catalog_tables import (  # noqa: F401  (TrashEntry, METADATA_COLUMNS: public here)
+    FILES_INDEXES,
+    FILES_TABLE,
     IN_CHUNK,
+    JOURNAL_TABLE,
     METADATA_COLUMNS,
     METADATA_TABLE,
+    SCHEMA,
+    TRASH_TABLE,
+    VIDEO_INDEX,
+    VIDEOS_TABLE,
     CurationTables,
     MetadataTable,
     TrashEntry,
     metadata_row,
 )
-from ._errors import ProjectCorrupt, check_not_newer, repair_hint
+from ._errors import ProjectCorrupt, check_not_newer
 from ._labels import LABELS_TABLE, LabelTables
 from ._predsets import PREDICTION_SETS_TABLE
 from .sources import FileEntry, Known
@@ -53,118 +67,6 @@ from .video import is_video
 #    The index ``files_embedded`` (status, updated_at) answers the state of the
 #    embedded files (count, latest, sum of ``updated_at``) from the index alone.
 SCHEMA_VERSION = 6
-
-# The columns a file record and a video record start with: where the file is and
-# what it was when read.
-_FILE_COLUMNS = """
-    key       TEXT PRIMARY KEY,
-    id        TEXT NOT NULL UNIQUE,
-    path      TEXT NOT NULL,
-    source    TEXT NOT NULL,
-    size      INTEGER NOT NULL,
-    mtime_ns  INTEGER NOT NULL,"""
-_STATUS_COLUMN = """
-    status    TEXT NOT NULL
-              CHECK (status IN ('pending', 'embedded', 'failed', 'missing')),"""
-_FILES_TABLE = (
-    "CREATE TABLE IF NOT EXISTS {name}("
-    + _FILE_COLUMNS
-    + """
-    content   TEXT,"""
-    + _STATUS_COLUMN
-    + """
-    model     TEXT,
-    error_kind    TEXT,
-    error_message TEXT,
-    updated_at REAL NOT NULL,
-    prior_status  TEXT,
-    video_key TEXT,
-    t_ms      INTEGER
-);
-"""
-)
-_FILES_INDEXES = """
-CREATE INDEX IF NOT EXISTS files_content ON files(content, model);
-CREATE INDEX IF NOT EXISTS files_status ON files(status);
-CREATE INDEX IF NOT EXISTS files_path ON files(path);
-CREATE INDEX IF NOT EXISTS files_embedded ON files(status, updated_at);
-"""
-_VIDEO_INDEX = "CREATE INDEX IF NOT EXISTS files_video ON files(video_key, t_ms);"
-_VIDEOS_TABLE = (
-    "CREATE TABLE IF NOT EXISTS videos("
-    + _FILE_COLUMNS
-    + _STATUS_COLUMN
-    + """
-    prior_status  TEXT,
-    model     TEXT,
-    fps       REAL,
-    frames    INTEGER,
-    error_kind    TEXT,
-    error_message TEXT,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS videos_path ON videos(path);
-"""
-)
-_JOURNAL_TABLE = """
-CREATE TABLE IF NOT EXISTS {name}(
-    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-    op         TEXT NOT NULL
-               CHECK (op IN ('copy', 'move', 'delete', 'trash', 'restore', 'purge')),
-    id         TEXT,
-    src        TEXT NOT NULL,
-    dst        TEXT,
-    tmp        TEXT,
-    overwrite  INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL
-);
-"""
-# One row per trashed file (a video: its frames too). ``record`` is JSON: the
-# ``files`` and ``videos`` rows as they were; ``tags`` JSON id -> tags; ``vectors``
-# the float32 bytes of the vectors of ``vector_ids`` (JSON), made with ``model``.
-_TRASH_TABLE = """
-CREATE TABLE IF NOT EXISTS trash(
-    id         TEXT PRIMARY KEY,
-    path       TEXT NOT NULL,
-    trash_path TEXT NOT NULL,
-    deleted_at REAL NOT NULL,
-    kind       TEXT NOT NULL,
-    record     TEXT NOT NULL,
-    tags       TEXT NOT NULL,
-    model      TEXT,
-    vector_ids TEXT NOT NULL,
-    vectors    BLOB
-);
-"""
-_SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tags(
-    id  TEXT NOT NULL,
-    tag TEXT NOT NULL,
-    PRIMARY KEY (id, tag)
-);
-CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);
-CREATE TABLE IF NOT EXISTS collections(
-    name       TEXT PRIMARY KEY,
-    info       TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS collection_items(
-    name  TEXT NOT NULL REFERENCES collections(name) ON DELETE CASCADE ON UPDATE CASCADE,
-    rank  INTEGER NOT NULL,
-    id    TEXT NOT NULL,
-    score REAL,
-    extra TEXT,
-    PRIMARY KEY (name, rank)
-);
-"""
-    + _JOURNAL_TABLE.format(name="file_journal")
-    + _TRASH_TABLE
-    + METADATA_TABLE
-    + LABELS_TABLE
-    + PREDICTION_SETS_TABLE
-)
 
 # What a missing file's failure row says (the folder is the file's own).
 _MISSING_MESSAGE = (
@@ -216,16 +118,20 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
             self._db.executescript(
-                _FILES_TABLE.format(name="files")
-                + _FILES_INDEXES
-                + _VIDEO_INDEX
-                + _VIDEOS_TABLE
-                + _SCHEMA
+                FILES_TABLE.format(name="files")
+                + FILES_INDEXES
+                + VIDEO_INDEX
+                + VIDEOS_TABLE
+                + SCHEMA
             )
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         # A status reader (readonly) sees an older catalog as it is: no videos yet.
         self._videos = not readonly or found >= 2
         self._lock = threading.RLock()
+        self._readonly = readonly
+        self._check: BackgroundCheck | None = None  # check_at_open's, in the background
+        self._check_name = ""  # the project its error names
+        self.was_clean = False  # whether the last owner closed it cleanly (check_at_open)
 
     def _migrate(self) -> None:
         """Bring a catalog written by an older version up to :data:`SCHEMA_VERSION`,
@@ -265,11 +171,11 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         cols = [r[1] for r in self._db.execute("PRAGMA table_info(files)")]
         keep = ", ".join(cols)
         self._db.execute("DROP TABLE IF EXISTS files_v1")
-        self._db.execute(_FILES_TABLE.format(name="files_v1"))
+        self._db.execute(FILES_TABLE.format(name="files_v1"))
         self._db.execute(f"INSERT INTO files_v1({keep}) SELECT {keep} FROM files")
         self._db.execute("DROP TABLE files")
         self._db.execute("ALTER TABLE files_v1 RENAME TO files")
-        for stmt in filter(str.strip, _FILES_INDEXES.split(";")):
+        for stmt in filter(str.strip, FILES_INDEXES.split(";")):
             self._db.execute(stmt)
 
     def _to_v2(self) -> None:
@@ -277,8 +183,8 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         for col, kind in (("video_key", "TEXT"), ("t_ms", "INTEGER")):
             if col not in cols:  # a v0 catalog rebuilt by _to_v1 has them already
                 self._db.execute(f"ALTER TABLE files ADD COLUMN {col} {kind}")
-        self._db.execute(_VIDEO_INDEX)
-        for stmt in filter(str.strip, _VIDEOS_TABLE.split(";")):
+        self._db.execute(VIDEO_INDEX)
+        for stmt in filter(str.strip, VIDEOS_TABLE.split(";")):
             self._db.execute(stmt)
 
     def _to_v3(self) -> None:
@@ -290,11 +196,11 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         if has:
             cols = "seq, op, id, src, dst, tmp, overwrite, created_at"
             self._db.execute("DROP TABLE IF EXISTS file_journal_v3")
-            self._db.execute(_JOURNAL_TABLE.format(name="file_journal_v3"))
+            self._db.execute(JOURNAL_TABLE.format(name="file_journal_v3"))
             self._db.execute(f"INSERT INTO file_journal_v3({cols}) SELECT {cols} FROM file_journal")
             self._db.execute("DROP TABLE file_journal")
             self._db.execute("ALTER TABLE file_journal_v3 RENAME TO file_journal")
-        self._db.execute(_TRASH_TABLE)
+        self._db.execute(TRASH_TABLE)
 
     def _to_v4(self) -> None:
         self._db.execute(METADATA_TABLE)
@@ -306,13 +212,44 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
     def _to_v6(self) -> None:
         self._db.execute(PREDICTION_SETS_TABLE)
 
-    def close(self) -> None:
+    def close(self, clean: bool = False) -> None:
+        """Close the connection. ``clean``: the owner's end of a session, which leaves
+        the clean-close mark (the next open then skips its synchronous check) when
+        this session's check found the file sound."""
         with self._lock:
+            if clean and not self._readonly and self._settled() is None:
+                with suppress(sqlite3.Error):
+                    put_clean_mark(self._db)
             self._db.close()
+
+    def _settled(self) -> str | None:
+        """What this session's check of the file found (None: sound), waiting for a
+        check still running in the background."""
+        return None if self._check is None else self._check.problem()
+
+    def checked(self) -> None:
+        """Wait for this session's check of the file; ProjectCorrupt if it found damage."""
+        if (problem := self._settled()) is not None:
+            raise self._damaged(problem)
+
+    def check_at_open(self, name: str, background: bool) -> None:
+        """The owner's check of project ``name``'s catalog (see :func:`open_catalog`):
+        takes the clean-close mark, then checks now or starts the background check."""
+        self._check_name = name
+        self.was_clean = take_clean_mark(self._db)
+        if background:
+            self._check = BackgroundCheck(self.path)
+        elif (problem := quick_check(self._db)) is not None:
+            raise sqlite3.DatabaseError(problem)
+
+    def _damaged(self, problem: str) -> ProjectCorrupt:
+        return damaged(self.path, self._check_name, problem)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if (problem := self._settled()) is not None:  # no write before the check
+                raise self._damaged(problem)
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -323,7 +260,16 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            if self._check is not None and (problem := self._check.found()) is not None:
+                raise self._damaged(problem)
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                # A read that meets damaged pages before the check reports them: SQLite's
+                # "malformed" is said as what it is, once the check has named the damage.
+                if type(exc) is sqlite3.DatabaseError and (problem := self._settled()):
+                    raise self._damaged(problem) from None
+                raise
 
     def query_in(
         self, sql: str, values: Iterable[Any], extra: Sequence[Any] = ()
@@ -638,28 +584,28 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         )
 
 
-def open_catalog(path: os.PathLike[str] | str, name: str, readonly: bool = False) -> Catalog:
+def open_catalog(
+    path: os.PathLike[str] | str, name: str, readonly: bool = False, *, background: bool = False
+) -> Catalog:
     """Project ``name``'s catalog, checked; :class:`ProjectCorrupt` naming the file and
     the way out if SQLite cannot read it.
 
-    The owner (``readonly=False``) runs ``PRAGMA quick_check`` once per open (~0.25 s
-    per 200k rows); status readers, which poll, only check that the file is a catalog.
+    The owner (``readonly=False``) runs ``PRAGMA quick_check`` once per open (~1 s of
+    CPU per million rows) before returning; with ``background=True`` on a thread of its
+    own instead (SQLite works outside the GIL), the first write waiting for it (see
+    :mod:`._catalog_check`): the caller then calls :meth:`Catalog.checked` before it
+    trusts a catalog whose ``was_clean`` is False (the last session did not end in a
+    clean close). Status readers, which poll, only check that the file is a catalog.
     """
     cat = None
     try:
         cat = Catalog(os.fspath(path), readonly=readonly)
-        if not readonly:
-            res = cat.query("PRAGMA quick_check(1)")
-            if res and res[0][0] != "ok":
-                raise sqlite3.DatabaseError(str(res[0][0]))
         cat.query("SELECT 1 FROM files LIMIT 1")  # an empty or foreign database lacks it
+        if not readonly:
+            cat.check_at_open(name, background)
         return cat
     except sqlite3.Error as exc:
         if cat is not None:
             with suppress(sqlite3.Error):
                 cat.close()
-        raise ProjectCorrupt(
-            f"The catalog {path} is damaged ({exc}). {repair_hint(name)}: it keeps the damaged "
-            "file aside, salvages tags and saved collections, and rescans the sources.",
-            str(path),
-        ) from None
+        raise damaged(path, name, str(exc)) from None

@@ -97,22 +97,83 @@ def _check_usable(store: VectorStore, ids: list[str], vecs: np.ndarray) -> None:
 def _init_centres(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """k-means++ seeding with cosine distance: each new centre is drawn with probability
     proportional to its squared distance from the nearest centre so far, which is
-    what gives a small, distinct group a centre of its own."""
+    what gives a small, distinct group a centre of its own.
+
+    Greedy: the best of ``2 + ln k`` draws per step (the one leaving the least total
+    squared distance). A step is one pass over ``x`` (``x @ candidates.T``, every
+    candidate in that one pass) and the nearest-centre distances are updated in place
+    in float32: the pass over memory, not the arithmetic, is the cost of a step."""
     n = len(x)
     centres = np.empty((k, x.shape[1]), dtype=np.float32)
     first = int(rng.integers(n))
     centres[0] = x[first]
-    dist = np.clip(1.0 - x @ x[first], 0.0, None)
+    dist = x @ x[first]
+    np.subtract(1.0, dist, out=dist)
+    np.maximum(dist, 0.0, out=dist)
+    w = dist * dist
     trials = 2 + int(np.log(k))  # greedy k-means++: the best of a few draws per step
     for j in range(1, k):
-        w = dist**2
-        total = float(w.sum())
-        cand = rng.integers(n, size=1) if total <= 0 else rng.choice(n, size=trials, p=w / total)
-        cand_dist = np.minimum(dist[None, :], np.clip(1.0 - x[cand] @ x.T, 0.0, None))
-        best = int(np.argmin((cand_dist**2).sum(axis=1)))
+        cdf = np.cumsum(w, dtype=np.float64)
+        total = float(cdf[-1])
+        if total <= 0:
+            cand = rng.integers(n, size=1)
+        else:  # what rng.choice(n, trials, p=w / total) draws, without its checks
+            cand = np.minimum(np.searchsorted(cdf, rng.random(trials) * total, "right"), n - 1)
+        cand_dist = x @ x[cand].T  # (n, trials): one pass over x
+        np.subtract(1.0, cand_dist, out=cand_dist)
+        np.maximum(cand_dist, 0.0, out=cand_dist)
+        np.minimum(cand_dist, dist[:, None], out=cand_dist)
+        best = int(np.argmin(np.einsum("ij,ij->j", cand_dist, cand_dist)))
         centres[j] = x[cand[best]]
-        dist = cand_dist[best]
+        dist = np.ascontiguousarray(cand_dist[:, best])
+        w = np.multiply(dist, dist, out=w)
     return centres
+
+
+# Lloyd steps stop once at most 1 in SETTLED points changes cluster (0.5 %: the
+# last steps move a few dozen of 10,000 points and change no pick measurably,
+# benchmarks/bench_diverse.py).
+SETTLED = 200
+
+
+def _lloyd(
+    x: np.ndarray, centres: np.ndarray, max_iter: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lloyd steps of spherical k-means from ``centres``: ``(labels, centres, sims)``,
+    ``sims = x @ centres.T`` of the centres returned. Stops when (almost) nobody moves
+    (the last 0.5 % only polish centres) or when no centre moves by more than 1e-4 in
+    cosine (the labels are then as good as settled)."""
+    from scipy.sparse import csr_matrix
+
+    n, k = len(x), len(centres)
+    rows = np.arange(n)
+    labels = np.full(n, -1)
+    sims = x @ centres.T
+    for _ in range(max_iter):
+        new = sims.argmax(axis=1)
+        if np.count_nonzero(new != labels) <= n // SETTLED:
+            return new, centres, sims
+        labels = new
+        sums = csr_matrix((np.ones(n, np.float32), (labels, rows)), shape=(k, n)) @ x
+        counts = np.bincount(labels, minlength=k)
+        empty = np.flatnonzero(counts == 0)
+        if len(empty):  # re-seed empty clusters with the worst-served points
+            worst = np.argsort(sims[rows, labels])[: len(empty)]
+            sums[empty] = x[worst]
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        moved = centres
+        centres = (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+        sims = x @ centres.T
+        shift = 1.0 - float(np.einsum("ij,ij->i", moved, centres).min())
+        if shift < 1e-4:
+            break
+    return sims.argmax(axis=1), centres, sims
+
+
+# Restarts of k-means: at most this many points get five, more get one (a restart
+# costs as much as the whole fit; from ~5,000 points up the seeding alone covers
+# every group, measured in benchmarks/bench_diverse.py).
+MANY_POINTS = 5_000
 
 
 def cluster(
@@ -124,36 +185,15 @@ def cluster(
     several times faster here than scikit-learn's KMeans, whose OpenMP threads stall
     when other work (the indexer) shares the cores.
     """
-    from scipy.sparse import csr_matrix
-
     x = np.ascontiguousarray(vecs, dtype=np.float32)
     n = len(x)
     k = max(1, min(k, n))
     rng = np.random.default_rng(seed)
-    n_init = n_init or (5 if n <= 5_000 else 2)
+    n_init = n_init or (5 if n <= MANY_POINTS else 1)
     best: tuple[tuple[float, float], np.ndarray, np.ndarray] | None = None
     rows = np.arange(n)
     for _ in range(n_init):
-        centres = _init_centres(x, k, rng)
-        labels = np.full(n, -1)
-        for _ in range(max_iter):
-            sims = x @ centres.T
-            new = sims.argmax(axis=1)
-            # Converged when (almost) nobody moves: the last 0.1 % only polish centres.
-            if np.count_nonzero(new != labels) <= n // 1000:
-                labels = new
-                break
-            labels = new
-            sums = csr_matrix((np.ones(n, np.float32), (labels, rows)), shape=(k, n)) @ x
-            counts = np.bincount(labels, minlength=k)
-            empty = np.flatnonzero(counts == 0)
-            if len(empty):  # re-seed empty clusters with the worst-served points
-                worst = np.argsort(sims[rows, labels])[: len(empty)]
-                sums[empty] = x[worst]
-            norms = np.linalg.norm(sums, axis=1, keepdims=True)
-            centres = (sums / np.maximum(norms, 1e-12)).astype(np.float32)
-        sims = x @ centres.T
-        labels = sims.argmax(axis=1)
+        labels, centres, sims = _lloyd(x, _init_centres(x, k, rng), max_iter)
         # Of the restarts, keep the one whose worst-served image is closest to its
         # centre (the k-center criterion), not the lowest inertia: inertia would rather
         # split a big group than give a rare one its own cluster, and covering every
@@ -161,9 +201,9 @@ def cluster(
         dist = 1.0 - sims[rows, labels]
         score = (round(float(dist.max()), 4), float(dist.sum()))
         if best is None or score < best[0]:
-            best = (score, labels.astype(int), centres)
+            best = (score, centres, sims)
     assert best is not None
-    return _cover_outliers(x, best[2], max_swaps=max(1, k // 10))
+    return _cover_outliers(x, best[1], max_swaps=max(1, k // 10), sims=best[2])
 
 
 def _tail(dist: np.ndarray) -> float:
@@ -173,7 +213,7 @@ def _tail(dist: np.ndarray) -> float:
 
 
 def _cover_outliers(
-    x: np.ndarray, centres: np.ndarray, max_swaps: int
+    x: np.ndarray, centres: np.ndarray, max_swaps: int, sims: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Give far-off images clusters of their own, at the cost of redundant centres.
 
@@ -182,10 +222,12 @@ def _cover_outliers(
     k-center steps on top of k-means fix that: the two closest centres are merged
     and the worst-served image becomes a centre, kept only if the worst-served 1 %
     of images get closer to their centres (two real groups are never merged).
+    ``sims``: ``x @ centres.T`` when the caller has it; a trial recomputes only the
+    two columns it changes.
     """
     centres = centres.copy()
     rows = np.arange(len(x))
-    sims = x @ centres.T
+    sims = x @ centres.T if sims is None else sims
     labels = sims.argmax(axis=1)
     dist = 1.0 - sims[rows, labels]
     for _ in range(max_swaps if len(centres) > 1 else 0):
@@ -196,12 +238,13 @@ def _cover_outliers(
         merged = x[(labels == a) | (labels == b)].sum(axis=0)
         trial[a] = merged / max(float(np.linalg.norm(merged)), 1e-12)
         trial[b] = x[int(dist.argmax())]
-        t_sims = x @ trial.T
+        t_sims = sims.copy()
+        t_sims[:, [a, b]] = x @ trial[[a, b]].T
         t_labels = t_sims.argmax(axis=1)
         t_dist = 1.0 - t_sims[rows, t_labels]
         if _tail(t_dist) >= _tail(dist):
             break
-        centres, labels, dist = trial, t_labels, t_dist
+        centres, sims, labels, dist = trial, t_sims, t_labels, t_dist
     return labels.astype(int), centres
 
 

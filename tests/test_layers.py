@@ -39,7 +39,10 @@ LAYERS: list[tuple[str, list[str]]] = [
         ],
     ),
     ("home and sources", ["_home", "_thumbs", "sources", "_names", "_registry"]),
-    ("catalog and store", ["_predsets", "_labels", "_catalog_tables", "catalog", "store"]),
+    (
+        "catalog and store",
+        ["_predsets", "_labels", "_catalog_tables", "_catalog_check", "catalog", "store"],
+    ),
     ("embedder", ["embedder"]),
     ("queries", ["_scope", "search", "diverse"]),
     (

@@ -147,9 +147,11 @@ def test_edge_quantized_scan_stays_exact_after_optimize(tmp_path: Path) -> None:
             np.testing.assert_allclose([h.score for h in row], (vecs @ qq)[want], atol=1e-5)
     s.delete(ids[:7])
     assert s.approx_count() == s.count() == n + 93  # the statistics follow deletes
+    s.upsert(ids[10:20], vecs[10:20])  # points of an optimized segment written again
+    assert s.approx_count() == s.count() == n + 93  # and updates: opening relies on it
     s.close()
     s = EdgeStore(tmp_path / "q", dim)
-    assert s._quantized and s.count() == n + 93
+    assert s._quantized and s.approx_count() == s.count() == n + 93
     s.close()
 
 

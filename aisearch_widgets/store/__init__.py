@@ -136,10 +136,11 @@ def open_store(
 
 
 class ShardPreload:
-    """The Edge shard of ``identity`` loaded in a background thread while the caller
-    opens and checks the project's catalog: at 1M points both take seconds (paging
-    in the int8 copy; ``PRAGMA quick_check``), and the catalog's SQLite work runs
-    outside the GIL, so opening costs the longer of the two instead of their sum.
+    """The Edge shard of ``identity`` loaded in a background thread while the project's
+    catalog is checked: at 1M points both take about a second of CPU (paging in the
+    int8 copy; ``PRAGMA quick_check``). The load holds the GIL from start to end, so
+    only work already inside SQLite (which releases it) runs alongside: the opener
+    starts the catalog's check first (``open_catalog(background=True)``), then this.
     :meth:`take` hands the store (or its load error) to whoever opens that shard."""
 
     def __init__(self, project: str, folder: str | os.PathLike[str], identity: str) -> None:

@@ -189,6 +189,10 @@ class StoreBase:
                 del kept[next(iter(kept))]  # that very key object: no comparison
         return got
 
+    # Whether approx_count() is exact (the engine's statistics count every live point
+    # once): an Edge shard's are.
+    size_is_exact = False
+
     def approx_count(self) -> int:
         """The number of points from the engine's statistics: no pass over the points
         (``count()`` is one: ~0.3 s at 1M), exact for an Edge shard, an estimate on a
