@@ -143,18 +143,10 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         ).fetchone()
         if not has_files:
             return
-        if version < 1:
-            self._step(1, self._to_v1)
-        if version < 2:
-            self._step(2, self._to_v2)
-        if version < 3:
-            self._step(3, self._to_v3)
-        if version < 4:
-            self._step(4, self._to_v4)
-        if version < 5:
-            self._step(5, self._to_v5)
-        if version < 6:
-            self._step(6, self._to_v6)
+        steps = (self._to_v1, self._to_v2, self._to_v3, self._to_v4, self._to_v5, self._to_v6)
+        for to, step in enumerate(steps, 1):
+            if version < to:
+                self._step(to, step)
 
     def _step(self, to: int, fn: Any) -> None:
         self._db.execute("BEGIN IMMEDIATE")

@@ -72,28 +72,10 @@ def timing(parts: dict[str, float], name: str, fn: Any) -> Any:
 
 def build(proj: Any, tmp: Path, n: int) -> None:
     """Catalog rows and vectors of the project, as a sync leaves them."""
-    from aisearch_widgets.sources import point_id
+    from bench_search import fill
 
     keys = [f"images/d{i % 1000:03d}/img_{i:07d}.jpg" for i in range(n)]
-    ids = [point_id("bench", k) for k in keys]
-    now = time.time()
-    with proj.catalog.transaction() as db:
-        db.executemany(
-            "INSERT INTO files(key, id, path, source, size, mtime_ns, content, status, model,"
-            " updated_at) VALUES (?, ?, ?, 'images', 1, 1, ?, 'embedded', ?, ?)",
-            [
-                (k, i, str(tmp / k), f"c{j}", proj.model_identity, now)
-                for j, (k, i) in enumerate(zip(keys, ids, strict=True))
-            ],
-        )
-    for s in range(0, n, 100_000):
-        vecs = random_unit(min(100_000, n - s), seed=s)
-        for b in range(0, len(vecs), 2000):
-            proj.store.upsert(ids[s + b : s + b + 2000], vecs[b : b + 2000])
-    del vecs
-    proj.store.flush()
-    proj.store.maybe_optimize()
-    proj.catalog.set_meta(first_pass_done=True)
+    fill(proj, tmp, keys, lambda s, c: random_unit(c, seed=s), chunk=100_000)
 
 
 def main() -> None:

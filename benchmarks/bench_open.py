@@ -56,31 +56,16 @@ def build(work: Path, n: int) -> tuple[Path, str]:
     if not ids_file.exists():
         sys.path.insert(0, str(HERE.parent))
         sys.path.insert(0, str(HERE))
+        from bench_search import fill
         from bench_store import make_data
 
         import aisearch_widgets as aw
-        from aisearch_widgets.sources import point_id
 
         (work / "images").mkdir(parents=True, exist_ok=True)
         proj = aw.Project("bench", sources=work / "images", model="ViT-B-32:random", home=home)
         vecs = make_data(n, 1000).vectors
         keys = [f"images/img_{i:07d}.jpg" for i in range(n)]
-        ids = [point_id("bench", k) for k in keys]
-        now = time.time()
-        with proj.catalog.transaction() as db:
-            db.executemany(
-                "INSERT INTO files(key, id, path, source, size, mtime_ns, content, status,"
-                " model, updated_at) VALUES (?, ?, ?, 'images', 1, 1, ?, 'embedded', ?, ?)",
-                [
-                    (k, i, str(work / k), f"c{j}", proj.model_identity, now)
-                    for j, (k, i) in enumerate(zip(keys, ids, strict=True))
-                ],
-            )
-        for s in range(0, n, 2000):
-            proj.store.upsert(ids[s : s + 2000], vecs[s : s + 2000])
-        proj.store.flush()
-        proj.store.maybe_optimize()
-        proj.catalog.set_meta(first_pass_done=True)
+        ids = fill(proj, work, keys, lambda s, c: vecs[s : s + c])
         proj.close()
         ids_file.write_text("\n".join(ids[:10]))
     return home, ids_file.read_text().split("\n")[3]

@@ -18,7 +18,9 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,6 +60,39 @@ def pct(ts: list[float]) -> dict[str, float]:
     }
 
 
+def fill(
+    proj: Any,
+    root: Path,
+    keys: list[str],
+    vectors: Callable[[int, int], np.ndarray],
+    chunk: int = 2000,
+) -> list[str]:
+    """Write the catalog rows and the vectors of ``keys`` (files under ``root``, not
+    read) as a sync leaves them, without running the model; ``vectors(start, count)``
+    gives the vectors of ``keys[start : start + count]``. Returns the ids."""
+    from aisearch_widgets.sources import point_id
+
+    ids = [point_id("bench", k) for k in keys]
+    now = time.time()
+    with proj.catalog.transaction() as db:
+        db.executemany(
+            "INSERT INTO files(key, id, path, source, size, mtime_ns, content, status, model,"
+            " updated_at) VALUES (?, ?, ?, 'images', 1, 1, ?, 'embedded', ?, ?)",
+            [
+                (k, i, str(root / k), f"c{j}", proj.model_identity, now)
+                for j, (k, i) in enumerate(zip(keys, ids, strict=True))
+            ],
+        )
+    for s in range(0, len(keys), chunk):
+        vecs = vectors(s, min(chunk, len(keys) - s))
+        for b in range(0, len(vecs), 2000):
+            proj.store.upsert(ids[s + b : s + b + 2000], vecs[b : b + 2000])
+    proj.store.flush()
+    proj.store.maybe_optimize()  # what the indexer does at the end of a sync
+    proj.catalog.set_meta(first_pass_done=True)
+    return ids
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
@@ -66,7 +101,6 @@ def main() -> None:
     args = ap.parse_args()
 
     import aisearch_widgets as aw
-    from aisearch_widgets.sources import point_id
 
     tmp = Path(tempfile.mkdtemp(prefix="aisearch-bench-search-"))
     (tmp / "images").mkdir()
@@ -78,22 +112,7 @@ def main() -> None:
         t0 = time.perf_counter()
         vecs = clustered(args.n, args.clusters)
         keys = [f"images/img_{i:07d}.jpg" for i in range(args.n)]
-        ids = [point_id("bench", k) for k in keys]
-        now = time.time()
-        with proj.catalog.transaction() as db:
-            db.executemany(
-                "INSERT INTO files(key, id, path, source, size, mtime_ns, content, status, model,"
-                " updated_at) VALUES (?, ?, ?, 'images', 1, 1, ?, 'embedded', ?, ?)",
-                [
-                    (k, i, str(tmp / k), f"c{n}", proj.model_identity, now)
-                    for n, (k, i) in enumerate(zip(keys, ids, strict=True))
-                ],
-            )
-        for s in range(0, args.n, 2000):
-            proj.store.upsert(ids[s : s + 2000], vecs[s : s + 2000])
-        proj.store.flush()
-        proj.store.maybe_optimize()  # what the indexer does at the end of a sync
-        proj.catalog.set_meta(first_pass_done=True)
+        ids = fill(proj, tmp, keys, lambda s, c: vecs[s : s + c])
         res["load_s"] = round(time.perf_counter() - t0, 1)
         print(f"loaded {args.n} vectors in {res['load_s']} s")
 

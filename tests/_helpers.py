@@ -164,3 +164,16 @@ def from_frontend(widget, content: dict, buffers: list[bytes] | None = None) -> 
     through the same dispatch as a click in the browser."""
     msg = {"content": {"data": {"method": "custom", "content": content}}}
     widget.comm.handle_msg({**msg, "buffers": list(buffers or [])})
+
+
+def damage_files_table(db: Path) -> None:
+    """Overwrite the first page of the catalog's ``files`` table (the other tables
+    stay readable): what ``aisearch repair`` salvages from."""
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        page = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'files'").fetchone()[0]
+        size = con.execute("PRAGMA page_size").fetchone()[0]
+    with open(db, "r+b") as fh:
+        fh.seek((page - 1) * size)
+        fh.write(b"\xff" * size)

@@ -15,7 +15,7 @@ import aisearch_widgets as aw
 from aisearch_widgets.catalog import SCHEMA_VERSION, Catalog
 from aisearch_widgets.sources import FileEntry
 
-from _helpers import draw
+from _helpers import damage_files_table, draw
 
 
 def _fill(cat: Catalog, *names: str) -> None:
@@ -162,12 +162,7 @@ def test_repairing_a_damaged_catalog_keeps_the_labels(
         p.import_labels(df, set="model-v3")
         before = p.labels()
     db = home / "p" / "catalog.sqlite"
-    with sqlite3.connect(db) as con:  # damage the files table only
-        page = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'files'").fetchone()[0]
-        size = con.execute("PRAGMA page_size").fetchone()[0]
-    with open(db, "r+b") as fh:
-        fh.seek((page - 1) * size)
-        fh.write(b"\xff" * size)
+    damage_files_table(db)
     report = aw.Project.repair("p", home=home)
     assert "catalog: salvaged 1 labels rows" in report
     with aw.Project.open("p", home=home) as p:

@@ -18,7 +18,7 @@ from aisearch_widgets._labels import df_label_columns
 from aisearch_widgets.catalog import SCHEMA_VERSION, Catalog
 from aisearch_widgets.sources import FileEntry
 
-from _helpers import draw
+from _helpers import damage_files_table, draw
 
 CLASSES = ["cat", "dog", "bird"]
 
@@ -279,12 +279,7 @@ def test_repairing_a_damaged_catalog_keeps_a_prediction_set(
         p.classify(["a red picture", "a blue picture"], set="zs")
         before = p.labels("zs")
     db = home / "p" / "catalog.sqlite"
-    with sqlite3.connect(db) as con:  # damage the files table only
-        page = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'files'").fetchone()[0]
-        size = con.execute("PRAGMA page_size").fetchone()[0]
-    with open(db, "r+b") as fh:
-        fh.seek((page - 1) * size)
-        fh.write(b"\xff" * size)
+    damage_files_table(db)
     report = aw.Project.repair("p", home=home)
     assert "catalog: salvaged 1 prediction_sets rows" in report
     with aw.Project.open("p", home=home) as p:

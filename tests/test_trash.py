@@ -16,7 +16,7 @@ import pytest
 import aisearch_widgets as aw
 from aisearch_widgets.catalog import SCHEMA_VERSION, Catalog
 
-from _helpers import draw, touch_later
+from _helpers import damage_files_table, draw, touch_later
 from _integrity import assert_consistent
 
 
@@ -285,12 +285,7 @@ def test_repairing_a_damaged_catalog_keeps_the_trash(project_factory, images, ho
     res.delete(confirm=True)
     proj.close()
     db = home / "p" / "catalog.sqlite"
-    with sqlite3.connect(db) as con:  # damage the files table only
-        page = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'files'").fetchone()[0]
-        size = con.execute("PRAGMA page_size").fetchone()[0]
-    with open(db, "r+b") as fh:
-        fh.seek((page - 1) * size)
-        fh.write(b"\xff" * size)
+    damage_files_table(db)
     with pytest.raises(aw.ProjectCorrupt):
         aw.Project.open("p", home=home)
     assert "catalog: salvaged 2 trash rows" in aw.Project.repair("p", home=home)
