@@ -18,7 +18,7 @@ import aisearch_widgets as aw
 from aisearch_widgets._errors import ProjectCorrupt, SourcesChanged
 from aisearch_widgets.cli import main
 
-from _helpers import make_folder
+from _helpers import damage_files_table, make_folder
 from _integrity import assert_consistent
 
 
@@ -235,13 +235,7 @@ def test_damaged_catalog_salvages_tags_and_collections(
         p.search("x", limit=2).save("best")
         ids = set(p.tagged("keep").ids)
     db = home / "p" / "catalog.sqlite"
-    # Damage the files table only: its root page number, read from the schema.
-    with sqlite3.connect(db) as con:
-        page = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'files'").fetchone()[0]
-        size = con.execute("PRAGMA page_size").fetchone()[0]
-    with open(db, "r+b") as fh:
-        fh.seek((page - 1) * size)
-        fh.write(b"\xff" * size)
+    damage_files_table(db)  # the files table only
     with pytest.raises(ProjectCorrupt):
         aw.Project.open("p", home=home)
     report = aw.Project.repair("p", home=home)
