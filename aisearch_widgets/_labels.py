@@ -194,7 +194,10 @@ class LabelTables:
             return self.replace_label_set(set_, ids, names.tolist(), conf, source)
         with self.transaction() as db:  # type: ignore[attr-defined]
             db.execute("DELETE FROM labels WHERE label_set = ?", (set_,))
-            _predsets.write(db, set_, enc, classes, label, confidence, source, time.time())
+            if len(ids):
+                _predsets.write(db, set_, enc, classes, label, confidence, source, time.time())
+            else:  # no image: no set (as replace_label_set leaves none)
+                _predsets.drop(db, set_)
         return len(ids)
 
     def remove_labels(self, set_: str, ids: Sequence[str] | None = None) -> int:

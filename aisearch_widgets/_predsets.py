@@ -207,6 +207,8 @@ def read(
             row = db.execute(
                 f"SELECT {_COLS} FROM prediction_sets WHERE label_set = ?", (set_name,)
             ).fetchone()
+            if row is None:  # dropped by another connection since the list was read
+                continue
             hit = ((at, n), _decode(row))
             if cache is not None:
                 cache[set_name] = hit

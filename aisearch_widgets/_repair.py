@@ -68,9 +68,11 @@ def _rebuild_catalog(
         if got["tags"] is not None:
             db.executemany("INSERT OR IGNORE INTO tags(id, tag) VALUES (?, ?)", got["tags"])
         if got["labels"]:
+            # With their sequence numbers: the order labels were written in, which a
+            # prediction set's place (after_seq) refers to.
             db.executemany(
-                "INSERT INTO labels(id, label_set, label, x, y, w, h, confidence, source, "
-                "author, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO labels(seq, id, label_set, label, x, y, w, h, confidence, source, "
+                "author, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 got["labels"],
             )
         if got["prediction_sets"]:
@@ -78,6 +80,14 @@ def _rebuild_catalog(
                 "INSERT OR IGNORE INTO prediction_sets(label_set, n, classes, id_width, ids, "
                 "label, confidence, source, time, after_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 got["prediction_sets"],
+            )
+            # Labels written from now on come after every salvaged set.
+            top = max(r[-1] or 0 for r in got["prediction_sets"])
+            db.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'labels'", (top,))
+            db.execute(
+                "INSERT INTO sqlite_sequence(name, seq) SELECT 'labels', ? WHERE NOT EXISTS "
+                "(SELECT 1 FROM sqlite_sequence WHERE name = 'labels')",
+                (top,),
             )
         if got["collections"] is not None:
             db.executemany(
@@ -140,8 +150,8 @@ def _salvage(db_path: Path) -> dict[str, Any]:
                 "items": "SELECT name, rank, id, score, extra FROM collection_items",
                 "trash": "SELECT id, path, trash_path, deleted_at, kind, record, tags, model, "
                 "vector_ids, vectors FROM trash",
-                "labels": "SELECT id, label_set, label, x, y, w, h, confidence, source, author, "
-                "time FROM labels ORDER BY seq",
+                "labels": "SELECT seq, id, label_set, label, x, y, w, h, confidence, source, "
+                "author, time FROM labels ORDER BY seq",
                 "prediction_sets": "SELECT label_set, n, classes, id_width, ids, label, "
                 "confidence, source, time, after_seq FROM prediction_sets",
             }

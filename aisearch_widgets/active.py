@@ -114,7 +114,7 @@ def score_classes(
     import torch
 
     n, k = len(vecs), len(text)
-    w = torch.from_numpy(np.ascontiguousarray(np.asarray(text, np.float32) * scale))
+    w = torch.from_numpy(np.ascontiguousarray(np.asarray(text, np.float32) * np.float32(scale)))
     probs = np.empty((n, k), np.float32)
     top = np.zeros(n, np.int64)
     p1 = np.empty(n, np.float32)

@@ -286,3 +286,50 @@ def test_repairing_a_damaged_catalog_keeps_a_prediction_set(
         p.update()  # the rescan gives the files their ids again: the labels are theirs
         after = p.labels("zs")
         assert after.drop(columns=["time"]).equals(before.drop(columns=["time"]))
+
+
+def test_a_classify_of_no_image_leaves_no_set(tmp_path: Path) -> None:
+    """An empty prediction set (a scope that matched nothing) must not become the
+    default label set and hide the labels the user has."""
+    cat = Catalog(str(tmp_path / "c.sqlite"))
+    ids = _fill(cat, ["a.jpg", "b.jpg"])
+    cat.put_labels("truth", [(ids[0], "cat", None, None, None, None, None, "s", None)])
+    code, conf = _predictions(2)
+    cat.replace_prediction_set("a-zs", ids, CLASSES, code, conf, "zero-shot")
+    assert cat.label_sets() == {"a-zs": 2, "truth": 1}
+    empty = np.zeros(0, np.int64), np.zeros(0, np.float32)
+    assert cat.replace_prediction_set("a-zs", [], CLASSES, *empty, "zero-shot") == 0
+    assert cat.label_sets() == {"truth": 1} and cat.default_label_set() == "truth"
+    cat.close()
+
+
+def test_repair_keeps_the_order_labels_were_written_in(tmp_path: Path) -> None:
+    from aisearch_widgets import _repair
+
+    path = tmp_path / "c.sqlite"
+    cat = Catalog(str(path))
+    ids = _fill(cat, ["a.jpg", "b.jpg", "c.jpg"])
+    row = [None, None, None, None, None, "s", None]
+    cat.put_labels("old", [(i, "x", *row) for i in ids])
+    cat.remove_labels("old")  # the label counter is past the rows that are left
+    cat.replace_prediction_set("zs", ids, CLASSES, np.array([0, 1, 0]), np.ones(3), "zero-shot")
+    cat.put_labels("zs", [(ids[0], "dog", None, None, None, None, None, "hand", "me")])
+    before = cat.labels_frame("zs")["source"].tolist()
+    assert before == ["zero-shot"] * 3 + ["hand"]
+    cat.close()
+    again, _ = _repair._rebuild_catalog(path, "p", [])
+    assert again.labels_frame("zs")["source"].tolist() == before
+    again.put_labels("zs", [(ids[1], "bird", None, None, None, None, None, "later", "me")])
+    assert again.labels_frame("zs")["source"].tolist() == [*before, "later"]
+    again.close()
+
+
+def test_zero_shot_takes_a_numpy_scale() -> None:
+    from aisearch_widgets import active
+
+    rng = np.random.default_rng(0)
+    vecs = rng.standard_normal((20, 8)).astype(np.float16)
+    text = rng.standard_normal((3, 8)).astype(np.float32)
+    a = active.zero_shot(vecs, text, np.float64(50.0))
+    b = active.zero_shot(vecs, text, 50.0)
+    np.testing.assert_allclose(a, b, rtol=1e-6)
