@@ -1,13 +1,22 @@
-"""The search panel in a real browser (JupyterLab in Chromium via Playwright):
+"""The search panel in a real browser (JupyterLab in Chromium via Playwright), on a
+project of N images (default 10,000, the demo model), each size in a new notebook:
 
-- time from pressing Enter in the prompt box to the first page of 100 thumbnails
-  painted, on N indexed images (default 10,000, the demo model);
+- Enter in the prompt box -> the first page of 100 thumbnails painted (6 prompts; the
+  first is the first of the kernel's session);
 - bytes sent per thumbnail;
-- a 1,000-result search paged through without an "IOPub data rate exceeded".
+- a 1,000-result search paged through: Next -> the page painted, no "IOPub data rate
+  exceeded";
+- the Map toggle -> all N points drawn (the map computed, then cached);
+- a lasso around the middle of the map -> the gallery's page painted;
+- the Duplicates tab (the kNN graph built by a first ``duplicates()`` in the kernel,
+  timed there): Find -> the groups' first page painted.
 
     .venv/bin/python benchmarks/bench_panel.py --n 10000
+    .venv/bin/python benchmarks/bench_panel.py --n 10000 100000 --synthetic 2000 \
+        --workdir /tmp/p100k --keep          # 2,000 indexed, grown (benchmarks/_grow.py)
 
-Writes benchmarks/results/panel-<n>.json.
+Writes benchmarks/results/panel-<n>.json per size; with more than one size the first
+is the reference, written into the others' files with their same-run ratios to it.
 """
 
 from __future__ import annotations
@@ -221,10 +230,14 @@ def main() -> None:
         return
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
+    # With several sizes the first is the reference: its numbers go into the others'
+    # files (with the same-run ratios), not into a file of its own.
     ref = results[args.n[0]]
     for n, res in results.items():
+        if n == args.n[0] and len(results) > 1:
+            continue
         if n != args.n[0]:
-            res["same_session_reference"] = {"n": args.n[0], **_ratios(res, ref)}
+            res["same_session_reference"] = {"ratios": _ratios(res, ref), "results": ref}
         print(json.dumps(res, indent=2))
         (out / f"panel-{n}.json").write_text(json.dumps(res, indent=2) + "\n")
 
