@@ -116,7 +116,7 @@ def grow(proj: Any, images: Path, n: int, seed: int = 0) -> dict[str, float | in
         "copies_per_image": c,
         "noise_sigma": round(sigma, 5),
         "copy_cosine_target": round(target, 4),
-        "links_s": round(t_files, 1),
+        "copies_s": round(t_files, 1),
         "rows_s": round(t_rows, 1),
         "grow_s": round(t_all, 1),
     }
