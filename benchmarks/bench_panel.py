@@ -126,15 +126,17 @@ def measure(lab, n: int, home: Path, args: argparse.Namespace, shot: bool) -> di
     }
     if args.quick:
         return res | {"load_average_1min": load}
-    # 1,000 results paged through: Next -> painted.
-    res["next_page_ms"] = steps.next_pages(page, n, 9)
-    iopub = page.get_by_text("IOPub data rate exceeded").count()
-    res["results_1000"] = {"pages": 10, "iopub_rate_errors": iopub}
-    load["next"] = _load()
-    res["map_toggle"] = steps.map_toggle(page, n, args.timeout)
-    load["map"] = _load()
-    res["lasso"] = steps.lassos(lab, page, [0.1, 0.3], args.timeout)
-    load["lasso"] = _load()
+    if "next" not in args.skip:  # 1,000 results paged through: Next -> painted.
+        res["next_page_ms"] = steps.next_pages(page, n, 9)
+        iopub = page.get_by_text("IOPub data rate exceeded").count()
+        res["results_1000"] = {"pages": 10, "iopub_rate_errors": iopub}
+        load["next"] = _load()
+    if "map" not in args.skip:
+        res["map_toggle"] = steps.map_toggle(page, n, args.timeout)
+        load["map"] = _load()
+        if "lasso" not in args.skip:
+            res["lasso"] = steps.lassos(lab, page, [0.1, 0.3], args.timeout)
+            load["lasso"] = _load()
     if shot:  # a screenshot for the README: a prompt, its histogram, the gallery.
         page.locator(".aisw-limit").first.fill("200")
         prompt = page.locator(".aisw-prompt")
@@ -147,7 +149,7 @@ def measure(lab, n: int, home: Path, args: argparse.Namespace, shot: bool) -> di
         page.set_viewport_size({"width": 1280, "height": 1500})
         page.wait_for_timeout(500)
         lab.screenshot(page, "bench-panel", selector=".jp-OutputArea-output")
-    if not args.no_duplicates:
+    if "duplicates" not in args.skip:
         res["duplicates"] = steps.duplicates(lab, page, args.timeout * 10)
         load["duplicates"] = _load()
     res["load_average_1min"] = load
@@ -178,7 +180,13 @@ def main() -> None:
         help="index FROM demo images, then grow the project to --n without the model "
         "(benchmarks/_grow.py: file copies, catalog rows and noisy vectors written directly)",
     )
-    ap.add_argument("--no-duplicates", action="store_true", help="skip the Duplicates step")
+    ap.add_argument(
+        "--skip",
+        nargs="+",
+        default=[],
+        choices=["next", "map", "lasso", "duplicates"],
+        help="steps left out (the lasso needs the map)",
+    )
     ap.add_argument(
         "--timeout", type=float, default=120.0, help="seconds per step (x10: duplicates)"
     )
