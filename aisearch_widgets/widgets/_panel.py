@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -53,6 +54,10 @@ from ._sendlab import SendToLabelling
 from ._state import PanelMemory
 
 log = logging.getLogger(__name__)
+
+#: The status poll waits at least this many times as long as its last refresh took, so
+#: that it holds the panel's lock a tenth of the time at most.
+POLL_BUSY_FACTOR = 9.0
 
 #: What the spinner says while a job of each kind runs.
 _LABELS = {
@@ -640,9 +645,11 @@ class SearchPanel(
             log.debug("model warm-up failed", exc_info=True)
 
     def _poll(self, interval: float) -> None:
-        while not self._stop.wait(interval):
+        wait = interval
+        while not self._stop.wait(wait):
             if self.project.closed:
                 return
+            t0 = time.monotonic()
             try:
                 with self._lock:  # a worker may be showing a result in the same parts
                     self._refresh_status()
@@ -650,3 +657,6 @@ class SearchPanel(
             except Exception:  # the project was closed, or the kernel is shutting down
                 log.debug("status poll failed", exc_info=True)
                 return
+            # The status counts the catalog (about a second at 1M rows) under the lock
+            # that searches and pages wait for: poll a big project less often.
+            wait = max(interval, POLL_BUSY_FACTOR * (time.monotonic() - t0))
