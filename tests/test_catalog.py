@@ -266,3 +266,22 @@ def test_readonly_open_never_creates_a_catalog(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.OperationalError):
         Catalog(str(path), readonly=True).query("SELECT 1 FROM files")
     assert not path.exists()
+
+
+def test_counts_follow_every_change_and_are_not_counted_again_without_one(
+    cat: Catalog, tmp_path: Path
+) -> None:
+    _fill(cat, "a.jpg", "b.jpg")
+    assert cat.counts(None)["pending"] == 2
+    passes: list[str] = []
+    query = cat.query
+    cat.query = lambda sql, params=(): (passes.append(sql), query(sql, params))[1]  # type: ignore[method-assign]
+    assert cat.counts(None)["pending"] == 2
+    assert not [s for s in passes if "GROUP BY" in s]  # nothing changed: not counted again
+    other = Catalog(str(tmp_path / "catalog.sqlite"))  # a commit by another connection
+    _fill(other, "c.jpg")
+    other.close()
+    assert cat.counts(None)["pending"] == 3
+    _fill(cat, "d.jpg")  # and by this one
+    assert cat.counts(None) == {"total": 4, "embedded": 0, "failed": 0, "pending": 4, "missing": 0}
+    assert [s for s in passes if "GROUP BY" in s]
