@@ -390,7 +390,7 @@ def bench_adapter(
     t0 = time.perf_counter()
     for i in range(0, n, BATCH):
         chunk = ids[i : i + BATCH]
-        store.upsert(chunk, d.vectors[i : i + BATCH], [{"path": f"/photos/{s}.jpg"} for s in chunk])
+        store.upsert(chunk, d.vectors[i : i + BATCH])
     upsert_s = time.perf_counter() - t0
     # flush() is where the adapter runs the optimizer when enough points are pending:
     # here all n of them, so this is the one-off build cost.
