@@ -114,14 +114,9 @@ def map_toggle(page: Any, n: int, timeout_s: float) -> dict[str, Any]:
 def _draw_lasso_and_time(page: Any, points: list[tuple[float, float]], timeout_s: float) -> float:
     """Drag a lasso through ``points`` as jupyter-scatter's users do (long press, then
     drag); mouse release -> the gallery's page painted."""
-    page.mouse.move(*points[0])
-    page.mouse.down()
-    page.wait_for_timeout(1200)
-    for x, y in points[1:]:
-        page.mouse.move(x, y, steps=25)
-        page.wait_for_timeout(60)
-    page.evaluate(ARM, "mouseup")
-    page.mouse.up()
+    from _labharness import drag_lasso
+
+    drag_lasso(page, points, before_release=lambda: page.evaluate(ARM, "mouseup"))
     return _wait_painted(page, timeout_s)
 
 

@@ -190,6 +190,25 @@ class NotebookCellError(AssertionError):
     """A cell raised in the kernel; carries the (ANSI-stripped) traceback."""
 
 
+def drag_lasso(
+    page: Page, points: list[tuple[float, float]], before_release: Callable[[], Any] | None = None
+) -> None:
+    """Drag a lasso through ``points`` (page pixels) as jupyter-scatter's users do:
+    press and hold still until the lasso starts (its long press, 750 ms), then drag in
+    small steps, pausing at each corner so that the lasso's throttled sampling keeps
+    it (jupyter-scatter maps no key to the lasso: shift + drag pans);
+    ``before_release`` runs just before the button is let go."""
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    page.wait_for_timeout(1200)
+    for x, y in points[1:]:
+        page.mouse.move(x, y, steps=25)
+        page.wait_for_timeout(60)
+    if before_release is not None:
+        before_release()
+    page.mouse.up()
+
+
 # The widths the panel is looked at: a laptop and a wide screen.
 SCREEN_SIZES = ((1000, 900), (1920, 1080))
 

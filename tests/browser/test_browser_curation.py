@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from _labharness import VIEWPORT, Lab
+from _labharness import VIEWPORT, Lab, drag_lasso
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _helpers import make_folder, write_tiny_model
@@ -49,20 +49,6 @@ def _lasso_around_left_points(
     assert top > 0 and bottom < height and left > 0 and cut < width
     inside = [i for i, (x, _y) in enumerate(pos) if x < cut]
     return [(left, top), (cut, top), (cut, bottom), (left, bottom), (left, top + 1)], inside
-
-
-def _draw_lasso(page, points: list[tuple[float, float]]) -> None:
-    """Drag a lasso through ``points`` (page pixels) as jupyter-scatter's users do:
-    press and hold still until the lasso starts (its long press, 750 ms), then drag in
-    small steps, pausing at each corner so that the lasso's throttled sampling keeps
-    it. (jupyter-scatter maps no key to the lasso: shift + drag pans.)"""
-    page.mouse.move(*points[0])
-    page.mouse.down()
-    page.wait_for_timeout(1200)
-    for x, y in points[1:]:
-        page.mouse.move(x, y, steps=25)
-        page.wait_for_timeout(60)
-    page.mouse.up()
 
 
 def test_map_lasso_fills_the_gallery(lab: Lab, curation_data: dict[str, str]) -> None:
@@ -105,7 +91,7 @@ panel
     polygon, inside = _lasso_around_left_points(pos, box["width"], box["height"])
     assert 0 < len(inside) < len(pos)
     expected = sorted(map_ids[i] for i in inside)
-    _draw_lasso(page, [(box["x"] + x, box["y"] + y) for x, y in polygon])
+    drag_lasso(page, [(box["x"] + x, box["y"] + y) for x, y in polygon])
     state = None
     for _ in range(50):
         state = _py(lab, page, "[panel.result.query['type'], panel.result.ids]")
