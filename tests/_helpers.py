@@ -177,3 +177,10 @@ def damage_files_table(db: Path) -> None:
     with open(db, "r+b") as fh:
         fh.seek((page - 1) * size)
         fh.write(b"\xff" * size)
+
+
+def record_sends(panel) -> None:
+    """Replace each part's ``send`` by a recorder: ``part.sent`` holds (msg, buffers)."""
+    for part in (panel.controls, panel.gallery, panel.actions, panel.chart):
+        part.sent = []
+        part.send = lambda msg, buffers=None, part=part: part.sent.append((msg, buffers or []))

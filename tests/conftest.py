@@ -182,3 +182,20 @@ def demo_index(
         assert proj.model_identity.endswith("+" + request.param)
     yield DemoIndex(proj, labels, request.param, seconds)
     proj.close()
+
+
+@pytest.fixture
+def panel(project_factory, tmp_path: Path):
+    """A search panel on 30 images whose parts record what they send (``part.sent``;
+    ``panel.sent`` is the gallery's). Modules with a panel of their own override it."""
+    import aisearch_widgets as aw
+
+    from _helpers import make_folder, record_sends
+
+    root = tmp_path / "imgs"
+    make_folder(root, 30, sub=False)
+    panel = aw.SearchPanel(project_factory("p", root), page_size=8, poll_interval=0)
+    record_sends(panel)
+    panel.sent = panel.gallery.sent
+    yield panel
+    panel.close()

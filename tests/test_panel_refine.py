@@ -3,25 +3,7 @@ Refine run off the comm handler like the other searches."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from test_widgets import _msg, _record_sends
-
-import aisearch_widgets as aw
-
-from _helpers import make_folder
-
-
-@pytest.fixture
-def panel(project_factory, tmp_path: Path):
-    root = tmp_path / "imgs"
-    make_folder(root, 30, sub=False)
-    proj = project_factory("p", root)
-    panel = aw.SearchPanel(proj, page_size=8, poll_interval=0)
-    _record_sends(panel)
-    yield panel
-    panel.close()
+from test_widgets import _msg
 
 
 def test_marks_then_refine_equals_project_refine(panel) -> None:

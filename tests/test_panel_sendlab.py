@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_widgets import _msg, _record_sends, _replies, _send, _wait_reply
+from test_widgets import _msg, _replies, _send, _wait_reply
 
 import aisearch_widgets as aw
 from aisearch_widgets._annotate import JOBS_FILE
 from aisearch_widgets.widgets._sendlab import default_title, split_labels
 
-from _helpers import make_folder
+from _helpers import make_folder, record_sends
 from _labelstudio import Server, free_port, tasks
 
 KEY = "panel0secret0key0do0not0keep"
@@ -30,7 +30,7 @@ def _panel(project_factory, folder: Path) -> aw.SearchPanel:
     proj = project_factory("p", folder)
     proj.update()
     panel = aw.SearchPanel(proj, page_size=6, poll_interval=0)
-    _record_sends(panel)
+    record_sends(panel)
     return panel
 
 

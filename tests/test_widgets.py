@@ -18,29 +18,10 @@ from aisearch_widgets.widgets import _protocol as proto
 from aisearch_widgets.widgets._parts import STATIC
 from aisearch_widgets.widgets._protocol import Request
 
-from _helpers import make_folder
+from _helpers import make_folder, record_sends
 
 JS_SRC = Path(__file__).resolve().parents[1] / "js" / "src"
 _rids = itertools.count(1)
-
-
-def _record_sends(panel) -> None:
-    """Replace each part's ``send`` by a recorder: ``part.sent`` holds (msg, buffers)."""
-    for part in (panel.controls, panel.gallery, panel.actions, panel.chart):
-        part.sent = []
-        part.send = lambda msg, buffers=None, part=part: part.sent.append((msg, buffers or []))
-
-
-@pytest.fixture
-def panel(project_factory, tmp_path: Path):
-    root = tmp_path / "imgs"
-    make_folder(root, 30, sub=False)
-    proj = project_factory("p", root)
-    panel = aw.SearchPanel(proj, page_size=8, poll_interval=0)
-    _record_sends(panel)
-    panel.sent = panel.gallery.sent  # type: ignore[attr-defined]
-    yield panel
-    panel.close()
 
 
 def _send(widget, **content) -> str:
@@ -451,7 +432,7 @@ def test_allowed_dirs_can_be_set(project_factory, tmp_path: Path) -> None:
     proj = project_factory("q", root)
     proj.update()
     panel = aw.SearchPanel(proj, poll_interval=0, allowed_dirs=[tmp_path / "exports"])
-    _record_sends(panel)
+    record_sends(panel)
     try:
         panel.search("x", limit=2)
         _msg(panel.actions, type="export", path=str(tmp_path / "m.csv"), count=2)
@@ -746,7 +727,7 @@ def dup_panel(project_factory, tmp_path: Path):
     proj = project_factory("d", root)
     proj.update()
     panel = aw.SearchPanel(proj, page_size=8, poll_interval=0)
-    _record_sends(panel)
+    record_sends(panel)
     panel.originals, panel.copies = files[:2], copies  # type: ignore[attr-defined]
     yield panel
     panel.close()
