@@ -89,7 +89,8 @@ class Runner:
         self._stopping = True
         self._cancel.set()
         self._wake.set()
-        t = self._thread
+        with self._lock:  # a thread being started (under the lock) is started by now
+            t = self._thread
         if t is not None and t is not threading.current_thread():
             t.join(timeout)
 
