@@ -5,14 +5,15 @@ The store hands vectors out one Python float at a time (its scroll builds a list
 per vector: ~0.2 ms per 512-d vector here, minutes per million). So the matrix is
 kept beside the store, in the project home, as float16 ``.npy`` files read through a
 memory map: ``vectors-cache/<model>/``. It is derived data, keyed by the state of
-what it copies: the model identity, the store's point count and the count, latest
-and sum of ``updated_at`` of the catalog's embedded files (every sync that writes a
-vector changes them). Another key means another matrix, read again from the store.
+what it copies (:func:`state_key`: the model identity, the count of the store's
+writes, its point count and the state of the catalog's embedded files). Another key
+means another matrix, read again from the store.
 Float16 changes a cosine by about 1e-4: nothing a ranking or a softmax notices.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Collection
@@ -34,8 +35,25 @@ STATE_SQL = (
 
 
 def state_key(vectors: Any, catalog: Any) -> list[Any]:
+    """The state of the stored vectors, in a few milliseconds at any size: the model
+    identity, the generation of the vectors (``Catalog.vectors_generation``: bumped
+    before and after every write of the store, in any process), the store's point
+    count, and the count, latest and sum of ``updated_at`` of the catalog's embedded
+    files (these two also see writes by a version of the package that did not count
+    them). Taken *before* the vectors are read: a write meanwhile makes what was read
+    older than its key says, never newer, so the next reader reads again."""
+    generation = catalog.vectors_generation()
     row = catalog.query(STATE_SQL)[0]
-    return [vectors.identity, int(vectors.store().count()), int(row[0]), row[1], row[2]]
+    # The open store without its lock (held while a panel's warm-up loads the model).
+    store = vectors.opened_store or vectors.store()
+    size = store.approx_count() if getattr(store, "size_is_exact", False) else store.count()
+    return [vectors.identity, generation, int(size), int(row[0]), row[1], row[2]]
+
+
+def state_stamp(vectors: Any, catalog: Any) -> str:
+    """:func:`state_key` as a short string (the explore caches' key)."""
+    digest = hashlib.blake2b(json.dumps(state_key(vectors, catalog)).encode(), digest_size=12)
+    return f"state:{digest.hexdigest()}"
 
 
 def _folder(root: Path, identity: str) -> Path:

@@ -111,7 +111,7 @@ class Vectors:
     # -- the store --------------------------------------------------------------------
     def open_store(self, identity: str, dim: int | None) -> VectorStore:
         """A store for the vectors of ``identity`` (the current one, or a re-embedding's)."""
-        return open_store(
+        store = open_store(
             self.config.name,
             self.config.layout.folder,
             identity,
@@ -120,6 +120,13 @@ class Vectors:
             api_key=self.api_key,
             server_options=self.server_options,
         )
+        return self._counted(store)
+
+    def _counted(self, store: VectorStore) -> VectorStore:
+        """``store`` with every write counted in the catalog (the vectors' generation,
+        what the caches derived from them are checked against: ``_matrix.state_key``)."""
+        store.on_write = self.catalog.bump_vectors_generation  # type: ignore[attr-defined]
+        return store
 
     def store(self) -> VectorStore:
         """The vector store, opened on first use. Its size comes from project.json
@@ -152,7 +159,7 @@ class Vectors:
         path = self.shard_path()
         loaded = preload.take(self.identity) if preload is not None else None
         if loaded is not None:
-            self._store = loaded
+            self._store = self._counted(loaded)
         elif path.is_dir() and any(path.iterdir()):
             self._store = self.open_store(self.identity, None)
         self.reconcile(self._store)

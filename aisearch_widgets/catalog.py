@@ -67,6 +67,8 @@ from .video import is_video
 #    The index ``files_embedded`` (status, updated_at) answers the state of the
 #    embedded files (count, latest, sum of ``updated_at``) from the index alone.
 SCHEMA_VERSION = 6
+#: The ``meta`` row counting the writes of the vector store (any model's).
+VECTORS_GENERATION = "vectors_generation"
 
 # What a missing file's failure row says (the folder is the file's own).
 _MISSING_MESSAGE = (
@@ -287,6 +289,22 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
                 "INSERT INTO meta(k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
                 [(k, json.dumps(v)) for k, v in values.items()],
             )
+
+    def bump_vectors_generation(self) -> None:
+        """Count one write of the vector store. Called before and after each write
+        (``StoreBase.on_write``), so a reader that takes :meth:`vectors_generation`
+        before reading the vectors and sees it unchanged afterwards read no write's
+        half; a crash in the middle leaves it bumped already."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO meta(k, v) VALUES (?, '1') "
+                "ON CONFLICT(k) DO UPDATE SET v = CAST(v AS INTEGER) + 1",
+                (VECTORS_GENERATION,),
+            )
+
+    def vectors_generation(self) -> int:
+        """How many times the vector store was written (see :meth:`bump_vectors_generation`)."""
+        return int(self.get_meta(VECTORS_GENERATION, 0))
 
     # -- inventory --------------------------------------------------------------------
     def known(self) -> dict[str, Known]:

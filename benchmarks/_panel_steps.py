@@ -29,7 +29,8 @@ ARM = """(event) => {
 }"""
 
 # From the next click to the map's scatter having drawn n points (jupyter-scatter's
-# regl-scatterplot instance: n points, spatial index built, draw call returned):
+# regl-scatterplot instance: n points, spatial index built, draw call returned) on a
+# canvas in view (a map hidden and shown again keeps its drawn canvas, hidden):
 # window.__mv.done (ms).
 ARM_MAP = """(n) => {
   const mv = window.__mv = {t0: null, done: null, canvas: null};
@@ -37,9 +38,9 @@ ARM_MAP = """(n) => {
                             {capture: true, once: true});
   const tick = () => {
     const c = document.querySelector('.aisw-map canvas');
-    const box = c && c.parentElement && c.parentElement.parentElement;
+    const box = c && c.offsetParent !== null && c.parentElement && c.parentElement.parentElement;
     const api = box && box.api;
-    if (c && mv.t0 !== null && mv.canvas === null) mv.canvas = performance.now() - mv.t0;
+    if (box && mv.t0 !== null && mv.canvas === null) mv.canvas = performance.now() - mv.t0;
     if (api && mv.t0 !== null && api.get('isPointsDrawn') && !api.get('isDrawing')
         && api.get('points').length === n) {
       mv.done = performance.now() - mv.t0;
@@ -95,7 +96,7 @@ def next_pages(page: Any, n: int, pages: int, timeout_s: float = 60) -> dict[str
 
 def map_toggle(page: Any, n: int, timeout_s: float) -> dict[str, Any]:
     """Map toggled on (the map computed, or read from the project's cache) -> its n
-    points drawn; toggled off, then on again (the map cached) -> drawn."""
+    points drawn; toggled off, then on again (the map kept, hidden) -> drawn."""
     toggle = page.locator(".widget-toggle-button", has_text="Map")
     out: dict[str, Any] = {}
     for name in ("first", "cached"):
@@ -107,7 +108,10 @@ def map_toggle(page: Any, n: int, timeout_s: float) -> dict[str, Any]:
         print(f"Map toggle ({name}) -> {n} points drawn in {mv['done']:.0f} ms", flush=True)
         if name == "first":
             toggle.click()  # off
-            page.wait_for_function("() => !document.querySelector('.aisw-map canvas')")
+            page.wait_for_function(
+                "() => { const c = document.querySelector('.aisw-map canvas');"
+                " return !c || c.offsetParent === null; }"
+            )
     return out
 
 

@@ -229,3 +229,22 @@ def test_the_panels_map_tooltip_names_the_image_inside_the_project(
         assert "aisw-map-on" not in panel._split._dom_classes
     finally:
         panel.close()
+
+
+def test_a_map_coloured_from_the_start_sends_its_points_once() -> None:
+    """Scores given to the constructor colour the first drawing (the points reach the
+    browser once); the same scores again send nothing."""
+    df = _map_df(20)
+    ids = df["id"].tolist()
+    scores = dict(zip(ids, np.linspace(0.1, 0.9, len(ids)), strict=True))
+    later = MapView(df)
+    later.color_by_score(scores)
+    view = MapView(df, scores=scores)
+    assert view.scatter.color()["by"] == "score"
+    assert np.allclose(_drawn_colour_values(view), _drawn_colour_values(later))
+    sent: list = []
+    view.plot.observe(lambda ch: sent.append(ch["name"]), names=["points"])
+    view.color_by_score(scores)
+    assert sent == []
+    view.color_by_score(None)  # back to clusters: sent
+    assert view.scatter.color()["by"] == "cluster"

@@ -810,11 +810,14 @@ def test_map_lasso_fills_the_gallery_and_gallery_selection_highlights(panel) -> 
     # Rows that name no point are ignored.
     widget.selection = np.array([10_000], dtype=np.uint32)
     assert panel.result is res
-    # Without a query the map is coloured by cluster; hiding it drops the scatter.
+    # Without a query the map is coloured by cluster; hiding it keeps the scatter in
+    # the page, hidden (shown again as it is while the vectors stay the same).
     panel.diverse(n=4)
     assert view.scatter.color()["by"] == "cluster"
     panel.show_map(False)
-    assert panel.map_view is None and panel.map_pane.children[1].children == ()
+    assert panel.map_view is None and panel.map_pane.children[1].layout.display == "none"
+    panel.show_map()
+    assert panel.map_view is view
 
 
 # -- selection semantics, the result header, tabs -------------------------------------------

@@ -1,15 +1,19 @@
 """Cached explore results (kNN graph, map, perceptual hashes) in a project's home.
 
 Each result is one ``.npz`` file written atomically (temp file + fsync + rename), with
-a format version and the fingerprint of the vectors it was computed from. A file
-that cannot be read, has another version or another fingerprint is a cache miss,
-never an error: everything here can be recomputed from the vectors.
+a format version, the fingerprint of the vectors it was computed from (a pass over
+them: :func:`fingerprint`) and, when the caller has one, the *stamp* of their state
+(a short string that changes whenever the vectors do, known without reading them:
+a project's ``_matrix.state_stamp``). A cache is found by either. A file that cannot
+be read, has another version, or neither the fingerprint nor the stamp asked for is
+a cache miss, never an error: everything here can be recomputed from the vectors.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -86,14 +90,19 @@ def cache_path(cache_dir: str | os.PathLike[str] | None, name: str) -> Path | No
     return folder / name
 
 
-def save(path: Path | None, kind: str, fp: str, **arrays: Any) -> None:
-    """Write ``arrays`` to ``path`` atomically, tagged with ``kind`` and fingerprint."""
+def save(path: Path | None, kind: str, fp: str, *, stamp: str | None = None, **arrays: Any) -> None:
+    """Write ``arrays`` to ``path`` atomically, tagged with ``kind``, the fingerprint
+    and the stamp (if any) of the vectors they were computed from."""
     if path is None:
         return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tags = {"_version": FORMAT_VERSION, "_kind": kind, "_fingerprint": fp}
+    if stamp is not None:
+        tags["_stamp"] = stamp
+    # One temp file per thread: two threads of a process may write one cache at once.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as fh:
-            np.savez(fh, _version=FORMAT_VERSION, _kind=kind, _fingerprint=fp, **arrays)
+            np.savez(fh, **tags, **arrays)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -101,9 +110,12 @@ def save(path: Path | None, kind: str, fp: str, **arrays: Any) -> None:
         tmp.unlink(missing_ok=True)  # a full disk or read-only home: no cache, no error
 
 
-def load(path: Path | None, kind: str, fp: str | None = None) -> dict[str, np.ndarray] | None:
+def load(
+    path: Path | None, kind: str, fp: str | None = None, *, stamp: str | None = None
+) -> dict[str, np.ndarray] | None:
     """The arrays saved by :func:`save`, or None when absent, unreadable, of another
-    format version or kind, or (when ``fp`` is given) of another fingerprint."""
+    format version or kind, or when ``fp`` or ``stamp`` is given and the file has
+    neither that fingerprint nor that stamp."""
     if path is None or not path.exists():
         return None
     try:
@@ -113,6 +125,14 @@ def load(path: Path | None, kind: str, fp: str | None = None) -> dict[str, np.nd
         return None
     if int(out.get("_version", -1)) != FORMAT_VERSION or str(out.get("_kind")) != kind:
         return None
-    if fp is not None and str(out.get("_fingerprint")) != fp:
+    if (fp is not None or stamp is not None) and not (
+        (fp is not None and str(out.get("_fingerprint")) == fp) or matches(out, stamp)
+    ):
         return None
     return out
+
+
+def matches(data: dict[str, np.ndarray], stamp: str | None) -> bool:
+    """Whether a loaded cache was saved with ``stamp`` (never for None, nor for a
+    file saved without a stamp)."""
+    return stamp is not None and "_stamp" in data and str(data["_stamp"]) == stamp

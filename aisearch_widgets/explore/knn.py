@@ -213,6 +213,8 @@ def knn_graph(
     method: str = "auto",
     seed: int = 0,
     progress: Progress | None = None,
+    *,
+    stamp: str | None = None,
 ) -> KnnGraph:
     """The kNN graph of ``(ids, vecs)`` (unit vectors), cached in ``cache_dir``.
 
@@ -220,21 +222,30 @@ def knn_graph(
     (pynndescent, approximate) or "auto" (exact up to :data:`EXACT_MAX` points, ivf
     above). A cached graph is reused when the ids and
     vectors are unchanged (in any order) and it has at least ``k`` neighbours.
+    ``stamp``: the state of the vectors when the caller has it (see :mod:`._cache`):
+    a graph cached with that stamp is reused without fingerprinting the vectors.
     """
     k = check_int("k", k, 1, " (neighbours per point)")
     if method not in METHODS:
         raise InvalidArgument(f"Unknown method {show_value(method)}: use one of {METHODS}.")
     ids, x = _cache.check_inputs(ids, vecs)
     progress = progress or no_progress
-    fp = _cache.fingerprint(ids, x)
     exact = method == "exact" or (method == "auto" and len(ids) <= EXACT_MAX)
     path = _cache.cache_path(cache_dir, "knn.npz")
-    hit = _cache.load(path, "knn", fp)
+    fp = None
+    hit = _cache.load(path, "knn", stamp=stamp) if stamp is not None else None
+    if hit is None:
+        fp = _cache.fingerprint(ids, x)
+        hit = _cache.load(path, "knn", fp)
     if hit is not None and hit["indices"].shape[1] >= k and (bool(hit["exact"]) or not exact):
-        graph = _reorder(hit, ids, fp, k)
+        graph = _reorder(hit, ids, str(hit["_fingerprint"]), k)
         if graph is not None:
+            if stamp is not None and not _cache.matches(hit, stamp):  # found by fingerprint
+                keep = {n: a for n, a in hit.items() if not n.startswith("_")}
+                _cache.save(path, "knn", graph.fingerprint, stamp=stamp, **keep)
             progress("neighbours", 1.0)
             return graph
+    fp = fp or _cache.fingerprint(ids, x)
     if exact or len(ids) <= k + 1:
         idx, sims = exact_knn(x, k, progress=progress)
         exact = True
@@ -243,14 +254,17 @@ def knn_graph(
     else:
         idx, sims = ivf_knn(x, k, seed, progress=progress)
     _cache.save(
-        path, "knn", fp, ids=np.asarray(ids, dtype=str), indices=idx, sims=sims, exact=exact
-    )
+        path, "knn", fp, stamp=stamp,
+        ids=np.asarray(ids, dtype=str), indices=idx, sims=sims, exact=exact,
+    )  # fmt: skip
     return KnnGraph(ids, idx, sims, exact, fp)
 
 
 def _reorder(hit: dict[str, np.ndarray], ids: list[str], fp: str, k: int) -> KnnGraph | None:
     """The cached graph in the row order of ``ids`` (the same set, maybe reordered)."""
     old_ids = hit["ids"].tolist()
+    if len(old_ids) != len(ids):
+        return None
     idx, sims = hit["indices"][:, :k], hit["sims"][:, :k]
     if old_ids != ids:
         pos = {i: r for r, i in enumerate(ids)}

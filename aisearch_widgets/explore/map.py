@@ -67,13 +67,14 @@ def _umap(
     seed: int,
     cache_dir: Any,
     progress: Progress,
+    stamp: str | None = None,
 ) -> np.ndarray:
     """UMAP coordinates of every row: fitted on ``x[fit_rows]``, the others placed
     through the shared kNN graph (:func:`_propagate`)."""
     umap = require("umap", "map(method='umap')")
     n = len(fit_rows)
     nn = max(2, min(N_NEIGHBORS, n - 1))
-    graph = knn_graph(ids, x, k=nn, cache_dir=cache_dir, progress=progress)
+    graph = knn_graph(ids, x, k=nn, cache_dir=cache_dir, progress=progress, stamp=stamp)
     if n == len(x):
         knn = graph.umap_knn(nn)
     else:
@@ -166,6 +167,7 @@ def compute_map(
     cache_dir: str | os.PathLike[str] | None = None,
     refit: bool = False,
     progress: Progress | None = None,
+    stamp: str | None = None,
 ) -> pd.DataFrame:
     """2-D coordinates for every id: DataFrame ``id, x, y, cluster`` (``cluster`` =
     spherical k-means label of ``clusters`` clusters, -1 everywhere when None).
@@ -173,15 +175,11 @@ def compute_map(
     ``method``: "umap" (needs the ``explore`` extra) or "pca". ``sample``: the most
     points UMAP is fitted on (default 20,000); the rest are placed through the graph.
     Cached in ``cache_dir`` per state of the vectors; ``refit=True`` ignores the cache.
+    ``stamp``: the state of the vectors when the caller has it (see :mod:`._cache`):
+    the map is cached with it too, and :func:`cached_map` finds it by the stamp alone.
     ``df.attrs["method"]`` names the method that drew it.
     """
-    if method not in METHODS:
-        raise InvalidArgument(f"Unknown map method {show_value(method)}: use 'umap' or 'pca'.")
-    sample = (
-        DEFAULT_SAMPLE if sample is None else check_int("sample", sample, 2, " (points fitted)")
-    )
-    if clusters is not None:
-        clusters = check_int("clusters", clusters, 1, " or None")
+    method, sample, clusters = _check(method, sample, clusters)
     ids, x = _cache.check_inputs(ids, vecs)
     progress = progress or no_progress
     if method == "umap":
@@ -192,20 +190,27 @@ def compute_map(
             {"id": pd.Series(dtype=object), "x": pd.Series(dtype=np.float32),
              "y": pd.Series(dtype=np.float32), "cluster": pd.Series(dtype=np.int64)}
         ), method, n)  # fmt: skip
-    fp = _cache.fingerprint(ids, x)
     key = f"{method}-{sample}-{clusters}-{seed}"
     path = _cache.cache_path(cache_dir, f"map-{method}.npz")
     old = None if refit else _cache.load(path, "map")
     if old is not None and str(old["key"]) != key:
         old = None
+    if old is not None and _cache.matches(old, stamp) and set(old["ids"].tolist()) == set(ids):
+        progress("map", 1.0)
+        return _said(_frame(ids, old), method, n)
+    fp = _cache.fingerprint(ids, x)
     if old is not None and str(old["_fingerprint"]) == fp:
+        if stamp is not None:  # found by fingerprint: the next look finds it by stamp
+            args = (old["ids"].tolist(), old["xy"], old["cluster"])
+            _save(path, fp, key, *args, old["fit_ids"], old["centres"], old["pca"], stamp)
         progress("map", 1.0)
         return _said(_frame(ids, old), method, n)
     if old is not None:
         placed = _incremental(ids, x, old, method)
         if placed is not None:
             xy, lab = placed
-            _save(path, fp, key, ids, xy, lab, old["fit_ids"], old["centres"], old["pca"])
+            fits = (old["fit_ids"], old["centres"], old["pca"])
+            _save(path, fp, key, ids, xy, lab, *fits, stamp)
             progress("map", 1.0)
             frame = _frame(ids, {"ids": np.asarray(ids, dtype=str), "xy": xy, "cluster": lab})
             return _said(frame, method, n)
@@ -216,7 +221,7 @@ def compute_map(
     if method == "pca" or n < 4:  # UMAP needs a few points; so few are shown by PCA
         xy = ((x - mean) @ comps.T).astype(np.float32)
     else:
-        xy = _umap(x, ids, fit_rows, seed, cache_dir, progress)
+        xy = _umap(x, ids, fit_rows, seed, cache_dir, progress, stamp)
     lab = np.full(n, -1, np.int64)
     centres = np.zeros((0, x.shape[1]), np.float32)
     if clusters is not None:
@@ -225,9 +230,8 @@ def compute_map(
         sub = x[fit_rows[:20_000]]
         _, centres = cluster(sub, max(1, min(clusters, len(sub))), seed, n_init=1)
         lab = np.argmax(x @ centres.T, axis=1).astype(np.int64)
-    _save(
-        path, fp, key, ids, xy, lab, np.asarray(ids, dtype=str), centres, np.vstack([mean, comps])
-    )
+    fits = (np.asarray(ids, dtype=str), centres, np.vstack([mean, comps]))
+    _save(path, fp, key, ids, xy, lab, *fits, stamp)
     progress("map", 1.0)
     return _said(
         _frame(ids, {"ids": np.asarray(ids, dtype=str), "xy": xy, "cluster": lab}), method, n
@@ -273,11 +277,43 @@ def _incremental(
 
 
 def _save(path: Any, fp: str, key: str, ids: list[str], xy: np.ndarray, lab: np.ndarray,
-          fit_ids: np.ndarray, centres: np.ndarray, pca: np.ndarray) -> None:  # fmt: skip
+          fit_ids: np.ndarray, centres: np.ndarray, pca: np.ndarray,
+          stamp: str | None) -> None:  # fmt: skip
     _cache.save(
-        path, "map", fp, key=key, ids=np.asarray(ids, dtype=str), xy=xy, cluster=lab,
-        fit_ids=fit_ids, centres=centres, pca=pca,
+        path, "map", fp, stamp=stamp, key=key, ids=np.asarray(ids, dtype=str), xy=xy,
+        cluster=lab, fit_ids=fit_ids, centres=centres, pca=pca,
     )  # fmt: skip
+
+
+def _check(method: str, sample: int | None, clusters: int | None) -> tuple[str, int, int | None]:
+    """``(method, sample, clusters)`` checked, the default sample filled in."""
+    if method not in METHODS:
+        raise InvalidArgument(f"Unknown map method {show_value(method)}: use 'umap' or 'pca'.")
+    sample = (
+        DEFAULT_SAMPLE if sample is None else check_int("sample", sample, 2, " (points fitted)")
+    )
+    if clusters is not None:
+        clusters = check_int("clusters", clusters, 1, " or None")
+    return method, sample, clusters
+
+
+def cached_map(
+    cache_dir: str | os.PathLike[str] | None,
+    stamp: str,
+    method: str = "umap",
+    sample: int | None = None,
+    *,
+    clusters: int | None = 20,
+    seed: int = 0,
+) -> pd.DataFrame | None:
+    """The map :func:`compute_map` cached with these arguments and ``stamp`` (the
+    state of the vectors), without the vectors: None when there is none."""
+    method, sample, clusters = _check(method, sample, clusters)
+    old = _cache.load(_cache.cache_path(cache_dir, f"map-{method}.npz"), "map", stamp=stamp)
+    if old is None or str(old["key"]) != f"{method}-{sample}-{clusters}-{seed}":
+        return None
+    ids = old["ids"].tolist()
+    return _said(_frame(ids, old), method, len(ids))
 
 
 def _frame(ids: list[str], data: dict[str, np.ndarray]) -> pd.DataFrame:

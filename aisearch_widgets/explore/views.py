@@ -30,9 +30,26 @@ def load_all(vectors: Any) -> tuple[list[str], np.ndarray]:
     return ids, vecs
 
 
+#: From this many ids on, :func:`paths_of` reads the path of every row in one pass
+#: (~0.1 s at 100k) instead of a record per id (~0.9 s at 100k).
+_ALL_PATHS_FROM = 20_000
+
+
 def paths_of(catalog: Any, ids: Sequence[str]) -> list[str | None]:
-    recs = catalog.records(list(ids))
-    return [recs[i].path if i in recs else None for i in ids]
+    """The path of each id (None for an id the catalog does not have)."""
+    if len(ids) < _ALL_PATHS_FROM:
+        recs = catalog.records(list(ids))
+        return [recs[i].path if i in recs else None for i in ids]
+    rows = catalog.query("SELECT id, path FROM files")
+    pos = pd.Index([i for i, _ in rows], dtype=object).get_indexer(pd.Index(ids, dtype=object))
+    paths = np.array([p for _, p in rows] + [None], dtype=object)
+    out: list[str | None] = paths[pos].tolist()  # -1 (not a row): the None at the end
+    missing = np.flatnonzero(pos < 0).tolist()
+    if missing:  # a video's own id: its row is in the videos table
+        recs = catalog.records([ids[k] for k in missing])
+        for k in missing:
+            out[k] = recs[ids[k]].path if ids[k] in recs else None
+    return out
 
 
 @contextlib.contextmanager
@@ -95,22 +112,22 @@ def project_map(
     scope: set[str] | None = None,
 ) -> pd.DataFrame:
     """The map of the project; with a ``scope``, its rows of the scope's members (the
-    same coordinates and clusters: a scoped map sits in the layout of the whole)."""
-    from .map import compute_map
+    same coordinates and clusters: a scoped map sits in the layout of the whole).
+    A map cached for the current state of the vectors is read without reading them."""
+    from .._matrix import state_stamp
+    from .map import cached_map, compute_map
 
-    ids, vecs = load_all(vectors)
-    with progress_bar(f"map of {vectors.config.name}", progress) as step:
-        df = compute_map(
-            ids,
-            vecs,
-            method,
-            sample,
-            clusters=clusters,
-            seed=seed,
-            cache_dir=_cache_dir(vectors),
-            refit=refit,
-            progress=step,
-        )
+    stamp = state_stamp(vectors, catalog)  # before the vectors: see state_key
+    cache, kw = _cache_dir(vectors), {"clusters": clusters, "seed": seed}
+    df = None if refit else cached_map(cache, stamp, method, sample, **kw)
+    if df is None:
+        ids, vecs = load_all(vectors)
+        with progress_bar(f"map of {vectors.config.name}", progress) as step:
+            df = compute_map(
+                ids, vecs, method, sample, **kw,
+                cache_dir=cache, refit=refit, progress=step, stamp=stamp,
+            )  # fmt: skip
+    df.attrs["stamp"] = stamp
     if scope is not None:
         df = df[df["id"].isin(scope)].reset_index(drop=True)
     df.insert(1, "path", paths_of(catalog, df["id"].tolist()))
@@ -202,6 +219,9 @@ class ExploreViews:
     def _check_ready(self, allow_partial: bool) -> None:
         raise NotImplementedError
 
+    def _check_open(self) -> None:
+        raise NotImplementedError
+
     def _result(self, items: pd.DataFrame, query: dict[str, Any], info: dict | None = None) -> Any:
         raise NotImplementedError
 
@@ -239,6 +259,20 @@ class ExploreViews:
         args = (n, method, clusters, seed, sample, scope)
         return self._result(*diverse_sample(self._vectors, self.catalog, *args))
 
+    def vectors_state(self) -> str:
+        """A short string that changes whenever the stored vectors do (any write or
+        delete, by any process), read in milliseconds without reading a vector: the
+        key the explore caches are checked against. A map's ``df.attrs["stamp"]`` is
+        the state it was drawn from.
+
+        >>> df = proj.map(); proj.vectors_state() == df.attrs["stamp"]   # doctest: +SKIP
+        True
+        """
+        from .._matrix import state_stamp
+
+        self._check_open()
+        return state_stamp(self._vectors, self.catalog)
+
     def map(
         self,
         method: str = "umap",
@@ -260,7 +294,8 @@ class ExploreViews:
         images are placed with the fitted map, and a full refit happens when more than
         a fifth of the images changed (or with ``refit=True``). ``within``/``where``
         (as in ``search``): the rows of the scope's members, placed as in the map of
-        the whole project."""
+        the whole project. ``df.attrs["stamp"]``: the :meth:`vectors_state` it was
+        drawn from."""
         self._check_ready(allow_partial)
         scope, _ = self._scope(within, where)
         kw = {"clusters": clusters, "seed": seed, "refit": refit, "progress": progress}

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +81,23 @@ class StoreBase:
     """Base of :class:`~.edge.EdgeStore` and :class:`~.server.ServerStore`."""
 
     dim: int
+    #: Called before and after every write (upsert, delete; after a failed one too):
+    #: the project counts the writes of its vectors with it
+    #: (``Catalog.bump_vectors_generation``), and the caches derived from the vectors
+    #: are checked against that count instead of against the vectors themselves.
+    on_write: Callable[[], None] | None = None
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Around one write: :attr:`on_write` before and after it."""
+        hook = self.on_write
+        if hook is not None:
+            hook()
+        try:
+            yield
+        finally:
+            if hook is not None:
+                hook()
 
     # -- hooks ------------------------------------------------------------------------
     def _id_filter(self, only: list[str] | None, exclude: list[str] | None) -> Any:

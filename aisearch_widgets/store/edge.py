@@ -113,11 +113,13 @@ class EdgeStore(StoreBase):
             return
         rows = as_matrix(vectors).tolist()  # one conversion, not one per row
         points = [qe.Point(i, r) for i, r in zip(ids, rows, strict=True)]
-        self._shard.update(qe.UpdateOperation.upsert_points(points))
+        with self._writing():
+            self._shard.update(qe.UpdateOperation.upsert_points(points))
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
-            self._shard.update(qe.UpdateOperation.delete_points(list(ids)))
+            with self._writing():
+                self._shard.update(qe.UpdateOperation.delete_points(list(ids)))
 
     def flush(self) -> None:
         self._shard.flush()

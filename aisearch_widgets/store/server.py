@@ -124,18 +124,22 @@ class ServerStore(StoreBase):
             self.client.upsert(self.collection, points=batch, wait=True)
 
         starts = range(0, n, b)
-        if self.upsert_threads == 1 or n <= b:
-            for i in starts:
-                send(i)
-            return
-        with ThreadPoolExecutor(min(self.upsert_threads, len(starts))) as pool:
-            list(pool.map(send, starts))  # re-raises the first failure
+        with self._writing():
+            if self.upsert_threads == 1 or n <= b:
+                for i in starts:
+                    send(i)
+                return
+            with ThreadPoolExecutor(min(self.upsert_threads, len(starts))) as pool:
+                list(pool.map(send, starts))  # re-raises the first failure
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
-            self.client.delete(
-                self.collection, points_selector=self._m.PointIdsList(points=list(ids)), wait=True
-            )
+            with self._writing():
+                self.client.delete(
+                    self.collection,
+                    points_selector=self._m.PointIdsList(points=list(ids)),
+                    wait=True,
+                )
 
     def flush(self) -> None:  # the server makes writes durable with wait=True
         pass

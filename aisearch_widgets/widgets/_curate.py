@@ -159,6 +159,9 @@ class Curation:
     # -- map -------------------------------------------------------------------------
     def _build_map(self) -> W.VBox:
         self._map_view: MapView | None = None
+        # A map hidden, kept in the page with the method it was asked with: shown again
+        # as it is while the vectors are as they were when it was drawn.
+        self._kept_map: tuple[MapView, str] | None = None
         self._query: Collection | None = None  # the latest result with a query's scores
         self._highlighted: list[str] = []
         self._map_toggle = W.ToggleButton(
@@ -198,19 +201,22 @@ class Curation:
         return self._map_view
 
     def show_map(self, on: bool = True) -> None:
-        """Show (build from ``Project.map``) or hide the Map view."""
+        """Show (build from ``Project.map``) or hide the Map view. A hidden map stays
+        in the page: shown again while the vectors are unchanged, it is not rebuilt."""
         if self._map_toggle.value != on:
             self._map_toggle.value = on  # the observer comes back here
             return
         if not on:
             self._split.remove_class("aisw-map-on")
             self._map_box.layout.display = "none"
-            self._close_map()
+            if self._map_view is not None:
+                self._kept_map = (self._map_view, self.map_method)
+            self._map_view = None
             self._map_label.value = ""
             return
         try:
             self._show_busy("Drawing the map")  # type: ignore[attr-defined]
-            view = self._make_map()
+            view = self._shown_again() or self._make_map()
         except Exception as exc:
             self._report(exc, self.controls, "map")  # type: ignore[attr-defined]
             self._map_toggle.value = False
@@ -221,21 +227,41 @@ class Curation:
         self._map_box.layout.display = "flex"
         self._split.add_class("aisw-map-on")
 
+    def _shown_again(self) -> MapView | None:
+        """The kept map, brought up to date (colours, highlight, cluster labels), if it
+        was drawn from the vectors as they are and with the method asked now."""
+        kept, self._kept_map = self._kept_map, None
+        if kept is None:
+            return None
+        view, method = kept
+        state = self.project.vectors_state  # type: ignore[attr-defined]
+        if view.stamp is None or method != self.map_method or view.stamp != state():
+            view.close()
+            return None
+        self._show_map_view(view)
+        return view
+
     def _make_map(self) -> MapView:
         from ._map import MapView
 
         self._close_map()
         df = self.project.map(method=self.map_method, progress=False)  # type: ignore
         tags = self.project.catalog.tags_of(df["id"].tolist())  # type: ignore[attr-defined]
-        # Clusters labelled by their most common tag; a thumbnail beside the cursor.
-        view = MapView(df, labels=tags, thumbnail=self._map_thumbnail)
-        self._map_view = view
-        method = (view.method or self.map_method).upper()
-        self._map_label.value = f"{len(df)} images, {method} map"
-        self._color_map()
-        self._highlight(self.gallery.selected)  # type: ignore[attr-defined]
+        # Clusters labelled by their most common tag; a thumbnail beside the cursor;
+        # coloured by the query's scores from the start (the points are sent once).
+        view = MapView(df, labels=tags, thumbnail=self._map_thumbnail, scores=self._query)
+        self._show_map_view(view, relabel=False)
         view.on_select(self._on_map_select)
         return view
+
+    def _show_map_view(self, view: MapView, relabel: bool = True) -> None:
+        self._map_view = view
+        if relabel:  # tags may have changed while it was hidden
+            view.set_labels(self.project.catalog.tags_of(view.ids))  # type: ignore[attr-defined]
+        method = (view.method or self.map_method).upper()
+        self._map_label.value = f"{len(view.ids)} images, {method} map"
+        self._color_map()
+        self._highlight(self.gallery.selected)  # type: ignore[attr-defined]
 
     def _map_thumbnail(self, id: str) -> tuple[bytes | None, str]:
         """The thumbnail and name (inside the project) of a point of the map."""
@@ -246,10 +272,12 @@ class Curation:
         return jpeg, project_name(rec) if rec is not None else ""
 
     def _close_map(self) -> None:
-        view, self._map_view = self._map_view, None
-        if view is not None:
-            self._map_box.children = ()
-            view.close()
+        kept, self._kept_map = self._kept_map, None
+        for view in (self._map_view, kept[0] if kept else None):
+            if view is not None:
+                self._map_box.children = ()
+                view.close()
+        self._map_view = None
 
     def _note_query(self, res: Collection) -> None:
         """Called for every result shown: remember it if its scores are a query's."""

@@ -28,6 +28,7 @@ unscored.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
@@ -123,10 +124,13 @@ class MapView:
         *,
         labels: Mapping[str, str | Iterable[str]] | None = None,
         thumbnail: Callable[[str], tuple[bytes | None, str]] | None = None,
+        scores: Mapping[str, float] | Any | None = None,
     ) -> None:
         """``labels``: texts per id (its tags, say); each cluster is then labelled on
         the map with its most common text, and clusters without any are not.
-        ``thumbnail(id)``: a JPEG and a name to show while the cursor is on a point."""
+        ``thumbnail(id)``: a JPEG and a name to show while the cursor is on a point.
+        ``scores``: coloured by these from the start (as :meth:`color_by_score`; the
+        points then reach the browser once, not once per colouring)."""
         jscatter = require("jscatter", "The map view")
         missing = {"id", "x", "y"} - set(map_df.columns)
         if missing:
@@ -143,26 +147,26 @@ class MapView:
         self.ids: list[str] = ids.tolist()
         #: The method that drew the map ("umap" or "pca"), when the DataFrame says.
         self.method: str | None = map_df.attrs.get("method")
+        #: The state of the vectors the map was drawn from, when the DataFrame says
+        #: (``Project.vectors_state()`` then tells whether it is still current).
+        self.stamp: str | None = map_df.attrs.get("stamp")
         x, bad_x = _finite(df["x"].to_numpy(np.float32))
         y, bad_y = _finite(df["y"].to_numpy(np.float32))
         #: Points whose coordinates were not finite (drawn at the lower-left edge).
         self.unplaced = int((~np.isfinite(df["x"].to_numpy(float))
                              | ~np.isfinite(df["y"].to_numpy(float))).sum()) if bad_x or bad_y else 0  # fmt: skip
         cluster = (
-            df["cluster"].astype(int) if "cluster" in df else pd.Series(np.zeros(len(df), int))
+            df["cluster"].to_numpy(np.int64) if "cluster" in df else np.zeros(len(df), np.int64)
         )
+        self._cluster = cluster
         data = pd.DataFrame(
-            {
-                "x": x,
-                "y": y,
-                "cluster": pd.Categorical(cluster.map(lambda c: f"cluster {c}")),
-                "score": np.zeros(len(df), np.float32),
-            }
-        )
-        named = _cluster_names(cluster.to_numpy(), ids, labels)
+            {"x": x, "y": y, "cluster": _cluster_column(cluster), "score": np.zeros(len(df), np.float32)}
+        )  # fmt: skip
+        named = _cluster_names(cluster, ids, labels)
         if named is not None:
             data["label"] = named
         self._data = data
+        self._scored_by: Any = None  # what the colours show: None (clusters) or scores
         self.scatter = jscatter.Scatter(
             x="x",
             y="y",
@@ -173,7 +177,10 @@ class MapView:
             height=height,
             axes=False,
         )
-        self.scatter.color(by="cluster", labeling={"variable": "cluster"})
+        if scores is None:
+            self.scatter.color(by="cluster", labeling={"variable": "cluster"})
+        else:
+            self.color_by_score(scores)  # before the widget exists: no message sent
         # Points as large as their number allows: 8 px for a few dozen, 2 px at 100k.
         self.scatter.size(default=int(np.clip(12 - 2 * np.log10(max(len(df), 1)), 2, 8)))
         self.scatter.legend(True, position="top-right", size="small")
@@ -252,7 +259,11 @@ class MapView:
     def color_by_score(self, scores: Mapping[str, float] | Any | None) -> MapView:
         """Colour by a query's score (``{id: score}``, a Series indexed by id, or a
         Collection); ids without a score are drawn at the lowest colour. None goes
-        back to colouring by cluster."""
+        back to colouring by cluster. The scores shown already (the same object) are
+        not sent again."""
+        if scores is self._scored_by:
+            return self
+        self._scored_by = scores
         if scores is None:
             self.scatter.color(by="cluster", labeling={"variable": "cluster"})
             return self
@@ -275,6 +286,23 @@ class MapView:
         # range it saw first, which would colour every later query on that scale.
         norm = (lo, hi if hi > lo else lo + 1e-6)
         self.scatter.color(by="score", map="viridis", norm=norm, labeling={"variable": "score"})
+        return self
+
+    def set_labels(self, labels: Mapping[str, str | Iterable[str]] | None) -> MapView:
+        """Label the clusters anew from ``labels`` (as given to the constructor); the
+        plot is only updated when a cluster's label changed."""
+        named = _cluster_names(self._cluster, self._index.to_numpy(), labels)
+        had = self._data["label"].tolist() if "label" in self._data else None
+        if named == had:
+            return self
+        if named is None:
+            self._data = self._data.drop(columns="label")
+            self.scatter.data(self._data)
+            self.scatter.label(False)
+        else:
+            self._data["label"] = named
+            self.scatter.data(self._data)
+            self.scatter.label(by="label", exclude=[""])
         return self
 
     def selected_ids(self) -> list[str]:
@@ -300,6 +328,25 @@ class MapView:
         ids = self.selected_ids()
         for cb in self._callbacks:
             cb(ids)
+
+
+def _cluster_column(cluster: np.ndarray) -> pd.Categorical:
+    """``"cluster <c>"`` per point, built per distinct cluster (not per point); the
+    categories in the order of their names, as a column of the names would have."""
+    codes, uniques = pd.factorize(cluster)
+    names = np.array([f"cluster {c}" for c in uniques.tolist()], dtype=object)
+    order = np.argsort(names, kind="stable")
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    return pd.Categorical.from_codes(rank[codes], names[order].tolist())
+
+
+def preload() -> None:
+    """Import the plotting library (~1.5 s here: jupyter-scatter brings matplotlib and
+    scipy), so that the first Map toggle of a panel does not wait for it; nothing when
+    the ``explore`` extra is not installed."""
+    with contextlib.suppress(ImportError):
+        _scatter_class()
 
 
 def _cluster_names(

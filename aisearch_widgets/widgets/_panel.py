@@ -643,6 +643,9 @@ class SearchPanel(
             self.project.embedder  # noqa: B018 - loads the model once
         except Exception:  # shown when a search needs it; nothing to say yet
             log.debug("model warm-up failed", exc_info=True)
+        from ._map import preload
+
+        preload()  # then the map's plotting library, for the first Map toggle
 
     def _poll(self, interval: float) -> None:
         wait = interval

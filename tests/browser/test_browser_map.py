@@ -2,7 +2,7 @@
 outside it (the file browser's rows, the toolbar's icons), and the mouse wheel over a
 map that has not been clicked scrolls the notebook instead of zooming the map; once
 the map is clicked (or with Ctrl held) the wheel zooms it. Its frame's handle resizes
-it."""
+it. Hidden and shown again, it is the same plot, drawn again."""
 
 from __future__ import annotations
 
@@ -239,6 +239,14 @@ def test_hover_shows_a_thumbnail_and_a_wide_panel_puts_the_map_beside_the_galler
     page.locator(".aisw-card").first.wait_for()
     page.set_viewport_size({"width": 1920, "height": 1080})
     _show_map(page)
+    # Hidden and shown again: the same plot (its canvas kept in the page), not rebuilt.
+    page.evaluate("() => { document.querySelector('.aisw-map canvas').dataset.kept = 'y'; }")
+    toggle = page.locator(".widget-toggle-button", has_text="Map")
+    toggle.click()
+    expect(page.locator(".aisw-map canvas").first).to_be_hidden()
+    toggle.click()
+    expect(page.locator(".aisw-map canvas[data-kept]").first).to_be_visible(timeout=10_000)
+    page.wait_for_function(f"() => {_API}.get('isPointsDrawn') && !{_API}.get('isDrawing')")
     ids = lab.py(page, "panel.map_view.ids")
     # Wide: the map on the left, the gallery on the right, side by side.
     page.wait_for_timeout(500)
