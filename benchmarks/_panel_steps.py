@@ -71,6 +71,23 @@ def prompts(page: Any, texts: list[str], page_size: int, timeout_s: float = 120)
     return times
 
 
+def typed_first_prompt(page: Any, text: str, page_size: int, timeout_s: float = 120) -> dict:
+    """The first prompt of a session as a user sends it: the prompt typed at ~8
+    characters a second once the panel's cell has run, then Enter -> painted (the
+    typing is the pause the model's warm-up gets)."""
+    t0 = time.monotonic()
+    prompt = page.locator(".aisw-prompt")
+    prompt.click()
+    prompt.press_sequentially(text, delay=125)
+    typed = time.monotonic() - t0
+    page.evaluate(ARM, "keydown")
+    prompt.press("Enter")
+    ms = _wait_painted(page, timeout_s)
+    assert page.locator(".aisw-card").count() == page_size
+    print(f"typed {text!r} in {typed:.1f} s, then Enter -> painted {ms:.0f} ms", flush=True)
+    return {"typing_s": round(typed, 1), "enter_to_painted_ms": round(ms)}
+
+
 def next_pages(page: Any, n: int, pages: int, timeout_s: float = 60) -> dict[str, Any]:
     """A 1,000-result search (of ``n`` images), then Next clicked ``pages`` times:
     click -> painted."""

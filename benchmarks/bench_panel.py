@@ -88,7 +88,7 @@ panel = aw.SearchPanel(proj, page_size=100, limit=100)
 sizes = []
 _send = panel.gallery.send
 def counting_send(msg, buffers=None):
-    if msg.get("type") == "reply" and "ids" in msg:  # the answer to a thumbnails request
+    if msg.get("type") in ("reply", "thumbs_sent") and "ids" in msg:  # thumbnails
         sizes.extend(len(b) for b in buffers or [])
         dump("sizes.json", sizes=sizes)
     return _send(msg, buffers)
@@ -149,6 +149,13 @@ def measure(lab, n: int, home: Path, args: argparse.Namespace, shot: bool) -> di
         page.set_viewport_size({"width": 1280, "height": 1500})
         page.wait_for_timeout(500)
         lab.screenshot(page, "bench-panel", selector=".jp-OutputArea-output")
+    if "typed" not in args.skip:  # a new kernel: its first prompt, typed after the cell
+        typed = lab.open_notebook(
+            f"bench-{n}-typed.ipynb", [CELL.format(home=str(home))], timeout=600
+        )
+        res["first_prompt_typed"] = steps.typed_first_prompt(typed, PROMPTS[0], 100)
+        load["typed"] = _load()
+        typed.close()
     if "duplicates" not in args.skip:
         res["duplicates"] = steps.duplicates(lab, page, args.timeout * 10)
         load["duplicates"] = _load()
@@ -184,7 +191,7 @@ def main() -> None:
         "--skip",
         nargs="+",
         default=[],
-        choices=["next", "map", "lasso", "duplicates"],
+        choices=["next", "map", "lasso", "typed", "duplicates"],
         help="steps left out (the lasso needs the map)",
     )
     ap.add_argument(

@@ -3,6 +3,9 @@
 // request for exactly the ids on screen, and are shown through blob URLs that are
 // revoked when the page changes. Frames of videos carry their time stamp; for them
 // a "Segments" view lists the time ranges Python merged (Collection.segments).
+// Two shortcuts save round trips (widgets/_paging.py): a new view's first page comes
+// with its thumbnails (THUMBS_SENT, just before the items), and once a page is
+// painted the next one is asked ahead (PAGE_AHEAD), so Next draws it at once.
 // Actions on the selection live in the result bar's "With N selected" menu
 // (actions.js). A duplicates view heads each group with Compare (the group side by
 // side: file facts and difference images; choose the copy to keep) and a confirmed
@@ -14,7 +17,7 @@
 // card would delete the cell, ArrowDown would move to the next cell). Tags show as
 // chips on the cards; the tag filter shows only the results with one tag.
 import { h, clear, fmtScore, hasModifier, showMessage, BlobUrls } from "./dom.js";
-import { Request, View } from "./protocol.js";
+import { Request, View, THUMBS_SENT } from "./protocol.js";
 import { requester } from "./requests.js";
 import { createLightbox } from "./lightbox.js";
 import { createLabelFilter, labelChips } from "./labels.js";
@@ -49,6 +52,10 @@ function render({ model, el }) {
   let anchorId = null; // where a Shift range starts
   let rangeBase = null; // the selection before the current Shift range
   let afterBuild = null; // "first" | "last": a page turned from the keyboard or the preview
+  let shown = []; // the items on screen (a page drawn ahead of Python's items included)
+  let ahead = null; // the next page asked ahead: {view, page, items, bufs: id -> buffer}
+  let asking = null; // "view:page" of the page being asked ahead
+  const sent = new Map(); // id -> buffer: thumbnails Python sent with a new view's page
 
   const countLabel = h("span", { class: "aisw-count", "aria-live": "polite" });
   const prevBtn = h("button", { class: "aisw-btn", text: "‹ Prev", title: "Previous page (Page Up)" });
@@ -105,7 +112,7 @@ function render({ model, el }) {
 
   const page = () => model.get("page");
   const pages = () => Math.max(1, Math.ceil(model.get("total") / model.get("page_size")));
-  const items = () => model.get("items");
+  const items = () => shown;
   const indexOf = (id) => order.indexOf(id);
 
   // -- the preview ----------------------------------------------------------------------
@@ -134,8 +141,12 @@ function render({ model, el }) {
     const p = page() + delta;
     if (p < 0 || p >= pages()) return false;
     afterBuild = land;
+    const hit = ahead && ahead.page === p && ahead.view === model.get("view_id") ? ahead : null;
+    ahead = null;
     model.set("page", p);
     model.save_changes();
+    // The page asked ahead is drawn now; Python's items for it name the same images.
+    if (hit) buildPage(hit.items, hit.bufs);
     return true;
   }
 
@@ -519,8 +530,34 @@ function render({ model, el }) {
     return { card, img, box, tags, labels, marks, item: it };
   }
 
-  function buildPage() {
-    const list = items();
+  // The next page's items and thumbnails, asked once a page is painted.
+  function askAhead() {
+    const p = page() + 1;
+    const view = model.get("view_id");
+    const key = `${view}:${p}`;
+    if (!shown.length || p >= pages() || asking === key) return;
+    if (ahead && ahead.view === view && ahead.page === p) return;
+    asking = key;
+    send(Request.PAGE_AHEAD, { page: p, view }, (reply, buffers) => {
+      if (asking === key) asking = null;
+      const fresh = reply.view === model.get("view_id") && reply.page === page() + 1;
+      if (!reply.ok || !fresh || reply.view !== view || !(reply.items || []).length) return;
+      const bufs = new Map();
+      (reply.ids || []).forEach((id, i) => {
+        if (buffers[i] && buffers[i].byteLength) bufs.set(id, buffers[i]);
+      });
+      ahead = { view, page: p, items: reply.items, bufs };
+    });
+  }
+
+  function setPainted(mine) {
+    el.dataset.painted = String(mine);
+    askAhead();
+  }
+
+  // `list`: the page's items (default: Python's); `bufs`: their thumbnails, when
+  // already here (a page asked ahead; else those Python sent with the items).
+  function buildPage(list = model.get("items"), bufs = sent) {
     const ids = list.map((it) => it.id);
     const focused = grid.contains(document.activeElement);
     if (ids.length && ids.length === order.length && ids.every((id, i) => id === order[i])) {
@@ -533,14 +570,18 @@ function render({ model, el }) {
         [c.tags, c.labels] = [chips, labels];
         c.item = it;
       }
+      shown = list;
+      sent.clear();
       const cur = lightbox.current();
       if (cur && cards.has(cur.id)) lightbox.show(cards.get(cur.id).item);
+      if (el.dataset.painted === String(token)) askAhead(); // a new view may start here
       return;
     }
     urls.revokeAll();
     clear(grid);
     cards = new Map();
     order = ids;
+    shown = list;
     token += 1;
     delete el.dataset.painted;
     empty.hidden = list.length > 0;
@@ -568,13 +609,17 @@ function render({ model, el }) {
     }
     updateSelection();
     updateToolbar();
-    if (list.length) {
-      const mine = token;
+    const mine = token;
+    const here = ids.map((id) => bufs.get(id));
+    sent.clear();
+    if (list.length && here.every((b) => b)) {
+      paint(mine, { ids }, here);
+    } else if (list.length) {
       send(Request.THUMBS, { ids }, (reply, buffers) => {
         if (mine === token) paint(mine, reply, buffers);
       });
     } else {
-      el.dataset.painted = String(token);
+      setPainted(mine);
     }
   }
 
@@ -584,7 +629,7 @@ function render({ model, el }) {
     let pending = 0;
     const done = () => {
       pending -= 1;
-      if (pending <= 0 && mine === token) el.dataset.painted = String(mine);
+      if (pending <= 0 && mine === token) setPainted(mine);
     };
     (reply.ids || []).forEach((id, i) => {
       const c = cards.get(id);
@@ -594,10 +639,22 @@ function render({ model, el }) {
       c.img.addEventListener("error", done, { once: true });
       c.img.src = urls.make(buffers[i]);
     });
-    if (pending === 0) el.dataset.painted = String(mine);
+    if (pending === 0) setPainted(mine);
   }
 
-  model.on("change:items", buildPage);
+  model.on("change:items", () => buildPage());
+  model.on("change:view_id", () => {
+    ahead = null;
+  });
+  // Thumbnails sent unasked, just before the items of a new view's first page.
+  model.on("msg:custom", (msg, buffers) => {
+    if (!msg || msg.type !== THUMBS_SENT || !Array.isArray(msg.ids)) return;
+    sent.clear();
+    msg.ids.forEach((id, i) => {
+      const b = (buffers || [])[i];
+      if (b && b.byteLength) sent.set(id, b);
+    });
+  });
   model.on("change:marks", () => {
     const m = model.get("marks") || {};
     for (const [id, c] of cards) showMark(c.marks, m[id]);
