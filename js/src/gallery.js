@@ -540,14 +540,26 @@ function render({ model, el }) {
     asking = key;
     send(Request.PAGE_AHEAD, { page: p, view }, (reply, buffers) => {
       if (asking === key) asking = null;
-      const fresh = reply.view === model.get("view_id") && reply.page === page() + 1;
-      if (!reply.ok || !fresh || reply.view !== view || !(reply.items || []).length) return;
+      const list = reply.items || [];
+      if (!reply.ok || reply.view !== view || view !== model.get("view_id") || !list.length) return;
       const bufs = new Map();
       (reply.ids || []).forEach((id, i) => {
         if (buffers[i] && buffers[i].byteLength) bufs.set(id, buffers[i]);
       });
-      ahead = { view, page: p, items: reply.items, bufs };
+      if (p === page() + 1) ahead = { view, page: p, items: list, bufs };
+      else if (p === page()) drawArrived(list, bufs); // Next was pressed while it was on its way
     });
+  }
+
+  // A page asked ahead that arrives after Next was pressed: drawn now, unless Python's
+  // items for it came first and their thumbnails are already painted.
+  function drawArrived(list, bufs) {
+    const ids = list.map((it) => it.id);
+    const same = ids.length === order.length && ids.every((id, i) => id === order[i]);
+    if (!same) buildPage(list, bufs);
+    else if (el.dataset.painted !== String(token) && ids.every((id) => bufs.get(id))) {
+      paint(token, { ids }, ids.map((id) => bufs.get(id)));
+    }
   }
 
   function setPainted(mine) {
@@ -616,7 +628,8 @@ function render({ model, el }) {
       paint(mine, { ids }, here);
     } else if (list.length) {
       send(Request.THUMBS, { ids }, (reply, buffers) => {
-        if (mine === token) paint(mine, reply, buffers);
+        // (already painted: from a page asked ahead that arrived meanwhile)
+        if (mine === token && el.dataset.painted !== String(mine)) paint(mine, reply, buffers);
       });
     } else {
       setPainted(mine);
