@@ -874,10 +874,11 @@ function render({ model, el }) {
     if (p < 0 || p >= pages()) return false;
     afterBuild = land;
     const hit = ahead && ahead.page === p && ahead.view === model.get("view_id") ? ahead : null;
+    if (!hit) dropAhead();
     ahead = null;
     model.set("page", p);
     model.save_changes();
-    if (hit) buildPage(hit.items, hit.bufs);
+    if (hit) buildPage(hit.items, hit.bufs, hit);
     return true;
   }
   function buildSegments() {
@@ -1167,9 +1168,10 @@ function render({ model, el }) {
     row.hidden = tags.length === 0;
     return row;
   }
-  function buildCard(it) {
+  function buildCard(it, decoded = null) {
     const id = it.id;
-    const img = h("img", { class: "aisw-thumb", alt: it.name, loading: "eager", decoding: "async" });
+    const img = decoded || h("img", { class: "aisw-thumb", loading: "eager", decoding: "async" });
+    img.alt = it.name;
     const box = h("input", { type: "checkbox", class: "aisw-check", tabindex: "-1", "aria-label": `Select ${it.name}` });
     box.addEventListener("click", (e) => {
       e.stopPropagation();
@@ -1237,9 +1239,24 @@ function render({ model, el }) {
       (reply.ids || []).forEach((id, i) => {
         if (buffers[i] && buffers[i].byteLength) bufs.set(id, buffers[i]);
       });
-      if (p === page() + 1) ahead = { view, page: p, items: list, bufs };
-      else if (p === page()) drawArrived(list, bufs);
+      if (p === page() + 1) {
+        dropAhead();
+        const urls2 = new BlobUrls();
+        const imgs = /* @__PURE__ */ new Map();
+        for (const [id, b] of bufs) {
+          const img = h("img", { class: "aisw-thumb", loading: "eager", decoding: "async" });
+          img.src = urls2.make(b);
+          img.decode().catch(() => {
+          });
+          imgs.set(id, img);
+        }
+        ahead = { view, page: p, items: list, bufs, imgs, urls: urls2 };
+      } else if (p === page()) drawArrived(list, bufs);
     });
+  }
+  function dropAhead() {
+    if (ahead) ahead.urls.revokeAll();
+    ahead = null;
   }
   function drawArrived(list, bufs) {
     const ids = list.map((it) => it.id);
@@ -1253,7 +1270,7 @@ function render({ model, el }) {
     el.dataset.painted = String(mine);
     askAhead();
   }
-  function buildPage(list = model.get("items"), bufs = sent) {
+  function buildPage(list = model.get("items"), bufs = sent, pre = null) {
     const ids = list.map((it) => it.id);
     const focused = grid.contains(document.activeElement);
     if (ids.length && ids.length === order.length && ids.every((id, i) => id === order[i])) {
@@ -1273,6 +1290,10 @@ function render({ model, el }) {
       return;
     }
     urls.revokeAll();
+    if (pre) {
+      for (const u of pre.urls.urls) urls.urls.add(u);
+      pre.urls.urls.clear();
+    }
     clear(grid);
     cards = /* @__PURE__ */ new Map();
     order = ids;
@@ -1287,7 +1308,7 @@ function render({ model, el }) {
         group = it.group;
         grid.append(groupHeader(it));
       }
-      const c = buildCard(it);
+      const c = buildCard(it, pre && pre.imgs.get(it.id));
       grid.append(c.card);
       cards.set(it.id, c);
     }
@@ -1307,7 +1328,9 @@ function render({ model, el }) {
     const mine = token;
     const here = ids.map((id) => bufs.get(id));
     sent.clear();
-    if (list.length && here.every((b) => b)) {
+    if (pre && list.length && ids.every((id) => pre.imgs.has(id))) {
+      whenLoaded(mine, ids.map((id) => cards.get(id).img));
+    } else if (list.length && here.every((b) => b)) {
       paint(mine, { ids }, here);
     } else if (list.length) {
       send(Request.THUMBS, { ids }, (reply, buffers) => {
@@ -1316,6 +1339,20 @@ function render({ model, el }) {
     } else {
       setPainted(mine);
     }
+  }
+  function whenLoaded(mine, imgs) {
+    let pending = 0;
+    const done = () => {
+      pending -= 1;
+      if (pending <= 0 && mine === token) setPainted(mine);
+    };
+    for (const img of imgs) {
+      if (img.complete) continue;
+      pending += 1;
+      img.addEventListener("load", done, { once: true });
+      img.addEventListener("error", done, { once: true });
+    }
+    if (pending === 0) setPainted(mine);
   }
   function paint(mine, reply, buffers) {
     let pending = 0;
@@ -1334,9 +1371,7 @@ function render({ model, el }) {
     if (pending === 0) setPainted(mine);
   }
   model.on("change:items", () => buildPage());
-  model.on("change:view_id", () => {
-    ahead = null;
-  });
+  model.on("change:view_id", dropAhead);
   model.on("msg:custom", (msg, buffers) => {
     if (!msg || msg.type !== THUMBS_SENT || !Array.isArray(msg.ids)) return;
     sent.clear();
@@ -1363,6 +1398,7 @@ function render({ model, el }) {
   buildSegments();
   return () => {
     urls.revokeAll();
+    dropAhead();
     lightbox.destroy();
     compare.destroy();
   };

@@ -53,7 +53,9 @@ function render({ model, el }) {
   let rangeBase = null; // the selection before the current Shift range
   let afterBuild = null; // "first" | "last": a page turned from the keyboard or the preview
   let shown = []; // the items on screen (a page drawn ahead of Python's items included)
-  let ahead = null; // the next page asked ahead: {view, page, items, bufs: id -> buffer}
+  // The next page asked ahead: {view, page, items, bufs: id -> buffer, imgs: id -> <img>
+  // decoded meanwhile, urls: their blob URLs}.
+  let ahead = null;
   let asking = null; // "view:page" of the page being asked ahead
   const sent = new Map(); // id -> buffer: thumbnails Python sent with a new view's page
 
@@ -142,11 +144,12 @@ function render({ model, el }) {
     if (p < 0 || p >= pages()) return false;
     afterBuild = land;
     const hit = ahead && ahead.page === p && ahead.view === model.get("view_id") ? ahead : null;
+    if (!hit) dropAhead();
     ahead = null;
     model.set("page", p);
     model.save_changes();
     // The page asked ahead is drawn now; Python's items for it name the same images.
-    if (hit) buildPage(hit.items, hit.bufs);
+    if (hit) buildPage(hit.items, hit.bufs, hit);
     return true;
   }
 
@@ -475,9 +478,10 @@ function render({ model, el }) {
     return row;
   }
 
-  function buildCard(it) {
+  function buildCard(it, decoded = null) {
     const id = it.id;
-    const img = h("img", { class: "aisw-thumb", alt: it.name, loading: "eager", decoding: "async" });
+    const img = decoded || h("img", { class: "aisw-thumb", loading: "eager", decoding: "async" });
+    img.alt = it.name;
     const box = h("input", { type: "checkbox", class: "aisw-check", tabindex: "-1", "aria-label": `Select ${it.name}` });
     // A click (Shift: a range). The checkbox shows the selection as Python keeps it.
     box.addEventListener("click", (e) => {
@@ -546,9 +550,25 @@ function render({ model, el }) {
       (reply.ids || []).forEach((id, i) => {
         if (buffers[i] && buffers[i].byteLength) bufs.set(id, buffers[i]);
       });
-      if (p === page() + 1) ahead = { view, page: p, items: list, bufs };
-      else if (p === page()) drawArrived(list, bufs); // Next was pressed while it was on its way
+      if (p === page() + 1) {
+        dropAhead();
+        // Decoded now, while the page is looked at: Next only moves them into the cards.
+        const urls = new BlobUrls();
+        const imgs = new Map();
+        for (const [id, b] of bufs) {
+          const img = h("img", { class: "aisw-thumb", loading: "eager", decoding: "async" });
+          img.src = urls.make(b);
+          img.decode().catch(() => {}); // a broken one shows as before: without a picture
+          imgs.set(id, img);
+        }
+        ahead = { view, page: p, items: list, bufs, imgs, urls };
+      } else if (p === page()) drawArrived(list, bufs); // Next was pressed while it was on its way
     });
+  }
+
+  function dropAhead() {
+    if (ahead) ahead.urls.revokeAll();
+    ahead = null;
   }
 
   // A page asked ahead that arrives after Next was pressed: drawn now, unless Python's
@@ -569,7 +589,8 @@ function render({ model, el }) {
 
   // `list`: the page's items (default: Python's); `bufs`: their thumbnails, when
   // already here (a page asked ahead; else those Python sent with the items).
-  function buildPage(list = model.get("items"), bufs = sent) {
+  // `pre`: the page asked ahead, whose <img>s (decoded) the cards take.
+  function buildPage(list = model.get("items"), bufs = sent, pre = null) {
     const ids = list.map((it) => it.id);
     const focused = grid.contains(document.activeElement);
     if (ids.length && ids.length === order.length && ids.every((id, i) => id === order[i])) {
@@ -590,6 +611,10 @@ function render({ model, el }) {
       return;
     }
     urls.revokeAll();
+    if (pre) {
+      for (const u of pre.urls.urls) urls.urls.add(u); // revoked with this page's
+      pre.urls.urls.clear();
+    }
     clear(grid);
     cards = new Map();
     order = ids;
@@ -604,7 +629,7 @@ function render({ model, el }) {
         group = it.group;
         grid.append(groupHeader(it));
       }
-      const c = buildCard(it);
+      const c = buildCard(it, pre && pre.imgs.get(it.id));
       grid.append(c.card);
       cards.set(it.id, c);
     }
@@ -624,7 +649,9 @@ function render({ model, el }) {
     const mine = token;
     const here = ids.map((id) => bufs.get(id));
     sent.clear();
-    if (list.length && here.every((b) => b)) {
+    if (pre && list.length && ids.every((id) => pre.imgs.has(id))) {
+      whenLoaded(mine, ids.map((id) => cards.get(id).img));
+    } else if (list.length && here.every((b) => b)) {
       paint(mine, { ids }, here);
     } else if (list.length) {
       send(Request.THUMBS, { ids }, (reply, buffers) => {
@@ -634,6 +661,22 @@ function render({ model, el }) {
     } else {
       setPainted(mine);
     }
+  }
+
+  // <img>s already given their picture (decoded ahead): painted once each has loaded.
+  function whenLoaded(mine, imgs) {
+    let pending = 0;
+    const done = () => {
+      pending -= 1;
+      if (pending <= 0 && mine === token) setPainted(mine);
+    };
+    for (const img of imgs) {
+      if (img.complete) continue;
+      pending += 1;
+      img.addEventListener("load", done, { once: true });
+      img.addEventListener("error", done, { once: true });
+    }
+    if (pending === 0) setPainted(mine);
   }
 
   // Thumbnails of the page; an empty buffer (an image not shown, a broken file)
@@ -656,9 +699,7 @@ function render({ model, el }) {
   }
 
   model.on("change:items", () => buildPage());
-  model.on("change:view_id", () => {
-    ahead = null;
-  });
+  model.on("change:view_id", dropAhead);
   // Thumbnails sent unasked, just before the items of a new view's first page.
   model.on("msg:custom", (msg, buffers) => {
     if (!msg || msg.type !== THUMBS_SENT || !Array.isArray(msg.ids)) return;
@@ -686,6 +727,7 @@ function render({ model, el }) {
   buildSegments();
   return () => {
     urls.revokeAll();
+    dropAhead();
     lightbox.destroy();
     compare.destroy();
   };
