@@ -41,3 +41,18 @@ def test_a_prompt_before_the_model_is_loaded_says_it_waits_for_it(
     finally:
         release.set()
         panel.close()
+
+
+def test_the_model_code_is_imported_ahead_only_in_a_kernel() -> None:
+    from aisearch_widgets.widgets import _warm
+
+    assert not _warm.in_kernel()  # pytest is no kernel: asking for a panel starts nothing
+    assert _warm.start_imports() is None
+    thread = _warm.start_imports(force=True)
+    if thread is not None:  # None: open_clip was imported already
+        thread.join(120)
+        assert not thread.is_alive()
+    import sys
+
+    assert "open_clip" in sys.modules
+    assert _warm.start_imports(force=True) in (thread, None)  # once per process

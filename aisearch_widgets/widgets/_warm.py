@@ -28,11 +28,20 @@ def _import() -> None:
         log.debug("model code not imported ahead", exc_info=True)
 
 
+def in_kernel() -> bool:
+    """Whether this process is a Jupyter kernel (not a script that imported ipykernel)."""
+    app = sys.modules.get("ipykernel.kernelapp")
+    try:
+        return app is not None and bool(app.IPKernelApp.initialized())
+    except Exception:
+        return False
+
+
 def start_imports(force: bool = False) -> threading.Thread | None:
     """Import the model's code on a daemon thread, once per process, inside a kernel
     (``force``: wherever). The thread, or None when it was not started here."""
     global _thread
-    if not force and "ipykernel" not in sys.modules:
+    if not force and not in_kernel():
         return None
     with _lock:
         if _thread is None and "open_clip" not in sys.modules:
