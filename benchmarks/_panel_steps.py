@@ -72,25 +72,47 @@ def prompts(page: Any, texts: list[str], page_size: int, timeout_s: float = 120)
     return times
 
 
-def next_pages(page: Any, n: int, pages: int, timeout_s: float = 60) -> dict[str, Any]:
+def typed_first_prompt(page: Any, text: str, page_size: int, timeout_s: float = 120) -> dict:
+    """The first prompt of a session as a user sends it: the prompt typed at ~8
+    characters a second once the panel's cell has run, then Enter -> painted (the
+    typing is the pause the model's warm-up gets)."""
+    t0 = time.monotonic()
+    prompt = page.locator(".aisw-prompt")
+    prompt.click()
+    prompt.press_sequentially(text, delay=125)
+    typed = time.monotonic() - t0
+    page.evaluate(ARM, "keydown")
+    prompt.press("Enter")
+    ms = _wait_painted(page, timeout_s)
+    assert page.locator(".aisw-card").count() == page_size
+    print(f"typed {text!r} in {typed:.1f} s, then Enter -> painted {ms:.0f} ms", flush=True)
+    return {"typing_s": round(typed, 1), "enter_to_painted_ms": round(ms)}
+
+
+def next_pages(
+    page: Any, n: int, pages: int, timeout_s: float = 60, pause_s: float = 0.0
+) -> dict[str, Any]:
     """A 1,000-result search (of ``n`` images), then Next clicked ``pages`` times:
-    click -> painted."""
+    click -> painted. ``pause_s``: how long each page is looked at before Next (0: Next
+    as soon as the page is painted)."""
     prompt = page.locator(".aisw-prompt")
     page.locator(".aisw-limit").first.fill("1000")
     prompt.fill("a shape")
     prompt.press("Enter")
     page.wait_for_function(
-        "(k) => document.querySelector('.aisw-count').textContent.includes('of ' + k)",
+        "(k) => { const t = document.querySelector('.aisw-count').textContent;"
+        " return t.startsWith('1–') && t.endsWith('of ' + k); }",
         arg=min(n, 1000),
         timeout=timeout_s * 1000,
     )
     page.wait_for_function("() => document.querySelector('.aisw-gallery').dataset.painted")
     times = []
     for _ in range(pages):
+        page.wait_for_timeout(pause_s * 1000)
         page.evaluate(ARM, "click")
         page.locator(".aisw-gallery button", has_text="Next").click()
         times.append(_wait_painted(page, timeout_s))
-    print(f"Next page -> painted: {[round(t) for t in times]} ms", flush=True)
+    print(f"Next page (after {pause_s} s) -> painted: {[round(t) for t in times]} ms", flush=True)
     return {"all": [round(t) for t in times], "median": round(statistics.median(times))}
 
 

@@ -83,6 +83,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "_request_runner",
             "widgets",
             "widgets._sendlab",
+            "widgets._paging",
+            "widgets._warm",
             "magics",
             "cli",
             "labserver",

@@ -523,6 +523,8 @@ def test_every_request_type_is_dispatched_and_answered(panel, tmp_path: Path, fa
     shown = [it["id"] for it in g.items]
     reply = ok(g, type="thumbs", ids=shown)
     assert reply["ids"] == shown and all(b[:2] == b"\xff\xd8" for b in g.sent[-1][1])
+    reply = ok(g, type="page_ahead", page=0, view=g.view_id)
+    assert [it["id"] for it in reply["items"]] == shown == reply["ids"]
     reply = ok(g, type="preview", id=shown[0], size=900)
     assert reply["name"].endswith((".png", ".jpg")) and g.sent[-1][1][0][:2] == b"\xff\xd8"
     details = ok(g, type="details", id=shown[0])["details"]

@@ -37,6 +37,7 @@ var Request = Object.freeze({
   "UPDATE_NOW": "update_now",
   "REMOVE_REFERENCE": "remove_reference",
   "THUMBS": "thumbs",
+  "PAGE_AHEAD": "page_ahead",
   "PREVIEW": "preview",
   "SIMILAR_ONE": "similar_one",
   "SIMILAR_SELECTED": "similar_selected",
@@ -124,6 +125,7 @@ var FIELDS = Object.freeze({
   "update_now": Object.freeze({}),
   "remove_reference": Object.freeze({ "id": "string" }),
   "thumbs": Object.freeze({ "ids": "list" }),
+  "page_ahead": Object.freeze({ "page": "integer", "view": "integer" }),
   "preview": Object.freeze({ "id": "string", "size": "integer" }),
   "similar_one": Object.freeze({ "id": "string" }),
   "mark": Object.freeze({ "id": "string", "mark": "string" }),
@@ -169,6 +171,7 @@ var PARTS = Object.freeze({
   "update_now": "controls",
   "remove_reference": "controls",
   "thumbs": "gallery",
+  "page_ahead": "gallery",
   "preview": "gallery",
   "similar_one": "gallery",
   "mark": "gallery",
@@ -462,7 +465,9 @@ function render({ model, el }) {
       onReply(reply, buffers);
     });
     const toggle = model.get("enabled") ? "Disabling" : "Enabling";
-    pending.set(rid, type === Request.TOGGLE_ENABLED ? toggle : LOCAL[type] || "Working");
+    const loading = type === Request.SEARCH_PROMPT && model.get("model_loading");
+    const label = loading ? "Loading the model" : LOCAL[type] || "Working";
+    pending.set(rid, type === Request.TOGGLE_ENABLED ? toggle : label);
     updateBusy();
     return rid;
   };

@@ -62,6 +62,7 @@ var BlobUrls = class {
 
 // src/protocol.js
 var REPLY = "reply";
+var THUMBS_SENT = "thumbs_sent";
 var Request = Object.freeze({
   "SEARCH_PROMPT": "search_prompt",
   "SEARCH_DIVERSE": "search_diverse",
@@ -70,6 +71,7 @@ var Request = Object.freeze({
   "UPDATE_NOW": "update_now",
   "REMOVE_REFERENCE": "remove_reference",
   "THUMBS": "thumbs",
+  "PAGE_AHEAD": "page_ahead",
   "PREVIEW": "preview",
   "SIMILAR_ONE": "similar_one",
   "SIMILAR_SELECTED": "similar_selected",
@@ -157,6 +159,7 @@ var FIELDS = Object.freeze({
   "update_now": Object.freeze({}),
   "remove_reference": Object.freeze({ "id": "string" }),
   "thumbs": Object.freeze({ "ids": "list" }),
+  "page_ahead": Object.freeze({ "page": "integer", "view": "integer" }),
   "preview": Object.freeze({ "id": "string", "size": "integer" }),
   "similar_one": Object.freeze({ "id": "string" }),
   "mark": Object.freeze({ "id": "string", "mark": "string" }),
@@ -202,6 +205,7 @@ var PARTS = Object.freeze({
   "update_now": "controls",
   "remove_reference": "controls",
   "thumbs": "gallery",
+  "page_ahead": "gallery",
   "preview": "gallery",
   "similar_one": "gallery",
   "mark": "gallery",
@@ -769,6 +773,10 @@ function render({ model, el }) {
   let anchorId = null;
   let rangeBase = null;
   let afterBuild = null;
+  let shown = [];
+  let ahead = null;
+  let asking = null;
+  const sent = /* @__PURE__ */ new Map();
   const countLabel = h("span", { class: "aisw-count", "aria-live": "polite" });
   const prevBtn = h("button", { class: "aisw-btn", text: "\u2039 Prev", title: "Previous page (Page Up)" });
   const nextBtn = h("button", { class: "aisw-btn", text: "Next \u203A", title: "Next page (Page Down)" });
@@ -840,7 +848,7 @@ function render({ model, el }) {
   });
   const page = () => model.get("page");
   const pages = () => Math.max(1, Math.ceil(model.get("total") / model.get("page_size")));
-  const items = () => model.get("items");
+  const items = () => shown;
   const indexOf = (id) => order.indexOf(id);
   const lightbox = createLightbox({
     model,
@@ -865,8 +873,12 @@ function render({ model, el }) {
     const p = page() + delta;
     if (p < 0 || p >= pages()) return false;
     afterBuild = land;
+    const hit = ahead && ahead.page === p && ahead.view === model.get("view_id") ? ahead : null;
+    if (!hit) dropAhead();
+    ahead = null;
     model.set("page", p);
     model.save_changes();
+    if (hit) buildPage(hit.items, hit.bufs, hit);
     return true;
   }
   function buildSegments() {
@@ -1137,9 +1149,9 @@ function render({ model, el }) {
   }
   function chipsOf(it) {
     const tags = it.tags || [];
-    const shown = tags.slice(0, CHIPS2);
+    const shown2 = tags.slice(0, CHIPS2);
     const row = h("div", { class: "aisw-card-tags", title: tags.length ? `Tags: ${tags.join(", ")}` : null }, [
-      ...shown.map((t) => h("span", {
+      ...shown2.map((t) => h("span", {
         class: "aisw-tag-chip",
         text: t,
         title: `Show only the images tagged ${t}`,
@@ -1156,9 +1168,10 @@ function render({ model, el }) {
     row.hidden = tags.length === 0;
     return row;
   }
-  function buildCard(it) {
+  function buildCard(it, decoded = null) {
     const id = it.id;
-    const img = h("img", { class: "aisw-thumb", alt: it.name, loading: "eager", decoding: "async" });
+    const img = decoded || h("img", { class: "aisw-thumb", loading: "eager", decoding: "async" });
+    img.alt = it.name;
     const box = h("input", { type: "checkbox", class: "aisw-check", tabindex: "-1", "aria-label": `Select ${it.name}` });
     box.addEventListener("click", (e) => {
       e.stopPropagation();
@@ -1211,8 +1224,53 @@ function render({ model, el }) {
     card.addEventListener("mousedown", (e) => e.shiftKey && e.preventDefault());
     return { card, img, box, tags, labels, marks, item: it };
   }
-  function buildPage() {
-    const list = items();
+  function askAhead() {
+    const p = page() + 1;
+    const view = model.get("view_id");
+    const key = `${view}:${p}`;
+    if (!shown.length || p >= pages() || asking === key) return;
+    if (ahead && ahead.view === view && ahead.page === p) return;
+    asking = key;
+    send(Request.PAGE_AHEAD, { page: p, view }, (reply, buffers) => {
+      if (asking === key) asking = null;
+      const list = reply.items || [];
+      if (!reply.ok || reply.view !== view || view !== model.get("view_id") || !list.length) return;
+      const bufs = /* @__PURE__ */ new Map();
+      (reply.ids || []).forEach((id, i) => {
+        if (buffers[i] && buffers[i].byteLength) bufs.set(id, buffers[i]);
+      });
+      if (p === page() + 1) {
+        dropAhead();
+        const urls2 = new BlobUrls();
+        const imgs = /* @__PURE__ */ new Map();
+        for (const [id, b] of bufs) {
+          const img = h("img", { class: "aisw-thumb", loading: "eager", decoding: "async" });
+          img.src = urls2.make(b);
+          img.decode().catch(() => {
+          });
+          imgs.set(id, img);
+        }
+        ahead = { view, page: p, items: list, bufs, imgs, urls: urls2 };
+      } else if (p === page()) drawArrived(list, bufs);
+    });
+  }
+  function dropAhead() {
+    if (ahead) ahead.urls.revokeAll();
+    ahead = null;
+  }
+  function drawArrived(list, bufs) {
+    const ids = list.map((it) => it.id);
+    const same = ids.length === order.length && ids.every((id, i) => id === order[i]);
+    if (!same) buildPage(list, bufs);
+    else if (el.dataset.painted !== String(token) && ids.every((id) => bufs.get(id))) {
+      paint(token, { ids }, ids.map((id) => bufs.get(id)));
+    }
+  }
+  function setPainted(mine) {
+    el.dataset.painted = String(mine);
+    askAhead();
+  }
+  function buildPage(list = model.get("items"), bufs = sent, pre = null) {
     const ids = list.map((it) => it.id);
     const focused = grid.contains(document.activeElement);
     if (ids.length && ids.length === order.length && ids.every((id, i) => id === order[i])) {
@@ -1224,14 +1282,22 @@ function render({ model, el }) {
         [c.tags, c.labels] = [chips, labels];
         c.item = it;
       }
+      shown = list;
+      sent.clear();
       const cur = lightbox.current();
       if (cur && cards.has(cur.id)) lightbox.show(cards.get(cur.id).item);
+      if (el.dataset.painted === String(token)) askAhead();
       return;
     }
     urls.revokeAll();
+    if (pre) {
+      for (const u of pre.urls.urls) urls.urls.add(u);
+      pre.urls.urls.clear();
+    }
     clear(grid);
     cards = /* @__PURE__ */ new Map();
     order = ids;
+    shown = list;
     token += 1;
     delete el.dataset.painted;
     empty.hidden = list.length > 0;
@@ -1242,7 +1308,7 @@ function render({ model, el }) {
         group = it.group;
         grid.append(groupHeader(it));
       }
-      const c = buildCard(it);
+      const c = buildCard(it, pre && pre.imgs.get(it.id));
       grid.append(c.card);
       cards.set(it.id, c);
     }
@@ -1259,20 +1325,40 @@ function render({ model, el }) {
     }
     updateSelection();
     updateToolbar();
-    if (list.length) {
-      const mine = token;
+    const mine = token;
+    const here = ids.map((id) => bufs.get(id));
+    sent.clear();
+    if (pre && list.length && ids.every((id) => pre.imgs.has(id))) {
+      whenLoaded(mine, ids.map((id) => cards.get(id).img));
+    } else if (list.length && here.every((b) => b)) {
+      paint(mine, { ids }, here);
+    } else if (list.length) {
       send(Request.THUMBS, { ids }, (reply, buffers) => {
-        if (mine === token) paint(mine, reply, buffers);
+        if (mine === token && el.dataset.painted !== String(mine)) paint(mine, reply, buffers);
       });
     } else {
-      el.dataset.painted = String(token);
+      setPainted(mine);
     }
+  }
+  function whenLoaded(mine, imgs) {
+    let pending = 0;
+    const done = () => {
+      pending -= 1;
+      if (pending <= 0 && mine === token) setPainted(mine);
+    };
+    for (const img of imgs) {
+      if (img.complete) continue;
+      pending += 1;
+      img.addEventListener("load", done, { once: true });
+      img.addEventListener("error", done, { once: true });
+    }
+    if (pending === 0) setPainted(mine);
   }
   function paint(mine, reply, buffers) {
     let pending = 0;
     const done = () => {
       pending -= 1;
-      if (pending <= 0 && mine === token) el.dataset.painted = String(mine);
+      if (pending <= 0 && mine === token) setPainted(mine);
     };
     (reply.ids || []).forEach((id, i) => {
       const c = cards.get(id);
@@ -1282,9 +1368,18 @@ function render({ model, el }) {
       c.img.addEventListener("error", done, { once: true });
       c.img.src = urls.make(buffers[i]);
     });
-    if (pending === 0) el.dataset.painted = String(mine);
+    if (pending === 0) setPainted(mine);
   }
-  model.on("change:items", buildPage);
+  model.on("change:items", () => buildPage());
+  model.on("change:view_id", dropAhead);
+  model.on("msg:custom", (msg, buffers) => {
+    if (!msg || msg.type !== THUMBS_SENT || !Array.isArray(msg.ids)) return;
+    sent.clear();
+    msg.ids.forEach((id, i) => {
+      const b = (buffers || [])[i];
+      if (b && b.byteLength) sent.set(id, b);
+    });
+  });
   model.on("change:marks", () => {
     const m = model.get("marks") || {};
     for (const [id, c] of cards) showMark(c.marks, m[id]);
@@ -1303,6 +1398,7 @@ function render({ model, el }) {
   buildSegments();
   return () => {
     urls.revokeAll();
+    dropAhead();
     lightbox.destroy();
     compare.destroy();
   };

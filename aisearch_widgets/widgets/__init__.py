@@ -11,6 +11,9 @@ def __getattr__(name: str) -> Any:
     # Imported when asked for, so that ``python -m aisearch_widgets.widgets._protocol``
     # (which writes js/src/protocol.js) needs neither ipywidgets nor bqplot.
     if name == "SearchPanel":
+        from ._warm import start_imports
+
+        start_imports()  # in a kernel: the model's code, ahead of the first prompt
         from ._panel import SearchPanel
 
         return SearchPanel

@@ -301,13 +301,19 @@ class Curation:
 
     def _show_map_selection(self, ids: list[str]) -> None:
         """The lassoed images, in map order. They carry no scores: the scores of the
-        query the map is coloured by belong to that query's result, not to this one."""
-        ids = self._project_ids(ids)  # type: ignore[attr-defined]
+        query the map is coloured by belong to that query's result, not to this one.
+        The ids are the map's own (the browser sends row numbers), so they are not
+        checked against the catalog one by one; images deleted since the map was made
+        are left out by the collection. The first page is drawn before the full view
+        is built (``_paging.py``)."""
+        ids = list(dict.fromkeys(i for i in ids if isinstance(i, str)))
         if not ids:
             return
         what: dict[str, Any] = {"type": "map", "n": len(ids)}
         coll = Collection(self.project, pd.DataFrame({"id": ids}), query=what)  # type: ignore
-        self._set_result(coll)  # type: ignore[attr-defined]
+        with self._lock:  # type: ignore[attr-defined]
+            self._draw_first_page(ids, what)  # type: ignore[attr-defined]
+            self._set_result(coll)  # type: ignore[attr-defined]
 
     def _highlight(self, ids: list[str]) -> None:
         if self._map_view is None:

@@ -39,6 +39,7 @@ from ._feedback import Feedback
 from ._gallery import GalleryRequests
 from ._jobs import Jobs, Work
 from ._labelled import GalleryLabels
+from ._paging import Paging
 from ._parts import Actions, Controls, Gallery, ScoreChart
 from ._protocol import (
     Method,
@@ -59,6 +60,9 @@ log = logging.getLogger(__name__)
 #: that it holds the panel's lock a tenth of the time at most.
 POLL_BUSY_FACTOR = 9.0
 
+#: What the spinner says while a prompt waits for the model the panel is loading.
+LOADING = "Loading the model"
+
 #: What the spinner says while a job of each kind runs.
 _LABELS = {
     Mode.PROMPT: "Searching",
@@ -77,6 +81,7 @@ class SearchPanel(
     SendToLabelling,
     GalleryRequests,
     GalleryLabels,
+    Paging,
     Feedback,
     ScopedSearch,
     PanelMemory,
@@ -162,6 +167,7 @@ class SearchPanel(
             Request.UPDATE_NOW: self._update_now,
             Request.REMOVE_REFERENCE: self._remove_reference,
             Request.THUMBS: self._thumbs,
+            Request.PAGE_AHEAD: self._page_ahead,
             Request.PREVIEW: self._preview,
             Request.SIMILAR_ONE: lambda id: self._similar_ids([id]),
             Request.SIMILAR_SELECTED: self._similar_selected,
@@ -214,7 +220,10 @@ class SearchPanel(
         self._refresh_status()
         self._refresh_collections()
         # Opening a project never loads the model; a panel is about to be asked for a
-        # prompt, so load it now, in the background, not on the first Enter.
+        # prompt, so load it now, in the background, not on the first Enter. A prompt
+        # sent before it is loaded says so while it waits ("Loading the model").
+        self._model_ready = threading.Event()
+        self.controls.model_loading = True
         threading.Thread(target=self._warm_up, daemon=True, name="aisearch-warm-up").start()
         if poll_interval > 0:
             self._poller = threading.Thread(
@@ -326,7 +335,10 @@ class SearchPanel(
             return None
 
     def _run(
-        self, search: Callable[[], Collection], then: Callable[[], None] = lambda: None
+        self,
+        search: Callable[[], Collection],
+        then: Callable[[], None] = lambda: None,
+        label: str | None = None,
     ) -> Work:
         """A search of the current tab as :class:`Work`: ``search`` runs on a worker
         (or here, for a call from Python); its result is shown in the tab that asked,
@@ -346,7 +358,7 @@ class SearchPanel(
             then()
             return res
 
-        return Work(search, done, label=_LABELS.get(Mode(mode), "Working"))
+        return Work(search, done, label=label or _LABELS.get(Mode(mode), "Working"))
 
     def _search_prompt(self, prompt: str, limit: int | None = None) -> Work:
         c = self.controls
@@ -358,7 +370,8 @@ class SearchPanel(
                 c.prompt, c.limit = prompt, limit
 
         kw = self._scope_kw()
-        return self._run(lambda: self.project.search(prompt, limit=limit, **kw), ran)
+        label = None if self._model_ready.is_set() else LOADING
+        return self._run(lambda: self.project.search(prompt, limit=limit, **kw), ran, label)
 
     def _search_diverse(
         self, n: int | None = None, method: str | None = None, clusters: int | None = None
@@ -521,6 +534,7 @@ class SearchPanel(
         self._show_filter(kind, self.score_range)
         segments = _results.segments(view, self._view_df)
         n = len(self._view_df)
+        self._new_view()
         with self.gallery.hold_sync():
             self.gallery.total = n
             self.gallery.empty_text = (
@@ -533,25 +547,6 @@ class SearchPanel(
                 self.gallery.page = 0  # the observer shows the page
         self._show_page()
         self._update_counts()
-
-    def _show_page(self) -> None:
-        ps, page = self.gallery.page_size, self.gallery.page
-        rows = self._view_df.iloc[page * ps : (page + 1) * ps]
-        tags, labels = self._page_tags(rows), self._page_labels(rows)  # a query each
-        self.gallery.items = [
-            {
-                "id": r.id,
-                "name": os.path.basename(r.path),
-                "path": r.path,
-                "score": None if pd.isna(r.score) else float(r.score),
-                "rank": int(r.rank),
-                "time": "" if pd.isna(r.t) else _media.clock(r.t),  # a video frame's time
-                "tags": tags.get(r.id, []),
-                "labels": labels.get(r.id, []),
-                **group,
-            }
-            for r, group in zip(rows.itertuples(index=False), self._group_fields(rows), strict=True)
-        ]
 
     def _project_ids(self, ids: Any) -> list[str]:
         return _guard.project_ids(self.project, ids)
@@ -643,6 +638,12 @@ class SearchPanel(
             self.project.embedder  # noqa: B018 - loads the model once
         except Exception:  # shown when a search needs it; nothing to say yet
             log.debug("model warm-up failed", exc_info=True)
+        self._model_ready.set()
+        try:
+            with self._lock:
+                self.controls.model_loading = False
+        except Exception:  # the panel was closed meanwhile
+            log.debug("panel closed before the model was loaded", exc_info=True)
         from ._map import preload
 
         preload()  # then the map's plotting library, for the first Map toggle

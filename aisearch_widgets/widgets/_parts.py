@@ -73,6 +73,9 @@ class Controls(_Part):
     busy = t.Bool(False).tag(sync=True)
     # What runs meanwhile ("Searching", "Enabling" …): the spinner's text.
     busy_label = t.Unicode("").tag(sync=True)
+    # The panel is still loading the model: a prompt sent now waits for it, and the
+    # spinner says so from the moment Enter is pressed.
+    model_loading = t.Bool(False).tag(sync=True)
     mode = _enum(Mode, "prompt").tag(sync=True)
     prompt = t.Unicode("").tag(sync=True)
     limit = t.Int(100).tag(sync=True)
@@ -94,6 +97,10 @@ class Gallery(_Part):
     total = t.Int(0).tag(sync=True)
     page = t.Int(0).tag(sync=True)
     page_size = t.Int(60).tag(sync=True)
+    # Which view the pages belong to: Python counts up whenever the images shown change
+    # (a new result, a filter), so a page the browser asked ahead of a newer view is
+    # never drawn (``_paging.py``).
+    view_id = t.Int(0).tag(sync=True)
     selected = t.List(t.Unicode()).tag(sync=True)
     marks = t.Dict().tag(sync=True)  # id -> "up" | "down": the marks for Refine
     empty_text = t.Unicode("No results yet.").tag(sync=True)

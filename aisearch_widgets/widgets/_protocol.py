@@ -54,6 +54,7 @@ class Request(StrEnum):
     UPDATE_NOW = "update_now"
     REMOVE_REFERENCE = "remove_reference"
     THUMBS = "thumbs"
+    PAGE_AHEAD = "page_ahead"
     PREVIEW = "preview"
     SIMILAR_ONE = "similar_one"
     SIMILAR_SELECTED = "similar_selected"
@@ -94,6 +95,10 @@ class Request(StrEnum):
 
 #: The one message type Python sends: the answer to a request.
 REPLY = "reply"
+#: A message Python sends unasked, just before a new view's first page of items:
+#: ``{"type": THUMBS_SENT, "ids": [...]}`` with one JPEG buffer per id, so the browser
+#: paints that page without asking for its thumbnails.
+THUMBS_SENT = "thumbs_sent"
 
 
 # Closed sets held by traits (``traitlets.Enum`` of their values) and used by the JS.
@@ -210,6 +215,14 @@ SPECS: dict[Request, Spec] = {
         {"ids": "list"},
         reply={"ids": "string[]"},
         doc="thumbnails of the ids on screen: one JPEG buffer per id (empty: none)",
+    ),
+    Request.PAGE_AHEAD: Spec(
+        Part.GALLERY,
+        {"page": "integer", "view": "integer"},
+        reply={"page": "integer", "view": "integer", "items": "object[]", "ids": "string[]"},
+        doc="the items of a page not shown yet and their thumbnails (one JPEG buffer per "
+        "id of ``ids``), asked ahead so that Next paints at once; ``view``: the "
+        "gallery's ``view_id`` it was asked for (a newer view answers no items)",
     ),
     Request.PREVIEW: Spec(
         Part.GALLERY,
@@ -459,6 +472,7 @@ def to_js() -> str:
         "// then `npm run build` in js/. The tests fail while either is stale.\n",
         "\n",
         const("REPLY", REPLY),
+        const("THUMBS_SENT", THUMBS_SENT),
         const("ISSUES", list(ISSUES)),
         const("Request", {m.name: m.value for m in Request}),
     ]

@@ -88,7 +88,9 @@ function render({ model, el }) {
       onReply(reply, buffers);
     });
     const toggle = model.get("enabled") ? "Disabling" : "Enabling";
-    pending.set(rid, type === Request.TOGGLE_ENABLED ? toggle : LOCAL[type] || "Working");
+    const loading = type === Request.SEARCH_PROMPT && model.get("model_loading");
+    const label = loading ? "Loading the model" : LOCAL[type] || "Working";
+    pending.set(rid, type === Request.TOGGLE_ENABLED ? toggle : label);
     updateBusy(); // at once: the spinner does not wait for the kernel
     return rid;
   };

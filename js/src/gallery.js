@@ -3,6 +3,9 @@
 // request for exactly the ids on screen, and are shown through blob URLs that are
 // revoked when the page changes. Frames of videos carry their time stamp; for them
 // a "Segments" view lists the time ranges Python merged (Collection.segments).
+// Two shortcuts save round trips (widgets/_paging.py): a new view's first page comes
+// with its thumbnails (THUMBS_SENT, just before the items), and once a page is
+// painted the next one is asked ahead (PAGE_AHEAD), so Next draws it at once.
 // Actions on the selection live in the result bar's "With N selected" menu
 // (actions.js). A duplicates view heads each group with Compare (the group side by
 // side: file facts and difference images; choose the copy to keep) and a confirmed
@@ -14,7 +17,7 @@
 // card would delete the cell, ArrowDown would move to the next cell). Tags show as
 // chips on the cards; the tag filter shows only the results with one tag.
 import { h, clear, fmtScore, hasModifier, showMessage, BlobUrls } from "./dom.js";
-import { Request, View } from "./protocol.js";
+import { Request, View, THUMBS_SENT } from "./protocol.js";
 import { requester } from "./requests.js";
 import { createLightbox } from "./lightbox.js";
 import { createLabelFilter, labelChips } from "./labels.js";
@@ -49,6 +52,12 @@ function render({ model, el }) {
   let anchorId = null; // where a Shift range starts
   let rangeBase = null; // the selection before the current Shift range
   let afterBuild = null; // "first" | "last": a page turned from the keyboard or the preview
+  let shown = []; // the items on screen (a page drawn ahead of Python's items included)
+  // The next page asked ahead: {view, page, items, bufs: id -> buffer, imgs: id -> <img>
+  // decoded meanwhile, urls: their blob URLs}.
+  let ahead = null;
+  let asking = null; // "view:page" of the page being asked ahead
+  const sent = new Map(); // id -> buffer: thumbnails Python sent with a new view's page
 
   const countLabel = h("span", { class: "aisw-count", "aria-live": "polite" });
   const prevBtn = h("button", { class: "aisw-btn", text: "‹ Prev", title: "Previous page (Page Up)" });
@@ -105,7 +114,7 @@ function render({ model, el }) {
 
   const page = () => model.get("page");
   const pages = () => Math.max(1, Math.ceil(model.get("total") / model.get("page_size")));
-  const items = () => model.get("items");
+  const items = () => shown;
   const indexOf = (id) => order.indexOf(id);
 
   // -- the preview ----------------------------------------------------------------------
@@ -134,8 +143,13 @@ function render({ model, el }) {
     const p = page() + delta;
     if (p < 0 || p >= pages()) return false;
     afterBuild = land;
+    const hit = ahead && ahead.page === p && ahead.view === model.get("view_id") ? ahead : null;
+    if (!hit) dropAhead();
+    ahead = null;
     model.set("page", p);
     model.save_changes();
+    // The page asked ahead is drawn now; Python's items for it name the same images.
+    if (hit) buildPage(hit.items, hit.bufs, hit);
     return true;
   }
 
@@ -464,9 +478,10 @@ function render({ model, el }) {
     return row;
   }
 
-  function buildCard(it) {
+  function buildCard(it, decoded = null) {
     const id = it.id;
-    const img = h("img", { class: "aisw-thumb", alt: it.name, loading: "eager", decoding: "async" });
+    const img = decoded || h("img", { class: "aisw-thumb", loading: "eager", decoding: "async" });
+    img.alt = it.name;
     const box = h("input", { type: "checkbox", class: "aisw-check", tabindex: "-1", "aria-label": `Select ${it.name}` });
     // A click (Shift: a range). The checkbox shows the selection as Python keeps it.
     box.addEventListener("click", (e) => {
@@ -519,8 +534,63 @@ function render({ model, el }) {
     return { card, img, box, tags, labels, marks, item: it };
   }
 
-  function buildPage() {
-    const list = items();
+  // The next page's items and thumbnails, asked once a page is painted.
+  function askAhead() {
+    const p = page() + 1;
+    const view = model.get("view_id");
+    const key = `${view}:${p}`;
+    if (!shown.length || p >= pages() || asking === key) return;
+    if (ahead && ahead.view === view && ahead.page === p) return;
+    asking = key;
+    send(Request.PAGE_AHEAD, { page: p, view }, (reply, buffers) => {
+      if (asking === key) asking = null;
+      const list = reply.items || [];
+      if (!reply.ok || reply.view !== view || view !== model.get("view_id") || !list.length) return;
+      const bufs = new Map();
+      (reply.ids || []).forEach((id, i) => {
+        if (buffers[i] && buffers[i].byteLength) bufs.set(id, buffers[i]);
+      });
+      if (p === page() + 1) {
+        dropAhead();
+        // Decoded now, while the page is looked at: Next only moves them into the cards.
+        const urls = new BlobUrls();
+        const imgs = new Map();
+        for (const [id, b] of bufs) {
+          const img = h("img", { class: "aisw-thumb", loading: "eager", decoding: "async" });
+          img.src = urls.make(b);
+          img.decode().catch(() => {}); // a broken one shows as before: without a picture
+          imgs.set(id, img);
+        }
+        ahead = { view, page: p, items: list, bufs, imgs, urls };
+      } else if (p === page()) drawArrived(list, bufs); // Next was pressed while it was on its way
+    });
+  }
+
+  function dropAhead() {
+    if (ahead) ahead.urls.revokeAll();
+    ahead = null;
+  }
+
+  // A page asked ahead that arrives after Next was pressed: drawn now, unless Python's
+  // items for it came first and their thumbnails are already painted.
+  function drawArrived(list, bufs) {
+    const ids = list.map((it) => it.id);
+    const same = ids.length === order.length && ids.every((id, i) => id === order[i]);
+    if (!same) buildPage(list, bufs);
+    else if (el.dataset.painted !== String(token) && ids.every((id) => bufs.get(id))) {
+      paint(token, { ids }, ids.map((id) => bufs.get(id)));
+    }
+  }
+
+  function setPainted(mine) {
+    el.dataset.painted = String(mine);
+    askAhead();
+  }
+
+  // `list`: the page's items (default: Python's); `bufs`: their thumbnails, when
+  // already here (a page asked ahead; else those Python sent with the items).
+  // `pre`: the page asked ahead, whose <img>s (decoded) the cards take.
+  function buildPage(list = model.get("items"), bufs = sent, pre = null) {
     const ids = list.map((it) => it.id);
     const focused = grid.contains(document.activeElement);
     if (ids.length && ids.length === order.length && ids.every((id, i) => id === order[i])) {
@@ -533,14 +603,22 @@ function render({ model, el }) {
         [c.tags, c.labels] = [chips, labels];
         c.item = it;
       }
+      shown = list;
+      sent.clear();
       const cur = lightbox.current();
       if (cur && cards.has(cur.id)) lightbox.show(cards.get(cur.id).item);
+      if (el.dataset.painted === String(token)) askAhead(); // a new view may start here
       return;
     }
     urls.revokeAll();
+    if (pre) {
+      for (const u of pre.urls.urls) urls.urls.add(u); // revoked with this page's
+      pre.urls.urls.clear();
+    }
     clear(grid);
     cards = new Map();
     order = ids;
+    shown = list;
     token += 1;
     delete el.dataset.painted;
     empty.hidden = list.length > 0;
@@ -551,7 +629,7 @@ function render({ model, el }) {
         group = it.group;
         grid.append(groupHeader(it));
       }
-      const c = buildCard(it);
+      const c = buildCard(it, pre && pre.imgs.get(it.id));
       grid.append(c.card);
       cards.set(it.id, c);
     }
@@ -568,14 +646,37 @@ function render({ model, el }) {
     }
     updateSelection();
     updateToolbar();
-    if (list.length) {
-      const mine = token;
+    const mine = token;
+    const here = ids.map((id) => bufs.get(id));
+    sent.clear();
+    if (pre && list.length && ids.every((id) => pre.imgs.has(id))) {
+      whenLoaded(mine, ids.map((id) => cards.get(id).img));
+    } else if (list.length && here.every((b) => b)) {
+      paint(mine, { ids }, here);
+    } else if (list.length) {
       send(Request.THUMBS, { ids }, (reply, buffers) => {
-        if (mine === token) paint(mine, reply, buffers);
+        // (already painted: from a page asked ahead that arrived meanwhile)
+        if (mine === token && el.dataset.painted !== String(mine)) paint(mine, reply, buffers);
       });
     } else {
-      el.dataset.painted = String(token);
+      setPainted(mine);
     }
+  }
+
+  // <img>s already given their picture (decoded ahead): painted once each has loaded.
+  function whenLoaded(mine, imgs) {
+    let pending = 0;
+    const done = () => {
+      pending -= 1;
+      if (pending <= 0 && mine === token) setPainted(mine);
+    };
+    for (const img of imgs) {
+      if (img.complete) continue;
+      pending += 1;
+      img.addEventListener("load", done, { once: true });
+      img.addEventListener("error", done, { once: true });
+    }
+    if (pending === 0) setPainted(mine);
   }
 
   // Thumbnails of the page; an empty buffer (an image not shown, a broken file)
@@ -584,7 +685,7 @@ function render({ model, el }) {
     let pending = 0;
     const done = () => {
       pending -= 1;
-      if (pending <= 0 && mine === token) el.dataset.painted = String(mine);
+      if (pending <= 0 && mine === token) setPainted(mine);
     };
     (reply.ids || []).forEach((id, i) => {
       const c = cards.get(id);
@@ -594,10 +695,20 @@ function render({ model, el }) {
       c.img.addEventListener("error", done, { once: true });
       c.img.src = urls.make(buffers[i]);
     });
-    if (pending === 0) el.dataset.painted = String(mine);
+    if (pending === 0) setPainted(mine);
   }
 
-  model.on("change:items", buildPage);
+  model.on("change:items", () => buildPage());
+  model.on("change:view_id", dropAhead);
+  // Thumbnails sent unasked, just before the items of a new view's first page.
+  model.on("msg:custom", (msg, buffers) => {
+    if (!msg || msg.type !== THUMBS_SENT || !Array.isArray(msg.ids)) return;
+    sent.clear();
+    msg.ids.forEach((id, i) => {
+      const b = (buffers || [])[i];
+      if (b && b.byteLength) sent.set(id, b);
+    });
+  });
   model.on("change:marks", () => {
     const m = model.get("marks") || {};
     for (const [id, c] of cards) showMark(c.marks, m[id]);
@@ -616,6 +727,7 @@ function render({ model, el }) {
   buildSegments();
   return () => {
     urls.revokeAll();
+    dropAhead();
     lightbox.destroy();
     compare.destroy();
   };

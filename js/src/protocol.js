@@ -3,6 +3,7 @@
 // then `npm run build` in js/. The tests fail while either is stale.
 
 export const REPLY = "reply";
+export const THUMBS_SENT = "thumbs_sent";
 export const ISSUES = ["blurry", "dark", "bright", "low_information", "grayscale", "odd_size", "odd_aspect"];
 export const Request = Object.freeze({
   "SEARCH_PROMPT": "search_prompt",
@@ -12,6 +13,7 @@ export const Request = Object.freeze({
   "UPDATE_NOW": "update_now",
   "REMOVE_REFERENCE": "remove_reference",
   "THUMBS": "thumbs",
+  "PAGE_AHEAD": "page_ahead",
   "PREVIEW": "preview",
   "SIMILAR_ONE": "similar_one",
   "SIMILAR_SELECTED": "similar_selected",
@@ -100,6 +102,7 @@ export const FIELDS = Object.freeze({
   "update_now": Object.freeze({}),
   "remove_reference": Object.freeze({"id": "string"}),
   "thumbs": Object.freeze({"ids": "list"}),
+  "page_ahead": Object.freeze({"page": "integer", "view": "integer"}),
   "preview": Object.freeze({"id": "string", "size": "integer"}),
   "similar_one": Object.freeze({"id": "string"}),
   "mark": Object.freeze({"id": "string", "mark": "string"}),
@@ -145,6 +148,7 @@ export const PARTS = Object.freeze({
   "update_now": "controls",
   "remove_reference": "controls",
   "thumbs": "gallery",
+  "page_ahead": "gallery",
   "preview": "gallery",
   "similar_one": "gallery",
   "mark": "gallery",
