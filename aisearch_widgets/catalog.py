@@ -580,6 +580,15 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         )
         return {r[0]: (r[1], r[2]) for r in rows}
 
+    def embedded_files(self, model: str) -> dict[str, tuple[str | None, int, str]]:
+        """id -> (content hash, mtime_ns, path) of the rows embedded with ``model``
+        (one pass: what finding duplicates needs of every row)."""
+        rows = self.query(
+            "SELECT id, content, mtime_ns, path FROM files WHERE status = 'embedded' AND model = ?",
+            (model,),
+        )
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
     def all_ids(self) -> set[str]:
         return {r[0] for r in self.query("SELECT id FROM files")}
 

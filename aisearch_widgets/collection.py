@@ -198,13 +198,14 @@ class Collection:
         recs = self._project.catalog.records(items["id"].tolist())
         tags = self._project.catalog.tags_of(items["id"].tolist())
         df = items[items["id"].isin(recs.keys())].copy()
-        df.insert(1, "path", [recs[i].path for i in df["id"]])
-        df["kind"] = [recs[i].kind for i in df["id"]]
-        df["t"] = np.array([recs[i].t for i in df["id"]], dtype=float)
+        got = [recs[i] for i in df["id"].tolist()]  # a list: no per-item Series access
+        df.insert(1, "path", [r.path for r in got])
+        df["kind"] = [r.kind for r in got]
+        df["t"] = np.array([r.t for r in got], dtype=float)
         base = ("id", "path", "score", "rank", "kind", "t")
         extra = [c for c in df.columns if c not in base]
         df = df[[*base, *extra]]
-        df["tags"] = [tags.get(i, []) for i in df["id"]]
+        df["tags"] = [tags.get(i, []) for i in df["id"].tolist()]
         for col, values in df_label_columns(self._project.catalog, df["id"].tolist()).items():
             df[col] = values
         return df.reset_index(drop=True)

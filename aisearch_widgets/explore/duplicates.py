@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -445,13 +446,11 @@ def _candidates(graph: KnnGraph, threshold: float, hashes: list[str | None]) -> 
     cols = graph.indices.ravel().astype(np.int64)
     ok = (cols >= 0) & (graph.sims.ravel() >= threshold - 1e-6) & (cols != rows)
     a, b = np.minimum(rows[ok], cols[ok]), np.maximum(rows[ok], cols[ok])
-    if not len(a):
-        return np.zeros((0, 2), np.int64)
-    pairs = np.unique(a * n + b)  # one key per pair: far cheaper than unique(axis=0)
-    pairs = np.stack([pairs // n, pairs % n], 1)
     code = _codes(hashes)
-    same = (code[pairs[:, 0]] >= 0) & (code[pairs[:, 0]] == code[pairs[:, 1]])
-    return pairs[~same]
+    other = (code[a] < 0) | (code[a] != code[b])  # byte copies are grouped already
+    key = np.sort(a[other] * n + b[other])  # one number per pair: sorted, then unique
+    key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
+    return np.stack([key // n, key % n], 1)
 
 
 def _confirmed(
@@ -531,8 +530,10 @@ def _stat(path: Any) -> tuple[int | None, int | None, bool, float]:
     if path is None:
         return None, None, False, np.inf
     try:
-        st = os.stat(path)
-        link = os.path.islink(path)
+        st = os.lstat(path)  # one call for a plain file; a link is followed below
+        link = stat.S_ISLNK(st.st_mode)
+        if link:
+            st = os.stat(path)
     except OSError:
         return None, None, False, np.inf
     if st.st_ino == 0:  # a filesystem without inode numbers: no identity to compare
