@@ -35,15 +35,6 @@ def paths_of(catalog: Any, ids: Sequence[str]) -> list[str | None]:
     return [recs[i].path if i in recs else None for i in ids]
 
 
-def _paths_known(
-    catalog: Any, rows: dict[str, tuple[Any, ...]], ids: Sequence[str]
-) -> list[str | None]:
-    """Paths of ``ids`` from ``rows`` (id -> (..., path)), the catalog asked for the rest."""
-    rest = [i for i in ids if i not in rows]
-    found = dict(zip(rest, paths_of(catalog, rest), strict=True)) if rest else {}
-    return [rows[i][-1] if i in rows else found[i] for i in ids]
-
-
 @contextlib.contextmanager
 def progress_bar(desc: str, show: bool) -> Iterator[Any]:
     from tqdm.auto import tqdm
@@ -124,6 +115,15 @@ def project_map(
         df = df[df["id"].isin(scope)].reset_index(drop=True)
     df.insert(1, "path", paths_of(catalog, df["id"].tolist()))
     return df
+
+
+def _paths_known(
+    catalog: Any, rows: dict[str, tuple[Any, ...]], ids: Sequence[str]
+) -> list[str | None]:
+    """Paths of ``ids`` from ``rows`` (id -> (..., path)), the catalog asked for the rest."""
+    rest = [i for i in ids if i not in rows]
+    found = dict(zip(rest, paths_of(catalog, rest), strict=True)) if rest else {}
+    return [rows[i][-1] if i in rows else found[i] for i in ids]
 
 
 def duplicate_groups(
