@@ -170,7 +170,7 @@ def dup_kind_column(df: pd.DataFrame) -> str | None:
         return None
     for col in ("match", "dup_kind", "kind"):
         if col in df.columns:
-            vals = set(df[col].dropna().astype(str))
+            vals = set(df[col].dropna().astype(str).unique())
             if vals and vals <= set(DUP_KINDS):
                 return col
     return None
