@@ -90,6 +90,10 @@ class FileRecord(NamedTuple):
     t: float | None = None  # a frame's time in its video, in seconds
 
 
+#: From this many ids on, :meth:`Catalog.records` may read the whole table instead.
+SCAN_FROM = 20_000
+
+
 def _record(pid: str, key: str, path: str, source: str, status: str, vkey: Any, t_ms: Any):
     if vkey is None:
         return FileRecord(pid, key, path, source, status)
@@ -551,11 +555,16 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
     def records(self, ids: Sequence[str]) -> dict[str, FileRecord]:
         """id -> :class:`FileRecord` for the ids that exist."""
         out: dict[str, FileRecord] = {}
-        for r in self.query_in(
-            "SELECT id, key, path, source, status, video_key, t_ms FROM files "
-            "WHERE id IN ({marks})",
-            ids,
-        ):
+        sql = "SELECT id, key, path, source, status, video_key, t_ms FROM files"
+        ids = list(ids)
+        if len(ids) >= SCAN_FROM and 4 * len(ids) >= self.row_count():
+            # Most of the rows: one pass over the table (~0.2 s at 100k rows) beats
+            # looking each id up (~1.5 s at 100k).
+            wanted = set(ids)
+            rows: Iterable[tuple] = (r for r in self.query(sql) if r[0] in wanted)
+        else:
+            rows = self.query_in(sql + " WHERE id IN ({marks})", ids)
+        for r in rows:
             out[r[0]] = _record(*r)
         rest = [i for i in ids if i not in out]  # a video's own id
         for r in self.query_in(
@@ -597,6 +606,15 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
             (model,),
         )
         return {r[0]: (r[1], r[2]) for r in rows}
+
+    def embedded_files(self, model: str) -> dict[str, tuple[str | None, int, str]]:
+        """id -> (content hash, mtime_ns, path) of the rows embedded with ``model``
+        (one pass: what finding duplicates needs of every row)."""
+        rows = self.query(
+            "SELECT id, content, mtime_ns, path FROM files WHERE status = 'embedded' AND model = ?",
+            (model,),
+        )
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
     def all_ids(self) -> set[str]:
         return {r[0] for r in self.query("SELECT id FROM files")}

@@ -197,14 +197,16 @@ class Collection:
             return self._trash_df()
         recs = self._project.catalog.records(items["id"].tolist())
         tags = self._project.catalog.tags_of(items["id"].tolist())
-        df = items[items["id"].isin(recs.keys())].copy()
-        df.insert(1, "path", [recs[i].path for i in df["id"]])
-        df["kind"] = [recs[i].kind for i in df["id"]]
-        df["t"] = np.array([recs[i].t for i in df["id"]], dtype=float)
+        # Lists and a dict, not Series.isin: ~1 s less at 100k string ids.
+        df = items[np.array([i in recs for i in items["id"].tolist()], bool)].copy()
+        got = [recs[i] for i in df["id"].tolist()]
+        df.insert(1, "path", [r.path for r in got])
+        df["kind"] = [r.kind for r in got]
+        df["t"] = np.array([r.t for r in got], dtype=float)
         base = ("id", "path", "score", "rank", "kind", "t")
         extra = [c for c in df.columns if c not in base]
         df = df[[*base, *extra]]
-        df["tags"] = [tags.get(i, []) for i in df["id"]]
+        df["tags"] = [tags.get(i, []) for i in df["id"].tolist()]
         for col, values in df_label_columns(self._project.catalog, df["id"].tolist()).items():
             df[col] = values
         return df.reset_index(drop=True)

@@ -285,3 +285,20 @@ def test_counts_follow_every_change_and_are_not_counted_again_without_one(
     _fill(cat, "d.jpg")  # and by this one
     assert cat.counts(None) == {"total": 4, "embedded": 0, "failed": 0, "pending": 4, "missing": 0}
     assert [s for s in passes if "GROUP BY" in s]
+
+
+def test_records_of_most_rows_read_the_table_once_with_the_same_answer(
+    cat: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aisearch_widgets.catalog as catalog_mod
+
+    entries = _fill(cat, *(f"{i}.jpg" for i in range(8)))
+    cat.commit_batch([(e.key, f"hash-{k}", M) for k, e in enumerate(entries[:5])], [])
+    ids = [f"id-{i}.jpg" for i in range(6)] + ["nope"]
+    looked_up = cat.records(ids)
+    monkeypatch.setattr(catalog_mod, "SCAN_FROM", 2)  # 7 ids of 8 rows: one pass
+    scanned = cat.records(ids)
+    assert scanned == looked_up and set(scanned) == set(ids) - {"nope"}
+    assert cat.embedded_files(M) == {
+        f"id-{k}.jpg": (f"hash-{k}", 7, entries[k].path) for k in range(5)
+    }

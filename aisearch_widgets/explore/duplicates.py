@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -44,7 +45,7 @@ import pandas as pd
 
 from .. import images as _images
 from .._errors import InvalidArgument, check_real
-from . import _cache
+from . import _cache, _pairs
 from ._cache import Progress, no_progress
 from .knn import KnnGraph, knn_graph
 
@@ -72,6 +73,12 @@ COLUMNS = [
     "id", "group", "score", "best", "match", "pixel_similarity", "exact", "width", "height",
 ]  # fmt: skip
 
+#: What a pixel verdict depends on besides the two files: cached verdicts of other
+#: limits are not used.
+_PARAMS = (
+    f"side={PRINT_SIDE} crop={CROP_MAX} tint={TINT_MAX} detail={DETAIL_LEVEL}/{DETAIL_MAX} "
+    f"sharp={SHARPNESS_MAX} near={NEAR_MIN}"
+)
 PathLookup = Callable[[list[str]], Sequence[str | os.PathLike[str] | None]]
 _CHUNK = 128  # pairs compared at once (about 6 MB per float32 array)
 
@@ -244,25 +251,6 @@ class _Prints:
         )
 
 
-class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = np.arange(n)
-
-    def find(self, i: int) -> int:
-        p = self.parent
-        root = i
-        while p[root] != root:
-            root = p[root]
-        while p[i] != root:
-            p[i], i = root, p[i]
-        return int(root)
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
 def find_duplicates(
     ids: Sequence[str],
     vecs: Any,
@@ -322,15 +310,13 @@ def find_duplicates(
         raise InvalidArgument(f"mtimes has {len(mtimes)} entries for {n} ids: pass one per id.")
     if n < 2:
         return pd.DataFrame(columns=COLUMNS)
-    hashes: list[str | None] = list(content) if content is not None else [None] * n
-    uf = _UnionFind(n)
+    hashes: list[str | None] = [c or None for c in content] if content is not None else [None] * n
     # 1. Exact byte copies by content hash.
-    first_of: dict[str, int] = {}
-    for i, c in enumerate(hashes):
-        if c:
-            uf.union(first_of.setdefault(c, i), i)
+    edges = [_same_hash_edges(hashes)]
     prints = _Prints(cache_dir)
+    verdicts = _pairs.PairSims(cache_dir, _PARAMS)
     info: dict[int, tuple[np.ndarray, int, int] | None] = {}
+    keys: dict[int, str] = {}  # row -> content hash of the fingerprint it was given
     # 2. Candidates from the graph (for "exact" only where a hash is unknown).
     if kind != "exact" or not all(hashes):
         if graph is None:
@@ -339,23 +325,26 @@ def find_duplicates(
             raise InvalidArgument("graph was built for other ids (or another order) than ids.")
         pairs = _candidates(graph, threshold, hashes)
         if kind == "exact":
-            pairs = pairs[[not (hashes[i] and hashes[j]) for i, j in pairs.tolist()]]
+            known = _codes(hashes) >= 0
+            pairs = pairs[~(known[pairs[:, 0]] & known[pairs[:, 1]])]
         if kind != "similar" and len(pairs):
-            _read(np.unique(pairs), ids, hashes, paths, prints, info, max_bytes, progress)
+            _read(np.unique(pairs), ids, hashes, paths, prints, info, keys, max_bytes, progress)
         if kind == "near" and len(pairs):
-            ok = _confirmed(pairs, info)
+            ok = _confirmed(pairs, prints, keys, verdicts, progress)
         else:
             ok = np.full(len(pairs), kind == "similar")
-        for (i, j), good in zip(pairs.tolist(), ok.tolist(), strict=True):
-            if good or (hashes[i] and hashes[i] == hashes[j]):
-                uf.union(i, j)
-    roots = np.array([uf.find(i) for i in range(n)])
+        # Reading filled in the hashes the catalog did not know: byte copies join too.
+        code = _codes(hashes)
+        same = (code[pairs[:, 0]] >= 0) & (code[pairs[:, 0]] == code[pairs[:, 1]])
+        edges.append(pairs[ok | same])
+    roots = _roots(n, np.concatenate(edges))
     _, inverse, counts = np.unique(roots, return_inverse=True, return_counts=True)
     members = np.flatnonzero(counts[inverse] >= 2)
     if not len(members):
         prints.save()
+        verdicts.save()
         return pd.DataFrame(columns=COLUMNS)
-    _read(members, ids, hashes, paths, prints, info, max_bytes, progress)
+    _read(members, ids, hashes, paths, prints, info, keys, max_bytes, progress)
     prints.save()
     frame = pd.DataFrame({"row": members, "g": inverse[members], "id": [ids[i] for i in members]})
     frame["area"] = [info[i][1] * info[i][2] if info.get(i) else 0 for i in members]
@@ -379,21 +368,18 @@ def find_duplicates(
     )
     first = frame.groupby("g")["row"].transform("first").to_numpy()
     rows = frame["row"].to_numpy()
-    same = np.array(
-        [bool(hashes[r]) and hashes[r] == hashes[f] for r, f in zip(rows, first, strict=True)]
-    )
+    code = _codes(hashes)
+    same = (code[rows] >= 0) & (code[rows] == code[first])
     sim = np.where(same | (rows == first), 1.0, np.nan)
-    readable = np.array([info.get(r) is not None and info.get(f) is not None
-                         for r, f in zip(rows, first, strict=True)])  # fmt: skip
-    todo = np.flatnonzero(np.isnan(sim) & readable)
+    readable = np.zeros(n, bool)
+    readable[list(keys)] = True
+    todo = np.flatnonzero(np.isnan(sim) & readable[rows] & readable[first])
     if len(todo):
-        sim[todo] = _compare(
-            np.stack([info[int(f)][0] for f in first[todo]]),  # type: ignore[index]
-            np.stack([info[int(r)][0] for r in rows[todo]]),  # type: ignore[index]
-        )
-        aspect_ok = np.array([_same_aspect(info[int(f)], info[int(r)])
-                              for f, r in zip(first[todo], rows[todo], strict=True)])  # fmt: skip
+        a, b = [keys[int(f)] for f in first[todo]], [keys[int(r)] for r in rows[todo]]
+        sim[todo] = _similarities(a, b, prints, verdicts)
+        aspect_ok = _same_aspects(a, b, prints)
         sim[todo] = np.where(aspect_ok, sim[todo], np.minimum(sim[todo], NEAR_MIN - 0.01))
+    verdicts.save()
     near = sim >= NEAR_MIN - 1e-9
     frame["match"] = np.where(same | (rows == first), "exact", np.where(near, "near", "similar"))
     frame["pixel_similarity"] = sim
@@ -419,6 +405,39 @@ def find_duplicates(
     return frame[COLUMNS]
 
 
+def _codes(hashes: Sequence[str | None]) -> np.ndarray:
+    """One integer per distinct hash (-1 where unknown): equal hashes, equal codes."""
+    if not len(hashes):
+        return np.zeros(0, np.int64)
+    codes, _ = pd.factorize(np.asarray(hashes, dtype=object), use_na_sentinel=True)
+    return codes.astype(np.int64)
+
+
+def _same_hash_edges(hashes: Sequence[str | None]) -> np.ndarray:
+    """Pairs ``(first row of a hash, row)`` joining the rows of each known hash."""
+    code = _codes(hashes)
+    rows = np.flatnonzero(code >= 0)
+    if not len(rows):
+        return np.zeros((0, 2), np.int64)
+    _, first = np.unique(code[rows], return_index=True)
+    lead = np.full(int(code.max()) + 1, -1, np.int64)
+    lead[np.unique(code[rows])] = rows[first]
+    return np.stack([lead[code[rows]], rows], 1)
+
+
+def _roots(n: int, edges: np.ndarray) -> np.ndarray:
+    """Per row, the smallest row of its connected component under ``edges``."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    e = edges.reshape(-1, 2).astype(np.int64)
+    graph = coo_matrix((np.ones(len(e), np.int8), (e[:, 0], e[:, 1])), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    low = np.full(int(label.max()) + 1 if n else 0, n, np.int64)
+    np.minimum.at(low, label, np.arange(n))
+    return low[label]
+
+
 def _candidates(graph: KnnGraph, threshold: float, hashes: list[str | None]) -> np.ndarray:
     """Pairs ``(i, j)``, i < j, of graph neighbours with cosine >= ``threshold`` that
     are not already known to be byte copies."""
@@ -427,39 +446,83 @@ def _candidates(graph: KnnGraph, threshold: float, hashes: list[str | None]) -> 
     cols = graph.indices.ravel().astype(np.int64)
     ok = (cols >= 0) & (graph.sims.ravel() >= threshold - 1e-6) & (cols != rows)
     a, b = np.minimum(rows[ok], cols[ok]), np.maximum(rows[ok], cols[ok])
-    pairs = np.unique(np.stack([a, b], 1), axis=0) if len(a) else np.zeros((0, 2), np.int64)
-    same = np.array([bool(hashes[i]) and hashes[i] == hashes[j] for i, j in pairs], bool)
-    return pairs[~same] if len(pairs) else pairs
+    code = _codes(hashes)
+    other = (code[a] < 0) | (code[a] != code[b])  # byte copies are grouped already
+    key = np.sort(a[other] * n + b[other])  # one number per pair: sorted, then unique
+    key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
+    return np.stack([key // n, key % n], 1)
 
 
-def _confirmed(pairs: np.ndarray, info: dict[int, Any]) -> np.ndarray:
-    """Whether each pair is the same picture by its pixels (False when unreadable)."""
+def _confirmed(
+    pairs: np.ndarray,
+    prints: _Prints,
+    keys: dict[int, str],
+    verdicts: _pairs.PairSims,
+    progress: Progress,
+) -> np.ndarray:
+    """Whether each pair is the same picture by its pixels (False when unreadable).
+    Each ordered pair of fingerprints (content hashes) is judged once: byte copies of
+    two files share one comparison, and verdicts of earlier searches are reused."""
     ok = np.zeros(len(pairs), bool)
-    both = [k for k, (i, j) in enumerate(pairs.tolist()) if info.get(i) and info.get(j)]
-    if not both:
+    rows = np.unique(pairs)
+    names, code = pd.factorize(np.asarray([keys.get(int(r)) for r in rows], dtype=object))
+    at = np.full(int(rows.max()) + 1, -1, np.int64)
+    at[rows] = names
+    ka, kb = at[pairs[:, 0]], at[pairs[:, 1]]
+    both = (ka >= 0) & (kb >= 0)
+    if not both.any():
         return ok
+    width = len(code)
+    uniq, inverse = np.unique(ka[both] * width + kb[both], return_inverse=True)
+    a, b = code[uniq // width].tolist(), code[uniq % width].tolist()
     # A cheap gate first: whole images whose mean colours differ by more than
     # MEAN_GATE levels are not one picture (a crop of a few % moves the mean far
     # less); most look-alike candidates stop here.
-    means = {i: info[i][0].reshape(-1, 3).mean(0) for i in np.unique(pairs[both])}
-    gap = np.array([np.abs(means[i] - means[j]).max() for i, j in pairs[both].tolist()])
-    both = [k for k, g in zip(both, gap.tolist(), strict=True) if g <= MEAN_GATE]
-    if not both:
-        return ok
-    sel = pairs[both]
-    sim = _compare(
-        np.stack([info[int(i)][0] for i in sel[:, 0]]),
-        np.stack([info[int(j)][0] for j in sel[:, 1]]),
-    )
-    aspect = np.array([_same_aspect(info[int(i)], info[int(j)]) for i, j in sel])
-    ok[both] = (sim >= NEAR_MIN - 1e-9) & aspect
+    means = {k: prints.data[k][0].reshape(-1, 3).mean(0) for k in set(a) | set(b)}
+    gate = [
+        float(np.abs(means[i] - means[j]).max()) <= MEAN_GATE for i, j in zip(a, b, strict=True)
+    ]
+    verdict = np.zeros(len(uniq), bool)
+    sel = np.flatnonzero(gate)
+    if len(sel):
+        sa, sb = [a[k] for k in sel], [b[k] for k in sel]
+        sim = _similarities(sa, sb, prints, verdicts, lambda f: progress("compare", f))
+        verdict[sel] = (sim >= NEAR_MIN - 1e-9) & _same_aspects(sa, sb, prints)
+    ok[both] = verdict[inverse.ravel()]
     return ok
 
 
-def _same_aspect(a: tuple[np.ndarray, int, int], b: tuple[np.ndarray, int, int]) -> bool:
-    if min(a[1], a[2], b[1], b[2]) <= 0:
-        return True
-    return abs(np.log((a[1] / a[2]) / (b[1] / b[2]))) <= ASPECT_MAX
+def _similarities(
+    a: list[str],
+    b: list[str],
+    prints: _Prints,
+    verdicts: _pairs.PairSims,
+    progress: Callable[[float], None] | None = None,
+) -> np.ndarray:
+    """:func:`pixel_similarity` of the fingerprints of each pair of content hashes
+    ``(a[k], b[k])``, each distinct pair compared once (or found in ``verdicts``)."""
+    uniq = list(dict.fromkeys(zip(a, b, strict=True)))
+    got = verdicts.get(
+        [p[0] for p in uniq],
+        [p[1] for p in uniq],
+        lambda ka, kb: _compare(
+            np.stack([prints.data[k][0] for k in ka]), np.stack([prints.data[k][0] for k in kb])
+        ),
+        progress,
+    )
+    at = dict(zip(uniq, got.tolist(), strict=True))
+    return np.array([at[p] for p in zip(a, b, strict=True)], np.float64)
+
+
+def _same_aspects(a: list[str], b: list[str], prints: _Prints) -> np.ndarray:
+    """Per pair of content hashes, whether the two images' aspect ratios differ by at
+    most a crop (True where a size is unknown)."""
+    wa = np.array([prints.data[k][1:] for k in a], np.float64).reshape(-1, 2)
+    wb = np.array([prints.data[k][1:] for k in b], np.float64).reshape(-1, 2)
+    known = np.minimum(wa.min(1), wb.min(1)) > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.abs(np.log((wa[:, 0] / wa[:, 1]) / (wb[:, 0] / wb[:, 1])))
+    return ~known | (gap <= ASPECT_MAX)
 
 
 def _stat(path: Any) -> tuple[int | None, int | None, bool, float]:
@@ -467,8 +530,10 @@ def _stat(path: Any) -> tuple[int | None, int | None, bool, float]:
     if path is None:
         return None, None, False, np.inf
     try:
-        st = os.stat(path)
-        link = os.path.islink(path)
+        st = os.lstat(path)  # one call for a plain file; a link is followed below
+        link = stat.S_ISLNK(st.st_mode)
+        if link:
+            st = os.stat(path)
     except OSError:
         return None, None, False, np.inf
     if st.st_ino == 0:  # a filesystem without inode numbers: no identity to compare
@@ -487,23 +552,30 @@ def _read(
     paths: PathLookup,
     prints: _Prints,
     info: dict[int, Any],
+    keys: dict[int, str],
     max_bytes: int | None,
     progress: Progress,
 ) -> None:
-    """Fill ``info[row]`` with ``(fingerprint, width, height)``: from the cache when the
-    content hash is known, else by reading the file (None when it cannot be read)."""
+    """Fill ``info[row]`` with ``(fingerprint, width, height)`` and ``keys[row]`` with
+    the content hash it is cached under: from the cache when the content hash is
+    known, else by reading the file (``info[row]`` None when it cannot be read). Of
+    byte copies (one content hash) one file is read."""
     todo = [int(r) for r in rows if int(r) not in info]
     need = []
     for r in todo:
         c = hashes[r]
         if c and c in prints.data:
-            info[r] = prints.data[c]
+            info[r], keys[r] = prints.data[c], c
         else:
             need.append(r)
     if not need:
         return
     where = paths([ids[r] for r in need])
     for k, (r, p) in enumerate(zip(need, where, strict=True)):
+        c = hashes[r]
+        if c and c in prints.data:  # a byte copy of a file read just before
+            info[r], keys[r] = prints.data[c], c
+            continue
         info[r] = None
         if p is not None:
             try:
@@ -517,8 +589,9 @@ def _read(
             digest = _images.content_hash(data)
             if hashes[r] is None:
                 hashes[r] = digest
-            prints.add(digest, img, size or img.size)
-            info[r] = prints.data[digest]
+            if digest not in prints.data:
+                prints.add(digest, img, size or img.size)
+            info[r], keys[r] = prints.data[digest], digest
         if k % 256 == 0:
             progress("pixels", (k + 1) / len(need))
     progress("pixels", 1.0)

@@ -134,6 +134,15 @@ def project_map(
     return df
 
 
+def _paths_known(
+    catalog: Any, rows: dict[str, tuple[Any, ...]], ids: Sequence[str]
+) -> list[str | None]:
+    """Paths of ``ids`` from ``rows`` (id -> (..., path)), the catalog asked for the rest."""
+    rest = [i for i in ids if i not in rows]
+    found = dict(zip(rest, paths_of(catalog, rest), strict=True)) if rest else {}
+    return [rows[i][-1] if i in rows else found[i] for i in ids]
+
+
 def duplicate_groups(
     vectors: Any,
     catalog: Any,
@@ -150,7 +159,7 @@ def duplicate_groups(
     from .knn import knn_graph
 
     ids, vecs = load_all(vectors)
-    meta = catalog.content_and_mtime(vectors.identity)
+    meta = catalog.embedded_files(vectors.identity)
     graph = None
     if scope is not None:
         keep = [k for k, i in enumerate(ids) if i in scope]
@@ -161,7 +170,7 @@ def duplicate_groups(
         df = find_duplicates(
             ids,
             vecs,
-            lambda some: paths_of(catalog, some),
+            lambda some: _paths_known(catalog, meta, some),
             content=[meta.get(i, (None, 0))[0] for i in ids],
             mtimes=[meta.get(i, (None, 0))[1] / 1e9 for i in ids],
             threshold=threshold,

@@ -135,9 +135,7 @@ class Curation:
             return [{"issue": v} if isinstance(v, str) else {} for v in rows["issue"]]
         if "group" not in rows.columns or "best" not in rows.columns:
             return [{} for _ in range(len(rows))]
-        sizes = self._view_df["group"].value_counts()
-        keep = _results.keeper_ids(self._view_df, self._keepers)
-        kinds = _results.group_kinds(self._view_df)
+        sizes, keep, kinds = self._groups_shown()
         col = _results.dup_kind_column(self._view_df)
         match = rows[col].astype(str).tolist() if col is not None else [""] * len(rows)
         return [
@@ -153,8 +151,24 @@ class Curation:
 
     def _count_extra_copies(self) -> None:
         df = self._view_df
-        n = len(_results.copies(df, self._keepers)) if "best" in df.columns else 0
+        n = int((~df["id"].isin(self._groups_shown()[1])).sum()) if "best" in df.columns else 0
         self.actions.extra_copies = n  # type: ignore[attr-defined]
+
+    def _groups_shown(self) -> tuple[pd.Series, set[str], dict[int, str]]:
+        """Of the duplicates view shown: the size of each group, the ids kept and each
+        group's kind. Worked out once per view and choice of keepers: the page, the
+        counts and the header all ask (each a pass over every row shown)."""
+        df, chosen = self._view_df, tuple(sorted(self._keepers.items()))
+        memo = getattr(self, "_groups_memo", None)
+        if memo is not None and memo[0] is df and memo[1] == chosen:
+            return memo[2]
+        got = (
+            df["group"].value_counts(),
+            _results.keeper_ids(df, self._keepers),
+            _results.group_kinds(df),
+        )
+        self._groups_memo = (df, chosen, got)
+        return got
 
     # -- map -------------------------------------------------------------------------
     def _build_map(self) -> W.VBox:

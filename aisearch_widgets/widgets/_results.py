@@ -170,7 +170,7 @@ def dup_kind_column(df: pd.DataFrame) -> str | None:
         return None
     for col in ("match", "dup_kind", "kind"):
         if col in df.columns:
-            vals = set(df[col].dropna().astype(str))
+            vals = set(df[col].dropna().astype(str).unique())
             if vals and vals <= set(DUP_KINDS):
                 return col
     return None
@@ -182,13 +182,14 @@ def group_kinds(df: pd.DataFrame) -> dict[int, str]:
     col = dup_kind_column(df)
     if col is None:
         return {}
-    rank = {k: i for i, k in enumerate(DUP_KINDS)}
     copies = df[~df["best"].astype(bool)] if "best" in df.columns else df
-    out: dict[int, str] = {}
-    for g, kind in zip(copies["group"], copies[col].astype(str), strict=True):
-        if rank.get(kind, 0) >= rank.get(out.get(int(g), "exact"), 0):
-            out[int(g)] = kind
-    return out
+    kind = copies[col].astype(str)
+    rank = kind.map({k: i for i, k in enumerate(DUP_KINDS)}).fillna(0)
+    rows = pd.DataFrame({"g": copies["group"].to_numpy(), "kind": kind.to_numpy(), "r": rank})
+    # The last of the loosest kind of each group, groups in the order they first appear.
+    loosest = rows.sort_values("r", kind="stable").drop_duplicates("g", keep="last")
+    at = dict(zip(loosest["g"].tolist(), loosest["kind"].tolist(), strict=True))
+    return {int(g): at[g] for g in rows["g"].drop_duplicates().tolist()}
 
 
 def copies(shown: pd.DataFrame, keepers: dict[int, str], group: int | None = None) -> list[str]:
@@ -198,22 +199,31 @@ def copies(shown: pd.DataFrame, keepers: dict[int, str], group: int | None = Non
         return []
     rows = shown if group is None else shown[shown["group"] == group]
     keep = keeper_ids(rows, keepers)
-    return [i for i in rows["id"] if i not in keep]
+    return rows.loc[~rows["id"].isin(keep), "id"].tolist()
 
 
 def keeper_ids(shown: pd.DataFrame, keepers: dict[int, str]) -> set[str]:
     """The id kept in each shown group: the user's choice if it is shown, else the
     proposed best copy (else the group's first row)."""
-    out: set[str] = set()
-    for g, rows in shown.groupby("group", sort=False):
-        ids = list(rows["id"])
-        chosen = keepers.get(int(g))
-        if chosen in ids:
-            out.add(chosen)
-            continue
-        best = [i for i, b in zip(ids, rows["best"], strict=True) if bool(b)]
-        out.add(best[0] if best else ids[0])
-    return out
+    if shown.empty:
+        return set()
+    rows = pd.DataFrame(
+        {
+            "g": shown["group"].to_numpy(),
+            "id": shown["id"].to_numpy(object),
+            "best": shown["best"].to_numpy().astype(bool),
+        }
+    )
+    first = rows.drop_duplicates("g")
+    best = rows[rows["best"]].drop_duplicates("g")
+    keep = dict(zip(first["g"].tolist(), first["id"].tolist(), strict=True))
+    keep.update(zip(best["g"].tolist(), best["id"].tolist(), strict=True))
+    if keepers:
+        chosen = rows[rows["id"].isin(set(keepers.values()))]
+        for g, i in zip(chosen["g"].tolist(), chosen["id"].tolist(), strict=True):
+            if keepers.get(int(g)) == i:
+                keep[g] = i
+    return set(keep.values())
 
 
 def describe_report(report: pd.DataFrame, verbs: dict[str, str]) -> tuple[str, str | None]:
