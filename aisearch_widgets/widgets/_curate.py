@@ -113,6 +113,9 @@ class Curation:
             raise AISearchError(_guard.NOT_OURS)
         self._keepers[int(rows["group"].iloc[0])] = id
         self._count_extra_copies()
+        # A page asked ahead says which copy was kept: void it (the browser keeps the
+        # cards of a page whose images are the same, badges included).
+        self._new_view()  # type: ignore[attr-defined]
         self._show_page()  # type: ignore[attr-defined]
 
     def _compare_group(self, group: int) -> Reply:
