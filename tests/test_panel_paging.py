@@ -150,3 +150,32 @@ def test_a_page_asked_ahead_before_a_new_keeper_is_not_drawn(project_factory, tm
         assert fresh[0]["id"] == third and fresh[0]["best"] is True
     finally:
         panel.close()
+
+
+def test_a_broken_image_on_the_page_asked_ahead_says_nothing_yet(panel) -> None:
+    # The page asked ahead is not shown: a thumbnail that fails there is said when
+    # that page is shown (its own request), not over the page being looked at; and
+    # the page's other items and pictures still come.
+    panel.project.update()
+    panel.search("x", limit=20)
+    view = panel.gallery.view_id
+    second = _ask(panel, type="page_ahead", page=1, view=view)[0]["items"]
+    broken = second[0]
+    thumbs = panel.project.thumbs
+    thumbs.remove(broken["id"])
+    make = thumbs.make
+
+    def failing(pid, path):  # an OS failure making this one thumbnail
+        if pid == broken["id"]:
+            raise OSError(5, "Input/output error", path)
+        return make(pid, path)
+
+    thumbs.make = failing
+    reply, buffers = _ask(panel, type="page_ahead", page=1, view=view)
+    assert reply["ok"] and _ids(reply["items"]) == _ids(second)
+    assert buffers[0] == b"" and all(b[:2] == b"\xff\xd8" for b in buffers[1:])
+    assert panel.gallery.message == ""
+    # Shown, the page asks for its thumbnails, and the failure is said then.
+    panel.gallery.page = 1
+    reply, _ = _ask(panel, type="thumbs", ids=_ids(second))
+    assert not reply["ok"] and panel.gallery.message_kind == "error"
