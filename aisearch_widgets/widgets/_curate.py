@@ -154,7 +154,8 @@ class Curation:
 
     def _count_extra_copies(self) -> None:
         df = self._view_df
-        n = int((~df["id"].isin(self._groups_shown()[1])).sum()) if "best" in df.columns else 0
+        grouped = {"group", "best"} <= set(df.columns)  # a duplicates view, not any "best"
+        n = int((~df["id"].isin(self._groups_shown()[1])).sum()) if grouped else 0
         self.actions.extra_copies = n  # type: ignore[attr-defined]
 
     def _groups_shown(self) -> tuple[pd.Series, set[str], dict[int, str]]:
