@@ -113,3 +113,69 @@ def test_a_lasso_draws_its_first_page_before_reading_every_lassoed_row(panel) ->
     assert panel.result.ids == [view.ids[r] for r in rows]
     assert panel.gallery.total == 24 and panel.header == "Map selection · 24"
     assert len(drawn) == 1  # its first page names the same images: not sent again
+
+
+def test_a_page_asked_ahead_before_a_new_keeper_is_not_drawn(project_factory, tmp_path) -> None:
+    # A duplicate group across a page boundary: the page asked ahead says which copy
+    # is kept. Choosing another keeper must void it, or Next draws the old "keep"
+    # badge (the browser keeps its cards for the same images: the badge stays).
+    import shutil
+
+    import aisearch_widgets as aw
+
+    from _helpers import make_folder, record_sends, touch_later
+
+    root = tmp_path / "imgs"
+    files = make_folder(root, 3, sub=False)
+    for name in ("copy_a.jpg", "copy_b.jpg"):
+        shutil.copyfile(files[0], root / name)
+        touch_later(root / name, 60)
+    proj = project_factory("d", root)
+    proj.update()
+    panel = aw.SearchPanel(proj, page_size=2, poll_interval=0)
+    record_sends(panel)
+    panel.sent = panel.gallery.sent
+    try:
+        panel.controls._handle_custom_msg({"rid": "dups", "type": "search_duplicates"}, [])
+        panel._jobs.join()
+        g = panel.gallery
+        assert [it["best"] for it in g.items] == [True, False]
+        view = g.view_id
+        ahead = _ask(panel, type="page_ahead", page=1, view=view)[0]["items"]
+        third = ahead[0]["id"]  # the group's third copy, on the next page
+        assert ahead[0]["best"] is False
+        assert _ask(panel, type="set_keeper", id=third)[0]["ok"]
+        assert g.view_id != view  # the browser drops what it asked ahead
+        fresh = _ask(panel, type="page_ahead", page=1, view=g.view_id)[0]["items"]
+        assert fresh[0]["id"] == third and fresh[0]["best"] is True
+    finally:
+        panel.close()
+
+
+def test_a_broken_image_on_the_page_asked_ahead_says_nothing_yet(panel) -> None:
+    # The page asked ahead is not shown: a thumbnail that fails there is said when
+    # that page is shown (its own request), not over the page being looked at; and
+    # the page's other items and pictures still come.
+    panel.project.update()
+    panel.search("x", limit=20)
+    view = panel.gallery.view_id
+    second = _ask(panel, type="page_ahead", page=1, view=view)[0]["items"]
+    broken = second[0]
+    thumbs = panel.project.thumbs
+    thumbs.remove(broken["id"])
+    make = thumbs.make
+
+    def failing(pid, path):  # an OS failure making this one thumbnail
+        if pid == broken["id"]:
+            raise OSError(5, "Input/output error", path)
+        return make(pid, path)
+
+    thumbs.make = failing
+    reply, buffers = _ask(panel, type="page_ahead", page=1, view=view)
+    assert reply["ok"] and _ids(reply["items"]) == _ids(second)
+    assert buffers[0] == b"" and all(b[:2] == b"\xff\xd8" for b in buffers[1:])
+    assert panel.gallery.message == ""
+    # Shown, the page asks for its thumbnails, and the failure is said then.
+    panel.gallery.page = 1
+    reply, _ = _ask(panel, type="thumbs", ids=_ids(second))
+    assert not reply["ok"] and panel.gallery.message_kind == "error"

@@ -35,3 +35,16 @@ def test_a_groups_kind_is_its_loosest_copy_in_the_order_groups_appear() -> None:
     kinds = _results.group_kinds(df)
     assert kinds == {2: "exact", 0: "near", 1: "similar"}
     assert list(kinds) == [2, 0, 1]
+
+
+def test_a_result_with_a_best_column_but_no_groups_is_shown(panel) -> None:
+    # Any collection may be shown; one with a column "best" of its own (not a
+    # duplicates view: no groups) has no copies, as before the groups were memoised.
+    from aisearch_widgets.collection import Collection
+
+    panel.project.update()
+    ids = panel.project.search("x", limit=5).ids
+    coll = Collection(panel.project, pd.DataFrame({"id": ids, "best": [True] * 5}))
+    panel.show(coll)
+    assert panel.controls.message_kind != "error", panel.controls.message
+    assert len(panel.gallery.items) == 5 and panel.actions.extra_copies == 0

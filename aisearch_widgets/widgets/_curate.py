@@ -113,6 +113,9 @@ class Curation:
             raise AISearchError(_guard.NOT_OURS)
         self._keepers[int(rows["group"].iloc[0])] = id
         self._count_extra_copies()
+        # A page asked ahead says which copy was kept: void it (the browser keeps the
+        # cards of a page whose images are the same, badges included).
+        self._new_view()  # type: ignore[attr-defined]
         self._show_page()  # type: ignore[attr-defined]
 
     def _compare_group(self, group: int) -> Reply:
@@ -151,7 +154,8 @@ class Curation:
 
     def _count_extra_copies(self) -> None:
         df = self._view_df
-        n = int((~df["id"].isin(self._groups_shown()[1])).sum()) if "best" in df.columns else 0
+        grouped = {"group", "best"} <= set(df.columns)  # a duplicates view, not any "best"
+        n = int((~df["id"].isin(self._groups_shown()[1])).sum()) if grouped else 0
         self.actions.extra_copies = n  # type: ignore[attr-defined]
 
     def _groups_shown(self) -> tuple[pd.Series, set[str], dict[int, str]]:

@@ -125,6 +125,9 @@ class Paging:
         items = self._page_items(rows)
         thumbs = _media.thumbs(self.project, self._view_df, [it["id"] for it in items])
         thumbs.fields.update(page=page, view=view, items=items)
+        # A thumbnail that failed is said when its page is shown (the browser asks for
+        # the missing one then), not over the page being looked at.
+        thumbs.error = None
         return thumbs
 
 
