@@ -55,6 +55,18 @@ def test_uncached_thumbnails_are_left_to_the_browsers_request(panel) -> None:
     assert not [m for m, _ in panel.sent if m.get("type") == THUMBS_SENT]
 
 
+def test_a_page_bigger_than_one_message_is_left_to_the_browsers_requests(
+    panel, monkeypatch
+) -> None:
+    from aisearch_widgets.widgets import _media
+
+    panel.project.update()
+    monkeypatch.setattr(_media, "MAX_THUMBS", 5)  # a page of 8 is more than one message
+    panel.search("x", limit=20)
+    assert len(panel.gallery.items) == 8
+    assert not [m for m, _ in panel.sent if m.get("type") == THUMBS_SENT]
+
+
 def test_the_next_page_asked_ahead_is_the_page_next_shows(panel) -> None:
     panel.project.update()
     panel.search("x", limit=20)

@@ -22,12 +22,14 @@ log = logging.getLogger(__name__)
 #: lightbox is about 2,000 device pixels wide, and a JPEG this size is ~0.5-1 MB.
 MAX_PREVIEW = 2048
 MIN_PREVIEW = 64
+#: The most thumbnails one message carries (a page bigger than this asks in parts).
+MAX_THUMBS = 500
 
 
 def thumbs(project: Project, shown: pd.DataFrame, ids: list) -> Reply:
     """One JPEG buffer per id on screen; an empty one for ids not shown and for
     images whose thumbnail fails (the page still finishes; the error is shown)."""
-    ids = [i for i in ids if isinstance(i, str)][:500]
+    ids = [i for i in ids if isinstance(i, str)][:MAX_THUMBS]
     known = set(shown["id"])
     broken: list[str] = []
 

@@ -103,7 +103,10 @@ class Paging:
         g.items = self._page_items(rows)
 
     def _send_cached_thumbs(self, ids: list[str]) -> bool:
-        """Send the thumbnails of ``ids`` unasked if every one is cached."""
+        """Send the thumbnails of ``ids`` unasked if every one is cached (and they fit
+        in one message: a bigger page is left to the browser's own requests)."""
+        if len(ids) > _media.MAX_THUMBS:
+            return False
         bufs = cached_thumbs(self.project, ids)
         if bufs is None:
             return False
