@@ -478,6 +478,18 @@ function render({ model, el }) {
     return row;
   }
 
+  function keepBadge() {
+    return h("span", { class: "aisw-best-badge", text: "keep", title: "The copy kept: only proposed until you trash the others" });
+  }
+
+  // The "keep" badge and outline of a card drawn already, after the keeper changed.
+  function showKeeper(c, best) {
+    c.card.classList.toggle("aisw-best", best);
+    const badge = c.card.querySelector(".aisw-best-badge");
+    if (best && !badge) c.card.querySelector(".aisw-caption").prepend(keepBadge());
+    else if (!best && badge) badge.remove();
+  }
+
   function buildCard(it, decoded = null) {
     const id = it.id;
     const img = decoded || h("img", { class: "aisw-thumb", loading: "eager", decoding: "async" });
@@ -500,7 +512,7 @@ function render({ model, el }) {
     });
     const frame = h("div", { class: "aisw-frame", title: "Click to enlarge (Enter); Shift+click selects a range" }, [img]);
     const caption = h("div", { class: "aisw-caption" }, [
-      it.best ? h("span", { class: "aisw-best-badge", text: "keep", title: "The copy kept: only proposed until you trash the others" }) : null,
+      it.best ? keepBadge() : null,
       it.match ? h("span", { class: "aisw-match", text: it.match, title: `How this copy matches the kept one: ${it.match}` }) : null,
       it.issue ? h("span", { class: "aisw-match aisw-issue", text: it.issue.replace(/_/g, " "), title: "Its worst quality issue; the score is how far beyond this project's usual" }) : null,
       h("span", { class: "aisw-score", text: fmtScore(it.score) }),
@@ -601,6 +613,7 @@ function render({ model, el }) {
         c.tags.replaceWith(chips);
         c.labels.replaceWith(labels);
         [c.tags, c.labels] = [chips, labels];
+        showKeeper(c, Boolean(it.best)); // another copy chosen to keep
         c.item = it;
       }
       shown = list;

@@ -223,6 +223,13 @@ panel
     expect(page.locator(".aisw-compare-diff")).to_have_count(2)
     cols.filter(has_text="copy_b.jpg").locator(".aisw-keep-this").click()
     expect(cols.first).to_contain_text("copy_b.jpg")
+    # The gallery behind says the same: the badge moved to the chosen copy.
+    kept = page.locator(".aisw-card.aisw-best")
+    expect(kept.filter(has_text="copy_b.jpg")).to_have_count(1)
+    expect(kept.filter(has_text=files[0].name)).to_have_count(0)
+    expect(
+        page.locator(".aisw-card", has_text="copy_b.jpg").locator(".aisw-best-badge")
+    ).to_have_count(1)
     page.locator(".aisw-compare-trash").click()
     expect(page.locator(".aisw-compare")).to_be_hidden()
     expect(header).to_have_text(re.compile(r"^Duplicates.* · 1 group · 2 images"))
