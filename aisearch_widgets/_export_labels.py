@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import AISearchError, InvalidArgument, show_value
+from ._export_yolo import _link_or_copy, label_stems, write_files, yolo_texts
 from ._image_header import header_size
 
 MANIFESTS = ("csv", "jsonl", "json")
@@ -243,15 +244,6 @@ def _place_copy(src: str, dst: Path) -> None:
     """A copy of ``src`` at ``dst`` (its folder made first): see :func:`_link_or_copy`."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     _link_or_copy(src, os.fspath(dst))
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    """A hard link where the filesystem allows one (the bytes are shared, nothing is
-    written), else a copy."""
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
 
 
 _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -450,7 +442,6 @@ def _cvat(job: Job, tmp: Path, copy: bool) -> None:
 
 def _yolo(job: Job, tmp: Path) -> None:
     classes = job.classes
-    k_of = {c: k for k, c in enumerate(classes)}
     names = "".join(f"  {k}: {json.dumps(c, ensure_ascii=False)}\n" for k, c in enumerate(classes))
     if not job.has_boxes:  # classification: one folder per class
         groups = job.by_image()
@@ -461,64 +452,18 @@ def _yolo(job: Job, tmp: Path) -> None:
             f"path: .\ntrain: train\nval: train\nnc: {len(classes)}\nnames:\n{names}"
         )
         return
-    stems = [os.path.splitext(n)[0] for n in job.names]
-    if len(set(stems)) < len(stems):
-        seen: dict[str, str] = {}
-        for stem, name in zip(stems, job.names, strict=True):
-            if stem in seen:
-                raise AISearchError(
-                    f"{seen[stem]} and {name} would share the YOLO label file {stem}.txt; "
-                    "export them in two collections or rename one."
-                )
-            seen[stem] = name
-    images, labels = os.fspath(tmp / "images"), os.fspath(tmp / "labels")
-    for d in {n.rpartition("/")[0] for n in job.names}:
-        os.makedirs(os.path.join(images, d), exist_ok=True)
-        os.makedirs(os.path.join(labels, d), exist_ok=True)
-    texts = yolo_texts(job, k_of)
-    srcs = job.paths
-    dsts = [f"{images}/{n}" for n in job.names]
-    txts = [f"{labels}/{s}.txt" for s in stems]
-
-    def part(lo: int, hi: int) -> list[None]:
-        # Plain os calls, no file objects: creating 100k small files is the kernel's
-        # work, and each Python object around it adds to it.
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        for k in range(lo, hi):
-            _link_or_copy(srcs[k], dsts[k])
-            fd = os.open(txts[k], flags, 0o666)
-            try:
-                os.write(fd, texts[k])
-            finally:
-                os.close(fd)
-        return []
-
-    in_slices(part, len(srcs))
+    stems = label_stems(job.names)
+    write_files(
+        os.fspath(tmp / "images"),
+        os.fspath(tmp / "labels"),
+        job.paths,
+        job.names,
+        stems,
+        lambda: yolo_texts(job.ids, job.sizes, job.labels, classes),
+    )
     (tmp / "data.yaml").write_text(
         f"train: images\nval: images\nnc: {len(classes)}\nnames:\n{names}"
     )
-
-
-def yolo_texts(job: Job, k_of: dict[str, int]) -> list[bytes]:
-    """Each image's YOLO label file: a line ``class cx cy w h`` (normalised, 6 decimals)
-    per box, in the order the boxes were written; empty for an image without one."""
-    lab = job.labels
-    xywh = lab[["x", "y", "w", "h"]].to_numpy(dtype=float)
-    keep = ~np.isnan(xywh[:, 0])
-    index = {pid: k for k, pid in enumerate(job.ids)}
-    at = np.fromiter((index[p] for p in lab["id"].tolist()), dtype=np.int64, count=len(lab))
-    wh = np.asarray(job.sizes, dtype=float).reshape(-1, 2)[at]
-    x, y, w, h = xywh.T
-    norm = np.column_stack(
-        ((x + w / 2) / wh[:, 0], (y + h / 2) / wh[:, 1], w / wh[:, 0], h / wh[:, 1])
-    )
-    lines: list[list[str]] = [[] for _ in job.ids]
-    names = [c for c, kept in zip(lab["label"].tolist(), keep.tolist(), strict=True) if kept]
-    for k, label, (cx, cy, bw, bh) in zip(
-        at[keep].tolist(), names, norm[keep].tolist(), strict=True
-    ):
-        lines[k].append(f"{k_of[label]} {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}\n")
-    return ["".join(ls).encode() for ls in lines]
 
 
 def _imagefolder(job: Job, where: Path, copy: bool) -> None:
