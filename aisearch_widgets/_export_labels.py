@@ -114,26 +114,35 @@ def paused_gc() -> Iterator[None]:
 
 
 def image_sizes(catalog: Any, ids: Sequence[str], paths: Sequence[str]) -> list[tuple[int, int]]:
-    """(width, height) of each image: from the catalog's metadata where it has them,
-    else read from the file's header (Pillow reads no pixels for this)."""
+    """(width, height) of each image as stored (before any EXIF rotation, as
+    :func:`header_size` reads it): from the catalog's metadata where it has them (the
+    index run recorded them), else read from the file's header."""
     known: dict[str, tuple[int, int]] = {}
     meta = getattr(catalog, "metadata_frame", None)
     if callable(meta):
         with contextlib.suppress(Exception):
-            m = meta()
-            if {"id", "width", "height"} <= set(m.columns):
-                m = m.dropna(subset=["width", "height"])
-                known = {
-                    i: (int(w), int(h))
-                    for i, w, h in zip(m["id"], m["width"], m["height"], strict=True)
-                }
+            m = meta(["width", "height", "orientation"]).dropna(subset=["width", "height"])
+            # The catalog holds the size as shown: a quarter turn swapped it.
+            turned = m["orientation"].isin([5, 6, 7, 8]).to_numpy()
+            w, h = m["width"].to_numpy(dtype=np.int64), m["height"].to_numpy(dtype=np.int64)
+            known = dict(
+                zip(
+                    m.index.tolist(),
+                    zip(
+                        np.where(turned, h, w).tolist(),
+                        np.where(turned, w, h).tolist(),
+                        strict=True,
+                    ),
+                    strict=True,
+                )
+            )
 
-    def sizes(lo: int, hi: int) -> list[tuple[int, int]]:
+    got: list[tuple[int, int] | None] = [known.get(pid) for pid in ids]
+    missing = [k for k, size in enumerate(got) if size is None]
+
+    def read(lo: int, hi: int) -> list[tuple[int, int]]:
         out = []
-        for k in range(lo, hi):
-            if ids[k] in known:
-                out.append(known[ids[k]])
-                continue
+        for k in missing[lo:hi]:
             try:
                 out.append(header_size(paths[k]))
             except OSError as exc:
@@ -143,7 +152,10 @@ def image_sizes(catalog: Any, ids: Sequence[str], paths: Sequence[str]) -> list[
                 ) from exc
         return out
 
-    return in_slices(sizes, len(ids))
+    if missing:
+        for k, size in zip(missing, in_slices(read, len(missing)), strict=True):
+            got[k] = size
+    return got  # type: ignore[return-value]
 
 
 def in_slices(fn: Callable[[int, int], list[Any]], n: int, threads: int = 8) -> list[Any]:
