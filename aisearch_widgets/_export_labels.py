@@ -432,20 +432,22 @@ def _cvat(job: Job, tmp: Path, copy: bool) -> None:
     head = ET.tostring(root, encoding="unicode").removesuffix("</annotations>")
     parts = ["<?xml version='1.0' encoding='utf-8'?>\n", head]
     groups = job.by_image()
+    quoted = {c: quoteattr(c) for c in job.classes}  # a few labels, 200k boxes
     for n, (pid, name, (w, h)) in enumerate(zip(job.ids, job.names, job.sizes, strict=True)):
         parts.append(f'<image id="{n}" name={quoteattr(name)} width="{w}" height="{h}">')
         for label, x, y, bw, bh, _ in groups.get(pid, ()):
             if x != x:  # NaN: a classification label
-                parts.append(f'<tag label={quoteattr(label)} source="manual" />')
+                parts.append(f'<tag label={quoted[label]} source="manual" />')
             else:
                 parts.append(
-                    f'<box label={quoteattr(label)} source="manual" occluded="0" z_order="0" '
+                    f'<box label={quoted[label]} source="manual" occluded="0" z_order="0" '
                     f'xtl="{x:.2f}" ytl="{y:.2f}" xbr="{x + bw:.2f}" ybr="{y + bh:.2f}" />'
                 )
         parts.append("</image>")
     parts.append("</annotations>")
     xml = "".join(parts).encode("utf-8")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+    # Level 1: a third of level 6's time for 100k images' XML, a file ~1.3x larger.
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         z.writestr("annotations.xml", xml)
         if copy:
             for path, name in zip(job.paths, job.names, strict=True):
