@@ -32,13 +32,22 @@ HERE = Path(__file__).resolve().parent
 NEW = HERE.parent
 
 
-def child(fixture: Path, fmt: str, tag: str) -> None:
-    """One export and one import in this process; prints a JSON line."""
+def child(fixture: Path, fmt: str, tag: str, sizes: bool = False) -> None:
+    """One export and one import in this process; prints a JSON line. ``sizes``: the
+    catalog as an index run leaves it, each image embedded with its metadata row
+    (width, height); the fixture has no vectors, so opening it marks them pending."""
     import numpy as np
 
     import aisearch_widgets as aw
 
     proj = aw.Project("bench", fixture / "imgs", model="demo", home=fixture / "home")
+    if sizes:
+        with proj.catalog.transaction() as db:
+            db.execute("UPDATE files SET status = 'embedded' WHERE status = 'pending'")
+            db.execute(
+                "INSERT OR REPLACE INTO metadata(id, width, height, format) "
+                "SELECT id, 32, 24, 'PNG' FROM files"
+            )
     col = proj.labelled("car", "person")
     _ = col.df
     target = (
@@ -46,7 +55,7 @@ def child(fixture: Path, fmt: str, tag: str) -> None:
         / "out"
         / f"{tag}{ {'coco': '.json', 'labelstudio': '.json', 'cvat': '.zip'}.get(fmt, '') }"
     )
-    res: dict = {"tag": tag, "format": fmt, "tree": aw.__file__}
+    res: dict = {"tag": tag, "format": fmt, "tree": aw.__file__, "sizes": sizes}
     for step in ("export", "import"):
         t0, c0, o0 = time.perf_counter(), time.process_time(), os.times()
         if step == "export":
@@ -96,10 +105,16 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--fixture", type=Path, help="keep (or reuse) the fixture here")
     ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument(
+        "--sizes",
+        action="store_true",
+        help="the catalog holds each image's size (as after an index run); else every "
+        "export reads 100k image headers",
+    )
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(Path(args.child[0]), args.child[1], args.child[2])
+        child(Path(args.child[0]), args.child[1], args.child[2], args.sizes)
         return
     fixture = args.fixture or Path(tempfile.mkdtemp(prefix="aisearch-labels-ab-", dir="/tmp"))
     if not (fixture / "home").exists():
@@ -121,6 +136,7 @@ def main() -> None:
                     str(fixture),
                     fmt,
                     f"{fmt}-{name}-{r}-{os.getpid()}",
+                    *(["--sizes"] if args.sizes else []),
                 ]
                 out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
                 if out.returncode:
@@ -135,9 +151,11 @@ def main() -> None:
             summary[f"{fmt}-{name}"] = {
                 k: statistics.median(x[k] for x in rs) for k in rs[0] if k.endswith("_s")
             }
-    result = {"n": args.n, "rounds": args.rounds, "runs": runs, "median": summary}
+    result = {"n": args.n, "rounds": args.rounds, "sizes": args.sizes, "runs": runs}
+    result["median"] = summary
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"labels-ab-{args.n}.json").write_text(json.dumps(result, indent=1) + "\n")
+    name = f"labels-ab-{args.n}{'-sizes' if args.sizes else ''}.json"
+    (args.out / name).write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(summary, indent=1), flush=True)
     if args.fixture is None:
         shutil.rmtree(fixture, ignore_errors=True)

@@ -305,3 +305,41 @@ def test_yolo_refuses_two_images_that_would_share_a_label_file(
     with pytest.raises(aw.AISearchError, match=r"a\.(png|jpg) and a\.(png|jpg) .*a\.txt"):
         p.search("x", limit=10).export(tmp_path / "y", format="yolo")
     assert not (tmp_path / "y").exists() and not list(tmp_path.glob(".y.*"))
+
+
+def test_export_takes_image_sizes_from_the_catalog(
+    project_factory, tmp_path: Path, monkeypatch
+) -> None:
+    from PIL import Image
+
+    from aisearch_widgets import _export_labels
+
+    root = tmp_path / "imgs"
+    draw(root / "a.png", "red", size=(60, 40), seed=1)
+    # Stored 80 x 50, shown 50 x 80 (EXIF orientation 6): the catalog holds the size as
+    # shown, the boxes and the export the stored one.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (80, 50), (0, 0, 200)).save(root / "b.jpg", exif=exif)
+    p = project_factory("sizes", root)
+    p.update()
+    meta = p.metadata.set_index("name")
+    assert (meta.at["b.jpg", "width"], meta.at["b.jpg", "height"]) == (50, 80)
+    paths = sorted(p.search("x", limit=10).df["path"])
+    df = pd.DataFrame({"path": paths, "label": "car", "x": 1.0, "y": 2.0, "w": 10.0, "h": 8.0})
+    assert p.import_labels(df).labels == 2
+    read, real = [], _export_labels.header_size
+    monkeypatch.setattr(
+        _export_labels, "header_size", lambda path: read.append(Path(path).name) or real(path)
+    )
+    want = {"a.png": (60, 40), "b.jpg": (80, 50)}
+
+    def sizes(name: str) -> dict[str, tuple[int, int]]:
+        doc = json.loads(p.search("x", limit=10).export(tmp_path / name, format="coco").read_text())
+        return {Path(i["file_name"]).name: (i["width"], i["height"]) for i in doc["images"]}
+
+    assert sizes("c.json") == want and read == []  # no file opened for its size
+    with p.catalog.transaction() as db:  # a catalog that lacks one image's size
+        db.execute("DELETE FROM metadata WHERE id IN (SELECT id FROM files WHERE path = ?)",
+                   (paths[1],))  # fmt: skip
+    assert sizes("d.json") == want and read == ["b.jpg"]

@@ -56,6 +56,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "_repair",
             "status",
             "_estimate",
+            "_export_yolo",
             "_export_labels",
             "_import_labels",
             "_annotate",
