@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import AISearchError, InvalidArgument, show_value
-from ._export_yolo import _link_or_copy, label_stems, write_files, yolo_texts
+from ._export_yolo import label_stems, link_or_copy, write_files, yolo_texts
 from ._image_header import header_size
 
 MANIFESTS = ("csv", "jsonl", "json")
@@ -253,9 +253,9 @@ def _remove(p: Path) -> None:
 
 
 def _place_copy(src: str, dst: Path) -> None:
-    """A copy of ``src`` at ``dst`` (its folder made first): see :func:`_link_or_copy`."""
+    """A copy of ``src`` at ``dst`` (its folder made first): see :func:`link_or_copy`."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    _link_or_copy(src, os.fspath(dst))
+    link_or_copy(src, os.fspath(dst))
 
 
 _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")

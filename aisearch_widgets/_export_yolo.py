@@ -124,7 +124,7 @@ def write_files(
         for k in range(lo, hi):
             if failed.is_set():
                 return
-            _link_or_copy(srcs[k], f"{images}/{names[k]}")
+            link_or_copy(srcs[k], f"{images}/{names[k]}")
 
     def write(lo: int, hi: int) -> None:
         view = memoryview(data)
@@ -153,7 +153,7 @@ def write_files(
         f.result()
 
 
-def _link_or_copy(src: str, dst: str) -> None:
+def link_or_copy(src: str, dst: str) -> None:
     """A hard link where the filesystem allows one (the bytes are shared, nothing is
     written), else a copy."""
     try:

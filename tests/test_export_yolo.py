@@ -105,7 +105,7 @@ def test_a_failure_midway_leaves_the_earlier_export_and_no_temporary_folder(
     target = col.export(tmp_path / "y", format="yolo")
     before = _tree(target)
     monkeypatch.setattr(_export_yolo, "SLICE", 2)
-    real, calls = _export_yolo._link_or_copy, []
+    real, calls = _export_yolo.link_or_copy, []
 
     def link(src: str, dst: str) -> None:
         calls.append(dst)
@@ -119,7 +119,7 @@ def test_a_failure_midway_leaves_the_earlier_export_and_no_temporary_folder(
             time.sleep(0.01)  # the links go on meanwhile: the texts fail after them
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(_export_yolo, "_link_or_copy", link)
+    monkeypatch.setattr(_export_yolo, "link_or_copy", link)
     if where == "texts":
         monkeypatch.setattr(_export_labels, "yolo_texts", texts)
     with pytest.raises(aw.AISearchError, match="No space left on device"):
