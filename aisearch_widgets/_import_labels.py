@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import AISearchError, InvalidArgument, show_value
-from ._export_labels import LS_PREFIX, header_size, in_slices, paused_gc
+from ._export_labels import LS_PREFIX, image_sizes, in_slices, paused_gc
 from ._image_header import read_file
 from ._labels import check_name
 from .images import content_hash
@@ -52,6 +52,7 @@ class Parsed:
     # name -> the image file beside the source (for the content-hash fallback)
     local: Callable[[str], bytes | None]
     pct: set[int] = field(default_factory=set)  # rows whose box is in percent
+    frac: set[int] = field(default_factory=set)  # rows whose box is in fractions (0-1)
     source: str = ""
 
 
@@ -170,23 +171,28 @@ def _yolo(path: Path, root: Path | None) -> Parsed:
     base = cfg_path.parent / str(cfg.get("path", "."))
     dirs = list(dict.fromkeys(base / str(cfg[s]) for s in ("train", "val", "test") if cfg.get(s)))
     rows: list[Any] = []
+    frac: set[int] = set()
     for d in dirs:
         rel = d.relative_to(base).as_posix()
         labels = base / rel.replace("images", "labels", 1) if "images" in rel else None
         if labels is not None and labels.is_dir():
+            n0 = len(rows)
             rows += _yolo_boxes(os.fspath(d), os.fspath(labels), names)
+            frac.update(range(n0, len(rows)))
         else:  # classification: one folder per class
             for cls in sorted(p for p in d.iterdir() if p.is_dir()):
                 for img in _images_under(cls):
                     name = img.relative_to(cls).as_posix()
                     rows.append((name, cls.name, NAN, NAN, NAN, NAN, NAN, None))
     folders = [root, *dirs, *[c for d in dirs for c in d.iterdir() if c.is_dir()]]
-    return Parsed(rows, _reader(*folders))
+    return Parsed(rows, _reader(*folders), frac=frac)
 
 
 def _yolo_boxes(images: str, labels: str, names: dict[int, str]) -> list[Any]:
     """Rows of a YOLO detection folder: each image's ``labels/<name>.txt`` (class, then
-    cx cy w h normalised, then an optional confidence) in pixels of the image."""
+    cx cy w h normalised, then an optional confidence), the box as x, y, w, h in
+    fractions of the image's size: :func:`run` turns them into pixels once the image
+    is matched (its size from the catalog, no file read where the index recorded it)."""
     images = os.path.normpath(images)
     found = []
     for dirpath, _, files in os.walk(images):
@@ -206,7 +212,6 @@ def _yolo_boxes(images: str, labels: str, names: dict[int, str]) -> list[Any]:
             if not boxes:
                 out.append((name, None, NAN, NAN, NAN, NAN, NAN, None))
                 continue
-            w, h = header_size(f"{images}/{name}")
             for b in boxes:
                 try:
                     k, cx, cy, bw, bh = int(b[0]), *map(float, b[1:5])
@@ -216,7 +221,7 @@ def _yolo_boxes(images: str, labels: str, names: dict[int, str]) -> list[Any]:
                     raise AISearchError(
                         f"{txt}: the line {line!r} is not 'class cx cy w h [confidence]'."
                     ) from None
-                box = ((cx - bw / 2) * w, (cy - bh / 2) * h, bw * w, bh * h)
+                box = (cx - bw / 2, cy - bh / 2, bw, bh)
                 out.append((name, names.get(k, str(k)), *box, conf, None))
         return out
 
@@ -451,7 +456,7 @@ def run(
                 pid = by_hash
         got[name] = pid
     out, clear, unmatched = [], [], []
-    sizes: dict[str, tuple[int, int]] = {}
+    scaled: list[tuple[int, float]] = []  # (row of out, 100 for percent or 1 for fractions)
     checked: dict[str, str] = {}  # a label as given -> its checked form (or why not)
     for k, (name, label, x, y, w, h, conf, who) in enumerate(parsed.rows):
         pid = ids[k] if ids and ids[k] is not None else got.get(name)
@@ -473,12 +478,21 @@ def run(
         if isinstance(label, tuple):
             unmatched.append((name, parsed.rows[k][1], label[0]))
             continue
-        if k in parsed.pct:
-            if pid not in sizes:
-                sizes[pid] = header_size(m.paths[pid])
-            iw, ih = sizes[pid]
-            x, y, w, h = x * iw / 100, y * ih / 100, w * iw / 100, h * ih / 100
+        if k in parsed.pct or k in parsed.frac:
+            scaled.append((len(out), 100.0 if k in parsed.pct else 1.0))
         out.append((pid, label, x, y, w, h, conf, parsed.source, who or author))
+    if scaled:
+        # Relative boxes in pixels of the matched image: its size from the catalog
+        # (the index recorded it), its file's header otherwise.
+        pids = list(dict.fromkeys(out[j][0] for j, _ in scaled))
+        size = dict(zip(pids, image_sizes(catalog, pids, [m.paths[p] for p in pids]), strict=True))
+        for j, per in scaled:
+            pid, label, x, y, w, h, *rest = out[j]
+            iw, ih = size[pid]
+            if per == 1.0:
+                out[j] = (pid, label, x * iw, y * ih, w * iw, h * ih, *rest)
+            else:
+                out[j] = (pid, label, x * iw / per, y * ih / per, w * iw / per, h * ih / per, *rest)
     clear = list(dict.fromkeys(clear))
     written = catalog.put_labels(set_, out, clear=clear)
     report = pd.DataFrame(unmatched, columns=["name", "label", "reason"])

@@ -46,13 +46,19 @@ def make_files(root: Path, n: int, folders: int = 100) -> None:
 
 
 def fill_catalog(proj: aw.Project) -> list[str]:
-    """The catalog rows an index run leaves (status embedded), without the vectors."""
+    """The catalog rows an index run leaves (status embedded, each image's metadata
+    row with its size), without the vectors."""
     entries = plan_sync(scan(proj.sources), {}, proj.model_identity).add
     ids = [point_id(proj.name, e.key) for e in entries]
     cat = proj.catalog
     cat.mark_pending(entries, ids)
     h = content_hash(Path(entries[0].path).read_bytes())
     cat.commit_batch([(e.key, h, proj.model_identity) for e in entries], [])
+    with cat.transaction() as db:
+        db.execute(
+            "INSERT OR REPLACE INTO metadata(id, width, height, format) "
+            "SELECT id, 32, 24, 'PNG' FROM files"
+        )
     return [e.path for e in entries]
 
 
@@ -83,10 +89,16 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000, help="number of images")
     ap.add_argument("--formats", default=",".join(FORMATS))
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    ap.add_argument(
+        "--dir",
+        default="/tmp",
+        help="the file system for the images, the project and the exports (e.g. /dev/shm "
+        "to take the disk's file creation out of the figure)",
+    )
     args = ap.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="aisearch-labels-", dir="/tmp"))
-    result: dict = {"n": args.n, "labels": 2 * args.n, "cpus": os.cpu_count()}
+    tmp = Path(tempfile.mkdtemp(prefix="aisearch-labels-", dir=args.dir))
+    result: dict = {"n": args.n, "labels": 2 * args.n, "cpus": os.cpu_count(), "dir": args.dir}
     result["load_before"] = round(os.getloadavg()[0], 2)
     try:
         imgs = tmp / "imgs"
@@ -124,7 +136,8 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    dest = args.out / f"labels-{args.n}.json"
+    fs = "" if args.dir == "/tmp" else "-" + Path(args.dir).name
+    dest = args.out / f"labels-{args.n}{fs}.json"
     dest.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
 

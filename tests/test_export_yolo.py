@@ -131,3 +131,24 @@ def test_a_failure_midway_leaves_the_earlier_export_and_no_temporary_folder(
     with pytest.raises(aw.AISearchError, match="No space left on device"):
         col.export(tmp_path / "z", format="yolo")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith((".z", "z"))]
+
+
+def test_import_gives_boxes_in_pixels_of_the_projects_image(boxed, tmp_path, monkeypatch) -> None:
+    """YOLO boxes are fractions of the image: a training copy resized to half (as
+    training sets often are) still gives the boxes in pixels of the project's image,
+    whose size the catalog holds: no image header is read for it."""
+    from PIL import Image
+
+    out = boxed.search("x", limit=20).export(tmp_path / "y", format="yolo")
+    for f in (out / "images").rglob("*.png"):
+        small = Image.open(f).resize((30, 20))
+        f.unlink()  # a hard link of the project's image: replace, never write through
+        small.save(f)
+    reads: list[str] = []
+    real = _export_labels.header_size
+    monkeypatch.setattr(_export_labels, "header_size", lambda p: reads.append(p) or real(p))
+    rep = boxed.import_labels(out, set="back")
+    assert rep.labels == 9 and rep.unmatched.empty
+    back = boxed.labels("back")
+    assert np.allclose(back[["x", "y", "w", "h"]].to_numpy(), [1.0, 2.0, 10.0, 8.0], atol=1e-3)
+    assert reads == []
