@@ -9,8 +9,10 @@ processes (``aisearch status``) see committed state thanks to WAL mode.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import sqlite3
+import struct
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -67,8 +69,13 @@ from .video import is_video
 #    The index ``files_embedded`` (status, updated_at) answers the state of the
 #    embedded files (count, latest, sum of ``updated_at``) from the index alone.
 SCHEMA_VERSION = 6
-#: The ``meta`` row counting the writes of the vector store (any model's).
+#: The ``meta`` row counting the writes of the vector store (any model's), where the
+#: count was kept before it moved to a file beside the catalog (the file starts from it).
 VECTORS_GENERATION = "vectors_generation"
+#: That file: the count as 8 bytes, mapped in memory by each process that opens the
+#: catalog, so counting a write costs a store into shared memory, not a commit.
+GENERATION_SUFFIX = "-vectors-generation"
+_COUNT = struct.Struct("<q")
 
 # What a missing file's failure row says (the folder is the file's own).
 _MISSING_MESSAGE = (
@@ -135,6 +142,8 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         self._videos = not readonly or found >= 2
         self._lock = threading.RLock()
         self._readonly = readonly
+        self._generation: mmap.mmap | None = None  # see bump_vectors_generation
+        self._generation_lock = threading.Lock()
         self._check: BackgroundCheck | None = None  # check_at_open's, in the background
         self._check_name = ""  # the project its error names
         # The last counts() and the catalog state they were counted in.
@@ -221,6 +230,10 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
                 with suppress(sqlite3.Error):
                     put_clean_mark(self._db)
             self._db.close()
+        with self._generation_lock:  # not under _lock: a first count takes them the other way
+            if self._generation is not None:
+                self._generation.close()
+                self._generation = None
 
     def _settled(self) -> str | None:
         """What this session's check of the file found (None: sound), waiting for a
@@ -298,8 +311,19 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         """Count one write of the vector store. Called before and after each write
         (``StoreBase.on_write``), so a reader that takes :meth:`vectors_generation`
         before reading the vectors and sees it unchanged afterwards read no write's
-        half; a crash in the middle leaves it bumped already."""
-        with self.transaction() as db:
+        half; a crash in the middle leaves it bumped already.
+
+        The count lives in a file beside the catalog (:data:`GENERATION_SUFFIX`),
+        mapped in memory and shared by every process that maps it: ~1 µs a count.
+        As a commit of the catalog's ``meta`` row it cost 20-60 µs, twice per write:
+        a sixth of the upsert rate of the indexer's 32-vector batches. It is written
+        without a lock between processes: one process writes a store at a time."""
+        with self._generation_lock:
+            counter = self._counter(create=True)
+            if counter is not None:
+                _COUNT.pack_into(counter, 0, _COUNT.unpack_from(counter)[0] + 1)
+                return
+        with self.transaction() as db:  # no file to keep it in (an in-memory catalog)
             db.execute(
                 "INSERT INTO meta(k, v) VALUES (?, '1') "
                 "ON CONFLICT(k) DO UPDATE SET v = CAST(v AS INTEGER) + 1",
@@ -308,7 +332,32 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
 
     def vectors_generation(self) -> int:
         """How many times the vector store was written (see :meth:`bump_vectors_generation`)."""
+        with self._generation_lock:
+            counter = self._counter(create=False)
+            if counter is not None:
+                return int(_COUNT.unpack_from(counter)[0])
         return int(self.get_meta(VECTORS_GENERATION, 0))
+
+    def _counter(self, create: bool) -> mmap.mmap | None:
+        """The mapped count file (under ``_generation_lock``), made (starting from the
+        ``meta`` row's count) when ``create``; None where there is none to map: an
+        in-memory catalog, a read-only one before any write was counted, or a file
+        another process has just made and not yet filled (asked again next time)."""
+        if self._generation is not None or self.path in ("", ":memory:"):
+            return self._generation
+        path = self.path + GENERATION_SUFFIX
+        if create and not self._readonly and not os.path.exists(path):
+            with suppress(FileExistsError), open(path, "xb") as new:
+                new.write(_COUNT.pack(int(self.get_meta(VECTORS_GENERATION, 0))))
+        try:
+            with open(path, "rb" if self._readonly else "r+b") as fh:
+                if os.fstat(fh.fileno()).st_size < _COUNT.size:
+                    return None
+                access = mmap.ACCESS_READ if self._readonly else mmap.ACCESS_WRITE
+                self._generation = mmap.mmap(fh.fileno(), _COUNT.size, access=access)
+        except OSError:
+            return None
+        return self._generation
 
     # -- inventory --------------------------------------------------------------------
     def known(self) -> dict[str, Known]:

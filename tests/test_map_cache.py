@@ -97,6 +97,43 @@ def test_every_store_write_counts_twice_in_the_catalog(mapped) -> None:
     assert proj.catalog.vectors_generation() == gen + 2
 
 
+def test_the_write_count_is_shared_by_every_opening_of_the_catalog(tmp_path: Path) -> None:
+    """The count lives in a file mapped by each opening (each process): a write counted
+    by one is seen at once by another and by a read-only reader; a catalog of the
+    version that kept it in the ``meta`` row goes on from that row's count."""
+    from aisearch_widgets.catalog import GENERATION_SUFFIX, VECTORS_GENERATION, Catalog
+
+    path = str(tmp_path / "catalog.sqlite")
+    writer = Catalog(path)
+    writer.set_meta(**{VECTORS_GENERATION: 41})  # counted the old way
+    reader = Catalog(path)
+    assert writer.vectors_generation() == reader.vectors_generation() == 41
+    writer.bump_vectors_generation()
+    assert Path(path + GENERATION_SUFFIX).stat().st_size == 8
+    ro = Catalog(path, readonly=True)
+    assert (
+        writer.vectors_generation() == reader.vectors_generation() == ro.vectors_generation() == 42
+    )
+    reader.bump_vectors_generation()
+    reader.bump_vectors_generation()
+    assert writer.vectors_generation() == ro.vectors_generation() == 44
+    for c in (writer, reader, ro):
+        c.close()
+    again = Catalog(path)
+    assert again.vectors_generation() == 44  # kept across sessions
+    again.close()
+
+
+def test_an_in_memory_catalog_counts_in_its_meta_row() -> None:
+    from aisearch_widgets.catalog import Catalog
+
+    cat = Catalog(":memory:")
+    before = cat.vectors_generation()
+    cat.bump_vectors_generation()
+    assert cat.vectors_generation() == before + 1
+    cat.close()
+
+
 def test_a_write_while_the_map_reads_the_vectors_leaves_the_cache_stale(
     mapped, monkeypatch: pytest.MonkeyPatch
 ) -> None:
