@@ -75,6 +75,18 @@ def coco_source(paths: list[str], root: Path, dest: Path) -> None:
     dest.write_text(json.dumps({"images": images, "categories": cats, "annotations": anns}))
 
 
+def empty_files(root: Path, n: int, folders: int = 100) -> None:
+    """The file system's floor for a YOLO export: ``n`` empty files created (and
+    closed) in ``folders`` folders, one ``os.open``/``os.close`` each, one thread."""
+    per = -(-n // folders)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    for f in range(folders):
+        d = root / f"{f:03d}"
+        d.mkdir(parents=True)
+        for k in range(f * per, min(n, (f + 1) * per)):
+            os.close(os.open(d / f"{k:06d}.txt", flags, 0o666))
+
+
 def timed(fn):
     """``fn()``, its wall time and its CPU time (every thread of this process, user +
     system): on a shared machine the wall time also counts the other processes' turns,
@@ -132,6 +144,12 @@ def main() -> None:
             result[fmt] |= {"export_cpu_s": c_exp, "import_cpu_s": c_imp}
             print(fmt, result[fmt], flush=True)
         proj.close()
+        # After the exports (a deletion before them would slow their file creation):
+        # what creating --n files costs on this file system right now.
+        _, result["empty_files_s"], result["empty_files_cpu_s"] = timed(
+            lambda: empty_files(tmp / "floor", args.n)
+        )
+        print("empty files", result["empty_files_s"], flush=True)
         result["load_after"] = round(os.getloadavg()[0], 2)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
