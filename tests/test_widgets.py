@@ -822,6 +822,42 @@ def test_map_lasso_fills_the_gallery_and_gallery_selection_highlights(panel) -> 
     assert panel.map_view is view
 
 
+def test_the_map_button_builds_the_map_in_the_background_and_cancel_stops_it(
+    panel, monkeypatch
+) -> None:
+    """The Map button (the toggle's value written by the page) returns at once: the
+    spinner says what runs, the kernel is free, Cancel turns the button back off and
+    shows no map; left alone, the map appears and the spinner goes."""
+    import threading
+
+    panel.project.update()
+    real, gate = panel.project.map, threading.Event()
+
+    def slow_map(*a, **k):
+        gate.wait(10)
+        return real(*a, **k)
+
+    monkeypatch.setattr(panel.project, "map", slow_map)
+    toggle = panel.map_pane.children[0].children[0]
+    toggle.value = True  # what a click in the page does
+    assert panel.controls.busy and panel.controls.busy_label == "Drawing the map"
+    assert panel.map_view is None
+    assert _msg(panel.controls, type="cancel")["ok"]
+    gate.set()
+    panel._jobs.join()
+    assert toggle.value is False and panel.map_view is None and not panel.controls.busy
+    assert panel.map_pane.children[1].layout.display == "none"
+
+    gate.clear()
+    toggle.value = True
+    assert panel.map_view is None and panel.controls.busy
+    gate.set()
+    panel._jobs.join()
+    view = panel.map_view
+    assert view is not None and len(view.ids) == 30 and not panel.controls.busy
+    assert panel.map_pane.children[1].children == (view.widget,) and toggle.value is True
+
+
 # -- selection semantics, the result header, tabs -------------------------------------------
 def test_save_stores_the_selection_not_every_result(panel) -> None:
     """Issue 20 item 6: with some thumbnails selected, Save stored all results."""

@@ -220,11 +220,21 @@ class Curation:
 
     def show_map(self, on: bool = True) -> None:
         """Show (build from ``Project.map``) or hide the Map view. A hidden map stays
-        in the page: shown again while the vectors are unchanged, it is not rebuilt."""
+        in the page: shown again while the vectors are unchanged, it is not rebuilt.
+
+        Asked from the page (the Map button), a map still to be built is built in the
+        background: the spinner says "Drawing the map" at once, the kernel stays free
+        and the spinner's Cancel stops it (the button goes back off). Asked from
+        Python, the call returns with the map shown."""
         if self._map_toggle.value != on:
-            self._map_toggle.value = on  # the observer comes back here
+            self._map_from_python = True
+            try:
+                self._map_toggle.value = on  # the observer comes back here
+            finally:
+                self._map_from_python = False
             return
         if not on:
+            self._jobs.cancel("map")  # type: ignore[attr-defined]  # one being built
             self._split.remove_class("aisw-map-on")
             self._map_box.layout.display = "none"
             if self._map_view is not None:
@@ -232,18 +242,49 @@ class Curation:
             self._map_view = None
             self._map_label.value = ""
             return
+        here = getattr(self, "_map_from_python", False)
         try:
-            self._show_busy("Drawing the map")  # type: ignore[attr-defined]
-            view = self._shown_again() or self._make_map()
+            if here:
+                self._show_busy("Drawing the map")  # type: ignore[attr-defined]
+            view = self._shown_again()
+            if view is None and not here:
+                self._jobs.start(self._map_work(), self._map_answer)  # type: ignore[attr-defined]
+                return
+            view = view or self._new_map(*self._map_data())
         except Exception as exc:
             self._report(exc, self.controls, "map")  # type: ignore[attr-defined]
             self._map_toggle.value = False
             return
         finally:
-            self._show_busy("")  # type: ignore[attr-defined]
+            if here:
+                self._show_busy("")  # type: ignore[attr-defined]
+        self._put_map(view)
+
+    def _put_map(self, view: MapView) -> None:
         self._map_box.children = (view.widget,)
         self._map_box.layout.display = "flex"
         self._split.add_class("aisw-map-on")
+
+    def _map_work(self) -> Work:
+        """The map built in the background: its rows and tags on the job's thread, the
+        widget made once they are there (under the panel's lock)."""
+        from ._jobs import Work
+
+        def done(got: tuple[pd.DataFrame, dict[str, list[str]]]) -> MapView | None:
+            if not self._map_toggle.value:
+                return None  # hidden meanwhile
+            view = self._new_map(*got)
+            self._put_map(view)
+            return view
+
+        return Work(self._map_data, done, label="Drawing the map", slot="map")
+
+    def _map_answer(self, view: Any, error: BaseException | None, cancelled: str | None) -> None:
+        """The background map's end: failed or cancelled, the Map button goes back off."""
+        if error is not None:
+            self._report(error, self.controls, "map")  # type: ignore[attr-defined]
+        if (error is not None or cancelled is not None) and self._map_view is None:
+            self._map_toggle.value = False
 
     def _shown_again(self) -> MapView | None:
         """The kept map, brought up to date (colours, highlight, cluster labels), if it
@@ -259,12 +300,16 @@ class Curation:
         self._show_map_view(view)
         return view
 
-    def _make_map(self) -> MapView:
+    def _map_data(self) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+        """The map's rows (``Project.map``, cached per state of the vectors) and the
+        tags of its images: the slow part."""
+        df = self.project.map(method=self.map_method, progress=False)  # type: ignore
+        return df, self.project.catalog.tags_of(df["id"].tolist())  # type: ignore[attr-defined]
+
+    def _new_map(self, df: pd.DataFrame, tags: dict[str, list[str]]) -> MapView:
         from ._map import MapView
 
         self._close_map()
-        df = self.project.map(method=self.map_method, progress=False)  # type: ignore
-        tags = self.project.catalog.tags_of(df["id"].tolist())  # type: ignore[attr-defined]
         # Clusters labelled by their most common tag; a thumbnail beside the cursor;
         # coloured by the query's scores from the start (the points are sent once).
         view = MapView(df, labels=tags, thumbnail=self._map_thumbnail, scores=self._query)
