@@ -314,10 +314,11 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         half; a crash in the middle leaves it bumped already.
 
         The count lives in a file beside the catalog (:data:`GENERATION_SUFFIX`),
-        mapped in memory and shared by every process that maps it: ~1 µs a count.
+        mapped in memory and shared by every process that maps it: ~0.5 µs a count.
         As a commit of the catalog's ``meta`` row it cost 20-60 µs, twice per write:
-        a sixth of the upsert rate of the indexer's 32-vector batches. It is written
-        without a lock between processes: one process writes a store at a time."""
+        +10 % of CPU on the indexer's 32-vector upserts (+3 % now; benchmarks §15).
+        It is written without a lock between processes: one process writes a store
+        at a time."""
         with self._generation_lock:
             counter = self._counter(create=True)
             if counter is not None:
