@@ -33,9 +33,8 @@ import json, os, shutil, statistics, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 sys.path.insert(0, __HERE__)
-from bench_search import clustered
+from bench_search import catalog_rows, clustered
 import aisearch_widgets as aw
-from aisearch_widgets.sources import point_id
 
 n = __N__
 tmp = Path(tempfile.mkdtemp(prefix="aisearch-noslow-"))
@@ -45,15 +44,7 @@ try:
     proj = aw.Project("bench", sources=tmp / "images", model="ViT-B-32:random", home=tmp / "home")
     vecs = clustered(n, 1000)
     keys = [f"images/img_{i:07d}.jpg" for i in range(n)]
-    ids = [point_id("bench", k) for k in keys]
-    now = time.time()
-    with proj.catalog.transaction() as db:
-        db.executemany(
-            "INSERT INTO files(key, id, path, source, size, mtime_ns, content, status, model,"
-            " updated_at) VALUES (?, ?, ?, 'images', 1, 1, ?, 'embedded', ?, ?)",
-            [(k, i, str(tmp / k), f"c{j}", proj.model_identity, now)
-             for j, (k, i) in enumerate(zip(keys, ids))],
-        )
+    ids = catalog_rows(proj, tmp, keys)
     store = proj.store
     store.upsert(ids[:32], vecs[:32])
     t0, c0 = time.perf_counter(), time.process_time()

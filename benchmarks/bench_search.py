@@ -60,16 +60,9 @@ def pct(ts: list[float]) -> dict[str, float]:
     }
 
 
-def fill(
-    proj: Any,
-    root: Path,
-    keys: list[str],
-    vectors: Callable[[int, int], np.ndarray],
-    chunk: int = 2000,
-) -> list[str]:
-    """Write the catalog rows and the vectors of ``keys`` (files under ``root``, not
-    read) as a sync leaves them, without running the model; ``vectors(start, count)``
-    gives the vectors of ``keys[start : start + count]``. Returns the ids."""
+def catalog_rows(proj: Any, root: Path, keys: list[str]) -> list[str]:
+    """The catalog rows of ``keys`` (files under ``root``, not read) as a sync leaves
+    them, embedded; returns their ids."""
     from aisearch_widgets.sources import point_id
 
     ids = [point_id("bench", k) for k in keys]
@@ -83,6 +76,20 @@ def fill(
                 for j, (k, i) in enumerate(zip(keys, ids, strict=True))
             ],
         )
+    return ids
+
+
+def fill(
+    proj: Any,
+    root: Path,
+    keys: list[str],
+    vectors: Callable[[int, int], np.ndarray],
+    chunk: int = 2000,
+) -> list[str]:
+    """Write the catalog rows and the vectors of ``keys`` (files under ``root``, not
+    read) as a sync leaves them, without running the model; ``vectors(start, count)``
+    gives the vectors of ``keys[start : start + count]``. Returns the ids."""
+    ids = catalog_rows(proj, root, keys)
     for s in range(0, len(keys), chunk):
         vecs = vectors(s, min(chunk, len(keys) - s))
         for b in range(0, len(vecs), 2000):
