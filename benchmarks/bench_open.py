@@ -3,6 +3,7 @@ whole fresh processes taken in turn (old, new, new, old, ...), page cache warmed
 each process.
 
     .venv/bin/python benchmarks/bench_open.py --n 1000000 --workdir /tmp/open --pairs 5
+    .venv/bin/python benchmarks/bench_open.py ... --cold   # page cache dropped instead (root)
 
 The project (built once in ``--workdir``, kept): ``--n`` catalog rows written directly
 and the Edge shard of bench_store's clustered 512-d vectors, as bench_search.py builds
@@ -91,6 +92,14 @@ def warm(home: Path) -> None:
                     pass
 
 
+def cold() -> None:
+    """The page cache dropped, the whole machine's (Linux, as root): the project's
+    files are read from the disk again, as after a restart."""
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as fh:
+        fh.write("3\n")
+
+
 def drop_mark(home: Path) -> None:
     with sqlite3.connect(home / "bench" / "catalog.sqlite") as db:
         db.execute("DELETE FROM meta WHERE k = 'clean_close'")
@@ -120,6 +129,11 @@ def main() -> None:
     ap.add_argument("--old", default=OLD_REV)
     ap.add_argument("--variants", default="old,new,new-unclean")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--cold",
+        action="store_true",
+        help="drop the page cache before each process (Linux, as root) instead of warming it",
+    )
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     home, pid = build(args.workdir, args.n)
@@ -131,7 +145,7 @@ def main() -> None:
             # Before every process: on this shared machine a process's ~1 GB of memory
             # evicted part of the shard from the page cache, and the next paid ~1 s of
             # CPU more whichever tree it ran (measured).
-            warm(home)
+            cold() if args.cold else warm(home)
             if name == "new-unclean":
                 drop_mark(home)
             rows[name].append(run(trees[name], home, pid))
