@@ -848,9 +848,11 @@ def test_the_map_button_builds_the_map_in_the_background_and_cancel_stops_it(
     assert toggle.value is False and panel.map_view is None and not panel.controls.busy
     assert panel.map_pane.children[1].layout.display == "none"
 
+    assert panel.controls.message == "Cancelled."
     gate.clear()
     toggle.value = True
     assert panel.map_view is None and panel.controls.busy
+    assert panel.controls.message == ""  # the older "Cancelled." is gone
     gate.set()
     panel._jobs.join()
     view = panel.map_view

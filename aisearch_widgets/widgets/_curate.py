@@ -248,6 +248,7 @@ class Curation:
                 self._show_busy("Drawing the map")  # type: ignore[attr-defined]
             view = self._shown_again()
             if view is None and not here:
+                self._message("")  # type: ignore[attr-defined]  # an older "Cancelled."
                 self._jobs.start(self._map_work(), self._map_answer)  # type: ignore[attr-defined]
                 return
             view = view or self._new_map(*self._map_data())

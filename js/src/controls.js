@@ -42,7 +42,7 @@ function render({ model, el }) {
   const cancelBtn = h("button", {
     class: "aisw-btn aisw-cancel",
     text: "Cancel",
-    title: "Stop this search: its result is not shown",
+    title: "Stop this: its result is not shown",
     on: { click: () => request(Request.CANCEL) },
   });
   const busyBox = h("span", { class: "aisw-busy-box", role: "status", hidden: true }, [
@@ -69,7 +69,7 @@ function render({ model, el }) {
     if (!busy) since = 0;
     busyBox.hidden = !busy;
     el.classList.toggle("aisw-busy", busy);
-    cancelBtn.hidden = !busy || label === "Enabling" || label === "Disabling" || label === "Drawing the map";
+    cancelBtn.hidden = !busy || label === "Enabling" || label === "Disabling";
     if (busy) {
       const s = (performance.now() - since) / 1000;
       spinnerText.textContent = s >= 1 ? `${label}… ${s.toFixed(0)} s` : `${label}…`;
