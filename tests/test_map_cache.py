@@ -86,6 +86,28 @@ def test_a_vector_added_changed_or_deleted_is_a_cache_miss(mapped) -> None:
     assert reads.pages == 0  # and cached again
 
 
+def test_duplicates_and_outliers_read_the_kept_copy_not_the_store(mapped) -> None:
+    """Duplicates and outliers read the vectors from the kept float16 copy while the
+    vectors are unchanged (the store's scroll is the slow read: ~3 s at 100k); a write
+    makes them read the store again. The results are those of the store's vectors."""
+    proj, _, reads = mapped
+    dups = proj.duplicates(progress=False).df
+    odd = proj.outliers(n=3, progress=False).df
+    reads.pages = 0
+    assert (
+        proj.duplicates(progress=False)
+        .df[["id", "group", "best"]]
+        .equals(dups[["id", "group", "best"]])
+    )
+    assert proj.outliers(n=3, progress=False).ids == odd["id"].tolist()
+    assert reads.pages == 0
+    pid = odd["id"].iloc[0]
+    vec = proj.store.retrieve([pid])[pid]
+    proj.store.upsert([pid], vec[None])
+    proj.outliers(n=3, progress=False)
+    assert reads.pages > 0  # the copy no longer matches the vectors' state
+
+
 def test_every_store_write_counts_twice_in_the_catalog(mapped) -> None:
     proj, _, _ = mapped
     gen = proj.catalog.vectors_generation()

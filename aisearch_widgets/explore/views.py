@@ -30,6 +30,26 @@ def load_all(vectors: Any) -> tuple[list[str], np.ndarray]:
     return ids, vecs
 
 
+def kept_all(vectors: Any, catalog: Any) -> tuple[list[str], np.ndarray]:
+    """Every id and vector (float32 unit rows) from the kept float16 copy of the
+    vectors (``_matrix.stored_matrix``: found by the state of the vectors, read from
+    the store and written on first use). At 100k the store's scroll takes ~3 s (each
+    vector handed over as a list of floats), the kept copy ~0.1 s; float16 moves a
+    cosine by ~1e-4."""
+    from .._matrix import stored_matrix
+    from ..embedder import bad_rows, describe_bad
+    from ..search import corrupt_vectors
+
+    ids, mat = stored_matrix(vectors, catalog, vectors.config.layout.folder)
+    x = np.asarray(mat, dtype=np.float32)
+    bad = np.flatnonzero(bad_rows(x)) if len(x) else []
+    if len(bad):  # a NaN or zero vector: a damaged project, said as the store's read says it
+        k = int(bad[0])
+        raise corrupt_vectors(vectors.store(), len(bad), ids[k], describe_bad(x[k]))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return ids, x
+
+
 #: From this many ids on, :func:`paths_of` reads the path of every row in one pass
 #: (~0.1 s at 100k) instead of a record per id (~0.9 s at 100k).
 _ALL_PATHS_FROM = 20_000
@@ -158,7 +178,7 @@ def duplicate_groups(
     from .duplicates import find_duplicates
     from .knn import knn_graph
 
-    ids, vecs = load_all(vectors)
+    ids, vecs = kept_all(vectors, catalog)
     meta = catalog.embedded_files(vectors.identity)
     graph = None
     if scope is not None:
@@ -186,14 +206,19 @@ def duplicate_groups(
 
 
 def unusual(
-    vectors: Any, n: int, k: int, progress: bool, scope: set[str] | None = None
+    vectors: Any,
+    catalog: Any,
+    n: int,
+    k: int,
+    progress: bool,
+    scope: set[str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Rows and query of the outliers. With a ``scope``: the ``n`` most unusual of the
     scope's members, each judged against the whole project (the unscoped ranking
     cut down to the scope, in the same order)."""
     from .outliers import find_outliers
 
-    ids, vecs = load_all(vectors)
+    ids, vecs = kept_all(vectors, catalog)
     top = n if scope is None else len(ids)
     with progress_bar(f"outliers of {vectors.config.name}", progress) as step:
         df = find_outliers(
@@ -358,7 +383,7 @@ class ExploreViews:
         each judged against the whole project (the unscoped ranking cut to the scope)."""
         self._check_ready(allow_partial)
         scope, shown = self._scope(within, where)
-        rows, query = unusual(self._vectors, n, k, progress, scope)
+        rows, query = unusual(self._vectors, self.catalog, n, k, progress, scope)
         return self._result(rows, query | shown)
 
     def quality_issues(
