@@ -113,10 +113,13 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def image_sizes(catalog: Any, ids: Sequence[str], paths: Sequence[str]) -> list[tuple[int, int]]:
+def image_sizes(
+    catalog: Any, ids: Sequence[str], paths: Sequence[str], missing_ok: bool = False
+) -> list[tuple[int, int]]:
     """(width, height) of each image as stored (before any EXIF rotation, as
     :func:`header_size` reads it): from the catalog's metadata where it has them (the
-    index run recorded them), else read from the file's header."""
+    index run recorded them), else read from the file's header. A file that cannot be
+    read is an error naming it, or with ``missing_ok`` a size of None."""
     known: dict[str, tuple[int, int]] = {}
     meta = getattr(catalog, "metadata_frame", None)
     if callable(meta):
@@ -146,6 +149,9 @@ def image_sizes(catalog: Any, ids: Sequence[str], paths: Sequence[str]) -> list[
             try:
                 out.append(header_size(paths[k]))
             except OSError as exc:
+                if missing_ok:
+                    out.append(None)
+                    continue
                 raise AISearchError(
                     f"Cannot read the size of {paths[k]}: {exc}. Is the file still there? "
                     "Run proj.update() to bring the project up to date."

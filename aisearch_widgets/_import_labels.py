@@ -481,19 +481,28 @@ def run(
         if k in parsed.pct or k in parsed.frac:
             scaled.append((len(out), 100.0 if k in parsed.pct else 1.0))
         out.append((pid, label, x, y, w, h, conf, parsed.source, who or author))
+    gone: set[str] = set()  # images whose size cannot be read: their boxes are not placed
     if scaled:
         # Relative boxes in pixels of the matched image: its size from the catalog
         # (the index recorded it), its file's header otherwise.
         pids = list(dict.fromkeys(out[j][0] for j, _ in scaled))
-        size = dict(zip(pids, image_sizes(catalog, pids, [m.paths[p] for p in pids]), strict=True))
+        paths = [m.paths[p] for p in pids]
+        size = dict(zip(pids, image_sizes(catalog, pids, paths, missing_ok=True), strict=True))
+        gone = {p for p, got in size.items() if got is None}
         for j, per in scaled:
             pid, label, x, y, w, h, *rest = out[j]
+            if pid in gone:  # no size to place the box with: said, not dropped
+                reason = "cannot read the image's size: is the file still there? Run update()."
+                unmatched.append((m.paths[pid], label, reason))
+                continue
             iw, ih = size[pid]
             if per == 1.0:
                 out[j] = (pid, label, x * iw, y * ih, w * iw, h * ih, *rest)
             else:
                 out[j] = (pid, label, x * iw / per, y * ih / per, w * iw / per, h * ih / per, *rest)
-    clear = list(dict.fromkeys(clear))
+        if gone:
+            out = [r for r in out if r[0] not in gone or np.isnan(r[2])]
+    clear = [c for c in dict.fromkeys(clear) if c not in gone]  # those keep their labels
     written = catalog.put_labels(set_, out, clear=clear)
     report = pd.DataFrame(unmatched, columns=["name", "label", "reason"])
     return LabelImport(set_, len(clear), written, hashed, report)

@@ -19,6 +19,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, NamedTuple
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows: the meta row counts there
+    fcntl = None  # type: ignore[assignment]
+
 from ._catalog_check import (
     BackgroundCheck,
     damaged,
@@ -69,11 +74,11 @@ from .video import is_video
 #    The index ``files_embedded`` (status, updated_at) answers the state of the
 #    embedded files (count, latest, sum of ``updated_at``) from the index alone.
 SCHEMA_VERSION = 6
-#: The ``meta`` row counting the writes of the vector store (any model's), where the
-#: count was kept before it moved to a file beside the catalog (the file starts from it).
+#: The ``meta`` row counting the writes of the vector store (any model's): the count
+#: kept before it moved to a file beside the catalog, and where the file cannot be used.
 VECTORS_GENERATION = "vectors_generation"
 #: That file: the count as 8 bytes, mapped in memory by each process that opens the
-#: catalog, so counting a write costs a store into shared memory, not a commit.
+#: catalog, so counting a write costs a locked store into shared memory, not a commit.
 GENERATION_SUFFIX = "-vectors-generation"
 _COUNT = struct.Struct("<q")
 
@@ -142,7 +147,8 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         self._videos = not readonly or found >= 2
         self._lock = threading.RLock()
         self._readonly = readonly
-        self._generation: mmap.mmap | None = None  # see bump_vectors_generation
+        self._generation: tuple[mmap.mmap, Any] | None = None  # see bump_vectors_generation
+        self._closed = False
         self._generation_lock = threading.Lock()
         self._check: BackgroundCheck | None = None  # check_at_open's, in the background
         self._check_name = ""  # the project its error names
@@ -231,8 +237,11 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
                     put_clean_mark(self._db)
             self._db.close()
         with self._generation_lock:  # not under _lock: a first count takes them the other way
+            self._closed = True
             if self._generation is not None:
-                self._generation.close()
+                mm, fh = self._generation
+                mm.close()
+                fh.close()
                 self._generation = None
 
     def _settled(self) -> str | None:
@@ -314,17 +323,24 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
         half; a crash in the middle leaves it bumped already.
 
         The count lives in a file beside the catalog (:data:`GENERATION_SUFFIX`),
-        mapped in memory and shared by every process that maps it: ~0.5 µs a count.
-        As a commit of the catalog's ``meta`` row it cost 20-60 µs, twice per write:
-        +10 % of CPU on the indexer's 32-vector upserts (+3 % now; benchmarks §15).
-        It is written without a lock between processes: one process writes a store
-        at a time."""
+        mapped in memory and shared by every process that maps it, each count taken
+        under an exclusive ``flock`` of that file (several processes may write one
+        Qdrant server's collection): ~2 µs. As a commit of the catalog's ``meta`` row
+        it cost 20-60 µs, twice per write: +10 % of CPU on the indexer's 32-vector
+        upserts (benchmarks §15). Where the file cannot be used (an in-memory
+        catalog, no ``fcntl``, a file this process may not write) the ``meta`` row
+        counts, and :meth:`vectors_generation` is the sum of both."""
         with self._generation_lock:
             counter = self._counter(create=True)
             if counter is not None:
-                _COUNT.pack_into(counter, 0, _COUNT.unpack_from(counter)[0] + 1)
+                mm, fh = counter
+                fcntl.flock(fh, fcntl.LOCK_EX)  # type: ignore[union-attr]
+                try:
+                    _COUNT.pack_into(mm, 0, _COUNT.unpack_from(mm)[0] + 1)
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)  # type: ignore[union-attr]
                 return
-        with self.transaction() as db:  # no file to keep it in (an in-memory catalog)
+        with self.transaction() as db:
             db.execute(
                 "INSERT INTO meta(k, v) VALUES (?, '1') "
                 "ON CONFLICT(k) DO UPDATE SET v = CAST(v AS INTEGER) + 1",
@@ -332,31 +348,50 @@ class Catalog(CurationTables, MetadataTable, LabelTables):
             )
 
     def vectors_generation(self) -> int:
-        """How many times the vector store was written (see :meth:`bump_vectors_generation`)."""
+        """How many times the vector store was written (see :meth:`bump_vectors_generation`):
+        the ``meta`` row's count (the count before the file, and any counted there
+        since) plus the file's."""
         with self._generation_lock:
             counter = self._counter(create=False)
-            if counter is not None:
-                return int(_COUNT.unpack_from(counter)[0])
-        return int(self.get_meta(VECTORS_GENERATION, 0))
+            mapped = int(_COUNT.unpack_from(counter[0])[0]) if counter is not None else 0
+        return int(self.get_meta(VECTORS_GENERATION, 0)) + mapped
 
-    def _counter(self, create: bool) -> mmap.mmap | None:
-        """The mapped count file (under ``_generation_lock``), made (starting from the
-        ``meta`` row's count) when ``create``; None where there is none to map: an
-        in-memory catalog, a read-only one before any write was counted, or a file
-        another process has just made and not yet filled (asked again next time)."""
-        if self._generation is not None or self.path in ("", ":memory:"):
+    def _counter(self, create: bool) -> tuple[mmap.mmap, Any] | None:
+        """The mapped count file and its open file (under ``_generation_lock``), made
+        when ``create``; None where there is none to use: an in-memory or closed
+        catalog, no ``fcntl``, a read-only catalog before any write was counted, a
+        file this process cannot open. A file shorter than the count (a crash between
+        its creation and its first write) is filled with 0 under the lock."""
+        if self._generation is not None:
             return self._generation
+        if self._closed or fcntl is None or self.path in ("", ":memory:"):
+            return None
         path = self.path + GENERATION_SUFFIX
-        if create and not self._readonly and not os.path.exists(path):
-            with suppress(FileExistsError), open(path, "xb") as new:
-                new.write(_COUNT.pack(int(self.get_meta(VECTORS_GENERATION, 0))))
+        writable = create and not self._readonly
         try:
-            with open(path, "rb" if self._readonly else "r+b") as fh:
-                if os.fstat(fh.fileno()).st_size < _COUNT.size:
-                    return None
-                access = mmap.ACCESS_READ if self._readonly else mmap.ACCESS_WRITE
-                self._generation = mmap.mmap(fh.fileno(), _COUNT.size, access=access)
+            if writable:
+                fh: Any = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o644), "r+b")
+            else:
+                fh = open(path, "rb" if self._readonly else "r+b")  # noqa: SIM115 (kept open: its flock)
         except OSError:
+            return None
+        try:
+            if os.fstat(fh.fileno()).st_size < _COUNT.size:
+                if not writable:
+                    fh.close()
+                    return None
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                try:
+                    if os.fstat(fh.fileno()).st_size < _COUNT.size:
+                        fh.seek(0)
+                        fh.write(_COUNT.pack(0))
+                        fh.flush()
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+            access = mmap.ACCESS_READ if self._readonly else mmap.ACCESS_WRITE
+            self._generation = (mmap.mmap(fh.fileno(), _COUNT.size, access=access), fh)
+        except OSError:
+            fh.close()
             return None
         return self._generation
 

@@ -152,3 +152,21 @@ def test_import_gives_boxes_in_pixels_of_the_projects_image(boxed, tmp_path, mon
     back = boxed.labels("back")
     assert np.allclose(back[["x", "y", "w", "h"]].to_numpy(), [1.0, 2.0, 10.0, 8.0], atol=1e-3)
     assert reads == []
+
+
+def test_import_reports_a_box_whose_image_size_cannot_be_read(boxed, tmp_path) -> None:
+    """An image the catalog holds no size for and whose file is gone: its boxes cannot
+    be placed in pixels; they are reported, the image keeps its labels, the rest come in."""
+    out = boxed.search("x", limit=20).export(tmp_path / "y", format="yolo")
+    back = boxed.import_labels(out, set="back")
+    victim = boxed.labels("back").sort_values("id")["id"].iloc[0]
+    path = boxed.catalog.records([victim])[victim].path
+    with boxed.catalog.transaction() as db:
+        db.execute("DELETE FROM metadata WHERE id = ?", (victim,))
+    Path(path).unlink()
+    rep = boxed.import_labels(out, set="back")
+    assert rep.labels == 8 and rep.images == 8
+    assert rep.unmatched["name"].tolist() == [path]
+    assert "cannot read the image's size" in rep.unmatched["reason"].iloc[0]
+    kept = boxed.labels("back")
+    assert len(kept) == 9 and back.labels == 9  # the victim keeps its earlier box

@@ -146,6 +146,58 @@ def test_the_write_count_is_shared_by_every_opening_of_the_catalog(tmp_path: Pat
     again.close()
 
 
+def _bump_many(path: str, n: int, start) -> None:
+    from aisearch_widgets.catalog import Catalog
+
+    cat = Catalog(path)
+    cat.bump_vectors_generation()  # the file mapped before the race
+    start.wait(30)
+    for _ in range(n - 1):
+        cat.bump_vectors_generation()
+    cat.close()
+
+
+def test_writes_counted_by_two_processes_at_once_are_all_counted(tmp_path: Path) -> None:
+    """Several processes may write one Qdrant server's collection: each count is taken
+    under a lock of the file, so none is lost (a lost one could leave the count where
+    a reader saw it before a write)."""
+    import multiprocessing
+
+    from aisearch_widgets.catalog import Catalog
+
+    path = str(tmp_path / "catalog.sqlite")
+    Catalog(path).close()
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Barrier(2)
+    procs = [ctx.Process(target=_bump_many, args=(path, 50_000, start)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    cat = Catalog(path)
+    assert cat.vectors_generation() == 100_000
+    cat.close()
+
+
+def test_a_count_file_left_empty_is_filled_and_a_closed_catalog_counts_nothing(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from aisearch_widgets.catalog import GENERATION_SUFFIX, Catalog
+
+    path = str(tmp_path / "catalog.sqlite")
+    Path(path + GENERATION_SUFFIX).write_bytes(b"")  # a crash right after its creation
+    cat = Catalog(path)
+    cat.bump_vectors_generation()
+    assert Path(path + GENERATION_SUFFIX).read_bytes() == (1).to_bytes(8, "little")
+    assert cat.vectors_generation() == 1
+    cat.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        cat.bump_vectors_generation()
+
+
 def test_an_in_memory_catalog_counts_in_its_meta_row() -> None:
     from aisearch_widgets.catalog import Catalog
 

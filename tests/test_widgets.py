@@ -840,7 +840,7 @@ def test_the_map_button_builds_the_map_in_the_background_and_cancel_stops_it(
     monkeypatch.setattr(panel.project, "map", slow_map)
     toggle = panel.map_pane.children[0].children[0]
     toggle.value = True  # what a click in the page does
-    assert panel.controls.busy and panel.controls.busy_label == "Drawing the map"
+    assert panel.controls.busy and panel.controls.busy_label == "Building the map"
     assert panel.map_view is None
     assert _msg(panel.controls, type="cancel")["ok"]
     gate.set()
@@ -858,6 +858,39 @@ def test_the_map_button_builds_the_map_in_the_background_and_cancel_stops_it(
     view = panel.map_view
     assert view is not None and len(view.ids) == 30 and not panel.controls.busy
     assert panel.map_pane.children[1].children == (view.widget,) and toggle.value is True
+
+
+def test_a_map_being_built_for_the_page_and_calls_from_python(panel, monkeypatch) -> None:
+    """While the page's map is built: a search from Python leaves it going; show_map()
+    from Python draws the map itself, returns with it shown and the button on."""
+    import threading
+
+    panel.project.update()
+    real, gate = panel.project.map, threading.Event()
+
+    def slow_map(*a, **k):
+        gate.wait(10)
+        return real(*a, **k)
+
+    monkeypatch.setattr(panel.project, "map", slow_map)
+    toggle = panel.map_pane.children[0].children[0]
+    toggle.value = True  # the page's button
+    assert panel.search("a red disc", limit=5) is not None
+    assert "map" in panel._jobs.running  # still being built
+    gate.set()
+    panel._jobs.join()
+    assert panel.map_view is not None and toggle.value is True
+
+    panel.show_map(False)
+    gate.clear()
+    panel.project.catalog.bump_vectors_generation()  # the kept map no longer matches
+    toggle.value = True
+    assert panel.map_view is None and "map" in panel._jobs.running
+    threading.Timer(0.3, gate.set).start()
+    panel.show_map(True)  # from Python: drawn here and now
+    assert panel.map_view is not None and toggle.value is True
+    panel._jobs.join()
+    assert panel.map_view is not None and toggle.value is True and not panel._jobs.running
 
 
 # -- selection semantics, the result header, tabs -------------------------------------------

@@ -445,7 +445,7 @@ function render({ model, el }) {
     if (!busy) since = 0;
     busyBox.hidden = !busy;
     el.classList.toggle("aisw-busy", busy);
-    cancelBtn.hidden = !busy || label === "Enabling" || label === "Disabling";
+    cancelBtn.hidden = !busy || label === "Enabling" || label === "Disabling" || label === "Drawing the map";
     if (busy) {
       const s = (performance.now() - since) / 1e3;
       spinnerText.textContent = s >= 1 ? `${label}\u2026 ${s.toFixed(0)} s` : `${label}\u2026`;

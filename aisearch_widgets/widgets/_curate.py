@@ -22,11 +22,16 @@ import pandas as pd
 from .._errors import AISearchError
 from ..collection import Collection
 from . import _guard, _results
+from ._jobs import CANCELLED
 from ._protocol import Mode, Reply
 
 if TYPE_CHECKING:
     from ._jobs import Work
     from ._map import MapView
+
+#: Why a map being built for the page was dropped (the button is left as it is).
+_MAP_HIDDEN = "The map was hidden."
+_MAP_BY_PYTHON = "Drawn by a call from Python."
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +197,7 @@ class Curation:
             icon="map",
             layout=W.Layout(width="100px"),
         )
-        self._map_toggle.observe(lambda ch: self.show_map(ch["new"]), "value")
+        self._map_toggle.observe(lambda ch: self._toggled(ch["new"]), "value")
         self._map_label = W.Label("")
         self._map_box = W.VBox([], layout=W.Layout(width="100%", display="none"))
         self._map_box.add_class("aisw-map")
@@ -219,22 +224,31 @@ class Curation:
         return self._map_view
 
     def show_map(self, on: bool = True) -> None:
-        """Show (build from ``Project.map``) or hide the Map view. A hidden map stays
-        in the page: shown again while the vectors are unchanged, it is not rebuilt.
+        """Show (build from ``Project.map``) or hide the Map view, here and now: the
+        call returns with the map shown (a map the page asked for and that is still
+        being built is dropped for it). A hidden map stays in the page: shown again
+        while the vectors are unchanged, it is not rebuilt.
 
         Asked from the page (the Map button), a map still to be built is built in the
-        background: the spinner says "Drawing the map" at once, the kernel stays free
-        and the spinner's Cancel stops it (the button goes back off). Asked from
-        Python, the call returns with the map shown."""
+        background: the spinner says "Building the map" at once, the kernel stays free
+        and the spinner's Cancel stops it (the button goes back off)."""
         if self._map_toggle.value != on:
-            self._map_from_python = True
+            self._map_syncing = True
             try:
-                self._map_toggle.value = on  # the observer comes back here
+                self._map_toggle.value = on  # the page's button follows; no job
             finally:
-                self._map_from_python = False
-            return
+                self._map_syncing = False
+        self._apply_map(on, here=True)
+
+    def _toggled(self, on: bool) -> None:
+        """The Map button, pressed in the page (not set by :meth:`show_map`)."""
+        if not getattr(self, "_map_syncing", False):
+            self._apply_map(on, here=False)
+
+    def _apply_map(self, on: bool, here: bool) -> None:
+        jobs = self._jobs  # type: ignore[attr-defined]
         if not on:
-            self._jobs.cancel("map")  # type: ignore[attr-defined]  # one being built
+            jobs.cancel("map", reason=_MAP_HIDDEN)  # one being built
             self._split.remove_class("aisw-map-on")
             self._map_box.layout.display = "none"
             if self._map_view is not None:
@@ -242,14 +256,15 @@ class Curation:
             self._map_view = None
             self._map_label.value = ""
             return
-        here = getattr(self, "_map_from_python", False)
+        if here:
+            jobs.cancel("map", reason=_MAP_BY_PYTHON)  # this call draws it instead
         try:
             if here:
                 self._show_busy("Drawing the map")  # type: ignore[attr-defined]
             view = self._shown_again()
             if view is None and not here:
                 self._message("")  # type: ignore[attr-defined]  # an older "Cancelled."
-                self._jobs.start(self._map_work(), self._map_answer)  # type: ignore[attr-defined]
+                jobs.start(self._map_work(), self._map_answer)
                 return
             view = view or self._new_map(*self._map_data())
         except Exception as exc:
@@ -278,13 +293,15 @@ class Curation:
             self._put_map(view)
             return view
 
-        return Work(self._map_data, done, label="Drawing the map", slot="map")
+        return Work(self._map_data, done, label="Building the map", slot="map")
 
     def _map_answer(self, view: Any, error: BaseException | None, cancelled: str | None) -> None:
-        """The background map's end: failed or cancelled, the Map button goes back off."""
+        """The background map's end: failed or cancelled by the user, the Map button
+        goes back off (dropped for a call from Python or hidden, it is left as is)."""
         if error is not None:
             self._report(error, self.controls, "map")  # type: ignore[attr-defined]
-        if (error is not None or cancelled is not None) and self._map_view is None:
+        stopped = error is not None or cancelled == CANCELLED
+        if stopped and self._map_view is None:
             self._map_toggle.value = False
 
     def _shown_again(self) -> MapView | None:

@@ -85,15 +85,23 @@ class Jobs:
         t.start()
 
     def cancel(
-        self, slot: str | None = None, reason: str = CANCELLED, shown_only: bool = False
+        self,
+        slot: str | None = None,
+        reason: str = CANCELLED,
+        shown_only: bool = False,
+        keep: tuple[str, ...] = (),
     ) -> int:
-        """Drop the running job of ``slot`` (of every slot: None; of every slot the
-        panel's spinner shows: ``shown_only``); how many."""
+        """Drop the running job of ``slot`` (of every slot: None, but those in
+        ``keep``; of every slot the panel's spinner shows: ``shown_only``); how many."""
         with self._lock:
             if slot is not None:
                 slots = [slot]
             else:
-                slots = [s for s, j in self._running.items() if j.work.shown or not shown_only]
+                slots = [
+                    s
+                    for s, j in self._running.items()
+                    if (j.work.shown or not shown_only) and s not in keep
+                ]
             n = sum(self._drop(s, reason) for s in slots)
             self._busy()
         return n

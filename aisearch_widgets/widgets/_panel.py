@@ -324,8 +324,9 @@ class SearchPanel(
 
     def _shown(self, fn: Callable[..., Any], *args: Any) -> Collection | None:
         """A call from Python: it runs here and now (a search running for the page is
-        dropped); its error is shown in the panel and logged, not raised."""
-        self._jobs.cancel(reason="Replaced by a call from Python.", shown_only=True)
+        dropped, a map being built goes on); its error is shown in the panel and
+        logged, not raised."""
+        self._jobs.cancel(reason="Replaced by a call from Python.", shown_only=True, keep=("map",))
         try:
             with self._lock:
                 out = fn(*args)

@@ -69,7 +69,9 @@ function render({ model, el }) {
     if (!busy) since = 0;
     busyBox.hidden = !busy;
     el.classList.toggle("aisw-busy", busy);
-    cancelBtn.hidden = !busy || label === "Enabling" || label === "Disabling";
+    // A map drawn for a call from Python blocks the kernel: Cancel could not reach it
+    // ("Building the map", for the page's button, can be cancelled).
+    cancelBtn.hidden = !busy || label === "Enabling" || label === "Disabling" || label === "Drawing the map";
     if (busy) {
       const s = (performance.now() - since) / 1000;
       spinnerText.textContent = s >= 1 ? `${label}… ${s.toFixed(0)} s` : `${label}…`;
