@@ -822,12 +822,8 @@ def test_map_lasso_fills_the_gallery_and_gallery_selection_highlights(panel) -> 
     assert panel.map_view is view
 
 
-def test_the_map_button_builds_the_map_in_the_background_and_cancel_stops_it(
-    panel, monkeypatch
-) -> None:
-    """The Map button (the toggle's value written by the page) returns at once: the
-    spinner says what runs, the kernel is free, Cancel turns the button back off and
-    shows no map; left alone, the map appears and the spinner goes."""
+def _gated_map(panel, monkeypatch):
+    """The Map button and an Event that ``project.map`` waits for (set: it goes on)."""
     import threading
 
     panel.project.update()
@@ -838,7 +834,16 @@ def test_the_map_button_builds_the_map_in_the_background_and_cancel_stops_it(
         return real(*a, **k)
 
     monkeypatch.setattr(panel.project, "map", slow_map)
-    toggle = panel.map_pane.children[0].children[0]
+    return panel.map_pane.children[0].children[0], gate
+
+
+def test_the_map_button_builds_the_map_in_the_background_and_cancel_stops_it(
+    panel, monkeypatch
+) -> None:
+    """The Map button (the toggle's value written by the page) returns at once: the
+    spinner says what runs, the kernel is free, Cancel turns the button back off and
+    shows no map; left alone, the map appears and the spinner goes."""
+    toggle, gate = _gated_map(panel, monkeypatch)
     toggle.value = True  # what a click in the page does
     assert panel.controls.busy and panel.controls.busy_label == "Building the map"
     assert panel.map_view is None
@@ -865,15 +870,7 @@ def test_a_map_being_built_for_the_page_and_calls_from_python(panel, monkeypatch
     from Python draws the map itself, returns with it shown and the button on."""
     import threading
 
-    panel.project.update()
-    real, gate = panel.project.map, threading.Event()
-
-    def slow_map(*a, **k):
-        gate.wait(10)
-        return real(*a, **k)
-
-    monkeypatch.setattr(panel.project, "map", slow_map)
-    toggle = panel.map_pane.children[0].children[0]
+    toggle, gate = _gated_map(panel, monkeypatch)
     toggle.value = True  # the page's button
     assert panel.search("a red disc", limit=5) is not None
     assert "map" in panel._jobs.running  # still being built
