@@ -157,6 +157,9 @@ def test_delete_moves_to_the_trash_and_undo_restores(lab: Lab, demo_images: str)
     paths = _py(lab, page, "panel.result.df['path'].tolist()")
     for i in (1, 2):
         cards.nth(i).locator(".aisw-check").click()
+    # The menu names what it acts on once the selection has reached it (choosing
+    # before is refused by the panel's check: "the menu said 1 images").
+    expect(page.locator(".aisw-menu-btn")).to_have_text("With 2 selected ▾")
     _choose(page, "delete")
     expect(page.locator(".aisw-actions .aisw-message")).to_have_text("Moved 2 to trash")
     expect(page.locator(".aisw-undo")).to_be_visible()
